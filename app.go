@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"gatehouse/migrations"
+	"gatehouse/models"
+	"gatehouse/web"
+)
+
+// appConfig is everything startApp needs, whichever command built it.
+type appConfig struct {
+	DatabaseURL     string
+	Listen          string
+	ExternalURL     *url.URL // nil: http://<listen address>
+	CookieHashKey   []byte
+	CookieBlockKey  []byte
+	RootKey         []byte
+	RootKeyPrevious [][]byte
+	TrustedProxies  []netip.Prefix
+	LoginLifetime   time.Duration
+	LoginIdle       time.Duration
+	Dev             bool
+	// Bootstrap chooses the initial administrator on an empty database.
+	Bootstrap models.BootstrapOptions
+	// Announce prints the banner once the server listens.
+	Announce func(w io.Writer, url string, boot *models.BootstrapResult)
+	// Seed runs after bootstrap (dev seeds). It may add web mounts.
+	Seed   func(ctx context.Context, store *models.Store, externalURL *url.URL, mounts map[string]http.Handler) error
+	Logger *slog.Logger
+	Stdout io.Writer
+}
+
+// startApp opens and migrates the database, bootstraps it, and serves until
+// ctx ends, with the background loops under one errgroup.
+func startApp(ctx context.Context, cfg appConfig) error {
+	log := cfg.Logger
+	db, dialect, err := models.OpenDB(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	defer sqlDB.Close()
+	n, err := migrations.Up(ctx, sqlDB, string(dialect))
+	if err != nil {
+		return err
+	}
+	log.Info("database ready", "dialect", dialect, "migrations_applied", n)
+
+	crypter, err := models.NewCrypter(cfg.RootKey, cfg.RootKeyPrevious...)
+	if err != nil {
+		return fmt.Errorf("root key: %w", err)
+	}
+	store := models.NewStore(db, dialect, models.Options{
+		Crypter: crypter, LoginLifetime: cfg.LoginLifetime, LoginIdleTimeout: cfg.LoginIdle,
+	})
+	boot, err := store.Bootstrap(ctx, cfg.Bootstrap)
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if boot.Created {
+		log.Info("initialised empty database", "admin_login", boot.AdminLoginName)
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	ext := cfg.ExternalURL
+	if ext == nil {
+		ext = &url.URL{Scheme: "http", Host: ln.Addr().String()}
+	}
+	mounts := map[string]http.Handler{}
+	if cfg.Seed != nil {
+		if err := cfg.Seed(ctx, store, ext, mounts); err != nil {
+			ln.Close()
+			return fmt.Errorf("seed: %w", err)
+		}
+	}
+	srv, err := web.NewServer(web.Config{
+		ExternalURL: ext, CookieHashKey: cfg.CookieHashKey, CookieBlockKey: cfg.CookieBlockKey,
+		TrustedProxies: cfg.TrustedProxies, Dev: cfg.Dev, Mounts: mounts,
+	}, store, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	httpSrv := &http.Server{
+		Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		log.Info("shutting down")
+		return httpSrv.Shutdown(sctx)
+	})
+	g.Go(func() error { return every(gctx, 10*time.Minute, func(ctx context.Context) { purgeLogins(ctx, store, log) }) })
+
+	log.Info("listening", "url", ext.String(), "addr", ln.Addr().String())
+	if cfg.Announce != nil {
+		cfg.Announce(cfg.Stdout, ext.String(), boot)
+	} else {
+		fmt.Fprintf(cfg.Stdout, "Gatehouse is listening on %s\n", ext.String())
+		if boot.Created {
+			fmt.Fprintf(cfg.Stdout, "Initial administrator created. Log in as %q with password %q (shown only once).\n",
+				boot.AdminLoginName, boot.AdminPassword)
+		}
+	}
+	return g.Wait()
+}
+
+// every runs fn at each tick until ctx ends (a background loop owned by run).
+func every(ctx context.Context, interval time.Duration, fn func(context.Context)) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			fn(ctx)
+		}
+	}
+}
+
+func purgeLogins(ctx context.Context, store *models.Store, log *slog.Logger) {
+	n, err := store.PurgeLogins(ctx)
+	if err != nil && ctx.Err() == nil {
+		log.Warn("purge logins", "error", err)
+	} else if n > 0 {
+		log.Info("purged ended logins", "count", n)
+	}
+}
+
+func randomKey(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
+}
+
+func runGenkeys(w io.Writer) error {
+	enc := base64.StdEncoding.EncodeToString
+	fmt.Fprintf(w, "GATEHOUSE_COOKIE_HASH_KEY=%s\n", enc(randomKey(64)))
+	fmt.Fprintf(w, "GATEHOUSE_COOKIE_BLOCK_KEY=%s\n", enc(randomKey(32)))
+	fmt.Fprintf(w, "GATEHOUSE_ROOT_KEY=%s\n", enc(randomKey(32)))
+	return nil
+}

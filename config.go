@@ -1,0 +1,222 @@
+package main
+
+import (
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// setting is one configuration value with its flag and environment names.
+type setting struct {
+	flag, env, help string
+	def             string
+	secret          bool
+	value           *string
+}
+
+// settings binds flags and GATEHOUSE_* variables: a flag wins over the
+// variable, which wins over the default.
+type settings struct {
+	fs   *flag.FlagSet
+	list []*setting
+}
+
+func newSettings(name string, stderr io.Writer) *settings {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return &settings{fs: fs}
+}
+
+func (s *settings) add(flagName, env, def, help string, secret bool) *string {
+	st := &setting{flag: flagName, env: env, help: help, def: def, secret: secret, value: new(string)}
+	usage := help
+	if env != "" {
+		usage += " (env " + env + ")"
+	}
+	s.fs.StringVar(st.value, flagName, "", usage)
+	s.list = append(s.list, st)
+	return st.value
+}
+
+func (s *settings) parse(args []string, getenv func(string) string) error {
+	if err := s.fs.Parse(args); err != nil {
+		return err
+	}
+	if s.fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", s.fs.Arg(0))
+	}
+	set := map[string]bool{}
+	s.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, st := range s.list {
+		if set[st.flag] {
+			continue
+		}
+		if v := getenv(st.env); st.env != "" && v != "" {
+			*st.value = v
+		} else {
+			*st.value = st.def
+		}
+	}
+	return nil
+}
+
+// name is how an error message names a setting: both of its spellings.
+func (s *settings) name(v *string) string {
+	for _, st := range s.list {
+		if st.value == v {
+			return fmt.Sprintf("--%s / %s", st.flag, st.env)
+		}
+	}
+	return "?"
+}
+
+// serveConfig is the validated configuration of `gatehouse serve`.
+type serveConfig struct {
+	DatabaseURL     string
+	Listen          string
+	ExternalURL     *url.URL
+	CookieHashKey   []byte
+	CookieBlockKey  []byte
+	RootKey         []byte
+	RootKeyPrevious [][]byte
+	LogFormat       string
+	LogLevel        slog.Level
+	TrustedProxies  []netip.Prefix
+	LoginLifetime   time.Duration
+	LoginIdle       time.Duration
+}
+
+func parseServeConfig(args []string, getenv func(string) string, stderr io.Writer) (*serveConfig, error) {
+	s := newSettings("serve", stderr)
+	dbURL := s.add("database-url", "GATEHOUSE_DATABASE_URL", "", "postgres://… URL or SQLite file path", true)
+	listen := s.add("listen", "GATEHOUSE_LISTEN", ":9200", "address to listen on", false)
+	ext := s.add("external-url", "GATEHOUSE_EXTERNAL_URL", "", "URL people use to reach Gatehouse (https://… in production)", false)
+	hashKey := s.add("cookie-hash-key", "GATEHOUSE_COOKIE_HASH_KEY", "", "base64 key (32 or 64 bytes) that signs the cookie", true)
+	blockKey := s.add("cookie-block-key", "GATEHOUSE_COOKIE_BLOCK_KEY", "", "base64 key (32 bytes) that encrypts the cookie", true)
+	rootKey := s.add("root-key", "GATEHOUSE_ROOT_KEY", "", "base64 AES-256 key (32 bytes) that encrypts secrets at rest", true)
+	rootPrev := s.add("root-key-previous", "GATEHOUSE_ROOT_KEY_PREVIOUS", "", "comma-separated base64 root keys still accepted for decryption", true)
+	logFormat := s.add("log-format", "GATEHOUSE_LOG_FORMAT", "json", "json or text", false)
+	logLevel := s.add("log-level", "GATEHOUSE_LOG_LEVEL", "info", "debug, info, warn or error", false)
+	proxies := s.add("trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is trusted", false)
+	lifetime := s.add("login-lifetime", "GATEHOUSE_LOGIN_LIFETIME", "168h", "absolute lifetime of a browser login", false)
+	idle := s.add("login-idle-timeout", "GATEHOUSE_LOGIN_IDLE_TIMEOUT", "24h", "a login unused this long ends", false)
+	if err := s.parse(args, getenv); err != nil {
+		return nil, err
+	}
+	var errs []error
+	bad := func(v *string, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", s.name(v), fmt.Sprintf(format, a...)))
+	}
+	cfg := &serveConfig{DatabaseURL: *dbURL, Listen: *listen, LogFormat: *logFormat}
+	if cfg.DatabaseURL == "" {
+		bad(dbURL, "missing: set a postgres:// URL or a SQLite file path")
+	}
+	if *ext == "" {
+		bad(ext, "missing: set the URL people use to reach Gatehouse, e.g. https://gatehouse.example.com")
+	} else if u, err := url.Parse(*ext); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad(ext, "not an http(s) URL with a host")
+	} else {
+		cfg.ExternalURL = u
+	}
+	key := func(v *string, sizes ...int) []byte {
+		if *v == "" {
+			bad(v, "missing: generate one with `gatehouse genkeys`")
+			return nil
+		}
+		b, err := decodeKey(*v)
+		if err != nil {
+			bad(v, "not valid base64")
+			return nil
+		}
+		for _, n := range sizes {
+			if len(b) == n {
+				return b
+			}
+		}
+		bad(v, "decodes to %d bytes; want %v", len(b), sizes)
+		return nil
+	}
+	cfg.CookieHashKey = key(hashKey, 32, 64)
+	cfg.CookieBlockKey = key(blockKey, 32)
+	cfg.RootKey = key(rootKey, 32)
+	for _, p := range splitList(*rootPrev) {
+		b, err := decodeKey(p)
+		if err != nil || len(b) != 32 {
+			bad(rootPrev, "each previous root key must be base64 of 32 bytes")
+			break
+		}
+		cfg.RootKeyPrevious = append(cfg.RootKeyPrevious, b)
+	}
+	if cfg.LogFormat != "json" && cfg.LogFormat != "text" {
+		bad(logFormat, "must be json or text, not %q", cfg.LogFormat)
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
+		bad(logLevel, "must be debug, info, warn or error, not %q", *logLevel)
+	}
+	for _, p := range splitList(*proxies) {
+		pr, err := parsePrefix(p)
+		if err != nil {
+			bad(proxies, "%q is not an IP address or CIDR", p)
+			continue
+		}
+		cfg.TrustedProxies = append(cfg.TrustedProxies, pr)
+	}
+	dur := func(v *string) time.Duration {
+		d, err := time.ParseDuration(*v)
+		if err != nil || d <= 0 {
+			bad(v, "must be a positive duration like 24h, not %q", *v)
+		}
+		return d
+	}
+	cfg.LoginLifetime, cfg.LoginIdle = dur(lifetime), dur(idle)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("invalid configuration:\n  %w", joinLines(errs))
+	}
+	return cfg, nil
+}
+
+func joinLines(errs []error) error {
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return errors.New(strings.Join(msgs, "\n  "))
+}
+
+func decodeKey(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			return b, nil
+		}
+	}
+	return nil, errors.New("not base64")
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		return netip.ParsePrefix(s)
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}

@@ -1,0 +1,162 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"gatehouse/models"
+	"gatehouse/views"
+)
+
+// UserStore is what the user pages need from the domain.
+type UserStore interface {
+	ListUsers(ctx context.Context, a models.Actor, scopeID string, opt models.ListOptions) (models.Page[models.UserItem], error)
+	GetUser(ctx context.Context, a models.Actor, id string) (*models.UserDetail, error)
+	CreateUser(ctx context.Context, a models.Actor, scopeID string, in models.UserInput) (*models.User, error)
+	UpdateUser(ctx context.Context, a models.Actor, id string, version int, in models.UserInput) (*models.User, error)
+	DeleteUser(ctx context.Context, a models.Actor, id string) error
+	DeleteAccount(ctx context.Context, a models.Actor, accountID string) error
+	AllScopes(ctx context.Context, a models.Actor) ([]models.Scope, error)
+}
+
+// Users serves the user administration pages and the own-account page.
+type Users struct {
+	Base
+	Store UserStore
+}
+
+var userFields = []string{"scope_id", "name", "full_name", "email", "description", "admin", "login_name", "password", "version"}
+
+func userInput(f views.Form) models.UserInput {
+	return models.UserInput{Name: f.V("name"), FullName: f.V("full_name"), Email: f.V("email"), Description: f.V("description"),
+		Admin: f.Checked("admin"), LoginName: f.V("login_name"), Password: f.V("password")}
+}
+
+// List renders the users list (GET /users).
+func (h Users) List(w http.ResponseWriter, r *http.Request) error {
+	ctx, a, q := r.Context(), ActorFrom(r.Context()), r.URL.Query()
+	list, err := h.Store.ListUsers(ctx, a, q.Get("scope"), listOptions(q))
+	if err != nil {
+		return err
+	}
+	scopes, err := h.Store.AllScopes(ctx, a)
+	if err != nil {
+		return err
+	}
+	return renderPage(w, r, views.UsersPage(h.Meta(r, "Users", "users"), list, q, scopes), views.UserList(list, q))
+}
+
+// Show renders one user (GET /users/{id}).
+func (h Users) Show(w http.ResponseWriter, r *http.Request) error {
+	u, err := h.Store.GetUser(r.Context(), ActorFrom(r.Context()), chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	return render(w, r, http.StatusOK, views.UserPage(h.Meta(r, u.DisplayName(), "users"), u))
+}
+
+// Account renders the caller's own page (GET /account).
+func (h Users) Account(w http.ResponseWriter, r *http.Request) error {
+	a := ActorFrom(r.Context())
+	u, err := h.Store.GetUser(r.Context(), a, a.UserID)
+	if err != nil {
+		return err
+	}
+	return render(w, r, http.StatusOK, views.AccountPage(h.Meta(r, "My account", "account"), u))
+}
+
+// New renders the create form (GET /users/new).
+func (h Users) New(w http.ResponseWriter, r *http.Request) error {
+	f := views.Form{Values: map[string]string{"scope_id": r.URL.Query().Get("scope")}}
+	return h.newForm(w, r, http.StatusOK, f)
+}
+
+func (h Users) newForm(w http.ResponseWriter, r *http.Request, status int, f views.Form) error {
+	scopes, err := h.Store.AllScopes(r.Context(), ActorFrom(r.Context()))
+	if err != nil {
+		return err
+	}
+	return render(w, r, status, views.UserFormPage(h.Meta(r, "New user", "users"), "New user", "/users/new", "/users", 0, true, scopes, f))
+}
+
+// Create makes a user (POST /users/new).
+func (h Users) Create(w http.ResponseWriter, r *http.Request) error {
+	f := formValues(r, userFields...)
+	u, err := h.Store.CreateUser(r.Context(), ActorFrom(r.Context()), f.V("scope_id"), userInput(f))
+	if err == nil {
+		return redirect(w, r, "/users/"+u.ID+"?done=created")
+	}
+	if f, err = withErrors(f, err); err != nil {
+		return err
+	}
+	return h.newForm(w, r, http.StatusUnprocessableEntity, f)
+}
+
+// Edit renders the edit form (GET /users/{id}/edit).
+func (h Users) Edit(w http.ResponseWriter, r *http.Request) error {
+	u, err := h.Store.GetUser(r.Context(), ActorFrom(r.Context()), chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	if !u.Actions[models.ActionUpdate] {
+		return models.ErrForbidden
+	}
+	f := views.Form{Values: map[string]string{"name": u.Name, "full_name": u.FullName, "email": u.Email, "description": u.Description}}
+	if u.IsAdmin {
+		f.Values["admin"] = "on"
+	}
+	for _, ac := range u.Accounts {
+		if ac.LoginName != nil && ac.MethodType == models.AuthMethodPassword {
+			f.Values["login_name"] = *ac.LoginName
+		}
+	}
+	return render(w, r, http.StatusOK, views.UserFormPage(h.Meta(r, "Edit "+u.DisplayName(), "users"), "Edit "+u.DisplayName(),
+		"/users/"+u.ID+"/edit", "/users/"+u.ID, u.Version, false, nil, f))
+}
+
+// Update saves the edit form (POST /users/{id}/edit).
+func (h Users) Update(w http.ResponseWriter, r *http.Request) error {
+	id := chi.URLParam(r, "id")
+	f := formValues(r, userFields...)
+	_, err := h.Store.UpdateUser(r.Context(), ActorFrom(r.Context()), id, atoi(f.V("version")), userInput(f))
+	if err == nil {
+		return redirect(w, r, "/users/"+id+"?done=saved")
+	}
+	if f, err = withErrors(f, err); err != nil {
+		return err
+	}
+	f.Values["password"] = ""
+	return render(w, r, http.StatusUnprocessableEntity, views.UserFormPage(h.Meta(r, "Edit user", "users"), "Edit user",
+		"/users/"+id+"/edit", "/users/"+id, atoi(f.V("version")), false, nil, f))
+}
+
+// ConfirmDelete asks before deleting (GET /users/{id}/delete).
+func (h Users) ConfirmDelete(w http.ResponseWriter, r *http.Request) error {
+	u, err := h.Store.GetUser(r.Context(), ActorFrom(r.Context()), chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	if !u.Actions[models.ActionDelete] {
+		return models.ErrForbidden
+	}
+	return render(w, r, http.StatusOK, views.UserDeletePage(h.Meta(r, "Delete "+u.DisplayName(), "users"), u))
+}
+
+// Delete deletes a user (POST /users/{id}/delete).
+func (h Users) Delete(w http.ResponseWriter, r *http.Request) error {
+	if err := h.Store.DeleteUser(r.Context(), ActorFrom(r.Context()), chi.URLParam(r, "id")); err != nil {
+		return err
+	}
+	return redirect(w, r, "/users?done=deleted")
+}
+
+// DeleteAccount removes an account (POST /users/{id}/accounts/{account}/delete).
+func (h Users) DeleteAccount(w http.ResponseWriter, r *http.Request) error {
+	id := chi.URLParam(r, "id")
+	if err := h.Store.DeleteAccount(r.Context(), ActorFrom(r.Context()), chi.URLParam(r, "account")); err != nil {
+		return err
+	}
+	return redirect(w, r, "/users/"+id+"?done=removed")
+}

@@ -1,0 +1,143 @@
+// Command gatehouse is an identity-aware access gateway: people log in with
+// their company's SSO, start time-limited sessions on the targets they may
+// reach, and connect through Gatehouse's proxy; every session is audited.
+//
+//	gatehouse dev [--listen ADDR] [--data-dir DIR]   everything embedded, for a first run
+//	gatehouse serve [flags]                            production server (see --help)
+//	gatehouse migrate up|status [--database-url URL]   schema migrations
+//	gatehouse genkeys                                  print fresh keys for serve
+//	gatehouse version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"gatehouse/migrations"
+	"gatehouse/models"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = ""
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "gatehouse:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: gatehouse <command> [flags]
+
+commands:
+  dev       run everything embedded (SQLite, generated keys) for a first try
+  serve     run the production server (configure with flags or GATEHOUSE_* variables)
+  migrate   up|status: apply or show database migrations
+  genkeys   print fresh random keys for serve's configuration
+  version   print the version
+`
+
+// run is the whole program: it parses the command line, and for the server
+// commands opens the database, migrates, wires everything and serves until
+// ctx ends. Tests call it directly.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("missing command")
+	}
+	switch args[0] {
+	case "dev":
+		return runDev(ctx, args[1:], getenv, stdout, stderr)
+	case "serve":
+		return runServe(ctx, args[1:], getenv, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, args[1:], getenv, stdout, stderr)
+	case "genkeys":
+		return runGenkeys(stdout)
+	case "version":
+		fmt.Fprintln(stdout, "gatehouse", versionString())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseServeConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	return startApp(ctx, appConfig{
+		DatabaseURL: cfg.DatabaseURL, Listen: cfg.Listen, ExternalURL: cfg.ExternalURL,
+		CookieHashKey: cfg.CookieHashKey, CookieBlockKey: cfg.CookieBlockKey,
+		RootKey: cfg.RootKey, RootKeyPrevious: cfg.RootKeyPrevious, TrustedProxies: cfg.TrustedProxies,
+		LoginLifetime: cfg.LoginLifetime, LoginIdle: cfg.LoginIdle,
+		Logger: logger, Stdout: stdout,
+	})
+}
+
+func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "up" && args[0] != "status") {
+		return errors.New("usage: gatehouse migrate up|status [--database-url URL]")
+	}
+	s := newSettings("migrate "+args[0], stderr)
+	dbURL := s.add("database-url", "GATEHOUSE_DATABASE_URL", "", "postgres://… URL or SQLite file path", true)
+	if err := s.parse(args[1:], getenv); err != nil {
+		return err
+	}
+	if *dbURL == "" {
+		return fmt.Errorf("%s: missing: set a postgres:// URL or a SQLite file path", s.name(dbURL))
+	}
+	db, dialect, err := models.OpenDB(ctx, *dbURL)
+	if err != nil {
+		return err
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	defer sqlDB.Close()
+	if args[0] == "status" {
+		return migrations.Status(ctx, sqlDB, string(dialect), stdout)
+	}
+	n, err := migrations.Up(ctx, sqlDB, string(dialect))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "applied %d migration(s)\n", n)
+	return nil
+}
+
+func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}

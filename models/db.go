@@ -1,0 +1,131 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Dialect names the database flavour behind a Store.
+type Dialect string
+
+// The two supported databases.
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+// DialectOf tells which database a URL names: postgres:// and postgresql://
+// URLs are Postgres, anything else is a SQLite file path (or file: URL).
+func DialectOf(databaseURL string) Dialect {
+	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
+		return Postgres
+	}
+	return SQLite
+}
+
+// OpenDB connects to the database named by databaseURL (see DialectOf). For
+// SQLite it creates the file's folder, turns on foreign keys and WAL, and
+// uses a single connection (SQLite has one writer; one connection avoids
+// "database is locked" under concurrency). It does not migrate.
+func OpenDB(ctx context.Context, databaseURL string) (*gorm.DB, Dialect, error) {
+	cfg := &gorm.Config{
+		Logger:                                   logger.Discard,
+		DisableForeignKeyConstraintWhenMigrating: true,
+		SkipDefaultTransaction:                   true,
+		NowFunc:                                  func() time.Time { return time.Now().UTC() },
+	}
+	d := DialectOf(databaseURL)
+	var (
+		db  *gorm.DB
+		err error
+	)
+	switch d {
+	case Postgres:
+		db, err = gorm.Open(postgres.Open(databaseURL), cfg)
+	default:
+		dsn, derr := sqliteDSN(databaseURL)
+		if derr != nil {
+			return nil, d, derr
+		}
+		db, err = gorm.Open(sqlite.Open(dsn), cfg)
+	}
+	if err != nil {
+		return nil, d, fmt.Errorf("open %s database: %w", d, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, d, err
+	}
+	if d == SQLite {
+		sqlDB.SetMaxOpenConns(1)
+		sqlDB.SetMaxIdleConns(1)
+		sqlDB.SetConnMaxLifetime(0)
+	} else {
+		sqlDB.SetMaxOpenConns(32)
+		sqlDB.SetMaxIdleConns(16)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(pctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, d, fmt.Errorf("connect to %s database: %w", d, err)
+	}
+	return db, d, nil
+}
+
+func sqliteDSN(path string) (string, error) {
+	path = strings.TrimPrefix(path, "sqlite://")
+	path = strings.TrimPrefix(path, "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if path == "" {
+		return "", errors.New("empty SQLite path")
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", fmt.Errorf("create database folder: %w", err)
+		}
+	}
+	q := url.Values{}
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_time_format", "sqlite")
+	return "file:" + path + "?" + q.Encode(), nil
+}
+
+// isUniqueViolation reports a unique-constraint failure on either database.
+func isUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "SQLSTATE 23505") || strings.Contains(msg, "UNIQUE constraint failed") ||
+		strings.Contains(msg, "duplicate key value")
+}
+
+// isForeignKeyViolation reports a foreign-key failure on either database.
+func isForeignKeyViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "SQLSTATE 23503") || strings.Contains(msg, "FOREIGN KEY constraint failed")
+}

@@ -1,0 +1,54 @@
+package models
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+)
+
+// Public id prefixes, one per resource type.
+const (
+	PrefixOrg            = "o"
+	PrefixProject        = "p"
+	PrefixUser           = "u"
+	PrefixPasswordMethod = "ampw"
+	PrefixOIDCMethod     = "amoidc"
+	PrefixPasswordAcct   = "acctpw"
+	PrefixOIDCAcct       = "acctoidc"
+	PrefixLogin          = "at"
+)
+
+const idAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// NewID returns prefix + "_" + 12 random base62 characters (about 71 bits).
+func NewID(prefix string) string {
+	const n = 12
+	buf := make([]byte, n)
+	out := make([]byte, 0, len(prefix)+1+n)
+	out = append(out, prefix...)
+	out = append(out, '_')
+	for len(out) < len(prefix)+1+n {
+		_, _ = rand.Read(buf)
+		for _, b := range buf {
+			// Rejection sampling keeps the distribution uniform.
+			if b < 248 && len(out) < len(prefix)+1+n {
+				out = append(out, idAlphabet[int(b)%62])
+			}
+		}
+	}
+	return string(out)
+}
+
+// newSecret returns a random URL-safe secret of n bytes of entropy.
+func newSecret(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// hashSecret is how secrets (login tokens, session tokens) are kept at rest.
+func hashSecret(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}

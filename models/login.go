@@ -1,0 +1,243 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Login is one browser sign-in (Boundary's auth token). The browser's
+// encrypted cookie holds its secret token; the database keeps only a hash.
+type Login struct {
+	ID           string
+	TokenHash    string
+	UserID       string
+	AccountID    string
+	AuthMethodID string
+	ClientIP     string
+	UserAgent    string
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	LastUsedAt   time.Time
+}
+
+// NewLoginResult is a fresh login and the secret to put in the cookie.
+type NewLoginResult struct {
+	Login Login
+	Token string
+}
+
+// PasswordLogin is what the login form sends.
+type PasswordLogin struct {
+	AuthMethodID string
+	LoginName    string
+	Password     string
+	ClientIP     string
+	UserAgent    string
+}
+
+// Throttling of failed password logins: after the free attempts, each
+// further attempt must wait an exponentially growing delay since the last
+// failure (capped), per account and per client address.
+const (
+	freeFailuresPerAccount = 5
+	freeFailuresPerAddress = 20
+	maxFailureDelay        = 15 * time.Minute
+	failureMemory          = time.Hour
+)
+
+// ErrBadCredentials is returned for any wrong login name or password; it
+// never says which part was wrong.
+var ErrBadCredentials = fmt.Errorf("wrong login name or password: %w", ErrUnauthenticated)
+
+// AuthenticatePassword checks a login name and password and, when they are
+// right, starts a fresh login (never reusing one). Repeated failures are
+// slowed down per account and per client address (a *ThrottledError).
+func (s *Store) AuthenticatePassword(ctx context.Context, in PasswordLogin) (*NewLoginResult, error) {
+	name := strings.ToLower(strings.TrimSpace(in.LoginName))
+	if name == "" || in.Password == "" || len(in.Password) > MaxPasswordLength || len(name) > 128 {
+		return nil, ErrBadCredentials
+	}
+	keys := []string{"acct:" + in.AuthMethodID + ":" + name, "ip:" + in.ClientIP}
+	if err := s.checkThrottle(ctx, keys); err != nil {
+		return nil, err
+	}
+	var row struct {
+		Account
+		State      string
+		MethodType string
+	}
+	err := s.q(ctx).Table("accounts AS a").Select("a.*, m.state, m.type AS method_type").
+		Joins("JOIN auth_methods m ON m.id = a.auth_method_id").
+		Where("a.auth_method_id = ? AND lower(a.login_name) = ?", in.AuthMethodID, name).Take(&row).Error
+	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, fmt.Errorf("find account: %w", err)
+	}
+	hash := ""
+	if err == nil && row.PasswordHash != nil && row.MethodType == AuthMethodPassword && row.State != StateInactive {
+		hash = *row.PasswordHash
+	}
+	if !checkPassword(in.Password, hash) {
+		if ferr := s.recordFailure(ctx, keys); ferr != nil {
+			return nil, ferr
+		}
+		return nil, ErrBadCredentials
+	}
+	var out *NewLoginResult
+	err = s.Transact(ctx, func(tx *Store) error {
+		if err := tx.q(ctx).Where("key = ?", keys[0]).Delete(&loginFailure{}).Error; err != nil {
+			return fmt.Errorf("clear failures: %w", err)
+		}
+		out, err = tx.startLogin(ctx, &row.Account, in.ClientIP, in.UserAgent)
+		return err
+	})
+	return out, err
+}
+
+// startLogin writes a new login for an account. Runs in the caller's
+// transaction.
+func (s *Store) startLogin(ctx context.Context, acct *Account, clientIP, userAgent string) (*NewLoginResult, error) {
+	token := newSecret(32)
+	now := s.now()
+	if len(userAgent) > 512 {
+		userAgent = userAgent[:512]
+	}
+	l := Login{ID: NewID(PrefixLogin), TokenHash: hashSecret(token), UserID: acct.UserID, AccountID: acct.ID,
+		AuthMethodID: acct.AuthMethodID, ClientIP: clientIP, UserAgent: userAgent, CreatedAt: now,
+		ExpiresAt: now.Add(s.opts.LoginLifetime), LastUsedAt: now}
+	if err := s.q(ctx).Create(&l).Error; err != nil {
+		return nil, fmt.Errorf("create login: %w", err)
+	}
+	return &NewLoginResult{Login: l, Token: token}, nil
+}
+
+// LoginByToken resolves a cookie's token to its actor. An unknown, expired
+// or idle login is ErrUnauthenticated (and an ended one is removed). The
+// last-used time is refreshed at most once a minute.
+func (s *Store) LoginByToken(ctx context.Context, token string) (Actor, *Login, error) {
+	if token == "" {
+		return Anonymous, nil, ErrUnauthenticated
+	}
+	var row struct {
+		Login
+		Name     string
+		FullName string
+		IsAdmin  bool
+	}
+	err := s.q(ctx).Table("logins AS l").Select("l.*, u.name, u.full_name, u.is_admin").
+		Joins("JOIN users u ON u.id = l.user_id").
+		Where("l.token_hash = ?", hashSecret(token)).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Anonymous, nil, ErrUnauthenticated
+	}
+	if err != nil {
+		return Anonymous, nil, fmt.Errorf("find login: %w", err)
+	}
+	now := s.now()
+	if !now.Before(row.ExpiresAt) || !now.Before(row.LastUsedAt.Add(s.opts.LoginIdleTimeout)) {
+		_ = s.q(ctx).Where("id = ?", row.ID).Delete(&Login{}).Error
+		return Anonymous, nil, ErrUnauthenticated
+	}
+	if now.Sub(row.LastUsedAt) > time.Minute {
+		if err := s.q(ctx).Model(&Login{}).Where("id = ?", row.ID).Update("last_used_at", now).Error; err != nil {
+			return Anonymous, nil, fmt.Errorf("touch login: %w", err)
+		}
+		row.LastUsedAt = now
+	}
+	name := row.FullName
+	if name == "" {
+		name = row.Name
+	}
+	a := Actor{UserID: row.UserID, LoginID: row.ID, AccountID: row.AccountID, Name: name, Admin: row.IsAdmin}
+	return a, &row.Login, nil
+}
+
+// Logout ends the login holding token. Ending an unknown login is not an error.
+func (s *Store) Logout(ctx context.Context, token string) error {
+	if token == "" {
+		return nil
+	}
+	if err := s.q(ctx).Where("token_hash = ?", hashSecret(token)).Delete(&Login{}).Error; err != nil {
+		return fmt.Errorf("logout: %w", err)
+	}
+	return nil
+}
+
+// PurgeLogins deletes expired and idle logins; safe to run on every instance.
+func (s *Store) PurgeLogins(ctx context.Context) (int64, error) {
+	now := s.now()
+	res := s.q(ctx).Where("expires_at <= ? OR last_used_at <= ?", now, now.Add(-s.opts.LoginIdleTimeout)).Delete(&Login{})
+	if res.Error != nil {
+		return 0, fmt.Errorf("purge logins: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
+type loginFailure struct {
+	Key           string
+	Failures      int
+	LastFailureAt time.Time
+}
+
+func (loginFailure) TableName() string { return "login_failures" }
+
+func failureDelay(failures, free int) time.Duration {
+	if failures < free {
+		return 0
+	}
+	d := time.Duration(math.Pow(2, float64(failures-free))) * time.Second
+	if d > maxFailureDelay || d <= 0 {
+		d = maxFailureDelay
+	}
+	return d
+}
+
+func (s *Store) checkThrottle(ctx context.Context, keys []string) error {
+	var rows []loginFailure
+	if err := s.q(ctx).Where("key IN ?", keys).Find(&rows).Error; err != nil {
+		return fmt.Errorf("check throttle: %w", err)
+	}
+	now := s.now()
+	var wait time.Duration
+	for _, r := range rows {
+		if now.Sub(r.LastFailureAt) > failureMemory {
+			continue
+		}
+		free := freeFailuresPerAccount
+		if strings.HasPrefix(r.Key, "ip:") {
+			free = freeFailuresPerAddress
+		}
+		if until := r.LastFailureAt.Add(failureDelay(r.Failures, free)); until.After(now) && until.Sub(now) > wait {
+			wait = until.Sub(now)
+		}
+	}
+	if wait > 0 {
+		return &ThrottledError{RetryAfter: wait}
+	}
+	return nil
+}
+
+func (s *Store) recordFailure(ctx context.Context, keys []string) error {
+	now := s.now()
+	for _, k := range keys {
+		// Counts reset once the last failure is older than failureMemory.
+		err := s.q(ctx).Clauses(clause.OnConflict{
+			Columns: []clause.Column{{Name: "key"}},
+			DoUpdates: clause.Assignments(map[string]any{
+				"failures": gorm.Expr("CASE WHEN login_failures.last_failure_at < ? THEN 1 ELSE login_failures.failures + 1 END",
+					now.Add(-failureMemory)),
+				"last_failure_at": now,
+			}),
+		}).Create(&loginFailure{Key: k, Failures: 1, LastFailureAt: now}).Error
+		if err != nil {
+			return fmt.Errorf("record login failure: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,269 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Scope types.
+const (
+	ScopeGlobal  = "global"
+	ScopeOrg     = "org"
+	ScopeProject = "project"
+)
+
+// GlobalScopeID is the id of the root scope.
+const GlobalScopeID = "global"
+
+// Scope is a node of the tree global → organizations → projects.
+type Scope struct {
+	ID          string
+	Type        string
+	ParentID    *string
+	Name        string
+	Description string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	Version     int
+}
+
+// ScopeInput is what an admin types to create or edit a scope.
+type ScopeInput struct {
+	Name        string
+	Description string
+}
+
+// ScopeItem is a scope in a list with what the actor may do to it.
+type ScopeItem struct {
+	Scope
+	Children int64
+	Actions  map[Action]bool
+}
+
+func (in ScopeInput) validate() (ScopeInput, error) {
+	v := validator{}
+	in.Name = v.text("name", "Name", in.Name, true, 128)
+	in.Description = v.text("description", "Description", in.Description, false, 1024)
+	return in, v.err()
+}
+
+func scopeResource(sc *Scope) Resource {
+	parent := ""
+	if sc.ParentID != nil {
+		parent = *sc.ParentID
+	}
+	return Resource{Type: "scope", ID: sc.ID, ScopeID: parent}
+}
+
+// CreateScope creates an org under global or a project under an org. The new
+// scope's type follows from its parent's. Errors: ErrInvalid (bad input,
+// duplicate name among siblings, a project as parent), ErrNotFound,
+// ErrForbidden.
+func (s *Store) CreateScope(ctx context.Context, a Actor, parentID string, in ScopeInput) (*Scope, error) {
+	var out *Scope
+	err := s.Transact(ctx, func(tx *Store) error {
+		parent, err := tx.readScope(ctx, a, parentID)
+		if err != nil {
+			return err
+		}
+		if err := tx.authorize(ctx, a, ActionCreate, Resource{Type: "scope", ScopeID: parent.ID}); err != nil {
+			return err
+		}
+		in, err := in.validate()
+		if err != nil {
+			return err
+		}
+		sc := &Scope{Name: in.Name, Description: in.Description, ParentID: &parent.ID, Version: 1}
+		switch parent.Type {
+		case ScopeGlobal:
+			sc.Type, sc.ID = ScopeOrg, NewID(PrefixOrg)
+		case ScopeOrg:
+			sc.Type, sc.ID = ScopeProject, NewID(PrefixProject)
+		default:
+			return Invalid("parent", "Projects cannot contain other scopes.")
+		}
+		sc.CreatedAt, sc.UpdatedAt = tx.now(), tx.now()
+		if err := tx.q(ctx).Create(sc).Error; err != nil {
+			if isUniqueViolation(err) {
+				return Invalid("name", fmt.Sprintf("%q already has a scope named %q.", parent.Name, in.Name))
+			}
+			return fmt.Errorf("create scope: %w", err)
+		}
+		out = sc
+		return nil
+	})
+	return out, err
+}
+
+// readScope loads a scope the actor may read (ErrNotFound otherwise).
+func (s *Store) readScope(ctx context.Context, a Actor, id string) (*Scope, error) {
+	sc, err := first[Scope](s.q(ctx), "scope", id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, a, ActionRead, scopeResource(sc)); err != nil {
+		return nil, notFoundIfHidden(err)
+	}
+	return sc, nil
+}
+
+// GetScope returns one scope with its actions. ErrNotFound for unknown or
+// invisible ids.
+func (s *Store) GetScope(ctx context.Context, a Actor, id string) (*ScopeItem, error) {
+	sc, err := s.readScope(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	item := &ScopeItem{Scope: *sc, Actions: s.Allowed(ctx, a, scopeResource(sc), ActionUpdate, ActionDelete, ActionCreate)}
+	if sc.ID == GlobalScopeID {
+		item.Actions[ActionDelete] = false
+	}
+	if sc.Type == ScopeProject {
+		item.Actions[ActionCreate] = false
+	}
+	if err := s.q(ctx).Model(&Scope{}).Where("parent_id = ?", sc.ID).Count(&item.Children).Error; err != nil {
+		return nil, fmt.Errorf("count children: %w", err)
+	}
+	return item, nil
+}
+
+// ScopePath returns the chain from global down to id (inclusive), for
+// breadcrumbs and grant-scope checks.
+func (s *Store) ScopePath(ctx context.Context, a Actor, id string) ([]Scope, error) {
+	var path []Scope
+	for cur := id; cur != ""; {
+		sc, err := s.readScope(ctx, a, cur)
+		if err != nil {
+			return nil, err
+		}
+		path = append([]Scope{*sc}, path...)
+		if sc.ParentID == nil || len(path) > 3 {
+			break
+		}
+		cur = *sc.ParentID
+	}
+	return path, nil
+}
+
+// ListScopes lists the children of parentID the actor may see, filtered by
+// name, one page at a time, with each item's allowed actions.
+func (s *Store) ListScopes(ctx context.Context, a Actor, parentID string, opt ListOptions) (Page[ScopeItem], error) {
+	opt = opt.norm()
+	page := Page[ScopeItem]{Page: opt.Page, PerPage: opt.PerPage}
+	if _, err := s.readScope(ctx, a, parentID); err != nil {
+		return page, err
+	}
+	if err := s.authorize(ctx, a, ActionList, Resource{Type: "scope", ScopeID: parentID}); err != nil {
+		return page, err
+	}
+	q := s.q(ctx).Model(&Scope{}).Where("parent_id = ?", parentID)
+	if opt.Search != "" {
+		q = q.Where(s.ilike("name")+" OR "+s.ilike("description"), likePattern(opt.Search), likePattern(opt.Search))
+	}
+	if err := q.Count(&page.Total).Error; err != nil {
+		return page, fmt.Errorf("count scopes: %w", err)
+	}
+	var rows []Scope
+	if err := q.Order("lower(name), id").Limit(opt.PerPage).Offset(opt.offset()).Find(&rows).Error; err != nil {
+		return page, fmt.Errorf("list scopes: %w", err)
+	}
+	counts := map[string]int64{}
+	if len(rows) > 0 {
+		ids := make([]string, len(rows))
+		for i, r := range rows {
+			ids[i] = r.ID
+		}
+		var cs []struct {
+			ParentID string
+			N        int64
+		}
+		if err := s.q(ctx).Model(&Scope{}).Select("parent_id, count(*) AS n").Where("parent_id IN ?", ids).Group("parent_id").Scan(&cs).Error; err != nil {
+			return page, fmt.Errorf("count children: %w", err)
+		}
+		for _, c := range cs {
+			counts[c.ParentID] = c.N
+		}
+	}
+	for _, r := range rows {
+		page.Items = append(page.Items, ScopeItem{Scope: r, Children: counts[r.ID],
+			Actions: s.Allowed(ctx, a, scopeResource(&r), ActionRead, ActionUpdate, ActionDelete)})
+	}
+	return page, nil
+}
+
+// UpdateScope changes a scope's name and description. version must be the
+// version the editor saw; a newer one in the database gives ErrConflict.
+func (s *Store) UpdateScope(ctx context.Context, a Actor, id string, version int, in ScopeInput) (*Scope, error) {
+	var out *Scope
+	err := s.Transact(ctx, func(tx *Store) error {
+		sc, err := tx.readScope(ctx, a, id)
+		if err != nil {
+			return err
+		}
+		if err := tx.authorize(ctx, a, ActionUpdate, scopeResource(sc)); err != nil {
+			return err
+		}
+		if in, err = in.validate(); err != nil {
+			return err
+		}
+		res := tx.q(ctx).Model(&Scope{}).Where("id = ? AND version = ?", id, version).Updates(map[string]any{
+			"name": in.Name, "description": in.Description, "updated_at": tx.now(), "version": gorm.Expr("version + 1"),
+		})
+		if res.Error != nil {
+			if isUniqueViolation(res.Error) {
+				return Invalid("name", fmt.Sprintf("Another scope here is already named %q.", in.Name))
+			}
+			return fmt.Errorf("update scope %s: %w", id, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("update scope %s: changed by someone else since you opened it: %w", id, ErrConflict)
+		}
+		out, err = first[Scope](tx.q(ctx), "scope", id)
+		return err
+	})
+	return out, err
+}
+
+// DeleteScope deletes an org or project and everything in it. The global
+// scope cannot be deleted.
+func (s *Store) DeleteScope(ctx context.Context, a Actor, id string) error {
+	return s.Transact(ctx, func(tx *Store) error {
+		sc, err := tx.readScope(ctx, a, id)
+		if err != nil {
+			return err
+		}
+		if err := tx.authorize(ctx, a, ActionDelete, scopeResource(sc)); err != nil {
+			return err
+		}
+		if sc.Type == ScopeGlobal {
+			return fmt.Errorf("the global scope cannot be deleted: %w", ErrConflict)
+		}
+		res := tx.q(ctx).Where("id = ?", id).Delete(&Scope{})
+		if res.Error != nil {
+			return fmt.Errorf("delete scope %s: %w", id, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("delete scope %s: %w", id, ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// AllScopes returns every scope the actor may see, ordered for a tree view.
+func (s *Store) AllScopes(ctx context.Context, a Actor) ([]Scope, error) {
+	if !a.Authenticated() {
+		return nil, ErrUnauthenticated
+	}
+	if err := s.authorize(ctx, a, ActionList, Resource{Type: "scope", ScopeID: GlobalScopeID}); err != nil {
+		return nil, err
+	}
+	var rows []Scope
+	err := s.q(ctx).Order("CASE type WHEN 'global' THEN 0 WHEN 'org' THEN 1 ELSE 2 END, lower(name)").Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("list scopes: %w", err)
+	}
+	return rows, nil
+}

@@ -1,0 +1,172 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Options tune a Store. Zero values take the defaults noted on each field.
+type Options struct {
+	// Now is the clock (default time.Now). Tests inject their own.
+	Now func() time.Time
+	// LoginLifetime is a login's absolute lifetime (default 7 days).
+	LoginLifetime time.Duration
+	// LoginIdleTimeout ends a login unused for this long (default 24 h).
+	LoginIdleTimeout time.Duration
+	// Crypter encrypts secrets at rest. Required for secret-bearing resources.
+	Crypter *Crypter
+	// PasswordParams are the argon2id parameters (default: 64 MiB, 1 pass, 2 lanes).
+	PasswordParams *PasswordParams
+}
+
+// Store is the one door to Gatehouse's data. Its use-case methods check
+// authorization and run multi-step changes in one transaction. A Store is
+// safe for concurrent use.
+type Store struct {
+	db      *gorm.DB
+	dialect Dialect
+	opts    Options
+	inTx    bool
+}
+
+// NewStore wraps a migrated database.
+func NewStore(db *gorm.DB, dialect Dialect, opts Options) *Store {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.LoginLifetime == 0 {
+		opts.LoginLifetime = 7 * 24 * time.Hour
+	}
+	if opts.LoginIdleTimeout == 0 {
+		opts.LoginIdleTimeout = 24 * time.Hour
+	}
+	if opts.PasswordParams == nil {
+		p := DefaultPasswordParams
+		opts.PasswordParams = &p
+	}
+	return &Store{db: db, dialect: dialect, opts: opts}
+}
+
+// Dialect tells which database the Store uses.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// DB exposes the underlying handle for wiring (migrations, health checks,
+// benchmarks' seeding). Domain code must go through use-case methods.
+func (s *Store) DB() *gorm.DB { return s.db }
+
+// now is the Store's clock in UTC with microsecond precision (what both
+// databases keep).
+func (s *Store) now() time.Time { return s.opts.Now().UTC().Truncate(time.Microsecond) }
+
+// Now exposes the Store's clock to callers that must agree with it.
+func (s *Store) Now() time.Time { return s.now() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// Transact runs fn in one database transaction with a Store bound to it;
+// fn's error rolls everything back. Nested calls join the outer transaction.
+func (s *Store) Transact(ctx context.Context, fn func(tx *Store) error) error {
+	if s.inTx {
+		return fn(s)
+	}
+	return s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
+		return fn(&Store{db: gtx, dialect: s.dialect, opts: s.opts, inTx: true})
+	})
+}
+
+// q starts a query bound to ctx.
+func (s *Store) q(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
+
+// forUpdate locks the selected rows until the transaction ends on Postgres;
+// SQLite's single writer needs no row lock.
+func (s *Store) forUpdate(db *gorm.DB) *gorm.DB {
+	if s.dialect == Postgres {
+		return db.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	return db
+}
+
+// first loads one row or returns ErrNotFound.
+func first[T any](db *gorm.DB, what, id string) (*T, error) {
+	var v T
+	err := db.Where("id = ?", id).Take(&v).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, fmt.Errorf("%s %s: %w", what, id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load %s %s: %w", what, id, err)
+	}
+	return &v, nil
+}
+
+// ListOptions are the common list parameters.
+type ListOptions struct {
+	Search  string
+	Page    int // 1-based
+	PerPage int // default 25, at most 200
+}
+
+func (o ListOptions) norm() ListOptions {
+	if o.Page < 1 {
+		o.Page = 1
+	}
+	if o.PerPage <= 0 {
+		o.PerPage = 25
+	}
+	if o.PerPage > 200 {
+		o.PerPage = 200
+	}
+	return o
+}
+
+func (o ListOptions) offset() int { return (o.Page - 1) * o.PerPage }
+
+// Page is one page of a list with the total count of matching items.
+type Page[T any] struct {
+	Items   []T
+	Total   int64
+	Page    int
+	PerPage int
+}
+
+// Pages is the number of pages.
+func (p Page[T]) Pages() int {
+	if p.PerPage == 0 {
+		return 1
+	}
+	n := int((p.Total + int64(p.PerPage) - 1) / int64(p.PerPage))
+	if n < 1 {
+		n = 1
+	}
+	return n
+}
+
+// likePattern turns a user's search text into a case-insensitive LIKE pattern.
+func likePattern(s string) string {
+	r := make([]rune, 0, len(s)+2)
+	r = append(r, '%')
+	for _, c := range s {
+		if c == '%' || c == '_' || c == '\\' {
+			r = append(r, '\\')
+		}
+		r = append(r, c)
+	}
+	return string(append(r, '%'))
+}
+
+// ilike is a case-insensitive LIKE condition on column for both databases.
+func (s *Store) ilike(column string) string {
+	return "lower(" + column + ") LIKE lower(?) ESCAPE '\\'"
+}

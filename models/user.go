@@ -1,0 +1,407 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// User is a person known to Gatehouse, in global or an org.
+type User struct {
+	ID          string
+	ScopeID     string
+	Name        string
+	FullName    string
+	Email       string
+	Description string
+	IsAdmin     bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	Version     int
+}
+
+// DisplayName is the best human name for the user.
+func (u User) DisplayName() string {
+	switch {
+	case u.FullName != "":
+		return u.FullName
+	case u.Name != "":
+		return u.Name
+	case u.Email != "":
+		return u.Email
+	}
+	return u.ID
+}
+
+// Account links a user to an auth method: a login name and password hash
+// for password methods, issuer and subject for OIDC.
+type Account struct {
+	ID           string
+	AuthMethodID string
+	UserID       string
+	LoginName    *string
+	PasswordHash *string `json:"-"`
+	FullName     string
+	Email        string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	Version      int
+}
+
+// UserInput is the user form. LoginName and Password, when given, create or
+// change the user's password account in the user's scope; on edit an empty
+// Password keeps the current one.
+type UserInput struct {
+	Name        string
+	FullName    string
+	Email       string
+	Description string
+	Admin       bool
+	LoginName   string
+	Password    string
+}
+
+// UserItem is a user in a list.
+type UserItem struct {
+	User
+	ScopeName  string
+	LoginNames string
+	Actions    map[Action]bool
+}
+
+// AccountView is an account with its auth method, for display.
+type AccountView struct {
+	Account
+	MethodName string
+	MethodType string
+}
+
+// UserDetail is one user with everything shown on its page.
+type UserDetail struct {
+	User
+	ScopeName string
+	Accounts  []AccountView
+	Actions   map[Action]bool
+}
+
+var handlePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]*$`)
+
+func (in UserInput) validate(creating bool) (UserInput, error) {
+	v := validator{}
+	in.Name = v.text("name", "Name", in.Name, true, 128)
+	if in.Name != "" && !handlePattern.MatchString(in.Name) {
+		v.add("name", "Name may contain letters, digits and . _ @ + - only, and must start with a letter or digit.")
+	}
+	in.FullName = v.text("full_name", "Full name", in.FullName, false, 256)
+	in.Email = v.text("email", "Email", in.Email, false, 320)
+	if in.Email != "" {
+		if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email {
+			v.add("email", "Email must be an address like name@example.com.")
+		}
+	}
+	in.Description = v.text("description", "Description", in.Description, false, 1024)
+	in.LoginName = v.text("login_name", "Login name", in.LoginName, false, 128)
+	if in.LoginName != "" && !handlePattern.MatchString(in.LoginName) {
+		v.add("login_name", "Login name may contain letters, digits and . _ @ + - only.")
+	}
+	if in.LoginName == "" && in.Password != "" {
+		v.add("login_name", "A password needs a login name.")
+	}
+	if in.LoginName != "" && (creating || in.Password != "") {
+		validatePassword(v, "password", in.Password)
+	}
+	return in, v.err()
+}
+
+func userResource(u *User) Resource {
+	return Resource{Type: "user", ID: u.ID, ScopeID: u.ScopeID, OwnerUserID: u.ID}
+}
+
+// CreateUser creates a user in global or an org and, when a login name is
+// given, its password account, in one transaction.
+func (s *Store) CreateUser(ctx context.Context, a Actor, scopeID string, in UserInput) (*User, error) {
+	var out *User
+	err := s.Transact(ctx, func(tx *Store) error {
+		sc, err := tx.readScope(ctx, a, scopeID)
+		if err != nil {
+			return err
+		}
+		if err := tx.authorize(ctx, a, ActionCreate, Resource{Type: "user", ScopeID: sc.ID}); err != nil {
+			return err
+		}
+		if sc.Type == ScopeProject {
+			return Invalid("scope", "Users live in global or an organization, not in a project.")
+		}
+		if in, err = in.validate(true); err != nil {
+			return err
+		}
+		u := &User{ID: NewID(PrefixUser), ScopeID: sc.ID, Name: in.Name, FullName: in.FullName, Email: in.Email,
+			Description: in.Description, IsAdmin: in.Admin, CreatedAt: tx.now(), UpdatedAt: tx.now(), Version: 1}
+		if err := tx.q(ctx).Create(u).Error; err != nil {
+			if isUniqueViolation(err) {
+				return Invalid("name", fmt.Sprintf("%s already has a user named %q.", sc.Name, in.Name))
+			}
+			return fmt.Errorf("create user: %w", err)
+		}
+		if in.LoginName != "" {
+			if err := tx.setPasswordAccount(ctx, u, in.LoginName, in.Password); err != nil {
+				return err
+			}
+		}
+		out = u
+		return nil
+	})
+	return out, err
+}
+
+// setPasswordAccount creates or updates u's password account in u's scope.
+// An empty password keeps the existing hash.
+func (s *Store) setPasswordAccount(ctx context.Context, u *User, loginName, password string) error {
+	m, err := s.passwordMethod(ctx, u.ScopeID)
+	if err != nil {
+		return err
+	}
+	var acct Account
+	err = s.q(ctx).Where("user_id = ? AND auth_method_id = ?", u.ID, m.ID).Take(&acct).Error
+	exists := err == nil
+	if err != nil && err != gorm.ErrRecordNotFound {
+		return fmt.Errorf("find account: %w", err)
+	}
+	if !exists && password == "" {
+		return Invalid("password", "A new login needs a password.")
+	}
+	updates := map[string]any{"login_name": loginName, "updated_at": s.now(), "version": gorm.Expr("version + 1")}
+	if password != "" {
+		h, err := s.hashPassword(password)
+		if err != nil {
+			return err
+		}
+		updates["password_hash"] = h
+		acct.PasswordHash = &h
+	}
+	if exists {
+		err = s.q(ctx).Model(&Account{}).Where("id = ?", acct.ID).Updates(updates).Error
+	} else {
+		ln := loginName
+		acct = Account{ID: NewID(PrefixPasswordAcct), AuthMethodID: m.ID, UserID: u.ID, LoginName: &ln,
+			PasswordHash: acct.PasswordHash, FullName: u.FullName, Email: u.Email, CreatedAt: s.now(), UpdatedAt: s.now(), Version: 1}
+		err = s.q(ctx).Create(&acct).Error
+	}
+	if isUniqueViolation(err) {
+		return Invalid("login_name", fmt.Sprintf("The login name %q is already taken.", loginName))
+	}
+	if err != nil {
+		return fmt.Errorf("save password account: %w", err)
+	}
+	if password != "" && exists {
+		// A new password ends every login made with the old one.
+		if err := s.q(ctx).Where("account_id = ?", acct.ID).Delete(&Login{}).Error; err != nil {
+			return fmt.Errorf("end logins: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) readUser(ctx context.Context, a Actor, id string) (*User, error) {
+	u, err := first[User](s.q(ctx), "user", id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, a, ActionRead, userResource(u)); err != nil {
+		return nil, notFoundIfHidden(err)
+	}
+	return u, nil
+}
+
+// GetUser returns a user with its accounts. A user may read itself.
+func (s *Store) GetUser(ctx context.Context, a Actor, id string) (*UserDetail, error) {
+	u, err := s.readUser(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	d := &UserDetail{User: *u, Actions: s.Allowed(ctx, a, userResource(u), ActionUpdate, ActionDelete)}
+	if u.ID == a.UserID {
+		d.Actions[ActionDelete] = false
+	}
+	if err := s.q(ctx).Model(&Scope{}).Select("name").Where("id = ?", u.ScopeID).Scan(&d.ScopeName).Error; err != nil {
+		return nil, fmt.Errorf("load scope name: %w", err)
+	}
+	err = s.q(ctx).Table("accounts AS a").
+		Select("a.*, m.name AS method_name, m.type AS method_type").
+		Joins("JOIN auth_methods m ON m.id = a.auth_method_id").
+		Where("a.user_id = ?", u.ID).Order("a.created_at").Scan(&d.Accounts).Error
+	if err != nil {
+		return nil, fmt.Errorf("load accounts: %w", err)
+	}
+	return d, nil
+}
+
+// ListUsers lists users, optionally of one scope, matching search in name,
+// full name, email or login name.
+func (s *Store) ListUsers(ctx context.Context, a Actor, scopeID string, opt ListOptions) (Page[UserItem], error) {
+	opt = opt.norm()
+	page := Page[UserItem]{Page: opt.Page, PerPage: opt.PerPage}
+	if err := s.authorize(ctx, a, ActionList, Resource{Type: "user", ScopeID: scopeID}); err != nil {
+		return page, err
+	}
+	q := s.q(ctx).Table("users AS u").Joins("JOIN scopes sc ON sc.id = u.scope_id")
+	if scopeID != "" {
+		q = q.Where("u.scope_id = ?", scopeID)
+	}
+	if opt.Search != "" {
+		p := likePattern(opt.Search)
+		q = q.Where("("+s.ilike("u.name")+" OR "+s.ilike("u.full_name")+" OR "+s.ilike("u.email")+
+			" OR EXISTS (SELECT 1 FROM accounts ac WHERE ac.user_id = u.id AND "+s.ilike("ac.login_name")+"))", p, p, p, p)
+	}
+	if err := q.Count(&page.Total).Error; err != nil {
+		return page, fmt.Errorf("count users: %w", err)
+	}
+	var rows []UserItem
+	err := q.Select("u.*, sc.name AS scope_name").Order("lower(u.name), u.id").
+		Limit(opt.PerPage).Offset(opt.offset()).Scan(&rows).Error
+	if err != nil {
+		return page, fmt.Errorf("list users: %w", err)
+	}
+	if len(rows) > 0 {
+		ids := make([]string, len(rows))
+		for i := range rows {
+			ids[i] = rows[i].ID
+		}
+		var logins []struct{ UserID, LoginName string }
+		if err := s.q(ctx).Model(&Account{}).Select("user_id, login_name").
+			Where("user_id IN ? AND login_name IS NOT NULL", ids).Order("login_name").Scan(&logins).Error; err != nil {
+			return page, fmt.Errorf("load login names: %w", err)
+		}
+		names := map[string][]string{}
+		for _, l := range logins {
+			names[l.UserID] = append(names[l.UserID], l.LoginName)
+		}
+		for i := range rows {
+			rows[i].LoginNames = strings.Join(names[rows[i].ID], ", ")
+			rows[i].Actions = s.Allowed(ctx, a, userResource(&rows[i].User), ActionRead, ActionUpdate, ActionDelete)
+			if rows[i].ID == a.UserID {
+				rows[i].Actions[ActionDelete] = false
+			}
+		}
+	}
+	page.Items = rows
+	return page, nil
+}
+
+// UpdateUser edits a user (and its password account, see UserInput).
+// version must match; removing the last administrator is refused.
+func (s *Store) UpdateUser(ctx context.Context, a Actor, id string, version int, in UserInput) (*User, error) {
+	var out *User
+	err := s.Transact(ctx, func(tx *Store) error {
+		u, err := tx.readUser(ctx, a, id)
+		if err != nil {
+			return err
+		}
+		if err := tx.authorize(ctx, a, ActionUpdate, userResource(u)); err != nil {
+			return err
+		}
+		if in, err = in.validate(false); err != nil {
+			return err
+		}
+		if u.IsAdmin && !in.Admin {
+			if err := tx.keepOneAdmin(ctx, u.ID); err != nil {
+				return Invalid("admin", err.Error())
+			}
+		}
+		res := tx.q(ctx).Model(&User{}).Where("id = ? AND version = ?", id, version).Updates(map[string]any{
+			"name": in.Name, "full_name": in.FullName, "email": in.Email, "description": in.Description,
+			"is_admin": in.Admin, "updated_at": tx.now(), "version": gorm.Expr("version + 1"),
+		})
+		if res.Error != nil {
+			if isUniqueViolation(res.Error) {
+				return Invalid("name", fmt.Sprintf("Another user in this scope is already named %q.", in.Name))
+			}
+			return fmt.Errorf("update user %s: %w", id, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("update user %s: changed by someone else since you opened it: %w", id, ErrConflict)
+		}
+		if in.LoginName != "" {
+			if err := tx.setPasswordAccount(ctx, u, in.LoginName, in.Password); err != nil {
+				return err
+			}
+		}
+		out, err = first[User](tx.q(ctx), "user", id)
+		return err
+	})
+	return out, err
+}
+
+func (s *Store) keepOneAdmin(ctx context.Context, losing string) error {
+	var n int64
+	if err := s.q(ctx).Model(&User{}).Where("is_admin AND id <> ?", losing).Count(&n).Error; err != nil {
+		return fmt.Errorf("count admins: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("at least one administrator must remain")
+	}
+	return nil
+}
+
+// DeleteUser deletes a user with its accounts; its logins end at once. An
+// actor cannot delete itself, and the last administrator stays.
+func (s *Store) DeleteUser(ctx context.Context, a Actor, id string) error {
+	return s.Transact(ctx, func(tx *Store) error {
+		u, err := tx.forUpdateUser(ctx, a, id)
+		if err != nil {
+			return err
+		}
+		if err := tx.authorize(ctx, a, ActionDelete, userResource(u)); err != nil {
+			return err
+		}
+		if u.ID == a.UserID {
+			return fmt.Errorf("you cannot delete your own user: %w", ErrConflict)
+		}
+		if u.IsAdmin {
+			if err := tx.keepOneAdmin(ctx, u.ID); err != nil {
+				return fmt.Errorf("delete user: %v: %w", err, ErrConflict)
+			}
+		}
+		if err := tx.q(ctx).Where("id = ?", id).Delete(&User{}).Error; err != nil {
+			return fmt.Errorf("delete user %s: %w", id, err)
+		}
+		return nil
+	})
+}
+
+func (s *Store) forUpdateUser(ctx context.Context, a Actor, id string) (*User, error) {
+	u, err := first[User](s.forUpdate(s.q(ctx)), "user", id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, a, ActionRead, userResource(u)); err != nil {
+		return nil, notFoundIfHidden(err)
+	}
+	return u, nil
+}
+
+// DeleteAccount removes one account from a user; logins made with it end.
+func (s *Store) DeleteAccount(ctx context.Context, a Actor, accountID string) error {
+	return s.Transact(ctx, func(tx *Store) error {
+		acct, err := first[Account](tx.q(ctx), "account", accountID)
+		if err != nil {
+			return err
+		}
+		u, err := tx.readUser(ctx, a, acct.UserID)
+		if err != nil {
+			return fmt.Errorf("account %s: %w", accountID, ErrNotFound)
+		}
+		if err := tx.authorize(ctx, a, ActionUpdate, userResource(u)); err != nil {
+			return err
+		}
+		if acct.ID == a.AccountID {
+			return fmt.Errorf("you cannot remove the account you are logged in with: %w", ErrConflict)
+		}
+		return tx.q(ctx).Where("id = ?", accountID).Delete(&Account{}).Error
+	})
+}

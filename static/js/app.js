@@ -1,0 +1,148 @@
+// Gatehouse's own browser behaviour. Our CSP forbids inline scripts, so every
+// bit of page behaviour lives here. Vanilla JS, no framework; every page works
+// without it (the server renders a readable fallback for each feature).
+//
+// 1. Countdowns: an element with data-countdown-to="<RFC 3339 time>" shows the
+//    time left, updated every second: "1d 02h 03m 04s", "1h 02m 03s",
+//    "2m 03s" or "45s" (leading zero units are left out), then "expired" at 0.
+//    It gets the class "expired" and fires a bubbling "gatehouse:expired"
+//    event once (usable as an htmx trigger: hx-trigger="gatehouse:expired").
+// 2. Times: <time datetime="<RFC 3339>" data-relative> is rewritten to the
+//    browser's local time with a relative suffix ("… · 3 min ago"); its title
+//    holds the full local and UTC time. Refreshed every 30 s.
+// 3. Confirmation: a form (or its submit button) with data-confirm="text" asks
+//    window.confirm(text) before it is submitted, for plain and htmx forms.
+//
+// Content swapped in by htmx is handled on htmx:load / htmx:afterSettle.
+(function () {
+  "use strict";
+
+  function pad(n) {
+    return n < 10 ? "0" + n : String(n);
+  }
+
+  // formatRemaining turns milliseconds into "1h 02m 03s" style text.
+  function formatRemaining(ms) {
+    var s = Math.floor(ms / 1000);
+    var d = Math.floor(s / 86400);
+    var h = Math.floor((s % 86400) / 3600);
+    var m = Math.floor((s % 3600) / 60);
+    var sec = s % 60;
+    if (d > 0) return d + "d " + pad(h) + "h " + pad(m) + "m " + pad(sec) + "s";
+    if (h > 0) return h + "h " + pad(m) + "m " + pad(sec) + "s";
+    if (m > 0) return m + "m " + pad(sec) + "s";
+    return sec + "s";
+  }
+
+  // all returns the elements under root (root included) matching sel.
+  function all(root, sel) {
+    var els = Array.prototype.slice.call(root.querySelectorAll(sel));
+    if (root.matches && root.matches(sel)) els.unshift(root);
+    return els;
+  }
+
+  function updateCountdowns(root) {
+    var now = Date.now();
+    var els = all(root, "[data-countdown-to]");
+    for (var i = 0; i < els.length; i++) {
+      var el = els[i];
+      var end = Date.parse(el.getAttribute("data-countdown-to"));
+      if (isNaN(end)) continue; // keep the server's text
+      var left = end - now;
+      if (left <= 0) {
+        if (el.textContent !== "expired") el.textContent = "expired";
+        if (!el.classList.contains("expired")) {
+          el.classList.add("expired");
+          el.dispatchEvent(new CustomEvent("gatehouse:expired", { bubbles: true }));
+        }
+        continue;
+      }
+      el.classList.remove("expired");
+      var text = formatRemaining(left);
+      if (el.textContent !== text) el.textContent = text;
+    }
+  }
+
+  var UNITS = [
+    [60, "min", "min"],
+    [24, "h", "h"],
+    [30, "day", "days"],
+    [12, "month", "months"],
+    [Infinity, "year", "years"],
+  ];
+
+  // relative turns a time difference into "3 min ago" / "in 2 h" / "just now".
+  function relative(ms) {
+    var future = ms > 0;
+    var v = Math.abs(ms) / 1000;
+    if (v < 45) return "just now";
+    v = v / 60; // minutes, then hours, days, …
+    var i = 0;
+    while (v >= UNITS[i][0]) v = v / UNITS[i++][0];
+    var n = Math.max(1, Math.round(v));
+    var label = n === 1 ? UNITS[i][1] : UNITS[i][2];
+    return future ? "in " + n + " " + label : n + " " + label + " ago";
+  }
+
+  var localFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+  var fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "long" });
+
+  function updateTimes(root) {
+    var now = Date.now();
+    var els = all(root, "time[datetime][data-relative]");
+    for (var i = 0; i < els.length; i++) {
+      var el = els[i];
+      var t = Date.parse(el.getAttribute("datetime"));
+      if (isNaN(t)) continue;
+      var date = new Date(t);
+      var text = localFmt.format(date) + " · " + relative(t - now);
+      if (el.textContent !== text) el.textContent = text;
+      var title = fullFmt.format(date) + " (" + date.toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC") + ")";
+      if (el.title !== title) el.title = title;
+    }
+  }
+
+  function refresh(root) {
+    updateCountdowns(root);
+    updateTimes(root);
+  }
+
+  // Confirmation runs in the capture phase, before htmx's own submit listener,
+  // so a cancelled confirm stops both the plain submit and the htmx request.
+  document.addEventListener(
+    "submit",
+    function (e) {
+      var form = e.target;
+      if (!(form instanceof HTMLFormElement)) return;
+      var btn = e.submitter;
+      var text = (btn && btn.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
+      if (text && !window.confirm(text)) {
+        e.preventDefault();
+        e.stopPropagation();
+      }
+    },
+    true
+  );
+
+  document.addEventListener("htmx:load", function (e) {
+    refresh(e.target);
+  });
+  document.addEventListener("htmx:afterSettle", function (e) {
+    refresh(e.target);
+  });
+
+  function start() {
+    refresh(document);
+    var ticks = 0;
+    setInterval(function () {
+      updateCountdowns(document);
+      if (++ticks % 30 === 0) updateTimes(document);
+    }, 1000);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();

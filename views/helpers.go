@@ -1,0 +1,96 @@
+package views
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"gatehouse/models"
+)
+
+// Meta is what every page needs besides its own content.
+type Meta struct {
+	Title string
+	Actor models.Actor
+	// Nav is the active navigation key ("home", "scopes", "users", ...).
+	Nav string
+	// Flash is a one-line confirmation shown above the content.
+	Flash string
+	// Dev marks pages served by `gatehouse dev`.
+	Dev bool
+}
+
+// Form carries a form's submitted values and field errors back to the page.
+type Form struct {
+	Values map[string]string
+	Errors map[string]string
+	// Error is a message for the whole form.
+	Error string
+}
+
+// V returns a submitted value.
+func (f Form) V(name string) string { return f.Values[name] }
+
+// E returns a field's error.
+func (f Form) E(name string) string { return f.Errors[name] }
+
+// Checked reports a checkbox value.
+func (f Form) Checked(name string) bool {
+	v := f.Values[name]
+	return v == "on" || v == "true" || v == "1"
+}
+
+// HasErrors reports whether anything is wrong.
+func (f Form) HasErrors() bool { return len(f.Errors) > 0 || f.Error != "" }
+
+// timeISO formats t for a <time datetime>.
+func timeISO(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// timeText formats t for people (UTC; app.js shows local time and a relative hint).
+func timeText(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// pageURL returns the list URL for page n, keeping other query parameters.
+func pageURL(base string, q url.Values, n int) string {
+	c := url.Values{}
+	for k, v := range q {
+		c[k] = v
+	}
+	c.Set("page", strconv.Itoa(n))
+	return base + "?" + c.Encode()
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func scopeTypeLabel(t string) string {
+	switch t {
+	case models.ScopeGlobal:
+		return "Global"
+	case models.ScopeOrg:
+		return "Organization"
+	case models.ScopeProject:
+		return "Project"
+	}
+	return t
+}
+
+func childLabel(t string) (one, many string) {
+	if t == models.ScopeGlobal {
+		return "organization", "organizations"
+	}
+	return "project", "projects"
+}
+
+func errID(name string) string { return name + "-error" }

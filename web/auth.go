@@ -1,0 +1,136 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"gatehouse/handlers"
+	"gatehouse/models"
+	"gatehouse/views"
+)
+
+var errLoginRequired = fmt.Errorf("login required: %w", models.ErrUnauthenticated)
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// safeNext keeps a post-login destination on this site (a local path only).
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.HasPrefix(next, "/login") || strings.ContainsAny(next, "\r\n") {
+		return "/"
+	}
+	return next
+}
+
+// loginPage renders the login form (GET /login).
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
+	if handlers.ActorFrom(r.Context()).Authenticated() {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return nil
+	}
+	f := views.Form{Values: map[string]string{}}
+	if msg := r.URL.Query().Get("error"); msg != "" {
+		f.Error = loginErrorText(msg)
+	}
+	return s.renderLogin(w, r, http.StatusOK, f, safeNext(r.URL.Query().Get("next")))
+}
+
+func loginErrorText(code string) string {
+	switch code {
+	case "ended":
+		return "Your login has ended. Please log in again."
+	}
+	return ""
+}
+
+func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, f views.Form, next string) error {
+	methods, err := s.store.PublicAuthMethods(r.Context())
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	m := views.Meta{Title: "Log in", Dev: s.cfg.Dev}
+	return views.LoginPage(m, methods, f, next).Render(r.Context(), w)
+}
+
+// login checks a password and starts a fresh login (POST /login).
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	f := views.Form{Values: map[string]string{
+		"login_name": r.PostFormValue("login_name"), "auth_method_id": r.PostFormValue("auth_method_id"),
+	}}
+	next := safeNext(r.PostFormValue("next"))
+	res, err := s.store.AuthenticatePassword(r.Context(), models.PasswordLogin{
+		AuthMethodID: r.PostFormValue("auth_method_id"), LoginName: r.PostFormValue("login_name"),
+		Password: r.PostFormValue("password"), ClientIP: s.clientIP(r), UserAgent: r.UserAgent(),
+	})
+	var throttled *models.ThrottledError
+	switch {
+	case errors.As(err, &throttled):
+		f.Error = "Too many failed attempts. Try again in " + throttled.RetryAfter.Round(1e9).String() + "."
+		w.Header().Set("Retry-After", fmt.Sprintf("%d", int(throttled.RetryAfter.Seconds())+1))
+		return s.renderLogin(w, r, http.StatusTooManyRequests, f, next)
+	case errors.Is(err, models.ErrUnauthenticated):
+		f.Error = "Wrong login name or password."
+		return s.renderLogin(w, r, http.StatusUnauthorized, f, next)
+	case err != nil:
+		return err
+	}
+	if err := s.setLoginCookie(w, r, res.Token); err != nil {
+		return err
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
+}
+
+// setLoginCookie replaces whatever the cookie held with the new login's
+// token (a fresh cookie: nothing from before the login survives).
+func (s *Server) setLoginCookie(w http.ResponseWriter, r *http.Request, token string) error {
+	sess := s.cookie(r)
+	for k := range sess.Values {
+		delete(sess.Values, k)
+	}
+	sess.Values["token"] = token
+	if err := sess.Save(r, w); err != nil {
+		return fmt.Errorf("save cookie: %w", err)
+	}
+	return nil
+}
+
+// logout ends the login and clears the cookie (POST /logout).
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	sess := s.cookie(r)
+	if err := s.store.Logout(r.Context(), tokenOf(sess)); err != nil {
+		return err
+	}
+	sess.Options.MaxAge = -1
+	for k := range sess.Values {
+		delete(sess.Values, k)
+	}
+	if err := sess.Save(r, w); err != nil {
+		return fmt.Errorf("clear cookie: %w", err)
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	return nil
+}
+
+// healthz answers while the process runs.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// readyz answers 200 when the database answers, 503 otherwise.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := s.store.Ping(r.Context()); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("database unreachable\n"))
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}

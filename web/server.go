@@ -1,0 +1,78 @@
+// Package web is Gatehouse's HTTP shell: the router, middleware (request
+// ids, access log, panic recovery, CSRF, security headers, login), the
+// login/logout flow and the browser cookie. Resource pages live in handlers.
+package web
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+
+	"github.com/gorilla/sessions"
+
+	"gatehouse/handlers"
+	"gatehouse/models"
+)
+
+// Config is the web layer's configuration.
+type Config struct {
+	// ExternalURL is the address people use to reach Gatehouse; https makes
+	// the cookie Secure.
+	ExternalURL *url.URL
+	// CookieHashKey (32 or 64 bytes) signs and CookieBlockKey (32 bytes)
+	// encrypts the browser cookie.
+	CookieHashKey, CookieBlockKey []byte
+	// TrustedProxies are the networks whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// Dev marks `gatehouse dev` (a banner on every page).
+	Dev bool
+	// Mounts are extra handlers served under a path prefix (for example
+	// the dev OpenID provider), outside the login requirement.
+	Mounts map[string]http.Handler
+}
+
+// Store is everything the web layer needs from the domain.
+type Store interface {
+	handlers.ScopeStore
+	handlers.UserStore
+	Ping(ctx context.Context) error
+	PublicAuthMethods(ctx context.Context) ([]models.LoginOption, error)
+	AuthenticatePassword(ctx context.Context, in models.PasswordLogin) (*models.NewLoginResult, error)
+	LoginByToken(ctx context.Context, token string) (models.Actor, *models.Login, error)
+	Logout(ctx context.Context, token string) error
+}
+
+// Server is the Gatehouse web application.
+type Server struct {
+	cfg     Config
+	store   Store
+	logger  *slog.Logger
+	cookies *sessions.CookieStore
+	errs    handlers.Errors
+	router  http.Handler
+}
+
+// NewServer wires the router with every dependency it needs.
+func NewServer(cfg Config, store Store, logger *slog.Logger) (*Server, error) {
+	if cfg.ExternalURL == nil {
+		return nil, fmt.Errorf("web: external URL is required")
+	}
+	if l := len(cfg.CookieHashKey); l != 32 && l != 64 {
+		return nil, fmt.Errorf("web: cookie hash key must be 32 or 64 bytes, got %d", l)
+	}
+	if len(cfg.CookieBlockKey) != 32 {
+		return nil, fmt.Errorf("web: cookie block key must be 32 bytes, got %d", len(cfg.CookieBlockKey))
+	}
+	s := &Server{cfg: cfg, store: store, logger: logger}
+	s.cookies = newCookieStore(cfg)
+	base := handlers.Base{Logger: logger, Dev: cfg.Dev}
+	s.errs = handlers.Errors{Base: base}
+	s.router = s.routes(base)
+	return s, nil
+}
+
+// ServeHTTP makes Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
