@@ -120,7 +120,9 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		log.Info("shutting down")
 		return httpSrv.Shutdown(sctx)
 	})
-	g.Go(func() error { return every(gctx, 10*time.Minute, func(ctx context.Context) { purgeLogins(ctx, store, log) }) })
+	g.Go(func() error {
+		return every(gctx, 10*time.Minute, func(ctx context.Context) { purgeLogins(ctx, store, log) })
+	})
 
 	log.Info("listening", "url", ext.String(), "addr", ln.Addr().String())
 	if cfg.Announce != nil {
