@@ -52,3 +52,6 @@ func hashSecret(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
 }
+
+// PrefixManagedGroup is the id prefix of OIDC managed groups.
+const PrefixManagedGroup = "mgoidc"
