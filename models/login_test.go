@@ -1,0 +1,168 @@
+package models_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"gatehouse/dbtest"
+	"gatehouse/models"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func eachWithClock(t *testing.T, fn func(t *testing.T, store *models.Store, c *clock)) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			c := &clock{t: time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)}
+			fn(t, dbtest.Open(t, d, models.Options{Now: c.Now}), c)
+		})
+	}
+}
+
+func TestLoginLifetimes(t *testing.T) {
+	eachWithClock(t, func(t *testing.T, store *models.Store, c *clock) {
+		ctx := context.Background()
+		boot, err := store.Bootstrap(ctx, models.BootstrapOptions{AdminPassword: "password"})
+		if err != nil || !boot.Created || boot.AdminLoginName != "admin" {
+			t.Fatalf("bootstrap = %+v, %v", boot, err)
+		}
+		again, err := store.Bootstrap(ctx, models.BootstrapOptions{})
+		if err != nil || again.Created || again.AuthMethodID != boot.AuthMethodID {
+			t.Fatalf("second bootstrap = %+v, %v", again, err)
+		}
+		login := func() string {
+			res, err := store.AuthenticatePassword(ctx, models.PasswordLogin{AuthMethodID: boot.AuthMethodID, LoginName: "admin", Password: "password", ClientIP: "10.0.0.1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res.Token
+		}
+		tok1, tok2 := login(), login()
+		if tok1 == tok2 {
+			t.Fatal("two logins share a token")
+		}
+		a, l, err := store.LoginByToken(ctx, tok1)
+		if err != nil || a.UserID != boot.AdminUserID || !l.ExpiresAt.Equal(c.Now().Add(7*24*time.Hour)) {
+			t.Fatalf("login = %+v %+v, %v", a, l, err)
+		}
+		// Idle: used every 20 hours it lives on; 24 h unused ends it.
+		for i := 0; i < 3; i++ {
+			c.Add(20 * time.Hour)
+			if _, _, err := store.LoginByToken(ctx, tok1); err != nil {
+				t.Fatalf("active login ended after %d×20h: %v", i+1, err)
+			}
+		}
+		if _, _, err := store.LoginByToken(ctx, tok2); !errors.Is(err, models.ErrUnauthenticated) {
+			t.Fatalf("idle login still valid: %v", err)
+		}
+		// Absolute: even in use, it ends after 7 days.
+		for c.Now().Before(l.ExpiresAt) {
+			c.Add(20 * time.Hour)
+			_, _, _ = store.LoginByToken(ctx, tok1)
+		}
+		if _, _, err := store.LoginByToken(ctx, tok1); !errors.Is(err, models.ErrUnauthenticated) {
+			t.Fatalf("login outlived its lifetime: %v", err)
+		}
+		// Logout ends a login at once.
+		tok3 := login()
+		if err := store.Logout(ctx, tok3); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := store.LoginByToken(ctx, tok3); !errors.Is(err, models.ErrUnauthenticated) {
+			t.Fatalf("logged-out token still valid: %v", err)
+		}
+		if _, _, err := store.LoginByToken(ctx, "forged"); !errors.Is(err, models.ErrUnauthenticated) {
+			t.Fatalf("forged token: %v", err)
+		}
+	})
+}
+
+func TestDeletingUserOrAccountEndsLogins(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *models.Store) {
+		ctx := context.Background()
+		admin := dbtest.Admin(t, store)
+		u, err := store.CreateUser(ctx, admin, models.GlobalScopeID, models.UserInput{Name: "bob", LoginName: "bob", Password: "password1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, _ := store.GetUser(ctx, admin, u.ID)
+		method := d.Accounts[0].AuthMethodID
+		res, err := store.AuthenticatePassword(ctx, models.PasswordLogin{AuthMethodID: method, LoginName: "bob", Password: "password1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.DeleteAccount(ctx, admin, d.Accounts[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := store.LoginByToken(ctx, res.Token); !errors.Is(err, models.ErrUnauthenticated) {
+			t.Fatalf("login survived its account: %v", err)
+		}
+		if _, err := store.UpdateUser(ctx, admin, u.ID, u.Version, models.UserInput{Name: "bob", LoginName: "bob", Password: "password2"}); err != nil {
+			t.Fatal(err)
+		}
+		res, err = store.AuthenticatePassword(ctx, models.PasswordLogin{AuthMethodID: method, LoginName: "bob", Password: "password2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.DeleteUser(ctx, admin, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := store.LoginByToken(ctx, res.Token); !errors.Is(err, models.ErrUnauthenticated) {
+			t.Fatalf("login survived its user: %v", err)
+		}
+	})
+}
+
+func TestFailedLoginsAreSlowedDown(t *testing.T) {
+	eachWithClock(t, func(t *testing.T, store *models.Store, c *clock) {
+		ctx := context.Background()
+		boot, _ := store.Bootstrap(ctx, models.BootstrapOptions{AdminPassword: "password"})
+		try := func(name, pw, ip string) error {
+			_, err := store.AuthenticatePassword(ctx, models.PasswordLogin{AuthMethodID: boot.AuthMethodID, LoginName: name, Password: pw, ClientIP: ip})
+			return err
+		}
+		// Unknown name and wrong password give the same error.
+		if err := try("nobody", "password", "10.0.0.1"); !errors.Is(err, models.ErrBadCredentials) {
+			t.Fatalf("unknown name: %v", err)
+		}
+		for i := 0; i < 4; i++ {
+			if err := try("admin", "wrong", "10.0.0.1"); !errors.Is(err, models.ErrBadCredentials) {
+				t.Fatalf("wrong password %d: %v", i, err)
+			}
+		}
+		// The fifth failure starts the delay: even the right password waits.
+		_ = try("admin", "wrong", "10.0.0.2")
+		var th *models.ThrottledError
+		if err := try("admin", "password", "10.0.0.3"); !errors.As(err, &th) || th.RetryAfter <= 0 {
+			t.Fatalf("throttled account accepted a login: %v", err)
+		}
+		c.Add(th.RetryAfter + time.Second)
+		if err := try("admin", "password", "10.0.0.3"); err != nil {
+			t.Fatalf("after the delay: %v", err)
+		}
+		// Per address: 20 failures on assorted names from one address slow that address.
+		for i := 0; i < 20; i++ {
+			_ = try("user"+string(rune('a'+i)), "x", "10.9.9.9")
+		}
+		if err := try("admin", "password", "10.9.9.9"); !errors.As(err, &th) {
+			t.Fatalf("address not throttled: %v", err)
+		}
+		if err := try("admin", "password", "10.0.0.4"); err != nil {
+			t.Fatalf("other address throttled: %v", err)
+		}
+	})
+}
