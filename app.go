@@ -128,7 +128,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	if cfg.Announce != nil {
 		cfg.Announce(cfg.Stdout, ext.String(), boot)
 	} else {
-		fmt.Fprintf(cfg.Stdout, "Gatehouse is listening on %s\n", ext.String())
+		fmt.Fprintf(cfg.Stdout, "Gatehouse is listening on http://%s (external URL %s)\n", ln.Addr(), ext)
 		if boot.Created {
 			fmt.Fprintf(cfg.Stdout, "Initial administrator created. Log in as %q with password %q (shown only once).\n",
 				boot.AdminLoginName, boot.AdminPassword)

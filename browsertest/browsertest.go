@@ -200,7 +200,8 @@ func Fill(t testing.TB, ctx context.Context, sel, value string) {
 	t.Helper()
 	do(t, ctx, "fill "+sel,
 		chromedp.WaitVisible(chromedp.CSS(sel)),
-		chromedp.Clear(chromedp.CSS(sel)),
+		// Plain JS rather than Clear: Clear fails on an empty <textarea>.
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%s).value = ""`, jsString(sel))),
 		chromedp.SendKeys(chromedp.CSS(sel), value),
 	)
 }

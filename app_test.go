@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a goroutine-safe output sink for run's stdout/stderr.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testApp is a Gatehouse started through run on a random port.
+type testApp struct {
+	URL    string
+	Stdout *syncBuffer
+	Stderr *syncBuffer
+	stop   context.CancelFunc
+	done   chan error
+}
+
+var urlPattern = regexp.MustCompile(`https?://127\.0\.0\.1:\d+`)
+
+// launch runs `gatehouse args...` with env as its environment and waits
+// until it prints its URL. The app stops when the test ends.
+func launch(t *testing.T, env map[string]string, args ...string) *testApp {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &testApp{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, stop: cancel, done: make(chan error, 1)}
+	getenv := func(k string) string { return env[k] }
+	go func() { a.done <- run(ctx, args, getenv, a.Stdout, a.Stderr) }()
+	deadline := time.After(60 * time.Second)
+	for a.URL == "" {
+		select {
+		case err := <-a.done:
+			cancel()
+			t.Fatalf("gatehouse %v exited early: %v\nstdout:\n%s\nstderr:\n%s", args, err, a.Stdout, a.Stderr)
+		case <-deadline:
+			cancel()
+			t.Fatalf("gatehouse %v did not print its URL\nstdout:\n%s\nstderr:\n%s", args, a.Stdout, a.Stderr)
+		case <-time.After(20 * time.Millisecond):
+			a.URL = urlPattern.FindString(a.Stdout.String())
+		}
+	}
+	t.Cleanup(func() { a.Stop(t) })
+	return a
+}
+
+// Stop shuts the app down and waits for run to return (idempotent).
+func (a *testApp) Stop(t *testing.T) {
+	t.Helper()
+	if a.stop == nil {
+		return
+	}
+	a.stop()
+	a.stop = nil
+	select {
+	case err := <-a.done:
+		if err != nil {
+			t.Errorf("run returned %v\nstderr:\n%s", err, a.Stderr)
+		}
+	case <-time.After(20 * time.Second):
+		t.Error("run did not return after shutdown")
+	}
+}
+
+// client is an HTTP client with a cookie jar that does not follow redirects.
+func client(t *testing.T) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+}
+
+// page is a fetched response with its body.
+type page struct {
+	Status   int
+	Body     string
+	Location string
+	Header   http.Header
+}
+
+func get(t *testing.T, c *http.Client, u string) page {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	return readPage(t, resp)
+}
+
+func post(t *testing.T, c *http.Client, u string, form url.Values, header ...string) page {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", u, err)
+	}
+	return readPage(t, resp)
+}
+
+func readPage(t *testing.T, resp *http.Response) page {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page{Status: resp.StatusCode, Body: string(b), Location: resp.Header.Get("Location"), Header: resp.Header}
+}
+
+var passwordMethodPattern = regexp.MustCompile(`name="auth_method_id" value="(ampw_[A-Za-z0-9]+)"`)
+
+// loginAs logs c in with a password through the login form.
+func loginAs(t *testing.T, c *http.Client, base, name, password string) page {
+	t.Helper()
+	lp := get(t, c, base+"/login")
+	m := passwordMethodPattern.FindStringSubmatch(lp.Body)
+	if m == nil {
+		t.Fatalf("login page has no password method:\n%s", lp.Body)
+	}
+	return post(t, c, base+"/login", url.Values{"auth_method_id": {m[1]}, "login_name": {name}, "password": {password}})
+}

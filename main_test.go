@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"gatehouse/dbtest"
+)
+
+func serveEnv(dbURL string) map[string]string {
+	k := func(n int) string { return base64.StdEncoding.EncodeToString(randomKey(n)) }
+	return map[string]string{
+		"GATEHOUSE_DATABASE_URL":     dbURL,
+		"GATEHOUSE_LISTEN":           "127.0.0.1:0",
+		"GATEHOUSE_EXTERNAL_URL":     "http://127.0.0.1:9200",
+		"GATEHOUSE_COOKIE_HASH_KEY":  k(64),
+		"GATEHOUSE_COOKIE_BLOCK_KEY": k(32),
+		"GATEHOUSE_ROOT_KEY":         k(32),
+		"GATEHOUSE_LOG_FORMAT":       "json",
+	}
+}
+
+func TestServeRefusesBadConfiguration(t *testing.T) {
+	good := serveEnv("/tmp/x.db")
+	cases := []struct {
+		name    string
+		change  map[string]string
+		args    []string
+		want    []string
+		secrets []string
+	}{
+		{"nothing set", map[string]string{"GATEHOUSE_DATABASE_URL": "", "GATEHOUSE_EXTERNAL_URL": "", "GATEHOUSE_COOKIE_HASH_KEY": "", "GATEHOUSE_COOKIE_BLOCK_KEY": "", "GATEHOUSE_ROOT_KEY": ""}, nil,
+			[]string{"--database-url / GATEHOUSE_DATABASE_URL: missing", "--external-url / GATEHOUSE_EXTERNAL_URL: missing",
+				"--cookie-hash-key / GATEHOUSE_COOKIE_HASH_KEY: missing", "--cookie-block-key / GATEHOUSE_COOKIE_BLOCK_KEY: missing",
+				"--root-key / GATEHOUSE_ROOT_KEY: missing"}, nil},
+		{"short root key", map[string]string{"GATEHOUSE_ROOT_KEY": base64.StdEncoding.EncodeToString([]byte("sixteen byte key"))}, nil,
+			[]string{"--root-key / GATEHOUSE_ROOT_KEY: decodes to 16 bytes; want [32]"}, []string{"c2l4dGVlbi"}},
+		{"not base64", map[string]string{"GATEHOUSE_COOKIE_BLOCK_KEY": "!!!secret-ish!!!"}, nil,
+			[]string{"--cookie-block-key / GATEHOUSE_COOKIE_BLOCK_KEY: not valid base64"}, []string{"secret-ish"}},
+		{"bad external URL", map[string]string{"GATEHOUSE_EXTERNAL_URL": "gatehouse.example.com"}, nil,
+			[]string{"--external-url / GATEHOUSE_EXTERNAL_URL: not an http(s) URL with a host"}, nil},
+		{"bad log format", nil, []string{"--log-format", "xml"}, []string{`--log-format / GATEHOUSE_LOG_FORMAT: must be json or text, not "xml"`}, nil},
+		{"bad proxy", map[string]string{"GATEHOUSE_TRUSTED_PROXIES": "10.0.0.0/8, nope"}, nil,
+			[]string{`--trusted-proxies / GATEHOUSE_TRUSTED_PROXIES: "nope" is not an IP address or CIDR`}, nil},
+		{"bad duration", map[string]string{"GATEHOUSE_LOGIN_IDLE_TIMEOUT": "-1h"}, nil,
+			[]string{"--login-idle-timeout / GATEHOUSE_LOGIN_IDLE_TIMEOUT: must be a positive duration"}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			env := map[string]string{}
+			for k, v := range good {
+				env[k] = v
+			}
+			for k, v := range c.change {
+				env[k] = v
+			}
+			var out, errOut syncBuffer
+			err := run(context.Background(), append([]string{"serve"}, c.args...), func(k string) string { return env[k] }, &out, &errOut)
+			if err == nil {
+				t.Fatal("serve started with a bad configuration")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+			for _, s := range c.secrets {
+				if strings.Contains(err.Error()+out.String()+errOut.String(), s) {
+					t.Errorf("output leaks %q", s)
+				}
+			}
+		})
+	}
+}
+
+var initialPassword = regexp.MustCompile(`Log in as "admin" with password "([^"]+)"`)
+
+func TestServeBootstrapsOnceOnBothDatabases(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			env := serveEnv(dbtest.NewDatabaseURL(t, d))
+			app := launch(t, env, "serve")
+			m := initialPassword.FindStringSubmatch(app.Stdout.String())
+			if m == nil {
+				t.Fatalf("no initial password printed:\n%s", app.Stdout)
+			}
+			if strings.Contains(app.Stderr.String(), m[1]) {
+				t.Fatal("the initial password appears in the logs")
+			}
+			for _, k := range []string{"GATEHOUSE_COOKIE_HASH_KEY", "GATEHOUSE_COOKIE_BLOCK_KEY", "GATEHOUSE_ROOT_KEY"} {
+				if strings.Contains(app.Stderr.String(), env[k]) {
+					t.Fatalf("%s appears in the logs", k)
+				}
+			}
+			c := client(t)
+			if p := get(t, c, app.URL+"/readyz"); p.Status != 200 {
+				t.Fatalf("readyz = %d", p.Status)
+			}
+			if p := loginAs(t, c, app.URL, "admin", m[1]); p.Status != 303 || p.Location != "/" {
+				t.Fatalf("login with the initial password = %d %s", p.Status, p.Location)
+			}
+			if p := get(t, c, app.URL+"/"); p.Status != 200 || !strings.Contains(p.Body, "Welcome, Administrator") {
+				t.Fatalf("home = %d", p.Status)
+			}
+			app.Stop(t)
+			again := launch(t, env, "serve")
+			if initialPassword.MatchString(again.Stdout.String()) {
+				t.Fatal("a second start printed a new initial password")
+			}
+		})
+	}
+}
+
+func TestDevKeepsDataAcrossRestarts(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	app := launch(t, nil, "dev", "--listen", "127.0.0.1:0", "--data-dir", dir)
+	if !strings.Contains(app.Stdout.String(), "log in as admin / password") {
+		t.Fatalf("dev banner:\n%s", app.Stdout)
+	}
+	c := client(t)
+	if p := loginAs(t, c, app.URL, "admin", "password"); p.Status != 303 {
+		t.Fatalf("dev login = %d", p.Status)
+	}
+	p := post(t, c, app.URL+"/scopes/global/new", url.Values{"name": {"Kept Org"}})
+	if p.Status != 303 {
+		t.Fatalf("create org = %d %s", p.Status, p.Body)
+	}
+	app.Stop(t)
+	app = launch(t, nil, "dev", "--listen", "127.0.0.1:0", "--data-dir", dir)
+	c = client(t)
+	loginAs(t, c, app.URL, "admin", "password")
+	if p := get(t, c, app.URL+"/scopes/global"); !strings.Contains(p.Body, "Kept Org") {
+		t.Fatal("the org did not survive a restart")
+	}
+}
+
+func TestMigrateCommands(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			dbURL := dbtest.NewDatabaseURL(t, d)
+			var out, errOut syncBuffer
+			env := func(k string) string { return map[string]string{"GATEHOUSE_DATABASE_URL": dbURL}[k] }
+			if err := run(context.Background(), []string{"migrate", "up"}, env, &out, &errOut); err != nil {
+				t.Fatal(err)
+			}
+			out = syncBuffer{}
+			if err := run(context.Background(), []string{"migrate", "status"}, env, &out, &errOut); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out.String(), "00001_foundation.sql") || strings.Contains(out.String(), "pending") {
+				t.Fatalf("status:\n%s", out.String())
+			}
+		})
+	}
+	var out, errOut syncBuffer
+	if err := run(context.Background(), []string{"migrate", "sideways"}, func(string) string { return "" }, &out, &errOut); err == nil {
+		t.Fatal("migrate sideways accepted")
+	}
+	if err := run(context.Background(), []string{"version"}, func(string) string { return "" }, &out, &errOut); err != nil || !strings.Contains(out.String(), "gatehouse") {
+		t.Fatalf("version: %v %q", err, out.String())
+	}
+
+}

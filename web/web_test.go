@@ -1,0 +1,306 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"gatehouse/dbtest"
+	"gatehouse/models"
+	"gatehouse/web"
+)
+
+type env struct {
+	t      *testing.T
+	srv    *httptest.Server
+	store  *models.Store
+	method string
+}
+
+func newEnv(t *testing.T, d models.Dialect, external string) *env {
+	t.Helper()
+	store := dbtest.Open(t, d, models.Options{})
+	boot, err := store.Bootstrap(context.Background(), models.BootstrapOptions{AdminPassword: "password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext, _ := url.Parse(external)
+	key := func(n int) []byte { return []byte(strings.Repeat("k", n)) }
+	s, err := web.NewServer(web.Config{ExternalURL: ext, CookieHashKey: key(64), CookieBlockKey: key(32)}, store,
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return &env{t: t, srv: srv, store: store, method: boot.AuthMethodID}
+}
+
+func (e *env) client() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+type resp struct {
+	status int
+	body   string
+	header http.Header
+}
+
+func (e *env) do(c *http.Client, method, path string, form url.Values, headers ...string) resp {
+	e.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, e.srv.URL+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	r, err := c.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(r.Body)
+	return resp{r.StatusCode, string(b), r.Header}
+}
+
+func (e *env) login(c *http.Client, name, pw string) resp {
+	return e.do(c, "POST", "/login", url.Values{"auth_method_id": {e.method}, "login_name": {name}, "password": {pw}})
+}
+
+func (e *env) admin() *http.Client {
+	c := e.client()
+	if r := e.login(c, "admin", "password"); r.status != 303 {
+		e.t.Fatalf("admin login = %d", r.status)
+	}
+	return c
+}
+
+func testID(id string) *regexp.Regexp {
+	return regexp.MustCompile(`data-testid="` + regexp.QuoteMeta(id) + `"[^>]*>([^<]*)<`)
+}
+
+func TestSecurityHeadersAndCookie(t *testing.T) {
+	e := newEnv(t, models.SQLite, "https://gatehouse.example.com")
+	c := e.client()
+	r := e.do(c, "GET", "/login", nil)
+	for h, want := range map[string]string{
+		"Content-Security-Policy": "frame-ancestors 'none'", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
+	} {
+		if !strings.Contains(r.header.Get(h), want) {
+			t.Errorf("%s = %q, want %q", h, r.header.Get(h), want)
+		}
+	}
+	if strings.Contains(r.header.Get("Content-Security-Policy"), "unsafe-inline") {
+		t.Error("CSP allows inline code")
+	}
+	r = e.login(c, "admin", "password")
+	cookie := r.header.Get("Set-Cookie")
+	for _, want := range []string{"HttpOnly", "Secure", "SameSite=Lax"} {
+		if !strings.Contains(cookie, want) {
+			t.Errorf("cookie %q lacks %s", cookie, want)
+		}
+	}
+	plain := newEnv(t, models.SQLite, "http://127.0.0.1:9200")
+	if r := plain.login(plain.client(), "admin", "password"); strings.Contains(r.header.Get("Set-Cookie"), "Secure") {
+		t.Error("cookie is Secure on an http external URL")
+	}
+}
+
+func TestLoginLogoutAndRefusals(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			e := newEnv(t, d, "http://127.0.0.1:9200")
+			c := e.client()
+			if r := e.do(c, "GET", "/users", nil); r.status != 303 {
+				t.Fatalf("anonymous /users = %d", r.status)
+			}
+			for _, pw := range []string{"wrong", ""} {
+				r := e.login(c, "admin", pw)
+				if r.status != 401 || !strings.Contains(r.body, "Wrong login name or password.") {
+					t.Fatalf("wrong password = %d", r.status)
+				}
+			}
+			if r := e.login(c, "nobody", "password"); r.status != 401 || !strings.Contains(r.body, "Wrong login name or password.") {
+				t.Fatalf("unknown user = %d", r.status)
+			}
+			for i := 0; i < 5; i++ {
+				e.login(c, "admin", "wrong")
+			}
+			if r := e.login(c, "admin", "password"); r.status != 429 || !strings.Contains(r.body, "Too many failed attempts") || r.header.Get("Retry-After") == "" {
+				t.Fatalf("throttled login = %d", r.status)
+			}
+		})
+	}
+	e := newEnv(t, models.SQLite, "http://127.0.0.1:9200")
+	c := e.admin()
+	if r := e.do(c, "GET", "/users", nil); r.status != 200 {
+		t.Fatalf("/users = %d", r.status)
+	}
+	// Reusing the cookie after logout gets nothing.
+	stolen := c.Jar.Cookies(mustURL(e.srv.URL))
+	if r := e.do(c, "POST", "/logout", url.Values{}); r.status != 303 {
+		t.Fatalf("logout = %d", r.status)
+	}
+	replay := e.client()
+	replay.Jar.SetCookies(mustURL(e.srv.URL), stolen)
+	if r := e.do(replay, "GET", "/users", nil); r.status != 303 {
+		t.Fatalf("old cookie after logout = %d", r.status)
+	}
+	// Open redirects are refused.
+	c = e.client()
+	r := e.do(c, "POST", "/login", url.Values{"auth_method_id": {e.method}, "login_name": {"admin"}, "password": {"password"}, "next": {"//evil.example/x"}})
+	if loc := r.header.Get("Location"); loc != "/" {
+		t.Fatalf("next=//evil redirected to %q", loc)
+	}
+}
+
+func mustURL(s string) *url.URL { u, _ := url.Parse(s); return u }
+
+func TestCrossOriginPostsAreRefused(t *testing.T) {
+	e := newEnv(t, models.SQLite, "http://127.0.0.1:9200")
+	c := e.admin()
+	for _, h := range [][]string{{"Origin", "http://evil.example"}, {"Sec-Fetch-Site", "cross-site"}} {
+		r := e.do(c, "POST", "/scopes/global/new", url.Values{"name": {"Evil"}}, h...)
+		if r.status != 403 {
+			t.Fatalf("%s: status %d", h[0], r.status)
+		}
+	}
+	if r := e.do(c, "GET", "/scopes/global", nil); strings.Contains(r.body, "Evil") {
+		t.Fatal("a cross-origin POST created a scope")
+	}
+	if r := e.do(c, "POST", "/scopes/global/new", url.Values{"name": {"Good"}}, "Sec-Fetch-Site", "same-origin"); r.status != 303 {
+		t.Fatalf("same-origin POST = %d", r.status)
+	}
+}
+
+func TestFormsShowMessagesNextToFields(t *testing.T) {
+	e := newEnv(t, models.Postgres, "http://127.0.0.1:9200")
+	c := e.admin()
+	cases := []struct {
+		path  string
+		form  url.Values
+		field string
+		want  string
+	}{
+		{"/scopes/global/new", url.Values{"name": {""}}, "name-error", "Name is required."},
+		{"/scopes/global/new", url.Values{"name": {strings.Repeat("n", 200)}}, "name-error", "Name must be at most 128 characters."},
+		{"/users/new", url.Values{"scope_id": {"global"}, "name": {"bad name"}}, "name-error", "Name may contain letters"},
+		{"/users/new", url.Values{"scope_id": {"global"}, "name": {"bob"}, "email": {"nope"}}, "email-error", "Email must be an address"},
+		{"/users/new", url.Values{"scope_id": {"global"}, "name": {"bob"}, "login_name": {"bob"}, "password": {"123"}}, "password-error", "Password must be at least 8 characters."},
+		{"/users/new", url.Values{"scope_id": {"global"}, "name": {"admin"}}, "name-error", "Global already has a user named"},
+		{"/users/new", url.Values{"scope_id": {"global"}, "name": {"bob"}, "login_name": {"admin"}, "password": {"password1"}}, "login_name-error", "already taken"},
+	}
+	for _, tc := range cases {
+		r := e.do(c, "POST", tc.path, tc.form)
+		m := testID(tc.field).FindStringSubmatch(r.body)
+		if r.status != 422 || m == nil || !strings.Contains(htmlUnescape(m[1]), tc.want) {
+			t.Errorf("POST %s %v: status %d, %s = %v, want %q", tc.path, tc.form, r.status, tc.field, m, tc.want)
+		}
+		if !strings.Contains(r.body, `aria-invalid="true"`) {
+			t.Errorf("POST %s: the field is not marked invalid", tc.path)
+		}
+	}
+	if r := e.do(c, "GET", "/users", nil); !strings.Contains(r.body, "1 item") {
+		t.Fatal("bad input wrote users")
+	}
+	// Stale edit: 409 with an explanation.
+	r := e.do(c, "POST", "/scopes/global/new", url.Values{"name": {"Acme"}})
+	loc := r.header.Get("Location")
+	id := strings.TrimPrefix(strings.Split(loc, "?")[0], "/scopes/")
+	if r := e.do(c, "POST", "/scopes/"+id+"/edit", url.Values{"name": {"Acme 2"}, "version": {"7"}}); r.status != 409 || !strings.Contains(r.body, "changed by someone else") {
+		t.Fatalf("stale edit = %d", r.status)
+	}
+}
+
+func htmlUnescape(s string) string {
+	return strings.NewReplacer("&#34;", `"`, "&#39;", "'", "&amp;", "&", "&lt;", "<", "&gt;", ">").Replace(s)
+}
+
+func TestUnknownIDsAndPagesAre404(t *testing.T) {
+	e := newEnv(t, models.SQLite, "http://127.0.0.1:9200")
+	c := e.admin()
+	for _, p := range []string{"/scopes/o_nope", "/scopes/o_nope/edit", "/users/u_nope", "/users/u_nope/delete", "/no/such/page"} {
+		r := e.do(c, "GET", p, nil)
+		if r.status != 404 || !strings.Contains(r.body, `data-testid="error-page"`) {
+			t.Errorf("GET %s = %d", p, r.status)
+		}
+	}
+	if r := e.do(c, "POST", "/scopes/o_nope/delete", url.Values{}); r.status != 404 {
+		t.Errorf("delete unknown = %d", r.status)
+	}
+	// A non-admin gets the same 404 for the admin's user as for a missing one.
+	ctx := context.Background()
+	admin := dbtest.Login(t, e.store, e.method, "admin", "password")
+	if _, err := e.store.CreateUser(ctx, admin, "global", models.UserInput{Name: "bob", LoginName: "bob", Password: "password1"}); err != nil {
+		t.Fatal(err)
+	}
+	bob := e.client()
+	e.login(bob, "bob", "password1")
+	if r := e.do(bob, "GET", "/users/"+admin.UserID, nil); r.status != 404 {
+		t.Fatalf("bob reads admin = %d", r.status)
+	}
+	if r := e.do(bob, "GET", "/account", nil); r.status != 200 || !strings.Contains(r.body, "bob") {
+		t.Fatalf("bob's account page = %d", r.status)
+	}
+	// htmx asks for the results fragment only.
+	r := e.do(c, "GET", "/users?q=bob", nil, "HX-Request", "true", "HX-Target", "results")
+	if r.status != 200 || strings.Contains(r.body, "<html") || !strings.Contains(r.body, `data-testid="user-list"`) {
+		t.Fatalf("fragment = %d %q", r.status, r.body[:min(200, len(r.body))])
+	}
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	e := newEnv(t, models.SQLite, "http://127.0.0.1:9200")
+	c := e.client()
+	if r := e.do(c, "GET", "/healthz", nil); r.status != 200 {
+		t.Fatalf("healthz = %d", r.status)
+	}
+	if r := e.do(c, "GET", "/readyz", nil); r.status != 200 {
+		t.Fatalf("readyz = %d", r.status)
+	}
+	sqlDB, _ := e.store.DB().DB()
+	sqlDB.Close()
+	if r := e.do(c, "GET", "/readyz", nil); r.status != 503 {
+		t.Fatalf("readyz with the database closed = %d", r.status)
+	}
+}
+
+func TestClientIPHonoursTrustedProxies(t *testing.T) {
+	cases := []struct {
+		remote, xff, trusted, want string
+	}{
+		{"203.0.113.9:5000", "", "", "203.0.113.9"},
+		{"203.0.113.9:5000", "1.2.3.4", "", "203.0.113.9"},
+		{"10.0.0.2:5000", "1.2.3.4", "10.0.0.0/8", "1.2.3.4"},
+		{"10.0.0.2:5000", "6.6.6.6, 1.2.3.4, 10.0.0.7", "10.0.0.0/8", "1.2.3.4"},
+		{"10.0.0.2:5000", "garbage", "10.0.0.0/8", "10.0.0.2"},
+	}
+	for _, c := range cases {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.RemoteAddr = c.remote
+		if c.xff != "" {
+			req.Header.Set("X-Forwarded-For", c.xff)
+		}
+		var tr []netip.Prefix
+		if c.trusted != "" {
+			tr = append(tr, netip.MustParsePrefix(c.trusted))
+		}
+		if got := web.ClientIP(req, tr); got != c.want {
+			t.Errorf("%+v: got %s", c, got)
+		}
+	}
+}
