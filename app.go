@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"gatehouse/metrics"
 	"gatehouse/migrations"
 	"gatehouse/models"
 	"gatehouse/web"
@@ -86,6 +87,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	if ext == nil {
 		ext = &url.URL{Scheme: "http", Host: ln.Addr().String()}
 	}
+	reg := metrics.New()
 	mounts := map[string]http.Handler{}
 	if cfg.Seed != nil {
 		if err := cfg.Seed(ctx, store, ext, mounts); err != nil {
@@ -95,7 +97,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	}
 	srv, err := web.NewServer(web.Config{
 		ExternalURL: ext, CookieHashKey: cfg.CookieHashKey, CookieBlockKey: cfg.CookieBlockKey,
-		TrustedProxies: cfg.TrustedProxies, Dev: cfg.Dev, Mounts: mounts,
+		TrustedProxies: cfg.TrustedProxies, Dev: cfg.Dev, Mounts: mounts, Metrics: reg,
 	}, store, log)
 	if err != nil {
 		ln.Close()

@@ -21,6 +21,9 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	// Anonymous.
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
+	if s.cfg.Metrics != nil {
+		r.Handle("/metrics", s.cfg.Metrics.Handler())
+	}
 	r.Handle("/static/*", static.Handler())
 	r.Get("/login", h(s.loginPage))
 	r.Post("/login", h(s.login))

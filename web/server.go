@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"gatehouse/handlers"
+	"gatehouse/metrics"
 	"gatehouse/models"
 )
 
@@ -29,6 +30,8 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Dev marks `gatehouse dev` (a banner on every page).
 	Dev bool
+	// Metrics records request latencies and serves /metrics (optional).
+	Metrics *metrics.Registry
 	// Mounts are extra handlers served under a path prefix (for example
 	// the dev OpenID provider), outside the login requirement.
 	Mounts map[string]http.Handler
