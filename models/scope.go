@@ -51,15 +51,25 @@ func (in ScopeInput) validate() (ScopeInput, error) {
 }
 
 func scopeResource(sc *Scope) Resource {
-	parent := ""
+	parent := GlobalScopeID // global is its own holder
 	if sc.ParentID != nil {
 		parent = *sc.ParentID
 	}
 	return Resource{Type: "scope", ID: sc.ID, ScopeID: parent}
 }
 
+// DefaultProjectRoleName is the role every new project gets, held by u_auth
+// with DefaultProjectGrants (as Boundary's default project role): every
+// logged-in user may list the project's sessions and targets collections,
+// and read and cancel their own sessions. Listing reveals no target by itself.
+const DefaultProjectRoleName = "Default grants"
+
+// DefaultProjectGrants are the grants of the DefaultProjectRoleName role.
+var DefaultProjectGrants = []string{"ids=*;type=session;actions=cancel:self,list,read:self", "type=target;actions=list"}
+
 // CreateScope creates an org under global or a project under an org. The new
-// scope's type follows from its parent's. Errors: ErrInvalid (bad input,
+// scope's type follows from its parent's; a project gets the default role
+// (DefaultProjectRoleName). Errors: ErrInvalid (bad input,
 // duplicate name among siblings, a project as parent), ErrNotFound,
 // ErrForbidden.
 func (s *Store) CreateScope(ctx context.Context, a Actor, parentID string, in ScopeInput) (*Scope, error) {
@@ -91,6 +101,12 @@ func (s *Store) CreateScope(ctx context.Context, a Actor, parentID string, in Sc
 				return Invalid("name", fmt.Sprintf("%q already has a scope named %q.", parent.Name, in.Name))
 			}
 			return fmt.Errorf("create scope: %w", err)
+		}
+		if sc.Type == ScopeProject {
+			if _, err := tx.insertRole(ctx, sc, DefaultProjectRoleName, "Default grants for every authenticated user",
+				[]string{GrantScopeThis}, DefaultProjectGrants, []string{PrincipalAuthenticated}); err != nil {
+				return fmt.Errorf("create default role: %w", err)
+			}
 		}
 		out = sc
 		return nil
@@ -124,7 +140,11 @@ func (s *Store) GetScope(ctx context.Context, a Actor, id string) (*ScopeItem, e
 	if sc.Type == ScopeProject {
 		item.Actions[ActionCreate] = false
 	}
-	if err := s.q(ctx).Model(&Scope{}).Where("parent_id = ?", sc.ID).Count(&item.Children).Error; err != nil {
+	cond, args, err := s.listCondition(ctx, a, "scope", ActionList, scopeColumns)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.q(ctx).Model(&Scope{}).Where("parent_id = ?", sc.ID).Where(cond, args...).Count(&item.Children).Error; err != nil {
 		return nil, fmt.Errorf("count children: %w", err)
 	}
 	return item, nil
@@ -159,7 +179,11 @@ func (s *Store) ListScopes(ctx context.Context, a Actor, parentID string, opt Li
 	if err := s.authorize(ctx, a, ActionList, Resource{Type: "scope", ScopeID: parentID}); err != nil {
 		return page, err
 	}
-	q := s.q(ctx).Model(&Scope{}).Where("parent_id = ?", parentID)
+	cond, args, err := s.listCondition(ctx, a, "scope", ActionList, scopeColumns)
+	if err != nil {
+		return page, err
+	}
+	q := s.q(ctx).Model(&Scope{}).Where("parent_id = ?", parentID).Where(cond, args...)
 	if opt.Search != "" {
 		q = q.Where(s.ilike("name")+" OR "+s.ilike("description"), likePattern(opt.Search), likePattern(opt.Search))
 	}
@@ -180,7 +204,7 @@ func (s *Store) ListScopes(ctx context.Context, a Actor, parentID string, opt Li
 			ParentID string
 			N        int64
 		}
-		if err := s.q(ctx).Model(&Scope{}).Select("parent_id, count(*) AS n").Where("parent_id IN ?", ids).Group("parent_id").Scan(&cs).Error; err != nil {
+		if err := s.q(ctx).Model(&Scope{}).Select("parent_id, count(*) AS n").Where("parent_id IN ?", ids).Where(cond, args...).Group("parent_id").Scan(&cs).Error; err != nil {
 			return page, fmt.Errorf("count children: %w", err)
 		}
 		for _, c := range cs {
@@ -252,16 +276,19 @@ func (s *Store) DeleteScope(ctx context.Context, a Actor, id string) error {
 	})
 }
 
-// AllScopes returns every scope the actor may see, ordered for a tree view.
+// scopeColumns are the columns listCondition filters scopes on: a scope is
+// held by its parent (global by itself).
+var scopeColumns = ListColumns{Scope: "coalesce(parent_id, 'global')", ID: "id"}
+
+// AllScopes returns every scope the actor may see (any action on it),
+// ordered for a tree view.
 func (s *Store) AllScopes(ctx context.Context, a Actor) ([]Scope, error) {
-	if !a.Authenticated() {
-		return nil, ErrUnauthenticated
-	}
-	if err := s.authorize(ctx, a, ActionList, Resource{Type: "scope", ScopeID: GlobalScopeID}); err != nil {
+	cond, args, err := s.listCondition(ctx, a, "scope", ActionNoOp, scopeColumns)
+	if err != nil {
 		return nil, err
 	}
 	var rows []Scope
-	err := s.q(ctx).Order("CASE type WHEN 'global' THEN 0 WHEN 'org' THEN 1 ELSE 2 END, lower(name)").Find(&rows).Error
+	err = s.q(ctx).Where(cond, args...).Order("CASE type WHEN 'global' THEN 0 WHEN 'org' THEN 1 ELSE 2 END, lower(name)").Find(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("list scopes: %w", err)
 	}
