@@ -149,8 +149,8 @@ func (s *Store) PrincipalCandidates(ctx context.Context, a Actor, roleID, search
 	}
 	kinds := []struct {
 		typ, table, name string
-		cols           ListColumns
-		join           string
+		cols             ListColumns
+		join             string
 	}{
 		{"user", "users x", "CASE WHEN x.full_name <> '' THEN x.full_name ELSE x.name END",
 			ListColumns{Scope: "x.scope_id", ID: "x.id", Owner: "x.id"}, "JOIN scopes sc ON sc.id = x.scope_id"},
