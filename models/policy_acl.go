@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // Special principals: every caller holds the roles of u_anon, every logged-in
@@ -31,13 +32,13 @@ func (s *Store) aclFor(ctx context.Context, a Actor) (*ACL, error) {
 	return a.acl.acl, nil
 }
 
-// heldRolesSQL selects the ids of the roles held by a user (?1) directly,
-// through u_anon/u_auth, through groups (?2) and through the managed groups
-// of the user's accounts (?3).
+// heldRolesSQL selects the ids of the roles held by a user (the three ?
+// are its id): directly, through u_anon/u_auth, through groups and through
+// the managed groups of the user's accounts. Each branch uses an index.
 const heldRolesSQL = `SELECT rp.role_id FROM role_principals rp WHERE rp.principal_id IN (?, 'u_anon', 'u_auth')
- OR rp.principal_id IN (SELECT gm.group_id FROM group_members gm WHERE gm.user_id = ?)
- OR rp.principal_id IN (SELECT mgm.managed_group_id FROM managed_group_members mgm
-   JOIN accounts ac ON ac.id = mgm.account_id WHERE ac.user_id = ?)`
+ UNION SELECT rp.role_id FROM group_members gm JOIN role_principals rp ON rp.principal_id = gm.group_id WHERE gm.user_id = ?
+ UNION SELECT rp.role_id FROM accounts ac JOIN managed_group_members mgm ON mgm.account_id = ac.id
+   JOIN role_principals rp ON rp.principal_id = mgm.managed_group_id WHERE ac.user_id = ?`
 
 // anonRolesSQL selects the roles of u_anon.
 const anonRolesSQL = `SELECT rp.role_id FROM role_principals rp WHERE rp.principal_id = 'u_anon'`
@@ -49,36 +50,68 @@ func (s *Store) loadACL(ctx context.Context, a Actor) (*ACL, error) {
 	if a.Authenticated() {
 		held, args = heldRolesSQL, []any{a.UserID, a.UserID, a.UserID}
 	}
-	var rows []struct {
-		ID, Name, ScopeID, Kind, Value string
-		Position                       int
-	}
-	q := `SELECT r.id, r.name, r.scope_id, 's' AS kind, gs.grant_scope AS value, 0 AS position
- FROM roles r JOIN role_grant_scopes gs ON gs.role_id = r.id WHERE r.id IN (` + held + `)
+	q := `WITH held AS (` + held + `)
+SELECT r.id, r.name, r.scope_id, 's' AS kind, gs.grant_scope AS value, 0 AS position
+ FROM held JOIN roles r ON r.id = held.role_id JOIN role_grant_scopes gs ON gs.role_id = r.id
 UNION ALL
 SELECT r.id, r.name, r.scope_id, 'g', g.grant_text, g.position
- FROM roles r JOIN role_grants g ON g.role_id = r.id WHERE r.id IN (` + held + `)
+ FROM held JOIN roles r ON r.id = held.role_id JOIN role_grants g ON g.role_id = r.id
 ORDER BY 1, 4, 6`
-	if err := s.q(ctx).Raw(q, append(args, args...)...).Scan(&rows).Error; err != nil {
+	rows, err := s.q(ctx).Raw(q, args...).Rows()
+	if err != nil {
 		return nil, fmt.Errorf("load roles of %s: %w", a.UserID, err)
 	}
+	defer rows.Close()
 	var roles []RoleGrants
-	for _, r := range rows {
-		if len(roles) == 0 || roles[len(roles)-1].RoleID != r.ID {
-			roles = append(roles, RoleGrants{RoleID: r.ID, RoleName: r.Name, RoleScopeID: r.ScopeID})
+	for rows.Next() {
+		var id, name, scopeID, kind, value string
+		var position int
+		if err := rows.Scan(&id, &name, &scopeID, &kind, &value, &position); err != nil {
+			return nil, fmt.Errorf("load roles of %s: %w", a.UserID, err)
+		}
+		if len(roles) == 0 || roles[len(roles)-1].RoleID != id {
+			roles = append(roles, RoleGrants{RoleID: id, RoleName: name, RoleScopeID: scopeID})
 		}
 		cur := &roles[len(roles)-1]
-		if r.Kind == "s" {
-			cur.GrantScopes = append(cur.GrantScopes, r.Value)
+		if kind == "s" {
+			cur.GrantScopes = append(cur.GrantScopes, value)
 			continue
 		}
-		g, err := ParseGrant(r.Value)
-		if err != nil {
-			continue // stored grants were validated; skip one that no longer parses
+		if g, ok := parseStoredGrant(value); ok {
+			cur.Grants = append(cur.Grants, g)
 		}
-		cur.Grants = append(cur.Grants, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load roles of %s: %w", a.UserID, err)
 	}
 	return NewACL(Principal{UserID: a.UserID, AccountID: a.AccountID}, roles, cacheTree{s.scopes}), nil
+}
+
+// grantCache keeps parsed stored grants by their text (grants are
+// immutable values, so a parse stays true). It is bounded: past
+// grantCacheMax entries new texts are parsed every time.
+var grantCache sync.Map
+
+const grantCacheMax = 10000
+
+var grantCacheLen atomic.Int64
+
+// parseStoredGrant parses a grant read from the database; ok is false for one
+// that no longer parses (it is then ignored: it grants nothing).
+func parseStoredGrant(text string) (Grant, bool) {
+	if g, ok := grantCache.Load(text); ok {
+		return g.(Grant), true
+	}
+	g, err := ParseGrant(text)
+	if err != nil {
+		return Grant{}, false
+	}
+	if grantCacheLen.Load() < grantCacheMax {
+		if _, loaded := grantCache.LoadOrStore(text, g); !loaded {
+			grantCacheLen.Add(1)
+		}
+	}
+	return g, true
 }
 
 // scopeCache keeps the scope tree (id → parent id) for a Store and its
