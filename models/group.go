@@ -37,7 +37,7 @@ type GroupItem struct {
 	Group
 	ScopeName string
 	Members   int64
-	Actions   map[Action]bool
+	Actions   map[Action]bool `gorm:"-"`
 }
 
 // GroupMember is a user in a group, for display.
@@ -71,11 +71,8 @@ var groupItemActions = []Action{ActionRead, ActionUpdate, ActionDelete, ActionAd
 func (s *Store) CreateGroup(ctx context.Context, a Actor, scopeID string, in GroupInput) (*Group, error) {
 	var out *Group
 	err := s.Transact(ctx, func(tx *Store) error {
-		sc, err := tx.readScope(ctx, a, scopeID)
+		sc, err := tx.collectionScope(ctx, a, scopeID, "group", ActionCreate)
 		if err != nil {
-			return err
-		}
-		if err := tx.authorize(ctx, a, ActionCreate, Resource{Type: "group", ScopeID: sc.ID}); err != nil {
 			return err
 		}
 		if sc.Type == ScopeProject {
@@ -142,7 +139,7 @@ func (s *Store) ListGroups(ctx context.Context, a Actor, scopeID string, opt Lis
 	}
 	q := s.q(ctx).Table("groups AS g").Joins("JOIN scopes sc ON sc.id = g.scope_id").Where(cond, args...)
 	if scopeID != "" {
-		if _, err := s.readScope(ctx, a, scopeID); err != nil {
+		if _, err := s.collectionScope(ctx, a, scopeID, "group", ActionList); err != nil {
 			return page, err
 		}
 		q = q.Where("g.scope_id = ?", scopeID)

@@ -59,29 +59,45 @@ func TestIDOR(t *testing.T) {
 		notFound("delete role in p2", store.DeleteRole(ctx, ca, w.targets["p2"]))
 		notFound("add members to o2 group", store.AddGroupMembers(ctx, ca, g2.ID, []string{carol.ID}))
 
-		// Her own things work.
+		// Her own things work, without read on her org (granted from global).
 		if _, err := store.GetRole(ctx, ca, w.targets["p1"]); err != nil {
 			t.Errorf("role in p1: %v", err)
+		}
+		p3, err := store.CreateScope(ctx, ca, w.o1, models.ScopeInput{Name: "Project three"})
+		if err != nil {
+			t.Errorf("create project in o1: %v", err)
+		}
+		if projects, err := store.ListScopes(ctx, ca, w.o1, models.ListOptions{}); err != nil || projects.Total != 2 {
+			t.Errorf("projects of o1: %v %d", err, projects.Total)
+		}
+		if _, err := store.ListScopes(ctx, ca, w.o2, models.ListOptions{}); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("projects of o2: %v", err)
+		}
+		if _, err := store.CreateUser(ctx, ca, w.o1, models.UserInput{Name: "erin"}); err != nil {
+			t.Errorf("create user in o1: %v", err)
+		}
+		if _, err := store.CreateUser(ctx, ca, models.GlobalScopeID, models.UserInput{Name: "mallory"}); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("create user in global: %v", err)
 		}
 		// Lists and counts show only org one.
 		users, err := store.ListUsers(ctx, ca, "", models.ListOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if users.Total != 1 || len(users.Items) != 1 || users.Items[0].ID != carol.ID {
-			t.Errorf("users = %d %+v, want only carol", users.Total, users.Items)
+		if users.Total != 2 || len(users.Items) != 2 || users.Items[0].ID != carol.ID || users.Items[1].Name != "erin" {
+			t.Errorf("users = %d %+v, want carol and erin", users.Total, users.Items)
 		}
 		roles, err := store.ListRoles(ctx, ca, "", models.ListOptions{PerPage: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, r := range roles.Items {
-			if r.ScopeID != w.o1 && r.ScopeID != w.p1 {
+			if r.ScopeID != w.o1 && r.ScopeID != w.p1 && r.ScopeID != p3.ID {
 				t.Errorf("carol lists role %s in %s", r.Name, r.ScopeID)
 			}
 		}
-		// o1: target-o1, org one admins; p1: target-p1, Default grants.
-		if roles.Total != 4 {
+		// o1: target-o1, org one admins; p1: target-p1, Default grants; Project three: Default grants.
+		if roles.Total != 5 {
 			t.Errorf("roles total = %d, want 4: %+v", roles.Total, roles.Items)
 		}
 		groups, err := store.ListGroups(ctx, ca, "", models.ListOptions{})

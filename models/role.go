@@ -39,7 +39,7 @@ type RoleItem struct {
 	ScopeName  string
 	Principals int64
 	Grants     int64
-	Actions    map[Action]bool
+	Actions    map[Action]bool `gorm:"-"`
 }
 
 // PrincipalRef names a principal for display: a user, group, managed group
@@ -82,11 +82,8 @@ var roleItemActions = []Action{ActionRead, ActionUpdate, ActionDelete, ActionAdd
 func (s *Store) CreateRole(ctx context.Context, a Actor, scopeID string, in RoleInput) (*Role, error) {
 	var out *Role
 	err := s.Transact(ctx, func(tx *Store) error {
-		sc, err := tx.readScope(ctx, a, scopeID)
+		sc, err := tx.collectionScope(ctx, a, scopeID, "role", ActionCreate)
 		if err != nil {
-			return err
-		}
-		if err := tx.authorize(ctx, a, ActionCreate, Resource{Type: "role", ScopeID: sc.ID}); err != nil {
 			return err
 		}
 		if in, err = in.validate(); err != nil {
@@ -176,7 +173,7 @@ func (s *Store) ListRoles(ctx context.Context, a Actor, scopeID string, opt List
 	}
 	q := s.q(ctx).Table("roles AS r").Joins("JOIN scopes sc ON sc.id = r.scope_id").Where(cond, args...)
 	if scopeID != "" {
-		if _, err := s.readScope(ctx, a, scopeID); err != nil {
+		if _, err := s.collectionScope(ctx, a, scopeID, "role", ActionList); err != nil {
 			return page, err
 		}
 		q = q.Where("r.scope_id = ?", scopeID)

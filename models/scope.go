@@ -75,11 +75,8 @@ var DefaultProjectGrants = []string{"ids=*;type=session;actions=cancel:self,list
 func (s *Store) CreateScope(ctx context.Context, a Actor, parentID string, in ScopeInput) (*Scope, error) {
 	var out *Scope
 	err := s.Transact(ctx, func(tx *Store) error {
-		parent, err := tx.readScope(ctx, a, parentID)
+		parent, err := tx.collectionScope(ctx, a, parentID, "scope", ActionCreate)
 		if err != nil {
-			return err
-		}
-		if err := tx.authorize(ctx, a, ActionCreate, Resource{Type: "scope", ScopeID: parent.ID}); err != nil {
 			return err
 		}
 		in, err := in.validate()
@@ -112,6 +109,26 @@ func (s *Store) CreateScope(ctx context.Context, a Actor, parentID string, in Sc
 		return nil
 	})
 	return out, err
+}
+
+// collectionScope loads the scope where the actor asks a collection action
+// (create, list) on resourceType, and checks it: allowed, or ErrForbidden
+// when the actor may read the scope, or ErrNotFound (also for a missing
+// scope). A grant in a scope thus works without read on the scope itself,
+// which Boundary grants in the parent.
+func (s *Store) collectionScope(ctx context.Context, a Actor, id, resourceType string, action Action) (*Scope, error) {
+	sc, err := first[Scope](s.q(ctx), "scope", id)
+	if err != nil {
+		return nil, err
+	}
+	err = s.authorize(ctx, a, action, Resource{Type: resourceType, ScopeID: sc.ID})
+	if err != nil && s.authorize(ctx, a, ActionRead, scopeResource(sc)) != nil {
+		if !a.Authenticated() {
+			return nil, ErrUnauthenticated
+		}
+		return nil, fmt.Errorf("scope %s: %w", id, ErrNotFound)
+	}
+	return sc, err
 }
 
 // readScope loads a scope the actor may read (ErrNotFound otherwise).
@@ -173,10 +190,7 @@ func (s *Store) ScopePath(ctx context.Context, a Actor, id string) ([]Scope, err
 func (s *Store) ListScopes(ctx context.Context, a Actor, parentID string, opt ListOptions) (Page[ScopeItem], error) {
 	opt = opt.norm()
 	page := Page[ScopeItem]{Page: opt.Page, PerPage: opt.PerPage}
-	if _, err := s.readScope(ctx, a, parentID); err != nil {
-		return page, err
-	}
-	if err := s.authorize(ctx, a, ActionList, Resource{Type: "scope", ScopeID: parentID}); err != nil {
+	if _, err := s.collectionScope(ctx, a, parentID, "scope", ActionList); err != nil {
 		return page, err
 	}
 	cond, args, err := s.listCondition(ctx, a, "scope", ActionList, scopeColumns)

@@ -69,7 +69,7 @@ type UserItem struct {
 	User
 	ScopeName  string
 	LoginNames string
-	Actions    map[Action]bool
+	Actions    map[Action]bool `gorm:"-"`
 }
 
 // AccountView is an account with its auth method, for display.
@@ -125,11 +125,8 @@ func userResource(u *User) Resource {
 func (s *Store) CreateUser(ctx context.Context, a Actor, scopeID string, in UserInput) (*User, error) {
 	var out *User
 	err := s.Transact(ctx, func(tx *Store) error {
-		sc, err := tx.readScope(ctx, a, scopeID)
+		sc, err := tx.collectionScope(ctx, a, scopeID, "user", ActionCreate)
 		if err != nil {
-			return err
-		}
-		if err := tx.authorize(ctx, a, ActionCreate, Resource{Type: "user", ScopeID: sc.ID}); err != nil {
 			return err
 		}
 		if sc.Type == ScopeProject {
@@ -251,7 +248,7 @@ func (s *Store) ListUsers(ctx context.Context, a Actor, scopeID string, opt List
 	}
 	q := s.q(ctx).Table("users AS u").Joins("JOIN scopes sc ON sc.id = u.scope_id").Where(cond, args...)
 	if scopeID != "" {
-		if _, err := s.readScope(ctx, a, scopeID); err != nil {
+		if _, err := s.collectionScope(ctx, a, scopeID, "user", ActionList); err != nil {
 			return page, err
 		}
 		q = q.Where("u.scope_id = ?", scopeID)
