@@ -147,6 +147,12 @@ func TestRBACPages(t *testing.T) {
 		if code, body := bc.do("GET", "/roles/"+rid, nil); code != 200 || has(body, "grants-form") || has(body, "remove-principal") || !has(body, "grants") {
 			t.Errorf("bob's role page: %d", code)
 		}
+		if code, body := bc.do("GET", "/account", nil); code != 200 || !has(body, "current-user") {
+			t.Errorf("bob's account page: %d", code)
+		}
+		if code, _ := bc.do("GET", "/users/"+admin.UserID, nil); code != 404 {
+			t.Errorf("bob reads admin: %d", code)
+		}
 		if code, _ := bc.do("GET", "/groups/"+gid, nil); code != 404 {
 			t.Errorf("bob reads group: %d", code)
 		}
