@@ -375,3 +375,38 @@ func TestKeepAnAdministrator(t *testing.T) {
 		}
 	})
 }
+
+// TestListSpecificIDs: a grant naming one item lists it only where the
+// type's collection may be listed, and never reveals its siblings.
+func TestListSpecificIDs(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *models.Store) {
+		ctx := context.Background()
+		w := newRBACWorld(t, store)
+		one := w.targets["o1"]
+		w.grantRole(t, w.o1, "one role", w.mgID, []string{"this"}, []string{"ids=" + one + ";actions=read"})
+		list := func() []string {
+			page, err := store.ListRoles(ctx, w.bob(t), "", models.ListOptions{PerPage: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, r := range page.Items {
+				ids = append(ids, r.ID)
+			}
+			if int(page.Total) != len(ids) {
+				t.Errorf("total %d for %v", page.Total, ids)
+			}
+			return ids
+		}
+		if got := list(); len(got) != 0 {
+			t.Errorf("without list: %v", got)
+		}
+		if _, err := store.GetRole(ctx, w.bob(t), one); err != nil {
+			t.Errorf("read by id: %v", err)
+		}
+		w.grantRole(t, w.o1, "list roles", w.mgID, []string{"this"}, []string{"type=role;actions=list"})
+		if got := list(); !slices.Equal(got, []string{one}) {
+			t.Errorf("with list: %v, want only %s", got, one)
+		}
+	})
+}
