@@ -121,7 +121,8 @@ func TestRBACPages(t *testing.T) {
 		if code, _ := ac.do("POST", "/roles/"+rid+"/grants", url.Values{"version": {"1"}, "grants": {"ids=*;type=role;actions=read\n"}}); code != http.StatusSeeOther {
 			t.Errorf("good grants: %d", code)
 		}
-		if code, body := ac.do("POST", "/roles/"+rid+"/grant-scopes", url.Values{"version": {"2"}, "grant_scope": {"children", "descendants"}}); code != 422 || !has(body, "grant_scopes-error") {
+		if code, body := ac.do("POST", "/roles/"+rid+"/grant-scopes", url.Values{"version": {"2"}, "grant_scope": {"children", "descendants"}}); code != 422 || !has(body, "grant_scopes-error") ||
+			!strings.Contains(body, "ids=*;type=role;actions=read</textarea>") {
 			t.Errorf("bad grant scopes: %d", code)
 		}
 		if code, _ := ac.do("POST", "/roles/"+rid+"/grant-scopes", url.Values{"version": {"2"}, "grant_scope": {"this", "descendants"}}); code != http.StatusSeeOther {
