@@ -32,6 +32,7 @@ type Store struct {
 	dialect Dialect
 	opts    Options
 	inTx    bool
+	scopes  *scopeCache // shared with the Store's transactions
 }
 
 // NewStore wraps a migrated database.
@@ -49,7 +50,7 @@ func NewStore(db *gorm.DB, dialect Dialect, opts Options) *Store {
 		p := DefaultPasswordParams
 		opts.PasswordParams = &p
 	}
-	return &Store{db: db, dialect: dialect, opts: opts}
+	return &Store{db: db, dialect: dialect, opts: opts, scopes: &scopeCache{}}
 }
 
 // Dialect tells which database the Store uses.
@@ -82,7 +83,7 @@ func (s *Store) Transact(ctx context.Context, fn func(tx *Store) error) error {
 		return fn(s)
 	}
 	return s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
-		return fn(&Store{db: gtx, dialect: s.dialect, opts: s.opts, inTx: true})
+		return fn(&Store{db: gtx, dialect: s.dialect, opts: s.opts, inTx: true, scopes: s.scopes})
 	})
 }
 

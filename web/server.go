@@ -41,6 +41,9 @@ type Config struct {
 type Store interface {
 	handlers.ScopeStore
 	handlers.UserStore
+	handlers.GroupStore
+	handlers.RoleStore
+	handlers.ExplainStore
 	Ping(ctx context.Context) error
 	PublicAuthMethods(ctx context.Context) ([]models.LoginOption, error)
 	AuthenticatePassword(ctx context.Context, in models.PasswordLogin) (*models.NewLoginResult, error)
