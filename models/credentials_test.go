@@ -161,7 +161,9 @@ func TestCredentialBadInput(t *testing.T) {
 			{"no password", up(func(in *models.CredentialInput) { in.Password = "" }), "password", "Password is required."},
 			{"long password", up(func(in *models.CredentialInput) { in.Password = strings.Repeat("p", 1025) }), "password", "Password must be at most 1024 characters."},
 			{"no key", ssh(func(in *models.CredentialInput) { in.PrivateKey = "" }), "private_key", "Private key is required."},
-			{"bad key", ssh(func(in *models.CredentialInput) { in.PrivateKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nnope\n-----END OPENSSH PRIVATE KEY-----\n" }), "private_key", "Private key must be an SSH private key in OpenSSH or PEM format."},
+			{"bad key", ssh(func(in *models.CredentialInput) {
+				in.PrivateKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nnope\n-----END OPENSSH PRIVATE KEY-----\n"
+			}), "private_key", "Private key must be an SSH private key in OpenSSH or PEM format."},
 			{"not a key", ssh(func(in *models.CredentialInput) { in.PrivateKey = "hello" }), "private_key", "Private key must be an SSH private key in OpenSSH or PEM format."},
 			{"key without its passphrase", ssh(func(in *models.CredentialInput) { in.PrivateKey = encKey }), "passphrase", "This key is protected by a passphrase: enter it."},
 			{"wrong passphrase", ssh(func(in *models.CredentialInput) { in.PrivateKey, in.Passphrase = encKey, "wrong" }), "passphrase", "The passphrase does not open this key."},

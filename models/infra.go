@@ -150,3 +150,10 @@ func (s *Store) searchNameDesc(q *gorm.DB, alias, search string, more ...string)
 	}
 	return q.Where("("+strings.Join(conds, " OR ")+")", args...)
 }
+
+// MayCreate reports whether the actor may create resources of resourceType
+// in scopeID (under parentID for child types such as hosts); pages use it to
+// show "New …" buttons only to those who may use them.
+func (s *Store) MayCreate(ctx context.Context, a Actor, resourceType, scopeID, parentID string) bool {
+	return s.authorize(ctx, a, ActionCreate, Resource{Type: resourceType, ScopeID: scopeID, ParentID: parentID}) == nil
+}
