@@ -38,8 +38,8 @@ type HostSetInput struct {
 type HostSetItem struct {
 	HostSet
 	Members int64
-	Hosts   []Host `gorm:"-"`
-	Actions map[Action]bool
+	Hosts   []Host          `gorm:"-"`
+	Actions map[Action]bool `gorm:"-"`
 }
 
 func (in HostSetInput) validate() (HostSetInput, error) {

@@ -25,8 +25,8 @@ type MyTarget struct {
 	// sorted and distinct (empty for a direct address).
 	HostNames []string `gorm:"-"`
 	// Credentials are the names of the brokered credentials, sorted.
-	Credentials []string `gorm:"-"`
-	Actions     map[Action]bool
+	Credentials []string        `gorm:"-"`
+	Actions     map[Action]bool `gorm:"-"`
 }
 
 // ProjectRef names a project and its organization (for filters).

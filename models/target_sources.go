@@ -53,7 +53,7 @@ type TargetDetail struct {
 	ProjectName       string
 	HostSources       []HostSourceView
 	CredentialSources []CredentialSourceView
-	Actions           map[Action]bool
+	Actions           map[Action]bool `gorm:"-"`
 }
 
 // GetTarget returns a target with its host and credential sources (by name).
