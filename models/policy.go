@@ -53,6 +53,19 @@ const (
 	ActionNoOp Action = "no-op"
 )
 
+// Actions on infrastructure resources (grant_types.go lists them per type).
+const (
+	// ActionAuthorizeSession lets an actor start a session on a target; My
+	// targets lists the targets an actor has it on.
+	ActionAuthorizeSession        Action = "authorize-session"
+	ActionAddHosts                Action = "add-hosts"
+	ActionRemoveHosts             Action = "remove-hosts"
+	ActionAddHostSources          Action = "add-host-sources"
+	ActionRemoveHostSources       Action = "remove-host-sources"
+	ActionAddCredentialSources    Action = "add-credential-sources"
+	ActionRemoveCredentialSources Action = "remove-credential-sources"
+)
+
 // authorize is the one place that decides whether actor may do action on
 // res, by the actor's roles (see ACL.Allowed). It returns
 // ErrUnauthenticated for anonymous actors whom no u_anon grant allows it,

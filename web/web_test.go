@@ -90,7 +90,7 @@ func (e *env) admin() *http.Client {
 	return c
 }
 
-func testID(id string) *regexp.Regexp {
+func fieldErrorPattern(id string) *regexp.Regexp {
 	return regexp.MustCompile(`data-testid="` + regexp.QuoteMeta(id) + `"[^>]*>([^<]*)<`)
 }
 
@@ -207,7 +207,7 @@ func TestFormsShowMessagesNextToFields(t *testing.T) {
 	}
 	for _, tc := range cases {
 		r := e.do(c, "POST", tc.path, tc.form)
-		m := testID(tc.field).FindStringSubmatch(r.body)
+		m := fieldErrorPattern(tc.field).FindStringSubmatch(r.body)
 		if r.status != 422 || m == nil || !strings.Contains(htmlUnescape(m[1]), tc.want) {
 			t.Errorf("POST %s %v: status %d, %s = %v, want %q", tc.path, tc.form, r.status, tc.field, m, tc.want)
 		}
