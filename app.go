@@ -18,6 +18,7 @@ import (
 
 	"gatehouse/migrations"
 	"gatehouse/models"
+	"gatehouse/oidcauth"
 	"gatehouse/web"
 )
 
@@ -67,8 +68,10 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	if err != nil {
 		return fmt.Errorf("root key: %w", err)
 	}
+	oidcClient := &http.Client{Timeout: 15 * time.Second}
 	store := models.NewStore(db, dialect, models.Options{
 		Crypter: crypter, LoginLifetime: cfg.LoginLifetime, LoginIdleTimeout: cfg.LoginIdle,
+		CheckOIDCProvider: oidcauth.Checker(oidcClient),
 	})
 	boot, err := store.Bootstrap(ctx, cfg.Bootstrap)
 	if err != nil {
@@ -95,7 +98,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	}
 	srv, err := web.NewServer(web.Config{
 		ExternalURL: ext, CookieHashKey: cfg.CookieHashKey, CookieBlockKey: cfg.CookieBlockKey,
-		TrustedProxies: cfg.TrustedProxies, Dev: cfg.Dev, Mounts: mounts,
+		TrustedProxies: cfg.TrustedProxies, Dev: cfg.Dev, Mounts: mounts, OIDCHTTPClient: oidcClient,
 	}, store, log)
 	if err != nil {
 		ln.Close()

@@ -25,6 +25,8 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	r.Get("/login", h(s.loginPage))
 	r.Post("/login", h(s.login))
 	r.Post("/logout", h(s.logout))
+	r.Get("/auth/oidc/{id}/start", h(s.oidcStart))
+	r.Get(OIDCCallbackPath, h(s.oidcCallback))
 	for prefix, handler := range s.cfg.Mounts {
 		r.Mount(prefix, handler)
 	}
@@ -33,6 +35,8 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	home := handlers.Home{Base: base}
 	scopes := handlers.Scopes{Base: base, Store: s.store}
 	users := handlers.Users{Base: base, Store: s.store}
+	authMethods := handlers.AuthMethods{Base: base, Store: s.store, CallbackURL: s.callbackURL()}
+	managedGroups := handlers.ManagedGroups{Base: base, Store: s.store}
 	r.Group(func(r chi.Router) {
 		r.Use(s.requireLogin)
 		r.Get("/", h(home.Show))
@@ -58,6 +62,23 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 		r.Get("/users/{id}/delete", h(users.ConfirmDelete))
 		r.Post("/users/{id}/delete", h(users.Delete))
 		r.Post("/users/{id}/accounts/{account}/delete", h(users.DeleteAccount))
+
+		r.Get("/auth-methods", h(authMethods.List))
+		r.Get("/auth-methods/new", h(authMethods.New))
+		r.Post("/auth-methods/new", h(authMethods.Create))
+		r.Get("/auth-methods/{id}", h(authMethods.Show))
+		r.Get("/auth-methods/{id}/edit", h(authMethods.Edit))
+		r.Post("/auth-methods/{id}/edit", h(authMethods.Update))
+		r.Post("/auth-methods/{id}/state", h(authMethods.ChangeState))
+		r.Get("/auth-methods/{id}/delete", h(authMethods.ConfirmDelete))
+		r.Post("/auth-methods/{id}/delete", h(authMethods.Delete))
+		r.Get("/auth-methods/{id}/managed-groups/new", h(managedGroups.New))
+		r.Post("/auth-methods/{id}/managed-groups/new", h(managedGroups.Create))
+		r.Get("/managed-groups/{id}", h(managedGroups.Show))
+		r.Get("/managed-groups/{id}/edit", h(managedGroups.Edit))
+		r.Post("/managed-groups/{id}/edit", h(managedGroups.Update))
+		r.Get("/managed-groups/{id}/delete", h(managedGroups.ConfirmDelete))
+		r.Post("/managed-groups/{id}/delete", h(managedGroups.Delete))
 	})
 	return r
 }
