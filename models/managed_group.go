@@ -37,7 +37,7 @@ type ManagedGroupItem struct {
 	MethodName string
 	ScopeID    string
 	Members    int64
-	Actions    map[Action]bool
+	Actions    map[Action]bool `gorm:"-"`
 }
 
 // ManagedGroupMember is a member account with its user, for display.

@@ -56,7 +56,7 @@ type OIDCMethod struct {
 	NameClaim  string
 	EmailClaim string
 	ScopeName  string
-	Actions    map[Action]bool
+	Actions    map[Action]bool `gorm:"-"`
 }
 
 // OIDCMethodInput is the OIDC auth method form. List fields are separated

@@ -48,7 +48,7 @@ type AuthMethodItem struct {
 	AuthMethod
 	ScopeName string
 	Issuer    string
-	Actions   map[Action]bool
+	Actions   map[Action]bool `gorm:"-"`
 }
 
 // ListAuthMethods lists auth methods of every type, optionally of one
