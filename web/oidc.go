@@ -30,6 +30,11 @@ const (
 	ckIDToken  = "id_token"
 )
 
+// maxHintLength bounds the ID token kept in the cookie as logout's
+// id_token_hint (optional), so that a large token cannot overflow the
+// cookie's 4 KiB.
+const maxHintLength = 2000
+
 // OIDCCallbackPath is the one redirect URI of every OIDC auth method,
 // below the external URL; admins register it at their provider.
 const OIDCCallbackPath = "/auth/oidc/callback"
@@ -142,7 +147,11 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.setLoginCookie(w, r, res.Token, map[string]any{ckIDToken: id.RawIDToken}); err != nil {
+	extra := map[string]any{}
+	if len(id.RawIDToken) <= maxHintLength {
+		extra[ckIDToken] = id.RawIDToken
+	}
+	if err := s.setLoginCookie(w, r, res.Token, extra); err != nil {
 		return err
 	}
 	http.Redirect(w, r, safeNext(next), http.StatusSeeOther)

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,17 +23,18 @@ import (
 // oidcEnv is Gatehouse (web.Server on httptest) and our dev OpenID provider
 // (zitadel op) on another listener, on one real database.
 type oidcEnv struct {
-	t       *testing.T
-	store   *models.Store
-	admin   models.Actor
-	srv     *Server
-	gh      *httptest.Server
-	idpSrv  *httptest.Server
-	idp     *devidp.Provider
-	issuer  string
-	method  *models.OIDCMethod // primary, client "gh-1"
-	skew    atomic.Int64       // added to the web clock
-	secret2 string
+	t      *testing.T
+	store  *models.Store
+	admin  models.Actor
+	srv    *Server
+	gh     *httptest.Server
+	idpSrv *httptest.Server
+	idp    *devidp.Provider
+	issuer string
+	method *models.OIDCMethod // primary, client "gh-1"
+	skew   atomic.Int64       // added to the web clock
+	setIdP func(http.Handler) // replaces the provider behind the issuer URL
+	mkIdP  func() *devidp.Provider
 }
 
 func newOIDCEnv(t *testing.T, d models.Dialect) *oidcEnv {
@@ -40,19 +42,30 @@ func newOIDCEnv(t *testing.T, d models.Dialect) *oidcEnv {
 	var ghH, idpH http.Handler
 	e.gh = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { ghH.ServeHTTP(w, r) }))
 	t.Cleanup(e.gh.Close)
-	e.idpSrv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { idpH.ServeHTTP(w, r) }))
+	var mu sync.Mutex
+	e.idpSrv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		h := idpH
+		mu.Unlock()
+		h.ServeHTTP(w, r)
+	}))
 	t.Cleanup(e.idpSrv.Close)
 	e.issuer = e.idpSrv.URL + "/idp"
 	client := func(id string) devidp.Client {
 		return devidp.Client{ID: id, Secret: id + "-secret", RedirectURIs: []string{e.gh.URL + OIDCCallbackPath},
 			PostLogoutRedirectURIs: []string{e.gh.URL + "/login"}}
 	}
-	var err error
-	e.idp, err = devidp.New(e.issuer, devidp.DefaultUsers(), []devidp.Client{client("gh-1"), client("gh-2")}, nil)
-	if err != nil {
-		t.Fatal(err)
+	e.mkIdP = func() *devidp.Provider {
+		p, err := devidp.New(e.issuer, devidp.DefaultUsers(), []devidp.Client{client("gh-1"), client("gh-2")}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
-	idpH = e.idp.Handler()
+	e.setIdP = func(h http.Handler) { mu.Lock(); idpH = h; mu.Unlock() }
+	e.idp = e.mkIdP()
+	e.setIdP(e.idp.Handler())
+	var err error
 	e.store = dbtest.Open(t, d, models.Options{CheckOIDCProvider: oidcauth.Checker(http.DefaultClient)})
 	e.admin = dbtest.Admin(t, e.store)
 	ext, _ := url.Parse(e.gh.URL)
@@ -338,4 +351,20 @@ func mustURL(s string) *url.URL {
 		panic(err)
 	}
 	return u
+}
+
+// TestOIDCKeyRotation: the provider starts signing with a new key (a new
+// provider instance behind the same issuer); Gatehouse's cached key set
+// refetches the JWKS and the next login works.
+func TestOIDCKeyRotation(t *testing.T) {
+	e := newOIDCEnv(t, models.SQLite)
+	b := e.browser()
+	if resp, _ := b.get(b.toCallback(e.method.ID, "alice")); resp.Request.URL.Path != "/account" {
+		t.Fatalf("first login ended at %s", resp.Request.URL)
+	}
+	e.setIdP(e.mkIdP().Handler())
+	b = e.browser()
+	if resp, body := b.get(b.toCallback(e.method.ID, "alice")); resp.Request.URL.Path != "/account" {
+		t.Fatalf("login after key rotation ended at %s (%d)\n%s", resp.Request.URL, resp.StatusCode, body)
+	}
 }
