@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -118,7 +119,7 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) error {
 	case s.now().Sub(time.Unix(started, 0)) > oidcAttemptTTL:
 		return s.refuse(w, r, http.StatusBadRequest, "the login attempt expired (it must finish within 5 minutes); please start again", nil)
 	case q.Get("error") != "":
-		return s.refuse(w, r, http.StatusUnauthorized, "the identity provider refused: "+q.Get("error")+" "+q.Get("error_description"), nil)
+		return s.refuse(w, r, http.StatusUnauthorized, "the identity provider refused: "+clip(q.Get("error")+" "+q.Get("error_description"), 200), nil)
 	case q.Get("code") == "":
 		return s.refuse(w, r, http.StatusBadRequest, "the identity provider sent no authorization code", nil)
 	}
@@ -156,6 +157,14 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
 	return nil
+}
+
+// clip cuts provider-supplied text to max runes.
+func clip(s string, max int) string {
+	if r := []rune(strings.TrimSpace(s)); len(r) > max {
+		return string(r[:max]) + "…"
+	}
+	return strings.TrimSpace(s)
 }
 
 // endSessionURL is where logout sends the browser after ending a login made

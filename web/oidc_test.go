@@ -241,6 +241,17 @@ func testOIDCLoginAndRefusals(t *testing.T, d models.Dialect) {
 	resp, body = b.get(u.String())
 	e.refused("tampered state", resp, body, http.StatusBadRequest, "state mismatch", before)
 
+	// The provider answers with an error instead of a code.
+	b = e.browser()
+	u = mustURL(b.toCallback(e.method.ID, "alice"))
+	q = u.Query()
+	q.Del("code")
+	q.Set("error", "access_denied")
+	q.Set("error_description", "<b>no</b>")
+	u.RawQuery = q.Encode()
+	resp, body = b.get(u.String())
+	e.refused("provider error", resp, body, http.StatusUnauthorized, "the identity provider refused: access_denied &lt;b&gt;no&lt;/b&gt;", before)
+
 	// Wrong nonce: the cookie's nonce is rewritten with the server's keys.
 	b = e.browser()
 	cb = b.toCallback(e.method.ID, "alice")
@@ -255,6 +266,14 @@ func testOIDCLoginAndRefusals(t *testing.T, d models.Dialect) {
 	resp, body = b.get(cb)
 	e.skew.Store(0)
 	e.refused("expired attempt", resp, body, http.StatusBadRequest, "expired", before)
+
+	// Expired ID token: the web clock runs 10 minutes ahead of the provider
+	// for the whole attempt (the dev provider's ID tokens live 5 minutes).
+	e.skew.Store(int64(10 * time.Minute))
+	b = e.browser()
+	resp, body = b.get(b.toCallback(e.method.ID, "alice"))
+	e.skew.Store(0)
+	e.refused("expired ID token", resp, body, http.StatusUnauthorized, "The ID token has expired", before)
 
 	// ID token for another audience than the method allows.
 	in := models.OIDCMethodInput{Name: e.method.Name, Issuer: e.issuer, ClientID: "gh-1", ClaimsScopes: "profile email",
