@@ -339,14 +339,19 @@ func TestExampleOPLoginsAndManagedGroups(t *testing.T) {
 
 	// Logout ends the Gatehouse login and goes on to the provider's end
 	// session endpoint.
-	browsertest.Click(t, ctx, "[data-testid=logout]")
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.HasPrefix(browsertest.Location(t, ctx), issuer) && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
+	logout := func() {
+		t.Helper()
+		browsertest.Click(t, ctx, "[data-testid=logout]")
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) && !(strings.HasPrefix(browsertest.Location(t, ctx), issuer) &&
+			browsertest.Eval[string](t, ctx, "document.readyState") == "complete") {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if loc := browsertest.Location(t, ctx); !strings.HasPrefix(loc, issuer+"/end_session") {
+			t.Errorf("after logout the browser is at %s, want the provider's end_session", loc)
+		}
 	}
-	if loc := browsertest.Location(t, ctx); !strings.HasPrefix(loc, issuer+"/end_session") {
-		t.Errorf("after logout the browser is at %s, want the provider's end_session", loc)
-	}
+	logout()
 	browsertest.Navigate(t, ctx, base+"/account")
 	browsertest.WaitVisible(t, ctx, "[data-testid=password-login]")
 
@@ -361,8 +366,7 @@ func TestExampleOPLoginsAndManagedGroups(t *testing.T) {
 		t.Errorf("after second login: %d users, %d accounts", u, a)
 	}
 	// And back in.
-	browsertest.Click(t, ctx, "[data-testid=logout]")
-	browsertest.WaitVisible(t, ctx, "body")
+	logout()
 	users.setEmail("jane-1", "jane@corp.example")
 	login()
 	browsertest.Navigate(t, ctx, base+"/account")
