@@ -42,8 +42,6 @@ func loginErrorText(code string) string {
 	switch code {
 	case "ended":
 		return "Your login has ended. Please log in again."
-	case "logged-out":
-		return "You have logged out."
 	}
 	return ""
 }
