@@ -19,6 +19,7 @@ import (
 	"gatehouse/metrics"
 	"gatehouse/migrations"
 	"gatehouse/models"
+	"gatehouse/oidcauth"
 	"gatehouse/web"
 )
 
@@ -68,8 +69,10 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	if err != nil {
 		return fmt.Errorf("root key: %w", err)
 	}
+	oidcClient := &http.Client{Timeout: 15 * time.Second}
 	store := models.NewStore(db, dialect, models.Options{
 		Crypter: crypter, LoginLifetime: cfg.LoginLifetime, LoginIdleTimeout: cfg.LoginIdle,
+		CheckOIDCProvider: oidcauth.Checker(oidcClient),
 	})
 	if len(cfg.RootKeyPrevious) > 0 { // root key rotation: see docs/root-key-rotation.md
 		if n, err := store.RewrapCredentialSecrets(ctx); err != nil {
@@ -104,7 +107,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	}
 	srv, err := web.NewServer(web.Config{
 		ExternalURL: ext, CookieHashKey: cfg.CookieHashKey, CookieBlockKey: cfg.CookieBlockKey,
-		TrustedProxies: cfg.TrustedProxies, Dev: cfg.Dev, Mounts: mounts, Metrics: reg,
+		TrustedProxies: cfg.TrustedProxies, Dev: cfg.Dev, Mounts: mounts, Metrics: reg, OIDCHTTPClient: oidcClient,
 	}, store, log)
 	if err != nil {
 		ln.Close()

@@ -22,6 +22,10 @@ type Options struct {
 	Crypter *Crypter
 	// PasswordParams are the argon2id parameters (default: 64 MiB, 1 pass, 2 lanes).
 	PasswordParams *PasswordParams
+	// CheckOIDCProvider checks an OIDC auth method's settings against its
+	// provider's discovery document before the method may be active; its
+	// error text is shown to the admin. Nil refuses to activate OIDC methods.
+	CheckOIDCProvider func(ctx context.Context, issuer string, signingAlgorithms []string) error
 }
 
 // Store is the one door to Gatehouse's data. Its use-case methods check

@@ -28,6 +28,8 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	r.Get("/login", h(s.loginPage))
 	r.Post("/login", h(s.login))
 	r.Post("/logout", h(s.logout))
+	r.Get("/auth/oidc/{id}/start", h(s.oidcStart))
+	r.Get(OIDCCallbackPath, h(s.oidcCallback))
 	for prefix, handler := range s.cfg.Mounts {
 		r.Mount(prefix, handler)
 	}
@@ -46,6 +48,8 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	credStores := handlers.CredentialStores{Base: base, Store: s.store}
 	creds := handlers.Credentials{Base: base, Store: s.store}
 	myTargets := handlers.MyTargets{Base: base, Store: s.store}
+	authMethods := handlers.AuthMethods{Base: base, Store: s.store, CallbackURL: s.callbackURL()}
+	managedGroups := handlers.ManagedGroups{Base: base, Store: s.store}
 	r.Group(func(r chi.Router) {
 		r.Use(s.requireLogin)
 		r.Get("/", h(home.Show))
@@ -158,6 +162,22 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 		r.Post("/credentials/{id}/edit", h(creds.Update))
 		r.Get("/credentials/{id}/delete", h(creds.ConfirmDelete))
 		r.Post("/credentials/{id}/delete", h(creds.Delete))
+		r.Get("/auth-methods", h(authMethods.List))
+		r.Get("/auth-methods/new", h(authMethods.New))
+		r.Post("/auth-methods/new", h(authMethods.Create))
+		r.Get("/auth-methods/{id}", h(authMethods.Show))
+		r.Get("/auth-methods/{id}/edit", h(authMethods.Edit))
+		r.Post("/auth-methods/{id}/edit", h(authMethods.Update))
+		r.Post("/auth-methods/{id}/state", h(authMethods.ChangeState))
+		r.Get("/auth-methods/{id}/delete", h(authMethods.ConfirmDelete))
+		r.Post("/auth-methods/{id}/delete", h(authMethods.Delete))
+		r.Get("/auth-methods/{id}/managed-groups/new", h(managedGroups.New))
+		r.Post("/auth-methods/{id}/managed-groups/new", h(managedGroups.Create))
+		r.Get("/managed-groups/{id}", h(managedGroups.Show))
+		r.Get("/managed-groups/{id}/edit", h(managedGroups.Edit))
+		r.Post("/managed-groups/{id}/edit", h(managedGroups.Update))
+		r.Get("/managed-groups/{id}/delete", h(managedGroups.ConfirmDelete))
+		r.Post("/managed-groups/{id}/delete", h(managedGroups.Delete))
 	})
 	return r
 }

@@ -10,12 +10,14 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"time"
 
 	"github.com/gorilla/sessions"
 
 	"gatehouse/handlers"
 	"gatehouse/metrics"
 	"gatehouse/models"
+	"gatehouse/oidcauth"
 )
 
 // Config is the web layer's configuration.
@@ -35,6 +37,11 @@ type Config struct {
 	// Mounts are extra handlers served under a path prefix (for example
 	// the dev OpenID provider), outside the login requirement.
 	Mounts map[string]http.Handler
+	// Now is the clock of OIDC login attempts and token checks (default
+	// time.Now); tests inject their own.
+	Now func() time.Time
+	// OIDCHTTPClient talks to OIDC providers (default: 15 s timeout).
+	OIDCHTTPClient *http.Client
 }
 
 // Store is everything the web layer needs from the domain.
@@ -56,6 +63,10 @@ type Store interface {
 	AuthenticatePassword(ctx context.Context, in models.PasswordLogin) (*models.NewLoginResult, error)
 	LoginByToken(ctx context.Context, token string) (models.Actor, *models.Login, error)
 	Logout(ctx context.Context, token string) error
+	handlers.AuthMethodStore
+	handlers.ManagedGroupStore
+	OIDCConfigForLogin(ctx context.Context, id string) (*models.OIDCLoginConfig, error)
+	OIDCLogin(ctx context.Context, id models.OIDCIdentity) (*models.NewLoginResult, error)
 }
 
 // Server is the Gatehouse web application.
@@ -66,6 +77,7 @@ type Server struct {
 	cookies *sessions.CookieStore
 	errs    handlers.Errors
 	router  http.Handler
+	oidc    *oidcauth.RelyingParty
 }
 
 // NewServer wires the router with every dependency it needs.
@@ -79,13 +91,19 @@ func NewServer(cfg Config, store Store, logger *slog.Logger) (*Server, error) {
 	if len(cfg.CookieBlockKey) != 32 {
 		return nil, fmt.Errorf("web: cookie block key must be 32 bytes, got %d", len(cfg.CookieBlockKey))
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	s := &Server{cfg: cfg, store: store, logger: logger}
+	s.oidc = oidcauth.NewRelyingParty(cfg.OIDCHTTPClient, cfg.Now)
 	s.cookies = newCookieStore(cfg)
 	base := handlers.Base{Logger: logger, Dev: cfg.Dev}
 	s.errs = handlers.Errors{Base: base}
 	s.router = s.routes(base)
 	return s, nil
 }
+
+func (s *Server) now() time.Time { return s.cfg.Now() }
 
 // ServeHTTP makes Server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
