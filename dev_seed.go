@@ -20,7 +20,6 @@ const (
 	devPGTarget    = "postgres-local"
 )
 
-
 // seedDevInfrastructure makes the dev org and project with a static catalog
 // holding 127.0.0.1 in a host set, and the targets echo (direct address,
 // port 9201) and postgres-local (the host set, port 5432). It finds what an
