@@ -69,6 +69,7 @@ func open(t testing.TB, addr, token string, first []byte) (net.Conn, *bufio.Read
 	if err != nil {
 		return nil, nil, err
 	}
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second)) // a lost byte fails, never hangs
 	req := "POST " + tunnel.Path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
 		"\r\nConnection: Upgrade\r\nUpgrade: " + tunnel.Protocol + "\r\nContent-Length: 0\r\n\r\n"
 	if _, err := c.Write(append([]byte(req), first...)); err != nil {
