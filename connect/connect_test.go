@@ -319,6 +319,9 @@ func TestTLSIsVerifiedAndInsecureSaysSo(t *testing.T) {
 // runs (GATEHOUSE_HELPER_CLIENT=1): it sends its last argument to
 // host:port (the two before it) and prints the echo.
 func TestMain(m *testing.M) {
+	if role := os.Getenv("GATEHOUSE_BENCH_ROLE"); role != "" {
+		os.Exit(benchHelper(role))
+	}
 	if os.Getenv("GATEHOUSE_HELPER_CLIENT") == "1" {
 		os.Exit(helperClient(os.Args[len(os.Args)-3:]))
 	}
