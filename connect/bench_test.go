@@ -3,6 +3,8 @@ package connect_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,15 +35,27 @@ import (
 // gatehouse starts a worker (fake store, target at target) behind a plain
 // HTTP server and a connect proxy in front of it; it returns connect's
 // local address.
-func gatehouse(b testing.TB, target string) string {
+func gatehouse(b testing.TB, target string) string { return gatehouseOver(b, target, false) }
+
+// gatehouseOver is gatehouse with the tunnel over TLS when useTLS is set.
+func gatehouseOver(b testing.TB, target string, useTLS bool) string {
 	b.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	fake := workertest.New()
 	fake.Add(workertest.Session{ID: "s_bench", Token: "bench", Endpoint: target, Expires: time.Now().Add(24 * time.Hour), Limit: -1})
 	w := worker.New(worker.Config{Sessions: fake, Logger: slog.New(slog.DiscardHandler)})
 	go w.Run(ctx)
-	srv := httptest.NewServer(w.Handler())
-	client, err := connect.NewClient(srv.URL, "bench", nil)
+	srv := httptest.NewUnstartedServer(w.Handler())
+	var tlsConfig *tls.Config
+	if useTLS {
+		srv.StartTLS()
+		pool := x509.NewCertPool()
+		pool.AddCert(srv.Certificate())
+		tlsConfig = &tls.Config{RootCAs: pool}
+	} else {
+		srv.Start()
+	}
+	client, err := connect.NewClient(srv.URL, "bench", tlsConfig)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -144,29 +158,47 @@ func send(b *testing.B, addr string, chunk []byte) {
 	}
 }
 
-// BenchmarkThroughput moves 1 GiB per op through a plain two-hop relay
-// (baseline) and through connect + worker. Run with -benchtime=3x.
+// BenchmarkThroughput moves 1 GiB through a plain two-hop relay (the
+// baseline) and 1 GiB through connect + worker in every op, alternating
+// which goes first, so both see the same machine load; it reports both rates
+// and their ratio. The tls sub-benchmark runs the tunnel over TLS (which the
+// kernel cannot splice), for information. Run with -benchtime=5x.
 func BenchmarkThroughput(b *testing.B) {
+	b.Run("plain", func(b *testing.B) { throughput(b, false) })
+	b.Run("tls", func(b *testing.B) { throughput(b, true) })
+}
+
+func throughput(b *testing.B, useTLS bool) {
 	target := sink(b)
+	relay, gh := twoHopRelay(b, target), gatehouseOver(b, target, useTLS)
 	chunk := make([]byte, 1<<20)
-	for _, bc := range []struct {
-		name string
-		addr func(testing.TB, string) string
-	}{{"two-hop-relay", twoHopRelay}, {"gatehouse", gatehouse}} {
-		b.Run(bc.name, func(b *testing.B) {
-			addr := bc.addr(b, target)
-			b.SetBytes(gib)
-			b.ResetTimer()
-			for b.Loop() {
-				send(b, addr, chunk)
-			}
-		})
+	var tRelay, tGatehouse time.Duration
+	timed := func(addr string, total *time.Duration) {
+		start := time.Now()
+		send(b, addr, chunk)
+		*total += time.Since(start)
 	}
+	i := 0
+	for b.Loop() {
+		if i%2 == 0 {
+			timed(relay, &tRelay)
+			timed(gh, &tGatehouse)
+		} else {
+			timed(gh, &tGatehouse)
+			timed(relay, &tRelay)
+		}
+		i++
+	}
+	mbps := func(d time.Duration) float64 { return float64(i) * gib / d.Seconds() / 1e6 }
+	b.ReportMetric(mbps(tRelay), "relay-MB/s")
+	b.ReportMetric(mbps(tGatehouse), "gatehouse-MB/s")
+	b.ReportMetric(tRelay.Seconds()/tGatehouse.Seconds(), "ratio")
 }
 
 // BenchmarkFirstByte opens a connection, sends one byte and reads the echo,
-// directly to the echo service (baseline) and through connect + worker;
-// it reports p50 and p99. Run with -benchtime=2000x.
+// once directly to the echo service (baseline) and once through connect +
+// worker in every op (alternating); it reports p50 and p99 of both and the
+// added p50. Run with -benchtime=2000x.
 func BenchmarkFirstByte(b *testing.B) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -175,39 +207,43 @@ func BenchmarkFirstByte(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
 	go worker.ServeEcho(ctx, ln)
-	echo := ln.Addr().String()
-	for _, bc := range []struct {
-		name string
-		addr func(testing.TB, string) string
-	}{{"direct", func(testing.TB, string) string { return echo }}, {"gatehouse", gatehouse}} {
-		b.Run(bc.name, func(b *testing.B) {
-			addr := bc.addr(b, echo)
-			var times []time.Duration
-			one := make([]byte, 1)
-			b.ResetTimer()
-			for b.Loop() {
-				start := time.Now()
-				c, err := net.Dial("tcp", addr)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := c.Write([]byte{'x'}); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := io.ReadFull(c, one); err != nil {
-					b.Fatal(err)
-				}
-				times = append(times, time.Since(start))
-				c.Close()
-			}
-			slices.Sort(times)
-			pct := func(p float64) float64 {
-				return float64(times[int(p*float64(len(times)-1))].Microseconds())
-			}
-			b.ReportMetric(pct(0.50), "p50-µs")
-			b.ReportMetric(pct(0.99), "p99-µs")
-		})
+	direct := ln.Addr().String()
+	gh := gatehouse(b, direct)
+	one := make([]byte, 1)
+	roundTrip := func(addr string) time.Duration {
+		start := time.Now()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Write([]byte{'x'}); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, one); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start)
 	}
+	var tDirect, tGatehouse []time.Duration
+	for b.Loop() {
+		if len(tDirect)%2 == 0 {
+			tDirect = append(tDirect, roundTrip(direct))
+			tGatehouse = append(tGatehouse, roundTrip(gh))
+		} else {
+			tGatehouse = append(tGatehouse, roundTrip(gh))
+			tDirect = append(tDirect, roundTrip(direct))
+		}
+	}
+	pct := func(ts []time.Duration, p float64) float64 {
+		slices.Sort(ts)
+		return float64(ts[int(p*float64(len(ts)-1))].Microseconds())
+	}
+	b.ReportMetric(pct(tDirect, 0.5), "direct-p50-µs")
+	b.ReportMetric(pct(tDirect, 0.99), "direct-p99-µs")
+	b.ReportMetric(pct(tGatehouse, 0.5), "gatehouse-p50-µs")
+	b.ReportMetric(pct(tGatehouse, 0.99), "gatehouse-p99-µs")
+	b.ReportMetric(pct(tGatehouse, 0.5)-pct(tDirect, 0.5), "added-p50-µs")
 }
 
 // BenchmarkIdleMemory holds many idle relayed connections and reports the
