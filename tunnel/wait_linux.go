@@ -43,6 +43,12 @@ func waitQueued(rc syscall.RawConn) (int, error) {
 	var n int
 	var opErr error
 	err := rc.Read(func(fd uintptr) bool {
+		// Fast path while data flows: one ioctl says how much is queued.
+		if q, err := unix.IoctlGetInt(int(fd), unix.SIOCINQ); err == nil && q > 0 {
+			n = q
+			return true
+		}
+		// Nothing queued: EOF, an error, or wait for readability.
 		var b [1]byte
 		for {
 			m, _, e := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
@@ -50,17 +56,13 @@ func waitQueued(rc syscall.RawConn) (int, error) {
 			case e == unix.EINTR:
 				continue
 			case e == unix.EAGAIN:
-				return false // wait for readability
+				return false
 			case e != nil:
 				opErr = e
 			case m == 0:
 				n = 0 // EOF
 			default:
-				q, err := unix.IoctlGetInt(int(fd), unix.SIOCINQ)
-				if err != nil || q < 1 {
-					q = 1
-				}
-				n = q
+				n = 1 // arrived between the ioctl and the peek
 			}
 			return true
 		}
