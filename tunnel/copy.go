@@ -29,7 +29,7 @@ func Copy(dst, src net.Conn, count func(int64)) error {
 	}
 	if d, ok := dst.(*net.TCPConn); ok {
 		if s, ok := src.(*net.TCPConn); ok {
-			if err, handled := spliceCopy(d, s, count); handled {
+			if handled, err := spliceCopy(d, s, count); handled {
 				return err
 			}
 		}

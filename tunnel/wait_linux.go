@@ -11,18 +11,18 @@ import (
 // spliceCopy waits until src is readable without holding a pipe, then
 // splices exactly the bytes queued in src's receive buffer (io.CopyN over a
 // *net.TCPConn is a splice on Linux).
-func spliceCopy(dst, src *net.TCPConn, count func(int64)) (err error, handled bool) {
+func spliceCopy(dst, src *net.TCPConn, count func(int64)) (handled bool, err error) {
 	rc, err := src.SyscallConn()
 	if err != nil {
-		return nil, false
+		return false, nil
 	}
 	for {
 		n, err := waitQueued(rc)
 		if err != nil {
-			return err, true
+			return true, err
 		}
 		if n == 0 {
-			return nil, true // EOF
+			return true, nil // EOF
 		}
 		w, err := io.CopyN(dst, src, int64(n))
 		if w > 0 {
@@ -30,9 +30,9 @@ func spliceCopy(dst, src *net.TCPConn, count func(int64)) (err error, handled bo
 		}
 		if err != nil {
 			if err == io.EOF {
-				return nil, true
+				return true, nil
 			}
-			return err, true
+			return true, err
 		}
 	}
 }

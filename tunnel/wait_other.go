@@ -5,8 +5,8 @@ package tunnel
 import "net"
 
 // spliceCopy is Linux only; elsewhere Copy uses buffers.
-func spliceCopy(dst, src *net.TCPConn, count func(int64)) (err error, handled bool) {
-	return nil, false
+func spliceCopy(dst, src *net.TCPConn, count func(int64)) (handled bool, err error) {
+	return false, nil
 }
 
 // readableWaiter is Linux only.

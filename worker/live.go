@@ -260,6 +260,8 @@ func (w *Worker) closed(c *liveConn, reason string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	up, down := c.up.Load(), c.down.Load()
+	w.cfg.Logger.Debug("connection closed", slog.String("connection_id", c.id), slog.String("session_id", c.sessionID),
+		slog.String("reason", reason), slog.Int64("bytes_up", up), slog.Int64("bytes_down", down))
 	if err := w.cfg.Sessions.ConnectionClosed(ctx, c.id, reason, up, down, w.cfg.Now()); err != nil {
 		w.cfg.Logger.Error("record connection closed", slog.String("connection_id", c.id), slog.Any("error", err))
 	}

@@ -18,7 +18,8 @@ import (
 type Config struct {
 	// Sessions is the sessions store (required).
 	Sessions Sessions
-	// Logger receives system errors and connection ends (required).
+	// Logger receives system errors (required) and, at debug level, each
+	// connection's end.
 	Logger *slog.Logger
 	// UserIP returns the user's real IP for a tunnel request, honouring the
 	// trusted proxies (main passes web.ClientIP); nil means the peer address.
@@ -117,8 +118,12 @@ func (w *Worker) serveTunnel(rw http.ResponseWriter, r *http.Request) {
 	cancel()
 	if err != nil {
 		w.end(c, ReasonNetworkError)
+		var op *net.OpError
+		if errors.As(err, &op) && op.Err != nil {
+			err = op.Err // "connect: connection refused" rather than the whole dial line
+		}
 		writeRefusal(rw, http.StatusBadGateway, tunnel.CodeHostRefused,
-			fmt.Sprintf("Gatehouse could not connect to the host %s: %v.", adm.Endpoint, errors.Unwrap(err)))
+			fmt.Sprintf("Gatehouse could not connect to the host %s: %v.", adm.Endpoint, err))
 		return
 	}
 	if !c.attach(target) {
