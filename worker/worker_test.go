@@ -375,3 +375,34 @@ func TestParseNotification(t *testing.T) {
 		t.Error("empty payload parsed")
 	}
 }
+
+func TestShutdownCutsEverythingAndRefusesNewTunnels(t *testing.T) {
+	e := newEnv(t)
+	e.session("s_a", -1, time.Hour)
+	addr := e.srv.Listener.Addr().String()
+	c, br, err := open(t, addr, "tok-s_a", []byte("y"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.ReadFull(br, make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.w.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := br.ReadByte(); err == nil {
+		t.Error("connection open after Shutdown")
+	}
+	if got := e.fake.Connections("s_a")[0]; !got.Closed || got.Reason != worker.ReasonSystemError {
+		t.Errorf("recorded %+v, want closed with %q", got, worker.ReasonSystemError)
+	}
+	if _, _, err := open(t, addr, "tok-s_a", nil); err == nil || !strings.Contains(err.Error(), "503 "+tunnel.CodeUnavailable) {
+		t.Errorf("tunnel after Shutdown: %v", err)
+	}
+	if got := e.fake.Connections("s_a"); len(got) != 2 || !got[0].Closed || !got[1].Closed {
+		t.Errorf("every admitted connection must be recorded closed: %+v", got)
+	}
+}
