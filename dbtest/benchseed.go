@@ -116,7 +116,6 @@ func SeedInfraBench(tb testing.TB, store *models.Store, cfg InfraBenchConfig) In
 	return w
 }
 
-
 // HeavyUser is the user SeedHeavyUser made: a password login (Token, for
 // Store.LoginByToken; LoginName/Password for the login form) and the
 // numbers a benchmark checks its results against.
