@@ -1,0 +1,381 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// ActionReadHistory lets an actor read the session warehouse (Session
+// history, audit records, exports and charts): grant it as
+// `type=session;actions=read-history`. Admins have it.
+const ActionReadHistory Action = "read-history"
+
+// TerminationReasons are the reasons a session can end with.
+var TerminationReasons = []string{"timed out", "canceled", "connection limit", "closed by end-user", "system error"}
+
+// HistoryFilter selects sessions of the warehouse. Empty fields do not filter.
+// User, Target, Project, Org and AuthMethod match an id (recognised by its
+// prefix) or else a name, case-insensitively, as it was when the session
+// started.
+type HistoryFilter struct {
+	From, To   time.Time // created in [From, To)
+	User       string
+	Target     string
+	Project    string
+	Org        string
+	AuthMethod string
+	Reason     string // a termination reason, or "live" for sessions not terminated
+	ClientIP   string
+	Text       string // free text over names, email, ids, addresses and user agent
+	Oldest     bool   // sort oldest first (default newest first)
+}
+
+// HistoryCursor is a keyset position: the sort key of a row.
+type HistoryCursor struct {
+	CreatedAt time.Time
+	SessionID string
+}
+
+// String encodes the cursor for a URL.
+func (c HistoryCursor) String() string {
+	if c.SessionID == "" {
+		return ""
+	}
+	return c.CreatedAt.UTC().Format(time.RFC3339Nano) + "~" + c.SessionID
+}
+
+// ParseHistoryCursor decodes HistoryCursor.String; the empty string is the
+// zero cursor (first page).
+func ParseHistoryCursor(s string) (HistoryCursor, error) {
+	if s == "" {
+		return HistoryCursor{}, nil
+	}
+	ts, id, ok := strings.Cut(s, "~")
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if !ok || err != nil || id == "" {
+		return HistoryCursor{}, Invalid("after", "is not a page position")
+	}
+	return HistoryCursor{CreatedAt: t.UTC(), SessionID: id}, nil
+}
+
+// HistoryPageRequest asks for one page of Session history: the rows after
+// After (or, when Back, the rows before it) in the filter's sort order.
+type HistoryPageRequest struct {
+	Filter  HistoryFilter
+	After   HistoryCursor
+	Back    bool
+	PerPage int // default 50, at most 500
+}
+
+// HistoryRow is a session as Session history lists and exports it.
+type HistoryRow struct {
+	SessionID         string
+	CreatedAt         time.Time
+	ExpiresAt         time.Time
+	State             string
+	TerminatedAt      *time.Time
+	TerminationReason string
+	UserID            string
+	UserName          string
+	UserEmail         string
+	AuthMethodID      string
+	AuthMethodName    string
+	TargetID          string
+	TargetName        string
+	HostID            string
+	HostName          string
+	HostAddress       string
+	ProjectID         string
+	ProjectName       string
+	OrgID             string
+	OrgName           string
+	ClientIP          string
+	ConnectionCount   int
+	BytesUp           int64
+	BytesDown         int64
+}
+
+// HistoryColumns are the export's column names, in HistoryRow's field order.
+var HistoryColumns = []string{"session_id", "created_at", "expires_at", "state", "terminated_at", "termination_reason",
+	"user_id", "user_name", "user_email", "auth_method_id", "auth_method_name", "target_id", "target_name",
+	"host_id", "host_name", "host_address", "project_id", "project_name", "org_id", "org_name", "client_ip",
+	"connection_count", "bytes_up", "bytes_down"}
+
+// HistoryPage is one page of Session history with the cursors of its
+// neighbours (empty when there is none).
+type HistoryPage struct {
+	Rows       []HistoryRow
+	Next, Prev string
+}
+
+func historySelect() string {
+	return "SELECT w." + strings.Join(HistoryColumns, ", w.") + " FROM warehouse_sessions w"
+}
+
+func (r *HistoryRow) scan(rows *sql.Rows) error {
+	var term sql.NullTime
+	err := rows.Scan(&r.SessionID, &r.CreatedAt, &r.ExpiresAt, &r.State, &term, &r.TerminationReason,
+		&r.UserID, &r.UserName, &r.UserEmail, &r.AuthMethodID, &r.AuthMethodName, &r.TargetID, &r.TargetName,
+		&r.HostID, &r.HostName, &r.HostAddress, &r.ProjectID, &r.ProjectName, &r.OrgID, &r.OrgName, &r.ClientIP,
+		&r.ConnectionCount, &r.BytesUp, &r.BytesDown)
+	r.TerminatedAt = nil
+	if term.Valid {
+		t := term.Time.UTC()
+		r.TerminatedAt = &t
+	}
+	r.CreatedAt, r.ExpiresAt = r.CreatedAt.UTC(), r.ExpiresAt.UTC()
+	return err
+}
+
+// historyWhere builds the filter's condition (always starting with the
+// actor's visibility condition).
+func (s *Store) historyWhere(ctx context.Context, a Actor, f HistoryFilter) (string, []any, error) {
+	cond, args, err := s.listCondition(ctx, a, "session", ActionReadHistory, ListColumns{Scope: "w.project_id", ID: "w.session_id"})
+	if err != nil {
+		return "", nil, err
+	}
+	parts := []string{"(" + cond + ")"}
+	add := func(c string, v ...any) {
+		parts = append(parts, c)
+		args = append(args, v...)
+	}
+	byIDOrName := func(v, idType, idCol, nameCol string) {
+		if v = strings.TrimSpace(v); v == "" {
+			return
+		}
+		if t, ok := ResourceTypeOfID(v); ok && t == idType {
+			add("w."+idCol+" = ?", v)
+		} else {
+			add("lower(w."+nameCol+") = ?", strings.ToLower(v))
+		}
+	}
+	if !f.From.IsZero() {
+		add("w.created_at >= ?", f.From.UTC())
+	}
+	if !f.To.IsZero() {
+		add("w.created_at < ?", f.To.UTC())
+	}
+	byIDOrName(f.User, "user", "user_id", "user_name")
+	byIDOrName(f.Target, "target", "target_id", "target_name")
+	if v := strings.TrimSpace(f.Project); v != "" && strings.HasPrefix(v, PrefixProject+"_") {
+		add("w.project_id = ?", v)
+	} else if v != "" {
+		add("lower(w.project_name) = ?", strings.ToLower(v))
+	}
+	if v := strings.TrimSpace(f.Org); v != "" && strings.HasPrefix(v, PrefixOrg+"_") {
+		add("w.org_id = ?", v)
+	} else if v != "" {
+		add("lower(w.org_name) = ?", strings.ToLower(v))
+	}
+	byIDOrName(f.AuthMethod, "auth-method", "auth_method_id", "auth_method_name")
+	switch r := strings.TrimSpace(f.Reason); r {
+	case "":
+	case "live":
+		add("w.termination_reason = ''")
+	default:
+		add("w.termination_reason = ?", r)
+	}
+	if v := strings.TrimSpace(f.ClientIP); v != "" {
+		add("w.client_ip = ?", v)
+	}
+	if v := strings.TrimSpace(f.Text); v != "" {
+		add("w.search_text LIKE ? ESCAPE '\\'", strings.ToLower(likePattern(v)))
+	}
+	return strings.Join(parts, " AND "), args, nil
+}
+
+// HistorySessions returns one page of Session history: the warehouse's
+// sessions the actor may read-history on, filtered and sorted in SQL with
+// keyset pagination (constant cost at any depth).
+func (s *Store) HistorySessions(ctx context.Context, a Actor, req HistoryPageRequest) (*HistoryPage, error) {
+	per := req.PerPage
+	if per <= 0 {
+		per = 50
+	}
+	per = min(per, 500)
+	where, args, err := s.historyWhere(ctx, a, req.Filter)
+	if err != nil {
+		return nil, err
+	}
+	// desc walks newest first; Back reverses the walk to fetch the previous page.
+	desc := !req.Filter.Oldest
+	if req.Back {
+		desc = !desc
+	}
+	cmp, dir := ">", "ASC"
+	if desc {
+		cmp, dir = "<", "DESC"
+	}
+	if req.After.SessionID != "" {
+		where += " AND (w.created_at, w.session_id) " + cmp + " (?, ?)"
+		args = append(args, req.After.CreatedAt, req.After.SessionID)
+	}
+	q := historySelect() + " WHERE " + where + " ORDER BY w.created_at " + dir + ", w.session_id " + dir +
+		fmt.Sprintf(" LIMIT %d", per+1)
+	rows, err := s.q(ctx).Raw(q, args...).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("session history: %w", err)
+	}
+	defer rows.Close()
+	page := &HistoryPage{Rows: make([]HistoryRow, 0, per)}
+	for rows.Next() {
+		var r HistoryRow
+		if err := r.scan(rows); err != nil {
+			return nil, fmt.Errorf("session history: %w", err)
+		}
+		page.Rows = append(page.Rows, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("session history: %w", err)
+	}
+	more := len(page.Rows) > per
+	if more {
+		page.Rows = page.Rows[:per]
+	}
+	if req.Back {
+		for i, j := 0, len(page.Rows)-1; i < j; i, j = i+1, j-1 {
+			page.Rows[i], page.Rows[j] = page.Rows[j], page.Rows[i]
+		}
+	}
+	if len(page.Rows) > 0 {
+		first, last := page.Rows[0], page.Rows[len(page.Rows)-1]
+		firstC := HistoryCursor{first.CreatedAt, first.SessionID}.String()
+		lastC := HistoryCursor{last.CreatedAt, last.SessionID}.String()
+		if req.Back {
+			page.Next = lastC
+			if more {
+				page.Prev = firstC
+			}
+		} else {
+			if more {
+				page.Next = lastC
+			}
+			if req.After.SessionID != "" {
+				page.Prev = firstC
+			}
+		}
+	}
+	return page, nil
+}
+
+// ExportHistory calls emit for every session of the filtered history in
+// sort order, reading rows from a database cursor so memory stays constant
+// at any size. On SQLite (one connection) it reads in keyset batches so
+// other requests run between them. emit's error stops the export.
+func (s *Store) ExportHistory(ctx context.Context, a Actor, f HistoryFilter, emit func(*HistoryRow) error) error {
+	where, args, err := s.historyWhere(ctx, a, f)
+	if err != nil {
+		return err
+	}
+	cmp, dir := "<", "DESC"
+	if f.Oldest {
+		cmp, dir = ">", "ASC"
+	}
+	batch := 0 // one cursor on Postgres
+	if s.dialect == SQLite {
+		batch = exportBatchSQLite
+	}
+	var after HistoryCursor
+	var row HistoryRow
+	for {
+		q, qa := historySelect()+" WHERE "+where, args
+		if after.SessionID != "" {
+			q += " AND (w.created_at, w.session_id) " + cmp + " (?, ?)"
+			qa = append(append([]any{}, args...), after.CreatedAt, after.SessionID)
+		}
+		q += " ORDER BY w.created_at " + dir + ", w.session_id " + dir
+		if batch > 0 {
+			q += fmt.Sprintf(" LIMIT %d", batch)
+		}
+		n, err := s.exportBatch(ctx, q, qa, &row, emit)
+		if err != nil {
+			return err
+		}
+		if batch == 0 || n < batch {
+			return nil
+		}
+		after = HistoryCursor{row.CreatedAt, row.SessionID}
+	}
+}
+
+func (s *Store) exportBatch(ctx context.Context, q string, args []any, row *HistoryRow, emit func(*HistoryRow) error) (int, error) {
+	rows, err := s.q(ctx).Raw(q, args...).Rows()
+	if err != nil {
+		return 0, fmt.Errorf("export session history: %w", err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		if err := row.scan(rows); err != nil {
+			return n, fmt.Errorf("export session history: %w", err)
+		}
+		n++
+		if err := emit(row); err != nil {
+			return n, err
+		}
+	}
+	return n, rows.Err()
+}
+
+// exportBatchSQLite is how many rows ExportHistory reads per query on SQLite.
+var exportBatchSQLite = 5000
+
+// HistoryRecord is a session's audit record: its snapshot and facts, its
+// state timeline and every connection, as the warehouse kept them.
+type HistoryRecord struct {
+	Session     HistorySession
+	States      []HistoryState
+	Connections []HistoryConnection
+}
+
+// GetHistorySession returns a session's audit record from the warehouse,
+// whatever happened to the resources it names since. ErrNotFound when the
+// session is unknown or the actor may not read its history.
+func (s *Store) GetHistorySession(ctx context.Context, a Actor, id string) (*HistoryRecord, error) {
+	if !a.Authenticated() {
+		return nil, ErrUnauthenticated
+	}
+	var rec HistoryRecord
+	err := s.q(ctx).Where("session_id = ?", id).Take(&rec.Session).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, fmt.Errorf("session history %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("session history %s: %w", id, err)
+	}
+	res := Resource{Type: "session", ID: id, ScopeID: rec.Session.ProjectID}
+	if err := s.authorize(ctx, a, ActionReadHistory, res); err != nil {
+		return nil, notFoundIfHidden(err)
+	}
+	h := &rec.Session
+	for _, d := range []struct {
+		src string
+		dst any
+	}{{h.GroupsJSON, &h.Groups}, {h.ManagedGroupsJSON, &h.ManagedGroups}, {h.GrantsJSON, &h.Grants}, {h.CredentialsJSON, &h.Credentials}} {
+		if err := jsonUnmarshal(d.src, d.dst); err != nil {
+			return nil, fmt.Errorf("session history %s snapshot: %w", id, err)
+		}
+	}
+	db := s.q(ctx)
+	if err := db.Where("session_id = ?", id).Order("at").Find(&rec.States).Error; err != nil {
+		return nil, fmt.Errorf("session history %s states: %w", id, err)
+	}
+	sort.SliceStable(rec.States, func(i, j int) bool {
+		x, y := rec.States[i], rec.States[j]
+		if !x.At.Equal(y.At) {
+			return x.At.Before(y.At)
+		}
+		return historyStateRank[x.State] < historyStateRank[y.State]
+	})
+	if err := db.Where("session_id = ?", id).Order("authorized_at, connection_id").Find(&rec.Connections).Error; err != nil {
+		return nil, fmt.Errorf("session history %s connections: %w", id, err)
+	}
+	return &rec, nil
+}
