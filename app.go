@@ -33,7 +33,10 @@ type appConfig struct {
 	TrustedProxies  []netip.Prefix
 	LoginLifetime   time.Duration
 	LoginIdle       time.Duration
-	Dev             bool
+	// SessionRetention keeps operational rows of terminated sessions this
+	// long (default models.DefaultSessionRetention); the warehouse keeps all.
+	SessionRetention time.Duration
+	Dev              bool
 	// Bootstrap chooses the initial administrator on an empty database.
 	Bootstrap models.BootstrapOptions
 	// Announce prints the banner once the server listens.
@@ -123,6 +126,13 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	g.Go(func() error {
 		return every(gctx, 10*time.Minute, func(ctx context.Context) { purgeLogins(ctx, store, log) })
 	})
+	retention := cfg.SessionRetention
+	if retention <= 0 {
+		retention = models.DefaultSessionRetention
+	}
+	g.Go(func() error {
+		return every(gctx, max(min(retention/4, 10*time.Minute), time.Second), func(ctx context.Context) { purgeSessions(ctx, store, retention, log) })
+	})
 
 	log.Info("listening", "url", ext.String(), "addr", ln.Addr().String())
 	if cfg.Announce != nil {
@@ -157,6 +167,17 @@ func purgeLogins(ctx context.Context, store *models.Store, log *slog.Logger) {
 		log.Warn("purge logins", "error", err)
 	} else if n > 0 {
 		log.Info("purged ended logins", "count", n)
+	}
+}
+
+// purgeSessions is the retention loop's tick: it deletes operational rows of
+// sessions terminated longer ago than retention (never the warehouse).
+func purgeSessions(ctx context.Context, store *models.Store, retention time.Duration, log *slog.Logger) {
+	n, err := store.PurgeTerminatedSessions(ctx, retention)
+	if err != nil && ctx.Err() == nil {
+		log.Warn("purge terminated sessions", "error", err)
+	} else if n > 0 {
+		log.Info("purged operational rows of terminated sessions", "count", n, "retention", retention)
 	}
 }
 

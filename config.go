@@ -91,6 +91,8 @@ type serveConfig struct {
 	TrustedProxies  []netip.Prefix
 	LoginLifetime   time.Duration
 	LoginIdle       time.Duration
+	// SessionRetention keeps operational rows of terminated sessions this long.
+	SessionRetention time.Duration
 }
 
 func parseServeConfig(args []string, getenv func(string) string, stderr io.Writer) (*serveConfig, error) {
@@ -107,6 +109,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	proxies := s.add("trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is trusted", false)
 	lifetime := s.add("login-lifetime", "GATEHOUSE_LOGIN_LIFETIME", "168h", "absolute lifetime of a browser login", false)
 	idle := s.add("login-idle-timeout", "GATEHOUSE_LOGIN_IDLE_TIMEOUT", "24h", "a login unused this long ends", false)
+	retention := s.add("session-retention", "GATEHOUSE_SESSION_RETENTION", "24h", "operational rows of sessions terminated longer ago are deleted (the warehouse keeps them forever)", false)
 	if err := s.parse(args, getenv); err != nil {
 		return nil, err
 	}
@@ -176,6 +179,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 		return d
 	}
 	cfg.LoginLifetime, cfg.LoginIdle = dur(lifetime), dur(idle)
+	cfg.SessionRetention = dur(retention)
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("invalid configuration:\n  %w", joinLines(errs))
 	}
