@@ -33,6 +33,7 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	home := handlers.Home{Base: base}
 	scopes := handlers.Scopes{Base: base, Store: s.store}
 	users := handlers.Users{Base: base, Store: s.store}
+	audit := handlers.Audit{Base: base, Store: s.store}
 	r.Group(func(r chi.Router) {
 		r.Use(s.requireLogin)
 		r.Get("/", h(home.Show))
@@ -58,6 +59,12 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 		r.Get("/users/{id}/delete", h(users.ConfirmDelete))
 		r.Post("/users/{id}/delete", h(users.Delete))
 		r.Post("/users/{id}/accounts/{account}/delete", h(users.DeleteAccount))
+
+		r.Get("/audit/sessions", h(audit.History))
+		r.Get("/audit/sessions.csv", h(audit.ExportCSV))
+		r.Get("/audit/sessions.jsonl", h(audit.ExportJSONL))
+		r.Get("/audit/sessions/charts", h(audit.Charts))
+		r.Get("/audit/sessions/{id}", h(audit.Show))
 	})
 	return r
 }

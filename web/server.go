@@ -38,6 +38,7 @@ type Config struct {
 type Store interface {
 	handlers.ScopeStore
 	handlers.UserStore
+	handlers.AuditStore
 	Ping(ctx context.Context) error
 	PublicAuthMethods(ctx context.Context) ([]models.LoginOption, error)
 	AuthenticatePassword(ctx context.Context, in models.PasswordLogin) (*models.NewLoginResult, error)
