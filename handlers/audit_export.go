@@ -140,4 +140,3 @@ type historyJSON struct {
 func jsonRecord(r *models.HistoryRow) historyJSON {
 	return historyJSON(*r)
 }
-
