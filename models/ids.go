@@ -55,3 +55,11 @@ func hashSecret(s string) string {
 
 // PrefixManagedGroup is the id prefix of OIDC managed groups.
 const PrefixManagedGroup = "mgoidc"
+
+// PrefixSession and PrefixConnection are the id prefixes of sessions and
+// their connections (grant_types.go maps "s" to type session; connections
+// are not a grantable type).
+const (
+	PrefixSession    = "s"
+	PrefixConnection = "sc"
+)

@@ -22,6 +22,9 @@ type Options struct {
 	Crypter *Crypter
 	// PasswordParams are the argon2id parameters (default: 64 MiB, 1 pass, 2 lanes).
 	PasswordParams *PasswordParams
+	// Sessions tunes the session lifecycle (session_live.go); zero values
+	// take the defaults noted there.
+	Sessions SessionOptions
 }
 
 // Store is the one door to Gatehouse's data. Its use-case methods check
@@ -32,6 +35,8 @@ type Store struct {
 	dialect Dialect
 	opts    Options
 	inTx    bool
+	// after holds what runs once the outermost transaction commits.
+	after *[]func()
 }
 
 // NewStore wraps a migrated database.
@@ -81,9 +86,27 @@ func (s *Store) Transact(ctx context.Context, fn func(tx *Store) error) error {
 	if s.inTx {
 		return fn(s)
 	}
-	return s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
-		return fn(&Store{db: gtx, dialect: s.dialect, opts: s.opts, inTx: true})
+	var after []func()
+	err := s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
+		after = after[:0]
+		return fn(&Store{db: gtx, dialect: s.dialect, opts: s.opts, inTx: true, after: &after})
 	})
+	if err == nil {
+		for _, f := range after {
+			f()
+		}
+	}
+	return err
+}
+
+// afterCommit runs f once the current transaction has committed (at once
+// outside a transaction); a rolled-back transaction drops it.
+func (s *Store) afterCommit(f func()) {
+	if s.after == nil {
+		f()
+		return
+	}
+	*s.after = append(*s.after, f)
 }
 
 // q starts a query bound to ctx.
