@@ -116,7 +116,7 @@ func parseHistoryFilter(q url.Values) (models.HistoryFilter, views.Form, error) 
 	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
 		errs["to"] = "Must be after the start of the range."
 	}
-	if r := f.Reason; r != "" && r != "live" && !contains(models.TerminationReasons, r) {
+	if r := f.Reason; r != "" && r != "live" && !models.ValidTerminationReason(r) {
 		errs["reason"] = "Choose a termination reason from the list."
 	}
 	if s := v("sort"); s != "" && s != "newest" && s != "oldest" {
@@ -131,13 +131,4 @@ func parseHistoryFilter(q url.Values) (models.HistoryFilter, views.Form, error) 
 		return f, form, &models.ValidationError{Fields: errs}
 	}
 	return f, form, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -17,9 +17,6 @@ import (
 // `type=session;actions=read-history`. Admins have it.
 const ActionReadHistory Action = "read-history"
 
-// TerminationReasons are the reasons a session can end with.
-var TerminationReasons = []string{"timed out", "canceled", "connection limit", "closed by end-user", "system error"}
-
 // HistoryFilter selects sessions of the warehouse. Empty fields do not filter.
 // User, Target, Project, Org and AuthMethod match an id (recognised by its
 // prefix) or else a name, case-insensitively, as it was when the session

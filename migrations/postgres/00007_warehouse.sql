@@ -184,7 +184,11 @@ EXCEPTION WHEN OTHERS THEN
 END $$;
 -- +goose StatementEnd
 
+-- The retention loop deletes operational rows of sessions terminated long ago.
+CREATE INDEX sessions_terminated_ended ON sessions (ended_at) WHERE state = 'terminated';
+
 -- +goose Down
+DROP INDEX sessions_terminated_ended;
 DROP TABLE warehouse_connections;
 DROP TABLE warehouse_session_states;
 DROP TABLE warehouse_sessions;

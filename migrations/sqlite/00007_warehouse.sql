@@ -168,7 +168,11 @@ WHEN OLD.connection_id IS NOT NEW.connection_id OR OLD.session_id IS NOT NEW.ses
 BEGIN SELECT RAISE(ABORT, 'warehouse connection history is never rewritten'); END;
 -- +goose StatementEnd
 
+-- The retention loop deletes operational rows of sessions terminated long ago.
+CREATE INDEX sessions_terminated_ended ON sessions (ended_at) WHERE state = 'terminated';
+
 -- +goose Down
+DROP INDEX sessions_terminated_ended;
 DROP TABLE warehouse_connections;
 DROP TABLE warehouse_session_states;
 DROP TABLE warehouse_sessions;
