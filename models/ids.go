@@ -63,3 +63,16 @@ const (
 	PrefixSession    = "s"
 	PrefixConnection = "sc"
 )
+
+// Id prefixes of the infrastructure resources (Boundary's, as listed in
+// grant_types.go's aclIDPrefixes).
+const (
+	PrefixHostCatalog      = "hcst"
+	PrefixHost             = "hst"
+	PrefixHostSet          = "hsst"
+	PrefixTarget           = "ttcp"
+	PrefixCredentialStore  = "csst"
+	PrefixCredUserPassword = "credup"
+	PrefixCredSSHKey       = "credspk"
+	PrefixCredJSON         = "credjson"
+)

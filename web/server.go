@@ -39,6 +39,13 @@ type Store interface {
 	handlers.ScopeStore
 	handlers.UserStore
 	handlers.AuditStore
+	handlers.HostCatalogStore
+	handlers.HostStore
+	handlers.HostSetStore
+	handlers.TargetStore
+	handlers.CredentialStoreStore
+	handlers.CredentialItemStore
+	handlers.MyTargetStore
 	Ping(ctx context.Context) error
 	PublicAuthMethods(ctx context.Context) ([]models.LoginOption, error)
 	AuthenticatePassword(ctx context.Context, in models.PasswordLogin) (*models.NewLoginResult, error)
