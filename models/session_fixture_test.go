@@ -33,15 +33,15 @@ func (c *testClock) Add(d time.Duration) {
 // hosts in one host set), a target using that host set, a credential store
 // with one credential brokered by the target, and a direct-address target.
 type sessionFixture struct {
-	store   *models.Store
-	clock   *testClock
-	crypter *models.Crypter
-	admin   models.Actor
-	alice   models.Actor // an administrator under the foundation's stub policy
-	bob     models.Actor // a plain user
-	methodID                                                    string
+	store                                                    *models.Store
+	clock                                                    *testClock
+	crypter                                                  *models.Crypter
+	admin                                                    models.Actor
+	alice                                                    models.Actor // an administrator under the foundation's stub policy
+	bob                                                      models.Actor // a plain user
+	methodID                                                 string
 	org, project, catalog, host1, host2, set, target, direct string
-	credStore, cred                                             string
+	credStore, cred                                          string
 }
 
 func eachSessionDB(t *testing.T, fn func(t *testing.T, f *sessionFixture)) {
