@@ -44,6 +44,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 			fmt.Fprintf(w, "  data folder: %s (delete it to start over)\n", *dataDir)
 			fmt.Fprintf(w, "  log in as admin / password\n\n")
 		},
+		Seed:   devSeedInfrastructure,
 		Logger: logger, Stdout: stdout,
 	})
 }

@@ -56,6 +56,19 @@ func hashSecret(s string) string {
 // PrefixManagedGroup is the id prefix of OIDC managed groups.
 const PrefixManagedGroup = "mgoidc"
 
+// Id prefixes of the infrastructure resources (Boundary's, as listed in
+// grant_types.go's aclIDPrefixes).
+const (
+	PrefixHostCatalog      = "hcst"
+	PrefixHost             = "hst"
+	PrefixHostSet          = "hsst"
+	PrefixTarget           = "ttcp"
+	PrefixCredentialStore  = "csst"
+	PrefixCredUserPassword = "credup"
+	PrefixCredSSHKey       = "credspk"
+	PrefixCredJSON         = "credjson"
+)
+
 // PrefixSession and PrefixConnection are the id prefixes of sessions and
 // their connections (grant_types.go maps "s" to type session; connections
 // are not a grantable type).

@@ -36,6 +36,19 @@ const (
 	ActionDelete Action = "delete"
 )
 
+// Actions on infrastructure resources (grant_types.go lists them per type).
+const (
+	// ActionAuthorizeSession lets an actor start a session on a target; My
+	// targets lists the targets an actor has it on.
+	ActionAuthorizeSession        Action = "authorize-session"
+	ActionAddHosts                Action = "add-hosts"
+	ActionRemoveHosts             Action = "remove-hosts"
+	ActionAddHostSources          Action = "add-host-sources"
+	ActionRemoveHostSources       Action = "remove-host-sources"
+	ActionAddCredentialSources    Action = "add-credential-sources"
+	ActionRemoveCredentialSources Action = "remove-credential-sources"
+)
+
 // authorize is the one place that decides whether actor may do action on
 // res. It returns ErrUnauthenticated for anonymous actors, ErrNotFound when
 // the actor may not even see the item (so guessing ids reveals nothing), and

@@ -7,9 +7,9 @@ import (
 	"gatehouse/models"
 )
 
-// infraDelete deletes an infrastructure row the way the infrastructure
-// branch's Delete use cases do: the sessions hook, then the row, in one
-// transaction.
+// infraDelete deletes a row the way a Delete use case does: the sessions
+// hook, then the row, in one transaction (for the auth method, whose
+// Delete use case arrives with the OIDC issue).
 func infraDelete(typ, table string, id func(f *sessionFixture) string) func(f *sessionFixture) error {
 	return func(f *sessionFixture) error {
 		ctx := context.Background()
@@ -33,18 +33,18 @@ func TestDeletionCancelsSessions(t *testing.T) {
 		del    func(f *sessionFixture) error
 		spares bool // the direct-address target's session does not use it
 	}{
-		{"host", nil, true},
-		{"host set", infraDelete("host-set", "host_sets", func(f *sessionFixture) string { return f.set }), true},
-		{"host catalog", infraDelete("host-catalog", "host_catalogs", func(f *sessionFixture) string { return f.catalog }), true},
-		{"credential", infraDelete("credential", "credentials", func(f *sessionFixture) string { return f.cred }), true},
+		{"host", func(f *sessionFixture) error { return f.store.DeleteHost(ctx, f.admin, f.host1) }, true},
+		{"host set", func(f *sessionFixture) error { return f.store.DeleteHostSet(ctx, f.admin, f.set) }, true},
+		{"host catalog", func(f *sessionFixture) error { return f.store.DeleteHostCatalog(ctx, f.admin, f.catalog) }, true},
+		{"credential", func(f *sessionFixture) error { return f.store.DeleteCredential(ctx, f.admin, f.cred) }, true},
 		{"credential library", func(f *sessionFixture) error {
 			return f.store.Transact(ctx, func(tx *models.Store) error {
 				_, err := tx.CancelSessionsOf(ctx, models.Resource{Type: "credential-library", ID: "clvlt_lib1"})
 				return err
 			})
 		}, true},
-		{"credential store", infraDelete("credential-store", "credential_stores", func(f *sessionFixture) string { return f.credStore }), true},
-		{"target", infraDelete("target", "targets", func(f *sessionFixture) string { return f.target }), true},
+		{"credential store", func(f *sessionFixture) error { return f.store.DeleteCredentialStore(ctx, f.admin, f.credStore) }, true},
+		{"target", func(f *sessionFixture) error { return f.store.DeleteTarget(ctx, f.admin, f.target) }, true},
 		{"project", func(f *sessionFixture) error { return f.store.DeleteScope(ctx, f.admin, f.project) }, false},
 		{"org", func(f *sessionFixture) error { return f.store.DeleteScope(ctx, f.admin, f.org) }, false},
 		{"user", func(f *sessionFixture) error { return f.store.DeleteUser(ctx, f.admin, f.alice.UserID) }, false},
@@ -72,12 +72,8 @@ func TestDeletionCancelsSessions(t *testing.T) {
 				if err := f.store.DB().Exec("UPDATE session_credentials SET library_id = 'clvlt_lib1'").Error; err != nil {
 					t.Fatal(err)
 				}
-				del := c.del
-				if del == nil {
-					del = infraDelete("host", "hosts", func(f *sessionFixture) string { return f.host1 })
-				}
 				f.clock.Add(1)
-				if err := del(f); err != nil {
+				if err := c.del(f); err != nil {
 					t.Fatalf("delete: %v", err)
 				}
 				di := f.get(t, idle.Session.ID)
@@ -111,6 +107,45 @@ func TestDeletionCancelsSessions(t *testing.T) {
 				checkHistory(t, dl)
 				if dl.ReasonText() != "canceled" {
 					t.Fatalf("live session after sweep: %+v", dl.Session)
+				}
+			})
+		})
+	}
+}
+
+// TestSourceRemovalCancelsSessions removes a source from a target (or a host
+// from a host set): the sessions that used it are canceled, the others not.
+func TestSourceRemovalCancelsSessions(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name   string
+		remove func(f *sessionFixture) error
+	}{
+		{"host set from target", func(f *sessionFixture) error { return f.store.RemoveTargetHostSource(ctx, f.admin, f.target, f.set) }},
+		{"credential from target", func(f *sessionFixture) error {
+			return f.store.RemoveTargetCredentialSource(ctx, f.admin, f.target, f.cred)
+		}},
+		{"host from host set", func(f *sessionFixture) error { return f.store.RemoveHostSetMember(ctx, f.admin, f.set, f.host1) }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			eachSessionDB(t, func(t *testing.T, f *sessionFixture) {
+				used, err := f.store.StartSession(ctx, f.alice, models.StartSessionInput{TargetID: f.target, HostID: f.host1})
+				if err != nil {
+					t.Fatal(err)
+				}
+				other, err := f.store.StartSession(ctx, f.alice, models.StartSessionInput{TargetID: f.direct})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := c.remove(f); err != nil {
+					t.Fatal(err)
+				}
+				if d := f.get(t, used.Session.ID); d.State != models.StateTerminated || d.ReasonText() != "canceled" {
+					t.Fatalf("used: %+v", d.Session)
+				}
+				if d := f.get(t, other.Session.ID); d.State != models.StatePending {
+					t.Fatalf("other: %+v", d.Session)
 				}
 			})
 		})

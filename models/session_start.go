@@ -12,10 +12,6 @@ import (
 	"gorm.io/gorm"
 )
 
-// Action on targets that starts sessions (defined here until the
-// infrastructure branch's identical constant lands).
-const ActionAuthorizeSession Action = "authorize-session"
-
 // StartSessionInput is what starting a session takes: the target, an
 // optional host of it, and where the request came from.
 type StartSessionInput struct {

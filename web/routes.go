@@ -33,6 +33,13 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	home := handlers.Home{Base: base}
 	scopes := handlers.Scopes{Base: base, Store: s.store}
 	users := handlers.Users{Base: base, Store: s.store}
+	catalogs := handlers.HostCatalogs{Base: base, Store: s.store}
+	hosts := handlers.Hosts{Base: base, Store: s.store}
+	hostSets := handlers.HostSets{Base: base, Store: s.store}
+	targets := handlers.Targets{Base: base, Store: s.store}
+	credStores := handlers.CredentialStores{Base: base, Store: s.store}
+	creds := handlers.Credentials{Base: base, Store: s.store}
+	myTargets := handlers.MyTargets{Base: base, Store: s.store}
 	r.Group(func(r chi.Router) {
 		r.Use(s.requireLogin)
 		r.Get("/", h(home.Show))
@@ -58,6 +65,67 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 		r.Get("/users/{id}/delete", h(users.ConfirmDelete))
 		r.Post("/users/{id}/delete", h(users.Delete))
 		r.Post("/users/{id}/accounts/{account}/delete", h(users.DeleteAccount))
+
+		// Infrastructure (issue 4): project tabs, then each resource's pages.
+		r.Get("/targets", h(myTargets.List))
+		r.Get("/scopes/{id}/targets", h(targets.List))
+		r.Get("/scopes/{id}/targets/new", h(targets.New))
+		r.Post("/scopes/{id}/targets/new", h(targets.Create))
+		r.Get("/scopes/{id}/host-catalogs", h(catalogs.List))
+		r.Get("/scopes/{id}/host-catalogs/new", h(catalogs.New))
+		r.Post("/scopes/{id}/host-catalogs/new", h(catalogs.Create))
+		r.Get("/scopes/{id}/credential-stores", h(credStores.List))
+		r.Get("/scopes/{id}/credential-stores/new", h(credStores.New))
+		r.Post("/scopes/{id}/credential-stores/new", h(credStores.Create))
+
+		r.Get("/host-catalogs/{id}", h(catalogs.Show))
+		r.Get("/host-catalogs/{id}/host-sets", h(catalogs.Show))
+		r.Get("/host-catalogs/{id}/edit", h(catalogs.Edit))
+		r.Post("/host-catalogs/{id}/edit", h(catalogs.Update))
+		r.Get("/host-catalogs/{id}/delete", h(catalogs.ConfirmDelete))
+		r.Post("/host-catalogs/{id}/delete", h(catalogs.Delete))
+		r.Get("/host-catalogs/{id}/hosts/new", h(hosts.New))
+		r.Post("/host-catalogs/{id}/hosts/new", h(hosts.Create))
+		r.Get("/host-catalogs/{id}/host-sets/new", h(hostSets.New))
+		r.Post("/host-catalogs/{id}/host-sets/new", h(hostSets.Create))
+
+		r.Get("/hosts/{id}", h(hosts.Show))
+		r.Get("/hosts/{id}/edit", h(hosts.Edit))
+		r.Post("/hosts/{id}/edit", h(hosts.Update))
+		r.Get("/hosts/{id}/delete", h(hosts.ConfirmDelete))
+		r.Post("/hosts/{id}/delete", h(hosts.Delete))
+
+		r.Get("/host-sets/{id}", h(hostSets.Show))
+		r.Get("/host-sets/{id}/edit", h(hostSets.Edit))
+		r.Post("/host-sets/{id}/edit", h(hostSets.Update))
+		r.Get("/host-sets/{id}/delete", h(hostSets.ConfirmDelete))
+		r.Post("/host-sets/{id}/delete", h(hostSets.Delete))
+		r.Post("/host-sets/{id}/hosts", h(hostSets.AddHosts))
+		r.Post("/host-sets/{id}/hosts/{host}/remove", h(hostSets.RemoveHost))
+
+		r.Get("/targets/{id}", h(targets.Show))
+		r.Get("/targets/{id}/edit", h(targets.Edit))
+		r.Post("/targets/{id}/edit", h(targets.Update))
+		r.Get("/targets/{id}/delete", h(targets.ConfirmDelete))
+		r.Post("/targets/{id}/delete", h(targets.Delete))
+		r.Post("/targets/{id}/host-sources", h(targets.AddHostSources))
+		r.Post("/targets/{id}/host-sources/{set}/remove", h(targets.RemoveHostSource))
+		r.Post("/targets/{id}/credential-sources", h(targets.AddCredentialSources))
+		r.Post("/targets/{id}/credential-sources/{credential}/remove", h(targets.RemoveCredentialSource))
+
+		r.Get("/credential-stores/{id}", h(credStores.Show))
+		r.Get("/credential-stores/{id}/edit", h(credStores.Edit))
+		r.Post("/credential-stores/{id}/edit", h(credStores.Update))
+		r.Get("/credential-stores/{id}/delete", h(credStores.ConfirmDelete))
+		r.Post("/credential-stores/{id}/delete", h(credStores.Delete))
+		r.Get("/credential-stores/{id}/credentials/new", h(creds.New))
+		r.Post("/credential-stores/{id}/credentials/new", h(creds.Create))
+
+		r.Get("/credentials/{id}", h(creds.Show))
+		r.Get("/credentials/{id}/edit", h(creds.Edit))
+		r.Post("/credentials/{id}/edit", h(creds.Update))
+		r.Get("/credentials/{id}/delete", h(creds.ConfirmDelete))
+		r.Post("/credentials/{id}/delete", h(creds.Delete))
 	})
 	return r
 }

@@ -38,6 +38,13 @@ type Config struct {
 type Store interface {
 	handlers.ScopeStore
 	handlers.UserStore
+	handlers.HostCatalogStore
+	handlers.HostStore
+	handlers.HostSetStore
+	handlers.TargetStore
+	handlers.CredentialStoreStore
+	handlers.CredentialItemStore
+	handlers.MyTargetStore
 	Ping(ctx context.Context) error
 	PublicAuthMethods(ctx context.Context) ([]models.LoginOption, error)
 	AuthenticatePassword(ctx context.Context, in models.PasswordLogin) (*models.NewLoginResult, error)

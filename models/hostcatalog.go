@@ -1,0 +1,183 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// HostCatalogStatic is the only host catalog type: hosts entered by hand.
+const HostCatalogStatic = "static"
+
+// HostCatalog is a static catalog of hosts and host sets in a project.
+type HostCatalog struct {
+	ID          string
+	ScopeID     string
+	Type        string
+	Name        string
+	Description string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	Version     int
+}
+
+// HostCatalogInput is the host catalog form.
+type HostCatalogInput struct {
+	Name        string
+	Description string
+}
+
+// HostCatalogItem is a catalog in a list or on its page, with counts and
+// what the actor may do to it.
+type HostCatalogItem struct {
+	HostCatalog
+	Hosts    int64
+	HostSets int64
+	Actions  map[Action]bool
+}
+
+func (in HostCatalogInput) validate() (HostCatalogInput, error) {
+	v := validator{}
+	in.Name = v.text("name", "Name", in.Name, true, 128)
+	in.Description = v.text("description", "Description", in.Description, false, 1024)
+	return in, v.err()
+}
+
+func hostCatalogResource(c *HostCatalog) Resource {
+	return Resource{Type: "host-catalog", ID: c.ID, ScopeID: c.ScopeID}
+}
+
+// CreateHostCatalog creates a static host catalog in a project. Errors:
+// ErrInvalid (bad input, duplicate name in the project, scope not a project),
+// ErrNotFound, ErrForbidden.
+func (s *Store) CreateHostCatalog(ctx context.Context, a Actor, projectID string, in HostCatalogInput) (*HostCatalog, error) {
+	var out *HostCatalog
+	err := s.Transact(ctx, func(tx *Store) error {
+		p, err := tx.projectForInfra(ctx, a, projectID)
+		if err != nil {
+			return err
+		}
+		if err := tx.authorize(ctx, a, ActionCreate, Resource{Type: "host-catalog", ScopeID: p.ID}); err != nil {
+			return err
+		}
+		if in, err = in.validate(); err != nil {
+			return err
+		}
+		c := &HostCatalog{ID: NewID(PrefixHostCatalog), ScopeID: p.ID, Type: HostCatalogStatic, Name: in.Name,
+			Description: in.Description, CreatedAt: tx.now(), UpdatedAt: tx.now(), Version: 1}
+		if err := tx.q(ctx).Create(c).Error; err != nil {
+			if isUniqueViolation(err) {
+				return Invalid("name", fmt.Sprintf("%s already has a host catalog named %q.", p.Name, in.Name))
+			}
+			return fmt.Errorf("create host catalog: %w", err)
+		}
+		out = c
+		return nil
+	})
+	return out, err
+}
+
+func (s *Store) readHostCatalog(ctx context.Context, a Actor, id string) (*HostCatalog, error) {
+	c, err := first[HostCatalog](s.q(ctx), "host catalog", id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, a, ActionRead, hostCatalogResource(c)); err != nil {
+		return nil, notFoundIfHidden(err)
+	}
+	return c, nil
+}
+
+// GetHostCatalog returns one catalog with its counts and actions (create
+// means: may create hosts and host sets in it). ErrNotFound for unknown or
+// invisible ids.
+func (s *Store) GetHostCatalog(ctx context.Context, a Actor, id string) (*HostCatalogItem, error) {
+	c, err := s.readHostCatalog(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	item := &HostCatalogItem{HostCatalog: *c, Actions: s.Allowed(ctx, a, hostCatalogResource(c), ActionUpdate, ActionDelete)}
+	child := Resource{Type: "host", ScopeID: c.ScopeID, ParentID: c.ID}
+	item.Actions[ActionCreate] = s.authorize(ctx, a, ActionCreate, child) == nil
+	if err := s.q(ctx).Model(&Host{}).Where("catalog_id = ?", id).Count(&item.Hosts).Error; err != nil {
+		return nil, fmt.Errorf("count hosts: %w", err)
+	}
+	if err := s.q(ctx).Model(&HostSet{}).Where("catalog_id = ?", id).Count(&item.HostSets).Error; err != nil {
+		return nil, fmt.Errorf("count host sets: %w", err)
+	}
+	return item, nil
+}
+
+// ListHostCatalogs lists the catalogs of a project the actor may see,
+// searching name and description, one page at a time.
+func (s *Store) ListHostCatalogs(ctx context.Context, a Actor, projectID string, opt ListOptions) (Page[HostCatalogItem], error) {
+	opt = opt.norm()
+	page := Page[HostCatalogItem]{Page: opt.Page, PerPage: opt.PerPage}
+	if _, err := s.readScope(ctx, a, projectID); err != nil {
+		return page, err
+	}
+	if err := s.authorize(ctx, a, ActionList, Resource{Type: "host-catalog", ScopeID: projectID}); err != nil {
+		return page, err
+	}
+	cond, args, err := s.listCondition(ctx, a, "host-catalog", ActionRead, ListColumns{Scope: "c.scope_id", ID: "c.id"})
+	if err != nil {
+		return page, err
+	}
+	q := s.q(ctx).Table("host_catalogs AS c").Where("c.scope_id = ?", projectID).Where(cond, args...)
+	q = s.searchNameDesc(q, "c", opt.Search)
+	if err := q.Count(&page.Total).Error; err != nil {
+		return page, fmt.Errorf("count host catalogs: %w", err)
+	}
+	err = q.Select("c.*, (SELECT count(*) FROM hosts h WHERE h.catalog_id = c.id) AS hosts, " +
+		"(SELECT count(*) FROM host_sets hs WHERE hs.catalog_id = c.id) AS host_sets").
+		Order("lower(c.name), c.id").Limit(opt.PerPage).Offset(opt.offset()).Scan(&page.Items).Error
+	if err != nil {
+		return page, fmt.Errorf("list host catalogs: %w", err)
+	}
+	for i := range page.Items {
+		page.Items[i].Actions = s.Allowed(ctx, a, hostCatalogResource(&page.Items[i].HostCatalog), ActionRead, ActionUpdate, ActionDelete)
+	}
+	return page, nil
+}
+
+// UpdateHostCatalog changes a catalog's name and description; version must
+// be the one the editor saw (ErrConflict otherwise).
+func (s *Store) UpdateHostCatalog(ctx context.Context, a Actor, id string, version int, in HostCatalogInput) (*HostCatalog, error) {
+	var out *HostCatalog
+	err := s.Transact(ctx, func(tx *Store) error {
+		c, err := tx.readHostCatalog(ctx, a, id)
+		if err != nil {
+			return err
+		}
+		if err := tx.authorize(ctx, a, ActionUpdate, hostCatalogResource(c)); err != nil {
+			return err
+		}
+		if in, err = in.validate(); err != nil {
+			return err
+		}
+		if err := tx.updateVersioned(ctx, &HostCatalog{}, "host catalog", id, version,
+			map[string]any{"name": in.Name, "description": in.Description},
+			fmt.Sprintf("Another host catalog in this project is already named %q.", in.Name)); err != nil {
+			return err
+		}
+		out, err = first[HostCatalog](tx.q(ctx), "host catalog", id)
+		return err
+	})
+	return out, err
+}
+
+// DeleteHostCatalog deletes a catalog with its hosts and host sets (and so
+// removes those host sets from every target), in one transaction.
+func (s *Store) DeleteHostCatalog(ctx context.Context, a Actor, id string) error {
+	return s.Transact(ctx, func(tx *Store) error {
+		c, err := tx.readHostCatalog(ctx, a, id)
+		if err != nil {
+			return err
+		}
+		res := hostCatalogResource(c)
+		if err := tx.authorize(ctx, a, ActionDelete, res); err != nil {
+			return err
+		}
+		return tx.deleteInfra(ctx, &HostCatalog{}, res)
+	})
+}

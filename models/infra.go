@@ -1,0 +1,159 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// Helpers shared by the infrastructure resources (host catalogs, hosts, host
+// sets, targets, credential stores, credentials).
+
+// beforeInfraDelete is THE HOOK where issue 5 cancels the sessions that use a
+// resource being deleted (host, host set, host catalog, target, credential,
+// credential store). It runs inside the deleting transaction, before the row
+// goes, with the resource that is about to be deleted; an error rolls the
+// deletion back. The sessions' records are kept (session_cancel.go).
+func (s *Store) beforeInfraDelete(ctx context.Context, res Resource) error {
+	_, err := s.CancelSessionsOf(ctx, res)
+	return err
+}
+
+// beforeSourceRemoval is THE HOOK where issue 5 cancels the sessions of a
+// target that used a source being removed from it (a host set, a credential)
+// or a host leaving a host set. It runs inside the removing transaction.
+// parent is the target (or host set) losing the item, item what it loses.
+func (s *Store) beforeSourceRemoval(ctx context.Context, parent, item Resource) error {
+	_, err := s.CancelSessionsOfRemoval(ctx, parent, item)
+	return err
+}
+
+// address checks a host name or IP address (no port, no scheme).
+func (v validator) address(field, label, value string, required bool) string {
+	value = v.text(field, label, value, required, 253)
+	if value == "" || v[field] != "" {
+		return value
+	}
+	if ip, err := netip.ParseAddr(value); err == nil {
+		if ip.Zone() != "" {
+			v.add(field, label+" must not have a zone.")
+		}
+		return ip.String()
+	}
+	if strings.HasPrefix(value, "[") || strings.Count(value, ":") == 1 || strings.Contains(value, "://") {
+		v.add(field, label+" must be a host name or IP address, without a scheme or port.")
+		return value
+	}
+	if !validHostname(value) {
+		v.add(field, label+" must be a host name (like db.example.com) or an IP address.")
+	}
+	return strings.ToLower(value)
+}
+
+// validHostname reports an RFC 1123 host name whose last label is not all
+// digits (so "999.1.1.1" is neither an IP nor a name).
+func validHostname(h string) bool {
+	h = strings.TrimSuffix(h, ".")
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	labels := strings.Split(h, ".")
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, c := range l {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return strings.Trim(labels[len(labels)-1], "0123456789") != ""
+}
+
+// updateVersioned applies updates to the row id of model's table when its
+// version is still version, bumping version and updated_at. A unique
+// violation becomes a "name" field error with dupMsg; a stale version
+// ErrConflict.
+func (s *Store) updateVersioned(ctx context.Context, model any, what, id string, version int, updates map[string]any, dupMsg string) error {
+	updates["updated_at"] = s.now()
+	updates["version"] = gorm.Expr("version + 1")
+	res := s.q(ctx).Model(model).Where("id = ? AND version = ?", id, version).Updates(updates)
+	if res.Error != nil {
+		if isUniqueViolation(res.Error) {
+			return Invalid("name", dupMsg)
+		}
+		return fmt.Errorf("update %s %s: %w", what, id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("update %s %s: changed by someone else since you opened it: %w", what, id, ErrConflict)
+	}
+	return nil
+}
+
+// deleteInfra runs the deletion hook and deletes the row id of model's table.
+func (s *Store) deleteInfra(ctx context.Context, model any, res Resource) error {
+	if err := s.beforeInfraDelete(ctx, res); err != nil {
+		return err
+	}
+	r := s.q(ctx).Where("id = ?", res.ID).Delete(model)
+	if r.Error != nil {
+		return fmt.Errorf("delete %s %s: %w", res.Type, res.ID, r.Error)
+	}
+	if r.RowsAffected == 0 {
+		return fmt.Errorf("delete %s %s: %w", res.Type, res.ID, ErrNotFound)
+	}
+	return nil
+}
+
+// projectForInfra loads the project scope that will hold an infrastructure
+// resource; other scope types are refused on field "scope".
+func (s *Store) projectForInfra(ctx context.Context, a Actor, scopeID string) (*Scope, error) {
+	sc, err := s.readScope(ctx, a, scopeID)
+	if err != nil {
+		return nil, err
+	}
+	if sc.Type != ScopeProject {
+		return nil, Invalid("scope", "Infrastructure lives in projects.")
+	}
+	return sc, nil
+}
+
+// uniqueIDs trims ids and drops empty and repeated ones, keeping the order.
+func uniqueIDs(ids []string) []string {
+	seen := map[string]bool{}
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		id = strings.TrimSpace(id)
+		if id != "" && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// searchNameDesc adds a name/description search on alias's columns.
+func (s *Store) searchNameDesc(q *gorm.DB, alias, search string, more ...string) *gorm.DB {
+	if search == "" {
+		return q
+	}
+	cols := append([]string{alias + ".name", alias + ".description"}, more...)
+	conds := make([]string, len(cols))
+	args := make([]any, len(cols))
+	for i, c := range cols {
+		conds[i] = s.ilike(c)
+		args[i] = likePattern(search)
+	}
+	return q.Where("("+strings.Join(conds, " OR ")+")", args...)
+}
+
+// MayCreate reports whether the actor may create resources of resourceType
+// in scopeID (under parentID for child types such as hosts); pages use it to
+// show "New …" buttons only to those who may use them.
+func (s *Store) MayCreate(ctx context.Context, a Actor, resourceType, scopeID, parentID string) bool {
+	return s.authorize(ctx, a, ActionCreate, Resource{Type: resourceType, ScopeID: scopeID, ParentID: parentID}) == nil
+}

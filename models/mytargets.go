@@ -1,0 +1,124 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"gorm.io/gorm"
+)
+
+// MyTargetsOptions are the My targets list parameters: search (target name,
+// description, address), a project filter and the page.
+type MyTargetsOptions struct {
+	ListOptions
+	ProjectID string
+}
+
+// MyTarget is a target on the user's My targets page.
+type MyTarget struct {
+	Target
+	ProjectName string
+	OrgID       string
+	OrgName     string
+	// HostNames are the names of the hosts of the target's host sources,
+	// sorted and distinct (empty for a direct address).
+	HostNames []string `gorm:"-"`
+	// Credentials are the names of the brokered credentials, sorted.
+	Credentials []string `gorm:"-"`
+	Actions     map[Action]bool
+}
+
+// ProjectRef names a project and its organization (for filters).
+type ProjectRef struct {
+	ID      string
+	Name    string
+	OrgName string
+}
+
+// MyTargetsPage is one page of My targets and the projects the filter
+// offers (every project holding one of the user's targets).
+type MyTargetsPage struct {
+	Page[MyTarget]
+	Projects []ProjectRef
+}
+
+// ListMyTargets lists every target, across all projects, on which the actor
+// may authorize a session, filtered in SQL. Errors: ErrUnauthenticated.
+func (s *Store) ListMyTargets(ctx context.Context, a Actor, opt MyTargetsOptions) (MyTargetsPage, error) {
+	opt.ListOptions = opt.norm()
+	out := MyTargetsPage{Page: Page[MyTarget]{Page: opt.Page, PerPage: opt.PerPage}}
+	cond, args, err := s.listCondition(ctx, a, "target", ActionAuthorizeSession, ListColumns{Scope: "t.scope_id", ID: "t.id"})
+	if err != nil {
+		return out, err
+	}
+	base := func() *gorm.DB {
+		return s.q(ctx).Table("targets AS t").Joins("JOIN scopes p ON p.id = t.scope_id").
+			Joins("JOIN scopes o ON o.id = p.parent_id").Where(cond, args...)
+	}
+	if err := base().Select("DISTINCT p.id, p.name, o.name AS org_name").
+		Order("o.name, p.name, p.id").Scan(&out.Projects).Error; err != nil {
+		return out, fmt.Errorf("list target projects: %w", err)
+	}
+	q := base()
+	if opt.ProjectID != "" {
+		q = q.Where("t.scope_id = ?", opt.ProjectID)
+	}
+	q = s.searchNameDesc(q, "t", opt.Search, "t.address")
+	if err := q.Count(&out.Total).Error; err != nil {
+		return out, fmt.Errorf("count my targets: %w", err)
+	}
+	err = q.Select("t.*, p.name AS project_name, o.id AS org_id, o.name AS org_name").
+		Order("lower(t.name), t.id").Limit(opt.PerPage).Offset(opt.offset()).Scan(&out.Items).Error
+	if err != nil {
+		return out, fmt.Errorf("list my targets: %w", err)
+	}
+	if len(out.Items) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(out.Items))
+	for i := range out.Items {
+		ids[i] = out.Items[i].ID
+	}
+	hosts, err := s.targetHostNames(ctx, ids)
+	if err != nil {
+		return out, err
+	}
+	creds, err := s.credentialSourceViews(ctx, ids)
+	if err != nil {
+		return out, err
+	}
+	names := map[string][]string{}
+	for _, c := range creds {
+		names[c.TargetID] = append(names[c.TargetID], c.CredentialName)
+	}
+	for i := range out.Items {
+		it := &out.Items[i]
+		it.HostNames, it.Credentials = hosts[it.ID], names[it.ID]
+		it.Actions = map[Action]bool{ActionAuthorizeSession: true}
+		for k, v := range s.Allowed(ctx, a, targetResource(&it.Target), ActionRead) {
+			it.Actions[k] = v
+		}
+	}
+	return out, nil
+}
+
+// targetHostNames returns the distinct sorted host names of each target's
+// host sources.
+func (s *Store) targetHostNames(ctx context.Context, targetIDs []string) (map[string][]string, error) {
+	var rows []struct{ TargetID, Name string }
+	err := s.q(ctx).Table("target_host_sources AS x").Joins("JOIN host_set_members m ON m.host_set_id = x.host_set_id").
+		Joins("JOIN hosts h ON h.id = m.host_id").Where("x.target_id IN ?", targetIDs).
+		Select("DISTINCT x.target_id, h.name").Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("load target hosts: %w", err)
+	}
+	out := map[string][]string{}
+	for _, r := range rows {
+		out[r.TargetID] = append(out[r.TargetID], r.Name)
+	}
+	for _, v := range out {
+		sort.Strings(v)
+	}
+	return out, nil
+}

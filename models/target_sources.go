@@ -1,0 +1,241 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// TargetHostSource makes a host set of the target's project a host source.
+type TargetHostSource struct {
+	TargetID  string
+	HostSetID string
+	ScopeID   string
+	CreatedAt time.Time
+}
+
+// CredentialPurposeBrokered is the only credential source purpose: the
+// credential is handed to the session's user.
+const CredentialPurposeBrokered = "brokered"
+
+// TargetCredentialSource makes a credential of the target's project a
+// brokered credential of the target.
+type TargetCredentialSource struct {
+	TargetID     string
+	CredentialID string
+	ScopeID      string
+	Purpose      string
+	CreatedAt    time.Time
+}
+
+// HostSourceView is a host source on a target's page.
+type HostSourceView struct {
+	HostSetID   string
+	HostSetName string
+	CatalogID   string
+	CatalogName string
+	Hosts       int64
+}
+
+// CredentialSourceView is a brokered credential on a target's page.
+type CredentialSourceView struct {
+	TargetID       string
+	CredentialID   string
+	CredentialName string
+	CredentialType string
+	StoreID        string
+	StoreName      string
+}
+
+// TargetDetail is a target with its project, sources and actions.
+type TargetDetail struct {
+	Target
+	ProjectName       string
+	HostSources       []HostSourceView
+	CredentialSources []CredentialSourceView
+	Actions           map[Action]bool
+}
+
+// GetTarget returns a target with its host and credential sources (by name).
+func (s *Store) GetTarget(ctx context.Context, a Actor, id string) (*TargetDetail, error) {
+	t, err := s.readTarget(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	d := &TargetDetail{Target: *t, Actions: s.Allowed(ctx, a, targetResource(t), ActionUpdate, ActionDelete,
+		ActionAddHostSources, ActionRemoveHostSources, ActionAddCredentialSources, ActionRemoveCredentialSources, ActionAuthorizeSession)}
+	if err := s.q(ctx).Model(&Scope{}).Select("name").Where("id = ?", t.ScopeID).Scan(&d.ProjectName).Error; err != nil {
+		return nil, fmt.Errorf("load project name: %w", err)
+	}
+	if d.HostSources, err = s.hostSourceViews(ctx, t.ID); err != nil {
+		return nil, err
+	}
+	if d.CredentialSources, err = s.credentialSourceViews(ctx, []string{t.ID}); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (s *Store) hostSourceViews(ctx context.Context, targetID string) ([]HostSourceView, error) {
+	var out []HostSourceView
+	err := s.q(ctx).Table("target_host_sources AS x").
+		Joins("JOIN host_sets hs ON hs.id = x.host_set_id").Joins("JOIN host_catalogs c ON c.id = hs.catalog_id").
+		Where("x.target_id = ?", targetID).
+		Select("hs.id AS host_set_id, hs.name AS host_set_name, c.id AS catalog_id, c.name AS catalog_name, " +
+			"(SELECT count(*) FROM host_set_members m WHERE m.host_set_id = hs.id) AS hosts").
+		Order("lower(hs.name), hs.id").Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("load host sources: %w", err)
+	}
+	return out, nil
+}
+
+// credentialSourceViews loads the brokered credentials of targets, ordered
+// by credential name.
+func (s *Store) credentialSourceViews(ctx context.Context, targetIDs []string) ([]CredentialSourceView, error) {
+	var out []CredentialSourceView
+	err := s.q(ctx).Table("target_credential_sources AS y").
+		Joins("JOIN credentials cr ON cr.id = y.credential_id").Joins("JOIN credential_stores cs ON cs.id = cr.store_id").
+		Where("y.target_id IN ? AND y.purpose = ?", targetIDs, CredentialPurposeBrokered).
+		Select("y.target_id, cr.id AS credential_id, cr.name AS credential_name, cr.type AS credential_type, cs.id AS store_id, cs.name AS store_name").
+		Order("lower(cr.name), cr.id").Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("load credential sources: %w", err)
+	}
+	return out, nil
+}
+
+// AddTargetHostSources adds host sets of the target's own project as host
+// sources. Errors on "host_set_ids": none chosen, unknown ids or host sets of
+// another project, or a target that has a direct address.
+func (s *Store) AddTargetHostSources(ctx context.Context, a Actor, targetID string, hostSetIDs []string) error {
+	return s.Transact(ctx, func(tx *Store) error {
+		t, err := tx.lockTarget(ctx, a, targetID)
+		if err != nil {
+			return err
+		}
+		if err := tx.authorize(ctx, a, ActionAddHostSources, targetResource(t)); err != nil {
+			return err
+		}
+		ids := uniqueIDs(hostSetIDs)
+		switch {
+		case len(ids) == 0:
+			return Invalid("host_set_ids", "Choose at least one host set.")
+		case t.Address != nil:
+			return Invalid("host_set_ids", "This target has a direct address: remove it before adding host sources.")
+		}
+		var n int64
+		if err := tx.q(ctx).Model(&HostSet{}).Where("id IN ? AND scope_id = ?", ids, t.ScopeID).Count(&n).Error; err != nil {
+			return fmt.Errorf("check host sets: %w", err)
+		}
+		if int(n) != len(ids) {
+			return Invalid("host_set_ids", "Only host sets of the target's own project can be host sources.")
+		}
+		for _, id := range ids {
+			var have int64
+			if err := tx.q(ctx).Model(&TargetHostSource{}).Where("target_id = ? AND host_set_id = ?", t.ID, id).Count(&have).Error; err != nil {
+				return fmt.Errorf("check host source: %w", err)
+			}
+			if have > 0 {
+				continue
+			}
+			src := TargetHostSource{TargetID: t.ID, HostSetID: id, ScopeID: t.ScopeID, CreatedAt: tx.now()}
+			if err := tx.q(ctx).Create(&src).Error; err != nil {
+				return fmt.Errorf("add host source %s to target %s: %w", id, t.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// RemoveTargetHostSource removes a host set from a target's host sources
+// (ErrNotFound when it is not one).
+func (s *Store) RemoveTargetHostSource(ctx context.Context, a Actor, targetID, hostSetID string) error {
+	return s.Transact(ctx, func(tx *Store) error {
+		t, err := tx.lockTarget(ctx, a, targetID)
+		if err != nil {
+			return err
+		}
+		if err := tx.authorize(ctx, a, ActionRemoveHostSources, targetResource(t)); err != nil {
+			return err
+		}
+		if err := tx.beforeSourceRemoval(ctx, targetResource(t), Resource{Type: "host-set", ID: hostSetID, ScopeID: t.ScopeID}); err != nil {
+			return err
+		}
+		res := tx.q(ctx).Where("target_id = ? AND host_set_id = ?", t.ID, hostSetID).Delete(&TargetHostSource{})
+		if res.Error != nil {
+			return fmt.Errorf("remove host source %s from target %s: %w", hostSetID, t.ID, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("host source %s of target %s: %w", hostSetID, t.ID, ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// AddTargetCredentialSources adds credentials of the target's own project as
+// brokered credentials. Errors on "credential_ids": none chosen, unknown ids
+// or credentials of another project.
+func (s *Store) AddTargetCredentialSources(ctx context.Context, a Actor, targetID string, credentialIDs []string) error {
+	return s.Transact(ctx, func(tx *Store) error {
+		t, err := tx.lockTarget(ctx, a, targetID)
+		if err != nil {
+			return err
+		}
+		if err := tx.authorize(ctx, a, ActionAddCredentialSources, targetResource(t)); err != nil {
+			return err
+		}
+		ids := uniqueIDs(credentialIDs)
+		if len(ids) == 0 {
+			return Invalid("credential_ids", "Choose at least one credential.")
+		}
+		var n int64
+		if err := tx.q(ctx).Table("credentials").Where("id IN ? AND scope_id = ?", ids, t.ScopeID).Count(&n).Error; err != nil {
+			return fmt.Errorf("check credentials: %w", err)
+		}
+		if int(n) != len(ids) {
+			return Invalid("credential_ids", "Only credentials of the target's own project can be brokered.")
+		}
+		for _, id := range ids {
+			var have int64
+			if err := tx.q(ctx).Model(&TargetCredentialSource{}).Where("target_id = ? AND credential_id = ? AND purpose = ?",
+				t.ID, id, CredentialPurposeBrokered).Count(&have).Error; err != nil {
+				return fmt.Errorf("check credential source: %w", err)
+			}
+			if have > 0 {
+				continue
+			}
+			src := TargetCredentialSource{TargetID: t.ID, CredentialID: id, ScopeID: t.ScopeID, Purpose: CredentialPurposeBrokered, CreatedAt: tx.now()}
+			if err := tx.q(ctx).Create(&src).Error; err != nil {
+				return fmt.Errorf("add credential source %s to target %s: %w", id, t.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// RemoveTargetCredentialSource removes a brokered credential from a target
+// (ErrNotFound when it is not one).
+func (s *Store) RemoveTargetCredentialSource(ctx context.Context, a Actor, targetID, credentialID string) error {
+	return s.Transact(ctx, func(tx *Store) error {
+		t, err := tx.lockTarget(ctx, a, targetID)
+		if err != nil {
+			return err
+		}
+		if err := tx.authorize(ctx, a, ActionRemoveCredentialSources, targetResource(t)); err != nil {
+			return err
+		}
+		if err := tx.beforeSourceRemoval(ctx, targetResource(t), Resource{Type: "credential", ID: credentialID, ScopeID: t.ScopeID}); err != nil {
+			return err
+		}
+		res := tx.q(ctx).Where("target_id = ? AND credential_id = ? AND purpose = ?", t.ID, credentialID, CredentialPurposeBrokered).
+			Delete(&TargetCredentialSource{})
+		if res.Error != nil {
+			return fmt.Errorf("remove credential source %s from target %s: %w", credentialID, t.ID, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("credential source %s of target %s: %w", credentialID, t.ID, ErrNotFound)
+		}
+		return nil
+	})
+}
