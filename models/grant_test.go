@@ -215,7 +215,7 @@ func TestValidActions(t *testing.T) {
 		want []string
 	}{
 		{"host", []string{"no-op", "read", "update", "delete", "list", "create"}},
-		{"session", []string{"no-op", "read", "read:self", "cancel", "cancel:self", "list"}},
+		{"session", []string{"no-op", "read", "read:self", "cancel", "cancel:self", "read-history", "list"}},
 		{"account", []string{"no-op", "read", "update", "delete", "set-password", "change-password", "list", "create"}},
 		{"group", []string{"no-op", "read", "update", "delete", "add-members", "set-members", "remove-members", "list", "create"}},
 		{"nope", nil},

@@ -56,14 +56,6 @@ func hashSecret(s string) string {
 // PrefixManagedGroup is the id prefix of OIDC managed groups.
 const PrefixManagedGroup = "mgoidc"
 
-// PrefixSession and PrefixConnection are the id prefixes of sessions and
-// their connections (grant_types.go maps "s" to type session; connections
-// are not a grantable type).
-const (
-	PrefixSession    = "s"
-	PrefixConnection = "sc"
-)
-
 // Id prefixes of the infrastructure resources (Boundary's, as listed in
 // grant_types.go's aclIDPrefixes).
 const (
@@ -75,4 +67,12 @@ const (
 	PrefixCredUserPassword = "credup"
 	PrefixCredSSHKey       = "credspk"
 	PrefixCredJSON         = "credjson"
+)
+
+// PrefixSession and PrefixConnection are the id prefixes of sessions and
+// their connections (grant_types.go maps "s" to type session; connections
+// are not a grantable type).
+const (
+	PrefixSession    = "s"
+	PrefixConnection = "sc"
 )

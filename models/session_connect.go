@@ -133,14 +133,24 @@ func (s *Store) ConnectionClosed(ctx context.Context, connectionID string, bytes
 	return s.Transact(ctx, func(tx *Store) error {
 		now := tx.now()
 		var ids []string
-		if err := tx.q(ctx).Raw(`UPDATE session_connections SET bytes_up = ?, bytes_down = ? WHERE id = ? RETURNING session_id`,
-			bytesUp, bytesDown, connectionID).Scan(&ids).Error; err != nil {
-			return fmt.Errorf("connection %s bytes: %w", connectionID, err)
+		if err := tx.q(ctx).Raw(`SELECT session_id FROM session_connections WHERE id = ?`, connectionID).Scan(&ids).Error; err != nil {
+			return fmt.Errorf("connection %s: %w", connectionID, err)
 		}
 		if len(ids) == 0 {
 			return fmt.Errorf("connection %s: %w", connectionID, ErrNotFound)
 		}
 		sid := ids[0]
+		// Lock the session before its connection, the order every
+		// session move takes, so the two never deadlock.
+		if tx.dialect == Postgres {
+			if err := tx.q(ctx).Exec(`SELECT 1 FROM sessions WHERE id = ? FOR UPDATE`, sid).Error; err != nil {
+				return err
+			}
+		}
+		if err := tx.q(ctx).Exec(`UPDATE session_connections SET bytes_up = ?, bytes_down = ? WHERE id = ?`,
+			bytesUp, bytesDown, connectionID).Error; err != nil {
+			return fmt.Errorf("connection %s bytes: %w", connectionID, err)
+		}
 		r := tx.q(ctx).Exec(`UPDATE session_connections SET closed_at = ?, closed_reason = ? WHERE id = ? AND closed_at IS NULL`,
 			now, reason, connectionID)
 		if r.Error != nil {

@@ -51,6 +51,10 @@ type CredentialLibrary interface {
 // SourceStatic names the library of static credentials.
 const SourceStatic = "static"
 
+// StaticLibrary is the library of static credentials (the default for
+// source "static"); wrappers may delegate to it.
+var StaticLibrary CredentialLibrary = staticLibrary{}
+
 // staticLibrary hands out a static credential (decrypted) and revokes by
 // marking it no longer in use (done by the caller's UPDATE).
 type staticLibrary struct{}
