@@ -30,8 +30,8 @@ func TestBrowserSessionHistoryOutlivesItsProject(t *testing.T) {
 	var methodID, targetID, projectID string
 	for q, dst := range map[string]*string{
 		"SELECT id FROM auth_methods WHERE type = 'password' ORDER BY created_at LIMIT 1": &methodID,
-		"SELECT id FROM targets WHERE name = 'echo'":                                     &targetID,
-		"SELECT id FROM scopes WHERE name = 'Dev project'":                               &projectID,
+		"SELECT id FROM targets WHERE name = 'echo'":                                      &targetID,
+		"SELECT id FROM scopes WHERE name = 'Dev project'":                                &projectID,
 	} {
 		if err := db.Raw(q).Scan(dst).Error; err != nil || *dst == "" {
 			t.Fatalf("%s: %v", q, err)
