@@ -118,48 +118,44 @@ func BenchmarkAudit(b *testing.B) {
 
 func benchHistory(b *testing.B, h handlers.Audit, admin models.Actor, n int) {
 	mid := benchT0.Add(time.Duration(n) * time.Second) // the middle of the seeded range
-	{
-		{
-			deep := models.HistoryCursor{CreatedAt: mid, SessionID: "s_" + fmt.Sprintf("%010d", n/2)}.String()
-			queries := []struct{ name, q string }{
-				{"none", ""},
-				{"range", "from=" + mid.Format(time.DateOnly) + "&to=" + mid.Format(time.DateOnly)},
-				{"user-id", "user=u_42"},
-				{"user-name", "user=user42"},
-				{"target", "target=target-17"},
-				{"project", "project=p_7"},
-				{"org", "org=Org+3"},
-				{"auth-method", "auth_method=ampw_1"},
-				{"reason-rare", "reason=system+error"},
-				{"reason-live", "reason=live"},
-				{"client-ip", "client_ip=10.9.3.17"},
-				{"text-common", "q=target-17"},
-				{"text-rare", "q=" + fmt.Sprintf("s_%010d", n/3)},
-				{"oldest", "sort=oldest"},
-				{"deep-page", "after=" + deep},
+	deep := models.HistoryCursor{CreatedAt: mid, SessionID: "s_" + fmt.Sprintf("%010d", n/2)}.String()
+	queries := []struct{ name, q string }{
+		{"none", ""},
+		{"range", "from=" + mid.Format(time.DateOnly) + "&to=" + mid.Format(time.DateOnly)},
+		{"user-id", "user=u_42"},
+		{"user-name", "user=user42"},
+		{"target", "target=target-17"},
+		{"project", "project=p_7"},
+		{"org", "org=Org+3"},
+		{"auth-method", "auth_method=ampw_1"},
+		{"reason-rare", "reason=system+error"},
+		{"reason-live", "reason=live"},
+		{"client-ip", "client_ip=10.9.3.17"},
+		{"text-common", "q=target-17"},
+		{"text-rare", "q=" + fmt.Sprintf("s_%010d", n/3)},
+		{"oldest", "sort=oldest"},
+		{"deep-page", "after=" + deep},
+	}
+	for _, qc := range queries {
+		b.Run(qc.name, func(b *testing.B) {
+			durs := make([]time.Duration, 0, b.N)
+			rows := 0
+			for i := 0; i < b.N; i++ {
+				r := httptest.NewRequest(http.MethodGet, "/audit/sessions?"+qc.q, nil)
+				r = r.WithContext(handlers.WithActor(r.Context(), admin))
+				w := httptest.NewRecorder()
+				t0 := time.Now()
+				if err := h.History(w, r); err != nil || w.Code != http.StatusOK {
+					b.Fatalf("%s: %v %d", qc.q, err, w.Code)
+				}
+				durs = append(durs, time.Since(t0))
+				rows = strings.Count(w.Body.String(), `data-testid="history-row-`)
 			}
-			for _, qc := range queries {
-				b.Run(qc.name, func(b *testing.B) {
-					durs := make([]time.Duration, 0, b.N)
-					rows := 0
-					for i := 0; i < b.N; i++ {
-						r := httptest.NewRequest(http.MethodGet, "/audit/sessions?"+qc.q, nil)
-						r = r.WithContext(handlers.WithActor(r.Context(), admin))
-						w := httptest.NewRecorder()
-						t0 := time.Now()
-						if err := h.History(w, r); err != nil || w.Code != http.StatusOK {
-							b.Fatalf("%s: %v %d", qc.q, err, w.Code)
-						}
-						durs = append(durs, time.Since(t0))
-						rows = strings.Count(w.Body.String(), `data-testid="history-row-`)
-					}
-					slices.Sort(durs)
-					b.ReportMetric(float64(durs[len(durs)/2].Microseconds())/1000, "p50-ms")
-					b.ReportMetric(float64(durs[(len(durs)*99)/100].Microseconds())/1000, "p99-ms")
-					b.ReportMetric(float64(rows), "rows")
-				})
-			}
-		}
+			slices.Sort(durs)
+			b.ReportMetric(float64(durs[len(durs)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(durs[(len(durs)*99)/100].Microseconds())/1000, "p99-ms")
+			b.ReportMetric(float64(rows), "rows")
+		})
 	}
 }
 
@@ -176,39 +172,34 @@ func (c *countingWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); re
 func (c *countingWriter) WriteHeader(code int)        { c.code = code }
 func (c *countingWriter) Flush()                      { c.flushes++ }
 
+// benchExport runs one full export per format (whatever -benchtime says)
+// and reports its time, size and the process's peak RSS during it.
 func benchExport(b *testing.B, h handlers.Audit, admin models.Actor) {
-	{
-		{
-			for _, format := range []string{"csv", "jsonl"} {
-				b.Run(format, func(b *testing.B) {
-					// One full export is the measurement, whatever -benchtime says.
-					for range 1 {
-						runtime.GC()
-						before := vmKB("VmRSS")
-						resetPeakRSS()
-						r := httptest.NewRequest(http.MethodGet, "/audit/sessions."+format, nil)
-						r = r.WithContext(handlers.WithActor(context.Background(), admin))
-						w := &countingWriter{h: http.Header{}}
-						t0 := time.Now()
-						var err error
-						if format == "csv" {
-							err = h.ExportCSV(w, r)
-						} else {
-							err = h.ExportJSONL(w, r)
-						}
-						el := time.Since(t0)
-						if err != nil || w.code != http.StatusOK {
-							b.Fatalf("export: %v %d", err, w.code)
-						}
-						b.ReportMetric(el.Seconds(), "s/export")
-						b.ReportMetric(float64(w.n)/1e6, "MB")
-						b.ReportMetric(float64(w.flushes), "flushes")
-						b.ReportMetric(float64(before)/1024, "rss-before-MiB")
-						b.ReportMetric(float64(vmKB("VmHWM"))/1024, "peak-rss-MiB")
-					}
-				})
+	for _, format := range []string{"csv", "jsonl"} {
+		b.Run(format, func(b *testing.B) {
+			runtime.GC()
+			before := vmKB("VmRSS")
+			resetPeakRSS()
+			r := httptest.NewRequest(http.MethodGet, "/audit/sessions."+format, nil)
+			r = r.WithContext(handlers.WithActor(context.Background(), admin))
+			w := &countingWriter{h: http.Header{}}
+			t0 := time.Now()
+			var err error
+			if format == "csv" {
+				err = h.ExportCSV(w, r)
+			} else {
+				err = h.ExportJSONL(w, r)
 			}
-		}
+			el := time.Since(t0)
+			if err != nil || w.code != http.StatusOK {
+				b.Fatalf("export: %v %d", err, w.code)
+			}
+			b.ReportMetric(el.Seconds(), "s/export")
+			b.ReportMetric(float64(w.n)/1e6, "MB")
+			b.ReportMetric(float64(w.flushes), "flushes")
+			b.ReportMetric(float64(before)/1024, "rss-before-MiB")
+			b.ReportMetric(float64(vmKB("VmHWM"))/1024, "peak-rss-MiB")
+		})
 	}
 }
 
