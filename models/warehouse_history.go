@@ -182,8 +182,24 @@ func (s *Store) historyWhere(ctx context.Context, a Actor, f HistoryFilter) (str
 	if v := strings.TrimSpace(f.ClientIP); v != "" {
 		add("w.client_ip = ?", v)
 	}
-	if v := strings.TrimSpace(f.Text); v != "" {
-		add("w.search_text LIKE ? ESCAPE '\\'", strings.ToLower(likePattern(v)))
+	if v := strings.ToLower(strings.TrimSpace(f.Text)); v != "" {
+		if s.dialect == Postgres {
+			// Backslash is Postgres's default LIKE escape; an explicit ESCAPE
+			// would hide the pattern from the trigram index.
+			add("w.search_text LIKE ?", likePattern(v))
+		} else {
+			add("w.search_text LIKE ? ESCAPE '\\'", likePattern(v))
+			// The trigram index answers LIKE only without ESCAPE: narrow with
+			// a looser pattern (% and _ match any one character), then the
+			// exact condition above decides.
+			loose := strings.Map(func(r rune) rune {
+				if r == '%' || r == '_' {
+					return '_'
+				}
+				return r
+			}, v)
+			add("w.session_id IN (SELECT session_id FROM warehouse_sessions_search WHERE search_text LIKE ?)", "%"+loose+"%")
+		}
 	}
 	return strings.Join(parts, " AND "), args, nil
 }

@@ -168,11 +168,20 @@ WHEN OLD.connection_id IS NOT NEW.connection_id OR OLD.session_id IS NOT NEW.ses
 BEGIN SELECT RAISE(ABORT, 'warehouse connection history is never rewritten'); END;
 -- +goose StatementEnd
 
+-- Free-text search: a trigram index over each session's search text (SQLite
+-- uses it for LIKE patterns without ESCAPE); filled by the insert trigger.
+CREATE VIRTUAL TABLE warehouse_sessions_search USING fts5(session_id UNINDEXED, search_text, tokenize = 'trigram');
+-- +goose StatementBegin
+CREATE TRIGGER warehouse_sessions_search_add AFTER INSERT ON warehouse_sessions
+BEGIN INSERT INTO warehouse_sessions_search (session_id, search_text) VALUES (NEW.session_id, NEW.search_text); END;
+-- +goose StatementEnd
+
 -- The retention loop deletes operational rows of sessions terminated long ago.
 CREATE INDEX sessions_terminated_ended ON sessions (ended_at) WHERE state = 'terminated';
 
 -- +goose Down
 DROP INDEX sessions_terminated_ended;
+DROP TABLE warehouse_sessions_search;
 DROP TABLE warehouse_connections;
 DROP TABLE warehouse_session_states;
 DROP TABLE warehouse_sessions;
