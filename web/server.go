@@ -45,6 +45,9 @@ type Store interface {
 	handlers.CredentialStoreStore
 	handlers.CredentialItemStore
 	handlers.MyTargetStore
+	handlers.GroupStore
+	handlers.RoleStore
+	handlers.ExplainStore
 	Ping(ctx context.Context) error
 	PublicAuthMethods(ctx context.Context) ([]models.LoginOption, error)
 	AuthenticatePassword(ctx context.Context, in models.PasswordLogin) (*models.NewLoginResult, error)
