@@ -40,6 +40,7 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	credStores := handlers.CredentialStores{Base: base, Store: s.store}
 	creds := handlers.Credentials{Base: base, Store: s.store}
 	myTargets := handlers.MyTargets{Base: base, Store: s.store}
+	sessions := handlers.Sessions{Base: base, Store: s.store, Live: s.cfg.Live, ClientIP: s.clientIP}
 	groups := handlers.Groups{Base: base, Store: s.store}
 	roles := handlers.Roles{Base: base, Store: s.store}
 	explain := handlers.Explain{Base: base, Store: s.store}
@@ -155,6 +156,15 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 		r.Post("/roles/{id}/principals/remove", h(roles.RemovePrincipal))
 
 		r.Get("/explain", h(explain.Show))
+
+		// Sessions (issue 5).
+		r.Get("/targets/{id}/sessions/new", h(sessions.NewStart))
+		r.Post("/targets/{id}/sessions", h(sessions.Start))
+		r.Get("/sessions", h(sessions.Mine))
+		r.Get("/sessions/events", h(sessions.Events))
+		r.Get("/sessions/{id}", h(sessions.Show))
+		r.Post("/sessions/{id}/cancel", h(sessions.Cancel))
+		r.Get("/admin/sessions", h(sessions.All))
 	})
 	return r
 }
