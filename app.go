@@ -16,8 +16,10 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"gatehouse/live"
 	"gatehouse/migrations"
 	"gatehouse/models"
+	"gatehouse/pgnotify"
 	"gatehouse/web"
 )
 
@@ -36,7 +38,9 @@ type appConfig struct {
 	// SessionRetention keeps operational rows of terminated sessions this
 	// long (default models.DefaultSessionRetention); the warehouse keeps all.
 	SessionRetention time.Duration
-	Dev              bool
+	// SessionSweep is the session loop's interval (default 1 s).
+	SessionSweep time.Duration
+	Dev          bool
 	// Bootstrap chooses the initial administrator on an empty database.
 	Bootstrap models.BootstrapOptions
 	// Announce prints the banner once the server listens.
@@ -70,8 +74,11 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	if err != nil {
 		return fmt.Errorf("root key: %w", err)
 	}
+	broker := live.New()
+	instanceID := base64.RawURLEncoding.EncodeToString(randomKey(9))
 	store := models.NewStore(db, dialect, models.Options{
 		Crypter: crypter, LoginLifetime: cfg.LoginLifetime, LoginIdleTimeout: cfg.LoginIdle,
+		Sessions: models.SessionOptions{Notifier: broker, InstanceID: instanceID},
 	})
 	boot, err := store.Bootstrap(ctx, cfg.Bootstrap)
 	if err != nil {
@@ -98,7 +105,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	}
 	srv, err := web.NewServer(web.Config{
 		ExternalURL: ext, CookieHashKey: cfg.CookieHashKey, CookieBlockKey: cfg.CookieBlockKey,
-		TrustedProxies: cfg.TrustedProxies, Dev: cfg.Dev, Mounts: mounts,
+		TrustedProxies: cfg.TrustedProxies, Dev: cfg.Dev, Mounts: mounts, Live: broker,
 	}, store, log)
 	if err != nil {
 		ln.Close()
@@ -108,6 +115,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	httpSrv.RegisterOnShutdown(broker.Close) // ends the live views' streams
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -133,6 +141,15 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	g.Go(func() error {
 		return every(gctx, max(min(retention/4, 10*time.Minute), time.Second), func(ctx context.Context) { purgeSessions(ctx, store, retention, log) })
 	})
+	sweep := cfg.SessionSweep
+	if sweep <= 0 {
+		sweep = time.Second
+	}
+	g.Go(func() error { return every(gctx, sweep, func(ctx context.Context) { sweepSessions(ctx, store, log) }) })
+	if dialect == models.Postgres {
+		l := &pgnotify.Listener{DatabaseURL: cfg.DatabaseURL, InstanceID: instanceID, Sink: broker, Logger: log}
+		g.Go(func() error { return l.Run(gctx) })
+	}
 
 	log.Info("listening", "url", ext.String(), "addr", ln.Addr().String())
 	if cfg.Announce != nil {
@@ -178,6 +195,16 @@ func purgeSessions(ctx context.Context, store *models.Store, retention time.Dura
 		log.Warn("purge terminated sessions", "error", err)
 	} else if n > 0 {
 		log.Info("purged operational rows of terminated sessions", "count", n, "retention", retention)
+	}
+}
+
+// sweepSessions runs the session rules once (the loop owned by run).
+func sweepSessions(ctx context.Context, store *models.Store, log *slog.Logger) {
+	r, err := store.SweepSessions(ctx)
+	if err != nil && ctx.Err() == nil {
+		log.Warn("sweep sessions", "error", err)
+	} else if r != (models.SweepResult{}) {
+		log.Info("sessions terminated", "timed_out", r.TimedOut, "canceled", r.Canceled, "connection_limit", r.ConnectionLimit)
 	}
 }
 

@@ -122,7 +122,7 @@ func devAdmin(ctx context.Context, store *models.Store) (models.Actor, error) {
 	if err != nil || userID == "" {
 		return models.Actor{}, fmt.Errorf("find the dev administrator: %v", err)
 	}
-	return models.Actor{UserID: userID, Name: "admin", Admin: true}, nil
+	return models.Actor{UserID: userID, Name: "admin"}, nil
 }
 
 // findOrCreate returns the id of the listed item named name (exact, case

@@ -27,11 +27,11 @@ type Users struct {
 	Store UserStore
 }
 
-var userFields = []string{"scope_id", "name", "full_name", "email", "description", "admin", "login_name", "password", "version"}
+var userFields = []string{"scope_id", "name", "full_name", "email", "description", "login_name", "password", "version"}
 
 func userInput(f views.Form) models.UserInput {
 	return models.UserInput{Name: f.V("name"), FullName: f.V("full_name"), Email: f.V("email"), Description: f.V("description"),
-		Admin: f.Checked("admin"), LoginName: f.V("login_name"), Password: f.V("password")}
+		LoginName: f.V("login_name"), Password: f.V("password")}
 }
 
 // List renders the users list (GET /users).
@@ -104,9 +104,6 @@ func (h Users) Edit(w http.ResponseWriter, r *http.Request) error {
 		return models.ErrForbidden
 	}
 	f := views.Form{Values: map[string]string{"name": u.Name, "full_name": u.FullName, "email": u.Email, "description": u.Description}}
-	if u.IsAdmin {
-		f.Values["admin"] = "on"
-	}
 	for _, ac := range u.Accounts {
 		if ac.LoginName != nil && ac.MethodType == models.AuthMethodPassword {
 			f.Values["login_name"] = *ac.LoginName

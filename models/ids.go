@@ -17,6 +17,8 @@ const (
 	PrefixPasswordAcct   = "acctpw"
 	PrefixOIDCAcct       = "acctoidc"
 	PrefixLogin          = "at"
+	PrefixGroup          = "g"
+	PrefixRole           = "r"
 )
 
 const idAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

@@ -117,7 +117,9 @@ func (s *Store) startLogin(ctx context.Context, acct *Account, clientIP, userAge
 	return &NewLoginResult{Login: l, Token: token}, nil
 }
 
-// LoginByToken resolves a cookie's token to its actor. An unknown, expired
+// LoginByToken resolves a cookie's token to its actor, with its roles
+// loaded and its Capabilities computed (call it once per request: the
+// returned Actor keeps the roles it saw). An unknown, expired
 // or idle login is ErrUnauthenticated (and an ended one is removed). The
 // last-used time is refreshed at most once a minute.
 func (s *Store) LoginByToken(ctx context.Context, token string) (Actor, *Login, error) {
@@ -128,9 +130,8 @@ func (s *Store) LoginByToken(ctx context.Context, token string) (Actor, *Login, 
 		Login
 		Name     string
 		FullName string
-		IsAdmin  bool
 	}
-	err := s.q(ctx).Table("logins AS l").Select("l.*, u.name, u.full_name, u.is_admin").
+	err := s.q(ctx).Table("logins AS l").Select("l.*, u.name, u.full_name").
 		Joins("JOIN users u ON u.id = l.user_id").
 		Where("l.token_hash = ?", hashSecret(token)).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -154,7 +155,8 @@ func (s *Store) LoginByToken(ctx context.Context, token string) (Actor, *Login, 
 	if name == "" {
 		name = row.Name
 	}
-	a := Actor{UserID: row.UserID, LoginID: row.ID, AccountID: row.AccountID, Name: name, Admin: row.IsAdmin}
+	a := Actor{UserID: row.UserID, LoginID: row.ID, AccountID: row.AccountID, Name: name, acl: &actorACL{}}
+	a.Can = s.capabilities(ctx, a)
 	return a, &row.Login, nil
 }
 

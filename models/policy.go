@@ -4,18 +4,32 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // Actor is who is calling a use case: the user behind a login, or nobody.
+// An Actor value is one request's view of its caller: the roles it holds
+// are loaded once, on first use, and kept with the value (LoginByToken
+// returns a fresh one per request), so a change to roles, groups or
+// memberships takes effect on the caller's next request. Actor literals
+// built without LoginByToken work too; they load their roles at every check.
 type Actor struct {
 	UserID    string
 	LoginID   string
 	AccountID string
 	// Name is the user's display name, for the page header.
 	Name string
-	// Admin is the foundation's stand-in for roles: admins may do everything,
-	// others only what concerns themselves. Replaced by grants in a later step.
-	Admin bool
+	// Can holds what the navigation offers, computed from the actor's roles
+	// by LoginByToken (zero for other actors).
+	Can Capabilities
+
+	acl *actorACL
+}
+
+// actorACL caches an actor's ACL for the life of one Actor value.
+type actorACL struct {
+	mu  sync.Mutex
+	acl *ACL
 }
 
 // Anonymous is the actor of requests without a login.
@@ -27,13 +41,16 @@ func (a Actor) Authenticated() bool { return a.UserID != "" }
 // Action is something an actor does to a resource.
 type Action string
 
-// Actions known to the policy.
+// Actions known to the policy. Any action of ValidActions may be used as
+// Action(name); these are the common ones.
 const (
 	ActionList   Action = "list"
 	ActionCreate Action = "create"
 	ActionRead   Action = "read"
 	ActionUpdate Action = "update"
 	ActionDelete Action = "delete"
+	// ActionNoOp is "any action on the item": what a list may show.
+	ActionNoOp Action = "no-op"
 )
 
 // Actions on infrastructure resources (grant_types.go lists them per type).
@@ -50,36 +67,45 @@ const (
 )
 
 // authorize is the one place that decides whether actor may do action on
-// res. It returns ErrUnauthenticated for anonymous actors, ErrNotFound when
-// the actor may not even see the item (so guessing ids reveals nothing), and
-// ErrForbidden when it may see but not do.
+// res, by the actor's roles (see ACL.Allowed). It returns
+// ErrUnauthenticated for anonymous actors whom no u_anon grant allows it,
+// ErrNotFound when the actor may not even see the item (no action at all on
+// it, so guessing ids reveals nothing), and ErrForbidden when it may see but
+// not do.
 func (s *Store) authorize(ctx context.Context, a Actor, action Action, res Resource) error {
-	_ = ctx
+	acl, err := s.aclFor(ctx, a)
+	if err != nil {
+		return err
+	}
+	if err := s.ensureScopes(ctx, res.ScopeID); err != nil {
+		return err
+	}
+	if acl.Allowed(res, string(action)).Allowed {
+		return nil
+	}
 	if !a.Authenticated() {
 		return ErrUnauthenticated
 	}
-	if a.Admin {
-		return nil
+	if res.ID != "" && action != ActionNoOp && !acl.Allowed(res, string(ActionNoOp)).Allowed {
+		return fmt.Errorf("%s %s: %w", res.Type, res.ID, ErrNotFound)
 	}
-	if res.OwnerUserID != "" && res.OwnerUserID == a.UserID && action == ActionRead {
-		return nil
-	}
-	if res.ID != "" && !s.mayRead(a, res) {
+	if res.ID != "" && action == ActionNoOp {
 		return fmt.Errorf("%s %s: %w", res.Type, res.ID, ErrNotFound)
 	}
 	return fmt.Errorf("%s %s on %s: %w", a.UserID, action, res.Type, ErrForbidden)
 }
 
-func (s *Store) mayRead(a Actor, res Resource) bool {
-	return a.Admin || (res.OwnerUserID != "" && res.OwnerUserID == a.UserID)
-}
-
 // Allowed reports which of the candidate actions the actor may do on res;
-// the UI uses it to show only usable buttons.
+// the UI uses it to show only usable buttons. Errors loading the roles
+// count as "not allowed".
 func (s *Store) Allowed(ctx context.Context, a Actor, res Resource, candidates ...Action) map[Action]bool {
 	out := make(map[Action]bool, len(candidates))
+	acl, err := s.aclFor(ctx, a)
+	if err != nil || s.ensureScopes(ctx, res.ScopeID) != nil {
+		return out
+	}
 	for _, c := range candidates {
-		out[c] = s.authorize(ctx, a, c, res) == nil
+		out[c] = acl.Allowed(res, string(c)).Allowed
 	}
 	return out
 }
@@ -94,21 +120,8 @@ func notFoundIfHidden(err error) error {
 
 // ListColumns names the columns of a listed table that the policy filters
 // on: the scope holding each row, its id, its parent item (child types such
-// as hosts) and its owner (sessions). Empty names are not used.
+// as hosts) and its owner user (sessions). Empty names are not used: the
+// matching kind of grant then allows no row.
 type ListColumns struct {
 	Scope, ID, Parent, Owner string
-}
-
-// listCondition returns a SQL condition (with its arguments) that keeps only
-// the rows of resourceType the actor may do action on, so that lists are
-// filtered in the database and never after loading everything.
-func (s *Store) listCondition(ctx context.Context, a Actor, resourceType string, action Action, cols ListColumns) (string, []any, error) {
-	_ = ctx
-	if !a.Authenticated() {
-		return "", nil, ErrUnauthenticated
-	}
-	if a.Admin {
-		return "1=1", nil, nil
-	}
-	return "1=0", nil, nil
 }

@@ -51,25 +51,32 @@ func (in ScopeInput) validate() (ScopeInput, error) {
 }
 
 func scopeResource(sc *Scope) Resource {
-	parent := ""
+	parent := GlobalScopeID // global is its own holder
 	if sc.ParentID != nil {
 		parent = *sc.ParentID
 	}
 	return Resource{Type: "scope", ID: sc.ID, ScopeID: parent}
 }
 
+// DefaultProjectRoleName is the role every new project gets, held by u_auth
+// with DefaultProjectGrants (as Boundary's default project role): every
+// logged-in user may list the project's sessions and targets collections,
+// and read and cancel their own sessions. Listing reveals no target by itself.
+const DefaultProjectRoleName = "Default grants"
+
+// DefaultProjectGrants are the grants of the DefaultProjectRoleName role.
+var DefaultProjectGrants = []string{"ids=*;type=session;actions=cancel:self,list,read:self", "type=target;actions=list"}
+
 // CreateScope creates an org under global or a project under an org. The new
-// scope's type follows from its parent's. Errors: ErrInvalid (bad input,
+// scope's type follows from its parent's; a project gets the default role
+// (DefaultProjectRoleName). Errors: ErrInvalid (bad input,
 // duplicate name among siblings, a project as parent), ErrNotFound,
 // ErrForbidden.
 func (s *Store) CreateScope(ctx context.Context, a Actor, parentID string, in ScopeInput) (*Scope, error) {
 	var out *Scope
 	err := s.Transact(ctx, func(tx *Store) error {
-		parent, err := tx.readScope(ctx, a, parentID)
+		parent, err := tx.collectionScope(ctx, a, parentID, "scope", ActionCreate)
 		if err != nil {
-			return err
-		}
-		if err := tx.authorize(ctx, a, ActionCreate, Resource{Type: "scope", ScopeID: parent.ID}); err != nil {
 			return err
 		}
 		in, err := in.validate()
@@ -92,10 +99,36 @@ func (s *Store) CreateScope(ctx context.Context, a Actor, parentID string, in Sc
 			}
 			return fmt.Errorf("create scope: %w", err)
 		}
+		if sc.Type == ScopeProject {
+			if _, err := tx.insertRole(ctx, sc, DefaultProjectRoleName, "Default grants for every authenticated user",
+				[]string{GrantScopeThis}, DefaultProjectGrants, []string{PrincipalAuthenticated}); err != nil {
+				return fmt.Errorf("create default role: %w", err)
+			}
+		}
 		out = sc
 		return nil
 	})
 	return out, err
+}
+
+// collectionScope loads the scope where the actor asks a collection action
+// (create, list) on resourceType, and checks it: allowed, or ErrForbidden
+// when the actor may read the scope, or ErrNotFound (also for a missing
+// scope). A grant in a scope thus works without read on the scope itself,
+// which Boundary grants in the parent.
+func (s *Store) collectionScope(ctx context.Context, a Actor, id, resourceType string, action Action) (*Scope, error) {
+	sc, err := first[Scope](s.q(ctx), "scope", id)
+	if err != nil {
+		return nil, err
+	}
+	err = s.authorize(ctx, a, action, Resource{Type: resourceType, ScopeID: sc.ID})
+	if err != nil && s.authorize(ctx, a, ActionRead, scopeResource(sc)) != nil {
+		if !a.Authenticated() {
+			return nil, ErrUnauthenticated
+		}
+		return nil, fmt.Errorf("scope %s: %w", id, ErrNotFound)
+	}
+	return sc, err
 }
 
 // readScope loads a scope the actor may read (ErrNotFound otherwise).
@@ -124,7 +157,11 @@ func (s *Store) GetScope(ctx context.Context, a Actor, id string) (*ScopeItem, e
 	if sc.Type == ScopeProject {
 		item.Actions[ActionCreate] = false
 	}
-	if err := s.q(ctx).Model(&Scope{}).Where("parent_id = ?", sc.ID).Count(&item.Children).Error; err != nil {
+	cond, args, err := s.listCondition(ctx, a, "scope", ActionList, scopeColumns)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.q(ctx).Model(&Scope{}).Where("parent_id = ?", sc.ID).Where(cond, args...).Count(&item.Children).Error; err != nil {
 		return nil, fmt.Errorf("count children: %w", err)
 	}
 	return item, nil
@@ -153,13 +190,14 @@ func (s *Store) ScopePath(ctx context.Context, a Actor, id string) ([]Scope, err
 func (s *Store) ListScopes(ctx context.Context, a Actor, parentID string, opt ListOptions) (Page[ScopeItem], error) {
 	opt = opt.norm()
 	page := Page[ScopeItem]{Page: opt.Page, PerPage: opt.PerPage}
-	if _, err := s.readScope(ctx, a, parentID); err != nil {
+	if _, err := s.collectionScope(ctx, a, parentID, "scope", ActionList); err != nil {
 		return page, err
 	}
-	if err := s.authorize(ctx, a, ActionList, Resource{Type: "scope", ScopeID: parentID}); err != nil {
+	cond, args, err := s.listCondition(ctx, a, "scope", ActionList, scopeColumns)
+	if err != nil {
 		return page, err
 	}
-	q := s.q(ctx).Model(&Scope{}).Where("parent_id = ?", parentID)
+	q := s.q(ctx).Model(&Scope{}).Where("parent_id = ?", parentID).Where(cond, args...)
 	if opt.Search != "" {
 		q = q.Where(s.ilike("name")+" OR "+s.ilike("description"), likePattern(opt.Search), likePattern(opt.Search))
 	}
@@ -180,7 +218,7 @@ func (s *Store) ListScopes(ctx context.Context, a Actor, parentID string, opt Li
 			ParentID string
 			N        int64
 		}
-		if err := s.q(ctx).Model(&Scope{}).Select("parent_id, count(*) AS n").Where("parent_id IN ?", ids).Group("parent_id").Scan(&cs).Error; err != nil {
+		if err := s.q(ctx).Model(&Scope{}).Select("parent_id, count(*) AS n").Where("parent_id IN ?", ids).Where(cond, args...).Group("parent_id").Scan(&cs).Error; err != nil {
 			return page, fmt.Errorf("count children: %w", err)
 		}
 		for _, c := range cs {
@@ -255,16 +293,19 @@ func (s *Store) DeleteScope(ctx context.Context, a Actor, id string) error {
 	})
 }
 
-// AllScopes returns every scope the actor may see, ordered for a tree view.
+// scopeColumns are the columns listCondition filters scopes on: a scope is
+// held by its parent (global by itself).
+var scopeColumns = ListColumns{Scope: "coalesce(parent_id, 'global')", ID: "id"}
+
+// AllScopes returns every scope the actor may see (any action on it),
+// ordered for a tree view.
 func (s *Store) AllScopes(ctx context.Context, a Actor) ([]Scope, error) {
-	if !a.Authenticated() {
-		return nil, ErrUnauthenticated
-	}
-	if err := s.authorize(ctx, a, ActionList, Resource{Type: "scope", ScopeID: GlobalScopeID}); err != nil {
+	cond, args, err := s.listCondition(ctx, a, "scope", ActionNoOp, scopeColumns)
+	if err != nil {
 		return nil, err
 	}
 	var rows []Scope
-	err := s.q(ctx).Order("CASE type WHEN 'global' THEN 0 WHEN 'org' THEN 1 ELSE 2 END, lower(name)").Find(&rows).Error
+	err = s.q(ctx).Where(cond, args...).Order("CASE type WHEN 'global' THEN 0 WHEN 'org' THEN 1 ELSE 2 END, lower(name)").Find(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("list scopes: %w", err)
 	}

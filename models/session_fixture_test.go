@@ -73,17 +73,21 @@ func newSessionFixture(t testing.TB, d models.Dialect, sopts models.SessionOptio
 		}
 	}
 	must(store.DB().Raw("SELECT id FROM auth_methods WHERE type = 'password' ORDER BY created_at LIMIT 1").Scan(&f.methodID).Error)
-	_, err = store.CreateUser(ctx, f.admin, models.GlobalScopeID, models.UserInput{Name: "alice", FullName: "Alice Liddell", Email: "alice@example.com", Admin: true, LoginName: "alice", Password: "alice-password"})
+	_, err = store.CreateUser(ctx, f.admin, models.GlobalScopeID, models.UserInput{Name: "alice", FullName: "Alice Liddell", Email: "alice@example.com", LoginName: "alice", Password: "alice-password"})
 	must(err)
+	aliceID := ""
+	must(store.DB().Raw("SELECT id FROM users WHERE name = 'alice'").Scan(&aliceID).Error)
 	_, err = store.CreateUser(ctx, f.admin, models.GlobalScopeID, models.UserInput{Name: "bob", LoginName: "bob", Password: "bob-password"})
 	must(err)
-	f.alice = dbtest.Login(t, store, f.methodID, "alice", "alice-password")
-	f.bob = dbtest.Login(t, store, f.methodID, "bob", "bob-password")
 	org, err := store.CreateScope(ctx, f.admin, models.GlobalScopeID, models.ScopeInput{Name: "Acme"})
 	must(err)
 	proj, err := store.CreateScope(ctx, f.admin, org.ID, models.ScopeInput{Name: "Databases"})
 	must(err)
 	f.org, f.project = org.ID, proj.ID
+	grantRole(t, store, f.admin, proj.ID, []string{"ids=*;type=target;actions=read,authorize-session"}, aliceID)
+	// Actors load their roles once: log in after the grants.
+	f.alice = dbtest.Login(t, store, f.methodID, "alice", "alice-password")
+	f.bob = dbtest.Login(t, store, f.methodID, "bob", "bob-password")
 	f.catalog, f.host1, f.host2, f.set = "hcst_cat1", "hst_host1", "hst_host2", "hsst_set1"
 	f.target, f.direct, f.credStore, f.cred = "ttcp_pg1", "ttcp_direct1", "csst_vault1", "credup_pg1"
 	now := clock.Now()
@@ -159,3 +163,19 @@ func checkHistory(t testing.TB, d *models.SessionDetail) {
 
 var allowedMoves = map[string]struct{}{"pending>active": {}, "pending>canceling": {}, "pending>terminated": {},
 	"active>canceling": {}, "active>terminated": {}, "canceling>terminated": {}}
+
+// grantRole creates a role in scopeID with grants held by principals.
+func grantRole(t testing.TB, store *models.Store, admin models.Actor, scopeID string, grants []string, principals ...string) {
+	t.Helper()
+	ctx := context.Background()
+	r, err := store.CreateRole(ctx, admin, scopeID, models.RoleInput{Name: "role " + models.NewID("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SetRoleGrants(ctx, admin, r.ID, r.Version, grants); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.AddRolePrincipals(ctx, admin, r.ID, principals); err != nil {
+		t.Fatal(err)
+	}
+}

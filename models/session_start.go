@@ -97,8 +97,12 @@ func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput)
 	if err := s.authorize(ctx, a, ActionAuthorizeSession, targetRes); err != nil {
 		return nil, err
 	}
-	// TODO(rbac): once feat-rbac lands, fill snap.Grants from
-	// acl, _ := s.aclFor(ctx, a); acl.Allowed(targetRes, string(ActionAuthorizeSession)).Matches
+	// The grants that allowed it, for the warehouse snapshot.
+	acl, err := s.aclFor(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	grants := acl.Allowed(targetRes, string(ActionAuthorizeSession)).Matches
 	var u sessionUser
 	err = s.q(ctx).Raw(s.keyShare(`SELECT u.id, u.name, u.full_name, u.email, ac.id AS account_id,
 		am.id AS auth_method_id, am.name AS auth_method_name, am.type AS auth_method_type, l.expires_at AS login_expires_at
@@ -148,7 +152,11 @@ func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput)
 		HostID: host.ID, HostName: host.Name, HostAddress: host.Address, HostSetID: host.HostSetID, HostSetName: host.HostSetName,
 		HostCatalogID: host.CatalogID, HostCatalogName: host.CatalogName, Endpoint: endpoint, ProjectID: t.ScopeID,
 		ProjectName: t.ProjectName, OrgID: t.OrgID, OrgName: t.OrgName, ClientIP: in.ClientIP, UserAgent: in.UserAgent}
-	// TODO(rbac): snap.Groups from the rbac branch's group membership table.
+	snap.Grants = grants
+	if err := s.q(ctx).Raw(`SELECT g.id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id
+		WHERE m.user_id = ? ORDER BY g.name`, u.ID).Scan(&snap.Groups).Error; err != nil {
+		return nil, fmt.Errorf("groups: %w", err)
+	}
 	if err := s.q(ctx).Raw(`SELECT mg.id, mg.name FROM managed_group_members m JOIN managed_groups mg ON mg.id = m.managed_group_id
 		WHERE m.account_id = ? ORDER BY mg.name`, u.AccountID).Scan(&snap.ManagedGroups).Error; err != nil {
 		return nil, fmt.Errorf("managed groups: %w", err)

@@ -35,6 +35,7 @@ type Store struct {
 	dialect Dialect
 	opts    Options
 	inTx    bool
+	scopes  *scopeCache // shared with the Store's transactions
 	// after holds what runs once the outermost transaction commits.
 	after *[]func()
 }
@@ -54,7 +55,7 @@ func NewStore(db *gorm.DB, dialect Dialect, opts Options) *Store {
 		p := DefaultPasswordParams
 		opts.PasswordParams = &p
 	}
-	return &Store{db: db, dialect: dialect, opts: opts}
+	return &Store{db: db, dialect: dialect, opts: opts, scopes: &scopeCache{}}
 }
 
 // Dialect tells which database the Store uses.
@@ -89,7 +90,7 @@ func (s *Store) Transact(ctx context.Context, fn func(tx *Store) error) error {
 	var after []func()
 	err := s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
 		after = after[:0]
-		return fn(&Store{db: gtx, dialect: s.dialect, opts: s.opts, inTx: true, after: &after})
+		return fn(&Store{db: gtx, dialect: s.dialect, opts: s.opts, inTx: true, scopes: s.scopes, after: &after})
 	})
 	if err == nil {
 		for _, f := range after {

@@ -19,7 +19,6 @@ type User struct {
 	FullName    string
 	Email       string
 	Description string
-	IsAdmin     bool
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	Version     int
@@ -61,7 +60,6 @@ type UserInput struct {
 	FullName    string
 	Email       string
 	Description string
-	Admin       bool
 	LoginName   string
 	Password    string
 }
@@ -71,7 +69,7 @@ type UserItem struct {
 	User
 	ScopeName  string
 	LoginNames string
-	Actions    map[Action]bool
+	Actions    map[Action]bool `gorm:"-"`
 }
 
 // AccountView is an account with its auth method, for display.
@@ -127,11 +125,8 @@ func userResource(u *User) Resource {
 func (s *Store) CreateUser(ctx context.Context, a Actor, scopeID string, in UserInput) (*User, error) {
 	var out *User
 	err := s.Transact(ctx, func(tx *Store) error {
-		sc, err := tx.readScope(ctx, a, scopeID)
+		sc, err := tx.collectionScope(ctx, a, scopeID, "user", ActionCreate)
 		if err != nil {
-			return err
-		}
-		if err := tx.authorize(ctx, a, ActionCreate, Resource{Type: "user", ScopeID: sc.ID}); err != nil {
 			return err
 		}
 		if sc.Type == ScopeProject {
@@ -141,7 +136,7 @@ func (s *Store) CreateUser(ctx context.Context, a Actor, scopeID string, in User
 			return err
 		}
 		u := &User{ID: NewID(PrefixUser), ScopeID: sc.ID, Name: in.Name, FullName: in.FullName, Email: in.Email,
-			Description: in.Description, IsAdmin: in.Admin, CreatedAt: tx.now(), UpdatedAt: tx.now(), Version: 1}
+			Description: in.Description, CreatedAt: tx.now(), UpdatedAt: tx.now(), Version: 1}
 		if err := tx.q(ctx).Create(u).Error; err != nil {
 			if isUniqueViolation(err) {
 				return Invalid("name", fmt.Sprintf("%s already has a user named %q.", sc.Name, in.Name))
@@ -241,16 +236,21 @@ func (s *Store) GetUser(ctx context.Context, a Actor, id string) (*UserDetail, e
 	return d, nil
 }
 
-// ListUsers lists users, optionally of one scope, matching search in name,
-// full name, email or login name.
+// ListUsers lists the users the actor may see (list on users in their scope
+// and some action on them), optionally of one scope, matching search in
+// name, full name, email or login name.
 func (s *Store) ListUsers(ctx context.Context, a Actor, scopeID string, opt ListOptions) (Page[UserItem], error) {
 	opt = opt.norm()
 	page := Page[UserItem]{Page: opt.Page, PerPage: opt.PerPage}
-	if err := s.authorize(ctx, a, ActionList, Resource{Type: "user", ScopeID: scopeID}); err != nil {
+	cond, args, err := s.listCondition(ctx, a, "user", ActionList, ListColumns{Scope: "u.scope_id", ID: "u.id", Owner: "u.id"})
+	if err != nil {
 		return page, err
 	}
-	q := s.q(ctx).Table("users AS u").Joins("JOIN scopes sc ON sc.id = u.scope_id")
+	q := s.q(ctx).Table("users AS u").Joins("JOIN scopes sc ON sc.id = u.scope_id").Where(cond, args...)
 	if scopeID != "" {
+		if _, err := s.collectionScope(ctx, a, scopeID, "user", ActionList); err != nil {
+			return page, err
+		}
 		q = q.Where("u.scope_id = ?", scopeID)
 	}
 	if opt.Search != "" {
@@ -262,7 +262,7 @@ func (s *Store) ListUsers(ctx context.Context, a Actor, scopeID string, opt List
 		return page, fmt.Errorf("count users: %w", err)
 	}
 	var rows []UserItem
-	err := q.Select("u.*, sc.name AS scope_name").Order("lower(u.name), u.id").
+	err = q.Select("u.*, sc.name AS scope_name").Order("lower(u.name), u.id").
 		Limit(opt.PerPage).Offset(opt.offset()).Scan(&rows).Error
 	if err != nil {
 		return page, fmt.Errorf("list users: %w", err)
@@ -294,7 +294,7 @@ func (s *Store) ListUsers(ctx context.Context, a Actor, scopeID string, opt List
 }
 
 // UpdateUser edits a user (and its password account, see UserInput).
-// version must match; removing the last administrator is refused.
+// version must match. Roles are managed on the role pages.
 func (s *Store) UpdateUser(ctx context.Context, a Actor, id string, version int, in UserInput) (*User, error) {
 	var out *User
 	err := s.Transact(ctx, func(tx *Store) error {
@@ -308,14 +308,9 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id string, version int,
 		if in, err = in.validate(false); err != nil {
 			return err
 		}
-		if u.IsAdmin && !in.Admin {
-			if err := tx.keepOneAdmin(ctx, u.ID); err != nil {
-				return Invalid("admin", err.Error())
-			}
-		}
 		res := tx.q(ctx).Model(&User{}).Where("id = ? AND version = ?", id, version).Updates(map[string]any{
 			"name": in.Name, "full_name": in.FullName, "email": in.Email, "description": in.Description,
-			"is_admin": in.Admin, "updated_at": tx.now(), "version": gorm.Expr("version + 1"),
+			"updated_at": tx.now(), "version": gorm.Expr("version + 1"),
 		})
 		if res.Error != nil {
 			if isUniqueViolation(res.Error) {
@@ -337,19 +332,9 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id string, version int,
 	return out, err
 }
 
-func (s *Store) keepOneAdmin(ctx context.Context, losing string) error {
-	var n int64
-	if err := s.q(ctx).Model(&User{}).Where("is_admin AND id <> ?", losing).Count(&n).Error; err != nil {
-		return fmt.Errorf("count admins: %w", err)
-	}
-	if n == 0 {
-		return fmt.Errorf("at least one administrator must remain")
-	}
-	return nil
-}
-
 // DeleteUser deletes a user with its accounts; its logins end at once. An
-// actor cannot delete itself, and the last administrator stays.
+// actor cannot delete itself, and deleting the last principal of a full
+// administration role is refused (see keepAnAdministrator).
 func (s *Store) DeleteUser(ctx context.Context, a Actor, id string) error {
 	return s.Transact(ctx, func(tx *Store) error {
 		u, err := tx.forUpdateUser(ctx, a, id)
@@ -362,18 +347,15 @@ func (s *Store) DeleteUser(ctx context.Context, a Actor, id string) error {
 		if u.ID == a.UserID {
 			return fmt.Errorf("you cannot delete your own user: %w", ErrConflict)
 		}
-		if u.IsAdmin {
-			if err := tx.keepOneAdmin(ctx, u.ID); err != nil {
-				return fmt.Errorf("delete user: %v: %w", err, ErrConflict)
-			}
-		}
 		if _, err := tx.CancelSessionsOf(ctx, userResource(u)); err != nil {
 			return err
 		}
-		if err := tx.q(ctx).Where("id = ?", id).Delete(&User{}).Error; err != nil {
-			return fmt.Errorf("delete user %s: %w", id, err)
-		}
-		return nil
+		return tx.keepAnAdministrator(ctx, func() error {
+			if err := tx.q(ctx).Where("id = ?", id).Delete(&User{}).Error; err != nil {
+				return fmt.Errorf("delete user %s: %w", id, err)
+			}
+			return nil
+		})
 	})
 }
 

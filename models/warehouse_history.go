@@ -363,7 +363,11 @@ func (s *Store) GetHistorySession(ctx context.Context, a Actor, id string) (*His
 	if err != nil {
 		return nil, fmt.Errorf("session history %s: %w", id, err)
 	}
-	res := Resource{Type: "session", ID: id, ScopeID: rec.Session.ProjectID}
+	scope, err := s.historyScope(ctx, &rec.Session)
+	if err != nil {
+		return nil, fmt.Errorf("session history %s: %w", id, err)
+	}
+	res := Resource{Type: "session", ID: id, ScopeID: scope}
 	if err := s.authorize(ctx, a, ActionReadHistory, res); err != nil {
 		return nil, notFoundIfHidden(err)
 	}
@@ -391,4 +395,22 @@ func (s *Store) GetHistorySession(ctx context.Context, a Actor, id string) (*His
 		return nil, fmt.Errorf("session history %s connections: %w", id, err)
 	}
 	return &rec, nil
+}
+
+// historyScope is the scope a warehouse session is authorized in: its
+// project, or when that was deleted its org, or when that is gone too the
+// global scope (so only global auditors still see it).
+func (s *Store) historyScope(ctx context.Context, h *HistorySession) (string, error) {
+	var ids []string
+	if err := s.q(ctx).Raw("SELECT id FROM scopes WHERE id IN (?, ?)", h.ProjectID, h.OrgID).Scan(&ids).Error; err != nil {
+		return "", err
+	}
+	for _, want := range []string{h.ProjectID, h.OrgID} {
+		for _, id := range ids {
+			if id == want && id != "" {
+				return id, nil
+			}
+		}
+	}
+	return GlobalScopeID, nil
 }

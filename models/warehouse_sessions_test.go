@@ -2,9 +2,11 @@ package models_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
+	"gatehouse/dbtest"
 	"gatehouse/models"
 )
 
@@ -100,7 +102,7 @@ func TestWarehouseSurvivesRenamesAndDeletions(t *testing.T) {
 		}},
 		{"user", func(t *testing.T, f *sessionFixture) {
 			ctx := context.Background()
-			_, err := f.store.UpdateUser(ctx, f.admin, f.alice.UserID, 1, models.UserInput{Name: "mallory", FullName: "M", Email: "m@example.com", Admin: true})
+			_, err := f.store.UpdateUser(ctx, f.admin, f.alice.UserID, 1, models.UserInput{Name: "mallory", FullName: "M", Email: "m@example.com"})
 			mustNil(t, err)
 			mustNil(t, f.store.DeleteUser(ctx, f.admin, f.alice.UserID))
 		}},
@@ -191,6 +193,54 @@ func TestRetentionDeletesOperationalRowsOnly(t *testing.T) {
 		}
 		if _, err := f.store.PurgeTerminatedSessions(ctx, 0); err == nil {
 			t.Fatal("zero retention accepted")
+		}
+	})
+}
+
+// TestHistoryForGrantedAuditor: a user granted type=session;actions=read-history
+// on an org's descendants reads that history (list, record, export, charts);
+// a user with only session read does not.
+func TestHistoryForGrantedAuditor(t *testing.T) {
+	eachSessionDB(t, func(t *testing.T, f *sessionFixture) {
+		ctx := context.Background()
+		id := f.start(t).Session.ID
+		actor := func(name string, grant string) models.Actor {
+			t.Helper()
+			u, err := f.store.CreateUser(ctx, f.admin, models.GlobalScopeID, models.UserInput{Name: name, LoginName: name, Password: name + "-password"})
+			mustNil(t, err)
+			r, err := f.store.CreateRole(ctx, f.admin, f.org, models.RoleInput{Name: name + " role"})
+			mustNil(t, err)
+			mustNil(t, f.store.SetRoleGrants(ctx, f.admin, r.ID, r.Version, []string{grant}))
+			mustNil(t, f.store.SetRoleGrantScopes(ctx, f.admin, r.ID, r.Version+1, []string{"descendants"}))
+			mustNil(t, f.store.AddRolePrincipals(ctx, f.admin, r.ID, []string{u.ID}))
+			return dbtest.Login(t, f.store, f.methodID, name, name+"-password")
+		}
+		auditor := actor("auditor", "ids=*;type=session;actions=read-history")
+		reader := actor("reader", "ids=*;type=session;actions=read")
+
+		page, err := f.store.HistorySessions(ctx, auditor, models.HistoryPageRequest{})
+		mustNil(t, err)
+		if len(page.Rows) != 1 || page.Rows[0].SessionID != id {
+			t.Fatalf("auditor's history: %+v", page.Rows)
+		}
+		if _, err := f.store.GetHistorySession(ctx, auditor, id); err != nil {
+			t.Fatalf("auditor's record: %v", err)
+		}
+		n := 0
+		mustNil(t, f.store.ExportHistory(ctx, auditor, models.HistoryFilter{}, func(*models.HistoryRow) error { n++; return nil }))
+		st, err := f.store.HistoryStats(ctx, auditor, models.HistoryFilter{})
+		mustNil(t, err)
+		if n != 1 || len(st.TopTargets) != 1 {
+			t.Fatalf("auditor's export %d, stats %+v", n, st.TopTargets)
+		}
+
+		page, err = f.store.HistorySessions(ctx, reader, models.HistoryPageRequest{})
+		mustNil(t, err)
+		if len(page.Rows) != 0 {
+			t.Fatalf("reader sees history: %+v", page.Rows)
+		}
+		if _, err := f.store.GetHistorySession(ctx, reader, id); !errors.Is(err, models.ErrNotFound) {
+			t.Fatalf("reader's record: %v", err)
 		}
 	})
 }

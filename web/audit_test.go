@@ -35,7 +35,7 @@ func putHistory(t *testing.T, a *app, id string, created time.Time, user, target
 	}
 }
 
-func (c *client) raw(path string) (*http.Response, string) {
+func (c *appClient) raw(path string) (*http.Response, string) {
 	c.a.t.Helper()
 	resp, err := c.http.Get(c.a.srv.URL + path)
 	if err != nil {
@@ -161,7 +161,7 @@ func TestAuditPages(t *testing.T) {
 	if _, body := bob.raw("/audit/sessions.csv"); strings.Count(body, "\n") != 1 {
 		t.Fatalf("bob export: %q", body)
 	}
-	anon := &client{a: a, http: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	anon := &appClient{a: a, http: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	if resp, _ := anon.raw("/audit/sessions.csv"); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("anonymous export: %d", resp.StatusCode)
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 // expectFieldError asserts a 422 re-render with the field's message.
-func expectFieldError(t *testing.T, c *client, path string, form url.Values, field, want string) {
+func expectFieldError(t *testing.T, c *appClient, path string, form url.Values, field, want string) {
 	t.Helper()
 	st, _, doc := c.post(path, form)
 	if st != http.StatusUnprocessableEntity {
@@ -27,7 +27,7 @@ func expectFieldError(t *testing.T, c *client, path string, form url.Values, fie
 }
 
 // created posts a form that must redirect (303) and returns the new id.
-func created(t *testing.T, c *client, path string, form url.Values, prefix string) string {
+func created(t *testing.T, c *appClient, path string, form url.Values, prefix string) string {
 	t.Helper()
 	st, loc, doc := c.post(path, form)
 	if st != http.StatusSeeOther || !strings.Contains(loc, "/"+prefix) {

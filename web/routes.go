@@ -42,6 +42,10 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	credStores := handlers.CredentialStores{Base: base, Store: s.store}
 	creds := handlers.Credentials{Base: base, Store: s.store}
 	myTargets := handlers.MyTargets{Base: base, Store: s.store}
+	sessions := handlers.Sessions{Base: base, Store: s.store, Live: s.cfg.Live, ClientIP: s.clientIP}
+	groups := handlers.Groups{Base: base, Store: s.store}
+	roles := handlers.Roles{Base: base, Store: s.store}
+	explain := handlers.Explain{Base: base, Store: s.store}
 	r.Group(func(r chi.Router) {
 		r.Use(s.requireLogin)
 		r.Get("/", h(home.Show))
@@ -134,6 +138,41 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 		r.Post("/credentials/{id}/edit", h(creds.Update))
 		r.Get("/credentials/{id}/delete", h(creds.ConfirmDelete))
 		r.Post("/credentials/{id}/delete", h(creds.Delete))
+		r.Get("/groups", h(groups.List))
+		r.Get("/groups/new", h(groups.New))
+		r.Post("/groups/new", h(groups.Create))
+		r.Get("/groups/{id}", h(groups.Show))
+		r.Get("/groups/{id}/edit", h(groups.Edit))
+		r.Post("/groups/{id}/edit", h(groups.Update))
+		r.Get("/groups/{id}/delete", h(groups.ConfirmDelete))
+		r.Post("/groups/{id}/delete", h(groups.Delete))
+		r.Post("/groups/{id}/members/add", h(groups.AddMembers))
+		r.Post("/groups/{id}/members/remove", h(groups.RemoveMember))
+
+		r.Get("/roles", h(roles.List))
+		r.Get("/roles/new", h(roles.New))
+		r.Post("/roles/new", h(roles.Create))
+		r.Get("/roles/{id}", h(roles.Show))
+		r.Get("/roles/{id}/edit", h(roles.Edit))
+		r.Post("/roles/{id}/edit", h(roles.Update))
+		r.Get("/roles/{id}/delete", h(roles.ConfirmDelete))
+		r.Post("/roles/{id}/delete", h(roles.Delete))
+		r.Post("/roles/{id}/grants", h(roles.SetGrants))
+		r.Post("/roles/{id}/grant-scopes", h(roles.SetGrantScopes))
+		r.Get("/roles/{id}/principals", h(roles.Principals))
+		r.Post("/roles/{id}/principals/add", h(roles.AddPrincipals))
+		r.Post("/roles/{id}/principals/remove", h(roles.RemovePrincipal))
+
+		r.Get("/explain", h(explain.Show))
+
+		// Sessions (issue 5).
+		r.Get("/targets/{id}/sessions/new", h(sessions.NewStart))
+		r.Post("/targets/{id}/sessions", h(sessions.Start))
+		r.Get("/sessions", h(sessions.Mine))
+		r.Get("/sessions/events", h(sessions.Events))
+		r.Get("/sessions/{id}", h(sessions.Show))
+		r.Post("/sessions/{id}/cancel", h(sessions.Cancel))
+		r.Get("/admin/sessions", h(sessions.All))
 	})
 	return r
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"gatehouse/handlers"
+	"gatehouse/live"
 	"gatehouse/models"
 )
 
@@ -32,6 +33,9 @@ type Config struct {
 	// Mounts are extra handlers served under a path prefix (for example
 	// the dev OpenID provider), outside the login requirement.
 	Mounts map[string]http.Handler
+	// Live feeds the live session views (nil: a private broker nobody
+	// publishes to, so pages still render and fall back to polling).
+	Live *live.Broker
 }
 
 // Store is everything the web layer needs from the domain.
@@ -46,6 +50,10 @@ type Store interface {
 	handlers.CredentialStoreStore
 	handlers.CredentialItemStore
 	handlers.MyTargetStore
+	handlers.SessionStore
+	handlers.GroupStore
+	handlers.RoleStore
+	handlers.ExplainStore
 	Ping(ctx context.Context) error
 	PublicAuthMethods(ctx context.Context) ([]models.LoginOption, error)
 	AuthenticatePassword(ctx context.Context, in models.PasswordLogin) (*models.NewLoginResult, error)
@@ -73,6 +81,9 @@ func NewServer(cfg Config, store Store, logger *slog.Logger) (*Server, error) {
 	}
 	if len(cfg.CookieBlockKey) != 32 {
 		return nil, fmt.Errorf("web: cookie block key must be 32 bytes, got %d", len(cfg.CookieBlockKey))
+	}
+	if cfg.Live == nil {
+		cfg.Live = live.New()
 	}
 	s := &Server{cfg: cfg, store: store, logger: logger}
 	s.cookies = newCookieStore(cfg)

@@ -54,16 +54,16 @@ func newApp(t *testing.T) *app {
 
 // client is a browser-like HTTP client with its own cookies; it does not
 // follow redirects so tests see them.
-type client struct {
+type appClient struct {
 	a    *app
 	http *http.Client
 }
 
 // login logs loginName in through the login form.
-func (a *app) login(loginName, password string) *client {
+func (a *app) login(loginName, password string) *appClient {
 	a.t.Helper()
 	jar, _ := cookiejar.New(nil)
-	c := &client{a: a, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	c := &appClient{a: a, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	st, loc, _ := c.post("/login", url.Values{"auth_method_id": {a.method}, "login_name": {loginName}, "password": {password}})
 	if st != http.StatusSeeOther || loc != "/" {
 		a.t.Fatalf("login %s: %d %s", loginName, st, loc)
@@ -71,7 +71,7 @@ func (a *app) login(loginName, password string) *client {
 	return c
 }
 
-func (c *client) get(path string) (int, *html.Node) {
+func (c *appClient) get(path string) (int, *html.Node) {
 	c.a.t.Helper()
 	resp, err := c.http.Get(c.a.srv.URL + path)
 	if err != nil {
@@ -87,7 +87,7 @@ func (c *client) get(path string) (int, *html.Node) {
 
 // post submits a form and returns the status, the redirect location and
 // the page.
-func (c *client) post(path string, form url.Values) (int, string, *html.Node) {
+func (c *appClient) post(path string, form url.Values) (int, string, *html.Node) {
 	c.a.t.Helper()
 	resp, err := c.http.PostForm(c.a.srv.URL+path, form)
 	if err != nil {

@@ -1,0 +1,152 @@
+package handlers_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+
+	"gatehouse/dbtest"
+	"gatehouse/handlers"
+	"gatehouse/models"
+)
+
+// byTestID returns the text of every element with data-testid=id, in order.
+func byTestID(t *testing.T, body, id string) []string {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	var text func(n *html.Node) string
+	text = func(n *html.Node) string {
+		if n.Type == html.TextNode {
+			return n.Data
+		}
+		var b strings.Builder
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			b.WriteString(text(c))
+		}
+		return b.String()
+	}
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			for _, a := range n.Attr {
+				if a.Key == "data-testid" && a.Val == id {
+					out = append(out, strings.Join(strings.Fields(text(n)), " "))
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	return out
+}
+
+func TestExplainPage(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *models.Store) {
+		ctx := context.Background()
+		admin := dbtest.Admin(t, store)
+		org, err := store.CreateScope(ctx, admin, models.GlobalScopeID, models.ScopeInput{Name: "Acme"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bob, err := store.CreateUser(ctx, admin, models.GlobalScopeID, models.UserInput{Name: "bob", LoginName: "bob", Password: "bob-password-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		target, err := store.CreateRole(ctx, admin, org.ID, models.RoleInput{Name: "the target"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		readers, err := store.CreateRole(ctx, admin, models.GlobalScopeID, models.RoleInput{Name: "Role readers"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.SetRoleGrantScopes(ctx, admin, readers.ID, 1, []string{"children"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.SetRoleGrants(ctx, admin, readers.ID, 2, []string{"ids=*;type=role;actions=read"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.AddRolePrincipals(ctx, admin, readers.ID, []string{bob.ID}); err != nil {
+			t.Fatal(err)
+		}
+		h := handlers.Explain{Base: handlers.Base{Logger: slog.New(slog.DiscardHandler)}, Store: store}
+		errs := handlers.Errors{Base: h.Base}
+		get := func(a models.Actor, q url.Values) (int, string) {
+			req := httptest.NewRequest(http.MethodGet, "/explain?"+q.Encode(), nil)
+			req = req.WithContext(handlers.WithActor(req.Context(), a))
+			rec := httptest.NewRecorder()
+			errs.Wrap(h.Show).ServeHTTP(rec, req)
+			b, _ := io.ReadAll(rec.Body)
+			return rec.Code, string(b)
+		}
+
+		// The admin asks about bob.
+		code, body := get(admin, url.Values{"user": {bob.ID}, "resource": {target.ID}})
+		if code != http.StatusOK {
+			t.Fatalf("status %d: %s", code, body)
+		}
+		if s := byTestID(t, body, "explain-subject"); len(s) != 1 || !strings.Contains(s[0], "bob") || !strings.Contains(s[0], "the target") {
+			t.Errorf("subject = %q", s)
+		}
+		read := byTestID(t, body, "explain-read")
+		if len(read) != 1 || !strings.Contains(read[0], "yes") || !strings.Contains(read[0], "Role readers") ||
+			!strings.Contains(read[0], "children") || !strings.Contains(read[0], "ids=*;type=role;actions=read") {
+			t.Errorf("read row = %q", read)
+		}
+		upd := byTestID(t, body, "explain-update")
+		want := `add a role in scope ` + org.ID + ` with grant "ids=` + target.ID + `;actions=update" and principal ` + bob.ID
+		if len(upd) != 1 || !strings.Contains(upd[0], "no") || !strings.Contains(upd[0], want) {
+			t.Errorf("update row = %q, want suggestion %q", upd, want)
+		}
+		if l := byTestID(t, body, "explain-list"); len(l) != 1 || !strings.Contains(l[0], "no") {
+			t.Errorf("list row = %q", l)
+		}
+		if n := len(byTestID(t, body, "allowed")); n != 1 {
+			t.Errorf("%d allowed actions, want 1 (read)", n)
+		}
+
+		// Bob asks about himself (no user given) and may not ask about the admin.
+		ba := dbtest.Login(t, store, mustMethod(t, store), "bob", "bob-password-1")
+		code, body = get(ba, url.Values{"resource": {target.ID}})
+		if code != http.StatusOK || len(byTestID(t, body, "allowed")) != 1 {
+			t.Errorf("bob about himself: %d %q", code, byTestID(t, body, "explain-actions"))
+		}
+		if code, _ = get(ba, url.Values{"user": {admin.UserID}, "resource": {target.ID}}); code != http.StatusNotFound {
+			t.Errorf("bob about admin: %d", code)
+		}
+		// A resource bob cannot see, and one that does not exist: the same 404.
+		if code, _ = get(ba, url.Values{"resource": {readers.ID}}); code != http.StatusNotFound {
+			t.Errorf("invisible role: %d", code)
+		}
+		if code, _ = get(ba, url.Values{"resource": {"r_nothere00000"}}); code != http.StatusNotFound {
+			t.Errorf("missing role: %d", code)
+		}
+		// The bare page shows only the form.
+		code, body = get(ba, url.Values{})
+		if code != http.StatusOK || len(byTestID(t, body, "explain-form")) != 1 || len(byTestID(t, body, "explain-actions")) != 0 {
+			t.Errorf("bare page: %d", code)
+		}
+	})
+}
+
+func mustMethod(t *testing.T, store *models.Store) string {
+	t.Helper()
+	var id string
+	if err := store.DB().Raw("SELECT id FROM auth_methods WHERE scope_id = 'global' AND type = 'password'").Scan(&id).Error; err != nil || id == "" {
+		t.Fatalf("password method: %v", err)
+	}
+	return id
+}

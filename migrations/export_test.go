@@ -1,0 +1,4 @@
+package migrations
+
+// Provider exposes the goose provider to the external tests.
+var Provider = provider
