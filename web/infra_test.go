@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -77,6 +78,11 @@ func TestInfrastructurePages(t *testing.T) {
 	if _, doc := c.get("/host-sets/" + set); testIDText(doc, "member-row-"+host) != "db1 10.0.0.5 Remove" {
 		t.Fatalf("member row = %q", testIDText(doc, "member-row-"+host))
 	}
+
+	if st, doc := c.get("/host-catalogs/" + cat + "/host-sets"); st != 200 || testID(doc, "host-set-row-"+set) != "dbs 1 host Edit Delete" {
+		t.Fatalf("host set tab: %d %q", st, testID(doc, "host-set-row-"+set))
+	}
+	expectFieldError(t, c, "/host-catalogs/"+cat+"/host-sets/new", url.Values{"name": {"DBS"}}, "name", `Servers already has a host set named "DBS".`)
 
 	// Target: each bad field, then good.
 	tp := "/scopes/" + p.ID + "/targets/new"
@@ -179,6 +185,20 @@ func TestInfrastructurePages(t *testing.T) {
 	}
 	if _, doc := c.get("/targets?q=echo"); byTestID(doc, "my-target-row-"+target) != nil || byTestID(doc, "my-target-row-"+direct) == nil || testIDText(doc, "total") != "1 item" {
 		t.Fatalf("search: total %q", testIDText(doc, "total"))
+	}
+
+	// htmx asks for the #results fragment only.
+	req, _ := http.NewRequest(http.MethodGet, a.srv.URL+"/targets?q=pg", nil)
+	req.Header.Set("HX-Request", "true")
+	req.Header.Set("HX-Target", "results")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frag, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || strings.Contains(string(frag), "<html") || !strings.Contains(string(frag), `data-testid="my-target-row-`+target+`"`) {
+		t.Fatalf("fragment: %d %.200s", resp.StatusCode, frag)
 	}
 
 	// Delete with confirmation.
