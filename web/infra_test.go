@@ -79,8 +79,8 @@ func TestInfrastructurePages(t *testing.T) {
 		t.Fatalf("member row = %q", testIDText(doc, "member-row-"+host))
 	}
 
-	if st, doc := c.get("/host-catalogs/" + cat + "/host-sets"); st != 200 || testID(doc, "host-set-row-"+set) != "dbs 1 host Edit Delete" {
-		t.Fatalf("host set tab: %d %q", st, testID(doc, "host-set-row-"+set))
+	if st, doc := c.get("/host-catalogs/" + cat + "/host-sets"); st != 200 || testIDText(doc, "host-set-row-"+set) != "dbs 1 host Edit Delete" {
+		t.Fatalf("host set tab: %d %q", st, testIDText(doc, "host-set-row-"+set))
 	}
 	expectFieldError(t, c, "/host-catalogs/"+cat+"/host-sets/new", url.Values{"name": {"DBS"}}, "name", `Servers already has a host set named "DBS".`)
 
