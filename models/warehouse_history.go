@@ -112,8 +112,9 @@ type HistoryPage struct {
 	Next, Prev string
 }
 
-func historySelect() string {
-	return "SELECT w." + strings.Join(HistoryColumns, ", w.") + " FROM warehouse_sessions w"
+// historySelect selects HistoryColumns from from (aliased w).
+func historySelect(from string) string {
+	return "SELECT w." + strings.Join(HistoryColumns, ", w.") + " FROM " + from + " w"
 }
 
 func (r *HistoryRow) scan(rows *sql.Rows) error {
@@ -226,27 +227,40 @@ func (s *Store) HistorySessions(ctx context.Context, a Actor, req HistoryPageReq
 	if desc {
 		cmp, dir = "<", "DESC"
 	}
+	order := " ORDER BY w.created_at " + dir + ", w.session_id " + dir
+	keyset, kargs := "", []any(nil)
 	if req.After.SessionID != "" {
-		where += " AND (w.created_at, w.session_id) " + cmp + " (?, ?)"
-		args = append(args, req.After.CreatedAt, req.After.SessionID)
+		keyset = " AND (w.created_at, w.session_id) " + cmp + " (?, ?)"
+		kargs = []any{req.After.CreatedAt, req.After.SessionID}
 	}
-	q := historySelect() + " WHERE " + where + " ORDER BY w.created_at " + dir + ", w.session_id " + dir +
-		fmt.Sprintf(" LIMIT %d", per+1)
-	rows, err := s.q(ctx).Raw(q, args...).Rows()
-	if err != nil {
-		return nil, fmt.Errorf("session history: %w", err)
-	}
-	defer rows.Close()
-	page := &HistoryPage{Rows: make([]HistoryRow, 0, per)}
-	for rows.Next() {
-		var r HistoryRow
-		if err := r.scan(rows); err != nil {
-			return nil, fmt.Errorf("session history: %w", err)
+	page := &HistoryPage{}
+	if text := strings.TrimSpace(req.Filter.Text); text != "" && s.dialect == SQLite {
+		// A common word fills the page from the newest rows long before the
+		// trigram index would have listed all its matches: look in a
+		// bounded window first, and ask the index only when the window
+		// does not fill the page. The window is a prefix of the walk, so a
+		// full page from it is exact.
+		base := req.Filter
+		base.Text = ""
+		bw, bargs, err := s.historyWhere(ctx, a, base)
+		if err != nil {
+			return nil, err
 		}
-		page.Rows = append(page.Rows, r)
+		q := historySelect(fmt.Sprintf("(SELECT * FROM warehouse_sessions w WHERE %s%s%s LIMIT %d)", bw, keyset, order, historyTextWindow)) +
+			" WHERE w.search_text LIKE ? ESCAPE '\\'" + order + fmt.Sprintf(" LIMIT %d", per+1)
+		args := append(append(bargs, kargs...), likePattern(strings.ToLower(text)))
+		if page.Rows, err = s.historyRows(ctx, q, args, per+1); err != nil {
+			return nil, err
+		}
+		if len(page.Rows) <= per {
+			page.Rows = nil
+		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("session history: %w", err)
+	if page.Rows == nil {
+		q := historySelect("warehouse_sessions") + " WHERE " + where + keyset + order + fmt.Sprintf(" LIMIT %d", per+1)
+		if page.Rows, err = s.historyRows(ctx, q, append(args, kargs...), per+1); err != nil {
+			return nil, err
+		}
 	}
 	more := len(page.Rows) > per
 	if more {
@@ -298,7 +312,7 @@ func (s *Store) ExportHistory(ctx context.Context, a Actor, f HistoryFilter, emi
 	var after HistoryCursor
 	var row HistoryRow
 	for {
-		q, qa := historySelect()+" WHERE "+where, args
+		q, qa := historySelect("warehouse_sessions")+" WHERE "+where, args
 		if after.SessionID != "" {
 			q += " AND (w.created_at, w.session_id) " + cmp + " (?, ?)"
 			qa = append(append([]any{}, args...), after.CreatedAt, after.SessionID)
@@ -335,6 +349,31 @@ func (s *Store) exportBatch(ctx context.Context, q string, args []any, row *Hist
 		}
 	}
 	return n, rows.Err()
+}
+
+// historyTextWindow is how many of the newest filtered rows SQLite's
+// free-text search scans before it asks the trigram index.
+const historyTextWindow = 20000
+
+// historyRows runs a history query and scans its rows.
+func (s *Store) historyRows(ctx context.Context, q string, args []any, capacity int) ([]HistoryRow, error) {
+	rows, err := s.q(ctx).Raw(q, args...).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("session history: %w", err)
+	}
+	defer rows.Close()
+	out := make([]HistoryRow, 0, capacity)
+	for rows.Next() {
+		var r HistoryRow
+		if err := r.scan(rows); err != nil {
+			return nil, fmt.Errorf("session history: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("session history: %w", err)
+	}
+	return out, nil
 }
 
 // exportBatchSQLite is how many rows ExportHistory reads per query on SQLite.

@@ -104,6 +104,16 @@ func TestHistoryFilters(t *testing.T) {
 				t.Errorf("%s export: got %v, want %v", c.name, exp, got)
 			}
 		}
+		// A common word fills a small page (SQLite: from the bounded window),
+		// and its next page continues in order.
+		p1, err := store.HistorySessions(ctx, admin, models.HistoryPageRequest{Filter: models.HistoryFilter{Text: "AGENT/"}, PerPage: 10})
+		mustNil(t, err)
+		after, _ := models.ParseHistoryCursor(p1.Next)
+		p2, err := store.HistorySessions(ctx, admin, models.HistoryPageRequest{Filter: models.HistoryFilter{Text: "AGENT/"}, PerPage: 10, After: after})
+		mustNil(t, err)
+		if got := fmt.Sprint(append(rowIDs(p1.Rows), rowIDs(p2.Rows)...)); got != fmt.Sprint(want(func(i int) bool { return i >= 40 })) {
+			t.Fatalf("common word pages: %s", got)
+		}
 		// A row carries every field.
 		page, err := store.HistorySessions(ctx, admin, models.HistoryPageRequest{Filter: models.HistoryFilter{Target: "ttcp_0", User: "u_0"}, PerPage: 1})
 		mustNil(t, err)
