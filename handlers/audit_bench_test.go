@@ -118,6 +118,7 @@ func BenchmarkAudit(b *testing.B) {
 			h := handlers.Audit{Store: store}
 			b.Run("history", func(b *testing.B) { benchHistory(b, h, admin, n) })
 			b.Run("export", func(b *testing.B) { benchExport(b, h, admin) })
+			b.Run("charts", func(b *testing.B) { benchCharts(b, h, admin) })
 		})
 	}
 }
@@ -207,6 +208,20 @@ func benchExport(b *testing.B, h handlers.Audit, admin models.Actor) {
 			b.ReportMetric(float64(vmKB("VmHWM"))/1024, "peak-rss-MiB")
 		})
 	}
+}
+
+// benchCharts draws the charts page once over the whole seeded range
+// (23 days at 1,000,000 rows), whatever -benchtime says.
+func benchCharts(b *testing.B, h handlers.Audit, admin models.Actor) {
+	to := benchT0.Add(30 * 24 * time.Hour).Format(time.DateOnly)
+	r := httptest.NewRequest(http.MethodGet, "/audit/sessions/charts?from="+benchT0.Format(time.DateOnly)+"&to="+to, nil)
+	r = r.WithContext(handlers.WithActor(r.Context(), admin))
+	w := httptest.NewRecorder()
+	t0 := time.Now()
+	if err := h.Charts(w, r); err != nil || w.Code != http.StatusOK {
+		b.Fatalf("charts: %v %d", err, w.Code)
+	}
+	b.ReportMetric(time.Since(t0).Seconds(), "s/page")
 }
 
 // resetPeakRSS resets VmHWM (Linux: writing 5 to clear_refs) so VmHWM then
