@@ -135,7 +135,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	if sweep <= 0 {
 		sweep = time.Second
 	}
-	g.Go(func() error { return every(gctx, sweep, func(ctx context.Context) { sweepSessions(ctx, store, log) }) })
+	g.Go(func() error { return sessionLoop(gctx, store, sweep, log) })
 	if dialect == models.Postgres {
 		l := &pgnotify.Listener{DatabaseURL: cfg.DatabaseURL, InstanceID: instanceID, Sink: broker, Logger: log}
 		g.Go(func() error { return l.Run(gctx) })
@@ -174,6 +174,27 @@ func purgeLogins(ctx context.Context, store *models.Store, log *slog.Logger) {
 		log.Warn("purge logins", "error", err)
 	} else if n > 0 {
 		log.Info("purged ended logins", "count", n)
+	}
+}
+
+// sessionLoop applies the session rules every interval until ctx ends, and
+// wakes early (at most every 100 ms) when a live session expires sooner, so
+// expiry is not delayed by the interval.
+func sessionLoop(ctx context.Context, store *models.Store, interval time.Duration, log *slog.Logger) error {
+	timer := time.NewTimer(interval)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		}
+		sweepSessions(ctx, store, log)
+		wait := interval
+		if next, ok, err := store.NextSessionExpiry(ctx); err == nil && ok {
+			wait = min(wait, max(time.Until(next), 100*time.Millisecond))
+		}
+		timer.Reset(wait)
 	}
 }
 
