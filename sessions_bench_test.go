@@ -379,4 +379,3 @@ func seedExpiring(b *testing.B, w *benchWorld, n int, at time.Time) {
 		return [][]any{{fmt.Sprintf("s_x%d_%d", tag, i), "pending", nil, nil, created}}
 	})
 }
-
