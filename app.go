@@ -77,6 +77,13 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		Crypter: crypter, LoginLifetime: cfg.LoginLifetime, LoginIdleTimeout: cfg.LoginIdle,
 		Sessions: models.SessionOptions{Notifier: broker, InstanceID: instanceID},
 	})
+	if len(cfg.RootKeyPrevious) > 0 { // root key rotation: see docs/root-key-rotation.md
+		if n, err := store.RewrapCredentialSecrets(ctx); err != nil {
+			return fmt.Errorf("rewrap credential secrets: %w", err)
+		} else if n > 0 {
+			log.Info("re-encrypted credential secrets under the current root key", "count", n)
+		}
+	}
 	boot, err := store.Bootstrap(ctx, cfg.Bootstrap)
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)

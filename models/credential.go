@@ -82,7 +82,7 @@ type CredentialInput struct {
 type CredentialItem struct {
 	Credential
 	StoreName string
-	Actions   map[Action]bool
+	Actions   map[Action]bool `gorm:"-"`
 }
 
 func credentialResource(c *Credential) Resource {

@@ -172,3 +172,39 @@ func (s *Store) decryptCredential(ctx context.Context, id string) (*BrokeredCred
 	}
 	return out, nil
 }
+
+// RewrapCredentialSecrets re-encrypts under the current root key every
+// credential secret sealed under a previous one (root key rotation: start
+// with the new key as current and the old one as previous, run this, then
+// drop the old key). It needs no actor: it changes no meaning, only the key.
+// It returns how many secrets it rewrapped; safe to run concurrently (each
+// row is rewritten only while it still holds the ciphertext it read).
+func (s *Store) RewrapCredentialSecrets(ctx context.Context) (int, error) {
+	if s.opts.Crypter == nil {
+		return 0, nil
+	}
+	var rows []struct{ ID, Secret string }
+	if err := s.q(ctx).Table("credentials").Select("id, secret").Scan(&rows).Error; err != nil {
+		return 0, fmt.Errorf("load credential secrets: %w", err)
+	}
+	n := 0
+	for _, r := range rows {
+		if !s.opts.Crypter.NeedsRewrap(r.Secret) {
+			continue
+		}
+		plain, err := s.opts.Crypter.Decrypt(r.Secret, r.ID)
+		if err != nil {
+			return n, fmt.Errorf("rewrap credential %s: %w", r.ID, err)
+		}
+		sealed, err := s.opts.Crypter.Encrypt(plain, r.ID)
+		if err != nil {
+			return n, fmt.Errorf("rewrap credential %s: %w", r.ID, err)
+		}
+		res := s.q(ctx).Table("credentials").Where("id = ? AND secret = ?", r.ID, r.Secret).Update("secret", sealed)
+		if res.Error != nil {
+			return n, fmt.Errorf("rewrap credential %s: %w", r.ID, res.Error)
+		}
+		n += int(res.RowsAffected)
+	}
+	return n, nil
+}

@@ -213,3 +213,42 @@ func TestCredentialBadInput(t *testing.T) {
 		}
 	})
 }
+
+func TestRewrapCredentialSecrets(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := context.Background()
+			oldKey, newKey := make([]byte, 32), make([]byte, 32)
+			newKey[0] = 1
+			oldC, _ := models.NewCrypter(oldKey)
+			store := dbtest.Open(t, d, models.Options{Crypter: oldC})
+			admin := dbtest.Admin(t, store)
+			p := project(t, store, admin, "Acme", "Prod")
+			cs, _ := store.CreateCredentialStore(ctx, admin, p.ID, models.CredentialStoreInput{Name: "s"})
+			c, err := store.CreateCredential(ctx, admin, cs.ID, models.CredentialInput{Type: models.CredentialUsernamePassword, Name: "c", Username: "u", Password: "rotate-me"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tg, _ := store.CreateTarget(ctx, admin, p.ID, tcp("t", 22, "10.0.0.1"))
+			if err := store.AddTargetCredentialSources(ctx, admin, tg.ID, []string{c.ID}); err != nil {
+				t.Fatal(err)
+			}
+			// Rotation: the new key is current, the old one still accepted.
+			both, _ := models.NewCrypter(newKey, oldKey)
+			rotating := models.NewStore(store.DB(), store.Dialect(), models.Options{Crypter: both})
+			if n, err := rotating.RewrapCredentialSecrets(ctx); err != nil || n != 1 {
+				t.Fatalf("rewrap = %d, %v", n, err)
+			}
+			if n, _ := rotating.RewrapCredentialSecrets(ctx); n != 0 {
+				t.Fatalf("second rewrap changed %d", n)
+			}
+			// The old key can go now.
+			newOnly, _ := models.NewCrypter(newKey)
+			after := models.NewStore(store.DB(), store.Dialect(), models.Options{Crypter: newOnly})
+			creds, err := after.BrokeredCredentials(ctx, admin, tg.ID)
+			if err != nil || len(creds) != 1 || creds[0].Secret.Password != "rotate-me" {
+				t.Fatalf("after rotation = %+v, %v", creds, err)
+			}
+		})
+	}
+}

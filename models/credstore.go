@@ -34,7 +34,7 @@ type CredentialStoreInput struct {
 type CredentialStoreItem struct {
 	CredentialStore
 	Credentials int64
-	Actions     map[Action]bool
+	Actions     map[Action]bool `gorm:"-"`
 }
 
 func (in CredentialStoreInput) validate() (CredentialStoreInput, error) {

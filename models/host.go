@@ -30,7 +30,7 @@ type HostInput struct {
 // HostItem is a host in a list with what the actor may do to it.
 type HostItem struct {
 	Host
-	Actions map[Action]bool
+	Actions map[Action]bool `gorm:"-"`
 }
 
 func (in HostInput) validate() (HostInput, error) {

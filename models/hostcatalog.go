@@ -33,7 +33,7 @@ type HostCatalogItem struct {
 	HostCatalog
 	Hosts    int64
 	HostSets int64
-	Actions  map[Action]bool
+	Actions  map[Action]bool `gorm:"-"`
 }
 
 func (in HostCatalogInput) validate() (HostCatalogInput, error) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"gorm.io/gorm/clause"
 )
 
 // HostSet is a named group of hosts of one catalog; targets use host sets as
@@ -38,8 +40,8 @@ type HostSetInput struct {
 type HostSetItem struct {
 	HostSet
 	Members int64
-	Hosts   []Host `gorm:"-"`
-	Actions map[Action]bool
+	Hosts   []Host          `gorm:"-"`
+	Actions map[Action]bool `gorm:"-"`
 }
 
 func (in HostSetInput) validate() (HostSetInput, error) {
@@ -100,20 +102,10 @@ func (s *Store) addMembers(ctx context.Context, hs *HostSet, hostIDs []string) e
 	if int(n) != len(hostIDs) {
 		return Invalid("host_ids", "Only hosts of the host set's own catalog can be added.")
 	}
-	var have []string
-	if err := s.q(ctx).Model(&HostSetMember{}).Where("host_set_id = ?", hs.ID).Pluck("host_id", &have).Error; err != nil {
-		return fmt.Errorf("load members: %w", err)
-	}
-	in := map[string]bool{}
-	for _, id := range have {
-		in[id] = true
-	}
 	for _, id := range hostIDs {
-		if in[id] {
-			continue
-		}
+		// Hosts already in the set are kept as they are (also under a race).
 		m := HostSetMember{HostSetID: hs.ID, HostID: id, CatalogID: hs.CatalogID, CreatedAt: s.now()}
-		if err := s.q(ctx).Create(&m).Error; err != nil {
+		if err := s.q(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&m).Error; err != nil {
 			return fmt.Errorf("add host %s to host set %s: %w", id, hs.ID, err)
 		}
 	}

@@ -25,8 +25,8 @@ type MyTarget struct {
 	// sorted and distinct (empty for a direct address).
 	HostNames []string `gorm:"-"`
 	// Credentials are the names of the brokered credentials, sorted.
-	Credentials []string `gorm:"-"`
-	Actions     map[Action]bool
+	Credentials []string        `gorm:"-"`
+	Actions     map[Action]bool `gorm:"-"`
 }
 
 // ProjectRef names a project and its organization (for filters).
@@ -52,22 +52,25 @@ func (s *Store) ListMyTargets(ctx context.Context, a Actor, opt MyTargetsOptions
 	if err != nil {
 		return out, err
 	}
-	base := func() *gorm.DB {
-		return s.q(ctx).Table("targets AS t").Joins("JOIN scopes p ON p.id = t.scope_id").
-			Joins("JOIN scopes o ON o.id = p.parent_id").Where(cond, args...)
-	}
-	if err := base().Select("DISTINCT p.id, p.name, o.name AS org_name").
-		Order("o.name, p.name, p.id").Scan(&out.Projects).Error; err != nil {
+	// The filter offers the projects holding at least one of the actor's
+	// targets: one index probe per project instead of a scan of all targets.
+	err = s.q(ctx).Table("scopes AS p").Joins("JOIN scopes o ON o.id = p.parent_id").
+		Where("p.type = ? AND EXISTS (SELECT 1 FROM targets t WHERE t.scope_id = p.id AND ("+cond+"))", append([]any{ScopeProject}, args...)...).
+		Select("p.id, p.name, o.name AS org_name").Order("o.name, p.name, p.id").Scan(&out.Projects).Error
+	if err != nil {
 		return out, fmt.Errorf("list target projects: %w", err)
 	}
-	q := base()
-	if opt.ProjectID != "" {
-		q = q.Where("t.scope_id = ?", opt.ProjectID)
+	filtered := func() *gorm.DB {
+		q := s.q(ctx).Table("targets AS t").Where(cond, args...)
+		if opt.ProjectID != "" {
+			q = q.Where("t.scope_id = ?", opt.ProjectID)
+		}
+		return s.searchNameDesc(q, "t", opt.Search, "t.address")
 	}
-	q = s.searchNameDesc(q, "t", opt.Search, "t.address")
-	if err := q.Count(&out.Total).Error; err != nil {
+	if err := filtered().Count(&out.Total).Error; err != nil {
 		return out, fmt.Errorf("count my targets: %w", err)
 	}
+	q := filtered().Joins("JOIN scopes p ON p.id = t.scope_id").Joins("JOIN scopes o ON o.id = p.parent_id")
 	err = q.Select("t.*, p.name AS project_name, o.id AS org_id, o.name AS org_name").
 		Order("lower(t.name), t.id").Limit(opt.PerPage).Offset(opt.offset()).Scan(&out.Items).Error
 	if err != nil {

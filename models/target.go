@@ -59,7 +59,7 @@ type TargetItem struct {
 	Target
 	HostSources       int64
 	CredentialSources int64
-	Actions           map[Action]bool
+	Actions           map[Action]bool `gorm:"-"`
 }
 
 func (in TargetInput) validate() (TargetInput, error) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"gorm.io/gorm/clause"
 )
 
 // TargetHostSource makes a host set of the target's project a host source.
@@ -53,7 +55,7 @@ type TargetDetail struct {
 	ProjectName       string
 	HostSources       []HostSourceView
 	CredentialSources []CredentialSourceView
-	Actions           map[Action]bool
+	Actions           map[Action]bool `gorm:"-"`
 }
 
 // GetTarget returns a target with its host and credential sources (by name).
@@ -132,15 +134,8 @@ func (s *Store) AddTargetHostSources(ctx context.Context, a Actor, targetID stri
 			return Invalid("host_set_ids", "Only host sets of the target's own project can be host sources.")
 		}
 		for _, id := range ids {
-			var have int64
-			if err := tx.q(ctx).Model(&TargetHostSource{}).Where("target_id = ? AND host_set_id = ?", t.ID, id).Count(&have).Error; err != nil {
-				return fmt.Errorf("check host source: %w", err)
-			}
-			if have > 0 {
-				continue
-			}
 			src := TargetHostSource{TargetID: t.ID, HostSetID: id, ScopeID: t.ScopeID, CreatedAt: tx.now()}
-			if err := tx.q(ctx).Create(&src).Error; err != nil {
+			if err := tx.q(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&src).Error; err != nil {
 				return fmt.Errorf("add host source %s to target %s: %w", id, t.ID, err)
 			}
 		}
@@ -197,16 +192,8 @@ func (s *Store) AddTargetCredentialSources(ctx context.Context, a Actor, targetI
 			return Invalid("credential_ids", "Only credentials of the target's own project can be brokered.")
 		}
 		for _, id := range ids {
-			var have int64
-			if err := tx.q(ctx).Model(&TargetCredentialSource{}).Where("target_id = ? AND credential_id = ? AND purpose = ?",
-				t.ID, id, CredentialPurposeBrokered).Count(&have).Error; err != nil {
-				return fmt.Errorf("check credential source: %w", err)
-			}
-			if have > 0 {
-				continue
-			}
 			src := TargetCredentialSource{TargetID: t.ID, CredentialID: id, ScopeID: t.ScopeID, Purpose: CredentialPurposeBrokered, CreatedAt: tx.now()}
-			if err := tx.q(ctx).Create(&src).Error; err != nil {
+			if err := tx.q(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&src).Error; err != nil {
 				return fmt.Errorf("add credential source %s to target %s: %w", id, t.ID, err)
 			}
 		}
