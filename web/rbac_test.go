@@ -121,7 +121,8 @@ func TestRBACPages(t *testing.T) {
 		if code, _ := ac.do("POST", "/roles/"+rid+"/grants", url.Values{"version": {"1"}, "grants": {"ids=*;type=role;actions=read\n"}}); code != http.StatusSeeOther {
 			t.Errorf("good grants: %d", code)
 		}
-		if code, body := ac.do("POST", "/roles/"+rid+"/grant-scopes", url.Values{"version": {"2"}, "grant_scope": {"children", "descendants"}}); code != 422 || !has(body, "grant_scopes-error") {
+		if code, body := ac.do("POST", "/roles/"+rid+"/grant-scopes", url.Values{"version": {"2"}, "grant_scope": {"children", "descendants"}}); code != 422 || !has(body, "grant_scopes-error") ||
+			!strings.Contains(body, "ids=*;type=role;actions=read</textarea>") {
 			t.Errorf("bad grant scopes: %d", code)
 		}
 		if code, _ := ac.do("POST", "/roles/"+rid+"/grant-scopes", url.Values{"version": {"2"}, "grant_scope": {"this", "descendants"}}); code != http.StatusSeeOther {
@@ -146,6 +147,12 @@ func TestRBACPages(t *testing.T) {
 		}
 		if code, body := bc.do("GET", "/roles/"+rid, nil); code != 200 || has(body, "grants-form") || has(body, "remove-principal") || !has(body, "grants") {
 			t.Errorf("bob's role page: %d", code)
+		}
+		if code, body := bc.do("GET", "/account", nil); code != 200 || !has(body, "current-user") {
+			t.Errorf("bob's account page: %d", code)
+		}
+		if code, _ := bc.do("GET", "/users/"+admin.UserID, nil); code != 404 {
+			t.Errorf("bob reads admin: %d", code)
 		}
 		if code, _ := bc.do("GET", "/groups/"+gid, nil); code != 404 {
 			t.Errorf("bob reads group: %d", code)
