@@ -17,8 +17,10 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"gatehouse/live"
+	"gatehouse/metrics"
 	"gatehouse/migrations"
 	"gatehouse/models"
+	"gatehouse/oidcauth"
 	"gatehouse/pgnotify"
 	"gatehouse/web"
 )
@@ -71,11 +73,13 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	if err != nil {
 		return fmt.Errorf("root key: %w", err)
 	}
+	oidcClient := &http.Client{Timeout: 15 * time.Second}
 	broker := live.New()
 	instanceID := base64.RawURLEncoding.EncodeToString(randomKey(9))
 	store := models.NewStore(db, dialect, models.Options{
 		Crypter: crypter, LoginLifetime: cfg.LoginLifetime, LoginIdleTimeout: cfg.LoginIdle,
-		Sessions: models.SessionOptions{Notifier: broker, InstanceID: instanceID},
+		CheckOIDCProvider: oidcauth.Checker(oidcClient),
+		Sessions:          models.SessionOptions{Notifier: broker, InstanceID: instanceID},
 	})
 	if len(cfg.RootKeyPrevious) > 0 { // root key rotation: see docs/root-key-rotation.md
 		if n, err := store.RewrapCredentialSecrets(ctx); err != nil {
@@ -100,6 +104,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	if ext == nil {
 		ext = &url.URL{Scheme: "http", Host: ln.Addr().String()}
 	}
+	reg := metrics.New()
 	mounts := map[string]http.Handler{}
 	if cfg.Seed != nil {
 		if err := cfg.Seed(ctx, store, ext, mounts); err != nil {
@@ -109,7 +114,8 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	}
 	srv, err := web.NewServer(web.Config{
 		ExternalURL: ext, CookieHashKey: cfg.CookieHashKey, CookieBlockKey: cfg.CookieBlockKey,
-		TrustedProxies: cfg.TrustedProxies, Dev: cfg.Dev, Mounts: mounts, Live: broker,
+		TrustedProxies: cfg.TrustedProxies, Dev: cfg.Dev, Mounts: mounts, Metrics: reg, OIDCHTTPClient: oidcClient,
+		Live: broker,
 	}, store, log)
 	if err != nil {
 		ln.Close()

@@ -17,18 +17,18 @@ import (
 	"gatehouse/web"
 )
 
-type client struct {
+type rbacClient struct {
 	t    *testing.T
 	base string
 	c    *http.Client
 }
 
-func newClient(t *testing.T, base string) *client {
+func newClient(t *testing.T, base string) *rbacClient {
 	jar, _ := cookiejar.New(nil)
-	return &client{t: t, base: base, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	return &rbacClient{t: t, base: base, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
-func (c *client) do(method, path string, form url.Values) (int, string) {
+func (c *rbacClient) do(method, path string, form url.Values) (int, string) {
 	c.t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -73,7 +73,7 @@ func TestRBACPages(t *testing.T) {
 		if err := store.DB().Raw("SELECT id FROM auth_methods WHERE scope_id = 'global'").Scan(&method).Error; err != nil {
 			t.Fatal(err)
 		}
-		login := func(name, pw string) *client {
+		login := func(name, pw string) *rbacClient {
 			c := newClient(t, hs.URL)
 			if code, loc := c.do("POST", "/login", url.Values{"auth_method_id": {method}, "login_name": {name}, "password": {pw}}); code != http.StatusSeeOther {
 				t.Fatalf("login %s: %d %s", name, code, loc)
