@@ -17,8 +17,10 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"gatehouse/live"
+	"gatehouse/metrics"
 	"gatehouse/migrations"
 	"gatehouse/models"
+	"gatehouse/oidcauth"
 	"gatehouse/pgnotify"
 	"gatehouse/web"
 )
@@ -74,11 +76,13 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	if err != nil {
 		return fmt.Errorf("root key: %w", err)
 	}
+	oidcClient := &http.Client{Timeout: 15 * time.Second}
 	broker := live.New()
 	instanceID := base64.RawURLEncoding.EncodeToString(randomKey(9))
 	store := models.NewStore(db, dialect, models.Options{
 		Crypter: crypter, LoginLifetime: cfg.LoginLifetime, LoginIdleTimeout: cfg.LoginIdle,
-		Sessions: models.SessionOptions{Notifier: broker, InstanceID: instanceID},
+		CheckOIDCProvider: oidcauth.Checker(oidcClient),
+		Sessions:          models.SessionOptions{Notifier: broker, InstanceID: instanceID},
 	})
 	if len(cfg.RootKeyPrevious) > 0 { // root key rotation: see docs/root-key-rotation.md
 		if n, err := store.RewrapCredentialSecrets(ctx); err != nil {
@@ -103,6 +107,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	if ext == nil {
 		ext = &url.URL{Scheme: "http", Host: ln.Addr().String()}
 	}
+	reg := metrics.New()
 	mounts := map[string]http.Handler{}
 	if cfg.Seed != nil {
 		if err := cfg.Seed(ctx, store, ext, mounts); err != nil {
@@ -112,7 +117,8 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	}
 	srv, err := web.NewServer(web.Config{
 		ExternalURL: ext, CookieHashKey: cfg.CookieHashKey, CookieBlockKey: cfg.CookieBlockKey,
-		TrustedProxies: cfg.TrustedProxies, Dev: cfg.Dev, Mounts: mounts, Live: broker,
+		TrustedProxies: cfg.TrustedProxies, Dev: cfg.Dev, Mounts: mounts, Metrics: reg, OIDCHTTPClient: oidcClient,
+		Live: broker,
 	}, store, log)
 	if err != nil {
 		ln.Close()
@@ -152,7 +158,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	if sweep <= 0 {
 		sweep = time.Second
 	}
-	g.Go(func() error { return every(gctx, sweep, func(ctx context.Context) { sweepSessions(ctx, store, log) }) })
+	g.Go(func() error { return sessionLoop(gctx, store, sweep, log) })
 	if dialect == models.Postgres {
 		l := &pgnotify.Listener{DatabaseURL: cfg.DatabaseURL, InstanceID: instanceID, Sink: broker, Logger: log}
 		g.Go(func() error { return l.Run(gctx) })
@@ -202,6 +208,27 @@ func purgeSessions(ctx context.Context, store *models.Store, retention time.Dura
 		log.Warn("purge terminated sessions", "error", err)
 	} else if n > 0 {
 		log.Info("purged operational rows of terminated sessions", "count", n, "retention", retention)
+	}
+}
+
+// sessionLoop applies the session rules at once and then every interval
+// until ctx ends, waking early (at most every 100 ms) when a live session
+// expires sooner, so expiry is not delayed by the interval.
+func sessionLoop(ctx context.Context, store *models.Store, interval time.Duration, log *slog.Logger) error {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		}
+		sweepSessions(ctx, store, log)
+		wait := interval
+		if next, ok, err := store.NextSessionExpiry(ctx); err == nil && ok {
+			wait = min(wait, max(time.Until(next), 100*time.Millisecond))
+		}
+		timer.Reset(wait)
 	}
 }
 

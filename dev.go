@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 
@@ -42,9 +44,17 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		Announce: func(w io.Writer, url string, boot *models.BootstrapResult) {
 			fmt.Fprintf(w, "\nGatehouse (dev) is running at %s\n", url)
 			fmt.Fprintf(w, "  data folder: %s (delete it to start over)\n", *dataDir)
-			fmt.Fprintf(w, "  log in as admin / password\n\n")
+			fmt.Fprintf(w, "  log in as admin / password, or with the dev provider as alice, bob or admin (password: password)\n\n")
 		},
-		Seed:   devSeedInfrastructure,
+		Seed: func(ctx context.Context, store *models.Store, ext *url.URL, mounts map[string]http.Handler) error {
+			if err := seedDevProvider(ctx, store, ext, mounts, logger); err != nil {
+				return err
+			}
+			if err := seedDevInfrastructure(ctx, store); err != nil {
+				return err
+			}
+			return seedDevAccess(ctx, store)
+		},
 		Logger: logger, Stdout: stdout,
 	})
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/url"
 	"strings"
 
 	"gatehouse/models"
@@ -21,12 +19,6 @@ const (
 	devEchoPort    = 9201 // the dev echo service arrives with the proxy issue
 	devPGTarget    = "postgres-local"
 )
-
-// devSeedInfrastructure is an appConfig.Seed hook running
-// seedDevInfrastructure (other dev seeds chain their own calls next to it).
-func devSeedInfrastructure(ctx context.Context, store *models.Store, _ *url.URL, _ map[string]http.Handler) error {
-	return seedDevInfrastructure(ctx, store)
-}
 
 // seedDevInfrastructure makes the dev org and project with a static catalog
 // holding 127.0.0.1 in a host set, and the targets echo (direct address,

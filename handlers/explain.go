@@ -12,6 +12,7 @@ import (
 // ExplainStore is what the "Why can't I?" page needs from the domain.
 type ExplainStore interface {
 	ExplainAccess(ctx context.Context, a models.Actor, userID, resourceID string) (*models.AccessExplanation, error)
+	ListUsers(ctx context.Context, a models.Actor, scopeID string, opt models.ListOptions) (models.Page[models.UserItem], error)
 }
 
 // Explain serves the "Why can't I?" page.
@@ -33,5 +34,13 @@ func (h Explain) Show(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	return render(w, r, http.StatusOK, views.ExplainPage(h.Meta(r, "Why can't I?", "explain"), f, ex))
+	var users []models.UserItem
+	if a.Can.ExplainOthers {
+		page, err := h.Store.ListUsers(ctx, a, "", models.ListOptions{PerPage: 200})
+		if err != nil {
+			return err
+		}
+		users = page.Items
+	}
+	return render(w, r, http.StatusOK, views.ExplainPage(h.Meta(r, "Why can't I?", "explain"), f, users, ex))
 }

@@ -98,6 +98,9 @@ func TestExplainPage(t *testing.T) {
 		if code != http.StatusOK {
 			t.Fatalf("status %d: %s", code, body)
 		}
+		if opts := byTestID(t, body, "explain-user"); len(opts) != 1 || !strings.Contains(opts[0], "bob") {
+			t.Errorf("user picker = %q", opts)
+		}
 		if s := byTestID(t, body, "explain-subject"); len(s) != 1 || !strings.Contains(s[0], "bob") || !strings.Contains(s[0], "the target") {
 			t.Errorf("subject = %q", s)
 		}
@@ -121,7 +124,7 @@ func TestExplainPage(t *testing.T) {
 		// Bob asks about himself (no user given) and may not ask about the admin.
 		ba := dbtest.Login(t, store, mustMethod(t, store), "bob", "bob-password-1")
 		code, body = get(ba, url.Values{"resource": {target.ID}})
-		if code != http.StatusOK || len(byTestID(t, body, "allowed")) != 1 {
+		if code != http.StatusOK || len(byTestID(t, body, "allowed")) != 1 || len(byTestID(t, body, "explain-user")) != 0 {
 			t.Errorf("bob about himself: %d %q", code, byTestID(t, body, "explain-actions"))
 		}
 		if code, _ = get(ba, url.Values{"user": {admin.UserID}, "resource": {target.ID}}); code != http.StatusNotFound {

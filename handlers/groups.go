@@ -58,7 +58,9 @@ func (h Groups) show(w http.ResponseWriter, r *http.Request, status int, f views
 	}
 	var users models.Page[models.UserItem]
 	if g.Actions[models.ActionAddMembers] {
-		users, _ = h.Store.ListUsers(ctx, a, "", models.ListOptions{Search: r.URL.Query().Get("q"), PerPage: 50})
+		if users, err = h.Store.ListUsers(ctx, a, "", models.ListOptions{Search: r.URL.Query().Get("q"), PerPage: 50}); err != nil {
+			return err
+		}
 	}
 	return render(w, r, status, views.GroupPage(h.Meta(r, g.Name, "groups"), g, users, r.URL.Query().Get("q"), f))
 }

@@ -64,7 +64,10 @@ func (h Roles) show(w http.ResponseWriter, r *http.Request, status int, f views.
 		return err
 	}
 	if f.Values == nil {
-		f.Values = map[string]string{"grants": strings.Join(role.Grants, "\n")}
+		f.Values = map[string]string{}
+	}
+	if _, typed := f.Values["grants"]; !typed {
+		f.Values["grants"] = strings.Join(role.Grants, "\n")
 	}
 	return render(w, r, status, views.RolePage(h.Meta(r, role.Name, "roles"), role, scopes, f))
 }

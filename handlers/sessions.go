@@ -61,11 +61,7 @@ func (h Sessions) Start(w http.ResponseWriter, r *http.Request) error {
 		}
 		return render(w, r, http.StatusUnprocessableEntity, views.StartSessionPage(h.Meta(r, "Start a session", "targets"), t, f))
 	}
-	d, err := h.Store.GetSession(ctx, a, started.Session.ID)
-	if err != nil {
-		return err
-	}
-	d.Credentials = started.Credentials
+	d := started.Detail()
 	w.Header().Set("Cache-Control", "no-store")
 	return render(w, r, http.StatusCreated, views.SessionPage(h.Meta(r, "Session on "+d.TargetName, "sessions"), d, started.Token))
 }

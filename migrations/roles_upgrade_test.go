@@ -52,6 +52,17 @@ func TestRolesMigrationKeepsAdmins(t *testing.T) {
 			if _, err := p.Up(ctx); err != nil {
 				t.Fatal(err)
 			}
+			// role_principals keeps type, id and foreign key consistent.
+			for _, bad := range []string{
+				"INSERT INTO role_principals (role_id, principal_type, principal_id, user_id, created_at) VALUES ('r_self00000001', 'group', 'u_olduser00001', 'u_olduser00001', ?)",
+				"INSERT INTO role_principals (role_id, principal_type, principal_id, created_at) VALUES ('r_self00000001', 'user', 'u_olduser00001', ?)",
+				"INSERT INTO role_principals (role_id, principal_type, principal_id, user_id, created_at) VALUES ('r_self00000001', 'user', 'u_anon', 'u_olduser00001', ?)",
+				"INSERT INTO role_principals (role_id, principal_type, principal_id, user_id, created_at) VALUES ('r_self00000001', 'user', 'u_nobody000001', 'u_nobody000001', ?)",
+			} {
+				if err := gdb.Exec(bad, now).Error; err == nil {
+					t.Errorf("accepted: %s", bad)
+				}
+			}
 			store := models.NewStore(gdb, dialect, models.Options{})
 			admin := models.Actor{UserID: "u_oldadmin0001"}
 			page, err := store.ListRoles(ctx, admin, "", models.ListOptions{})

@@ -86,10 +86,7 @@ func (s *Store) authorize(ctx context.Context, a Actor, action Action, res Resou
 	if !a.Authenticated() {
 		return ErrUnauthenticated
 	}
-	if res.ID != "" && action != ActionNoOp && !acl.Allowed(res, string(ActionNoOp)).Allowed {
-		return fmt.Errorf("%s %s: %w", res.Type, res.ID, ErrNotFound)
-	}
-	if res.ID != "" && action == ActionNoOp {
+	if res.ID != "" && (action == ActionNoOp || !acl.Allowed(res, string(ActionNoOp)).Allowed) {
 		return fmt.Errorf("%s %s: %w", res.Type, res.ID, ErrNotFound)
 	}
 	return fmt.Errorf("%s %s on %s: %w", a.UserID, action, res.Type, ErrForbidden)

@@ -150,7 +150,9 @@ func (s *Store) GetScope(ctx context.Context, a Actor, id string) (*ScopeItem, e
 	if err != nil {
 		return nil, err
 	}
-	item := &ScopeItem{Scope: *sc, Actions: s.Allowed(ctx, a, scopeResource(sc), ActionUpdate, ActionDelete, ActionCreate)}
+	item := &ScopeItem{Scope: *sc, Actions: s.Allowed(ctx, a, scopeResource(sc), ActionUpdate, ActionDelete)}
+	// Creating a child is a collection action on the scope's children.
+	item.Actions[ActionCreate] = s.authorize(ctx, a, ActionCreate, Resource{Type: "scope", ScopeID: sc.ID}) == nil
 	if sc.ID == GlobalScopeID {
 		item.Actions[ActionDelete] = false
 	}

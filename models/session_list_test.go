@@ -67,8 +67,9 @@ func TestListSessions(t *testing.T) {
 		}{
 			{"all, newest first (terminated included)", models.SessionFilter{}, []string{b.Session.ID, a.ID}},
 			{"oldest first", models.SessionFilter{Sort: "started"}, []string{a.ID, b.Session.ID}},
-			{"by target name", models.SessionFilter{Target: "POSTGR"}, []string{a.ID}},
-			{"by user name", models.SessionFilter{User: "alice"}, []string{b.Session.ID, a.ID}},
+			{"by target name prefix", models.SessionFilter{Target: "POSTGR"}, []string{a.ID}},
+			{"not a prefix", models.SessionFilter{Target: "ostgres"}, nil},
+			{"by user name", models.SessionFilter{User: "alice l"}, []string{b.Session.ID, a.ID}},
 			{"by project", models.SessionFilter{Project: "databases"}, []string{b.Session.ID, a.ID}},
 			{"by other project", models.SessionFilter{Project: "nope"}, nil},
 			{"by state", models.SessionFilter{State: "pending"}, []string{b.Session.ID}},

@@ -27,6 +27,20 @@ type StartedSession struct {
 	Session     Session
 	Token       string
 	Credentials []IssuedCredential
+	// Actions are what the actor may do to the new session.
+	Actions map[Action]bool
+}
+
+// Detail is the new session as the session page shows it, without another
+// read: its first state, and its credentials with their secrets.
+func (st *StartedSession) Detail() *SessionDetail {
+	d := &SessionDetail{SessionItem: SessionItem{Session: st.Session, Actions: st.Actions}, Credentials: st.Credentials,
+		History: []SessionStateRow{{SessionID: st.Session.ID, State: StatePending, At: st.Session.CreatedAt}}}
+	for _, c := range st.Credentials {
+		d.Brokered = append(d.Brokered, SessionCredentialRow{SessionID: st.Session.ID, CredentialID: c.ID, LibraryID: c.LibraryID,
+			StoreID: c.StoreID, Name: c.Name, Type: c.Type, Purpose: c.Purpose, Source: c.Source, IssuedAt: st.Session.CreatedAt})
+	}
+	return d
 }
 
 type sessionTarget struct {
@@ -153,13 +167,20 @@ func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput)
 		HostCatalogID: host.CatalogID, HostCatalogName: host.CatalogName, Endpoint: endpoint, ProjectID: t.ScopeID,
 		ProjectName: t.ProjectName, OrgID: t.OrgID, OrgName: t.OrgName, ClientIP: in.ClientIP, UserAgent: in.UserAgent}
 	snap.Grants = grants
-	if err := s.q(ctx).Raw(`SELECT g.id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id
-		WHERE m.user_id = ? ORDER BY g.name`, u.ID).Scan(&snap.Groups).Error; err != nil {
+	var groups []struct {
+		Kind, ID, Name string
+	}
+	if err := s.q(ctx).Raw(`SELECT 'g' AS kind, g.id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = ?
+		UNION ALL SELECT 'mg', mg.id, mg.name FROM managed_group_members m JOIN managed_groups mg ON mg.id = m.managed_group_id
+		WHERE m.account_id = ? ORDER BY 1, 3`, u.ID, u.AccountID).Scan(&groups).Error; err != nil {
 		return nil, fmt.Errorf("groups: %w", err)
 	}
-	if err := s.q(ctx).Raw(`SELECT mg.id, mg.name FROM managed_group_members m JOIN managed_groups mg ON mg.id = m.managed_group_id
-		WHERE m.account_id = ? ORDER BY mg.name`, u.AccountID).Scan(&snap.ManagedGroups).Error; err != nil {
-		return nil, fmt.Errorf("managed groups: %w", err)
+	for _, g := range groups {
+		if g.Kind == "g" {
+			snap.Groups = append(snap.Groups, NamedRef{ID: g.ID, Name: g.Name})
+		} else {
+			snap.ManagedGroups = append(snap.ManagedGroups, NamedRef{ID: g.ID, Name: g.Name})
+		}
 	}
 	for _, c := range creds {
 		snap.Credentials = append(snap.Credentials, CredentialRef{ID: c.ID, Name: c.Name, Type: c.Type, Purpose: c.Purpose,
@@ -171,7 +192,7 @@ func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput)
 	if err := s.publishChanges(ctx, []SessionChange{{SessionID: sess.ID, UserID: sess.UserID}}); err != nil {
 		return nil, err
 	}
-	return &StartedSession{Session: sess, Token: token, Credentials: creds}, nil
+	return &StartedSession{Session: sess, Token: token, Credentials: creds, Actions: s.sessionActions(ctx, a, &sess)}, nil
 }
 
 // chooseHost picks the session's host and the endpoint the worker dials.

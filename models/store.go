@@ -25,6 +25,10 @@ type Options struct {
 	// Sessions tunes the session lifecycle (session_live.go); zero values
 	// take the defaults noted there.
 	Sessions SessionOptions
+	// CheckOIDCProvider checks an OIDC auth method's settings against its
+	// provider's discovery document before the method may be active; its
+	// error text is shown to the admin. Nil refuses to activate OIDC methods.
+	CheckOIDCProvider func(ctx context.Context, issuer string, signingAlgorithms []string) error
 }
 
 // Store is the one door to Gatehouse's data. Its use-case methods check

@@ -45,11 +45,19 @@ type Account struct {
 	UserID       string
 	LoginName    *string
 	PasswordHash *string `json:"-"`
-	FullName     string
-	Email        string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	Version      int
+	// Issuer and Subject identify an OIDC account (unique together across
+	// the database); nil for password accounts.
+	Issuer  *string
+	Subject *string
+	// TokenClaims and UserinfoClaims are the JSON claims of the last OIDC
+	// login's ID token and userinfo answer.
+	TokenClaims    string `json:"-"`
+	UserinfoClaims string `json:"-"`
+	FullName       string
+	Email          string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	Version        int
 }
 
 // UserInput is the user form. LoginName and Password, when given, create or
@@ -84,7 +92,9 @@ type UserDetail struct {
 	User
 	ScopeName string
 	Accounts  []AccountView
-	Actions   map[Action]bool
+	// ManagedGroups are the managed groups the user's accounts belong to.
+	ManagedGroups []UserManagedGroup
+	Actions       map[Action]bool
 }
 
 var handlePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]*$`)
@@ -232,6 +242,9 @@ func (s *Store) GetUser(ctx context.Context, a Actor, id string) (*UserDetail, e
 		Where("a.user_id = ?", u.ID).Order("a.created_at").Scan(&d.Accounts).Error
 	if err != nil {
 		return nil, fmt.Errorf("load accounts: %w", err)
+	}
+	if d.ManagedGroups, err = s.userManagedGroups(ctx, u.ID); err != nil {
+		return nil, err
 	}
 	return d, nil
 }

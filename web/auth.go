@@ -80,7 +80,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return err
 	}
-	if err := s.setLoginCookie(w, r, res.Token); err != nil {
+	if err := s.setLoginCookie(w, r, res.Token, nil); err != nil {
 		return err
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
@@ -88,11 +88,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 }
 
 // setLoginCookie replaces whatever the cookie held with the new login's
-// token (a fresh cookie: nothing from before the login survives).
-func (s *Server) setLoginCookie(w http.ResponseWriter, r *http.Request, token string) error {
+// token and extra values (a fresh cookie: nothing from before the login
+// survives).
+func (s *Server) setLoginCookie(w http.ResponseWriter, r *http.Request, token string, extra map[string]any) error {
 	sess := s.cookie(r)
 	for k := range sess.Values {
 		delete(sess.Values, k)
+	}
+	for k, v := range extra {
+		sess.Values[k] = v
 	}
 	sess.Values["token"] = token
 	if err := sess.Save(r, w); err != nil {
@@ -101,9 +105,16 @@ func (s *Server) setLoginCookie(w http.ResponseWriter, r *http.Request, token st
 	return nil
 }
 
-// logout ends the login and clears the cookie (POST /logout).
+// logout ends the login and clears the cookie (POST /logout). A login made
+// through an OIDC method whose provider advertises an end-session endpoint
+// continues there (with id_token_hint and post_logout_redirect_uri).
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	sess := s.cookie(r)
+	var to string
+	if _, l, err := s.store.LoginByToken(r.Context(), tokenOf(sess)); err == nil {
+		idToken, _ := sess.Values[ckIDToken].(string)
+		to = s.endSessionURL(r, l, idToken)
+	}
 	if err := s.store.Logout(r.Context(), tokenOf(sess)); err != nil {
 		return err
 	}
@@ -113,6 +124,10 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := sess.Save(r, w); err != nil {
 		return fmt.Errorf("clear cookie: %w", err)
+	}
+	if to != "" {
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return nil
 	}
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 	return nil

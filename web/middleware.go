@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
 	"gatehouse/handlers"
@@ -38,6 +39,13 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		start := time.Now()
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		next.ServeHTTP(ww, r)
+		if s.cfg.Metrics != nil {
+			route := ""
+			if rc := chi.RouteContext(r.Context()); rc != nil {
+				route = rc.RoutePattern()
+			}
+			s.cfg.Metrics.ObserveHTTP(route, r.Method, ww.Status(), time.Since(start))
+		}
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 			return
 		}

@@ -17,18 +17,18 @@ import (
 	"gatehouse/web"
 )
 
-type client struct {
+type rbacClient struct {
 	t    *testing.T
 	base string
 	c    *http.Client
 }
 
-func newClient(t *testing.T, base string) *client {
+func newClient(t *testing.T, base string) *rbacClient {
 	jar, _ := cookiejar.New(nil)
-	return &client{t: t, base: base, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	return &rbacClient{t: t, base: base, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
-func (c *client) do(method, path string, form url.Values) (int, string) {
+func (c *rbacClient) do(method, path string, form url.Values) (int, string) {
 	c.t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -73,7 +73,7 @@ func TestRBACPages(t *testing.T) {
 		if err := store.DB().Raw("SELECT id FROM auth_methods WHERE scope_id = 'global'").Scan(&method).Error; err != nil {
 			t.Fatal(err)
 		}
-		login := func(name, pw string) *client {
+		login := func(name, pw string) *rbacClient {
 			c := newClient(t, hs.URL)
 			if code, loc := c.do("POST", "/login", url.Values{"auth_method_id": {method}, "login_name": {name}, "password": {pw}}); code != http.StatusSeeOther {
 				t.Fatalf("login %s: %d %s", name, code, loc)
@@ -121,7 +121,8 @@ func TestRBACPages(t *testing.T) {
 		if code, _ := ac.do("POST", "/roles/"+rid+"/grants", url.Values{"version": {"1"}, "grants": {"ids=*;type=role;actions=read\n"}}); code != http.StatusSeeOther {
 			t.Errorf("good grants: %d", code)
 		}
-		if code, body := ac.do("POST", "/roles/"+rid+"/grant-scopes", url.Values{"version": {"2"}, "grant_scope": {"children", "descendants"}}); code != 422 || !has(body, "grant_scopes-error") {
+		if code, body := ac.do("POST", "/roles/"+rid+"/grant-scopes", url.Values{"version": {"2"}, "grant_scope": {"children", "descendants"}}); code != 422 || !has(body, "grant_scopes-error") ||
+			!strings.Contains(body, "ids=*;type=role;actions=read</textarea>") {
 			t.Errorf("bad grant scopes: %d", code)
 		}
 		if code, _ := ac.do("POST", "/roles/"+rid+"/grant-scopes", url.Values{"version": {"2"}, "grant_scope": {"this", "descendants"}}); code != http.StatusSeeOther {
@@ -146,6 +147,12 @@ func TestRBACPages(t *testing.T) {
 		}
 		if code, body := bc.do("GET", "/roles/"+rid, nil); code != 200 || has(body, "grants-form") || has(body, "remove-principal") || !has(body, "grants") {
 			t.Errorf("bob's role page: %d", code)
+		}
+		if code, body := bc.do("GET", "/account", nil); code != 200 || !has(body, "current-user") {
+			t.Errorf("bob's account page: %d", code)
+		}
+		if code, _ := bc.do("GET", "/users/"+admin.UserID, nil); code != 404 {
+			t.Errorf("bob reads admin: %d", code)
 		}
 		if code, _ := bc.do("GET", "/groups/"+gid, nil); code != 404 {
 			t.Errorf("bob reads group: %d", code)

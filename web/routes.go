@@ -21,10 +21,15 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	// Anonymous.
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
+	if s.cfg.Metrics != nil {
+		r.Handle("/metrics", s.cfg.Metrics.Handler())
+	}
 	r.Handle("/static/*", static.Handler())
 	r.Get("/login", h(s.loginPage))
 	r.Post("/login", h(s.login))
 	r.Post("/logout", h(s.logout))
+	r.Get("/auth/oidc/{id}/start", h(s.oidcStart))
+	r.Get(OIDCCallbackPath, h(s.oidcCallback))
 	for prefix, handler := range s.cfg.Mounts {
 		r.Mount(prefix, handler)
 	}
@@ -35,6 +40,9 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	users := handlers.Users{Base: base, Store: s.store}
 	audit := handlers.Audit{Base: base, Store: s.store}
 
+	groups := handlers.Groups{Base: base, Store: s.store}
+	roles := handlers.Roles{Base: base, Store: s.store}
+	explain := handlers.Explain{Base: base, Store: s.store}
 	catalogs := handlers.HostCatalogs{Base: base, Store: s.store}
 	hosts := handlers.Hosts{Base: base, Store: s.store}
 	hostSets := handlers.HostSets{Base: base, Store: s.store}
@@ -43,9 +51,8 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	creds := handlers.Credentials{Base: base, Store: s.store}
 	myTargets := handlers.MyTargets{Base: base, Store: s.store}
 	sessions := handlers.Sessions{Base: base, Store: s.store, Live: s.cfg.Live, ClientIP: s.clientIP}
-	groups := handlers.Groups{Base: base, Store: s.store}
-	roles := handlers.Roles{Base: base, Store: s.store}
-	explain := handlers.Explain{Base: base, Store: s.store}
+	authMethods := handlers.AuthMethods{Base: base, Store: s.store, CallbackURL: s.callbackURL()}
+	managedGroups := handlers.ManagedGroups{Base: base, Store: s.store}
 	r.Group(func(r chi.Router) {
 		r.Use(s.requireLogin)
 		r.Get("/", h(home.Show))
@@ -78,6 +85,32 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 		r.Get("/audit/sessions/charts", h(audit.Charts))
 		r.Get("/audit/sessions/{id}", h(audit.Show))
 
+		r.Get("/groups", h(groups.List))
+		r.Get("/groups/new", h(groups.New))
+		r.Post("/groups/new", h(groups.Create))
+		r.Get("/groups/{id}", h(groups.Show))
+		r.Get("/groups/{id}/edit", h(groups.Edit))
+		r.Post("/groups/{id}/edit", h(groups.Update))
+		r.Get("/groups/{id}/delete", h(groups.ConfirmDelete))
+		r.Post("/groups/{id}/delete", h(groups.Delete))
+		r.Post("/groups/{id}/members/add", h(groups.AddMembers))
+		r.Post("/groups/{id}/members/remove", h(groups.RemoveMember))
+
+		r.Get("/roles", h(roles.List))
+		r.Get("/roles/new", h(roles.New))
+		r.Post("/roles/new", h(roles.Create))
+		r.Get("/roles/{id}", h(roles.Show))
+		r.Get("/roles/{id}/edit", h(roles.Edit))
+		r.Post("/roles/{id}/edit", h(roles.Update))
+		r.Get("/roles/{id}/delete", h(roles.ConfirmDelete))
+		r.Post("/roles/{id}/delete", h(roles.Delete))
+		r.Post("/roles/{id}/grants", h(roles.SetGrants))
+		r.Post("/roles/{id}/grant-scopes", h(roles.SetGrantScopes))
+		r.Get("/roles/{id}/principals", h(roles.Principals))
+		r.Post("/roles/{id}/principals/add", h(roles.AddPrincipals))
+		r.Post("/roles/{id}/principals/remove", h(roles.RemovePrincipal))
+
+		r.Get("/explain", h(explain.Show))
 		// Infrastructure (issue 4): project tabs, then each resource's pages.
 		r.Get("/targets", h(myTargets.List))
 		r.Get("/scopes/{id}/targets", h(targets.List))
@@ -138,32 +171,6 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 		r.Post("/credentials/{id}/edit", h(creds.Update))
 		r.Get("/credentials/{id}/delete", h(creds.ConfirmDelete))
 		r.Post("/credentials/{id}/delete", h(creds.Delete))
-		r.Get("/groups", h(groups.List))
-		r.Get("/groups/new", h(groups.New))
-		r.Post("/groups/new", h(groups.Create))
-		r.Get("/groups/{id}", h(groups.Show))
-		r.Get("/groups/{id}/edit", h(groups.Edit))
-		r.Post("/groups/{id}/edit", h(groups.Update))
-		r.Get("/groups/{id}/delete", h(groups.ConfirmDelete))
-		r.Post("/groups/{id}/delete", h(groups.Delete))
-		r.Post("/groups/{id}/members/add", h(groups.AddMembers))
-		r.Post("/groups/{id}/members/remove", h(groups.RemoveMember))
-
-		r.Get("/roles", h(roles.List))
-		r.Get("/roles/new", h(roles.New))
-		r.Post("/roles/new", h(roles.Create))
-		r.Get("/roles/{id}", h(roles.Show))
-		r.Get("/roles/{id}/edit", h(roles.Edit))
-		r.Post("/roles/{id}/edit", h(roles.Update))
-		r.Get("/roles/{id}/delete", h(roles.ConfirmDelete))
-		r.Post("/roles/{id}/delete", h(roles.Delete))
-		r.Post("/roles/{id}/grants", h(roles.SetGrants))
-		r.Post("/roles/{id}/grant-scopes", h(roles.SetGrantScopes))
-		r.Get("/roles/{id}/principals", h(roles.Principals))
-		r.Post("/roles/{id}/principals/add", h(roles.AddPrincipals))
-		r.Post("/roles/{id}/principals/remove", h(roles.RemovePrincipal))
-
-		r.Get("/explain", h(explain.Show))
 
 		// Sessions (issue 5).
 		r.Get("/targets/{id}/sessions/new", h(sessions.NewStart))
@@ -173,6 +180,22 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 		r.Get("/sessions/{id}", h(sessions.Show))
 		r.Post("/sessions/{id}/cancel", h(sessions.Cancel))
 		r.Get("/admin/sessions", h(sessions.All))
+		r.Get("/auth-methods", h(authMethods.List))
+		r.Get("/auth-methods/new", h(authMethods.New))
+		r.Post("/auth-methods/new", h(authMethods.Create))
+		r.Get("/auth-methods/{id}", h(authMethods.Show))
+		r.Get("/auth-methods/{id}/edit", h(authMethods.Edit))
+		r.Post("/auth-methods/{id}/edit", h(authMethods.Update))
+		r.Post("/auth-methods/{id}/state", h(authMethods.ChangeState))
+		r.Get("/auth-methods/{id}/delete", h(authMethods.ConfirmDelete))
+		r.Post("/auth-methods/{id}/delete", h(authMethods.Delete))
+		r.Get("/auth-methods/{id}/managed-groups/new", h(managedGroups.New))
+		r.Post("/auth-methods/{id}/managed-groups/new", h(managedGroups.Create))
+		r.Get("/managed-groups/{id}", h(managedGroups.Show))
+		r.Get("/managed-groups/{id}/edit", h(managedGroups.Edit))
+		r.Post("/managed-groups/{id}/edit", h(managedGroups.Update))
+		r.Get("/managed-groups/{id}/delete", h(managedGroups.ConfirmDelete))
+		r.Post("/managed-groups/{id}/delete", h(managedGroups.Delete))
 	})
 	return r
 }

@@ -10,12 +10,15 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"time"
 
 	"github.com/gorilla/sessions"
 
 	"gatehouse/handlers"
 	"gatehouse/live"
+	"gatehouse/metrics"
 	"gatehouse/models"
+	"gatehouse/oidcauth"
 )
 
 // Config is the web layer's configuration.
@@ -30,12 +33,19 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Dev marks `gatehouse dev` (a banner on every page).
 	Dev bool
+	// Metrics records request latencies and serves /metrics (optional).
+	Metrics *metrics.Registry
 	// Mounts are extra handlers served under a path prefix (for example
 	// the dev OpenID provider), outside the login requirement.
 	Mounts map[string]http.Handler
 	// Live feeds the live session views (nil: a private broker nobody
 	// publishes to, so pages still render and fall back to polling).
 	Live *live.Broker
+	// Now is the clock of OIDC login attempts and token checks (default
+	// time.Now); tests inject their own.
+	Now func() time.Time
+	// OIDCHTTPClient talks to OIDC providers (default: 15 s timeout).
+	OIDCHTTPClient *http.Client
 }
 
 // Store is everything the web layer needs from the domain.
@@ -43,6 +53,10 @@ type Store interface {
 	handlers.ScopeStore
 	handlers.UserStore
 	handlers.AuditStore
+	handlers.SessionStore
+	handlers.GroupStore
+	handlers.RoleStore
+	handlers.ExplainStore
 	handlers.HostCatalogStore
 	handlers.HostStore
 	handlers.HostSetStore
@@ -50,15 +64,15 @@ type Store interface {
 	handlers.CredentialStoreStore
 	handlers.CredentialItemStore
 	handlers.MyTargetStore
-	handlers.SessionStore
-	handlers.GroupStore
-	handlers.RoleStore
-	handlers.ExplainStore
 	Ping(ctx context.Context) error
 	PublicAuthMethods(ctx context.Context) ([]models.LoginOption, error)
 	AuthenticatePassword(ctx context.Context, in models.PasswordLogin) (*models.NewLoginResult, error)
 	LoginByToken(ctx context.Context, token string) (models.Actor, *models.Login, error)
 	Logout(ctx context.Context, token string) error
+	handlers.AuthMethodStore
+	handlers.ManagedGroupStore
+	OIDCConfigForLogin(ctx context.Context, id string) (*models.OIDCLoginConfig, error)
+	OIDCLogin(ctx context.Context, id models.OIDCIdentity) (*models.NewLoginResult, error)
 }
 
 // Server is the Gatehouse web application.
@@ -69,6 +83,7 @@ type Server struct {
 	cookies *sessions.CookieStore
 	errs    handlers.Errors
 	router  http.Handler
+	oidc    *oidcauth.RelyingParty
 }
 
 // NewServer wires the router with every dependency it needs.
@@ -82,16 +97,22 @@ func NewServer(cfg Config, store Store, logger *slog.Logger) (*Server, error) {
 	if len(cfg.CookieBlockKey) != 32 {
 		return nil, fmt.Errorf("web: cookie block key must be 32 bytes, got %d", len(cfg.CookieBlockKey))
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	if cfg.Live == nil {
 		cfg.Live = live.New()
 	}
 	s := &Server{cfg: cfg, store: store, logger: logger}
+	s.oidc = oidcauth.NewRelyingParty(cfg.OIDCHTTPClient, cfg.Now)
 	s.cookies = newCookieStore(cfg)
 	base := handlers.Base{Logger: logger, Dev: cfg.Dev}
 	s.errs = handlers.Errors{Base: base}
 	s.router = s.routes(base)
 	return s, nil
 }
+
+func (s *Server) now() time.Time { return s.cfg.Now() }
 
 // ServeHTTP makes Server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }

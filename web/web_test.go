@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"gatehouse/dbtest"
+	"gatehouse/metrics"
 	"gatehouse/models"
 	"gatehouse/web"
 )
@@ -89,7 +90,7 @@ func (e *env) admin() *http.Client {
 	return c
 }
 
-func testID(id string) *regexp.Regexp {
+func fieldErrorPattern(id string) *regexp.Regexp {
 	return regexp.MustCompile(`data-testid="` + regexp.QuoteMeta(id) + `"[^>]*>([^<]*)<`)
 }
 
@@ -206,7 +207,7 @@ func TestFormsShowMessagesNextToFields(t *testing.T) {
 	}
 	for _, tc := range cases {
 		r := e.do(c, "POST", tc.path, tc.form)
-		m := testID(tc.field).FindStringSubmatch(r.body)
+		m := fieldErrorPattern(tc.field).FindStringSubmatch(r.body)
 		if r.status != 422 || m == nil || !strings.Contains(htmlUnescape(m[1]), tc.want) {
 			t.Errorf("POST %s %v: status %d, %s = %v, want %q", tc.path, tc.form, r.status, tc.field, m, tc.want)
 		}
@@ -302,5 +303,34 @@ func TestClientIPHonoursTrustedProxies(t *testing.T) {
 		if got := web.ClientIP(req, tr); got != c.want {
 			t.Errorf("%+v: got %s", c, got)
 		}
+	}
+}
+
+func TestMetricsEndpoint(t *testing.T) {
+	store := dbtest.Open(t, models.SQLite, models.Options{})
+	ext, _ := url.Parse("http://127.0.0.1:9200")
+	key := func(n int) []byte { return []byte(strings.Repeat("k", n)) }
+	s, err := web.NewServer(web.Config{ExternalURL: ext, CookieHashKey: key(64), CookieBlockKey: key(32), Metrics: metrics.New()}, store,
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	for i := 0; i < 2; i++ {
+		r, err := http.Get(srv.URL + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+	}
+	r, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if !strings.Contains(string(b), `gatehouse_http_request_duration_seconds_count{method="GET",route="/healthz",status="200"} 2`) {
+		t.Fatalf("metrics lack the healthz requests:\n%s", b)
 	}
 }

@@ -55,10 +55,20 @@ CREATE TABLE sessions (
   CHECK (previous_state IS NULL OR previous_state || '>' || state IN ('pending>active', 'pending>canceling',
     'pending>terminated', 'active>canceling', 'active>terminated', 'canceling>terminated'))
 );
-CREATE INDEX sessions_user ON sessions (user_id, created_at DESC);
-CREATE INDEX sessions_created ON sessions (created_at DESC, id);
-CREATE INDEX sessions_project ON sessions (project_id, created_at DESC);
+-- The lists: My sessions, All sessions by each sort order and filter.
+CREATE INDEX sessions_user ON sessions (user_id, created_at DESC, id DESC);
+CREATE INDEX sessions_created ON sessions (created_at DESC, id DESC);
+CREATE INDEX sessions_project ON sessions (project_id, created_at DESC, id DESC);
 CREATE INDEX sessions_target ON sessions (target_id);
+CREATE INDEX sessions_expires ON sessions (expires_at, id);
+CREATE INDEX sessions_state_created ON sessions (state, created_at DESC, id DESC);
+CREATE INDEX sessions_reason_created ON sessions (termination_reason, created_at DESC, id DESC);
+CREATE INDEX sessions_user_name ON sessions (user_name, created_at DESC, id DESC);
+CREATE INDEX sessions_target_name ON sessions (target_name, created_at DESC, id DESC);
+-- Name filters match a case-insensitive prefix as a range on lower(name).
+CREATE INDEX sessions_user_name_lower ON sessions ((lower(user_name) COLLATE "C"));
+CREATE INDEX sessions_target_name_lower ON sessions ((lower(target_name) COLLATE "C"));
+CREATE INDEX sessions_project_name_lower ON sessions ((lower(project_name) COLLATE "C"));
 -- The sweeper and the deletion cancels look only at live sessions.
 CREATE INDEX sessions_live_expires ON sessions (expires_at) WHERE state IN ('pending', 'active');
 CREATE INDEX sessions_canceling ON sessions (id) WHERE state = 'canceling';

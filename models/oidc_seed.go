@@ -1,0 +1,48 @@
+package models
+
+import (
+	"context"
+	"fmt"
+)
+
+// SeedDevExtras prepares `gatehouse dev`'s provider (trusted start-up
+// seeding, no actor): it links subject at issuer to the global user named
+// userName (the bootstrap administrator) through method methodID unless the
+// subject is linked already, and adds an "SRE" managed group (filter
+// `"sre" in groups`) to the method if it has none by that name.
+func (s *Store) SeedDevExtras(ctx context.Context, methodID, userName, subject, issuer string) error {
+	return s.Transact(ctx, func(tx *Store) error {
+		var n int64
+		if err := tx.q(ctx).Model(&Account{}).Where("issuer = ? AND subject = ?", issuer, subject).Count(&n).Error; err != nil {
+			return fmt.Errorf("find seeded account: %w", err)
+		}
+		if n == 0 {
+			var u User
+			err := tx.q(ctx).Where("scope_id = ? AND lower(name) = lower(?)", GlobalScopeID, userName).Limit(1).Find(&u).Error
+			if err != nil {
+				return fmt.Errorf("find user %s: %w", userName, err)
+			}
+			if u.ID != "" {
+				now := tx.now()
+				iss, sub := issuer, subject
+				acct := Account{ID: NewID(PrefixOIDCAcct), AuthMethodID: methodID, UserID: u.ID, Issuer: &iss, Subject: &sub,
+					FullName: u.FullName, Email: u.Email, CreatedAt: now, UpdatedAt: now, Version: 1}
+				if err := tx.q(ctx).Create(&acct).Error; err != nil {
+					return fmt.Errorf("link %s: %w", userName, err)
+				}
+			}
+		}
+		if err := tx.q(ctx).Model(&ManagedGroup{}).Where("auth_method_id = ? AND lower(name) = 'sre'", methodID).Count(&n).Error; err != nil {
+			return fmt.Errorf("find seeded managed group: %w", err)
+		}
+		if n == 0 {
+			now := tx.now()
+			g := &ManagedGroup{ID: NewID(PrefixManagedGroup), AuthMethodID: methodID, Name: "SRE",
+				Description: "People in the provider's sre group", Filter: `"sre" in groups`, CreatedAt: now, UpdatedAt: now, Version: 1}
+			if err := tx.q(ctx).Create(g).Error; err != nil {
+				return fmt.Errorf("seed managed group: %w", err)
+			}
+		}
+		return nil
+	})
+}

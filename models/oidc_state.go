@@ -1,0 +1,208 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"gorm.io/gorm"
+)
+
+// AuthMethodStates are the states of an OIDC auth method.
+var AuthMethodStates = []string{StateInactive, StateActivePrivate, StateActivePublic}
+
+// ChangeAuthMethodState moves an OIDC auth method to state. Leaving
+// inactive (or moving between active states) first checks the provider's
+// discovery document; its exact complaint comes back as an ErrInvalid on
+// field "state". version must match.
+func (s *Store) ChangeAuthMethodState(ctx context.Context, a Actor, id string, version int, state string) error {
+	m, set, err := s.readOIDCMethod(ctx, a, id)
+	if err != nil {
+		return err
+	}
+	if err := s.authorize(ctx, a, ActionChangeState, authMethodResource(m)); err != nil {
+		return err
+	}
+	if !slices.Contains(AuthMethodStates, state) {
+		return Invalid("state", "State must be inactive, active-private or active-public.")
+	}
+	if state != StateInactive {
+		if err := s.checkProvider(ctx, set.Issuer, splitList(set.SigningAlgorithms), "state"); err != nil {
+			return err
+		}
+	}
+	res := s.q(ctx).Model(&AuthMethod{}).Where("id = ? AND version = ?", id, version).
+		Updates(map[string]any{"state": state, "updated_at": s.now(), "version": gorm.Expr("version + 1")})
+	if res.Error != nil {
+		return fmt.Errorf("change state of auth method %s: %w", id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("change state of auth method %s: changed by someone else since you opened it: %w", id, ErrConflict)
+	}
+	return nil
+}
+
+// AuthMethodItem is an auth method in a list.
+type AuthMethodItem struct {
+	AuthMethod
+	ScopeName string
+	Issuer    string
+	Actions   map[Action]bool `gorm:"-"`
+}
+
+// ListAuthMethods lists auth methods of every type, optionally of one
+// scope, matching search in name, description or issuer.
+func (s *Store) ListAuthMethods(ctx context.Context, a Actor, scopeID string, opt ListOptions) (Page[AuthMethodItem], error) {
+	opt = opt.norm()
+	page := Page[AuthMethodItem]{Page: opt.Page, PerPage: opt.PerPage}
+	cond, args, err := s.listCondition(ctx, a, "auth-method", ActionList, ListColumns{Scope: "m.scope_id", ID: "m.id"})
+	if err != nil {
+		return page, err
+	}
+	q := s.q(ctx).Table("auth_methods AS m").Joins("JOIN scopes sc ON sc.id = m.scope_id").
+		Joins("LEFT JOIN oidc_auth_methods o ON o.auth_method_id = m.id").Where(cond, args...)
+	if scopeID != "" {
+		if _, err := s.collectionScope(ctx, a, scopeID, "auth-method", ActionList); err != nil {
+			return page, err
+		}
+		q = q.Where("m.scope_id = ?", scopeID)
+	}
+	if opt.Search != "" {
+		p := likePattern(opt.Search)
+		q = q.Where("("+s.ilike("m.name")+" OR "+s.ilike("m.description")+" OR "+s.ilike("coalesce(o.issuer, '')")+")", p, p, p)
+	}
+	if err := q.Count(&page.Total).Error; err != nil {
+		return page, fmt.Errorf("count auth methods: %w", err)
+	}
+	var rows []AuthMethodItem
+	err = q.Select("m.*, sc.name AS scope_name, coalesce(o.issuer, '') AS issuer").
+		Order("CASE WHEN m.scope_id = 'global' THEN 0 ELSE 1 END, lower(sc.name), lower(m.name), m.id").
+		Limit(opt.PerPage).Offset(opt.offset()).Scan(&rows).Error
+	if err != nil {
+		return page, fmt.Errorf("list auth methods: %w", err)
+	}
+	for i := range rows {
+		rows[i].Actions = s.Allowed(ctx, a, authMethodResource(&rows[i].AuthMethod), ActionRead, ActionUpdate, ActionDelete)
+	}
+	page.Items = rows
+	return page, nil
+}
+
+// DeleteAuthMethod deletes an OIDC auth method with its accounts, managed
+// groups and the logins made through it. Password methods are not deleted
+// here.
+func (s *Store) DeleteAuthMethod(ctx context.Context, a Actor, id string) error {
+	return s.Transact(ctx, func(tx *Store) error {
+		m, _, err := tx.readOIDCMethod(ctx, a, id)
+		if err != nil {
+			return err
+		}
+		if err := tx.authorize(ctx, a, ActionDelete, authMethodResource(m)); err != nil {
+			return err
+		}
+		if a.AccountID != "" {
+			var n int64
+			if err := tx.q(ctx).Model(&Account{}).Where("id = ? AND auth_method_id = ?", a.AccountID, id).Count(&n).Error; err != nil {
+				return fmt.Errorf("check own account: %w", err)
+			}
+			if n > 0 {
+				return fmt.Errorf("you cannot delete the auth method you are logged in with: %w", ErrConflict)
+			}
+		}
+		if _, err := tx.CancelSessionsOf(ctx, authMethodResource(m)); err != nil {
+			return err
+		}
+		if err := tx.q(ctx).Where("id = ?", id).Delete(&AuthMethod{}).Error; err != nil {
+			return fmt.Errorf("delete auth method %s: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// SeedOIDCMethod creates or updates, by name in scopeID, an OIDC auth method
+// that is active-public and primary, without checking the provider (its
+// caller may not be serving yet). It is for trusted start-up seeding only
+// (`gatehouse dev`); no actor is involved.
+func (s *Store) SeedOIDCMethod(ctx context.Context, scopeID string, in OIDCMethodInput) (*AuthMethod, error) {
+	var out *AuthMethod
+	err := s.Transact(ctx, func(tx *Store) error {
+		in, set, err := in.validate(true)
+		if err != nil {
+			return err
+		}
+		var m AuthMethod
+		err = tx.q(ctx).Where("scope_id = ? AND type = ? AND lower(name) = lower(?)", scopeID, AuthMethodOIDC, in.Name).Take(&m).Error
+		creating := errors.Is(err, gorm.ErrRecordNotFound)
+		if err != nil && !creating {
+			return fmt.Errorf("find seeded auth method: %w", err)
+		}
+		now := tx.now()
+		if creating {
+			m = AuthMethod{ID: NewID(PrefixOIDCMethod), ScopeID: scopeID, Type: AuthMethodOIDC, CreatedAt: now, Version: 1}
+		}
+		m.Name, m.Description, m.State, m.UpdatedAt = in.Name, in.Description, StateActivePublic, now
+		if !creating {
+			// The seeded provider's address may change between runs; its
+			// people stay the same, so their accounts follow the issuer.
+			if err := tx.q(ctx).Model(&Account{}).Where("auth_method_id = ? AND issuer IS NOT NULL", m.ID).
+				Update("issuer", set.Issuer).Error; err != nil {
+				return fmt.Errorf("move accounts to the new issuer: %w", err)
+			}
+		}
+		if err := tx.saveOIDCMethod(ctx, &m, set, in.ClientSecret, true, creating); err != nil {
+			return err
+		}
+		if err := tx.q(ctx).Model(&AuthMethod{}).Where("id = ?", m.ID).Update("state", StateActivePublic).Error; err != nil {
+			return fmt.Errorf("activate seeded auth method: %w", err)
+		}
+		out = &m
+		return nil
+	})
+	return out, err
+}
+
+// OIDCLoginConfig is what the login flow needs to talk to a provider,
+// including the decrypted client secret. Never show it to anyone.
+type OIDCLoginConfig struct {
+	AuthMethodID      string
+	Name              string
+	State             string
+	Issuer            string
+	ClientID          string
+	ClientSecret      string
+	ClaimsScopes      []string
+	AllowedAudiences  []string
+	SigningAlgorithms []string
+	MaxAge            int
+	Prompts           []string
+	Version           int
+}
+
+// OIDCConfigForLogin returns an active OIDC auth method's settings for the
+// login flow, which runs before anyone is logged in (Boundary's
+// "authenticate" action is open to anyone on active methods). Unknown and
+// inactive methods are ErrNotFound.
+func (s *Store) OIDCConfigForLogin(ctx context.Context, id string) (*OIDCLoginConfig, error) {
+	m, set, err := s.loadOIDCMethod(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if m.State == StateInactive {
+		return nil, fmt.Errorf("auth method %s is inactive: %w", id, ErrNotFound)
+	}
+	cfg := &OIDCLoginConfig{AuthMethodID: m.ID, Name: m.Name, State: m.State, Issuer: set.Issuer, ClientID: set.ClientID,
+		ClaimsScopes: splitList(set.ClaimsScopes), AllowedAudiences: splitList(set.AllowedAudiences),
+		SigningAlgorithms: splitList(set.SigningAlgorithms), MaxAge: set.MaxAge, Prompts: splitList(set.Prompts), Version: m.Version}
+	if set.ClientSecret != "" {
+		if s.opts.Crypter == nil {
+			return nil, fmt.Errorf("decrypt client secret of %s: no root key configured", id)
+		}
+		b, err := s.opts.Crypter.Decrypt(set.ClientSecret, m.ID)
+		if err != nil {
+			return nil, fmt.Errorf("decrypt client secret of %s: %w", id, err)
+		}
+		cfg.ClientSecret = string(b)
+	}
+	return cfg, nil
+}
