@@ -3,13 +3,9 @@ package models
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // ActionReadHistory lets an actor read the session warehouse (Session
@@ -292,65 +288,6 @@ func (s *Store) HistorySessions(ctx context.Context, a Actor, req HistoryPageReq
 	return page, nil
 }
 
-// ExportHistory calls emit for every session of the filtered history in
-// sort order, reading rows from a database cursor so memory stays constant
-// at any size. On SQLite (one connection) it reads in keyset batches so
-// other requests run between them. emit's error stops the export.
-func (s *Store) ExportHistory(ctx context.Context, a Actor, f HistoryFilter, emit func(*HistoryRow) error) error {
-	where, args, err := s.historyWhere(ctx, a, f)
-	if err != nil {
-		return err
-	}
-	cmp, dir := "<", "DESC"
-	if f.Oldest {
-		cmp, dir = ">", "ASC"
-	}
-	batch := 0 // one cursor on Postgres
-	if s.dialect == SQLite {
-		batch = exportBatchSQLite
-	}
-	var after HistoryCursor
-	var row HistoryRow
-	for {
-		q, qa := historySelect("warehouse_sessions")+" WHERE "+where, args
-		if after.SessionID != "" {
-			q += " AND (w.created_at, w.session_id) " + cmp + " (?, ?)"
-			qa = append(append([]any{}, args...), after.CreatedAt, after.SessionID)
-		}
-		q += " ORDER BY w.created_at " + dir + ", w.session_id " + dir
-		if batch > 0 {
-			q += fmt.Sprintf(" LIMIT %d", batch)
-		}
-		n, err := s.exportBatch(ctx, q, qa, &row, emit)
-		if err != nil {
-			return err
-		}
-		if batch == 0 || n < batch {
-			return nil
-		}
-		after = HistoryCursor{row.CreatedAt, row.SessionID}
-	}
-}
-
-func (s *Store) exportBatch(ctx context.Context, q string, args []any, row *HistoryRow, emit func(*HistoryRow) error) (int, error) {
-	rows, err := s.q(ctx).Raw(q, args...).Rows()
-	if err != nil {
-		return 0, fmt.Errorf("export session history: %w", err)
-	}
-	defer rows.Close()
-	n := 0
-	for rows.Next() {
-		if err := row.scan(rows); err != nil {
-			return n, fmt.Errorf("export session history: %w", err)
-		}
-		n++
-		if err := emit(row); err != nil {
-			return n, err
-		}
-	}
-	return n, rows.Err()
-}
-
 // historyTextWindow is how many of the newest filtered rows SQLite's
 // free-text search scans before it asks the trigram index.
 const historyTextWindow = 20000
@@ -374,82 +311,4 @@ func (s *Store) historyRows(ctx context.Context, q string, args []any, capacity 
 		return nil, fmt.Errorf("session history: %w", err)
 	}
 	return out, nil
-}
-
-// exportBatchSQLite is how many rows ExportHistory reads per query on SQLite.
-var exportBatchSQLite = 5000
-
-// HistoryRecord is a session's audit record: its snapshot and facts, its
-// state timeline and every connection, as the warehouse kept them.
-type HistoryRecord struct {
-	Session     HistorySession
-	States      []HistoryState
-	Connections []HistoryConnection
-}
-
-// GetHistorySession returns a session's audit record from the warehouse,
-// whatever happened to the resources it names since. ErrNotFound when the
-// session is unknown or the actor may not read its history.
-func (s *Store) GetHistorySession(ctx context.Context, a Actor, id string) (*HistoryRecord, error) {
-	if !a.Authenticated() {
-		return nil, ErrUnauthenticated
-	}
-	var rec HistoryRecord
-	err := s.q(ctx).Where("session_id = ?", id).Take(&rec.Session).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, fmt.Errorf("session history %s: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("session history %s: %w", id, err)
-	}
-	scope, err := s.historyScope(ctx, &rec.Session)
-	if err != nil {
-		return nil, fmt.Errorf("session history %s: %w", id, err)
-	}
-	res := Resource{Type: "session", ID: id, ScopeID: scope}
-	if err := s.authorize(ctx, a, ActionReadHistory, res); err != nil {
-		return nil, notFoundIfHidden(err)
-	}
-	h := &rec.Session
-	for _, d := range []struct {
-		src string
-		dst any
-	}{{h.GroupsJSON, &h.Groups}, {h.ManagedGroupsJSON, &h.ManagedGroups}, {h.GrantsJSON, &h.Grants}, {h.CredentialsJSON, &h.Credentials}} {
-		if err := jsonUnmarshal(d.src, d.dst); err != nil {
-			return nil, fmt.Errorf("session history %s snapshot: %w", id, err)
-		}
-	}
-	db := s.q(ctx)
-	if err := db.Where("session_id = ?", id).Order("at").Find(&rec.States).Error; err != nil {
-		return nil, fmt.Errorf("session history %s states: %w", id, err)
-	}
-	sort.SliceStable(rec.States, func(i, j int) bool {
-		x, y := rec.States[i], rec.States[j]
-		if !x.At.Equal(y.At) {
-			return x.At.Before(y.At)
-		}
-		return historyStateRank[x.State] < historyStateRank[y.State]
-	})
-	if err := db.Where("session_id = ?", id).Order("authorized_at, connection_id").Find(&rec.Connections).Error; err != nil {
-		return nil, fmt.Errorf("session history %s connections: %w", id, err)
-	}
-	return &rec, nil
-}
-
-// historyScope is the scope a warehouse session is authorized in: its
-// project, or when that was deleted its org, or when that is gone too the
-// global scope (so only global auditors still see it).
-func (s *Store) historyScope(ctx context.Context, h *HistorySession) (string, error) {
-	var ids []string
-	if err := s.q(ctx).Raw("SELECT id FROM scopes WHERE id IN (?, ?)", h.ProjectID, h.OrgID).Scan(&ids).Error; err != nil {
-		return "", err
-	}
-	for _, want := range []string{h.ProjectID, h.OrgID} {
-		for _, id := range ids {
-			if id == want && id != "" {
-				return id, nil
-			}
-		}
-	}
-	return GlobalScopeID, nil
 }
