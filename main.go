@@ -102,8 +102,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		DatabaseURL: cfg.DatabaseURL, Listen: cfg.Listen, ExternalURL: cfg.ExternalURL,
 		CookieHashKey: cfg.CookieHashKey, CookieBlockKey: cfg.CookieBlockKey,
 		RootKey: cfg.RootKey, RootKeyPrevious: cfg.RootKeyPrevious, TrustedProxies: cfg.TrustedProxies,
-		LoginLifetime: cfg.LoginLifetime, LoginIdle: cfg.LoginIdle,
-		Logger: logger, Stdout: stdout,
+		LoginLifetime: cfg.LoginLifetime, LoginIdle: cfg.LoginIdle, SessionSweep: cfg.SessionSweep,
+		SessionRetention: cfg.SessionRetention,
+		Logger:           logger, Stdout: stdout,
 	})
 }
 

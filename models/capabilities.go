@@ -20,6 +20,9 @@ type Capabilities struct {
 	// AllSessions: may read sessions of other users (ids=*;type=session with
 	// read, not read:self) in at least one scope (the "All sessions" page).
 	AllSessions bool
+	// SessionHistory: may read the session warehouse (type=session with
+	// read-history) in at least one scope (the "Session history" page).
+	SessionHistory bool
 	// ExplainOthers: may read users in at least one scope, so the explain
 	// page may ask about someone other than the actor.
 	ExplainOthers bool
@@ -51,6 +54,7 @@ func (s *Store) capabilities(ctx context.Context, a Actor) Capabilities {
 		c.Roles = c.Roles || may(roles, "role", "list", id)
 	}
 	c.AllSessions = len(acl.only("session", "read").ListFilter("session", "read", scopes).ScopeIDs) > 0
+	c.SessionHistory = len(acl.only("session", string(ActionReadHistory)).ListFilter("session", string(ActionReadHistory), scopes).ScopeIDs) > 0
 	c.ExplainOthers = len(acl.only("user", "read").ListFilter("user", "read", scopes).ScopeIDs) > 0
 	return c
 }

@@ -96,7 +96,7 @@ func TestParseGrantInvalid(t *testing.T) {
 		{"type=target;actions=read", `type=target without ids allows only collection actions (list, create, no-op) and reveals no item; for "read" use "ids=*;type=target;actions=read" or name the ids`},
 		{"type=target;actions=list,authorize-session", `type=target without ids allows only collection actions (list, create, no-op) and reveals no item; for "authorize-session" use "ids=*;type=target;actions=authorize-session" or name the ids`},
 		{"type=target;actions=*", `type=target without ids allows only collection actions (list, create, no-op) and reveals no item; for "*" use "ids=*;type=target;actions=*" or name the ids`},
-		{"type=session;actions=create", `action "create" is not valid for type session (valid: no-op, read, read:self, cancel, cancel:self, list)`},
+		{"type=session;actions=create", `action "create" is not valid for type session (valid: no-op, read, read:self, cancel, cancel:self, read-history, list)`},
 		{"type=host;actions=list", `type host is a child type of host-catalog and needs ids: use "ids=<host-catalog id>;type=host;actions=list" or "ids=*;type=host;actions=list"`},
 		{"type=*;actions=list", `type=* needs ids; use "ids=*;type=*;actions=list"`},
 		{"actions=read", `a grant needs ids or a type (e.g. "ids=*;type=target;actions=read")`},
@@ -215,7 +215,7 @@ func TestValidActions(t *testing.T) {
 		want []string
 	}{
 		{"host", []string{"no-op", "read", "update", "delete", "list", "create"}},
-		{"session", []string{"no-op", "read", "read:self", "cancel", "cancel:self", "list"}},
+		{"session", []string{"no-op", "read", "read:self", "cancel", "cancel:self", "read-history", "list"}},
 		{"account", []string{"no-op", "read", "update", "delete", "set-password", "change-password", "list", "create"}},
 		{"group", []string{"no-op", "read", "update", "delete", "add-members", "set-members", "remove-members", "list", "create"}},
 		{"nope", nil},

@@ -41,7 +41,7 @@ var aclTypes = map[string]aclTypeSpec{
 	"credential-store":   {aclBasicItem, aclListNew},
 	"credential-library": {aclBasicItem, aclListNew},
 	"credential":         {aclBasicItem, aclListNew},
-	"session":            {[]string{"no-op", "read", "read:self", "cancel", "cancel:self"}, aclListOnly},
+	"session":            {[]string{"no-op", "read", "read:self", "cancel", "cancel:self", "read-history"}, aclListOnly},
 	"auth-token":         {[]string{"no-op", "read", "read:self", "delete", "delete:self"}, aclListOnly},
 }
 

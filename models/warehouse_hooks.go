@@ -1,9 +1,6 @@
 package models
 
-import (
-	"context"
-	"time"
-)
+import "time"
 
 // This file is the contract between the session lifecycle and the data
 // warehouse: the session code calls these inside the transaction of the
@@ -65,24 +62,5 @@ type WarehouseConnection struct {
 	ClosedReason            string
 }
 
-// warehouseSessionCreated records a new session's snapshot and its first
-// state (pending) in the warehouse.
-func (s *Store) warehouseSessionCreated(ctx context.Context, snap *SessionSnapshot) error {
-	_, _ = ctx, snap
-	return nil
-}
-
-// warehouseSessionsState records that the sessions moved to state at the
-// given time (with the termination reason when state is terminated). Called
-// with the ids returned by set-based statements, so it must be set-based too.
-func (s *Store) warehouseSessionsState(ctx context.Context, sessionIDs []string, state, reason string, at time.Time) error {
-	_, _, _, _, _ = ctx, sessionIDs, state, reason, at
-	return nil
-}
-
-// warehouseConnection records a connection's current facts (authorized,
-// connected, bytes flushed, closed) and updates its session's totals.
-func (s *Store) warehouseConnection(ctx context.Context, c *WarehouseConnection) error {
-	_, _ = ctx, c
-	return nil
-}
+// The three hooks the session code calls (warehouseSessionCreated,
+// warehouseSessionsState, warehouseConnection) are implemented in warehouse.go.

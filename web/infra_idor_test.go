@@ -94,7 +94,7 @@ func TestInfraIDORHTTP(t *testing.T) {
 					}
 				}
 				if name == "missing" {
-					notFoundTitle = testID(doc, "error-page")
+					notFoundTitle = testIDText(doc, "error-page")
 				}
 			}
 			for _, p := range posts {
@@ -103,8 +103,8 @@ func TestInfraIDORHTTP(t *testing.T) {
 				}
 			}
 		}
-		if _, doc := c.get("/targets/" + b.TargetID); testID(doc, "error-page") != notFoundTitle {
-			t.Errorf("B's target page %q differs from a missing id's %q", testID(doc, "error-page"), notFoundTitle)
+		if _, doc := c.get("/targets/" + b.TargetID); testIDText(doc, "error-page") != notFoundTitle {
+			t.Errorf("B's target page %q differs from a missing id's %q", testIDText(doc, "error-page"), notFoundTitle)
 		}
 		for table, id := range map[string]string{"host_catalogs": b.CatalogID, "hosts": b.HostID, "host_sets": b.HostSetID,
 			"targets": b.TargetID, "credential_stores": b.StoreID, "credentials": b.CredentialID} {
@@ -123,7 +123,7 @@ func TestInfraIDORHTTP(t *testing.T) {
 			}
 			body := render(doc)
 			if strings.Contains(body, "beta") && q != "?q=beta" || strings.Contains(body, b.TargetID) || strings.Contains(body, pb.ID) && q == "" {
-				t.Errorf("my targets %q leaks B: %s", q, testID(doc, "my-target-list"))
+				t.Errorf("my targets %q leaks B: %s", q, testIDText(doc, "my-target-list"))
 			}
 			rows := strings.Count(body, `data-testid="my-target-row-`)
 			want := map[string]int{"": 2, "?project=" + pb.ID: 0, "?q=beta": 0, "?page=2": 0}[q]
@@ -132,11 +132,11 @@ func TestInfraIDORHTTP(t *testing.T) {
 			}
 		}
 		if _, doc := c.get("/targets"); byTestID(doc, "my-target-row-"+a.TargetID) == nil || byTestID(doc, "my-target-row-"+a.AddrTargetID) == nil ||
-			!strings.Contains(testID(doc, "total"), "2 items") {
-			t.Errorf("my targets: rows of A or total %q missing", testID(doc, "total"))
+			!strings.Contains(testIDText(doc, "total"), "2 items") {
+			t.Errorf("my targets: rows of A or total %q missing", testIDText(doc, "total"))
 		}
-		if _, doc := c.get("/targets"); strings.Contains(testID(doc, "project-filter"), "B") {
-			t.Errorf("project filter offers B: %q", testID(doc, "project-filter"))
+		if _, doc := c.get("/targets"); strings.Contains(testIDText(doc, "project-filter"), "B") {
+			t.Errorf("project filter offers B: %q", testIDText(doc, "project-filter"))
 		}
 	})
 }

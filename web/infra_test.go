@@ -12,23 +12,23 @@ import (
 )
 
 // expectFieldError asserts a 422 re-render with the field's message.
-func expectFieldError(t *testing.T, c *client, path string, form url.Values, field, want string) {
+func expectFieldError(t *testing.T, c *appClient, path string, form url.Values, field, want string) {
 	t.Helper()
 	st, _, doc := c.post(path, form)
 	if st != http.StatusUnprocessableEntity {
 		t.Errorf("POST %s %v: status %d, want 422", path, form, st)
 		return
 	}
-	if got := testID(doc, field+"-error"); got != want {
+	if got := testIDText(doc, field+"-error"); got != want {
 		t.Errorf("POST %s %v: %s-error = %q, want %q", path, form, field, got, want)
 	}
-	if got := testID(doc, "form-error"); got == "<missing>" {
+	if got := testIDText(doc, "form-error"); got == "<missing>" {
 		t.Errorf("POST %s: no form-error summary", path)
 	}
 }
 
 // created posts a form that must redirect (303) and returns the new id.
-func created(t *testing.T, c *client, path string, form url.Values, prefix string) string {
+func created(t *testing.T, c *appClient, path string, form url.Values, prefix string) string {
 	t.Helper()
 	st, loc, doc := c.post(path, form)
 	if st != http.StatusSeeOther || !strings.Contains(loc, "/"+prefix) {
@@ -48,8 +48,8 @@ func TestInfrastructurePages(t *testing.T) {
 	c := a.login("admin", "password")
 
 	// The project page links its tabs.
-	if st, doc := c.get("/scopes/" + p.ID); st != 200 || testID(doc, "tab-targets") != "Targets" || testID(doc, "tab-host-catalogs") != "Host catalogs" ||
-		testID(doc, "tab-credential-stores") != "Credential stores" {
+	if st, doc := c.get("/scopes/" + p.ID); st != 200 || testIDText(doc, "tab-targets") != "Targets" || testIDText(doc, "tab-host-catalogs") != "Host catalogs" ||
+		testIDText(doc, "tab-credential-stores") != "Credential stores" {
 		t.Fatalf("project page: %d", st)
 	}
 
@@ -57,8 +57,8 @@ func TestInfrastructurePages(t *testing.T) {
 	expectFieldError(t, c, "/scopes/"+p.ID+"/host-catalogs/new", url.Values{"name": {""}}, "name", "Name is required.")
 	cat := created(t, c, "/scopes/"+p.ID+"/host-catalogs/new", url.Values{"name": {"Servers"}, "description": {"racks"}}, "host-catalogs/hcst_")
 	expectFieldError(t, c, "/scopes/"+p.ID+"/host-catalogs/new", url.Values{"name": {"servers"}}, "name", `Prod already has a host catalog named "servers".`)
-	if st, doc := c.get("/scopes/" + p.ID + "/host-catalogs"); st != 200 || !strings.Contains(testID(doc, "host-catalog-row-"+cat), "Servers static racks 0 hosts 0 host sets") {
-		t.Fatalf("catalog list: %d %q", st, testID(doc, "host-catalog-row-"+cat))
+	if st, doc := c.get("/scopes/" + p.ID + "/host-catalogs"); st != 200 || !strings.Contains(testIDText(doc, "host-catalog-row-"+cat), "Servers static racks 0 hosts 0 host sets") {
+		t.Fatalf("catalog list: %d %q", st, testIDText(doc, "host-catalog-row-"+cat))
 	}
 
 	// Host: bad then good address.
@@ -66,21 +66,21 @@ func TestInfrastructurePages(t *testing.T) {
 		"Address must be a host name or IP address, without a scheme or port.")
 	expectFieldError(t, c, "/host-catalogs/"+cat+"/hosts/new", url.Values{"name": {"db1"}, "address": {""}}, "address", "Address is required.")
 	host := created(t, c, "/host-catalogs/"+cat+"/hosts/new", url.Values{"name": {"db1"}, "address": {"10.0.0.5"}}, "hosts/hst_")
-	if st, doc := c.get("/hosts/" + host); st != 200 || testID(doc, "host-name") != "db1" || testID(doc, "host-address") != "10.0.0.5" {
+	if st, doc := c.get("/hosts/" + host); st != 200 || testIDText(doc, "host-name") != "db1" || testIDText(doc, "host-address") != "10.0.0.5" {
 		t.Fatalf("host page: %d", st)
 	}
-	if _, doc := c.get("/host-catalogs/" + cat + "?q=10.0"); testID(doc, "host-row-"+host) != "db1 10.0.0.5 Edit Delete" {
-		t.Fatalf("host row = %q", testID(doc, "host-row-"+host))
+	if _, doc := c.get("/host-catalogs/" + cat + "?q=10.0"); testIDText(doc, "host-row-"+host) != "db1 10.0.0.5 Edit Delete" {
+		t.Fatalf("host row = %q", testIDText(doc, "host-row-"+host))
 	}
 
 	// Host set with the host.
 	set := created(t, c, "/host-catalogs/"+cat+"/host-sets/new", url.Values{"name": {"dbs"}, "host_ids": {host}}, "host-sets/hsst_")
-	if _, doc := c.get("/host-sets/" + set); testID(doc, "member-row-"+host) != "db1 10.0.0.5 Remove" {
-		t.Fatalf("member row = %q", testID(doc, "member-row-"+host))
+	if _, doc := c.get("/host-sets/" + set); testIDText(doc, "member-row-"+host) != "db1 10.0.0.5 Remove" {
+		t.Fatalf("member row = %q", testIDText(doc, "member-row-"+host))
 	}
 
-	if st, doc := c.get("/host-catalogs/" + cat + "/host-sets"); st != 200 || testID(doc, "host-set-row-"+set) != "dbs 1 host Edit Delete" {
-		t.Fatalf("host set tab: %d %q", st, testID(doc, "host-set-row-"+set))
+	if st, doc := c.get("/host-catalogs/" + cat + "/host-sets"); st != 200 || testIDText(doc, "host-set-row-"+set) != "dbs 1 host Edit Delete" {
+		t.Fatalf("host set tab: %d %q", st, testIDText(doc, "host-set-row-"+set))
 	}
 	expectFieldError(t, c, "/host-catalogs/"+cat+"/host-sets/new", url.Values{"name": {"DBS"}}, "name", `Servers already has a host set named "DBS".`)
 
@@ -106,16 +106,16 @@ func TestInfrastructurePages(t *testing.T) {
 	direct := created(t, c, tp, url.Values{"name": {"echo"}, "default_port": {"9201"}, "address": {"127.0.0.1"},
 		"session_max_seconds": {"5400"}, "session_connection_limit": {"2"}}, "targets/ttcp_")
 	st, doc := c.get("/targets/" + direct)
-	if st != 200 || testID(doc, "target-name") != "echo tcp target" || testID(doc, "target-address") != "127.0.0.1" || testID(doc, "target-port") != "9201" ||
-		testID(doc, "target-max") != "1h 30m" || testID(doc, "target-limit") != "2" {
-		t.Fatalf("target page: %d %q %q %q", st, testID(doc, "target-name"), testID(doc, "target-max"), testID(doc, "target-limit"))
+	if st != 200 || testIDText(doc, "target-name") != "echo tcp target" || testIDText(doc, "target-address") != "127.0.0.1" || testIDText(doc, "target-port") != "9201" ||
+		testIDText(doc, "target-max") != "1h 30m" || testIDText(doc, "target-limit") != "2" {
+		t.Fatalf("target page: %d %q %q %q", st, testIDText(doc, "target-name"), testIDText(doc, "target-max"), testIDText(doc, "target-limit"))
 	}
 	// Address and host sources never together.
 	expectSourceError := func(path string, form url.Values, field, want string) {
 		t.Helper()
 		st, _, doc := c.post(path, form)
-		if st != http.StatusUnprocessableEntity || testID(doc, field+"-error") != want {
-			t.Errorf("POST %s: %d %q, want 422 %q", path, st, testID(doc, field+"-error"), want)
+		if st != http.StatusUnprocessableEntity || testIDText(doc, field+"-error") != want {
+			t.Errorf("POST %s: %d %q, want 422 %q", path, st, testIDText(doc, field+"-error"), want)
 		}
 	}
 	expectSourceError("/targets/"+direct+"/host-sources", url.Values{"host_set_ids": {set}}, "host_set_ids",
@@ -125,8 +125,8 @@ func TestInfrastructurePages(t *testing.T) {
 	}
 	expectFieldError(t, c, "/targets/"+target+"/edit", url.Values{"name": {"pg"}, "default_port": {"5432"}, "address": {"10.0.0.1"}, "version": {"1"}},
 		"address", "This target has host sources: remove them before giving it a direct address.")
-	if _, doc := c.get("/targets/" + target); testID(doc, "host-source-row-"+set) != "dbs Servers 1 host Remove" {
-		t.Fatalf("host source row = %q", testID(doc, "host-source-row-"+set))
+	if _, doc := c.get("/targets/" + target); testIDText(doc, "host-source-row-"+set) != "dbs Servers 1 host Remove" {
+		t.Fatalf("host source row = %q", testIDText(doc, "host-source-row-"+set))
 	}
 
 	// Credentials: write-only secrets.
@@ -147,8 +147,8 @@ func TestInfrastructurePages(t *testing.T) {
 			t.Fatalf("%s shows the secret (status %d)", path, st)
 		}
 	}
-	if _, doc := c.get("/credentials/" + cred); testID(doc, "credential-type") != "Username & password" || testID(doc, "credential-username") != "postgres" {
-		t.Fatalf("credential page: %q %q", testID(doc, "credential-type"), testID(doc, "credential-username"))
+	if _, doc := c.get("/credentials/" + cred); testIDText(doc, "credential-type") != "Username & password" || testIDText(doc, "credential-username") != "postgres" {
+		t.Fatalf("credential page: %q %q", testIDText(doc, "credential-type"), testIDText(doc, "credential-username"))
 	}
 	// Editing with an empty password keeps it.
 	if st, loc, _ := c.post("/credentials/"+cred+"/edit", url.Values{"name": {"pg admin"}, "username": {"root"}, "password": {""}, "version": {"1"}}); st != 303 {
@@ -173,18 +173,18 @@ func TestInfrastructurePages(t *testing.T) {
 	}
 	for id, want := range map[string]string{"col-name": "pg", "col-project": "Acme / Prod", "col-address": "db1", "col-port": "5432",
 		"col-max": "8h", "col-limit": "unlimited", "col-credentials": "pg admin"} {
-		if got := testID(row, id); got != want {
+		if got := testIDText(row, id); got != want {
 			t.Errorf("pg %s = %q, want %q", id, got, want)
 		}
 	}
 	row = byTestID(doc, "my-target-row-"+direct)
 	for id, want := range map[string]string{"col-name": "echo", "col-address": "127.0.0.1", "col-port": "9201", "col-max": "1h 30m", "col-limit": "2", "col-credentials": "—"} {
-		if got := testID(row, id); got != want {
+		if got := testIDText(row, id); got != want {
 			t.Errorf("echo %s = %q, want %q", id, got, want)
 		}
 	}
-	if _, doc := c.get("/targets?q=echo"); byTestID(doc, "my-target-row-"+target) != nil || byTestID(doc, "my-target-row-"+direct) == nil || testID(doc, "total") != "1 item" {
-		t.Fatalf("search: total %q", testID(doc, "total"))
+	if _, doc := c.get("/targets?q=echo"); byTestID(doc, "my-target-row-"+target) != nil || byTestID(doc, "my-target-row-"+direct) == nil || testIDText(doc, "total") != "1 item" {
+		t.Fatalf("search: total %q", testIDText(doc, "total"))
 	}
 
 	// htmx asks for the #results fragment only.

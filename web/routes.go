@@ -38,6 +38,8 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	home := handlers.Home{Base: base}
 	scopes := handlers.Scopes{Base: base, Store: s.store}
 	users := handlers.Users{Base: base, Store: s.store}
+	audit := handlers.Audit{Base: base, Store: s.store}
+
 	groups := handlers.Groups{Base: base, Store: s.store}
 	roles := handlers.Roles{Base: base, Store: s.store}
 	explain := handlers.Explain{Base: base, Store: s.store}
@@ -48,6 +50,7 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	credStores := handlers.CredentialStores{Base: base, Store: s.store}
 	creds := handlers.Credentials{Base: base, Store: s.store}
 	myTargets := handlers.MyTargets{Base: base, Store: s.store}
+	sessions := handlers.Sessions{Base: base, Store: s.store, Live: s.cfg.Live, ClientIP: s.clientIP}
 	authMethods := handlers.AuthMethods{Base: base, Store: s.store, CallbackURL: s.callbackURL()}
 	managedGroups := handlers.ManagedGroups{Base: base, Store: s.store}
 	r.Group(func(r chi.Router) {
@@ -75,6 +78,12 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 		r.Get("/users/{id}/delete", h(users.ConfirmDelete))
 		r.Post("/users/{id}/delete", h(users.Delete))
 		r.Post("/users/{id}/accounts/{account}/delete", h(users.DeleteAccount))
+
+		r.Get("/audit/sessions", h(audit.History))
+		r.Get("/audit/sessions.csv", h(audit.ExportCSV))
+		r.Get("/audit/sessions.jsonl", h(audit.ExportJSONL))
+		r.Get("/audit/sessions/charts", h(audit.Charts))
+		r.Get("/audit/sessions/{id}", h(audit.Show))
 
 		r.Get("/groups", h(groups.List))
 		r.Get("/groups/new", h(groups.New))
@@ -162,6 +171,15 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 		r.Post("/credentials/{id}/edit", h(creds.Update))
 		r.Get("/credentials/{id}/delete", h(creds.ConfirmDelete))
 		r.Post("/credentials/{id}/delete", h(creds.Delete))
+
+		// Sessions (issue 5).
+		r.Get("/targets/{id}/sessions/new", h(sessions.NewStart))
+		r.Post("/targets/{id}/sessions", h(sessions.Start))
+		r.Get("/sessions", h(sessions.Mine))
+		r.Get("/sessions/events", h(sessions.Events))
+		r.Get("/sessions/{id}", h(sessions.Show))
+		r.Post("/sessions/{id}/cancel", h(sessions.Cancel))
+		r.Get("/admin/sessions", h(sessions.All))
 		r.Get("/auth-methods", h(authMethods.List))
 		r.Get("/auth-methods/new", h(authMethods.New))
 		r.Post("/auth-methods/new", h(authMethods.Create))

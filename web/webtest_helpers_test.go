@@ -59,16 +59,16 @@ func newAppOn(t *testing.T, store *models.Store) *app {
 
 // client is a browser-like HTTP client with its own cookies; it does not
 // follow redirects so tests see them.
-type client struct {
+type appClient struct {
 	a    *app
 	http *http.Client
 }
 
 // login logs loginName in through the login form.
-func (a *app) login(loginName, password string) *client {
+func (a *app) login(loginName, password string) *appClient {
 	a.t.Helper()
 	jar, _ := cookiejar.New(nil)
-	c := &client{a: a, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	c := &appClient{a: a, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	st, loc, _ := c.post("/login", url.Values{"auth_method_id": {a.method}, "login_name": {loginName}, "password": {password}})
 	if st != http.StatusSeeOther || loc != "/" {
 		a.t.Fatalf("login %s: %d %s", loginName, st, loc)
@@ -76,7 +76,7 @@ func (a *app) login(loginName, password string) *client {
 	return c
 }
 
-func (c *client) get(path string) (int, *html.Node) {
+func (c *appClient) get(path string) (int, *html.Node) {
 	c.a.t.Helper()
 	resp, err := c.http.Get(c.a.srv.URL + path)
 	if err != nil {
@@ -92,7 +92,7 @@ func (c *client) get(path string) (int, *html.Node) {
 
 // post submits a form and returns the status, the redirect location and
 // the page.
-func (c *client) post(path string, form url.Values) (int, string, *html.Node) {
+func (c *appClient) post(path string, form url.Values) (int, string, *html.Node) {
 	c.a.t.Helper()
 	resp, err := c.http.PostForm(c.a.srv.URL+path, form)
 	if err != nil {
@@ -143,7 +143,7 @@ func text(n *html.Node) string {
 }
 
 // testID returns the text of the element with data-testid=id.
-func testID(doc *html.Node, id string) string { return text(byTestID(doc, id)) }
+func testIDText(doc *html.Node, id string) string { return text(byTestID(doc, id)) }
 
 // render returns the whole page as HTML.
 func render(n *html.Node) string {

@@ -1,0 +1,27 @@
+package models
+
+import (
+	"context"
+	"time"
+)
+
+// Test doors to the warehouse hooks the session code calls.
+
+func (s *Store) WarehouseSessionCreated(ctx context.Context, snap *SessionSnapshot) error {
+	return s.warehouseSessionCreated(ctx, snap)
+}
+
+func (s *Store) WarehouseSessionsState(ctx context.Context, ids []string, state, reason string, at time.Time) error {
+	return s.warehouseSessionsState(ctx, ids, state, reason, at)
+}
+
+func (s *Store) WarehouseConnection(ctx context.Context, c *WarehouseConnection) error {
+	return s.warehouseConnection(ctx, c)
+}
+
+// SetExportBatchSQLite changes the SQLite export batch size and returns a restore func.
+func SetExportBatchSQLite(n int) func() {
+	old := exportBatchSQLite
+	exportBatchSQLite = n
+	return func() { exportBatchSQLite = old }
+}

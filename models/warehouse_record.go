@@ -1,0 +1,85 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"gorm.io/gorm"
+)
+
+// HistoryRecord is a session's audit record: its snapshot and facts, its
+// state timeline and every connection, as the warehouse kept them.
+type HistoryRecord struct {
+	Session     HistorySession
+	States      []HistoryState
+	Connections []HistoryConnection
+}
+
+// GetHistorySession returns a session's audit record from the warehouse,
+// whatever happened to the resources it names since. ErrNotFound when the
+// session is unknown or the actor may not read its history.
+func (s *Store) GetHistorySession(ctx context.Context, a Actor, id string) (*HistoryRecord, error) {
+	if !a.Authenticated() {
+		return nil, ErrUnauthenticated
+	}
+	var rec HistoryRecord
+	err := s.q(ctx).Where("session_id = ?", id).Take(&rec.Session).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, fmt.Errorf("session history %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("session history %s: %w", id, err)
+	}
+	scope, err := s.historyScope(ctx, &rec.Session)
+	if err != nil {
+		return nil, fmt.Errorf("session history %s: %w", id, err)
+	}
+	res := Resource{Type: "session", ID: id, ScopeID: scope}
+	if err := s.authorize(ctx, a, ActionReadHistory, res); err != nil {
+		return nil, notFoundIfHidden(err)
+	}
+	h := &rec.Session
+	for _, d := range []struct {
+		src string
+		dst any
+	}{{h.GroupsJSON, &h.Groups}, {h.ManagedGroupsJSON, &h.ManagedGroups}, {h.GrantsJSON, &h.Grants}, {h.CredentialsJSON, &h.Credentials}} {
+		if err := jsonUnmarshal(d.src, d.dst); err != nil {
+			return nil, fmt.Errorf("session history %s snapshot: %w", id, err)
+		}
+	}
+	db := s.q(ctx)
+	if err := db.Where("session_id = ?", id).Order("at").Find(&rec.States).Error; err != nil {
+		return nil, fmt.Errorf("session history %s states: %w", id, err)
+	}
+	sort.SliceStable(rec.States, func(i, j int) bool {
+		x, y := rec.States[i], rec.States[j]
+		if !x.At.Equal(y.At) {
+			return x.At.Before(y.At)
+		}
+		return historyStateRank[x.State] < historyStateRank[y.State]
+	})
+	if err := db.Where("session_id = ?", id).Order("authorized_at, connection_id").Find(&rec.Connections).Error; err != nil {
+		return nil, fmt.Errorf("session history %s connections: %w", id, err)
+	}
+	return &rec, nil
+}
+
+// historyScope is the scope a warehouse session is authorized in: its
+// project, or when that was deleted its org, or when that is gone too the
+// global scope (so only global auditors still see it).
+func (s *Store) historyScope(ctx context.Context, h *HistorySession) (string, error) {
+	var ids []string
+	if err := s.q(ctx).Raw("SELECT id FROM scopes WHERE id IN (?, ?)", h.ProjectID, h.OrgID).Scan(&ids).Error; err != nil {
+		return "", err
+	}
+	for _, want := range []string{h.ProjectID, h.OrgID} {
+		for _, id := range ids {
+			if id == want && id != "" {
+				return id, nil
+			}
+		}
+	}
+	return GlobalScopeID, nil
+}

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSessionRetentionSetting: --session-retention / GATEHOUSE_SESSION_RETENTION
+// defaults to 24h, takes a positive duration and refuses anything else.
+func TestSessionRetentionSetting(t *testing.T) {
+	env := serveEnv("/tmp/x.db")
+	getenv := func(k string) string { return env[k] }
+	cfg, err := parseServeConfig(nil, getenv, io.Discard)
+	if err != nil || cfg.SessionRetention != 24*time.Hour {
+		t.Fatalf("default: %v %v", cfg, err)
+	}
+	env["GATEHOUSE_SESSION_RETENTION"] = "2h"
+	if cfg, err = parseServeConfig(nil, getenv, io.Discard); err != nil || cfg.SessionRetention != 2*time.Hour {
+		t.Fatalf("env: %v %v", cfg, err)
+	}
+	if cfg, err = parseServeConfig([]string{"--session-retention", "90m"}, getenv, io.Discard); err != nil || cfg.SessionRetention != 90*time.Minute {
+		t.Fatalf("flag: %v %v", cfg, err)
+	}
+	for _, bad := range []string{"forever", "-1h", "0s"} {
+		env["GATEHOUSE_SESSION_RETENTION"] = bad
+		_, err := parseServeConfig(nil, getenv, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "--session-retention / GATEHOUSE_SESSION_RETENTION: must be a positive duration") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
