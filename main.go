@@ -5,6 +5,7 @@
 //	gatehouse dev [--listen ADDR] [--data-dir DIR]   everything embedded, for a first run
 //	gatehouse serve [flags]                            production server (see --help)
 //	gatehouse migrate up|status [--database-url URL]   schema migrations
+//	gatehouse connect --addr URL --token T [--exec CMD -- ARGS]   local proxy client for a session
 //	gatehouse genkeys                                  print fresh keys for serve
 //	gatehouse version
 package main
@@ -21,6 +22,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"gatehouse/connect"
 	"gatehouse/migrations"
 	"gatehouse/models"
 )
@@ -45,6 +47,7 @@ commands:
   dev       run everything embedded (SQLite, generated keys) for a first try
   serve     run the production server (configure with flags or GATEHOUSE_* variables)
   migrate   up|status: apply or show database migrations
+  connect   relay local connections to a session's host (see connect --help)
   genkeys   print fresh random keys for serve's configuration
   version   print the version
 `
@@ -64,6 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runServe(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, args[1:], getenv, stdout, stderr)
+	case "connect":
+		return connect.Main(ctx, args[1:], getenv, stdout, stderr)
 	case "genkeys":
 		return runGenkeys(stdout)
 	case "version":

@@ -1,0 +1,200 @@
+// Package connect is the `gatehouse connect` client: it opens a local
+// listener and relays every local connection through its own tunnel to the
+// Gatehouse worker (see package tunnel for the protocol).
+package connect
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"gatehouse/tunnel"
+)
+
+// Client opens tunnels and reads session info for one session token.
+type Client struct {
+	base  *url.URL
+	token string
+	tls   *tls.Config // nil for http://
+	// Timeout bounds dialing plus the tunnel handshake; default 30 s.
+	Timeout time.Duration
+}
+
+// NewClient returns a Client for the Gatehouse at addr (http:// or
+// https://). tlsConfig (may be nil) is used for https; it is cloned.
+func NewClient(addr, token string, tlsConfig *tls.Config) (*Client, error) {
+	u, err := url.Parse(addr)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("--addr %q: want the Gatehouse URL, like https://gatehouse.example.com", addr)
+	}
+	if token == "" {
+		return nil, errors.New("missing token: pass --token or set GATEHOUSE_TOKEN (copy it from the session page)")
+	}
+	c := &Client{base: u, token: token, Timeout: 30 * time.Second}
+	if u.Scheme == "https" {
+		if tlsConfig == nil {
+			tlsConfig = &tls.Config{}
+		}
+		c.tls = tlsConfig.Clone()
+		c.tls.NextProtos = []string{"http/1.1"} // a tunnel is an HTTP/1.1 upgrade
+		if c.tls.ServerName == "" {
+			c.tls.ServerName = u.Hostname()
+		}
+	}
+	return c, nil
+}
+
+// RefusedError is Gatehouse's refusal of a tunnel or info request.
+type RefusedError struct {
+	Status  int
+	Code    string // a tunnel.Code* value
+	Message string // meant for the user
+}
+
+func (e *RefusedError) Error() string { return e.Message }
+
+// SessionOver reports whether err means the session admits no connection
+// any more (bad token, ended, expired).
+func SessionOver(err error) bool {
+	var r *RefusedError
+	return errors.As(err, &r) && tunnel.SessionOver(r.Code)
+}
+
+func (c *Client) hostPort() string {
+	if c.base.Port() != "" {
+		return c.base.Host
+	}
+	if c.base.Scheme == "https" {
+		return net.JoinHostPort(c.base.Hostname(), "443")
+	}
+	return net.JoinHostPort(c.base.Hostname(), "80")
+}
+
+func (c *Client) dial(ctx context.Context) (net.Conn, error) {
+	conn, err := (&net.Dialer{Timeout: c.Timeout}).DialContext(ctx, "tcp", c.hostPort())
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach Gatehouse at %s: %w", c.base.Host, err)
+	}
+	if c.tls == nil {
+		return conn, nil
+	}
+	tc := tls.Client(conn, c.tls)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("TLS with Gatehouse at %s: %w", c.base.Host, err)
+	}
+	return tc, nil
+}
+
+func (c *Client) request(method, path string) *http.Request {
+	u := *c.base
+	u.Path = strings.TrimSuffix(c.base.Path, "/") + path
+	r := &http.Request{Method: method, URL: &u, Host: c.base.Host, Header: http.Header{}, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}
+	r.Header.Set("Authorization", "Bearer "+c.token)
+	r.Header.Set("User-Agent", "gatehouse-connect")
+	return r
+}
+
+// Tunnel is an open tunnel: a byte stream to the session's host.
+type Tunnel struct {
+	net.Conn
+	// Pending holds bytes the host sent that arrived with the handshake;
+	// deliver them before reading Conn.
+	Pending []byte
+}
+
+// Open opens one tunnel. A refusal is a *RefusedError.
+func (c *Client) Open(ctx context.Context) (*Tunnel, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	conn, err := c.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	t, err := c.handshake(conn)
+	if !stop() {
+		err = errors.Join(err, ctx.Err())
+	}
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	_ = conn.SetDeadline(time.Time{})
+	return t, nil
+}
+
+func (c *Client) handshake(conn net.Conn) (*Tunnel, error) {
+	req := c.request(http.MethodPost, tunnel.Path)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", tunnel.Protocol)
+	if err := req.Write(conn); err != nil {
+		return nil, fmt.Errorf("send tunnel request: %w", err)
+	}
+	br := bufio.NewReaderSize(conn, 1024)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		return nil, fmt.Errorf("read tunnel response: %w", err)
+	}
+	if !tunnel.IsUpgradeResponse(resp) {
+		defer resp.Body.Close()
+		return nil, refusal(resp)
+	}
+	t := &Tunnel{Conn: conn}
+	if n := br.Buffered(); n > 0 {
+		p, _ := br.Peek(n)
+		t.Pending = append([]byte(nil), p...)
+	}
+	return t, nil
+}
+
+// Info reads the session's info. A refusal is a *RefusedError.
+func (c *Client) Info(ctx context.Context) (*tunnel.Info, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	conn, err := c.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	req := c.request(http.MethodGet, tunnel.InfoPath)
+	req.Close = true
+	if err := req.Write(conn); err != nil {
+		return nil, fmt.Errorf("send session info request: %w", err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
+	if err != nil {
+		return nil, fmt.Errorf("read session info: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, refusal(resp)
+	}
+	var info tunnel.Info
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&info); err != nil {
+		return nil, fmt.Errorf("read session info: %w", err)
+	}
+	return &info, nil
+}
+
+// refusal turns a non-101 response into a *RefusedError.
+func refusal(resp *http.Response) error {
+	var r tunnel.Refusal
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err := json.Unmarshal(body, &r); err != nil || r.Message == "" {
+		return &RefusedError{Status: resp.StatusCode, Code: tunnel.CodeSystemError,
+			Message: fmt.Sprintf("Gatehouse answered %s instead of opening a tunnel: is --addr the Gatehouse URL?", resp.Status)}
+	}
+	return &RefusedError{Status: resp.StatusCode, Code: r.Code, Message: r.Message}
+}

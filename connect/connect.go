@@ -1,0 +1,288 @@
+package connect
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"gatehouse/tunnel"
+)
+
+const usage = `usage: gatehouse connect --addr URL [--token TOKEN] [flags] [--exec CMD [-- ARGS...]]
+
+Opens a local listener on 127.0.0.1 and relays every connection made to it
+through Gatehouse to the session's host. Exits when the session ends.
+
+  --exec CMD -- ARGS   run CMD with ARGS once listening, and exit when it exits;
+                       {{host}} and {{port}} in CMD and ARGS are replaced by the
+                       local listener's host (127.0.0.1) and port, e.g.
+                       gatehouse connect --addr … --exec psql -- -h {{host}} -p {{port}} -U app
+
+The token can also come from GATEHOUSE_TOKEN (keeps it out of the process list),
+the address from GATEHOUSE_ADDR.
+
+flags:
+`
+
+// Main is `gatehouse connect`: it parses args (the words after "connect"),
+// runs the proxy until the session ends, ctx ends, or the --exec command
+// exits, and returns nil then (or the --exec command's failure, or why it
+// could not start).
+func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("connect", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	addr := fs.String("addr", getenv("GATEHOUSE_ADDR"), "Gatehouse URL, e.g. https://gatehouse.example.com (env GATEHOUSE_ADDR)")
+	token := fs.String("token", "", "the session's token, from the session page (env GATEHOUSE_TOKEN)")
+	port := fs.Int("listen-port", 0, "local port on 127.0.0.1 (default: a random free port)")
+	caFile := fs.String("ca-file", "", "PEM file of the CA certificates that sign Gatehouse's TLS certificate (default: the system's)")
+	insecure := fs.Bool("insecure", false, "do NOT verify Gatehouse's TLS certificate (development only)")
+	execCmd := fs.String("exec", "", "command to run once listening; its arguments follow --")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var execArgs []string
+	if fs.NArg() > 0 {
+		if *execCmd == "" {
+			return fmt.Errorf("unexpected argument %q (arguments after -- need --exec)", fs.Arg(0))
+		}
+		execArgs = fs.Args()
+	}
+	if *token == "" {
+		*token = getenv("GATEHOUSE_TOKEN")
+	}
+	if *port < 0 || *port > 65535 {
+		return fmt.Errorf("--listen-port %d: want 0 to 65535", *port)
+	}
+	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
+	if *caFile != "" {
+		pem, err := os.ReadFile(*caFile)
+		if err != nil {
+			return fmt.Errorf("--ca-file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("--ca-file %s: no PEM certificate in it", *caFile)
+		}
+		tlsConfig.RootCAs = pool
+	}
+	if *insecure {
+		tlsConfig.InsecureSkipVerify = true
+		fmt.Fprintln(stderr, "WARNING: --insecure: Gatehouse's TLS certificate is NOT verified. Anyone on the network path can read")
+		fmt.Fprintln(stderr, "WARNING: and change this traffic and steal the session token. Use it only for development.")
+	}
+	client, err := NewClient(*addr, *token, tlsConfig)
+	if err != nil {
+		return err
+	}
+	p := &Proxy{Client: client, ListenAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)), Out: stdout, Err: stderr}
+	if *execCmd != "" {
+		p.Exec = append([]string{*execCmd}, execArgs...)
+	}
+	return p.Run(ctx)
+}
+
+// Proxy is a running `gatehouse connect`.
+type Proxy struct {
+	Client     *Client
+	ListenAddr string    // host:port to listen on
+	Out, Err   io.Writer // messages for the user
+	// Exec, when set, is run with {{host}} and {{port}} substituted once the
+	// listener is up; Run ends when it exits.
+	Exec []string
+	// PollInterval is how often the session is checked; default 2 s.
+	PollInterval time.Duration
+	// Ready, when set, receives the listener's address once it listens.
+	Ready func(addr net.Addr)
+
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+// errSessionOver ends Run without an error.
+type errSessionOver struct{ msg string }
+
+func (e errSessionOver) Error() string { return e.msg }
+
+// Run checks the session, listens, relays until the session ends (nil), ctx
+// ends (nil) or the Exec command exits (its error), and closes everything.
+func (p *Proxy) Run(ctx context.Context) error {
+	if p.PollInterval <= 0 {
+		p.PollInterval = 2 * time.Second
+	}
+	p.conns = map[net.Conn]struct{}{}
+	info, err := p.Client.Info(ctx)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", p.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", p.ListenAddr, err)
+	}
+	addr := ln.Addr().(*net.TCPAddr)
+	left := "unlimited"
+	if info.ConnectionsLeft >= 0 {
+		left = strconv.Itoa(info.ConnectionsLeft)
+	}
+	fmt.Fprintf(p.Out, "Listening on %s for session %s\n", addr, info.SessionID)
+	fmt.Fprintf(p.Out, "Expires %s (in %s); connections left: %s\n",
+		info.ExpiresAt.Local().Format("2006-01-02 15:04:05 MST"), time.Until(info.ExpiresAt).Round(time.Second), left)
+	if p.Ready != nil {
+		p.Ready(addr)
+	}
+
+	ctx, end := context.WithCancelCause(ctx)
+	defer end(nil)
+	var wg sync.WaitGroup
+	wg.Go(func() { p.accept(ctx, ln, end, &wg) })
+	wg.Go(func() { p.watch(ctx, info, end) })
+	if p.Exec != nil {
+		wg.Go(func() { end(p.exec(ctx, addr)) })
+	}
+	<-ctx.Done()
+	ln.Close()
+	p.closeAll()
+	wg.Wait()
+	cause := context.Cause(ctx)
+	var over errSessionOver
+	switch {
+	case errors.As(cause, &over):
+		fmt.Fprintf(p.Out, "%s Exiting.\n", over.msg)
+		return nil
+	case errors.Is(cause, errExecDone), errors.Is(cause, context.Canceled), errors.Is(cause, context.DeadlineExceeded):
+		return nil
+	}
+	return cause
+}
+
+var errExecDone = errors.New("command exited")
+
+// watch ends Run when the session ends: at its expiration time, or when a
+// poll of its info says so.
+func (p *Proxy) watch(ctx context.Context, info *tunnel.Info, end context.CancelCauseFunc) {
+	expiry := time.NewTimer(time.Until(info.ExpiresAt))
+	defer expiry.Stop()
+	poll := time.NewTicker(p.PollInterval)
+	defer poll.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-expiry.C:
+			end(errSessionOver{"The session has expired."})
+			return
+		case <-poll.C:
+			if _, err := p.Client.Info(ctx); SessionOver(err) {
+				end(errSessionOver{err.Error()})
+				return
+			}
+		}
+	}
+}
+
+func (p *Proxy) accept(ctx context.Context, ln net.Listener, end context.CancelCauseFunc, wg *sync.WaitGroup) {
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() == nil {
+				end(fmt.Errorf("accept: %w", err))
+			}
+			return
+		}
+		if !p.track(conn, true) {
+			conn.Close()
+			return
+		}
+		wg.Go(func() {
+			defer p.track(conn, false)
+			p.serve(ctx, conn, end)
+		})
+	}
+}
+
+// serve relays one local connection through its own tunnel.
+func (p *Proxy) serve(ctx context.Context, local net.Conn, end context.CancelCauseFunc) {
+	t, err := p.Client.Open(ctx)
+	if err != nil {
+		local.Close()
+		if ctx.Err() != nil {
+			return
+		}
+		fmt.Fprintf(p.Err, "connection from %s refused: %v\n", local.RemoteAddr(), err)
+		if SessionOver(err) {
+			end(errSessionOver{err.Error()})
+		}
+		return
+	}
+	if !p.track(t.Conn, true) {
+		t.Close()
+		local.Close()
+		return
+	}
+	defer p.track(t.Conn, false)
+	if len(t.Pending) > 0 {
+		if _, err := local.Write(t.Pending); err != nil {
+			t.Close()
+			local.Close()
+			return
+		}
+		t.Pending = nil
+	}
+	_, _ = tunnel.Join(local, t.Conn, nil, nil)
+}
+
+// track adds (or removes) a connection Run must close when it ends; adding
+// fails once Run is ending.
+func (p *Proxy) track(c net.Conn, add bool) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !add {
+		delete(p.conns, c)
+		return true
+	}
+	if p.conns == nil {
+		return false
+	}
+	p.conns[c] = struct{}{}
+	return true
+}
+
+func (p *Proxy) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// exec runs the --exec command with {{host}} and {{port}} replaced; it
+// returns errExecDone when the command succeeds.
+func (p *Proxy) exec(ctx context.Context, addr *net.TCPAddr) error {
+	r := strings.NewReplacer("{{host}}", addr.IP.String(), "{{port}}", strconv.Itoa(addr.Port))
+	argv := make([]string, len(p.Exec))
+	for i, a := range p.Exec {
+		argv[i] = r.Replace(a)
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, p.Out, p.Err
+	cmd.WaitDelay = 2 * time.Second
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%s: %w", argv[0], err)
+	}
+	return errExecDone
+}

@@ -1,0 +1,360 @@
+package connect_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gatehouse/connect"
+	"gatehouse/worker"
+	"gatehouse/worker/workertest"
+)
+
+// syncBuf is a goroutine-safe output buffer.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type env struct {
+	w      *worker.Worker
+	srv    *httptest.Server
+	fake   *workertest.Sessions
+	echo   string
+	caFile string
+}
+
+// newEnv starts an echo service and a worker behind a real HTTP (or HTTPS) server.
+func newEnv(t testing.TB, useTLS bool) *env {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	echoDone := make(chan error, 1)
+	go func() { echoDone <- worker.ServeEcho(ctx, ln) }()
+	fake := workertest.New()
+	w := worker.New(worker.Config{Sessions: fake, Logger: slog.New(slog.DiscardHandler)})
+	runDone := make(chan error, 1)
+	go func() { runDone <- w.Run(ctx) }()
+	e := &env{w: w, fake: fake, echo: ln.Addr().String()}
+	if useTLS {
+		e.srv = httptest.NewTLSServer(w.Handler())
+		e.caFile = filepath.Join(t.TempDir(), "ca.pem")
+		pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: e.srv.Certificate().Raw})
+		if err := os.WriteFile(e.caFile, pemBytes, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		e.srv = httptest.NewServer(w.Handler())
+	}
+	t.Cleanup(func() {
+		e.srv.Close()
+		cancel()
+		<-runDone
+		<-echoDone
+	})
+	return e
+}
+
+func (e *env) session(id string, limit int, ttl time.Duration) {
+	e.fake.Add(workertest.Session{ID: id, Token: "tok-" + id, Endpoint: e.echo, Expires: time.Now().Add(ttl), Limit: limit})
+}
+
+// runMain runs `gatehouse connect args…` until it returns; the returned
+// function waits for its result.
+func runMain(ctx context.Context, args ...string) (stdout, stderr *syncBuf, wait func() error) {
+	stdout, stderr = &syncBuf{}, &syncBuf{}
+	done := make(chan error, 1)
+	go func() {
+		done <- connect.Main(ctx, args, func(string) string { return "" }, stdout, stderr)
+	}()
+	return stdout, stderr, func() error {
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(15 * time.Second):
+			return fmt.Errorf("connect did not return; stdout %q stderr %q", stdout, stderr)
+		}
+	}
+}
+
+// listenAddr waits for connect's "Listening on" line.
+func listenAddr(t testing.TB, out *syncBuf) string {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if _, rest, ok := strings.Cut(out.String(), "Listening on "); ok {
+			addr, _, _ := strings.Cut(rest, " ")
+			return addr
+		}
+	}
+	t.Fatalf("connect never listened: %q", out.String())
+	return ""
+}
+
+func TestRoundTripThroughConnect(t *testing.T) {
+	for _, useTLS := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tls=%v", useTLS), func(t *testing.T) {
+			e := newEnv(t, useTLS)
+			e.session("s_a", -1, time.Hour)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			args := []string{"--addr", e.srv.URL, "--token", "tok-s_a"}
+			if useTLS {
+				args = append(args, "--ca-file", e.caFile)
+			}
+			out, errOut, wait := runMain(ctx, args...)
+			addr := listenAddr(t, out)
+			if !strings.HasPrefix(addr, "127.0.0.1:") || !strings.Contains(out.String(), "for session s_a") ||
+				!strings.Contains(out.String(), "connections left: unlimited") {
+				t.Errorf("banner %q", out.String())
+			}
+			const n = 500
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					c, err := net.Dial("tcp", addr)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					defer c.Close()
+					// A distinct first byte, sent before the tunnel exists.
+					msg := append([]byte{byte(i), byte(i >> 8)}, bytes.Repeat([]byte("p"), i*37)...)
+					go func() {
+						c.Write(msg)
+						c.(*net.TCPConn).CloseWrite()
+					}()
+					got, err := io.ReadAll(c)
+					if err != nil || !bytes.Equal(got, msg) {
+						t.Errorf("conn %d: got %d bytes (first %v), err %v; want %d bytes (first %v)",
+							i, len(got), got[:min(2, len(got))], err, len(msg), msg[:2])
+					}
+				})
+			}
+			wg.Wait()
+			if err := e.fake.WaitClosed(n, 10*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			var up int64
+			for _, c := range e.fake.Connections("s_a") {
+				up += c.Up
+				if c.Reason != worker.ReasonClosedByEndUser || c.Up != c.Down {
+					t.Errorf("%s: %q up %d down %d", c.ID, c.Reason, c.Up, c.Down)
+				}
+			}
+			if want := int64(n*2 + 37*n*(n-1)/2); up != want {
+				t.Errorf("total up %d, want %d", up, want)
+			}
+			cancel()
+			if err := wait(); err != nil {
+				t.Errorf("connect: %v (stderr %q)", err, errOut)
+			}
+		})
+	}
+}
+
+func TestConnectExitsWhenTheSessionIsCanceled(t *testing.T) {
+	e := newEnv(t, false)
+	e.session("s_a", -1, time.Hour)
+	p := &connect.Proxy{ListenAddr: "127.0.0.1:0", Out: &syncBuf{}, Err: &syncBuf{}, PollInterval: 50 * time.Millisecond}
+	var err error
+	if p.Client, err = connect.NewClient(e.srv.URL, "tok-s_a", nil); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan net.Addr, 1)
+	p.Ready = func(a net.Addr) { ready <- a }
+	done := make(chan error, 1)
+	go func() { done <- p.Run(context.Background()) }()
+	addr := (<-ready).String()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("a"))
+	if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	e.fake.End("tok-s_a")
+	e.w.Cancel("s_a", worker.ReasonCanceled)
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Error("local connection still open after cancel")
+	}
+	t.Logf("cancel → local client saw the close after %v", time.Since(start))
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("connect did not exit after the session ended")
+	}
+	if out := p.Out.(*syncBuf).String(); !strings.Contains(out, "The session has ended") || !strings.Contains(out, "Exiting.") {
+		t.Errorf("output %q", out)
+	}
+	if err := e.fake.WaitClosed(1, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.fake.Connections("s_a")[0].Reason; got != worker.ReasonCanceled {
+		t.Errorf("reason %q", got)
+	}
+}
+
+func TestConnectRefusalMessages(t *testing.T) {
+	e := newEnv(t, false)
+	e.session("s_ended", -1, time.Hour)
+	e.fake.End("tok-s_ended")
+	e.session("s_expired", -1, -time.Minute)
+	// At start: the session is checked first.
+	for _, tt := range []struct{ token, want string }{
+		{"nope", "Gatehouse does not know this session token"},
+		{"tok-s_ended", "The session has ended"},
+		{"tok-s_expired", "The session has expired"},
+	} {
+		_, _, wait := runMain(context.Background(), "--addr", e.srv.URL, "--token", tt.token)
+		if err := wait(); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("token %s: %v, want %q", tt.token, err, tt.want)
+		}
+	}
+	// Per connection: limit reached and a host that refuses.
+	e.session("s_limit", 1, time.Hour)
+	dead, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead.Close()
+	e.fake.Add(workertest.Session{ID: "s_dead", Token: "tok-s_dead", Endpoint: dead.Addr().String(), Expires: time.Now().Add(time.Hour), Limit: -1})
+	for _, tt := range []struct{ token, want string }{
+		{"tok-s_limit", "connection limit is reached"},
+		{"tok-s_dead", "could not connect to the host " + dead.Addr().String()},
+	} {
+		ctx, cancel := context.WithCancel(context.Background())
+		out, errOut, wait := runMain(ctx, "--addr", e.srv.URL, "--token", tt.token)
+		addr := listenAddr(t, out)
+		for i := range 2 { // s_limit: the first connection is admitted, the second refused
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Write([]byte("q"))
+			c.(*net.TCPConn).CloseWrite()
+			got, _ := io.ReadAll(c)
+			c.Close()
+			if tt.token == "tok-s_limit" && i == 0 && string(got) != "q" {
+				t.Errorf("first connection of s_limit: %q", got)
+			}
+		}
+		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(errOut.String(), tt.want) && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if !strings.Contains(errOut.String(), "refused: ") || !strings.Contains(errOut.String(), tt.want) {
+			t.Errorf("token %s: stderr %q, want %q", tt.token, errOut, tt.want)
+		}
+		cancel()
+		if err := wait(); err != nil {
+			t.Errorf("connect: %v", err)
+		}
+	}
+	// Flags.
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--addr", "ftp://x", "--token", "t"}, "want the Gatehouse URL"},
+		{[]string{"--addr", e.srv.URL}, "missing token"},
+		{[]string{"--addr", e.srv.URL, "--token", "t", "extra"}, "need --exec"},
+		{[]string{"--addr", e.srv.URL, "--token", "t", "--ca-file", "/nonexistent"}, "--ca-file"},
+		{[]string{"--addr", "http://127.0.0.1:1", "--token", "t"}, "cannot reach Gatehouse"},
+	} {
+		_, _, wait := runMain(context.Background(), tt.args...)
+		if err := wait(); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: %v, want %q", tt.args, err, tt.want)
+		}
+	}
+}
+
+func TestTLSIsVerifiedAndInsecureSaysSo(t *testing.T) {
+	e := newEnv(t, true)
+	e.session("s_a", -1, time.Hour)
+	_, _, wait := runMain(context.Background(), "--addr", e.srv.URL, "--token", "tok-s_a")
+	if err := wait(); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("unverified certificate: %v, want a certificate error", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	out, errOut, wait := runMain(ctx, "--addr", e.srv.URL, "--token", "tok-s_a", "--insecure")
+	listenAddr(t, out)
+	if !strings.Contains(errOut.String(), "WARNING: --insecure") {
+		t.Errorf("no warning: %q", errOut)
+	}
+	cancel()
+	if err := wait(); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestMain makes the test binary double as the small client that --exec
+// runs (GATEHOUSE_HELPER_CLIENT=1): it sends its last argument to
+// host:port (the two before it) and prints the echo.
+func TestMain(m *testing.M) {
+	if role := os.Getenv("GATEHOUSE_BENCH_ROLE"); role != "" {
+		os.Exit(benchHelper(role))
+	}
+	if os.Getenv("GATEHOUSE_HELPER_CLIENT") == "1" {
+		os.Exit(helperClient(os.Args[len(os.Args)-3:]))
+	}
+	os.Exit(m.Run())
+}
+
+func helperClient(args []string) int {
+	c, err := net.Dial("tcp", net.JoinHostPort(args[0], args[1]))
+	if err != nil {
+		fmt.Println("dial:", err)
+		return 2
+	}
+	c.Write([]byte(args[2]))
+	c.(*net.TCPConn).CloseWrite()
+	got, _ := io.ReadAll(c)
+	fmt.Printf("echo:%s\n", got)
+	return 0
+}
+
+func TestExec(t *testing.T) {
+	e := newEnv(t, false)
+	e.session("s_a", -1, time.Hour)
+	t.Setenv("GATEHOUSE_HELPER_CLIENT", "1")
+	out, errOut, wait := runMain(context.Background(), "--addr", e.srv.URL, "--token", "tok-s_a",
+		"--exec", os.Args[0], "--", "{{host}}", "{{port}}", "hello-through-gatehouse")
+	if err := wait(); err != nil {
+		t.Fatalf("connect --exec: %v (stderr %q)", err, errOut)
+	}
+	if !strings.Contains(out.String(), "echo:hello-through-gatehouse") {
+		t.Errorf("stdout %q", out)
+	}
+	_, _, wait = runMain(context.Background(), "--addr", e.srv.URL, "--token", "tok-s_a", "--exec", "sh", "--", "-c", "exit 3")
+	if err := wait(); err == nil || !strings.Contains(err.Error(), "exit status 3") {
+		t.Errorf("failing command: %v, want exit status 3", err)
+	}
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gatehouse/models"
+	"gatehouse/worker"
+	"gatehouse/worker/workertest"
+)
+
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestConnectThroughTheWebApp mounts the worker in the whole app (its
+// middleware chain: access log, CSRF, security headers, login lookup) and
+// runs `gatehouse connect` through run against it: bytes round-trip to the
+// echo service, and a bad token gets the worker's message.
+func TestConnectThroughTheWebApp(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	echoLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go worker.ServeEcho(ctx, echoLn)
+	fake := workertest.New()
+	fake.Add(workertest.Session{ID: "s_web", Token: "tok-web", Endpoint: echoLn.Addr().String(), Expires: time.Now().Add(time.Hour), Limit: -1})
+	w := worker.New(worker.Config{Sessions: fake, Logger: slog.New(slog.DiscardHandler)})
+	go w.Run(ctx)
+
+	urls := make(chan string, 1)
+	appDone := make(chan error, 1)
+	go func() {
+		appDone <- startApp(ctx, appConfig{
+			DatabaseURL: filepath.Join(t.TempDir(), "g.db"), Listen: "127.0.0.1:0",
+			CookieHashKey: randomKey(64), CookieBlockKey: randomKey(32), RootKey: randomKey(32),
+			LoginLifetime: time.Hour, LoginIdle: time.Hour,
+			Bootstrap: models.BootstrapOptions{AdminPassword: "password-for-tests"},
+			Seed: func(ctx context.Context, _ *models.Store, _ *url.URL, mounts map[string]http.Handler) error {
+				mounts[worker.MountPath] = w.Handler()
+				return nil
+			},
+			Announce: func(_ io.Writer, u string, _ *models.BootstrapResult) { urls <- u },
+			Logger:   slog.New(slog.DiscardHandler), Stdout: io.Discard,
+		})
+	}()
+	var base string
+	select {
+	case base = <-urls:
+	case err := <-appDone:
+		t.Fatal(err)
+	}
+
+	cctx, stop := context.WithCancel(ctx)
+	out, errOut := &lockedBuf{}, &lockedBuf{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(cctx, []string{"connect", "--addr", base, "--token", "tok-web"}, func(string) string { return "" }, out, errOut)
+	}()
+	var addr string
+	for deadline := time.Now().Add(10 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if _, rest, ok := strings.Cut(out.String(), "Listening on "); ok {
+			addr, _, _ = strings.Cut(rest, " ")
+		}
+	}
+	if addr == "" {
+		t.Fatalf("connect did not listen: %q %q", out, errOut)
+	}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("through the web app"))
+	c.(*net.TCPConn).CloseWrite()
+	got, _ := io.ReadAll(c)
+	c.Close()
+	if string(got) != "through the web app" {
+		t.Errorf("echo %q (stderr %q)", got, errOut)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Errorf("connect: %v", err)
+	}
+
+	err = run(ctx, []string{"connect", "--addr", base, "--token", "wrong"}, func(string) string { return "" }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "does not know this session token") {
+		t.Errorf("bad token: %v", err)
+	}
+	cancel()
+	if err := <-appDone; err != nil {
+		t.Errorf("app: %v", err)
+	}
+}

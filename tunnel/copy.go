@@ -1,0 +1,123 @@
+package tunnel
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+)
+
+// bigBuf is the buffer of a busy non-spliced copy, pooled so that idle
+// connections do not hold one.
+var bigBuf = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// smallBufSize is the buffer an idle non-spliced copy holds while it waits.
+const smallBufSize = 512
+
+// Copy copies src to dst until src reaches EOF (nil error) or an error, and
+// calls count (if not nil) with the number of bytes written after every
+// chunk, so totals can be read while the copy runs.
+//
+// Between two *net.TCPConn on Linux it waits for src to be readable and then
+// splices exactly the bytes waiting in the socket (no user-space copy, no
+// pipe or buffer held while idle, counts exact at every chunk). Otherwise it
+// reads into a 512-byte buffer and switches to a pooled 32 KiB buffer while
+// reads fill the small one, so an idle copy holds little memory.
+func Copy(dst, src net.Conn, count func(int64)) error {
+	if count == nil {
+		count = func(int64) {}
+	}
+	if d, ok := dst.(*net.TCPConn); ok {
+		if s, ok := src.(*net.TCPConn); ok {
+			if handled, err := spliceCopy(d, s, count); handled {
+				return err
+			}
+		}
+	}
+	return bufferCopy(dst, src, count)
+}
+
+func bufferCopy(dst io.Writer, src net.Conn, count func(int64)) error {
+	wait := readableWaiter(src)
+	small := make([]byte, smallBufSize)
+	var big *[]byte
+	defer func() {
+		if big != nil {
+			bigBuf.Put(big)
+		}
+	}()
+	for {
+		buf := small
+		if wait != nil {
+			// Readiness is known without a buffer: take the big one only
+			// while there is data.
+			if err := wait(); err != nil {
+				return err
+			}
+			big = bigBuf.Get().(*[]byte)
+			buf = *big
+		} else if big != nil {
+			buf = *big
+		}
+		n, err := src.Read(buf)
+		if n > 0 {
+			w, werr := dst.Write(buf[:n])
+			count(int64(w))
+			if werr != nil {
+				return werr
+			}
+		}
+		switch {
+		case wait != nil || (big != nil && n < smallBufSize):
+			if big != nil {
+				bigBuf.Put(big)
+				big = nil
+			}
+		case big == nil && n == len(small):
+			big = bigBuf.Get().(*[]byte)
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// closeWriter is a connection that can half-close (TCP FIN, TLS close_notify).
+type closeWriter interface{ CloseWrite() error }
+
+// Join relays bytes both ways between a and b until both directions have
+// ended, then closes both. When one side reaches EOF, the other is
+// half-closed and the opposite direction goes on; an error in one direction
+// closes both. countAB and countBA get the bytes written a→b and b→a (see
+// [Copy]). It runs one direction in a new goroutine and the other in the
+// caller's. errAB and errBA are nil for a clean EOF.
+func Join(a, b net.Conn, countAB, countBA func(int64)) (errAB, errBA error) {
+	done := make(chan error, 1)
+	go func() { done <- pipe(b, a, countAB) }()
+	errBA = pipe(a, b, countBA)
+	errAB = <-done
+	a.Close()
+	b.Close()
+	return errAB, errBA
+}
+
+func pipe(dst, src net.Conn, count func(int64)) error {
+	err := Copy(dst, src, count)
+	if err == nil {
+		cw, ok := dst.(closeWriter)
+		if !ok {
+			dst.Close()
+			src.Close()
+			return nil
+		}
+		if err = cw.CloseWrite(); err == nil {
+			return nil
+		}
+	}
+	dst.Close()
+	src.Close()
+	return err
+}

@@ -1,0 +1,323 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gatehouse/tunnel"
+)
+
+var errShuttingDown = errors.New("worker shutting down")
+
+// endedTTL is how long Cancel remembers a session, so that a connection
+// admitted just before the cancel but registered just after it is cut too.
+const endedTTL = 2 * time.Minute
+
+// liveConn is one admitted connection, from admission to its record of close.
+type liveConn struct {
+	id, sessionID string
+	expires       time.Time
+	up, down      atomic.Int64
+
+	mu     sync.Mutex // guards socks, reason, cut
+	socks  []net.Conn
+	reason string
+	cut    bool
+
+	recMu       sync.Mutex // orders byte flushes before the close record
+	recorded    bool
+	flushedUp   int64
+	flushedDown int64
+}
+
+// attach adds a socket to c; when c was already cut it closes nc instead and
+// reports false.
+func (c *liveConn) attach(nc net.Conn) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cut {
+		nc.Close()
+		return false
+	}
+	c.socks = append(c.socks, nc)
+	return true
+}
+
+// cutWith closes every socket of c; the first reason given wins.
+func (c *liveConn) cutWith(reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.reason == "" {
+		c.reason = reason
+	}
+	c.cut = true
+	for _, s := range c.socks {
+		s.Close()
+	}
+}
+
+// registry holds the live connections by session.
+type registry struct {
+	mu       sync.Mutex
+	sessions map[string]map[*liveConn]struct{}
+	ended    map[string]endedSession
+	shutdown bool
+	wg       sync.WaitGroup
+}
+
+type endedSession struct {
+	reason string
+	at     time.Time
+}
+
+func newRegistry() *registry {
+	return &registry{sessions: map[string]map[*liveConn]struct{}{}, ended: map[string]endedSession{}}
+}
+
+// add registers c, unless its session was just cut or the worker is
+// shutting down (then it returns the reason to record and an error).
+func (g *registry) add(c *liveConn) (string, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.shutdown {
+		return ReasonSystemError, errShuttingDown
+	}
+	if e, ok := g.ended[c.sessionID]; ok {
+		return e.reason, ErrSessionEnded
+	}
+	m := g.sessions[c.sessionID]
+	if m == nil {
+		m = map[*liveConn]struct{}{}
+		g.sessions[c.sessionID] = m
+	}
+	m[c] = struct{}{}
+	g.wg.Add(1)
+	return "", nil
+}
+
+func (g *registry) remove(c *liveConn) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	m := g.sessions[c.sessionID]
+	if _, ok := m[c]; !ok {
+		return
+	}
+	delete(m, c)
+	if len(m) == 0 {
+		delete(g.sessions, c.sessionID)
+	}
+	g.wg.Done()
+}
+
+// end takes the session's live connections out and remembers the session.
+func (g *registry) end(sessionID, reason string, now time.Time) []*liveConn {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for id, e := range g.ended {
+		if now.Sub(e.at) > endedTTL {
+			delete(g.ended, id)
+		}
+	}
+	g.ended[sessionID] = endedSession{reason: reason, at: now}
+	var out []*liveConn
+	for c := range g.sessions[sessionID] {
+		out = append(out, c)
+	}
+	return out
+}
+
+func (g *registry) all() []*liveConn {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []*liveConn
+	for _, m := range g.sessions {
+		for c := range m {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Cancel cuts every live connection of the session on this worker at once
+// (their sockets are closed before Cancel returns) and records each one
+// closed with reason (ReasonCanceled if empty; ReasonTimedOut for expiry).
+// A connection of the session admitted concurrently is cut as soon as it
+// registers. It returns how many live connections it cut. Call it in-process
+// when a session is canceled, from the LISTEN/NOTIFY listener (see
+// [ParseNotification]) and from Reconcile.
+func (w *Worker) Cancel(sessionID, reason string) int {
+	if reason == "" {
+		reason = ReasonCanceled
+	}
+	conns := w.live.end(sessionID, reason, time.Now())
+	for _, c := range conns {
+		c.cutWith(reason)
+	}
+	return len(conns)
+}
+
+// LiveConnections returns how many connections of the session are live on
+// this worker.
+func (w *Worker) LiveConnections(sessionID string) int {
+	w.live.mu.Lock()
+	defer w.live.mu.Unlock()
+	return len(w.live.sessions[sessionID])
+}
+
+// Reconcile is the periodic safety net behind Cancel: it passes the ids of
+// the sessions holding live connections here to ended, which returns those
+// that must not have live connections any more, each with the reason to
+// record (ReasonCanceled or ReasonTimedOut), and cuts them. It returns how
+// many connections it cut.
+func (w *Worker) Reconcile(ctx context.Context, ended func(ctx context.Context, sessionIDs []string) (map[string]string, error)) (int, error) {
+	seen := map[string]bool{}
+	var ids []string
+	for _, c := range w.live.all() {
+		if !seen[c.sessionID] {
+			seen[c.sessionID] = true
+			ids = append(ids, c.sessionID)
+		}
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	gone, err := ended(ctx, ids)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for id, reason := range gone {
+		n += w.Cancel(id, reason)
+	}
+	return n, nil
+}
+
+// NotifyChannel is the Postgres LISTEN/NOTIFY channel on which a session
+// cancel reaches every instance; the payload is "<session id> <reason>".
+const NotifyChannel = "gatehouse_session_ended"
+
+// ParseNotification splits a NotifyChannel payload into the arguments of
+// Cancel.
+func ParseNotification(payload string) (sessionID, reason string, ok bool) {
+	sessionID, reason, _ = strings.Cut(strings.TrimSpace(payload), " ")
+	return sessionID, reason, sessionID != ""
+}
+
+// relay runs the byte stream of c until it ends, then records the close.
+func (w *Worker) relay(c *liveConn, client, target net.Conn) {
+	errUp, errDown := tunnel.Join(client, target,
+		func(n int64) { c.up.Add(n) }, func(n int64) { c.down.Add(n) })
+	w.end(c, closeReason(errUp, errDown))
+}
+
+// closeReason names how a relay ended when nobody cut it.
+func closeReason(errs ...error) string {
+	clean := true
+	for _, err := range errs {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return ReasonTimedOut
+		}
+		if err != nil && !errors.Is(err, net.ErrClosed) {
+			return ReasonNetworkError
+		}
+		clean = clean && err == nil
+	}
+	if clean {
+		return ReasonClosedByEndUser
+	}
+	return ReasonSystemError
+}
+
+// end closes c's sockets, unregisters it and records it closed with the
+// reason it was cut with, or else reason.
+func (w *Worker) end(c *liveConn, reason string) {
+	if reason == "" {
+		reason = ReasonSystemError
+	}
+	c.cutWith(reason)
+	w.live.remove(c)
+	c.mu.Lock()
+	reason = c.reason
+	c.mu.Unlock()
+	w.closed(c, reason)
+}
+
+// closed records c closed (once; later byte flushes are dropped).
+func (w *Worker) closed(c *liveConn, reason string) {
+	c.recMu.Lock()
+	defer c.recMu.Unlock()
+	if c.recorded {
+		return
+	}
+	c.recorded = true
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	up, down := c.up.Load(), c.down.Load()
+	w.cfg.Logger.Debug("connection closed", slog.String("connection_id", c.id), slog.String("session_id", c.sessionID),
+		slog.String("reason", reason), slog.Int64("bytes_up", up), slog.Int64("bytes_down", down))
+	if err := w.cfg.Sessions.ConnectionClosed(ctx, c.id, reason, up, down, w.cfg.Now()); err != nil {
+		w.cfg.Logger.Error("record connection closed", slog.String("connection_id", c.id), slog.Any("error", err))
+	}
+}
+
+// flush records the running byte totals of connections that moved bytes.
+func (w *Worker) flush(ctx context.Context) {
+	for _, c := range w.live.all() {
+		up, down := c.up.Load(), c.down.Load()
+		c.recMu.Lock()
+		if !c.recorded && (up != c.flushedUp || down != c.flushedDown) {
+			if err := w.cfg.Sessions.ConnectionBytes(ctx, c.id, up, down); err != nil {
+				if ctx.Err() == nil {
+					w.cfg.Logger.Warn("record connection bytes", slog.String("connection_id", c.id), slog.Any("error", err))
+				}
+			} else {
+				c.flushedUp, c.flushedDown = up, down
+			}
+		}
+		c.recMu.Unlock()
+	}
+}
+
+// Run flushes running byte totals every FlushInterval until ctx ends, then
+// shuts the worker down (cutting live connections with ReasonSystemError)
+// and returns nil. It is a background loop owned by run.
+func (w *Worker) Run(ctx context.Context) error {
+	t := time.NewTicker(w.cfg.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			return w.Shutdown(sctx)
+		case <-t.C:
+			w.flush(ctx)
+		}
+	}
+}
+
+// Shutdown refuses new tunnels, cuts every live connection with
+// ReasonSystemError, and waits until all are recorded or ctx ends.
+func (w *Worker) Shutdown(ctx context.Context) error {
+	w.live.mu.Lock()
+	w.live.shutdown = true
+	w.live.mu.Unlock()
+	for _, c := range w.live.all() {
+		c.cutWith(ReasonSystemError)
+	}
+	done := make(chan struct{})
+	go func() { w.live.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

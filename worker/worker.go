@@ -1,0 +1,206 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"gatehouse/tunnel"
+)
+
+// Config is everything a Worker needs.
+type Config struct {
+	// Sessions is the sessions store (required).
+	Sessions Sessions
+	// Logger receives system errors (required) and, at debug level, each
+	// connection's end.
+	Logger *slog.Logger
+	// UserIP returns the user's real IP for a tunnel request, honouring the
+	// trusted proxies (main passes web.ClientIP); nil means the peer address.
+	UserIP func(r *http.Request) netip.Addr
+	// DialTimeout bounds connecting to the host; default 10 s.
+	DialTimeout time.Duration
+	// FlushInterval is how often Run records running byte totals; default 5 s.
+	FlushInterval time.Duration
+	// Now is the clock for recorded times; default time.Now (UTC).
+	Now func() time.Time
+}
+
+// Worker relays tunnels and tracks their live connections. Create it with
+// New; all methods are safe for concurrent use.
+type Worker struct {
+	cfg  Config
+	live *registry
+}
+
+// New returns a Worker. Call Run in a background loop owned by run (it
+// flushes byte totals and, when its context ends, shuts the worker down).
+func New(cfg Config) *Worker {
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = 10 * time.Second
+	}
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = 5 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = func() time.Time { return time.Now().UTC() }
+	}
+	if cfg.UserIP == nil {
+		cfg.UserIP = func(r *http.Request) netip.Addr { return peer(r).Addr() }
+	}
+	return &Worker{cfg: cfg, live: newRegistry()}
+}
+
+// Handler serves POST [MountPath] (open a tunnel) and GET
+// [MountPath]/session (session info). It sees full request paths, so it
+// works both mounted under MountPath by a chi router and on its own.
+func (w *Worker) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+tunnel.Path, w.serveTunnel)
+	mux.HandleFunc("GET "+tunnel.InfoPath, w.serveInfo)
+	return mux
+}
+
+func (w *Worker) serveInfo(rw http.ResponseWriter, r *http.Request) {
+	token, ok := tunnel.BearerToken(r)
+	if !ok {
+		w.refuse(rw, r, ErrBadToken)
+		return
+	}
+	info, err := w.cfg.Sessions.SessionInfo(r.Context(), token)
+	if err != nil {
+		w.refuse(rw, r, err)
+		return
+	}
+	rw.Header().Set("Content-Type", "application/json")
+	rw.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(rw).Encode(tunnel.Info{
+		SessionID: info.SessionID, ExpiresAt: info.ExpiresAt,
+		ConnectionLimit: info.ConnectionLimit, ConnectionsLeft: info.ConnectionsLeft,
+	})
+}
+
+// serveTunnel admits, dials, hijacks and starts the relay. Nothing is left
+// half-recorded: once admitted, every path ends in ConnectionClosed.
+func (w *Worker) serveTunnel(rw http.ResponseWriter, r *http.Request) {
+	if !tunnel.IsUpgrade(r) {
+		rw.Header().Set("Connection", "Upgrade")
+		rw.Header().Set("Upgrade", tunnel.Protocol)
+		writeRefusal(rw, http.StatusUpgradeRequired, tunnel.CodeBadRequest,
+			"A tunnel request needs `Connection: Upgrade` and `Upgrade: "+tunnel.Protocol+"`; use `gatehouse connect`.")
+		return
+	}
+	token, ok := tunnel.BearerToken(r)
+	if !ok {
+		w.refuse(rw, r, ErrBadToken)
+		return
+	}
+	client := ClientInfo{Addr: peer(r), UserIP: w.cfg.UserIP(r)}
+	adm, err := w.cfg.Sessions.AdmitConnection(r.Context(), token, client)
+	if err != nil {
+		w.refuse(rw, r, err)
+		return
+	}
+	c := &liveConn{id: adm.ConnectionID, sessionID: adm.SessionID, expires: adm.ExpiresAt}
+	if reason, err := w.live.add(c); err != nil {
+		w.closed(c, reason)
+		w.refuse(rw, r, err)
+		return
+	}
+	dialCtx, cancel := context.WithTimeout(r.Context(), w.cfg.DialTimeout)
+	target, err := (&net.Dialer{}).DialContext(dialCtx, "tcp", adm.Endpoint)
+	cancel()
+	if err != nil {
+		w.end(c, ReasonNetworkError)
+		var op *net.OpError
+		if errors.As(err, &op) && op.Err != nil {
+			err = op.Err // "connect: connection refused" rather than the whole dial line
+		}
+		writeRefusal(rw, http.StatusBadGateway, tunnel.CodeHostRefused,
+			fmt.Sprintf("Gatehouse could not connect to the host %s: %v.", adm.Endpoint, err))
+		return
+	}
+	if !c.attach(target) {
+		w.end(c, "")
+		w.refuse(rw, r, ErrSessionEnded)
+		return
+	}
+	endpoint, _ := netip.ParseAddrPort(target.RemoteAddr().String())
+	if err := w.cfg.Sessions.ConnectionConnected(r.Context(), c.id, endpoint, w.cfg.Now()); err != nil {
+		w.end(c, ReasonSystemError)
+		w.refuse(rw, r, fmt.Errorf("record connection %s connected: %w", c.id, err))
+		return
+	}
+	conn, brw, err := http.NewResponseController(rw).Hijack()
+	if err != nil {
+		w.end(c, ReasonSystemError)
+		w.refuse(rw, r, fmt.Errorf("hijack tunnel %s: %w", c.id, err))
+		return
+	}
+	if !c.attach(conn) {
+		w.end(c, "")
+		return
+	}
+	// The session's expiration bounds both sockets, whatever the sweeper does.
+	_ = conn.SetDeadline(adm.ExpiresAt)
+	_ = target.SetDeadline(adm.ExpiresAt)
+	if _, err := conn.Write([]byte(tunnel.SwitchingProtocols)); err != nil {
+		w.end(c, ReasonNetworkError)
+		return
+	}
+	// Bytes the client sent right after its request may already sit in the
+	// server's buffer: they go to the host before anything read from conn.
+	if n := brw.Reader.Buffered(); n > 0 {
+		first, _ := brw.Reader.Peek(n)
+		m, err := target.Write(first)
+		c.up.Add(int64(m))
+		if err != nil {
+			w.end(c, ReasonNetworkError)
+			return
+		}
+	}
+	go w.relay(c, conn, target)
+}
+
+// refuse answers a tunnel or info request that cannot go on.
+func (w *Worker) refuse(rw http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, ErrBadToken):
+		writeRefusal(rw, http.StatusUnauthorized, tunnel.CodeBadToken,
+			"Gatehouse does not know this session token: copy the whole connect command again from the session page.")
+	case errors.Is(err, ErrSessionEnded):
+		writeRefusal(rw, http.StatusGone, tunnel.CodeSessionEnded,
+			"The session has ended (canceled or terminated): start a new session.")
+	case errors.Is(err, ErrExpired):
+		writeRefusal(rw, http.StatusGone, tunnel.CodeExpired,
+			"The session has expired: start a new session.")
+	case errors.Is(err, ErrLimitReached):
+		writeRefusal(rw, http.StatusForbidden, tunnel.CodeLimitReached,
+			"The session's connection limit is reached: no connections are left.")
+	case errors.Is(err, errShuttingDown):
+		writeRefusal(rw, http.StatusServiceUnavailable, tunnel.CodeUnavailable,
+			"This Gatehouse worker is shutting down: try again.")
+	default:
+		w.cfg.Logger.ErrorContext(r.Context(), "proxy", slog.String("path", r.URL.Path), slog.Any("error", err))
+		writeRefusal(rw, http.StatusInternalServerError, tunnel.CodeSystemError,
+			"Gatehouse hit an internal error: try again, or ask an administrator.")
+	}
+}
+
+func writeRefusal(rw http.ResponseWriter, status int, code, msg string) {
+	rw.Header().Set("Content-Type", "application/json")
+	rw.Header().Set("Cache-Control", "no-store")
+	rw.WriteHeader(status)
+	_ = json.NewEncoder(rw).Encode(tunnel.Refusal{Code: code, Message: msg})
+}
+
+func peer(r *http.Request) netip.AddrPort {
+	ap, _ := netip.ParseAddrPort(r.RemoteAddr)
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}

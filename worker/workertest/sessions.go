@@ -1,0 +1,188 @@
+// Package workertest provides an in-memory worker.Sessions for tests of the
+// worker and of `connect` (the real store's tests run on the databases).
+package workertest
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"gatehouse/worker"
+)
+
+// Session is one fake session.
+type Session struct {
+	ID       string
+	Token    string
+	Endpoint string
+	Expires  time.Time
+	Limit    int // -1 unlimited
+	Count    int // connections admitted so far
+	Ended    bool
+}
+
+// Connection is what the fake recorded about one connection.
+type Connection struct {
+	ID, SessionID string
+	Client        worker.ClientInfo
+	Connected     bool
+	Endpoint      netip.AddrPort
+	Closed        bool
+	Reason        string
+	Up, Down      int64
+	Flushes       int
+}
+
+// Sessions is a thread-safe in-memory worker.Sessions. AdmitHook, when set,
+// runs inside AdmitConnection before the checks, without the lock.
+type Sessions struct {
+	mu          sync.Mutex
+	sessions    map[string]*Session
+	conns       map[string]*Connection
+	n           int
+	AdmitHook   func()
+	Err         error // when set, every call fails with it (system error tests)
+	closedCalls chan string
+}
+
+// New returns an empty fake.
+func New() *Sessions {
+	return &Sessions{sessions: map[string]*Session{}, conns: map[string]*Connection{}, closedCalls: make(chan string, 100000)}
+}
+
+// Add adds a session and returns it.
+func (f *Sessions) Add(s Session) *Session {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := s
+	f.sessions[s.Token] = &c
+	return &c
+}
+
+// End marks the session of token ended (canceled).
+func (f *Sessions) End(token string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sessions[token].Ended = true
+}
+
+// AdmitConnection implements worker.Sessions.
+func (f *Sessions) AdmitConnection(ctx context.Context, token string, client worker.ClientInfo) (*worker.Admission, error) {
+	if f.AdmitHook != nil {
+		f.AdmitHook()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.Err != nil {
+		return nil, f.Err
+	}
+	s, ok := f.sessions[token]
+	switch {
+	case !ok:
+		return nil, worker.ErrBadToken
+	case s.Ended:
+		return nil, worker.ErrSessionEnded
+	case !time.Now().Before(s.Expires):
+		return nil, worker.ErrExpired
+	case s.Limit >= 0 && s.Count >= s.Limit:
+		return nil, worker.ErrLimitReached
+	}
+	s.Count++
+	f.n++
+	id := fmt.Sprintf("sc_%d", f.n)
+	f.conns[id] = &Connection{ID: id, SessionID: s.ID, Client: client}
+	left := -1
+	if s.Limit >= 0 {
+		left = s.Limit - s.Count
+	}
+	return &worker.Admission{SessionID: s.ID, ConnectionID: id, Endpoint: s.Endpoint, ExpiresAt: s.Expires, ConnectionsLeft: left}, nil
+}
+
+// ConnectionConnected implements worker.Sessions.
+func (f *Sessions) ConnectionConnected(ctx context.Context, id string, endpoint netip.AddrPort, at time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.conns[id]
+	if c.Connected || c.Closed {
+		return fmt.Errorf("connection %s connected twice or after close", id)
+	}
+	c.Connected, c.Endpoint = true, endpoint
+	return nil
+}
+
+// ConnectionBytes implements worker.Sessions.
+func (f *Sessions) ConnectionBytes(ctx context.Context, id string, up, down int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.conns[id]
+	if c.Closed {
+		return fmt.Errorf("connection %s: bytes after close", id)
+	}
+	c.Up, c.Down = up, down
+	c.Flushes++
+	return nil
+}
+
+// ConnectionClosed implements worker.Sessions.
+func (f *Sessions) ConnectionClosed(ctx context.Context, id, reason string, up, down int64, at time.Time) error {
+	f.mu.Lock()
+	c := f.conns[id]
+	if c.Closed {
+		f.mu.Unlock()
+		return fmt.Errorf("connection %s closed twice", id)
+	}
+	c.Closed, c.Reason, c.Up, c.Down = true, reason, up, down
+	f.mu.Unlock()
+	f.closedCalls <- id
+	return nil
+}
+
+// SessionInfo implements worker.Sessions.
+func (f *Sessions) SessionInfo(ctx context.Context, token string) (*worker.SessionInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.sessions[token]
+	switch {
+	case !ok:
+		return nil, worker.ErrBadToken
+	case s.Ended:
+		return nil, worker.ErrSessionEnded
+	case !time.Now().Before(s.Expires):
+		return nil, worker.ErrExpired
+	}
+	left := -1
+	if s.Limit >= 0 {
+		left = s.Limit - s.Count
+	}
+	return &worker.SessionInfo{SessionID: s.ID, ExpiresAt: s.Expires, ConnectionLimit: s.Limit, ConnectionsLeft: left}, nil
+}
+
+// Connections returns a copy of every recorded connection of the session
+// (all sessions when sessionID is empty).
+func (f *Sessions) Connections(sessionID string) []Connection {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Connection
+	for _, c := range f.conns {
+		if sessionID == "" || c.SessionID == sessionID {
+			out = append(out, *c)
+		}
+	}
+	return out
+}
+
+// WaitClosed waits until n more connections are recorded closed, or d passes.
+func (f *Sessions) WaitClosed(n int, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for i := 0; i < n; i++ {
+		select {
+		case <-f.closedCalls:
+		case <-t.C:
+			return fmt.Errorf("only %d of %d connections recorded closed after %v", i, n, d)
+		}
+	}
+	return nil
+}
