@@ -67,8 +67,10 @@ func TestBrowserSessionHistoryOutlivesItsProject(t *testing.T) {
 	browsertest.Click(t, b, `[data-testid="history-filter"] button[type="submit"]`)
 	row := `[data-testid="history-row-` + sid + `"]`
 	browsertest.WaitVisible(t, b, row)
+	// WaitText, not Text: htmx may still be swapping the results as the
+	// filter was typed.
 	for id, want := range map[string]string{"user": "admin", "target": "echo", "project": "Dev org / Dev project", "client-ip": "198.51.100.7"} {
-		if got := strings.TrimSpace(browsertest.Text(t, b, row+` [data-testid="`+id+`"]`)); got != want {
+		if got := browsertest.WaitText(t, b, row+` [data-testid="`+id+`"]`, want); got != want {
 			t.Errorf("history %s = %q, want %q", id, got, want)
 		}
 	}
