@@ -16,10 +16,12 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"gatehouse/live"
 	"gatehouse/metrics"
 	"gatehouse/migrations"
 	"gatehouse/models"
 	"gatehouse/oidcauth"
+	"gatehouse/pgnotify"
 	"gatehouse/web"
 )
 
@@ -35,7 +37,9 @@ type appConfig struct {
 	TrustedProxies  []netip.Prefix
 	LoginLifetime   time.Duration
 	LoginIdle       time.Duration
-	Dev             bool
+	// SessionSweep is the session loop's interval (default 1 s).
+	SessionSweep time.Duration
+	Dev          bool
 	// Bootstrap chooses the initial administrator on an empty database.
 	Bootstrap models.BootstrapOptions
 	// Announce prints the banner once the server listens.
@@ -70,9 +74,12 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		return fmt.Errorf("root key: %w", err)
 	}
 	oidcClient := &http.Client{Timeout: 15 * time.Second}
+	broker := live.New()
+	instanceID := base64.RawURLEncoding.EncodeToString(randomKey(9))
 	store := models.NewStore(db, dialect, models.Options{
 		Crypter: crypter, LoginLifetime: cfg.LoginLifetime, LoginIdleTimeout: cfg.LoginIdle,
 		CheckOIDCProvider: oidcauth.Checker(oidcClient),
+		Sessions:          models.SessionOptions{Notifier: broker, InstanceID: instanceID},
 	})
 	if len(cfg.RootKeyPrevious) > 0 { // root key rotation: see docs/root-key-rotation.md
 		if n, err := store.RewrapCredentialSecrets(ctx); err != nil {
@@ -108,6 +115,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	srv, err := web.NewServer(web.Config{
 		ExternalURL: ext, CookieHashKey: cfg.CookieHashKey, CookieBlockKey: cfg.CookieBlockKey,
 		TrustedProxies: cfg.TrustedProxies, Dev: cfg.Dev, Mounts: mounts, Metrics: reg, OIDCHTTPClient: oidcClient,
+		Live: broker,
 	}, store, log)
 	if err != nil {
 		ln.Close()
@@ -117,6 +125,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	httpSrv.RegisterOnShutdown(broker.Close) // ends the live views' streams
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -135,6 +144,15 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	g.Go(func() error {
 		return every(gctx, 10*time.Minute, func(ctx context.Context) { purgeLogins(ctx, store, log) })
 	})
+	sweep := cfg.SessionSweep
+	if sweep <= 0 {
+		sweep = time.Second
+	}
+	g.Go(func() error { return sessionLoop(gctx, store, sweep, log) })
+	if dialect == models.Postgres {
+		l := &pgnotify.Listener{DatabaseURL: cfg.DatabaseURL, InstanceID: instanceID, Sink: broker, Logger: log}
+		g.Go(func() error { return l.Run(gctx) })
+	}
 
 	log.Info("listening", "url", ext.String(), "addr", ln.Addr().String())
 	if cfg.Announce != nil {
@@ -169,6 +187,37 @@ func purgeLogins(ctx context.Context, store *models.Store, log *slog.Logger) {
 		log.Warn("purge logins", "error", err)
 	} else if n > 0 {
 		log.Info("purged ended logins", "count", n)
+	}
+}
+
+// sessionLoop applies the session rules every interval until ctx ends, and
+// wakes early (at most every 100 ms) when a live session expires sooner, so
+// expiry is not delayed by the interval.
+func sessionLoop(ctx context.Context, store *models.Store, interval time.Duration, log *slog.Logger) error {
+	timer := time.NewTimer(interval)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		}
+		sweepSessions(ctx, store, log)
+		wait := interval
+		if next, ok, err := store.NextSessionExpiry(ctx); err == nil && ok {
+			wait = min(wait, max(time.Until(next), 100*time.Millisecond))
+		}
+		timer.Reset(wait)
+	}
+}
+
+// sweepSessions runs the session rules once (the loop owned by run).
+func sweepSessions(ctx context.Context, store *models.Store, log *slog.Logger) {
+	r, err := store.SweepSessions(ctx)
+	if err != nil && ctx.Err() == nil {
+		log.Warn("sweep sessions", "error", err)
+	} else if r != (models.SweepResult{}) {
+		log.Info("sessions terminated", "timed_out", r.TimedOut, "canceled", r.Canceled, "connection_limit", r.ConnectionLimit)
 	}
 }
 

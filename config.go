@@ -91,6 +91,8 @@ type serveConfig struct {
 	TrustedProxies  []netip.Prefix
 	LoginLifetime   time.Duration
 	LoginIdle       time.Duration
+	// SessionSweep is the interval of the session expiry/termination loop.
+	SessionSweep time.Duration
 }
 
 func parseServeConfig(args []string, getenv func(string) string, stderr io.Writer) (*serveConfig, error) {
@@ -107,6 +109,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	proxies := s.add("trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is trusted", false)
 	lifetime := s.add("login-lifetime", "GATEHOUSE_LOGIN_LIFETIME", "168h", "absolute lifetime of a browser login", false)
 	idle := s.add("login-idle-timeout", "GATEHOUSE_LOGIN_IDLE_TIMEOUT", "24h", "a login unused this long ends", false)
+	sweep := s.add("session-sweep-interval", "GATEHOUSE_SESSION_SWEEP_INTERVAL", "1s", "how often expired and finished sessions are terminated", false)
 	if err := s.parse(args, getenv); err != nil {
 		return nil, err
 	}
@@ -176,6 +179,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 		return d
 	}
 	cfg.LoginLifetime, cfg.LoginIdle = dur(lifetime), dur(idle)
+	cfg.SessionSweep = dur(sweep)
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("invalid configuration:\n  %w", joinLines(errs))
 	}

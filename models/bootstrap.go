@@ -35,11 +35,13 @@ const (
 // SelfServiceGrants let every logged-in user read themselves and their own
 // logins (Boundary's {{.User.Id}} grants) and navigate: no-op on every scope
 // reveals the scope names on the way to what other roles grant, and nothing
-// else. Listing or reading anything further takes another role.
+// else; and their own sessions may be read and canceled (issue 5). Listing
+// or reading anything further takes another role.
 var SelfServiceGrants = []string{
 	"ids={{.User.Id}};actions=read",
 	"ids=*;type=auth-token;actions=delete:self,read:self",
 	"ids=*;type=scope;actions=no-op",
+	"ids=*;type=session;actions=cancel:self,read:self",
 }
 
 // Bootstrap initialises an empty database: the global scope, a password auth

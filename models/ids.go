@@ -70,3 +70,11 @@ const (
 	PrefixCredSSHKey       = "credspk"
 	PrefixCredJSON         = "credjson"
 )
+
+// PrefixSession and PrefixConnection are the id prefixes of sessions and
+// their connections (grant_types.go maps "s" to type session; connections
+// are not a grantable type).
+const (
+	PrefixSession    = "s"
+	PrefixConnection = "sc"
+)

@@ -16,10 +16,10 @@ import (
 // resource being deleted (host, host set, host catalog, target, credential,
 // credential store). It runs inside the deleting transaction, before the row
 // goes, with the resource that is about to be deleted; an error rolls the
-// deletion back. For now there are no sessions, so it does nothing.
+// deletion back. The sessions' records are kept (session_cancel.go).
 func (s *Store) beforeInfraDelete(ctx context.Context, res Resource) error {
-	_, _ = ctx, res
-	return nil
+	_, err := s.CancelSessionsOf(ctx, res)
+	return err
 }
 
 // beforeSourceRemoval is THE HOOK where issue 5 cancels the sessions of a
@@ -27,8 +27,8 @@ func (s *Store) beforeInfraDelete(ctx context.Context, res Resource) error {
 // or a host leaving a host set. It runs inside the removing transaction.
 // parent is the target (or host set) losing the item, item what it loses.
 func (s *Store) beforeSourceRemoval(ctx context.Context, parent, item Resource) error {
-	_, _, _ = ctx, parent, item
-	return nil
+	_, err := s.CancelSessionsOfRemoval(ctx, parent, item)
+	return err
 }
 
 // address checks a host name or IP address (no port, no scheme).

@@ -110,6 +110,9 @@ func (s *Store) DeleteAuthMethod(ctx context.Context, a Actor, id string) error 
 				return fmt.Errorf("you cannot delete the auth method you are logged in with: %w", ErrConflict)
 			}
 		}
+		if _, err := tx.CancelSessionsOf(ctx, authMethodResource(m)); err != nil {
+			return err
+		}
 		if err := tx.q(ctx).Where("id = ?", id).Delete(&AuthMethod{}).Error; err != nil {
 			return fmt.Errorf("delete auth method %s: %w", id, err)
 		}

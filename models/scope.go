@@ -281,6 +281,9 @@ func (s *Store) DeleteScope(ctx context.Context, a Actor, id string) error {
 		if sc.Type == ScopeGlobal {
 			return fmt.Errorf("the global scope cannot be deleted: %w", ErrConflict)
 		}
+		if _, err := tx.CancelSessionsOf(ctx, scopeResource(sc)); err != nil {
+			return err
+		}
 		res := tx.q(ctx).Where("id = ?", id).Delete(&Scope{})
 		if res.Error != nil {
 			return fmt.Errorf("delete scope %s: %w", id, res.Error)

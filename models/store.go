@@ -22,6 +22,9 @@ type Options struct {
 	Crypter *Crypter
 	// PasswordParams are the argon2id parameters (default: 64 MiB, 1 pass, 2 lanes).
 	PasswordParams *PasswordParams
+	// Sessions tunes the session lifecycle (session_live.go); zero values
+	// take the defaults noted there.
+	Sessions SessionOptions
 	// CheckOIDCProvider checks an OIDC auth method's settings against its
 	// provider's discovery document before the method may be active; its
 	// error text is shown to the admin. Nil refuses to activate OIDC methods.
@@ -37,6 +40,8 @@ type Store struct {
 	opts    Options
 	inTx    bool
 	scopes  *scopeCache // shared with the Store's transactions
+	// after holds what runs once the outermost transaction commits.
+	after *[]func()
 }
 
 // NewStore wraps a migrated database.
@@ -86,9 +91,27 @@ func (s *Store) Transact(ctx context.Context, fn func(tx *Store) error) error {
 	if s.inTx {
 		return fn(s)
 	}
-	return s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
-		return fn(&Store{db: gtx, dialect: s.dialect, opts: s.opts, inTx: true, scopes: s.scopes})
+	var after []func()
+	err := s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
+		after = after[:0]
+		return fn(&Store{db: gtx, dialect: s.dialect, opts: s.opts, inTx: true, scopes: s.scopes, after: &after})
 	})
+	if err == nil {
+		for _, f := range after {
+			f()
+		}
+	}
+	return err
+}
+
+// afterCommit runs f once the current transaction has committed (at once
+// outside a transaction); a rolled-back transaction drops it.
+func (s *Store) afterCommit(f func()) {
+	if s.after == nil {
+		f()
+		return
+	}
+	*s.after = append(*s.after, f)
 }
 
 // q starts a query bound to ctx.

@@ -360,6 +360,9 @@ func (s *Store) DeleteUser(ctx context.Context, a Actor, id string) error {
 		if u.ID == a.UserID {
 			return fmt.Errorf("you cannot delete your own user: %w", ErrConflict)
 		}
+		if _, err := tx.CancelSessionsOf(ctx, userResource(u)); err != nil {
+			return err
+		}
 		return tx.keepAnAdministrator(ctx, func() error {
 			if err := tx.q(ctx).Where("id = ?", id).Delete(&User{}).Error; err != nil {
 				return fmt.Errorf("delete user %s: %w", id, err)
@@ -396,6 +399,9 @@ func (s *Store) DeleteAccount(ctx context.Context, a Actor, accountID string) er
 		}
 		if acct.ID == a.AccountID {
 			return fmt.Errorf("you cannot remove the account you are logged in with: %w", ErrConflict)
+		}
+		if _, err := tx.CancelSessionsOf(ctx, Resource{Type: "account", ID: accountID, ScopeID: u.ScopeID}); err != nil {
+			return err
 		}
 		return tx.q(ctx).Where("id = ?", accountID).Delete(&Account{}).Error
 	})

@@ -48,6 +48,7 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	credStores := handlers.CredentialStores{Base: base, Store: s.store}
 	creds := handlers.Credentials{Base: base, Store: s.store}
 	myTargets := handlers.MyTargets{Base: base, Store: s.store}
+	sessions := handlers.Sessions{Base: base, Store: s.store, Live: s.cfg.Live, ClientIP: s.clientIP}
 	authMethods := handlers.AuthMethods{Base: base, Store: s.store, CallbackURL: s.callbackURL()}
 	managedGroups := handlers.ManagedGroups{Base: base, Store: s.store}
 	r.Group(func(r chi.Router) {
@@ -162,6 +163,15 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 		r.Post("/credentials/{id}/edit", h(creds.Update))
 		r.Get("/credentials/{id}/delete", h(creds.ConfirmDelete))
 		r.Post("/credentials/{id}/delete", h(creds.Delete))
+
+		// Sessions (issue 5).
+		r.Get("/targets/{id}/sessions/new", h(sessions.NewStart))
+		r.Post("/targets/{id}/sessions", h(sessions.Start))
+		r.Get("/sessions", h(sessions.Mine))
+		r.Get("/sessions/events", h(sessions.Events))
+		r.Get("/sessions/{id}", h(sessions.Show))
+		r.Post("/sessions/{id}/cancel", h(sessions.Cancel))
+		r.Get("/admin/sessions", h(sessions.All))
 		r.Get("/auth-methods", h(authMethods.List))
 		r.Get("/auth-methods/new", h(authMethods.New))
 		r.Post("/auth-methods/new", h(authMethods.Create))

@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"gatehouse/handlers"
+	"gatehouse/live"
 	"gatehouse/metrics"
 	"gatehouse/models"
 	"gatehouse/oidcauth"
@@ -37,6 +38,9 @@ type Config struct {
 	// Mounts are extra handlers served under a path prefix (for example
 	// the dev OpenID provider), outside the login requirement.
 	Mounts map[string]http.Handler
+	// Live feeds the live session views (nil: a private broker nobody
+	// publishes to, so pages still render and fall back to polling).
+	Live *live.Broker
 	// Now is the clock of OIDC login attempts and token checks (default
 	// time.Now); tests inject their own.
 	Now func() time.Time
@@ -48,6 +52,7 @@ type Config struct {
 type Store interface {
 	handlers.ScopeStore
 	handlers.UserStore
+	handlers.SessionStore
 	handlers.GroupStore
 	handlers.RoleStore
 	handlers.ExplainStore
@@ -93,6 +98,9 @@ func NewServer(cfg Config, store Store, logger *slog.Logger) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Live == nil {
+		cfg.Live = live.New()
 	}
 	s := &Server{cfg: cfg, store: store, logger: logger}
 	s.oidc = oidcauth.NewRelyingParty(cfg.OIDCHTTPClient, cfg.Now)

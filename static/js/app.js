@@ -12,6 +12,10 @@
 //    holds the full local and UTC time. Refreshed every 30 s.
 // 3. Confirmation: a form (or its submit button) with data-confirm="text" asks
 //    window.confirm(text) before it is submitted, for plain and htmx forms.
+// 4. Live views: an element with data-live-poll="<url>" is kept current by
+//    htmx's SSE extension; when EventSource is missing, or while its stream
+//    is failing (htmx:sseError until htmx:sseOpen), the element is refreshed
+//    from that URL every 5 s instead (an htmx request targeting it).
 //
 // Content swapped in by htmx is handled on htmx:load / htmx:afterSettle.
 (function () {
@@ -131,8 +135,33 @@
     refresh(e.target);
   });
 
+  var POLL_MS = 5000;
+  function livePoll(el) {
+    if (el._ghPoll) return;
+    el._ghPoll = setInterval(function () {
+      if (!document.body.contains(el)) {
+        clearInterval(el._ghPoll);
+        return;
+      }
+      if (window.htmx) window.htmx.ajax("GET", el.getAttribute("data-live-poll"), { target: el, swap: "innerHTML" });
+    }, POLL_MS);
+  }
+  function liveStopPoll(el) {
+    if (el._ghPoll) {
+      clearInterval(el._ghPoll);
+      el._ghPoll = null;
+    }
+  }
+  document.addEventListener("htmx:sseError", function (e) {
+    all(e.target, "[data-live-poll]").forEach(livePoll);
+  });
+  document.addEventListener("htmx:sseOpen", function (e) {
+    all(e.target, "[data-live-poll]").forEach(liveStopPoll);
+  });
+
   function start() {
     refresh(document);
+    if (!window.EventSource) all(document, "[data-live-poll]").forEach(livePoll);
     var ticks = 0;
     setInterval(function () {
       updateCountdowns(document);

@@ -1,0 +1,160 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"gatehouse/live"
+	"gatehouse/models"
+	"gatehouse/views"
+)
+
+// SessionStore is what the session pages need from the domain.
+type SessionStore interface {
+	StartSession(ctx context.Context, a models.Actor, in models.StartSessionInput) (*models.StartedSession, error)
+	TargetForSession(ctx context.Context, a models.Actor, id string) (*models.SessionTarget, error)
+	GetSession(ctx context.Context, a models.Actor, id string) (*models.SessionDetail, error)
+	CancelSession(ctx context.Context, a models.Actor, id string) (*models.Session, error)
+	MySessions(ctx context.Context, a models.Actor, opt models.ListOptions) (models.Page[models.SessionItem], error)
+	ListSessions(ctx context.Context, a models.Actor, f models.SessionFilter) (models.Page[models.SessionItem], error)
+}
+
+// Sessions serves starting, watching and canceling sessions.
+type Sessions struct {
+	Base
+	Store SessionStore
+	// Live wakes the pages' event streams (sessions_live.go).
+	Live *live.Broker
+	// ClientIP is the person's address for a request (trusted proxies applied).
+	ClientIP func(r *http.Request) string
+}
+
+// NewStart shows the host choice for a new session (GET /targets/{id}/sessions/new).
+func (h Sessions) NewStart(w http.ResponseWriter, r *http.Request) error {
+	t, err := h.Store.TargetForSession(r.Context(), ActorFrom(r.Context()), chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	return render(w, r, http.StatusOK, views.StartSessionPage(h.Meta(r, "Start a session", "targets"), t, views.Form{}))
+}
+
+// Start starts a session and shows its page with the token, this once
+// (POST /targets/{id}/sessions, optional form field host).
+func (h Sessions) Start(w http.ResponseWriter, r *http.Request) error {
+	ctx, a, id := r.Context(), ActorFrom(r.Context()), chi.URLParam(r, "id")
+	f := formValues(r, "host")
+	started, err := h.Store.StartSession(ctx, a, models.StartSessionInput{TargetID: id, HostID: f.V("host"),
+		ClientIP: h.ClientIP(r), UserAgent: r.UserAgent()})
+	if f, err = withErrors(f, err); err != nil {
+		return err
+	}
+	if f.HasErrors() {
+		t, err := h.Store.TargetForSession(ctx, a, id)
+		if err != nil {
+			return err
+		}
+		return render(w, r, http.StatusUnprocessableEntity, views.StartSessionPage(h.Meta(r, "Start a session", "targets"), t, f))
+	}
+	d := started.Detail()
+	w.Header().Set("Cache-Control", "no-store")
+	return render(w, r, http.StatusCreated, views.SessionPage(h.Meta(r, "Session on "+d.TargetName, "sessions"), d, started.Token))
+}
+
+// Show renders one session (GET /sessions/{id}).
+func (h Sessions) Show(w http.ResponseWriter, r *http.Request) error {
+	d, err := h.Store.GetSession(r.Context(), ActorFrom(r.Context()), chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return renderPage(w, r, views.SessionPage(h.Meta(r, "Session on "+d.TargetName, "sessions"), d, ""), views.SessionDetail(d))
+}
+
+// Cancel cancels a session (POST /sessions/{id}/cancel); htmx callers get
+// 204 (the live view shows the change), others go back to the session.
+func (h Sessions) Cancel(w http.ResponseWriter, r *http.Request) error {
+	id := chi.URLParam(r, "id")
+	if _, err := h.Store.CancelSession(r.Context(), ActorFrom(r.Context()), id); err != nil {
+		return err
+	}
+	if r.Header.Get("HX-Request") == "true" {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	return redirect(w, r, "/sessions/"+id)
+}
+
+// Mine renders My sessions (GET /sessions?page=).
+func (h Sessions) Mine(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	page, err := h.Store.MySessions(r.Context(), ActorFrom(r.Context()), listOptions(q))
+	if err != nil {
+		return err
+	}
+	return renderPage(w, r, views.MySessionsPage(h.Meta(r, "My sessions", "sessions"), page, q), views.MySessionList(page, q))
+}
+
+// All renders All sessions with its filters (GET /admin/sessions?user=&target=
+// &project=&state=&reason=&from=&to=&sort=&page=); bad filters re-render
+// with 422 and their messages.
+func (h Sessions) All(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	filter, f := sessionFilter(q)
+	var page models.Page[models.SessionItem]
+	if !f.HasErrors() {
+		var err error
+		page, err = h.Store.ListSessions(r.Context(), ActorFrom(r.Context()), filter)
+		if f, err = withErrors(f, err); err != nil {
+			return err
+		}
+	}
+	status := http.StatusOK
+	if f.HasErrors() {
+		status = http.StatusUnprocessableEntity
+	}
+	if r.Header.Get("HX-Request") == "true" && r.Header.Get("HX-Target") == "results" {
+		return render(w, r, status, views.AllSessionList(page, q))
+	}
+	return render(w, r, status, views.AllSessionsPage(h.Meta(r, "All sessions", "all-sessions"), page, f, q))
+}
+
+// filterTime is the datetime-local format of the time filters (UTC).
+const filterTime = "2006-01-02T15:04"
+
+// sessionFilter reads All sessions' query into a filter and its form.
+func sessionFilter(q url.Values) (models.SessionFilter, views.Form) {
+	f := views.Form{Values: map[string]string{}, Errors: map[string]string{}}
+	for _, k := range []string{"user", "target", "project", "state", "reason", "from", "to", "sort"} {
+		f.Values[k] = strings.TrimSpace(q.Get(k))
+	}
+	page, _ := strconv.Atoi(q.Get("page"))
+	sf := models.SessionFilter{User: f.V("user"), Target: f.V("target"), Project: f.V("project"), State: f.V("state"),
+		Reason: f.V("reason"), Sort: f.V("sort"), ListOptions: models.ListOptions{Page: page}}
+	for _, k := range []string{"from", "to"} {
+		if v := f.V(k); v != "" {
+			t, err := time.Parse(filterTime, v)
+			if err != nil {
+				t, err = time.Parse(time.RFC3339, v)
+			}
+			if err != nil {
+				f.Errors[k] = "Enter a date and time like 2026-03-01T09:00."
+				continue
+			}
+			if k == "from" {
+				sf.From = t
+			} else {
+				sf.To = t
+			}
+		}
+	}
+	if len(f.Errors) == 0 {
+		f.Errors = nil
+	}
+	return sf, f
+}

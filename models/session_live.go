@@ -1,0 +1,152 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// SessionOptions tune the session lifecycle.
+type SessionOptions struct {
+	// Notifier is told, after each commit, which sessions changed (the live
+	// pages' broker). Nil: nobody is told.
+	Notifier SessionNotifier
+	// InstanceID names this process in Postgres notifications so that its
+	// listener can skip what it published itself.
+	InstanceID string
+	// CredentialLibraries by source name; "static" defaults to the static
+	// credentials library.
+	CredentialLibraries map[string]CredentialLibrary
+}
+
+// SessionChange says that a session changed (state, connections, bytes).
+type SessionChange struct {
+	SessionID string
+	UserID    string
+}
+
+// SessionNotifier receives committed session changes. It must not block.
+type SessionNotifier interface {
+	SessionsChanged(changes []SessionChange)
+}
+
+// SessionNotifyChannel is the Postgres LISTEN/NOTIFY channel of session
+// changes. A payload is the publishing instance id, then one line per
+// change "session_id user_id".
+const SessionNotifyChannel = "gatehouse_sessions"
+
+// notifyPayloadMax keeps payloads under Postgres's 8000-byte limit.
+const notifyPayloadMax = 7000
+
+// publishMoves publishes moved sessions: through pg_notify inside the
+// transaction (delivered to other instances on commit) and to the local
+// notifier after commit.
+func (s *Store) publishMoves(ctx context.Context, moved []sessionMove) error {
+	changes := make([]SessionChange, len(moved))
+	for i, m := range moved {
+		changes[i] = SessionChange{SessionID: m.ID, UserID: m.UserID}
+	}
+	return s.publishChanges(ctx, changes)
+}
+
+// publishChanges is publishMoves for any list of changes.
+func (s *Store) publishChanges(ctx context.Context, changes []SessionChange) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	if s.dialect == Postgres {
+		for _, p := range EncodeSessionChanges(s.opts.Sessions.InstanceID, changes) {
+			if err := s.q(ctx).Exec("SELECT pg_notify(?, ?)", SessionNotifyChannel, p).Error; err != nil {
+				return fmt.Errorf("notify session changes: %w", err)
+			}
+		}
+	}
+	if n := s.opts.Sessions.Notifier; n != nil {
+		s.afterCommit(func() { n.SessionsChanged(changes) })
+	}
+	return nil
+}
+
+// EncodeSessionChanges splits changes into notification payloads.
+func EncodeSessionChanges(instanceID string, changes []SessionChange) []string {
+	var out []string
+	var b strings.Builder
+	for _, c := range changes {
+		line := c.SessionID + " " + c.UserID
+		if b.Len() > 0 && b.Len()+len(line)+1 > notifyPayloadMax {
+			out = append(out, b.String())
+			b.Reset()
+		}
+		if b.Len() == 0 {
+			b.WriteString(instanceID)
+		}
+		b.WriteString("\n" + line)
+	}
+	if b.Len() > 0 {
+		out = append(out, b.String())
+	}
+	return out
+}
+
+// DecodeSessionChanges reads a payload made by EncodeSessionChanges.
+func DecodeSessionChanges(payload string) (instanceID string, changes []SessionChange) {
+	lines := strings.Split(payload, "\n")
+	for _, l := range lines[1:] {
+		id, user, _ := strings.Cut(l, " ")
+		if id != "" {
+			changes = append(changes, SessionChange{SessionID: id, UserID: user})
+		}
+	}
+	return lines[0], changes
+}
+
+// SweepResult counts what one sweep did, by rule.
+type SweepResult struct {
+	TimedOut, Canceled, ConnectionLimit int
+}
+
+// SweepSessions applies the background rules once, one set-based statement
+// per rule, each in its own transaction: expired live sessions terminate
+// (timed out; canceling ones keep canceled), canceling sessions with no open
+// connection terminate (canceled), and active sessions whose limit is used
+// up with every connection closed terminate (connection limit). Safe when
+// several instances run it at once on one Postgres (rows another instance
+// is moving are skipped).
+func (s *Store) SweepSessions(ctx context.Context) (SweepResult, error) {
+	var r SweepResult
+	rules := []struct {
+		event SessionEvent
+		cond  func() (string, []any)
+		n     *int
+	}{
+		{EventExpire, func() (string, []any) { return "expires_at <= ?", []any{s.now()} }, &r.TimedOut},
+		{EventConnectionsClosed, func() (string, []any) { return "open_connections = 0", nil }, &r.Canceled},
+		{EventLimitReached, func() (string, []any) {
+			return "connection_limit > 0 AND connection_count >= connection_limit AND open_connections = 0", nil
+		}, &r.ConnectionLimit},
+	}
+	for _, rule := range rules {
+		cond, args := rule.cond()
+		err := s.Transact(ctx, func(tx *Store) error {
+			moved, err := tx.terminateSessions(ctx, rule.event, cond, args, true)
+			*rule.n = len(moved)
+			return err
+		})
+		if err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// NextSessionExpiry returns the earliest expiration of a live session, or
+// false when none lives (the sweeper may use it to sleep precisely).
+func (s *Store) NextSessionExpiry(ctx context.Context) (time.Time, bool, error) {
+	var t []time.Time
+	err := s.q(ctx).Raw("SELECT expires_at FROM sessions WHERE state IN ('pending', 'active') ORDER BY expires_at LIMIT 1").Scan(&t).Error
+	if err != nil || len(t) == 0 {
+		return time.Time{}, false, err
+	}
+	return t[0], true, nil
+}

@@ -1,0 +1,173 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// sessionMove is one row changed by a state-changing statement.
+type sessionMove struct {
+	ID                string
+	UserID            string
+	PreviousState     SessionState
+	State             SessionState
+	TerminationReason *TerminationReason
+}
+
+const moveReturning = " RETURNING id, user_id, previous_state, state, termination_reason"
+
+// lockedSet turns a condition on sessions into one that, on Postgres, first
+// locks the matching rows in id order (so concurrent set-based moves never
+// deadlock); with skipLocked rows another instance is moving are left to it.
+// SQLite's single writer needs neither.
+func (s *Store) lockedSet(cond string, skipLocked bool) string {
+	if s.dialect != Postgres {
+		return cond
+	}
+	lock := " FOR UPDATE"
+	if skipLocked {
+		lock += " SKIP LOCKED"
+	}
+	return "id IN (SELECT id FROM sessions WHERE " + cond + " ORDER BY id" + lock + ")"
+}
+
+// terminateSessions applies a terminating event to the sessions matching
+// cond (plus the event's from-states, checked again on the row itself), as
+// one statement, and records what moved.
+func (s *Store) terminateSessions(ctx context.Context, event SessionEvent, cond string, args []any, skipLocked bool) ([]sessionMove, error) {
+	now := s.now()
+	states := stateInSQL("state", event)
+	sql := `UPDATE sessions SET previous_state = state, state = 'terminated', termination_reason = ` +
+		eventReasonCase("state", event) + `, ended_at = ?, updated_at = ?, open_connections = 0, version = version + 1
+		WHERE ` + states + ` AND ` + s.lockedSet(states+" AND "+cond, skipLocked) + moveReturning
+	var moved []sessionMove
+	if err := s.q(ctx).Raw(sql, append([]any{now, now}, args...)...).Scan(&moved).Error; err != nil {
+		return nil, fmt.Errorf("%s sessions: %w", event, err)
+	}
+	return moved, s.recordMoves(ctx, moved, now)
+}
+
+// cancelSessions cancels the sessions matching cond in one statement: those
+// with no open connection terminate (canceled), the others go canceling.
+// Sessions already canceling or terminated are left as they are.
+func (s *Store) cancelSessions(ctx context.Context, cond string, args []any) ([]sessionMove, error) {
+	now := s.now()
+	idleTo, idleReason, _ := NextSessionState(StatePending, EventCancelIdle)
+	liveTo, _, _ := NextSessionState(StatePending, EventCancelLive)
+	match := "((open_connections = 0 AND " + stateInSQL("state", EventCancelIdle) + ") OR (open_connections > 0 AND " +
+		stateInSQL("state", EventCancelLive) + "))"
+	sql := `UPDATE sessions SET previous_state = state,
+		state = CASE WHEN open_connections = 0 THEN '` + string(idleTo) + `' ELSE '` + string(liveTo) + `' END,
+		termination_reason = CASE WHEN open_connections = 0 THEN '` + string(idleReason) + `' END,
+		ended_at = CASE WHEN open_connections = 0 THEN ` + s.timeParam() + ` END,
+		updated_at = ?, version = version + 1
+		WHERE ` + match + ` AND ` + s.lockedSet(match+" AND "+cond, false) + moveReturning
+	var moved []sessionMove
+	if err := s.q(ctx).Raw(sql, append([]any{now, now}, args...)...).Scan(&moved).Error; err != nil {
+		return nil, fmt.Errorf("cancel sessions: %w", err)
+	}
+	return moved, s.recordMoves(ctx, moved, now)
+}
+
+// timeParam is a time placeholder whose type Postgres cannot infer (in a
+// CASE); SQLite takes the bound text as is.
+func (s *Store) timeParam() string {
+	if s.dialect == Postgres {
+		return "CAST(? AS timestamptz)"
+	}
+	return "?"
+}
+
+// recordMoves writes, in the moving transaction, one history row per move,
+// revokes the credentials of terminated sessions, closes their connections,
+// tells the warehouse and publishes the change after commit.
+func (s *Store) recordMoves(ctx context.Context, moved []sessionMove, now time.Time) error {
+	if len(moved) == 0 {
+		return nil
+	}
+	hist := make([]SessionStateRow, len(moved))
+	type key struct {
+		state  SessionState
+		reason string
+	}
+	groups := map[key][]string{}
+	var ended []string
+	for i, m := range moved {
+		prev := m.PreviousState
+		hist[i] = SessionStateRow{SessionID: m.ID, State: m.State, PreviousState: &prev, TerminationReason: m.TerminationReason, At: now}
+		k := key{state: m.State}
+		if m.TerminationReason != nil {
+			k.reason = string(*m.TerminationReason)
+		}
+		groups[k] = append(groups[k], m.ID)
+		if m.State == StateTerminated {
+			ended = append(ended, m.ID)
+		}
+	}
+	if err := s.q(ctx).CreateInBatches(hist, 500).Error; err != nil {
+		return fmt.Errorf("record session history: %w", err)
+	}
+	for k, ids := range groups {
+		if err := s.warehouseSessionsState(ctx, ids, string(k.state), k.reason, now); err != nil {
+			return err
+		}
+		if k.state == StateTerminated {
+			if err := s.closeConnections(ctx, ids, connectionReason(TerminationReason(k.reason)), now); err != nil {
+				return err
+			}
+		}
+	}
+	if err := s.revokeCredentials(ctx, ended, now); err != nil {
+		return err
+	}
+	return s.publishMoves(ctx, moved)
+}
+
+// connectionReason is the closed reason of a connection cut by a session's
+// termination.
+func connectionReason(r TerminationReason) string {
+	switch r {
+	case ReasonTimedOut, ReasonCanceled, ReasonSystemError, ReasonClosedByEndUser:
+		return string(r)
+	}
+	return string(ReasonSystemError)
+}
+
+// closeConnections closes the still open connections of terminated sessions.
+func (s *Store) closeConnections(ctx context.Context, sessionIDs []string, reason string, now time.Time) error {
+	for _, ids := range chunks(sessionIDs, 500) {
+		var closed []Connection
+		err := s.q(ctx).Raw(`UPDATE session_connections SET closed_at = ?, closed_reason = ?
+			WHERE session_id IN ? AND closed_at IS NULL
+			RETURNING id, session_id, client_addr, user_ip, endpoint_addr, authorized_at, connected_at, bytes_up, bytes_down`,
+			now, reason, ids).Scan(&closed).Error
+		if err != nil {
+			return fmt.Errorf("close connections: %w", err)
+		}
+		for _, c := range closed {
+			c.ClosedAt, c.ClosedReason = &now, &reason
+			if err := s.warehouseConnection(ctx, c.warehouse()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// warehouse is the connection's facts for the warehouse.
+func (c Connection) warehouse() *WarehouseConnection {
+	w := &WarehouseConnection{ConnectionID: c.ID, SessionID: c.SessionID, ClientAddr: c.ClientAddr, UserIP: c.UserIP,
+		EndpointAddr: c.EndpointAddr, AuthorizedAt: c.AuthorizedAt, ConnectedAt: c.ConnectedAt, ClosedAt: c.ClosedAt,
+		BytesUp: c.BytesUp, BytesDown: c.BytesDown}
+	if c.ClosedReason != nil {
+		w.ClosedReason = *c.ClosedReason
+	}
+	return w
+}
+
+// placeholders returns "?, ?, ?" for n arguments.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

@@ -1,0 +1,232 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// StartSessionInput is what starting a session takes: the target, an
+// optional host of it, and where the request came from.
+type StartSessionInput struct {
+	TargetID  string
+	HostID    string
+	ClientIP  string
+	UserAgent string
+}
+
+// StartedSession is a new session with its authorization token (returned
+// this once; only its hash is stored) and the brokered credentials.
+type StartedSession struct {
+	Session     Session
+	Token       string
+	Credentials []IssuedCredential
+	// Actions are what the actor may do to the new session.
+	Actions map[Action]bool
+}
+
+// Detail is the new session as the session page shows it, without another
+// read: its first state, and its credentials with their secrets.
+func (st *StartedSession) Detail() *SessionDetail {
+	d := &SessionDetail{SessionItem: SessionItem{Session: st.Session, Actions: st.Actions}, Credentials: st.Credentials,
+		History: []SessionStateRow{{SessionID: st.Session.ID, State: StatePending, At: st.Session.CreatedAt}}}
+	for _, c := range st.Credentials {
+		d.Brokered = append(d.Brokered, SessionCredentialRow{SessionID: st.Session.ID, CredentialID: c.ID, LibraryID: c.LibraryID,
+			StoreID: c.StoreID, Name: c.Name, Type: c.Type, Purpose: c.Purpose, Source: c.Source, IssuedAt: st.Session.CreatedAt})
+	}
+	return d
+}
+
+type sessionTarget struct {
+	ID, ScopeID, Name, Description, Type string
+	DefaultPort                          int
+	Address                              *string
+	SessionMaxSeconds                    int
+	SessionConnectionLimit               int
+	ProjectName, OrgID, OrgName          string
+}
+
+type sessionHost struct {
+	ID, Name, Address, HostSetID, HostSetName, CatalogID, CatalogName string
+}
+
+type sessionUser struct {
+	ID, Name, FullName, Email, AccountID, AuthMethodID, AuthMethodName, AuthMethodType string
+	LoginExpiresAt                                                                     time.Time
+}
+
+// keyShare locks the read rows against deletion until commit on Postgres,
+// so a deletion either sees the new session (and cancels it) or makes the
+// start fail with not found.
+func (s *Store) keyShare(sql string, of string) string {
+	if s.dialect == Postgres {
+		return sql + " FOR KEY SHARE OF " + of
+	}
+	return sql
+}
+
+// StartSession starts a session on a target the actor may authorize-session
+// on (evaluated here, once), in the target's project. Its expiration is now
+// + the target's session_max_seconds, capped at the actor's login expiry;
+// its connection limit is the target's. The host is the requested one when
+// it belongs to the target's host sets, else a random one of them; a target
+// with a direct address has no host. Errors: ErrUnauthenticated,
+// ErrNotFound (no such target or not visible), ErrForbidden, ErrInvalid
+// ("host": not a host of the target; "target": nothing to connect to).
+func (s *Store) StartSession(ctx context.Context, a Actor, in StartSessionInput) (*StartedSession, error) {
+	if !a.Authenticated() {
+		return nil, ErrUnauthenticated
+	}
+	var out *StartedSession
+	err := s.Transact(ctx, func(tx *Store) error {
+		var err error
+		out, err = tx.startSession(ctx, a, in)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start session on %s: %w", in.TargetID, err)
+	}
+	return out, nil
+}
+
+func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput) (*StartedSession, error) {
+	var t sessionTarget
+	err := s.q(ctx).Raw(s.keyShare(`SELECT t.id, t.scope_id, t.name, t.description, t.type, t.default_port, t.address,
+		t.session_max_seconds, t.session_connection_limit, p.name AS project_name, o.id AS org_id, o.name AS org_name
+		FROM targets t JOIN scopes p ON p.id = t.scope_id JOIN scopes o ON o.id = p.parent_id WHERE t.id = ?`, "t, p, o"),
+		in.TargetID).Take(&t).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, fmt.Errorf("target %s: %w", in.TargetID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	targetRes := Resource{Type: "target", ID: t.ID, ScopeID: t.ScopeID}
+	if err := s.authorize(ctx, a, ActionAuthorizeSession, targetRes); err != nil {
+		return nil, err
+	}
+	// The grants that allowed it, for the warehouse snapshot.
+	acl, err := s.aclFor(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	grants := acl.Allowed(targetRes, string(ActionAuthorizeSession)).Matches
+	var u sessionUser
+	err = s.q(ctx).Raw(s.keyShare(`SELECT u.id, u.name, u.full_name, u.email, ac.id AS account_id,
+		am.id AS auth_method_id, am.name AS auth_method_name, am.type AS auth_method_type, l.expires_at AS login_expires_at
+		FROM logins l JOIN users u ON u.id = l.user_id JOIN accounts ac ON ac.id = l.account_id
+		JOIN auth_methods am ON am.id = l.auth_method_id WHERE l.id = ? AND l.user_id = ?`, "u, ac, am"),
+		a.LoginID, a.UserID).Take(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, fmt.Errorf("login of %s: %w", a.UserID, ErrUnauthenticated)
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	host, endpoint, err := s.chooseHost(ctx, &t, in.HostID)
+	if err != nil {
+		return nil, err
+	}
+	expires := now.Add(time.Duration(t.SessionMaxSeconds) * time.Second)
+	if u.LoginExpiresAt.Before(expires) {
+		expires = u.LoginExpiresAt.UTC().Truncate(time.Microsecond)
+	}
+	if !expires.After(now) {
+		return nil, fmt.Errorf("your login ends now: %w", ErrUnauthenticated)
+	}
+	token := newSecret(32)
+	sess := Session{ID: NewID(PrefixSession), UserID: u.ID, UserName: (User{ID: u.ID, Name: u.Name, FullName: u.FullName, Email: u.Email}).DisplayName(),
+		AccountID: u.AccountID, AuthMethodID: u.AuthMethodID, OrgID: t.OrgID, OrgName: t.OrgName, ProjectID: t.ScopeID,
+		ProjectName: t.ProjectName, TargetID: t.ID, TargetName: t.Name, HostID: host.ID, HostName: host.Name,
+		HostSetID: host.HostSetID, HostCatalogID: host.CatalogID, Endpoint: endpoint, TokenHash: hashSecret(token),
+		State: StatePending, ExpiresAt: expires, ConnectionLimit: t.SessionConnectionLimit, ClientIP: in.ClientIP,
+		CreatedAt: now, UpdatedAt: now, Version: 1}
+	if err := s.q(ctx).Create(&sess).Error; err != nil {
+		return nil, fmt.Errorf("create session: %w", err)
+	}
+	if err := s.q(ctx).Create(&SessionStateRow{SessionID: sess.ID, State: StatePending, At: now}).Error; err != nil {
+		return nil, fmt.Errorf("record session state: %w", err)
+	}
+	creds, err := s.issueCredentials(ctx, sess.ID, t.ID, now)
+	if err != nil {
+		return nil, err
+	}
+	snap := SessionSnapshot{SessionID: sess.ID, CreatedAt: now, ExpiresAt: expires, ConnectionLimit: t.SessionConnectionLimit,
+		UserID: u.ID, UserName: u.Name, UserFullName: u.FullName, UserEmail: u.Email, AccountID: u.AccountID,
+		AuthMethodID: u.AuthMethodID, AuthMethodName: u.AuthMethodName, AuthMethodType: u.AuthMethodType,
+		TargetID: t.ID, TargetName: t.Name, TargetType: t.Type, TargetDescription: t.Description, TargetPort: t.DefaultPort,
+		TargetSessionMaxSeconds: t.SessionMaxSeconds, TargetConnectionLimit: t.SessionConnectionLimit,
+		HostID: host.ID, HostName: host.Name, HostAddress: host.Address, HostSetID: host.HostSetID, HostSetName: host.HostSetName,
+		HostCatalogID: host.CatalogID, HostCatalogName: host.CatalogName, Endpoint: endpoint, ProjectID: t.ScopeID,
+		ProjectName: t.ProjectName, OrgID: t.OrgID, OrgName: t.OrgName, ClientIP: in.ClientIP, UserAgent: in.UserAgent}
+	snap.Grants = grants
+	var groups []struct {
+		Kind, ID, Name string
+	}
+	if err := s.q(ctx).Raw(`SELECT 'g' AS kind, g.id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = ?
+		UNION ALL SELECT 'mg', mg.id, mg.name FROM managed_group_members m JOIN managed_groups mg ON mg.id = m.managed_group_id
+		WHERE m.account_id = ? ORDER BY 1, 3`, u.ID, u.AccountID).Scan(&groups).Error; err != nil {
+		return nil, fmt.Errorf("groups: %w", err)
+	}
+	for _, g := range groups {
+		if g.Kind == "g" {
+			snap.Groups = append(snap.Groups, NamedRef{ID: g.ID, Name: g.Name})
+		} else {
+			snap.ManagedGroups = append(snap.ManagedGroups, NamedRef{ID: g.ID, Name: g.Name})
+		}
+	}
+	for _, c := range creds {
+		snap.Credentials = append(snap.Credentials, CredentialRef{ID: c.ID, Name: c.Name, Type: c.Type, Purpose: c.Purpose,
+			StoreID: c.StoreID, StoreName: c.StoreName})
+	}
+	if err := s.warehouseSessionCreated(ctx, &snap); err != nil {
+		return nil, err
+	}
+	if err := s.publishChanges(ctx, []SessionChange{{SessionID: sess.ID, UserID: sess.UserID}}); err != nil {
+		return nil, err
+	}
+	return &StartedSession{Session: sess, Token: token, Credentials: creds, Actions: s.sessionActions(ctx, a, &sess)}, nil
+}
+
+// chooseHost picks the session's host and the endpoint the worker dials.
+func (s *Store) chooseHost(ctx context.Context, t *sessionTarget, hostID string) (sessionHost, string, error) {
+	port := strconv.Itoa(t.DefaultPort)
+	if t.Address != nil && *t.Address != "" {
+		if hostID != "" {
+			return sessionHost{}, "", Invalid("host", "This target has a direct address and no hosts to choose from.")
+		}
+		return sessionHost{}, net.JoinHostPort(*t.Address, port), nil
+	}
+	q := `SELECT h.id, h.name, h.address, hs.id AS host_set_id, hs.name AS host_set_name, hc.id AS catalog_id, hc.name AS catalog_name
+		FROM target_host_sources ths JOIN host_sets hs ON hs.id = ths.host_set_id
+		JOIN host_set_members m ON m.host_set_id = hs.id JOIN hosts h ON h.id = m.host_id
+		JOIN host_catalogs hc ON hc.id = hs.catalog_id WHERE ths.target_id = ?`
+	args := []any{t.ID}
+	if hostID != "" {
+		q += " AND h.id = ?"
+		args = append(args, hostID)
+	}
+	q += " ORDER BY h.id, hs.id"
+	var hosts []sessionHost
+	if err := s.q(ctx).Raw(s.keyShare(q, "h, hs, hc"), args...).Scan(&hosts).Error; err != nil {
+		return sessionHost{}, "", fmt.Errorf("hosts of target %s: %w", t.ID, err)
+	}
+	if len(hosts) == 0 {
+		if hostID != "" {
+			return sessionHost{}, "", Invalid("host", "This host is not one of the target's hosts.")
+		}
+		return sessionHost{}, "", Invalid("target", "This target has no host to connect to.")
+	}
+	h := hosts[0]
+	if hostID == "" {
+		h = hosts[rand.IntN(len(hosts))]
+	}
+	return h, net.JoinHostPort(h.Address, port), nil
+}

@@ -1,0 +1,172 @@
+package models
+
+import (
+	"slices"
+	"strings"
+)
+
+// SessionState is where a session is in its life (DOMAIN.md).
+type SessionState string
+
+// The four session states.
+const (
+	StatePending    SessionState = "pending"
+	StateActive     SessionState = "active"
+	StateCanceling  SessionState = "canceling"
+	StateTerminated SessionState = "terminated"
+)
+
+// SessionStates lists the states in life order (filters, tests).
+var SessionStates = []SessionState{StatePending, StateActive, StateCanceling, StateTerminated}
+
+// TerminationReason says truthfully why a session terminated.
+type TerminationReason string
+
+// The five termination reasons.
+const (
+	ReasonTimedOut        TerminationReason = "timed out"
+	ReasonCanceled        TerminationReason = "canceled"
+	ReasonConnectionLimit TerminationReason = "connection limit"
+	ReasonClosedByEndUser TerminationReason = "closed by end-user"
+	ReasonSystemError     TerminationReason = "system error"
+)
+
+// TerminationReasons lists every reason (filters, tests).
+var TerminationReasons = []TerminationReason{ReasonTimedOut, ReasonCanceled, ReasonConnectionLimit, ReasonClosedByEndUser, ReasonSystemError}
+
+// SessionEvent is something that happens to a session.
+type SessionEvent string
+
+// The session events. Which one applies is decided from the session's row
+// (for example CancelLive when it has open connections, CancelIdle when not).
+const (
+	// EventConnect: a connection was admitted.
+	EventConnect SessionEvent = "connect"
+	// EventCancelLive: canceled while connections are open; they are being closed.
+	EventCancelLive SessionEvent = "cancel-live"
+	// EventCancelIdle: canceled with no open connection.
+	EventCancelIdle SessionEvent = "cancel-idle"
+	// EventExpire: the expiration time passed.
+	EventExpire SessionEvent = "expire"
+	// EventConnectionsClosed: the last open connection of a canceling session closed.
+	EventConnectionsClosed SessionEvent = "connections-closed"
+	// EventLimitReached: the limit is used up and every connection is closed.
+	EventLimitReached SessionEvent = "limit-reached"
+	// EventEndUserClosed: the user ended the session from their client.
+	EventEndUserClosed SessionEvent = "end-user-closed"
+	// EventSystemError: the system could not keep the session going.
+	EventSystemError SessionEvent = "system-error"
+)
+
+// SessionEvents lists every event (tests).
+var SessionEvents = []SessionEvent{EventConnect, EventCancelLive, EventCancelIdle, EventExpire,
+	EventConnectionsClosed, EventLimitReached, EventEndUserClosed, EventSystemError}
+
+// sessionTransition is one row of THE transition table.
+type sessionTransition struct {
+	from   SessionState
+	event  SessionEvent
+	to     SessionState
+	reason TerminationReason // set exactly when to is terminated
+}
+
+// sessionTransitions is the one transition table of the session state
+// machine. A (state, event) pair that is not listed is not allowed. The
+// database enforces it again: every move is an UPDATE … WHERE state IN
+// (fromStates(event)) and CHECK constraints refuse impossible rows.
+//
+// A canceling session that expires ends with reason canceled: the cancel
+// came first and is the truthful reason.
+var sessionTransitions = []sessionTransition{
+	{StatePending, EventConnect, StateActive, ""},
+	{StatePending, EventCancelLive, StateCanceling, ""},
+	{StateActive, EventCancelLive, StateCanceling, ""},
+	{StatePending, EventCancelIdle, StateTerminated, ReasonCanceled},
+	{StateActive, EventCancelIdle, StateTerminated, ReasonCanceled},
+	{StateCanceling, EventCancelIdle, StateTerminated, ReasonCanceled},
+	{StatePending, EventExpire, StateTerminated, ReasonTimedOut},
+	{StateActive, EventExpire, StateTerminated, ReasonTimedOut},
+	{StateCanceling, EventExpire, StateTerminated, ReasonCanceled},
+	{StateCanceling, EventConnectionsClosed, StateTerminated, ReasonCanceled},
+	{StateActive, EventLimitReached, StateTerminated, ReasonConnectionLimit},
+	{StatePending, EventEndUserClosed, StateTerminated, ReasonClosedByEndUser},
+	{StateActive, EventEndUserClosed, StateTerminated, ReasonClosedByEndUser},
+	{StatePending, EventSystemError, StateTerminated, ReasonSystemError},
+	{StateActive, EventSystemError, StateTerminated, ReasonSystemError},
+	{StateCanceling, EventSystemError, StateTerminated, ReasonSystemError},
+}
+
+// NextSessionState returns where event takes a session in state from, the
+// termination reason when it terminates, and ok=false when the move is not
+// allowed.
+func NextSessionState(from SessionState, event SessionEvent) (to SessionState, reason TerminationReason, ok bool) {
+	for _, t := range sessionTransitions {
+		if t.from == from && t.event == event {
+			return t.to, t.reason, true
+		}
+	}
+	return "", "", false
+}
+
+// sessionMoveAllowed reports whether DOMAIN.md allows moving from → to.
+func sessionMoveAllowed(from, to SessionState) bool {
+	for _, t := range sessionTransitions {
+		if t.from == from && t.to == to {
+			return true
+		}
+	}
+	return false
+}
+
+// fromStates returns the states event applies to, in life order.
+func fromStates(event SessionEvent) []SessionState {
+	var out []SessionState
+	for _, st := range SessionStates {
+		if _, _, ok := NextSessionState(st, event); ok {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// stateInSQL is "col IN ('a','b')" for the from-states of event (the states
+// are constants, so inlining them is safe).
+func stateInSQL(col string, event SessionEvent) string {
+	from := fromStates(event)
+	q := make([]string, len(from))
+	for i, st := range from {
+		q[i] = "'" + string(st) + "'"
+	}
+	return col + " IN (" + strings.Join(q, ", ") + ")"
+}
+
+// eventReasonCase is the SQL CASE giving the termination reason of event by
+// the row's current state (EventExpire differs for canceling sessions).
+func eventReasonCase(col string, event SessionEvent) string {
+	var b strings.Builder
+	b.WriteString("CASE " + col)
+	for _, st := range fromStates(event) {
+		_, reason, _ := NextSessionState(st, event)
+		if reason == "" {
+			b.WriteString(" WHEN '" + string(st) + "' THEN NULL")
+		} else {
+			b.WriteString(" WHEN '" + string(st) + "' THEN '" + string(reason) + "'")
+		}
+	}
+	b.WriteString(" END")
+	return b.String()
+}
+
+// Live reports whether a session in this state may still be used.
+func (st SessionState) Live() bool { return st == StatePending || st == StateActive }
+
+// Final reports whether the state is terminated.
+func (st SessionState) Final() bool { return st == StateTerminated }
+
+// ValidSessionState reports whether s names a state.
+func ValidSessionState(s string) bool { return slices.Contains(SessionStates, SessionState(s)) }
+
+// ValidTerminationReason reports whether s names a termination reason.
+func ValidTerminationReason(s string) bool {
+	return slices.Contains(TerminationReasons, TerminationReason(s))
+}

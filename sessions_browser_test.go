@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"gatehouse/browsertest"
+	"gatehouse/dbtest"
+	"gatehouse/migrations"
+	"gatehouse/models"
+)
+
+// seedSessionWorld prepares a SQLite database for `serve`: the bootstrap
+// admin, alice (password login) allowed to start sessions on the target
+// "echo" of project Acme / Lab.
+func seedSessionWorld(t *testing.T, dbPath string, rootKey []byte) {
+	t.Helper()
+	ctx := context.Background()
+	db, dialect, err := models.OpenDB(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, _ := db.DB()
+	defer sqlDB.Close()
+	if _, err := migrations.Up(ctx, sqlDB, string(dialect)); err != nil {
+		t.Fatal(err)
+	}
+	crypter, err := models.NewCrypter(rootKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := dbtest.FastPasswords
+	store := models.NewStore(db, dialect, models.Options{Crypter: crypter, PasswordParams: &p})
+	boot, err := store.Bootstrap(ctx, models.BootstrapOptions{AdminLoginName: "admin", AdminPassword: "password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := dbtest.Login(t, store, boot.AuthMethodID, "admin", "password")
+	alice, err := store.CreateUser(ctx, admin, models.GlobalScopeID, models.UserInput{Name: "alice", FullName: "Alice", LoginName: "alice", Password: "alice-password"})
+	must(t, err)
+	org, err := store.CreateScope(ctx, admin, models.GlobalScopeID, models.ScopeInput{Name: "Acme"})
+	must(t, err)
+	proj, err := store.CreateScope(ctx, admin, org.ID, models.ScopeInput{Name: "Lab"})
+	must(t, err)
+	_, err = store.CreateTarget(ctx, admin, proj.ID, models.TargetInput{Name: "echo", DefaultPort: 7, Address: "127.0.0.1",
+		SessionMaxSeconds: 3600, SessionConnectionLimit: models.UnlimitedConnections})
+	must(t, err)
+	role, err := store.CreateRole(ctx, admin, proj.ID, models.RoleInput{Name: "connect"})
+	must(t, err)
+	must(t, store.SetRoleGrants(ctx, admin, role.ID, role.Version, []string{"ids=*;type=target;actions=read,authorize-session"}))
+	must(t, store.AddRolePrincipals(ctx, admin, role.ID, []string{alice.ID}))
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBrowserSessionLifecycle: alice starts a session from My targets, sees
+// it pending with a live countdown, cancels it, and sees "terminated /
+// canceled" arrive over Server-Sent Events, without any reload.
+func TestBrowserSessionLifecycle(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "gatehouse.db")
+	env := serveEnv(dbPath)
+	rootKey, _ := base64.StdEncoding.DecodeString(env["GATEHOUSE_ROOT_KEY"])
+	seedSessionWorld(t, dbPath, rootKey)
+	env["GATEHOUSE_LOG_FORMAT"] = "text"
+	app := launch(t, env, "serve")
+
+	ctx := browsertest.New(t)
+	browsertest.FailOnConsoleErrors(t, ctx)
+	browsertest.Navigate(t, ctx, app.URL+"/login")
+	browsertest.Fill(t, ctx, "#login_name", "alice")
+	browsertest.Fill(t, ctx, "#password", "alice-password")
+	browsertest.Click(t, ctx, `[data-testid="login-submit"]`)
+	browsertest.WaitText(t, ctx, `[data-testid="current-user"]`, "Alice")
+
+	browsertest.Navigate(t, ctx, app.URL+"/targets")
+	browsertest.Click(t, ctx, `[data-testid="my-target-list"] [data-testid="start-session"]`)
+	browsertest.WaitText(t, ctx, `[data-testid="state"]`, "pending")
+	if tok := browsertest.Text(t, ctx, `[data-testid="session-token"]`); len(tok) < 40 {
+		t.Fatalf("token shown once = %q", tok)
+	}
+	// The countdown ticks client-side.
+	left := browsertest.WaitText(t, ctx, `[data-testid="countdown"]`, "m ")
+	if !regexp.MustCompile(`^\d+m \d\ds$`).MatchString(left) {
+		t.Fatalf("countdown = %q", left)
+	}
+	// Wait for the event stream, then mark the document to prove no reload.
+	browsertest.Eval[bool](t, ctx, `window.__noReload = true`)
+	waitSSEOpen(t, ctx)
+	browsertest.Click(t, ctx, `[data-testid="live-session"] [data-testid="cancel-session"]`)
+	browsertest.WaitText(t, ctx, `[data-testid="live-session"] [data-testid="state"]`, "terminated / canceled")
+	if !browsertest.Eval[bool](t, ctx, `window.__noReload === true`) {
+		t.Fatal("the page was reloaded")
+	}
+	if browsertest.Exists(t, ctx, `[data-testid="live-session"] [data-testid="cancel-session"]`) {
+		t.Fatal("a terminated session offers no cancel")
+	}
+	browsertest.WaitVisible(t, ctx, `[data-testid="history-terminated"]`)
+
+	browsertest.Navigate(t, ctx, app.URL+"/sessions")
+	browsertest.WaitText(t, ctx, `[data-testid="session-list"] [data-testid="state"]`, "terminated / canceled")
+	if got := browsertest.Text(t, ctx, `[data-testid="session-list"] [data-testid="col-target"]`); got != "echo" {
+		t.Fatalf("target column = %q", got)
+	}
+}
+
+// waitSSEOpen waits until the page's EventSource is open (htmx:sseOpen).
+func waitSSEOpen(t *testing.T, ctx context.Context) {
+	t.Helper()
+	browsertest.Eval[bool](t, ctx, `(function(){
+		window.__sseOpen = false;
+		document.body.addEventListener("htmx:sseOpen", function(){ window.__sseOpen = true; });
+		var el = document.querySelector("[sse-connect]");
+		var src = el && el["htmx-internal-data"] && el["htmx-internal-data"].sseEventSource;
+		if (src && src.readyState === 1) window.__sseOpen = true;
+		return true;
+	})()`)
+	browsertest.WaitVisible(t, ctx, "body")
+	for i := 0; i < 100; i++ {
+		if browsertest.Eval[bool](t, ctx, `window.__sseOpen === true`) {
+			return
+		}
+		browsertest.Eval[bool](t, ctx, `new Promise(function(r){ setTimeout(function(){ r(true) }, 50) })`)
+	}
+	t.Fatal("the event stream did not open")
+}
