@@ -1,0 +1,152 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// This file is what the proxy worker needs from sessions beyond admission
+// (session_connect.go): the session of a token, running byte totals, the
+// sessions whose live connections must be cut, and the notification of
+// ended sessions to every worker.
+
+// SessionEnd says that the live connections of a session must be cut, and
+// with which connection closed reason ("canceled", "timed out", "system
+// error").
+type SessionEnd struct {
+	SessionID string
+	Reason    string
+}
+
+// SessionByToken returns the session whose authorization token this is
+// (the token is the credential: no actor). Errors: ErrNotFound.
+func (s *Store) SessionByToken(ctx context.Context, token string) (*Session, error) {
+	var sess Session
+	err := s.q(ctx).Where("token_hash = ?", hashSecret(token)).Take(&sess).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, fmt.Errorf("no session has this token: %w", ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("session by token: %w", err)
+	}
+	return &sess, nil
+}
+
+// ConnectionBytes records the running byte totals of an open connection
+// (never decreasing) and its session's totals, tells the warehouse, and
+// wakes the live views. A closed or unknown connection is left alone.
+func (s *Store) ConnectionBytes(ctx context.Context, connectionID string, bytesUp, bytesDown int64) error {
+	return s.Transact(ctx, func(tx *Store) error {
+		var c Connection
+		if err := tx.q(ctx).Where("id = ? AND closed_at IS NULL", connectionID).Take(&c).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return nil
+			}
+			return fmt.Errorf("connection %s: %w", connectionID, err)
+		}
+		up, down := max(c.BytesUp, bytesUp), max(c.BytesDown, bytesDown)
+		if up == c.BytesUp && down == c.BytesDown {
+			return nil
+		}
+		if err := tx.q(ctx).Exec(`UPDATE session_connections SET bytes_up = ?, bytes_down = ? WHERE id = ? AND closed_at IS NULL`,
+			up, down, connectionID).Error; err != nil {
+			return fmt.Errorf("connection %s bytes: %w", connectionID, err)
+		}
+		var uid []string
+		if err := tx.q(ctx).Raw(`UPDATE sessions SET bytes_up = bytes_up + ?, bytes_down = bytes_down + ?, updated_at = ?
+			WHERE id = ? RETURNING user_id`, up-c.BytesUp, down-c.BytesDown, tx.now(), c.SessionID).Scan(&uid).Error; err != nil {
+			return fmt.Errorf("session %s bytes: %w", c.SessionID, err)
+		}
+		c.BytesUp, c.BytesDown = up, down
+		if err := tx.warehouseConnection(ctx, c.warehouse()); err != nil {
+			return err
+		}
+		if len(uid) == 0 {
+			return nil
+		}
+		return tx.publishChanges(ctx, []SessionChange{{SessionID: c.SessionID, UserID: uid[0]}})
+	})
+}
+
+// EndedSessions returns, among sessionIDs, those whose live connections
+// must be cut (canceling or terminated, or expired), each with the
+// connection closed reason to record: the worker's reconciliation.
+func (s *Store) EndedSessions(ctx context.Context, sessionIDs []string) (map[string]string, error) {
+	out := map[string]string{}
+	now := s.now()
+	for _, ids := range chunks(sessionIDs, 500) {
+		var rows []Session
+		if err := s.q(ctx).Select("id, state, termination_reason, expires_at").Where("id IN ?", ids).Find(&rows).Error; err != nil {
+			return nil, fmt.Errorf("ended sessions: %w", err)
+		}
+		seen := map[string]bool{}
+		for _, r := range rows {
+			seen[r.ID] = true
+			switch {
+			case r.State == StateCanceling:
+				out[r.ID] = string(ReasonCanceled)
+			case r.State == StateTerminated && r.TerminationReason != nil:
+				out[r.ID] = connectionReason(*r.TerminationReason)
+			case !r.ExpiresAt.After(now):
+				out[r.ID] = string(ReasonTimedOut)
+			}
+		}
+		for _, id := range ids {
+			if !seen[id] { // purged: nothing may stay connected to it
+				out[id] = string(ReasonSystemError)
+			}
+		}
+	}
+	return out, nil
+}
+
+// publishEnded tells the workers which sessions must lose their live
+// connections: through pg_notify on SessionOptions.EndedChannel inside the
+// transaction (other instances, on commit) and through SessionOptions.Ended
+// after commit (this instance). Sessions that timed out are cut by their
+// relay deadline already; they are told in-process only. Sessions ended
+// with "connection limit" or "closed by end-user" have no live connection.
+func (s *Store) publishEnded(ctx context.Context, moved []sessionMove) error {
+	var ends []SessionEnd
+	byReason := map[string][]string{}
+	for _, m := range moved {
+		var reason string
+		switch {
+		case m.State == StateCanceling:
+			reason = string(ReasonCanceled)
+		case m.State == StateTerminated && m.TerminationReason != nil:
+			switch *m.TerminationReason {
+			case ReasonCanceled, ReasonTimedOut, ReasonSystemError:
+				reason = string(*m.TerminationReason)
+			}
+		}
+		if reason == "" {
+			continue
+		}
+		ends = append(ends, SessionEnd{SessionID: m.ID, Reason: reason})
+		if reason != string(ReasonTimedOut) {
+			byReason[reason] = append(byReason[reason], m.ID)
+		}
+	}
+	if len(ends) == 0 {
+		return nil
+	}
+	if ch := s.opts.Sessions.EndedChannel; ch != "" && s.dialect == Postgres {
+		for reason, ids := range byReason {
+			for _, part := range chunks(ids, 1000) {
+				if err := s.q(ctx).Exec(`SELECT pg_notify(?, x || ' ' || ?) FROM unnest(string_to_array(?, ',')) AS x`,
+					ch, reason, strings.Join(part, ",")).Error; err != nil {
+					return fmt.Errorf("notify ended sessions: %w", err)
+				}
+			}
+		}
+	}
+	if f := s.opts.Sessions.Ended; f != nil {
+		s.afterCommit(func() { f(ends) })
+	}
+	return nil
+}
