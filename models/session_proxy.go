@@ -150,3 +150,35 @@ func (s *Store) publishEnded(ctx context.Context, moved []sessionMove) error {
 	}
 	return nil
 }
+
+// myConnectionsMax caps the connections My sessions shows per page.
+const myConnectionsMax = 200
+
+// withConnections fills Connections of the page's sessions that are not
+// terminated (oldest first, at most myConnectionsMax in all): My sessions
+// shows them live; a terminated session's connections are on its page.
+func (s *Store) withConnections(ctx context.Context, page Page[SessionItem], err error) (Page[SessionItem], error) {
+	if err != nil {
+		return page, err
+	}
+	var ids []string
+	at := map[string]int{}
+	for i, it := range page.Items {
+		if it.State != StateTerminated && it.ConnectionCount > 0 {
+			ids = append(ids, it.ID)
+			at[it.ID] = i
+		}
+	}
+	if len(ids) == 0 {
+		return page, nil
+	}
+	var conns []Connection
+	if err := s.q(ctx).Where("session_id IN ?", ids).Order("authorized_at, id").Limit(myConnectionsMax).Find(&conns).Error; err != nil {
+		return page, fmt.Errorf("session connections: %w", err)
+	}
+	for _, c := range conns {
+		it := &page.Items[at[c.SessionID]]
+		it.Connections = append(it.Connections, c)
+	}
+	return page, nil
+}
