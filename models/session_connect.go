@@ -193,3 +193,32 @@ func (s *Store) ConnectionClosed(ctx context.Context, connectionID string, bytes
 		return tx.publishChanges(ctx, []SessionChange{{SessionID: sid, UserID: uid}})
 	})
 }
+
+// FlushConnectionBytes records the bytes a still open connection has moved
+// so far (the worker calls it periodically) and refreshes its session's
+// totals. A closed or unknown connection is left as it is.
+func (s *Store) FlushConnectionBytes(ctx context.Context, connectionID string, bytesUp, bytesDown int64) error {
+	return s.Transact(ctx, func(tx *Store) error {
+		var c Connection
+		err := tx.q(ctx).Raw(`UPDATE session_connections SET bytes_up = ?, bytes_down = ? WHERE id = ? AND closed_at IS NULL
+			RETURNING id, session_id`, bytesUp, bytesDown, connectionID).Scan(&c).Error
+		if err != nil || c.ID == "" {
+			return err
+		}
+		if err := tx.q(ctx).Exec(`UPDATE sessions SET
+			bytes_up = (SELECT COALESCE(SUM(bytes_up), 0) FROM session_connections WHERE session_id = ?),
+			bytes_down = (SELECT COALESCE(SUM(bytes_down), 0) FROM session_connections WHERE session_id = ?)
+			WHERE id = ?`, c.SessionID, c.SessionID, c.SessionID).Error; err != nil {
+			return err
+		}
+		if err := tx.q(ctx).Where("id = ?", connectionID).Take(&c).Error; err != nil {
+			return err
+		}
+		if err := tx.warehouseConnection(ctx, c.warehouse()); err != nil {
+			return err
+		}
+		var uid string
+		tx.q(ctx).Raw("SELECT user_id FROM sessions WHERE id = ?", c.SessionID).Scan(&uid)
+		return tx.publishChanges(ctx, []SessionChange{{SessionID: c.SessionID, UserID: uid}})
+	})
+}

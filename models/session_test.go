@@ -274,6 +274,18 @@ func TestConnectionLimit(t *testing.T) {
 		if _, err := f.store.AdmitConnection(ctx, models.AdmitInput{Token: "bad"}); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("bad token: %v", err)
 		}
+		if err := f.store.FlushConnectionBytes(ctx, conns[0], 100, 200); err != nil {
+			t.Fatal(err)
+		}
+		d := f.get(t, st.Session.ID)
+		if d.BytesUp != 100 || d.BytesDown != 200 {
+			t.Fatalf("flushed bytes: %+v", d.Session)
+		}
+		for _, c := range d.Connections {
+			if want := map[bool]int64{true: 100, false: 0}[c.ID == conns[0]]; c.BytesUp != want {
+				t.Fatalf("connection %s bytes up %d, want %d", c.ID, c.BytesUp, want)
+			}
+		}
 		if err := f.store.ConnectionClosed(ctx, conns[0], 1, 1, "closed by end-user"); err != nil {
 			t.Fatal(err)
 		}
@@ -283,7 +295,7 @@ func TestConnectionLimit(t *testing.T) {
 		if err := f.store.ConnectionClosed(ctx, conns[1], 1, 1, "closed by end-user"); err != nil {
 			t.Fatal(err)
 		}
-		d := f.get(t, st.Session.ID)
+		d = f.get(t, st.Session.ID)
 		checkHistory(t, d)
 		if d.State != models.StateTerminated || d.ReasonText() != "connection limit" || d.ConnectionCount != 2 || len(d.History) != 3 {
 			t.Fatalf("limit: %+v", d.Session)
