@@ -60,7 +60,7 @@ func (p proxySessions) ConnectionConnected(ctx context.Context, connectionID str
 }
 
 func (p proxySessions) ConnectionBytes(ctx context.Context, connectionID string, up, down int64) error {
-	return p.store.ConnectionBytes(ctx, connectionID, up, down)
+	return p.store.FlushConnectionBytes(ctx, connectionID, up, down)
 }
 
 func (p proxySessions) ConnectionClosed(ctx context.Context, connectionID, reason string, up, down int64, _ time.Time) error {

@@ -10,8 +10,7 @@ import (
 )
 
 // This file is what the proxy worker needs from sessions beyond admission
-// (session_connect.go): the session of a token, running byte totals, the
-// sessions whose live connections must be cut, and the notification of
+// (session_connect.go): the session of a token, the sessions whose live connections must be cut, and the notification of
 // ended sessions to every worker.
 
 // SessionEnd says that the live connections of a session must be cut, and
@@ -34,42 +33,6 @@ func (s *Store) SessionByToken(ctx context.Context, token string) (*Session, err
 		return nil, fmt.Errorf("session by token: %w", err)
 	}
 	return &sess, nil
-}
-
-// ConnectionBytes records the running byte totals of an open connection
-// (never decreasing) and its session's totals, tells the warehouse, and
-// wakes the live views. A closed or unknown connection is left alone.
-func (s *Store) ConnectionBytes(ctx context.Context, connectionID string, bytesUp, bytesDown int64) error {
-	return s.Transact(ctx, func(tx *Store) error {
-		var c Connection
-		if err := tx.q(ctx).Where("id = ? AND closed_at IS NULL", connectionID).Take(&c).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return nil
-			}
-			return fmt.Errorf("connection %s: %w", connectionID, err)
-		}
-		up, down := max(c.BytesUp, bytesUp), max(c.BytesDown, bytesDown)
-		if up == c.BytesUp && down == c.BytesDown {
-			return nil
-		}
-		if err := tx.q(ctx).Exec(`UPDATE session_connections SET bytes_up = ?, bytes_down = ? WHERE id = ? AND closed_at IS NULL`,
-			up, down, connectionID).Error; err != nil {
-			return fmt.Errorf("connection %s bytes: %w", connectionID, err)
-		}
-		var uid []string
-		if err := tx.q(ctx).Raw(`UPDATE sessions SET bytes_up = bytes_up + ?, bytes_down = bytes_down + ?, updated_at = ?
-			WHERE id = ? RETURNING user_id`, up-c.BytesUp, down-c.BytesDown, tx.now(), c.SessionID).Scan(&uid).Error; err != nil {
-			return fmt.Errorf("session %s bytes: %w", c.SessionID, err)
-		}
-		c.BytesUp, c.BytesDown = up, down
-		if err := tx.warehouseConnection(ctx, c.warehouse()); err != nil {
-			return err
-		}
-		if len(uid) == 0 {
-			return nil
-		}
-		return tx.publishChanges(ctx, []SessionChange{{SessionID: c.SessionID, UserID: uid[0]}})
-	})
 }
 
 // EndedSessions returns, among sessionIDs, those whose live connections
