@@ -72,7 +72,8 @@ func (s *Store) EndedSessions(ctx context.Context, sessionIDs []string) (map[str
 // transaction (other instances, on commit) and through SessionOptions.Ended
 // after commit (this instance). Sessions that timed out are cut by their
 // relay deadline already; they are told in-process only. Sessions ended
-// with "connection limit" or "closed by end-user" have no live connection.
+// with "connection limit" or "closed by end-user" have no live connection,
+// and a canceling session was announced when it moved to canceling.
 func (s *Store) publishEnded(ctx context.Context, moved []sessionMove) error {
 	var ends []SessionEnd
 	byReason := map[string][]string{}
@@ -81,7 +82,7 @@ func (s *Store) publishEnded(ctx context.Context, moved []sessionMove) error {
 		switch {
 		case m.State == StateCanceling:
 			reason = string(ReasonCanceled)
-		case m.State == StateTerminated && m.TerminationReason != nil:
+		case m.State == StateTerminated && m.TerminationReason != nil && m.PreviousState != StateCanceling:
 			switch *m.TerminationReason {
 			case ReasonCanceled, ReasonTimedOut, ReasonSystemError:
 				reason = string(*m.TerminationReason)
