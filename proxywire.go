@@ -48,7 +48,7 @@ func (p proxySessions) AdmitConnection(ctx context.Context, token string, client
 	}
 	adm, err := p.store.AdmitConnection(ctx, in)
 	if err != nil {
-		return nil, workerErr(err)
+		return nil, p.refusal(ctx, token, workerErr(err))
 	}
 	s := adm.Session
 	return &worker.Admission{SessionID: s.ID, ConnectionID: adm.Connection.ID, Endpoint: s.Endpoint,
@@ -74,12 +74,25 @@ func (p proxySessions) SessionInfo(ctx context.Context, token string) (*worker.S
 	}
 	switch {
 	case !s.State.Live():
-		return nil, worker.ErrSessionEnded
+		return nil, p.refusal(ctx, token, worker.ErrSessionEnded)
 	case !s.ExpiresAt.After(p.store.Now()):
 		return nil, worker.ErrExpired
 	}
 	return &worker.SessionInfo{SessionID: s.ID, ExpiresAt: s.ExpiresAt, ConnectionLimit: s.ConnectionLimit,
 		ConnectionsLeft: connectionsLeft(*s)}, nil
+}
+
+// refusal tells an expired session from a canceled one: the sweeper turns
+// an expired session into "terminated / timed out" within moments, and the
+// client should still hear that it expired.
+func (p proxySessions) refusal(ctx context.Context, token string, err error) error {
+	if !errors.Is(err, worker.ErrSessionEnded) {
+		return err
+	}
+	if s, e := p.store.SessionByToken(ctx, token); e == nil && s.ReasonText() == string(models.ReasonTimedOut) {
+		return worker.ErrExpired
+	}
+	return err
 }
 
 func connectionsLeft(s models.Session) int {
