@@ -96,7 +96,7 @@ func TestCancelCutsConnectionsAcrossInstances(t *testing.T) {
 	w := newProxyWorld(t, models.Postgres, 2)
 	a, b := w.Apps[0], w.Apps[1]
 	c := client(t)
-	const rounds = 5
+	const rounds = 10
 	measure := func(relay *testApp) []time.Duration {
 		var out []time.Duration
 		for i := 0; i < rounds; i++ {
