@@ -232,11 +232,11 @@ func purgeLogins(ctx context.Context, store *models.Store, log *slog.Logger) {
 	}
 }
 
-// sessionLoop applies the session rules every interval until ctx ends, and
-// wakes early (at most every 100 ms) when a live session expires sooner, so
-// expiry is not delayed by the interval.
+// sessionLoop applies the session rules at once and then every interval
+// until ctx ends, waking early (at most every 100 ms) when a live session
+// expires sooner, so expiry is not delayed by the interval.
 func sessionLoop(ctx context.Context, store *models.Store, interval time.Duration, log *slog.Logger) error {
-	timer := time.NewTimer(interval)
+	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
 		select {

@@ -55,8 +55,12 @@ func (p proxySessions) AdmitConnection(ctx context.Context, token string, client
 		ExpiresAt: s.ExpiresAt, ConnectionsLeft: connectionsLeft(s)}, nil
 }
 
-func (p proxySessions) ConnectionConnected(ctx context.Context, connectionID string, _ netip.AddrPort, _ time.Time) error {
-	return p.store.ConnectionConnected(ctx, connectionID)
+func (p proxySessions) ConnectionConnected(ctx context.Context, connectionID string, endpoint netip.AddrPort, _ time.Time) error {
+	addr := ""
+	if endpoint.IsValid() {
+		addr = endpoint.String()
+	}
+	return p.store.ConnectionConnected(ctx, connectionID, addr)
 }
 
 func (p proxySessions) ConnectionBytes(ctx context.Context, connectionID string, up, down int64) error {
@@ -70,13 +74,7 @@ func (p proxySessions) ConnectionClosed(ctx context.Context, connectionID, reaso
 func (p proxySessions) SessionInfo(ctx context.Context, token string) (*worker.SessionInfo, error) {
 	s, err := p.store.SessionByToken(ctx, token)
 	if err != nil {
-		return nil, workerErr(err)
-	}
-	switch {
-	case !s.State.Live():
-		return nil, p.refusal(ctx, token, worker.ErrSessionEnded)
-	case !s.ExpiresAt.After(p.store.Now()):
-		return nil, worker.ErrExpired
+		return nil, p.refusal(ctx, token, workerErr(err))
 	}
 	return &worker.SessionInfo{SessionID: s.ID, ExpiresAt: s.ExpiresAt, ConnectionLimit: s.ConnectionLimit,
 		ConnectionsLeft: connectionsLeft(*s)}, nil
@@ -89,7 +87,7 @@ func (p proxySessions) refusal(ctx context.Context, token string, err error) err
 	if !errors.Is(err, worker.ErrSessionEnded) {
 		return err
 	}
-	if s, e := p.store.SessionByToken(ctx, token); e == nil && s.ReasonText() == string(models.ReasonTimedOut) {
+	if p.store.SessionTimedOut(ctx, token) {
 		return worker.ErrExpired
 	}
 	return err

@@ -52,14 +52,6 @@ func (s *Store) ListMyTargets(ctx context.Context, a Actor, opt MyTargetsOptions
 	if err != nil {
 		return out, err
 	}
-	// The filter offers the projects holding at least one of the actor's
-	// targets: one index probe per project instead of a scan of all targets.
-	err = s.q(ctx).Table("scopes AS p").Joins("JOIN scopes o ON o.id = p.parent_id").
-		Where("p.type = ? AND EXISTS (SELECT 1 FROM targets t WHERE t.scope_id = p.id AND ("+cond+"))", append([]any{ScopeProject}, args...)...).
-		Select("p.id, p.name, o.name AS org_name").Order("o.name, p.name, p.id").Scan(&out.Projects).Error
-	if err != nil {
-		return out, fmt.Errorf("list target projects: %w", err)
-	}
 	filtered := func() *gorm.DB {
 		q := s.q(ctx).Table("targets AS t").Where(cond, args...)
 		if opt.ProjectID != "" {
@@ -67,12 +59,32 @@ func (s *Store) ListMyTargets(ctx context.Context, a Actor, opt MyTargetsOptions
 		}
 		return s.searchNameDesc(q, "t", opt.Search, "t.address")
 	}
-	if err := filtered().Count(&out.Total).Error; err != nil {
-		return out, fmt.Errorf("count my targets: %w", err)
+	if opt.ProjectID == "" && opt.Search == "" {
+		// The landing page: one grouped pass over the actor's targets gives
+		// the projects the filter offers and the total, so the condition
+		// (one term per granted scope or id) is planned and run once less.
+		err = s.myTargetProjectsAndTotal(ctx, cond, args, &out)
+	} else {
+		err = s.myTargetProjects(ctx, cond, args, &out)
+		if err == nil {
+			if err = filtered().Count(&out.Total).Error; err != nil {
+				err = fmt.Errorf("count my targets: %w", err)
+			}
+		}
 	}
-	q := filtered().Joins("JOIN scopes p ON p.id = t.scope_id").Joins("JOIN scopes o ON o.id = p.parent_id")
-	err = q.Select("t.*, p.name AS project_name, o.id AS org_id, o.name AS org_name").
-		Order("lower(t.name), t.id").Limit(opt.PerPage).Offset(opt.offset()).Scan(&out.Items).Error
+	if err != nil {
+		return out, err
+	}
+	if out.Total == 0 {
+		return out, nil
+	}
+	// The page is chosen on narrow rows (id and sort key), then read whole:
+	// sorting every visible target's full row is what a wide query costs.
+	page := filtered().Select("t.id").Order("lower(t.name), t.id").Limit(opt.PerPage).Offset(opt.offset())
+	err = s.q(ctx).Table("targets AS t").Joins("JOIN scopes p ON p.id = t.scope_id").Joins("JOIN scopes o ON o.id = p.parent_id").
+		Where("t.id IN (?)", page).
+		Select("t.*, p.name AS project_name, o.id AS org_id, o.name AS org_name").
+		Order("lower(t.name), t.id").Scan(&out.Items).Error
 	if err != nil {
 		return out, fmt.Errorf("list my targets: %w", err)
 	}
@@ -104,6 +116,39 @@ func (s *Store) ListMyTargets(ctx context.Context, a Actor, opt MyTargetsOptions
 		}
 	}
 	return out, nil
+}
+
+// myTargetProjects fills the projects the My targets filter offers: those
+// holding at least one target matching cond (one index probe per project
+// instead of a scan of all targets).
+func (s *Store) myTargetProjects(ctx context.Context, cond string, args []any, out *MyTargetsPage) error {
+	err := s.q(ctx).Table("scopes AS p").Joins("JOIN scopes o ON o.id = p.parent_id").
+		Where("p.type = ? AND EXISTS (SELECT 1 FROM targets t WHERE t.scope_id = p.id AND ("+cond+"))", append([]any{ScopeProject}, args...)...).
+		Select("p.id, p.name, o.name AS org_name").Order("o.name, p.name, p.id").Scan(&out.Projects).Error
+	if err != nil {
+		return fmt.Errorf("list target projects: %w", err)
+	}
+	return nil
+}
+
+// myTargetProjectsAndTotal fills the filter's projects and the number of
+// targets matching cond, counted per project in one pass.
+func (s *Store) myTargetProjectsAndTotal(ctx context.Context, cond string, args []any, out *MyTargetsPage) error {
+	var projects []struct {
+		ProjectRef
+		Targets int64
+	}
+	err := s.q(ctx).Table("(SELECT t.scope_id, count(*) AS targets FROM targets AS t WHERE "+cond+" GROUP BY t.scope_id) AS c", args...).
+		Joins("JOIN scopes p ON p.id = c.scope_id").Joins("JOIN scopes o ON o.id = p.parent_id").
+		Select("p.id, p.name, o.name AS org_name, c.targets").Order("o.name, p.name, p.id").Scan(&projects).Error
+	if err != nil {
+		return fmt.Errorf("list target projects: %w", err)
+	}
+	for _, p := range projects {
+		out.Projects = append(out.Projects, p.ProjectRef)
+		out.Total += p.Targets
+	}
+	return nil
 }
 
 // targetHostNames returns the distinct sorted host names of each target's

@@ -2,7 +2,6 @@ package models_test
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -10,115 +9,6 @@ import (
 	"gatehouse/dbtest"
 	"gatehouse/models"
 )
-
-// infraBenchConfig sizes the infrastructure a benchmark seeds.
-type infraBenchConfig struct {
-	Orgs               int // projects are spread evenly over the orgs
-	Projects           int
-	TargetsPerProject  int
-	HostsPerProject    int // all in one host set per project
-	CredentialsPerProj int // username/password, brokered by every host-source target
-}
-
-// defaultInfraBench is issue 4's figure: 10,000 targets in 100 projects.
-var defaultInfraBench = infraBenchConfig{Orgs: 10, Projects: 100, TargetsPerProject: 100, HostsPerProject: 5, CredentialsPerProj: 1}
-
-// infraBenchWorld is what seedInfraBench made, for later steps (the RBAC
-// benchmark grants roles on these ids).
-type infraBenchWorld struct {
-	Admin      models.Actor
-	OrgIDs     []string
-	ProjectIDs []string
-	TargetIDs  []string // in creation order, TargetsPerProject per project
-	HostSetIDs []string // one per project
-}
-
-// seedInfraBench fills a store with orgs, projects, catalogs, hosts, host
-// sets, credential stores, credentials and targets. Scopes and credentials
-// go through the use cases; the bulk rows are inserted in batches through
-// store.DB() (half the targets have a direct address, half the project's
-// host set plus its brokered credentials). Reusable by any benchmark of
-// package models_test.
-func seedInfraBench(tb testing.TB, store *models.Store, cfg infraBenchConfig) infraBenchWorld {
-	tb.Helper()
-	ctx := context.Background()
-	w := infraBenchWorld{Admin: dbtest.Admin(tb, store)}
-	now := store.Now()
-	for i := 0; i < cfg.Orgs; i++ {
-		o, err := store.CreateScope(ctx, w.Admin, models.GlobalScopeID, models.ScopeInput{Name: fmt.Sprintf("org-%03d", i)})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		w.OrgIDs = append(w.OrgIDs, o.ID)
-	}
-	var (
-		catalogs []models.HostCatalog
-		hosts    []models.Host
-		sets     []models.HostSet
-		members  []models.HostSetMember
-		targets  []models.Target
-		hsrc     []models.TargetHostSource
-		csrc     []models.TargetCredentialSource
-	)
-	for pi := 0; pi < cfg.Projects; pi++ {
-		p, err := store.CreateScope(ctx, w.Admin, w.OrgIDs[pi%cfg.Orgs], models.ScopeInput{Name: fmt.Sprintf("project-%03d", pi)})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		w.ProjectIDs = append(w.ProjectIDs, p.ID)
-		cat := models.HostCatalog{ID: models.NewID(models.PrefixHostCatalog), ScopeID: p.ID, Type: "static", Name: "catalog", CreatedAt: now, UpdatedAt: now, Version: 1}
-		set := models.HostSet{ID: models.NewID(models.PrefixHostSet), CatalogID: cat.ID, ScopeID: p.ID, Name: "all", CreatedAt: now, UpdatedAt: now, Version: 1}
-		catalogs, sets = append(catalogs, cat), append(sets, set)
-		w.HostSetIDs = append(w.HostSetIDs, set.ID)
-		for hi := 0; hi < cfg.HostsPerProject; hi++ {
-			h := models.Host{ID: models.NewID(models.PrefixHost), CatalogID: cat.ID, ScopeID: p.ID, Name: fmt.Sprintf("host-%02d", hi),
-				Address: fmt.Sprintf("10.%d.%d.%d", pi/250, pi%250, hi+1), CreatedAt: now, UpdatedAt: now, Version: 1}
-			hosts = append(hosts, h)
-			members = append(members, models.HostSetMember{HostSetID: set.ID, HostID: h.ID, CatalogID: cat.ID, CreatedAt: now})
-		}
-		var credIDs []string
-		if cfg.CredentialsPerProj > 0 {
-			cs, err := store.CreateCredentialStore(ctx, w.Admin, p.ID, models.CredentialStoreInput{Name: "store"})
-			if err != nil {
-				tb.Fatal(err)
-			}
-			for ci := 0; ci < cfg.CredentialsPerProj; ci++ {
-				c, err := store.CreateCredential(ctx, w.Admin, cs.ID, models.CredentialInput{Type: models.CredentialUsernamePassword,
-					Name: fmt.Sprintf("cred-%d", ci), Username: "svc", Password: "pw"})
-				if err != nil {
-					tb.Fatal(err)
-				}
-				credIDs = append(credIDs, c.ID)
-			}
-		}
-		for ti := 0; ti < cfg.TargetsPerProject; ti++ {
-			t := models.Target{ID: models.NewID(models.PrefixTarget), ScopeID: p.ID, Type: "tcp", Name: fmt.Sprintf("target-%03d-%03d", pi, ti),
-				Description: "benchmark target", DefaultPort: 22, SessionMaxSeconds: models.DefaultSessionMaxSeconds,
-				SessionConnectionLimit: models.UnlimitedConnections, CreatedAt: now, UpdatedAt: now, Version: 1}
-			if ti%2 == 0 {
-				addr := fmt.Sprintf("direct-%d.example.com", ti)
-				t.Address = &addr
-			} else {
-				hsrc = append(hsrc, models.TargetHostSource{TargetID: t.ID, HostSetID: set.ID, ScopeID: p.ID, CreatedAt: now})
-				for _, c := range credIDs {
-					csrc = append(csrc, models.TargetCredentialSource{TargetID: t.ID, CredentialID: c, ScopeID: p.ID, Purpose: "brokered", CreatedAt: now})
-				}
-			}
-			targets = append(targets, t)
-			w.TargetIDs = append(w.TargetIDs, t.ID)
-		}
-	}
-	db := store.DB().WithContext(ctx)
-	for _, rows := range []any{&catalogs, &hosts, &sets, &members, &targets, &hsrc, &csrc} {
-		if err := db.CreateInBatches(rows, 500).Error; err != nil {
-			tb.Fatalf("seed %T: %v", rows, err)
-		}
-	}
-	if store.Dialect() == models.Postgres {
-		_ = db.Exec("ANALYZE").Error
-	}
-	return w
-}
 
 // BenchmarkMyTargets measures the My targets query (ListMyTargets, one page
 // of 25 with its hosts, credentials and project filter) over 10,000 targets
@@ -130,7 +20,7 @@ func BenchmarkMyTargets(b *testing.B) {
 		b.Run(string(d), func(b *testing.B) {
 			store := dbtest.Open(b, d, models.Options{})
 			start := time.Now()
-			w := seedInfraBench(b, store, defaultInfraBench)
+			w := dbtest.SeedInfraBench(b, store, dbtest.DefaultInfraBench)
 			b.Logf("%s: seeded %d targets in %d projects in %s", d, len(w.TargetIDs), len(w.ProjectIDs), time.Since(start).Round(time.Millisecond))
 			cases := []struct {
 				name string
@@ -164,6 +54,102 @@ func benchMyTargets(b *testing.B, store *models.Store, a models.Actor, opt model
 		}
 	}
 	b.StopTimer()
+	slices.Sort(times)
+	pct := func(p float64) float64 {
+		return float64(times[min(len(times)-1, int(float64(len(times))*p))].Microseconds()) / 1000
+	}
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+}
+
+// BenchmarkMyTargetsHeavyUser is issue 4's figure: My targets for a user
+// holding 200 roles through groups and managed groups
+// (dbtest.SeedHeavyUser) over 10,000 targets in 100 projects, on both
+// databases. One request is what the web layer does: LoginByToken (loads
+// the roles, builds the ACL, computes the navigation) then ListMyTargets.
+// The "evaluator" case reports the authorization part of one request
+// separately: loading the roles and building the ACL, the navigation
+// capabilities, and the list condition.
+func BenchmarkMyTargetsHeavyUser(b *testing.B) {
+	for _, d := range dbtest.Dialects {
+		b.Run(string(d), func(b *testing.B) {
+			ctx := context.Background()
+			store := dbtest.Open(b, d, models.Options{})
+			start := time.Now()
+			w := dbtest.SeedInfraBench(b, store, dbtest.DefaultInfraBench)
+			h := dbtest.SeedHeavyUser(b, store, w)
+			b.Logf("%s: seeded %d targets, a user with %d roles, in %s", d, len(w.TargetIDs), h.Roles, time.Since(start).Round(time.Millisecond))
+			a, _, err := store.LoginByToken(ctx, h.Token)
+			if err != nil {
+				b.Fatal(err)
+			}
+			first, err := store.ListMyTargets(ctx, a, models.MyTargetsOptions{})
+			if err != nil || first.Total != h.SessionTargets || len(first.Projects) != h.SessionProjects {
+				b.Fatalf("heavy user's my targets: total %d in %d projects (want %d in %d), %v", first.Total, len(first.Projects), h.SessionTargets, h.SessionProjects, err)
+			}
+			cases := []struct {
+				name string
+				opt  models.MyTargetsOptions
+			}{
+				{"first-page", models.MyTargetsOptions{}},
+				{"page-200", models.MyTargetsOptions{ListOptions: models.ListOptions{Page: 200}}},
+				{"search", models.MyTargetsOptions{ListOptions: models.ListOptions{Search: "target-042"}}},
+				{"project", models.MyTargetsOptions{ProjectID: w.ProjectIDs[7]}},
+				{"project-named-ids", models.MyTargetsOptions{ProjectID: w.ProjectIDs[77]}},
+			}
+			for _, c := range cases {
+				b.Run(c.name, func(b *testing.B) {
+					times := make([]time.Duration, 0, b.N)
+					for b.Loop() {
+						t0 := time.Now()
+						a, _, err := store.LoginByToken(ctx, h.Token)
+						if err != nil {
+							b.Fatal(err)
+						}
+						page, err := store.ListMyTargets(ctx, a, c.opt)
+						times = append(times, time.Since(t0))
+						if err != nil || len(page.Items) == 0 {
+							b.Fatalf("my targets: %d items, %v", len(page.Items), err)
+						}
+					}
+					reportPercentiles(b, times)
+				})
+			}
+			b.Run("evaluator", func(b *testing.B) {
+				var load, caps, cond []time.Duration
+				for b.Loop() {
+					fresh := a.WithFreshACL()
+					t0 := time.Now()
+					if err := store.LoadACLForBench(ctx, fresh); err != nil {
+						b.Fatal(err)
+					}
+					t1 := time.Now()
+					store.CapabilitiesForBench(ctx, fresh)
+					t2 := time.Now()
+					if _, _, err := store.ListConditionForBench(ctx, fresh); err != nil {
+						b.Fatal(err)
+					}
+					t3 := time.Now()
+					load, caps, cond = append(load, t1.Sub(t0)), append(caps, t2.Sub(t1)), append(cond, t3.Sub(t2))
+				}
+				mean := func(ds []time.Duration) float64 {
+					var sum time.Duration
+					for _, d := range ds {
+						sum += d
+					}
+					return float64(sum.Microseconds()) / float64(len(ds)) / 1000
+				}
+				b.ReportMetric(mean(load), "load-acl-ms")
+				b.ReportMetric(mean(caps), "capabilities-ms")
+				b.ReportMetric(mean(cond), "list-cond-ms")
+				b.ReportMetric(mean(load)+mean(caps)+mean(cond), "evaluator-ms")
+			})
+		})
+	}
+}
+
+// reportPercentiles reports p50 and p99 of times in milliseconds.
+func reportPercentiles(b *testing.B, times []time.Duration) {
 	slices.Sort(times)
 	pct := func(p float64) float64 {
 		return float64(times[min(len(times)-1, int(float64(len(times))*p))].Microseconds()) / 1000

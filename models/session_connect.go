@@ -107,13 +107,19 @@ func (s *Store) refusal(ctx context.Context, token string, now time.Time) error 
 	}
 }
 
-// ConnectionConnected records that the worker reached the endpoint.
-func (s *Store) ConnectionConnected(ctx context.Context, connectionID string) error {
+// ConnectionConnected records that the worker reached the endpoint (the
+// address it dialled, as ip:port; empty keeps the session's endpoint).
+// Idempotent; a closed connection is left as it is.
+func (s *Store) ConnectionConnected(ctx context.Context, connectionID, endpointAddr string) error {
 	return s.Transact(ctx, func(tx *Store) error {
 		var c Connection
 		now := tx.now()
+		upd := map[string]any{"connected_at": now}
+		if endpointAddr != "" {
+			upd["endpoint_addr"] = endpointAddr
+		}
 		r := tx.q(ctx).Model(&Connection{}).Where("id = ? AND connected_at IS NULL AND closed_at IS NULL", connectionID).
-			Update("connected_at", now)
+			Updates(upd)
 		if r.Error != nil || r.RowsAffected == 0 {
 			return r.Error
 		}
@@ -221,4 +227,24 @@ func (s *Store) FlushConnectionBytes(ctx context.Context, connectionID string, b
 		tx.q(ctx).Raw("SELECT user_id FROM sessions WHERE id = ?", c.SessionID).Scan(&uid)
 		return tx.publishChanges(ctx, []SessionChange{{SessionID: c.SessionID, UserID: uid}})
 	})
+}
+
+// SessionByToken returns the session a proxy token belongs to while it may
+// still be used (for `gatehouse connect` to show the expiration and the
+// connections left). Errors: ErrNotFound (unknown token), ErrSessionEnded,
+// ErrSessionExpired.
+func (s *Store) SessionByToken(ctx context.Context, token string) (*Session, error) {
+	var sess Session
+	err := s.q(ctx).Where("token_hash = ?", hashSecret(token)).Take(&sess).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return nil, fmt.Errorf("no session has this token: %w", ErrNotFound)
+	case err != nil:
+		return nil, err
+	case !sess.State.Live():
+		return nil, ErrSessionEnded
+	case !sess.ExpiresAt.After(s.now()):
+		return nil, ErrSessionExpired
+	}
+	return &sess, nil
 }

@@ -106,8 +106,8 @@ func (s *Store) recordMoves(ctx context.Context, moved []sessionMove, now time.T
 			ended = append(ended, m.ID)
 		}
 	}
-	if err := s.q(ctx).CreateInBatches(hist, 500).Error; err != nil {
-		return fmt.Errorf("record session history: %w", err)
+	if err := s.insertHistory(ctx, hist); err != nil {
+		return err
 	}
 	for k, ids := range groups {
 		if err := s.warehouseSessionsState(ctx, ids, string(k.state), k.reason, now); err != nil {
@@ -126,6 +126,24 @@ func (s *Store) recordMoves(ctx context.Context, moved []sessionMove, now time.T
 		return err
 	}
 	return s.publishMoves(ctx, moved)
+}
+
+// insertHistory writes history rows with multi-row INSERTs.
+func (s *Store) insertHistory(ctx context.Context, hist []SessionStateRow) error {
+	const batch = 1000
+	for lo := 0; lo < len(hist); lo += batch {
+		rows := hist[lo:min(lo+batch, len(hist))]
+		args := make([]any, 0, 5*len(rows))
+		for _, h := range rows {
+			args = append(args, h.SessionID, h.State, h.PreviousState, h.TerminationReason, h.At)
+		}
+		vals := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", len(rows)), ", ")
+		if err := s.q(ctx).Exec("INSERT INTO session_states (session_id, state, previous_state, termination_reason, at) VALUES "+vals,
+			args...).Error; err != nil {
+			return fmt.Errorf("record session history: %w", err)
+		}
+	}
+	return nil
 }
 
 // connectionReason is the closed reason of a connection cut by a session's
@@ -168,9 +186,4 @@ func (c Connection) warehouse() *WarehouseConnection {
 		w.ClosedReason = *c.ClosedReason
 	}
 	return w
-}
-
-// placeholders returns "?, ?, ?" for n arguments.
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }

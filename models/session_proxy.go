@@ -2,15 +2,12 @@ package models
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
-
-	"gorm.io/gorm"
 )
 
 // This file is what the proxy worker needs from sessions beyond admission
-// (session_connect.go): the session of a token, the sessions whose live connections must be cut, and the notification of
+// (session_connect.go): the sessions whose live connections must be cut, and the notification of
 // ended sessions to every worker.
 
 // SessionEnd says that the live connections of a session must be cut, and
@@ -21,18 +18,13 @@ type SessionEnd struct {
 	Reason    string
 }
 
-// SessionByToken returns the session whose authorization token this is
-// (the token is the credential: no actor). Errors: ErrNotFound.
-func (s *Store) SessionByToken(ctx context.Context, token string) (*Session, error) {
-	var sess Session
-	err := s.q(ctx).Where("token_hash = ?", hashSecret(token)).Take(&sess).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, fmt.Errorf("no session has this token: %w", ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("session by token: %w", err)
-	}
-	return &sess, nil
+// SessionTimedOut reports whether the session of token terminated because
+// it expired (so that a refused client hears "expired", not "ended").
+func (s *Store) SessionTimedOut(ctx context.Context, token string) bool {
+	var reasons []string
+	err := s.q(ctx).Raw("SELECT termination_reason FROM sessions WHERE token_hash = ? AND termination_reason IS NOT NULL",
+		hashSecret(token)).Scan(&reasons).Error
+	return err == nil && len(reasons) == 1 && reasons[0] == string(ReasonTimedOut)
 }
 
 // EndedSessions returns, among sessionIDs, those whose live connections

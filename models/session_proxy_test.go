@@ -189,20 +189,6 @@ func TestSessionEndsReachTheWorker(t *testing.T) {
 	}
 }
 
-// TestSessionByToken finds a session by its token only.
-func TestSessionByToken(t *testing.T) {
-	eachSessionDB(t, func(t *testing.T, f *sessionFixture) {
-		st := f.start(t)
-		s, err := f.store.SessionByToken(context.Background(), st.Token)
-		if err != nil || s.ID != st.Session.ID {
-			t.Fatalf("by token: %v %v", s, err)
-		}
-		if _, err := f.store.SessionByToken(context.Background(), "nope"); !errors.Is(err, models.ErrNotFound) {
-			t.Fatalf("bad token: %v", err)
-		}
-	})
-}
-
 func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {

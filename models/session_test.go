@@ -274,6 +274,15 @@ func TestConnectionLimit(t *testing.T) {
 		if _, err := f.store.AdmitConnection(ctx, models.AdmitInput{Token: "bad"}); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("bad token: %v", err)
 		}
+		if err := f.store.ConnectionConnected(ctx, conns[0], "10.0.0.1:5432"); err != nil {
+			t.Fatal(err)
+		}
+		if sess, err := f.store.SessionByToken(ctx, st.Token); err != nil || sess.ID != st.Session.ID || sess.ConnectionsLeft() != 0 {
+			t.Fatalf("by token: %v %+v", err, sess)
+		}
+		if _, err := f.store.SessionByToken(ctx, "nope"); !errors.Is(err, models.ErrNotFound) {
+			t.Fatalf("by unknown token: %v", err)
+		}
 		if err := f.store.FlushConnectionBytes(ctx, conns[0], 100, 200); err != nil {
 			t.Fatal(err)
 		}
@@ -284,6 +293,9 @@ func TestConnectionLimit(t *testing.T) {
 		for _, c := range d.Connections {
 			if want := map[bool]int64{true: 100, false: 0}[c.ID == conns[0]]; c.BytesUp != want {
 				t.Fatalf("connection %s bytes up %d, want %d", c.ID, c.BytesUp, want)
+			}
+			if (c.ID == conns[0]) != (c.ConnectedAt != nil) {
+				t.Fatalf("connection %s connected at %v", c.ID, c.ConnectedAt)
 			}
 		}
 		if err := f.store.ConnectionClosed(ctx, conns[0], 1, 1, "closed by end-user"); err != nil {

@@ -31,7 +31,12 @@ type app struct {
 
 func newApp(t *testing.T) *app {
 	t.Helper()
-	store := dbtest.Open(t, models.SQLite, models.Options{})
+	return newAppOn(t, dbtest.Open(t, models.SQLite, models.Options{}))
+}
+
+// newAppOn is newApp on a given store (e.g. one of dbtest.Each).
+func newAppOn(t *testing.T, store *models.Store) *app {
+	t.Helper()
 	admin := dbtest.Admin(t, store)
 	boot, err := store.Bootstrap(context.Background(), models.BootstrapOptions{})
 	if err != nil {
