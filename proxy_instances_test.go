@@ -242,3 +242,69 @@ func TestConnectRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestExpiryAndDeletionCutConnections: a live connection is cut at its
+// session's expiration (the relay deadline; recorded "timed out"), and
+// deleting the target cuts another at once (recorded "canceled"); on both
+// databases, through serve.
+func TestExpiryAndDeletionCutConnections(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			w := newProxyWorld(t, d, 1)
+			app := w.Apps[0]
+			c := client(t)
+
+			id, tok := startSession(t, c, app)
+			expires := time.Now().UTC().Add(1500 * time.Millisecond)
+			w.exec(t, "UPDATE sessions SET expires_at = ? WHERE id = ?", expires, id)
+			proc := startConnect(t, "--addr", app.URL, "--token", tok)
+			conn, err := net.Dial("tcp", proc.Addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			echoOnce(t, conn, "until it expires")
+			select {
+			case at := <-cutWatch(conn):
+				if late := at.Sub(expires); late < -50*time.Millisecond || late > time.Second {
+					t.Errorf("cut %s after the expiration", late)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the connection outlived its session")
+			}
+			waitRecorded(t, w.DBURL, id, "timed out", 16)
+
+			id, tok = startSession(t, c, app)
+			proc = startConnect(t, "--addr", app.URL, "--token", tok)
+			conn2, err := net.Dial("tcp", proc.Addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn2.Close()
+			echoOnce(t, conn2, "until its target goes")
+			cut := cutWatch(conn2)
+			admin := client(t)
+			loginAs(t, admin, app.URL, "admin", "password")
+			var targetID string
+			db, _, err := models.OpenDB(context.Background(), w.DBURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db.Raw("SELECT id FROM targets WHERE name = 'echo'").Scan(&targetID)
+			if sqlDB, err := db.DB(); err == nil {
+				sqlDB.Close()
+			}
+			start := time.Now()
+			if p := post(t, admin, app.URL+"/targets/"+targetID+"/delete", url.Values{}); p.Status != http.StatusSeeOther {
+				t.Fatalf("delete target: %d", p.Status)
+			}
+			select {
+			case at := <-cut:
+				t.Logf("target deleted → connection cut: %s", at.Sub(start))
+			case <-time.After(2 * time.Second):
+				t.Fatal("deleting the target did not cut the connection")
+			}
+			waitRecorded(t, w.DBURL, id, "canceled", 21)
+		})
+	}
+}
