@@ -195,3 +195,47 @@ func must(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkAdmitOneSession admits connections from 16 concurrent callers
+// on one session (unlimited) and, for comparison, each caller on its own
+// session: what the row lock of the atomic admission costs.
+//
+//	go test ./models/ -run '^$' -bench AdmitOneSession -benchtime=2000x
+func BenchmarkAdmitOneSession(b *testing.B) {
+	for _, d := range []models.Dialect{models.Postgres, models.SQLite} {
+		for _, shared := range []bool{true, false} {
+			name := map[bool]string{true: "one-session", false: "own-sessions"}[shared]
+			b.Run(string(d)+"/"+name, func(b *testing.B) {
+				f := newSessionFixture(b, d, models.SessionOptions{})
+				must(b, f.store.DB().Exec("UPDATE targets SET session_connection_limit = -1, session_max_seconds = 86400 WHERE id = ?", f.target).Error)
+				const callers = 16
+				tokens := make([]string, callers)
+				first := f.start(b).Token
+				for i := range tokens {
+					tokens[i] = first
+					if !shared {
+						tokens[i] = f.start(b).Token
+					}
+				}
+				ctx := context.Background()
+				var wg sync.WaitGroup
+				per := b.N / callers
+				b.ResetTimer()
+				for i := 0; i < callers; i++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for j := 0; j < per; j++ {
+							if _, err := f.store.AdmitConnection(ctx, models.AdmitInput{Token: tokens[i]}); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					}()
+				}
+				wg.Wait()
+				b.ReportMetric(float64(per*callers)/b.Elapsed().Seconds(), "admits/s")
+			})
+		}
+	}
+}
