@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/base64"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -305,6 +307,78 @@ func TestExpiryAndDeletionCutConnections(t *testing.T) {
 				t.Fatal("deleting the target did not cut the connection")
 			}
 			waitRecorded(t, w.DBURL, id, "canceled", 21)
+		})
+	}
+}
+
+// TestTunnelLimitRaceOverHTTP: many tunnels opened at once through serve on
+// a session whose limit is L: exactly L are switched, the rest refused with
+// limit_reached, on both databases, several times.
+func TestTunnelLimitRaceOverHTTP(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			w := newProxyWorld(t, d, 1)
+			app := w.Apps[0]
+			const limit, n = 3, 10
+			w.exec(t, "UPDATE targets SET session_connection_limit = ? WHERE name = 'echo'", limit)
+			c := client(t)
+			for round := 0; round < 3; round++ {
+				id, tok := startSession(t, c, app)
+				type result struct {
+					status int
+					body   string
+					conn   net.Conn
+				}
+				results := make(chan result, n)
+				gate := make(chan struct{})
+				for i := 0; i < n; i++ {
+					go func() {
+						conn, err := net.Dial("tcp", strings.TrimPrefix(app.URL, "http://"))
+						if err != nil {
+							results <- result{status: -1, body: err.Error()}
+							return
+						}
+						<-gate
+						conn.SetDeadline(time.Now().Add(10 * time.Second))
+						conn.Write([]byte("POST " + worker.MountPath + " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: gatehouse-tcp/1\r\n" +
+							"Authorization: Bearer " + tok + "\r\nContent-Length: 0\r\n\r\n"))
+						resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+						if err != nil {
+							results <- result{status: -1, body: err.Error()}
+							return
+						}
+						var body strings.Builder
+						if resp.StatusCode != http.StatusSwitchingProtocols {
+							io.Copy(&body, resp.Body)
+						}
+						results <- result{status: resp.StatusCode, body: body.String(), conn: conn}
+					}()
+				}
+				close(gate)
+				switched := 0
+				for i := 0; i < n; i++ {
+					r := <-results
+					switch {
+					case r.status == http.StatusSwitchingProtocols:
+						switched++
+					case r.status == http.StatusForbidden && strings.Contains(r.body, `"limit_reached"`):
+					default:
+						t.Errorf("tunnel: %d %s", r.status, r.body)
+					}
+					if r.conn != nil {
+						defer r.conn.Close()
+					}
+				}
+				if switched != limit {
+					t.Fatalf("round %d: %d tunnels switched, want %d", round, switched, limit)
+				}
+				if st, _, count, _ := sessionState(t, w.DBURL, id); st != "active" || count != limit {
+					t.Fatalf("round %d: session %s with %d connections", round, st, count)
+				}
+				if rows := connectionRows(t, w.DBURL, id); len(rows) != limit {
+					t.Fatalf("round %d: %d connection rows", round, len(rows))
+				}
+			}
 		})
 	}
 }
