@@ -87,6 +87,9 @@ func startSession(t *testing.T, c *http.Client, app *testApp) (string, string) {
 	if !regexp.MustCompile(`>gatehouse connect --addr https?://[^ ]+ --token ` + regexp.QuoteMeta(tok[1]) + `<`).MatchString(started.Body) {
 		t.Fatalf("the start page has no connect command:\n%s", started.Body)
 	}
+	if strings.Contains(started.Body, "connect-insecure") {
+		t.Fatal("serve shows the --insecure hint")
+	}
 	return s[1], tok[1]
 }
 
