@@ -23,6 +23,7 @@ import (
 	"gatehouse/oidcauth"
 	"gatehouse/pgnotify"
 	"gatehouse/web"
+	"gatehouse/worker"
 )
 
 // appConfig is everything startApp needs, whichever command built it.
@@ -42,7 +43,14 @@ type appConfig struct {
 	SessionRetention time.Duration
 	// SessionSweep is the session loop's interval (default 1 s).
 	SessionSweep time.Duration
-	Dev          bool
+	// TLSCertFile and TLSKeyFile, both set, make the listener serve HTTPS.
+	TLSCertFile, TLSKeyFile string
+	// EchoListen, when set (dev), runs the TCP echo service there; a busy
+	// address is logged and skipped.
+	EchoListen string
+	// Reconcile is the interval of the worker's safety net (default 5 s).
+	Reconcile time.Duration
+	Dev       bool
 	// Bootstrap chooses the initial administrator on an empty database.
 	Bootstrap models.BootstrapOptions
 	// Announce prints the banner once the server listens.
@@ -79,10 +87,12 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	oidcClient := &http.Client{Timeout: 15 * time.Second}
 	broker := live.New()
 	instanceID := base64.RawURLEncoding.EncodeToString(randomKey(9))
+	hook := &workerHook{}
 	store := models.NewStore(db, dialect, models.Options{
 		Crypter: crypter, LoginLifetime: cfg.LoginLifetime, LoginIdleTimeout: cfg.LoginIdle,
 		CheckOIDCProvider: oidcauth.Checker(oidcClient),
-		Sessions:          models.SessionOptions{Notifier: broker, InstanceID: instanceID},
+		Sessions: models.SessionOptions{Notifier: broker, InstanceID: instanceID,
+			Ended: hook.ended, EndedChannel: worker.NotifyChannel},
 	})
 	if len(cfg.RootKeyPrevious) > 0 { // root key rotation: see docs/root-key-rotation.md
 		if n, err := store.RewrapCredentialSecrets(ctx); err != nil {
@@ -106,9 +116,16 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	ext := cfg.ExternalURL
 	if ext == nil {
 		ext = &url.URL{Scheme: "http", Host: ln.Addr().String()}
+		if cfg.TLSCertFile != "" {
+			ext.Scheme = "https"
+		}
 	}
 	reg := metrics.New()
-	mounts := map[string]http.Handler{}
+	// The embedded worker takes tunnels on this listener (POST /v1/proxy;
+	// no browser headers, so the CSRF check lets the CLI through).
+	wk := newWorker(store, cfg.TrustedProxies, log)
+	hook.w = wk
+	mounts := map[string]http.Handler{worker.MountPath: wk.Handler()}
 	if cfg.Seed != nil {
 		if err := cfg.Seed(ctx, store, ext, mounts); err != nil {
 			ln.Close()
@@ -132,7 +149,13 @@ func startApp(ctx context.Context, cfg appConfig) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if cfg.TLSCertFile != "" {
+			err = httpSrv.ServeTLS(ln, cfg.TLSCertFile, cfg.TLSKeyFile)
+		} else {
+			err = httpSrv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve: %w", err)
 		}
 		return nil
@@ -162,13 +185,32 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	if dialect == models.Postgres {
 		l := &pgnotify.Listener{DatabaseURL: cfg.DatabaseURL, InstanceID: instanceID, Sink: broker, Logger: log}
 		g.Go(func() error { return l.Run(gctx) })
+		g.Go(func() error { return cancelListener(gctx, cfg.DatabaseURL, wk, log, nil) })
+	}
+	g.Go(func() error { return wk.Run(gctx) })
+	reconcile := cfg.Reconcile
+	if reconcile <= 0 {
+		reconcile = 5 * time.Second
+	}
+	g.Go(func() error { return reconcileLoop(gctx, wk, store, reconcile, log) })
+	if cfg.EchoListen != "" {
+		if eln, err := net.Listen("tcp", cfg.EchoListen); err != nil {
+			log.Warn("dev echo service not started: the target echo will refuse connections", "addr", cfg.EchoListen, "error", err)
+		} else {
+			log.Info("dev echo service", "addr", eln.Addr().String())
+			g.Go(func() error { return worker.ServeEcho(gctx, eln) })
+		}
 	}
 
 	log.Info("listening", "url", ext.String(), "addr", ln.Addr().String())
 	if cfg.Announce != nil {
 		cfg.Announce(cfg.Stdout, ext.String(), boot)
 	} else {
-		fmt.Fprintf(cfg.Stdout, "Gatehouse is listening on http://%s (external URL %s)\n", ln.Addr(), ext)
+		scheme := "http"
+		if cfg.TLSCertFile != "" {
+			scheme = "https"
+		}
+		fmt.Fprintf(cfg.Stdout, "Gatehouse is listening on %s://%s (external URL %s)\n", scheme, ln.Addr(), ext)
 		if boot.Created {
 			fmt.Fprintf(cfg.Stdout, "Initial administrator created. Log in as %q with password %q (shown only once).\n",
 				boot.AdminLoginName, boot.AdminPassword)

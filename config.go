@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"flag"
@@ -95,6 +96,8 @@ type serveConfig struct {
 	SessionRetention time.Duration
 	// SessionSweep is the interval of the session expiry/termination loop.
 	SessionSweep time.Duration
+	// TLSCertFile and TLSKeyFile (both or neither) make serve speak HTTPS.
+	TLSCertFile, TLSKeyFile string
 }
 
 func parseServeConfig(args []string, getenv func(string) string, stderr io.Writer) (*serveConfig, error) {
@@ -113,6 +116,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	idle := s.add("login-idle-timeout", "GATEHOUSE_LOGIN_IDLE_TIMEOUT", "24h", "a login unused this long ends", false)
 	retention := s.add("session-retention", "GATEHOUSE_SESSION_RETENTION", "24h", "operational rows of sessions terminated longer ago are deleted (the warehouse keeps them forever)", false)
 	sweep := s.add("session-sweep-interval", "GATEHOUSE_SESSION_SWEEP_INTERVAL", "1s", "how often expired and finished sessions are terminated", false)
+	tlsCert := s.add("tls-cert", "GATEHOUSE_TLS_CERT", "", "PEM certificate chain file: serve HTTPS (with --tls-key)", false)
+	tlsKey := s.add("tls-key", "GATEHOUSE_TLS_KEY", "", "PEM private key file of --tls-cert", false)
 	if err := s.parse(args, getenv); err != nil {
 		return nil, err
 	}
@@ -184,6 +189,19 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	cfg.LoginLifetime, cfg.LoginIdle = dur(lifetime), dur(idle)
 	cfg.SessionRetention = dur(retention)
 	cfg.SessionSweep = dur(sweep)
+	cfg.TLSCertFile, cfg.TLSKeyFile = *tlsCert, *tlsKey
+	switch {
+	case (*tlsCert == "") != (*tlsKey == ""):
+		missing, set := tlsKey, tlsCert
+		if *tlsCert == "" {
+			missing, set = tlsCert, tlsKey
+		}
+		bad(missing, "missing while %s is set: give both the certificate and its key, or neither (plain HTTP, e.g. behind a TLS-terminating proxy)", s.name(set))
+	case *tlsCert != "":
+		if _, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey); err != nil {
+			bad(tlsCert, "cannot load the certificate and key: %v", err)
+		}
+	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("invalid configuration:\n  %w", joinLines(errs))
 	}

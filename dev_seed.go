@@ -16,7 +16,7 @@ const (
 	devHostName    = "localhost"
 	devHostSetName = "Local hosts"
 	devEchoTarget  = "echo"
-	devEchoPort    = 9201 // the dev echo service arrives with the proxy issue
+	devEchoPort    = 9201 // worker.ServeEcho, run by `gatehouse dev`
 	devPGTarget    = "postgres-local"
 )
 

@@ -103,8 +103,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		CookieHashKey: cfg.CookieHashKey, CookieBlockKey: cfg.CookieBlockKey,
 		RootKey: cfg.RootKey, RootKeyPrevious: cfg.RootKeyPrevious, TrustedProxies: cfg.TrustedProxies,
 		LoginLifetime: cfg.LoginLifetime, LoginIdle: cfg.LoginIdle, SessionSweep: cfg.SessionSweep,
-		SessionRetention: cfg.SessionRetention,
-		Logger:           logger, Stdout: stdout,
+		SessionRetention: cfg.SessionRetention, TLSCertFile: cfg.TLSCertFile, TLSKeyFile: cfg.TLSKeyFile,
+		Logger: logger, Stdout: stdout,
 	})
 }
 

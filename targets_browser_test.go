@@ -103,9 +103,15 @@ func TestBrowserRoleForManagedGroupGivesAliceExactlyHerTarget(t *testing.T) {
 	}
 
 	browsertest.Click(t, ctx, "[data-testid=add-principals]")
-	browsertest.Fill(t, ctx, "#q", "SRE")
-	browsertest.Click(t, ctx, "form.search-bar button[type=submit]")
-	browsertest.WaitText(t, ctx, "[data-testid=principal-picker]", "SRE")
+	browsertest.WaitVisible(t, ctx, "[data-testid=principal-picker]")
+	// Open the search result directly: typing and submitting races the
+	// navigation against the next steps (the unfiltered picker lists SRE too).
+	pickerURL := strings.Split(browsertest.Location(t, ctx), "?")[0] + "?q=SRE"
+	browsertest.Navigate(t, ctx, pickerURL)
+	browsertest.WaitVisible(t, ctx, "[data-testid=principal-picker]")
+	if loc := browsertest.Location(t, ctx); !strings.HasSuffix(loc, "?q=SRE") {
+		t.Fatalf("picker at %s", loc)
+	}
 	// The picker offers "anyone" and "any authenticated user" besides the
 	// matches: exactly one managed group named SRE.
 	sre := browsertest.Eval[[]string](t, ctx, `Array.from(document.querySelectorAll('[data-testid^="candidate-"]'))

@@ -33,6 +33,8 @@ type Sessions struct {
 	Live *live.Broker
 	// ClientIP is the person's address for a request (trusted proxies applied).
 	ClientIP func(r *http.Request) string
+	// ExternalURL is the address `gatehouse connect --addr` takes.
+	ExternalURL string
 }
 
 // NewStart shows the host choice for a new session (GET /targets/{id}/sessions/new).
@@ -63,7 +65,7 @@ func (h Sessions) Start(w http.ResponseWriter, r *http.Request) error {
 	}
 	d := started.Detail()
 	w.Header().Set("Cache-Control", "no-store")
-	return render(w, r, http.StatusCreated, views.SessionPage(h.Meta(r, "Session on "+d.TargetName, "sessions"), d, started.Token))
+	return render(w, r, http.StatusCreated, views.SessionPage(h.Meta(r, "Session on "+d.TargetName, "sessions"), d, views.ConnectHint{Addr: h.ExternalURL, Token: started.Token}))
 }
 
 // Show renders one session (GET /sessions/{id}).
@@ -73,7 +75,7 @@ func (h Sessions) Show(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	return renderPage(w, r, views.SessionPage(h.Meta(r, "Session on "+d.TargetName, "sessions"), d, ""), views.SessionDetail(d))
+	return renderPage(w, r, views.SessionPage(h.Meta(r, "Session on "+d.TargetName, "sessions"), d, views.ConnectHint{Addr: h.ExternalURL}), views.SessionDetail(d))
 }
 
 // Cancel cancels a session (POST /sessions/{id}/cancel); htmx callers get

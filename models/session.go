@@ -122,6 +122,9 @@ func (SessionCredentialRow) TableName() string { return "session_credentials" }
 type SessionItem struct {
 	Session
 	Actions map[Action]bool
+	// Connections are the session's connections, oldest first, filled by
+	// My sessions while the session is not terminated.
+	Connections []Connection
 }
 
 // SessionDetail is everything the session page shows. Credentials (with

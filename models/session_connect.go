@@ -126,7 +126,14 @@ func (s *Store) ConnectionConnected(ctx context.Context, connectionID, endpointA
 		if err := tx.q(ctx).Where("id = ?", connectionID).Take(&c).Error; err != nil {
 			return err
 		}
-		return tx.warehouseConnection(ctx, c.warehouse())
+		if err := tx.warehouseConnection(ctx, c.warehouse()); err != nil {
+			return err
+		}
+		var uid []string
+		if err := tx.q(ctx).Raw("SELECT user_id FROM sessions WHERE id = ?", c.SessionID).Scan(&uid).Error; err != nil || len(uid) == 0 {
+			return err
+		}
+		return tx.publishChanges(ctx, []SessionChange{{SessionID: c.SessionID, UserID: uid[0]}})
 	})
 }
 

@@ -64,7 +64,8 @@ func (s *Store) MySessions(ctx context.Context, a Actor, opt ListOptions) (Page[
 	if !a.Authenticated() {
 		return Page[SessionItem]{}, ErrUnauthenticated
 	}
-	return s.listSessions(ctx, a, "s.user_id = ?", []any{a.UserID}, SessionFilter{Sort: "-started", ListOptions: opt.norm()})
+	page, err := s.listSessions(ctx, a, "s.user_id = ?", []any{a.UserID}, SessionFilter{Sort: "-started", ListOptions: opt.norm()})
+	return s.withConnections(ctx, page, err)
 }
 
 // ListSessions lists every session the actor may read (read on sessions in

@@ -18,6 +18,13 @@ type SessionOptions struct {
 	// CredentialLibraries by source name; "static" defaults to the static
 	// credentials library.
 	CredentialLibraries map[string]CredentialLibrary
+	// Ended is told, after each commit, which sessions must lose their live
+	// connections (the worker's Cancel). It must not block for long.
+	Ended func(ends []SessionEnd)
+	// EndedChannel is the Postgres channel on which those sessions are
+	// announced to other instances, one "<session id> <reason>" payload
+	// each (worker.NotifyChannel); empty: none.
+	EndedChannel string
 }
 
 // SessionChange says that a session changed (state, connections, bytes).

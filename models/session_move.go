@@ -122,6 +122,9 @@ func (s *Store) recordMoves(ctx context.Context, moved []sessionMove, now time.T
 	if err := s.revokeCredentials(ctx, ended, now); err != nil {
 		return err
 	}
+	if err := s.publishEnded(ctx, moved); err != nil {
+		return err
+	}
 	return s.publishMoves(ctx, moved)
 }
 

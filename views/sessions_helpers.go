@@ -3,6 +3,7 @@ package views
 import (
 	"fmt"
 	"net/url"
+	"time"
 
 	"gatehouse/models"
 )
@@ -74,4 +75,53 @@ func ptrText(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// ConnectHint is what the session page needs to show the connect command:
+// the external URL and, only on the response that started the session,
+// the token.
+type ConnectHint struct {
+	Addr  string
+	Token string
+}
+
+// Command is the ready-to-paste `gatehouse connect` line (with a
+// placeholder when the token is no longer known).
+func (c ConnectHint) Command() string {
+	tok := c.Token
+	if tok == "" {
+		tok = "<token shown once at the start>"
+	}
+	return "gatehouse connect --addr " + c.Addr + " --token " + tok
+}
+
+// connectionStarted is when the host accepted the connection, else when it
+// was authorized.
+func connectionStarted(c models.Connection) time.Time {
+	if c.ConnectedAt != nil {
+		return *c.ConnectedAt
+	}
+	return c.AuthorizedAt
+}
+
+// connectionState is "connecting", "open" or "closed".
+func connectionState(c models.Connection) string {
+	switch {
+	case c.ClosedAt != nil:
+		return "closed"
+	case c.ConnectedAt == nil:
+		return "connecting"
+	}
+	return "open"
+}
+
+// connectionStateBadge is the badge class of a connection's state.
+func connectionStateBadge(c models.Connection) string {
+	switch connectionState(c) {
+	case "open":
+		return "badge-active"
+	case "connecting":
+		return "badge-pending"
+	}
+	return "badge-terminated"
 }

@@ -50,7 +50,7 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	credStores := handlers.CredentialStores{Base: base, Store: s.store}
 	creds := handlers.Credentials{Base: base, Store: s.store}
 	myTargets := handlers.MyTargets{Base: base, Store: s.store}
-	sessions := handlers.Sessions{Base: base, Store: s.store, Live: s.cfg.Live, ClientIP: s.clientIP}
+	sessions := handlers.Sessions{Base: base, Store: s.store, Live: s.cfg.Live, ClientIP: s.clientIP, ExternalURL: s.externalAddr()}
 	authMethods := handlers.AuthMethods{Base: base, Store: s.store, CallbackURL: s.callbackURL()}
 	managedGroups := handlers.ManagedGroups{Base: base, Store: s.store}
 	r.Group(func(r chi.Router) {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -116,3 +117,12 @@ func (s *Server) now() time.Time { return s.cfg.Now() }
 
 // ServeHTTP makes Server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+// externalAddr is the external URL without a trailing slash (what
+// `gatehouse connect --addr` takes), or "" when none is configured.
+func (s *Server) externalAddr() string {
+	if s.cfg.ExternalURL == nil {
+		return ""
+	}
+	return strings.TrimSuffix(s.cfg.ExternalURL.String(), "/")
+}

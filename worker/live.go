@@ -68,6 +68,7 @@ type registry struct {
 	mu       sync.Mutex
 	sessions map[string]map[*liveConn]struct{}
 	ended    map[string]endedSession
+	purged   time.Time // when ended was last swept of old entries
 	shutdown bool
 	wg       sync.WaitGroup
 }
@@ -120,9 +121,14 @@ func (g *registry) remove(c *liveConn) {
 func (g *registry) end(sessionID, reason string, now time.Time) []*liveConn {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for id, e := range g.ended {
-		if now.Sub(e.at) > endedTTL {
-			delete(g.ended, id)
+	// Sweep old entries at most every endedTTL/4, so that canceling
+	// thousands of sessions at once (deleting an org) stays linear.
+	if now.Sub(g.purged) > endedTTL/4 {
+		g.purged = now
+		for id, e := range g.ended {
+			if now.Sub(e.at) > endedTTL {
+				delete(g.ended, id)
+			}
 		}
 	}
 	g.ended[sessionID] = endedSession{reason: reason, at: now}

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"gatehouse/models"
+	"gatehouse/web"
+	"gatehouse/worker"
+)
+
+// proxySessions adapts the sessions Store to worker.Sessions: it translates
+// models' error kinds into the worker's errors (models never imports worker).
+type proxySessions struct{ store *models.Store }
+
+var _ worker.Sessions = proxySessions{}
+
+// workerErr maps a refusal from the Store to the worker's error kinds.
+func workerErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, models.ErrSessionEnded):
+		return worker.ErrSessionEnded
+	case errors.Is(err, models.ErrSessionExpired):
+		return worker.ErrExpired
+	case errors.Is(err, models.ErrLimitReached):
+		return worker.ErrLimitReached
+	case errors.Is(err, models.ErrNotFound):
+		return worker.ErrBadToken
+	}
+	return err
+}
+
+func (p proxySessions) AdmitConnection(ctx context.Context, token string, client worker.ClientInfo) (*worker.Admission, error) {
+	in := models.AdmitInput{Token: token}
+	if client.Addr.IsValid() {
+		in.ClientAddr = client.Addr.String()
+	}
+	if client.UserIP.IsValid() {
+		in.UserIP = client.UserIP.String()
+	}
+	adm, err := p.store.AdmitConnection(ctx, in)
+	if err != nil {
+		return nil, p.refusal(ctx, token, workerErr(err))
+	}
+	s := adm.Session
+	return &worker.Admission{SessionID: s.ID, ConnectionID: adm.Connection.ID, Endpoint: s.Endpoint,
+		ExpiresAt: s.ExpiresAt, ConnectionsLeft: connectionsLeft(s)}, nil
+}
+
+func (p proxySessions) ConnectionConnected(ctx context.Context, connectionID string, endpoint netip.AddrPort, _ time.Time) error {
+	addr := ""
+	if endpoint.IsValid() {
+		addr = endpoint.String()
+	}
+	return p.store.ConnectionConnected(ctx, connectionID, addr)
+}
+
+func (p proxySessions) ConnectionBytes(ctx context.Context, connectionID string, up, down int64) error {
+	return p.store.FlushConnectionBytes(ctx, connectionID, up, down)
+}
+
+func (p proxySessions) ConnectionClosed(ctx context.Context, connectionID, reason string, up, down int64, _ time.Time) error {
+	return p.store.ConnectionClosed(ctx, connectionID, up, down, reason)
+}
+
+func (p proxySessions) SessionInfo(ctx context.Context, token string) (*worker.SessionInfo, error) {
+	s, err := p.store.SessionByToken(ctx, token)
+	if err != nil {
+		return nil, p.refusal(ctx, token, workerErr(err))
+	}
+	return &worker.SessionInfo{SessionID: s.ID, ExpiresAt: s.ExpiresAt, ConnectionLimit: s.ConnectionLimit,
+		ConnectionsLeft: connectionsLeft(*s)}, nil
+}
+
+// refusal tells an expired session from a canceled one: the sweeper turns
+// an expired session into "terminated / timed out" within moments, and the
+// client should still hear that it expired.
+func (p proxySessions) refusal(ctx context.Context, token string, err error) error {
+	if !errors.Is(err, worker.ErrSessionEnded) {
+		return err
+	}
+	if p.store.SessionTimedOut(ctx, token) {
+		return worker.ErrExpired
+	}
+	return err
+}
+
+func connectionsLeft(s models.Session) int {
+	if s.ConnectionLimit < 0 {
+		return -1
+	}
+	return max(s.ConnectionLimit-s.ConnectionCount, 0)
+}
+
+// workerHook is the Store's Ended option bound late to the worker (the
+// worker needs the Store, the Store's options need the worker).
+type workerHook struct{ w *worker.Worker }
+
+// ended cuts, in-process and at once, the live connections of sessions
+// that were canceled, timed out or failed. Timed-out sessions are looked
+// at only when this worker holds one of their connections (a sweep may end
+// thousands at once; their relays carry the deadline anyway).
+func (h *workerHook) ended(ends []models.SessionEnd) {
+	if h.w == nil {
+		return
+	}
+	for _, e := range ends {
+		if e.Reason == worker.ReasonTimedOut && h.w.LiveConnections(e.SessionID) == 0 {
+			continue
+		}
+		h.w.Cancel(e.SessionID, e.Reason)
+	}
+}
+
+// newWorker builds the embedded worker on the Store.
+func newWorker(store *models.Store, trusted []netip.Prefix, log *slog.Logger) *worker.Worker {
+	return worker.New(worker.Config{
+		Sessions: proxySessions{store: store}, Logger: log, FlushInterval: 2 * time.Second,
+		UserIP: func(r *http.Request) netip.Addr {
+			a, err := netip.ParseAddr(web.ClientIP(r, trusted))
+			if err != nil {
+				ap, _ := netip.ParseAddrPort(r.RemoteAddr)
+				return ap.Addr().Unmap()
+			}
+			return a.Unmap()
+		},
+	})
+}
+
+// reconcileLoop is the safety net behind the in-process and LISTEN/NOTIFY
+// cancels: every interval the worker's live sessions are checked against
+// the database.
+func reconcileLoop(ctx context.Context, w *worker.Worker, store *models.Store, interval time.Duration, log *slog.Logger) error {
+	return every(ctx, interval, func(ctx context.Context) {
+		n, err := w.Reconcile(ctx, store.EndedSessions)
+		if err != nil && ctx.Err() == nil {
+			log.Warn("reconcile live connections", "error", err)
+		} else if n > 0 {
+			log.Info("reconcile cut live connections", "count", n)
+		}
+	})
+}
+
+// cancelListener cuts, on this instance, the connections of sessions ended
+// by any instance: it LISTENs on worker.NotifyChannel until ctx ends,
+// reconnecting with backoff. ready, if set, is called at each (re)connect.
+func cancelListener(ctx context.Context, dbURL string, w *worker.Worker, log *slog.Logger, ready func()) error {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := listenCancels(ctx, dbURL, w, ready)
+		if ctx.Err() != nil {
+			return nil
+		}
+		log.Warn("session cancels: listener lost, reconnecting", "error", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+	return nil
+}
+
+func listenCancels(ctx context.Context, dbURL string, w *worker.Worker, ready func()) error {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{worker.NotifyChannel}.Sanitize()); err != nil {
+		return err
+	}
+	if ready != nil {
+		ready()
+	}
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		if id, reason, ok := worker.ParseNotification(n.Payload); ok {
+			w.Cancel(id, reason)
+		}
+	}
+}
