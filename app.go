@@ -121,9 +121,18 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		}
 	}
 	reg := metrics.New()
+	reg.GaugeFunc("gatehouse_live_sessions", "Sessions not yet terminated (pending, active or canceling).", func() float64 {
+		qctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := store.CountLiveSessions(qctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	})
 	// The embedded worker takes tunnels on this listener (POST /v1/proxy;
 	// no browser headers, so the CSRF check lets the CLI through).
-	wk := newWorker(store, cfg.TrustedProxies, log)
+	wk := newWorker(store, cfg.TrustedProxies, reg, log)
 	hook.w = wk
 	mounts := map[string]http.Handler{worker.MountPath: wk.Handler()}
 	if cfg.Seed != nil {
@@ -181,7 +190,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	if sweep <= 0 {
 		sweep = time.Second
 	}
-	g.Go(func() error { return sessionLoop(gctx, store, sweep, log) })
+	g.Go(func() error { return sessionLoop(gctx, store, sweep, reg, log) })
 	if dialect == models.Postgres {
 		l := &pgnotify.Listener{DatabaseURL: cfg.DatabaseURL, InstanceID: instanceID, Sink: broker, Logger: log}
 		g.Go(func() error { return l.Run(gctx) })
@@ -256,7 +265,9 @@ func purgeSessions(ctx context.Context, store *models.Store, retention time.Dura
 // sessionLoop applies the session rules at once and then every interval
 // until ctx ends, waking early (at most every 100 ms) when a live session
 // expires sooner, so expiry is not delayed by the interval.
-func sessionLoop(ctx context.Context, store *models.Store, interval time.Duration, log *slog.Logger) error {
+// m (optional) receives the expiry lag: how long after its expiration the
+// latest-swept session was terminated.
+func sessionLoop(ctx context.Context, store *models.Store, interval time.Duration, m *metrics.Registry, log *slog.Logger) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -265,7 +276,11 @@ func sessionLoop(ctx context.Context, store *models.Store, interval time.Duratio
 			return nil
 		case <-timer.C:
 		}
-		sweepSessions(ctx, store, log)
+		earliest, due, _ := store.NextSessionExpiry(ctx)
+		r := sweepSessions(ctx, store, log)
+		if m != nil && due && r.TimedOut > 0 {
+			m.ExpiryLag.Observe(max(0, store.Now().Sub(earliest).Seconds()))
+		}
 		wait := interval
 		if next, ok, err := store.NextSessionExpiry(ctx); err == nil && ok {
 			wait = min(wait, max(time.Until(next), 100*time.Millisecond))
@@ -275,13 +290,14 @@ func sessionLoop(ctx context.Context, store *models.Store, interval time.Duratio
 }
 
 // sweepSessions runs the session rules once (the loop owned by run).
-func sweepSessions(ctx context.Context, store *models.Store, log *slog.Logger) {
+func sweepSessions(ctx context.Context, store *models.Store, log *slog.Logger) models.SweepResult {
 	r, err := store.SweepSessions(ctx)
 	if err != nil && ctx.Err() == nil {
 		log.Warn("sweep sessions", "error", err)
 	} else if r != (models.SweepResult{}) {
 		log.Info("sessions terminated", "timed_out", r.TimedOut, "canceled", r.Canceled, "connection_limit", r.ConnectionLimit)
 	}
+	return r
 }
 
 func randomKey(n int) []byte {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -244,6 +245,20 @@ func TestBrowserConnectEndToEnd(t *testing.T) {
 	browsertest.WaitText(t, ctx, live+`[data-testid="conn-state"]`, "closed")
 	if err := proc.wait(t, 10*time.Second); err != nil || !strings.Contains(proc.Out.String(), "Exiting.") {
 		t.Fatalf("connect after cancel: %v\n%s", err, proc.Out)
+	}
+
+	// The proxy's counters reached /metrics.
+	mresp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mbody, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	for _, want := range []string{`gatehouse_proxied_bytes_total{direction="up"} 26`, `gatehouse_proxied_bytes_total{direction="down"} 26`,
+		`gatehouse_proxy_connections_total{outcome="admitted"} 1`, `gatehouse_proxy_connections_total{outcome="closed"} 1`, "gatehouse_live_sessions 0"} {
+		if !strings.Contains(string(mbody), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 
 	browsertest.Navigate(t, ctx, "about:blank") // close the event stream before the server goes

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"sync"
 	"context"
 	"errors"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"gatehouse/metrics"
 	"gatehouse/models"
 	"gatehouse/web"
 	"gatehouse/worker"
@@ -17,9 +19,45 @@ import (
 
 // proxySessions adapts the sessions Store to worker.Sessions: it translates
 // models' error kinds into the worker's errors (models never imports worker).
-type proxySessions struct{ store *models.Store }
+// It also feeds the proxy's Prometheus counters (m may be nil).
+type proxySessions struct {
+	store *models.Store
+	m     *metrics.Registry
+	// flushed holds each live connection's byte totals already counted, so
+	// the running totals the worker flushes become counter increments.
+	flushed *sync.Map // connection id → [2]int64{up, down}
+}
 
 var _ worker.Sessions = proxySessions{}
+
+// countBytes adds what a connection moved since its last report.
+func (p proxySessions) countBytes(connectionID string, up, down int64, closed bool) {
+	if p.m == nil {
+		return
+	}
+	var prev [2]int64
+	if v, ok := p.flushed.Load(connectionID); ok {
+		prev = v.([2]int64)
+	}
+	if d := up - prev[0]; d > 0 {
+		p.m.ProxiedBytes.WithLabelValues("up").Add(float64(d))
+	}
+	if d := down - prev[1]; d > 0 {
+		p.m.ProxiedBytes.WithLabelValues("down").Add(float64(d))
+	}
+	if closed {
+		p.flushed.Delete(connectionID)
+		p.m.Connections.WithLabelValues("closed").Inc()
+	} else {
+		p.flushed.Store(connectionID, [2]int64{max(up, prev[0]), max(down, prev[1])})
+	}
+}
+
+func (p proxySessions) count(outcome string) {
+	if p.m != nil {
+		p.m.Connections.WithLabelValues(outcome).Inc()
+	}
+}
 
 // workerErr maps a refusal from the Store to the worker's error kinds.
 func workerErr(err error) error {
@@ -48,8 +86,10 @@ func (p proxySessions) AdmitConnection(ctx context.Context, token string, client
 	}
 	adm, err := p.store.AdmitConnection(ctx, in)
 	if err != nil {
+		p.count("refused")
 		return nil, p.refusal(ctx, token, workerErr(err))
 	}
+	p.count("admitted")
 	s := adm.Session
 	return &worker.Admission{SessionID: s.ID, ConnectionID: adm.Connection.ID, Endpoint: s.Endpoint,
 		ExpiresAt: s.ExpiresAt, ConnectionsLeft: connectionsLeft(s)}, nil
@@ -64,10 +104,12 @@ func (p proxySessions) ConnectionConnected(ctx context.Context, connectionID str
 }
 
 func (p proxySessions) ConnectionBytes(ctx context.Context, connectionID string, up, down int64) error {
+	p.countBytes(connectionID, up, down, false)
 	return p.store.FlushConnectionBytes(ctx, connectionID, up, down)
 }
 
 func (p proxySessions) ConnectionClosed(ctx context.Context, connectionID, reason string, up, down int64, _ time.Time) error {
+	p.countBytes(connectionID, up, down, true)
 	return p.store.ConnectionClosed(ctx, connectionID, up, down, reason)
 }
 
@@ -121,9 +163,9 @@ func (h *workerHook) ended(ends []models.SessionEnd) {
 }
 
 // newWorker builds the embedded worker on the Store.
-func newWorker(store *models.Store, trusted []netip.Prefix, log *slog.Logger) *worker.Worker {
+func newWorker(store *models.Store, trusted []netip.Prefix, m *metrics.Registry, log *slog.Logger) *worker.Worker {
 	return worker.New(worker.Config{
-		Sessions: proxySessions{store: store}, Logger: log, FlushInterval: 2 * time.Second,
+		Sessions: proxySessions{store: store, m: m, flushed: &sync.Map{}}, Logger: log, FlushInterval: 2 * time.Second,
 		UserIP: func(r *http.Request) netip.Addr {
 			a, err := netip.ParseAddr(web.ClientIP(r, trusted))
 			if err != nil {

@@ -145,7 +145,7 @@ func benchSessions(b *testing.B, d models.Dialect) {
 		b.Fatal("moving the expiry took too long")
 	}
 	lctx, stop := context.WithCancel(ctx)
-	go sessionLoop(lctx, w.store, time.Second, slog.New(slog.DiscardHandler))
+	go sessionLoop(lctx, w.store, time.Second, nil, slog.New(slog.DiscardHandler))
 	var done time.Duration
 	for {
 		var left int64

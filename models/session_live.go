@@ -157,3 +157,14 @@ func (s *Store) NextSessionExpiry(ctx context.Context) (time.Time, bool, error) 
 	}
 	return t[0], true, nil
 }
+
+// CountLiveSessions counts sessions not yet terminated, across all scopes.
+// It is for operational metrics only (no actor: never show it to users).
+func (s *Store) CountLiveSessions(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.q(ctx).Table("sessions").Where("state <> ?", StateTerminated).Count(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("count live sessions: %w", err)
+	}
+	return n, nil
+}
