@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -88,12 +89,21 @@ func (s *Store) ListSessions(ctx context.Context, a Actor, f SessionFilter) (Pag
 // a broad filter over millions of rows would cost more than the page).
 const SessionCountCap = 10000
 
+// sessionFilterFirstMax is the match count up to which SQLite lists a
+// name-prefix filter by reading every match and sorting them; above it,
+// SQLite walks the sort order's index and checks the prefix on each row
+// (see listSessions). A variable for the tests of both paths.
+var sessionFilterFirstMax atomic.Int64
+
+func init() { sessionFilterFirstMax.Store(2000) }
+
 func (s *Store) listSessions(ctx context.Context, a Actor, cond string, args []any, f SessionFilter) (Page[SessionItem], error) {
-	filtered := func() *gorm.DB {
+	prefixes := f.User != "" || f.Target != "" || f.Project != ""
+	filtered := func(indexPrefixes bool) *gorm.DB {
 		q := s.q(ctx).Table("sessions AS s").Where(cond, args...)
 		for _, c := range []struct{ col, v string }{{"s.user_name", f.User}, {"s.target_name", f.Target}, {"s.project_name", f.Project}} {
 			if c.v != "" {
-				where, lo, hi := s.prefixRange(c.col, c.v)
+				where, lo, hi := s.prefixRange(c.col, c.v, indexPrefixes)
 				q = q.Where(where, lo, hi)
 			}
 		}
@@ -112,12 +122,30 @@ func (s *Store) listSessions(ctx context.Context, a Actor, cond string, args []a
 		return q
 	}
 	page := Page[SessionItem]{Page: f.Page, PerPage: f.PerPage}
-	err := s.q(ctx).Raw("SELECT count(*) FROM (?) AS c", filtered().Select("1").Limit(SessionCountCap+1)).Scan(&page.Total).Error
+	err := s.q(ctx).Raw("SELECT count(*) FROM (?) AS c", filtered(true).Select("1").Limit(SessionCountCap+1)).Scan(&page.Total).Error
 	if err != nil {
 		return page, fmt.Errorf("count sessions: %w", err)
 	}
+	order := SessionSorts[f.Sort]
 	var rows []Session
-	if err := filtered().Select("s.*").Order(SessionSorts[f.Sort]).Limit(f.PerPage).Offset(f.offset()).Scan(&rows).Error; err != nil {
+	var q *gorm.DB
+	switch {
+	case !prefixes || s.dialect != SQLite:
+		// Postgres estimates a prefix range from its statistics and picks
+		// between the sort order's index and the name index by itself.
+		q = filtered(true).Select("s.*").Order(order).Limit(f.PerPage).Offset(f.offset())
+	case page.Total <= sessionFilterFirstMax.Load():
+		// SQLite guesses every range alike, so the count (just made) tells
+		// it: few matches are read through the name index and sorted…
+		q = s.q(ctx).Raw("WITH m AS MATERIALIZED (?) SELECT s.* FROM m AS s ORDER BY "+order+" LIMIT ? OFFSET ?",
+			filtered(true).Select("s.*"), f.PerPage, f.offset())
+	default:
+		// …and many are found by walking the sort order's index (a page
+		// needs about PerPage × rows/matches rows) with the prefix checked
+		// on each row, not through the name index (no sort of them all).
+		q = filtered(false).Select("s.*").Order(order).Limit(f.PerPage).Offset(f.offset())
+	}
+	if err := q.Scan(&rows).Error; err != nil {
 		return page, fmt.Errorf("list sessions: %w", err)
 	}
 	page.Items = make([]SessionItem, len(rows))
@@ -129,13 +157,16 @@ func (s *Store) listSessions(ctx context.Context, a Actor, cond string, args []a
 
 // prefixRange is a case-insensitive "starts with" condition on col as a
 // range on lower(col), which an expression index serves on both databases
-// (byte order: COLLATE "C" on Postgres, SQLite's default).
-func (s *Store) prefixRange(col, prefix string) (string, string, string) {
+// (byte order: COLLATE "C" on Postgres, SQLite's default). indexed false
+// keeps SQLite from using that index for it (unary +, same value).
+func (s *Store) prefixRange(col, prefix string, indexed bool) (string, string, string) {
 	lo := strings.ToLower(prefix)
 	hi := lo + "\U0010FFFF"
 	expr := "lower(" + col + ")"
 	if s.dialect == Postgres {
 		expr += ` COLLATE "C"`
+	} else if !indexed {
+		expr = "+" + expr
 	}
 	return expr + " >= ? AND " + expr + " < ?", lo, hi
 }
