@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"gorm.io/gorm"
 )
 
 // Group actions beyond CRUD (see ValidActions("group")).
@@ -189,21 +188,7 @@ func (s *Store) UpdateGroup(ctx context.Context, a Actor, id string, version int
 }
 
 func (s *Store) bumpGroup(ctx context.Context, id string, version int, updates map[string]any) error {
-	if updates == nil {
-		updates = map[string]any{}
-	}
-	updates["updated_at"], updates["version"] = s.now(), gorm.Expr("version + 1")
-	res := s.q(ctx).Model(&Group{}).Where("id = ? AND version = ?", id, version).Updates(updates)
-	if res.Error != nil {
-		if isUniqueViolation(res.Error) {
-			return Invalid("name", fmt.Sprintf("Another group in this scope is already named %q.", updates["name"]))
-		}
-		return fmt.Errorf("update group %s: %w", id, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("update group %s: changed by someone else since you opened it: %w", id, ErrConflict)
-	}
-	return nil
+	return s.bumpVersion(ctx, &Group{}, "group", id, version, updates)
 }
 
 // DeleteGroup deletes a group (its members keep their users; roles lose the

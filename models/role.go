@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"gorm.io/gorm"
 )
 
 // Role actions beyond CRUD (see ValidActions("role")).
@@ -224,21 +223,7 @@ func (s *Store) UpdateRole(ctx context.Context, a Actor, id string, version int,
 // bumpRole applies updates (may be none) and increments the version when it
 // matches; ErrConflict otherwise.
 func (s *Store) bumpRole(ctx context.Context, id string, version int, updates map[string]any) error {
-	if updates == nil {
-		updates = map[string]any{}
-	}
-	updates["updated_at"], updates["version"] = s.now(), gorm.Expr("version + 1")
-	res := s.q(ctx).Model(&Role{}).Where("id = ? AND version = ?", id, version).Updates(updates)
-	if res.Error != nil {
-		if isUniqueViolation(res.Error) {
-			return Invalid("name", fmt.Sprintf("Another role in this scope is already named %q.", updates["name"]))
-		}
-		return fmt.Errorf("update role %s: %w", id, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("update role %s: changed by someone else since you opened it: %w", id, ErrConflict)
-	}
-	return nil
+	return s.bumpVersion(ctx, &Role{}, "role", id, version, updates)
 }
 
 // DeleteRole deletes a role. Deleting the last role that gives someone

@@ -198,3 +198,24 @@ func likePattern(s string) string {
 func (s *Store) ilike(column string) string {
 	return "lower(" + column + ") LIKE lower(?) ESCAPE '\\'"
 }
+
+// bumpVersion applies updates (may be none) to the row of model's table with
+// this id and version, and increments the version; a version that no longer
+// matches is ErrConflict, a duplicate name a field error naming what.
+func (s *Store) bumpVersion(ctx context.Context, model any, what, id string, version int, updates map[string]any) error {
+	if updates == nil {
+		updates = map[string]any{}
+	}
+	updates["updated_at"], updates["version"] = s.now(), gorm.Expr("version + 1")
+	res := s.q(ctx).Model(model).Where("id = ? AND version = ?", id, version).Updates(updates)
+	if res.Error != nil {
+		if isUniqueViolation(res.Error) {
+			return Invalid("name", fmt.Sprintf("Another %s in this scope is already named %q.", what, updates["name"]))
+		}
+		return fmt.Errorf("update %s %s: %w", what, id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("update %s %s: changed by someone else since you opened it: %w", what, id, ErrConflict)
+	}
+	return nil
+}

@@ -1,7 +1,6 @@
 package views
 
 import (
-	"fmt"
 	"net/url"
 	"strconv"
 	"time"
@@ -106,18 +105,7 @@ func sumOf(values []int64) int64 {
 func countText(n int64) string { return strconv.FormatInt(n, 10) }
 
 // bytesText formats a byte count for people (1.5 MiB).
-func bytesText(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+func bytesText(n int64) string { return humanBytes(n) }
 
 func chartW_() string      { return f1(chartW) }
 func chartViewBox() string { return "0 0 " + f1(chartW) + " " + f1(chartH) }
