@@ -1,12 +1,12 @@
 package main
 
 import (
-	"sync"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"

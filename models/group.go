@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
 )
 
 // Group actions beyond CRUD (see ValidActions("group")).

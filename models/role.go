@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
 )
 
 // Role actions beyond CRUD (see ValidActions("role")).
