@@ -105,6 +105,19 @@ func TestBrowserSessionLifecycle(t *testing.T) {
 	}
 	browsertest.WaitVisible(t, ctx, `[data-testid="history-terminated"]`)
 
+	// The start page answered a POST, but the address bar names the session:
+	// a reload shows it again (without its token) instead of starting another.
+	loc := browsertest.Location(t, ctx)
+	if !regexp.MustCompile(`/sessions/s_[A-Za-z0-9]+$`).MatchString(loc) {
+		t.Fatalf("address after starting = %s", loc)
+	}
+	browsertest.Eval[bool](t, ctx, `(location.reload(), true)`)
+	browsertest.WaitVisible(t, ctx, `[data-testid="connect-token-gone"]`)
+	browsertest.Navigate(t, ctx, app.URL+"/sessions")
+	if n := browsertest.Count(t, ctx, `[data-testid="session-list"] tbody tr[data-testid^="session-row-"]`); n != 1 {
+		t.Fatalf("sessions after a reload of the start page: %d, want 1", n)
+	}
+
 	browsertest.Navigate(t, ctx, app.URL+"/sessions")
 	browsertest.WaitText(t, ctx, `[data-testid="session-list"] [data-testid="state"]`, "terminated / canceled")
 	if got := browsertest.Text(t, ctx, `[data-testid="session-list"] [data-testid="col-target"]`); got != "echo" {

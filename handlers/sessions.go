@@ -65,7 +65,9 @@ func (h Sessions) Start(w http.ResponseWriter, r *http.Request) error {
 	}
 	d := started.Detail()
 	w.Header().Set("Cache-Control", "no-store")
-	return render(w, r, http.StatusCreated, views.SessionPage(h.Meta(r, "Session on "+d.TargetName, "sessions"), d, views.ConnectHint{Addr: h.ExternalURL, Token: started.Token}))
+	m := h.Meta(r, "Session on "+d.TargetName, "sessions")
+	m.ReplaceURL = "/sessions/" + d.ID // a reload shows the session, not a new one
+	return render(w, r, http.StatusCreated, views.SessionPage(m, d, views.ConnectHint{Addr: h.ExternalURL, Token: started.Token}))
 }
 
 // Show renders one session (GET /sessions/{id}).

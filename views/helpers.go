@@ -19,6 +19,9 @@ type Meta struct {
 	Flash string
 	// Dev marks pages served by `gatehouse dev`.
 	Dev bool
+	// ReplaceURL, on a page answering a POST, is the address app.js puts in
+	// the address bar so that a reload GETs it instead of re-posting.
+	ReplaceURL string
 }
 
 // Form carries a form's submitted values and field errors back to the page.

@@ -16,6 +16,10 @@
 //    htmx's SSE extension; when EventSource is missing, or while its stream
 //    is failing (htmx:sseError until htmx:sseOpen), the element is refreshed
 //    from that URL every 5 s instead (an htmx request targeting it).
+// 5. Address: a page rendered as the answer to a POST may carry
+//    <body data-replace-url="/path">; the address bar then shows that path
+//    (history.replaceState), so a reload is a plain GET of it instead of
+//    re-sending the form (e.g. starting another session).
 //
 // Content swapped in by htmx is handled on htmx:load / htmx:afterSettle.
 (function () {
@@ -160,6 +164,10 @@
   });
 
   function start() {
+    var replace = document.body && document.body.getAttribute("data-replace-url");
+    if (replace && replace.charAt(0) === "/" && window.history && history.replaceState) {
+      history.replaceState(null, "", replace);
+    }
     refresh(document);
     if (!window.EventSource) all(document, "[data-live-poll]").forEach(livePoll);
     var ticks = 0;
