@@ -169,3 +169,15 @@ func last(s []string) string {
 	}
 	return s[len(s)-1]
 }
+
+// hostLabel names a session's host as recorded: "name (address)", or only
+// the address for a target with a direct address (no host resource).
+func hostLabel(name, address string) string {
+	switch {
+	case name == "":
+		return address
+	case address == "" || address == name:
+		return name
+	}
+	return name + " (" + address + ")"
+}

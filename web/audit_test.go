@@ -62,7 +62,7 @@ func TestAuditPages(t *testing.T) {
 	}
 	row := byTestID(doc, "history-row-s_w0054")
 	for id, want := range map[string]string{"user": "user0", "target": "=cmd|calc", "project": "Acme / Web", "client-ip": "192.0.2.9",
-		"connections": "0", "bytes": "0 B / 0 B", "state": "pending", "host": "web-1"} {
+		"connections": "0", "bytes": "0 B / 0 B", "state": "pending", "host": "web-1 (10.0.0.1)"} {
 		if got := text(byTestID(row, id)); got != want {
 			t.Errorf("row %s = %q, want %q", id, got, want)
 		}
