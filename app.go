@@ -192,9 +192,11 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	}
 	g.Go(func() error { return sessionLoop(gctx, store, sweep, reg, log) })
 	if dialect == models.Postgres {
-		l := &pgnotify.Listener{DatabaseURL: cfg.DatabaseURL, InstanceID: instanceID, Sink: broker, Logger: log}
+		// One LISTEN connection: other instances' session changes for the
+		// live pages, and their cancels for this instance's worker.
+		l := &pgnotify.Listener{DatabaseURL: cfg.DatabaseURL, InstanceID: instanceID, Sink: broker, Logger: log,
+			Channels: map[string]func(string){worker.NotifyChannel: func(payload string) { cancelFromNotification(wk, payload) }}}
 		g.Go(func() error { return l.Run(gctx) })
-		g.Go(func() error { return cancelListener(gctx, cfg.DatabaseURL, wk, log, nil) })
 	}
 	g.Go(func() error { return wk.Run(gctx) })
 	reconcile := cfg.Reconcile

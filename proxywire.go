@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"gatehouse/metrics"
 	"gatehouse/models"
 	"gatehouse/web"
@@ -191,46 +189,10 @@ func reconcileLoop(ctx context.Context, w *worker.Worker, store *models.Store, i
 	})
 }
 
-// cancelListener cuts, on this instance, the connections of sessions ended
-// by any instance: it LISTENs on worker.NotifyChannel until ctx ends,
-// reconnecting with backoff. ready, if set, is called at each (re)connect.
-func cancelListener(ctx context.Context, dbURL string, w *worker.Worker, log *slog.Logger, ready func()) error {
-	backoff := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		err := listenCancels(ctx, dbURL, w, ready)
-		if ctx.Err() != nil {
-			return nil
-		}
-		log.Warn("session cancels: listener lost, reconnecting", "error", err, "in", backoff)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 5*time.Second)
-	}
-	return nil
-}
-
-func listenCancels(ctx context.Context, dbURL string, w *worker.Worker, ready func()) error {
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{worker.NotifyChannel}.Sanitize()); err != nil {
-		return err
-	}
-	if ready != nil {
-		ready()
-	}
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return err
-		}
-		if id, reason, ok := worker.ParseNotification(n.Payload); ok {
-			w.Cancel(id, reason)
-		}
+// cancelFromNotification cuts, on this instance, the connections of a
+// session another instance ended (payload of worker.NotifyChannel).
+func cancelFromNotification(w *worker.Worker, payload string) {
+	if id, reason, ok := worker.ParseNotification(payload); ok {
+		w.Cancel(id, reason)
 	}
 }

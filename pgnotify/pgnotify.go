@@ -1,7 +1,8 @@
 // Package pgnotify listens to Postgres notifications of session changes made
 // by other Gatehouse instances (models.SessionNotifyChannel) and hands them
-// to the local live broker. It owns one pgx connection, reconnecting with
-// backoff until its context ends.
+// to the local live broker, plus any further channels the caller names (the
+// worker's cancels). It owns one pgx connection, reconnecting with backoff
+// until its context ends.
 package pgnotify
 
 import (
@@ -27,7 +28,11 @@ type Listener struct {
 	// (they were delivered in-process already).
 	InstanceID string
 	Sink       Sink
-	Logger     *slog.Logger
+	// Channels are further channels to LISTEN on over the same connection,
+	// each with the function that handles a payload (e.g. the worker's
+	// session cancels). One connection per instance serves them all.
+	Channels map[string]func(payload string)
+	Logger   *slog.Logger
 	// Ready, when set, is called each time the listener is (re)connected.
 	Ready func()
 }
@@ -58,8 +63,10 @@ func (l *Listener) listen(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{models.SessionNotifyChannel}.Sanitize()); err != nil {
-		return err
+	for _, ch := range append([]string{models.SessionNotifyChannel}, l.channelNames()...) {
+		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
+			return err
+		}
 	}
 	if l.Ready != nil {
 		l.Ready()
@@ -69,9 +76,23 @@ func (l *Listener) listen(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if handle, ok := l.Channels[n.Channel]; ok && n.Channel != models.SessionNotifyChannel {
+			handle(n.Payload)
+			continue
+		}
 		from, changes := models.DecodeSessionChanges(n.Payload)
 		if from != l.InstanceID && len(changes) > 0 {
 			l.Sink.SessionsChanged(changes)
 		}
 	}
+}
+
+func (l *Listener) channelNames() []string {
+	names := make([]string, 0, len(l.Channels))
+	for ch := range l.Channels {
+		if ch != models.SessionNotifyChannel {
+			names = append(names, ch)
+		}
+	}
+	return names
 }

@@ -86,3 +86,45 @@ func TestListenerForwardsOtherInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestListenerServesFurtherChannels: a named channel's payloads reach its
+// handler over the same connection, and do not reach the session sink.
+func TestListenerServesFurtherChannels(t *testing.T) {
+	url := dbtest.NewDatabaseURL(t, models.Postgres)
+	db, _, err := models.OpenDB(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, _ := db.DB()
+	defer sqlDB.Close()
+	s := &sink{ch: make(chan struct{}, 10)}
+	got := make(chan string, 1)
+	ready := make(chan struct{}, 1)
+	l := &pgnotify.Listener{DatabaseURL: url, InstanceID: "me", Sink: s, Logger: slog.New(slog.DiscardHandler),
+		Channels: map[string]func(string){"gatehouse_test_cancels": func(p string) { got <- p }},
+		Ready:    func() { ready <- struct{}{} }}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = l.Run(ctx) }()
+	select {
+	case <-ready:
+	case <-time.After(10 * time.Second):
+		t.Fatal("listener not ready")
+	}
+	if _, err := sqlDB.Exec("SELECT pg_notify('gatehouse_test_cancels', 's_1 canceled')"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p := <-got:
+		if p != "s_1 canceled" {
+			t.Fatalf("payload = %q", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the channel's handler got nothing")
+	}
+	select {
+	case <-s.ch:
+		t.Fatal("the session sink got another channel's payload")
+	default:
+	}
+}
