@@ -131,21 +131,11 @@ func (s *Store) GetGroup(ctx context.Context, a Actor, id string) (*GroupDetail,
 func (s *Store) ListGroups(ctx context.Context, a Actor, scopeID string, opt ListOptions) (Page[GroupItem], error) {
 	opt = opt.norm()
 	page := Page[GroupItem]{Page: opt.Page, PerPage: opt.PerPage}
-	cond, args, err := s.listCondition(ctx, a, "group", ActionList, ListColumns{Scope: "g.scope_id", ID: "g.id"})
+	q, err := s.scopedList(ctx, a, "group", "groups", "g", scopeID)
 	if err != nil {
 		return page, err
 	}
-	q := s.q(ctx).Table("groups AS g").Joins("JOIN scopes sc ON sc.id = g.scope_id").Where(cond, args...)
-	if scopeID != "" {
-		if _, err := s.collectionScope(ctx, a, scopeID, "group", ActionList); err != nil {
-			return page, err
-		}
-		q = q.Where("g.scope_id = ?", scopeID)
-	}
-	if opt.Search != "" {
-		p := likePattern(opt.Search)
-		q = q.Where("("+s.ilike("g.name")+" OR "+s.ilike("g.description")+")", p, p)
-	}
+	q = s.searchNameDesc(q, "g", opt.Search)
 	if err := q.Count(&page.Total).Error; err != nil {
 		return page, fmt.Errorf("count groups: %w", err)
 	}

@@ -56,22 +56,11 @@ type AuthMethodItem struct {
 func (s *Store) ListAuthMethods(ctx context.Context, a Actor, scopeID string, opt ListOptions) (Page[AuthMethodItem], error) {
 	opt = opt.norm()
 	page := Page[AuthMethodItem]{Page: opt.Page, PerPage: opt.PerPage}
-	cond, args, err := s.listCondition(ctx, a, "auth-method", ActionList, ListColumns{Scope: "m.scope_id", ID: "m.id"})
+	q, err := s.scopedList(ctx, a, "auth-method", "auth_methods", "m", scopeID)
 	if err != nil {
 		return page, err
 	}
-	q := s.q(ctx).Table("auth_methods AS m").Joins("JOIN scopes sc ON sc.id = m.scope_id").
-		Joins("LEFT JOIN oidc_auth_methods o ON o.auth_method_id = m.id").Where(cond, args...)
-	if scopeID != "" {
-		if _, err := s.collectionScope(ctx, a, scopeID, "auth-method", ActionList); err != nil {
-			return page, err
-		}
-		q = q.Where("m.scope_id = ?", scopeID)
-	}
-	if opt.Search != "" {
-		p := likePattern(opt.Search)
-		q = q.Where("("+s.ilike("m.name")+" OR "+s.ilike("m.description")+" OR "+s.ilike("coalesce(o.issuer, '')")+")", p, p, p)
-	}
+	q = s.searchNameDesc(q.Joins("LEFT JOIN oidc_auth_methods o ON o.auth_method_id = m.id"), "m", opt.Search, "coalesce(o.issuer, '')")
 	if err := q.Count(&page.Total).Error; err != nil {
 		return page, fmt.Errorf("count auth methods: %w", err)
 	}

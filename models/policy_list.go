@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"strings"
+
+	"gorm.io/gorm"
 )
 
 // listCondition returns a SQL condition (with its arguments) that keeps only
@@ -101,4 +103,23 @@ func listFilterSQL(f ListFilter, cols ListColumns, userID string, everyScope boo
 		return "1=0", nil
 	}
 	return "(" + strings.Join(parts, " OR ") + ")", args
+}
+
+// scopedList starts a list query over "table AS alias" joined to its scope
+// (alias sc), keeping only the rows of resourceType the actor may list and,
+// when scopeID is set, only that scope's rows (an unknown or invisible scope
+// is ErrNotFound). The lists of scope-level resources all begin here.
+func (s *Store) scopedList(ctx context.Context, a Actor, resourceType, table, alias, scopeID string) (*gorm.DB, error) {
+	cond, args, err := s.listCondition(ctx, a, resourceType, ActionList, ListColumns{Scope: alias + ".scope_id", ID: alias + ".id"})
+	if err != nil {
+		return nil, err
+	}
+	q := s.q(ctx).Table(table+" AS "+alias).Joins("JOIN scopes sc ON sc.id = "+alias+".scope_id").Where(cond, args...)
+	if scopeID != "" {
+		if _, err := s.collectionScope(ctx, a, scopeID, resourceType, ActionList); err != nil {
+			return nil, err
+		}
+		q = q.Where(alias+".scope_id = ?", scopeID)
+	}
+	return q, nil
 }

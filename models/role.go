@@ -165,21 +165,11 @@ func (s *Store) GetRole(ctx context.Context, a Actor, id string) (*RoleDetail, e
 func (s *Store) ListRoles(ctx context.Context, a Actor, scopeID string, opt ListOptions) (Page[RoleItem], error) {
 	opt = opt.norm()
 	page := Page[RoleItem]{Page: opt.Page, PerPage: opt.PerPage}
-	cond, args, err := s.listCondition(ctx, a, "role", ActionList, ListColumns{Scope: "r.scope_id", ID: "r.id"})
+	q, err := s.scopedList(ctx, a, "role", "roles", "r", scopeID)
 	if err != nil {
 		return page, err
 	}
-	q := s.q(ctx).Table("roles AS r").Joins("JOIN scopes sc ON sc.id = r.scope_id").Where(cond, args...)
-	if scopeID != "" {
-		if _, err := s.collectionScope(ctx, a, scopeID, "role", ActionList); err != nil {
-			return page, err
-		}
-		q = q.Where("r.scope_id = ?", scopeID)
-	}
-	if opt.Search != "" {
-		p := likePattern(opt.Search)
-		q = q.Where("("+s.ilike("r.name")+" OR "+s.ilike("r.description")+")", p, p)
-	}
+	q = s.searchNameDesc(q, "r", opt.Search)
 	if err := q.Count(&page.Total).Error; err != nil {
 		return page, fmt.Errorf("count roles: %w", err)
 	}
