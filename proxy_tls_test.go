@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -142,7 +143,7 @@ func TestTunnelUserIPBehindTrustedProxy(t *testing.T) {
 			t.Fatalf("tunnel: %v %v", resp, err)
 		}
 		buf := make([]byte, 4)
-		if _, err := br.Read(buf); err != nil || string(buf) != "ping" {
+		if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "ping" {
 			t.Fatalf("echo %q %v", buf, err)
 		}
 		rows := connectionRows(t, w.DBURL, id)
