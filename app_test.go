@@ -45,7 +45,7 @@ var urlPattern = regexp.MustCompile(`https?://127\.0\.0\.1:\d+`)
 
 // launch runs `gatehouse args...` with env as its environment and waits
 // until it prints its URL. The app stops when the test ends.
-func launch(t *testing.T, env map[string]string, args ...string) *testApp {
+func launch(t testing.TB, env map[string]string, args ...string) *testApp {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &testApp{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, stop: cancel, done: make(chan error, 1)}
@@ -69,7 +69,7 @@ func launch(t *testing.T, env map[string]string, args ...string) *testApp {
 }
 
 // Stop shuts the app down and waits for run to return (idempotent).
-func (a *testApp) Stop(t *testing.T) {
+func (a *testApp) Stop(t testing.TB) {
 	t.Helper()
 	if a.stop == nil {
 		return
@@ -87,7 +87,7 @@ func (a *testApp) Stop(t *testing.T) {
 }
 
 // client is an HTTP client with a cookie jar that does not follow redirects.
-func client(t *testing.T) *http.Client {
+func client(t testing.TB) *http.Client {
 	jar, _ := cookiejar.New(nil)
 	return &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
@@ -102,7 +102,7 @@ type page struct {
 	Header   http.Header
 }
 
-func get(t *testing.T, c *http.Client, u string) page {
+func get(t testing.TB, c *http.Client, u string) page {
 	t.Helper()
 	resp, err := c.Get(u)
 	if err != nil {
@@ -111,7 +111,7 @@ func get(t *testing.T, c *http.Client, u string) page {
 	return readPage(t, resp)
 }
 
-func post(t *testing.T, c *http.Client, u string, form url.Values, header ...string) page {
+func post(t testing.TB, c *http.Client, u string, form url.Values, header ...string) page {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -125,7 +125,7 @@ func post(t *testing.T, c *http.Client, u string, form url.Values, header ...str
 	return readPage(t, resp)
 }
 
-func readPage(t *testing.T, resp *http.Response) page {
+func readPage(t testing.TB, resp *http.Response) page {
 	t.Helper()
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
@@ -138,7 +138,7 @@ func readPage(t *testing.T, resp *http.Response) page {
 var passwordMethodPattern = regexp.MustCompile(`name="auth_method_id" value="(ampw_[A-Za-z0-9]+)"`)
 
 // loginAs logs c in with a password through the login form.
-func loginAs(t *testing.T, c *http.Client, base, name, password string) page {
+func loginAs(t testing.TB, c *http.Client, base, name, password string) page {
 	t.Helper()
 	lp := get(t, c, base+"/login")
 	m := passwordMethodPattern.FindStringSubmatch(lp.Body)

@@ -30,7 +30,7 @@ var listeningPattern = regexp.MustCompile(`Listening on (\S+) for session (s_\w+
 
 // startConnect runs `gatehouse connect args...` and waits for its local
 // listener; it is stopped when the test ends.
-func startConnect(t *testing.T, args ...string) *connectProc {
+func startConnect(t testing.TB, args ...string) *connectProc {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &connectProc{Out: &syncBuffer{}, Err: &syncBuffer{}, done: make(chan error, 1), stop: cancel}
@@ -56,7 +56,7 @@ func startConnect(t *testing.T, args ...string) *connectProc {
 }
 
 // wait returns connect's result once it has exited by itself.
-func (p *connectProc) wait(t *testing.T, within time.Duration) error {
+func (p *connectProc) wait(t testing.TB, within time.Duration) error {
 	t.Helper()
 	select {
 	case err := <-p.done:
@@ -69,7 +69,7 @@ func (p *connectProc) wait(t *testing.T, within time.Duration) error {
 }
 
 // echoOnce writes msg on c and reads it back.
-func echoOnce(t *testing.T, c net.Conn, msg string) {
+func echoOnce(t testing.TB, c net.Conn, msg string) {
 	t.Helper()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := c.Write([]byte(msg)); err != nil {
@@ -106,7 +106,7 @@ type connectionRow struct {
 }
 
 // connectionRows reads the connections of a session straight from the database.
-func connectionRows(t *testing.T, dbURL, sessionID string) []connectionRow {
+func connectionRows(t testing.TB, dbURL, sessionID string) []connectionRow {
 	t.Helper()
 	db, _, err := models.OpenDB(context.Background(), dbURL)
 	if err != nil {
@@ -132,7 +132,7 @@ func connectionRows(t *testing.T, dbURL, sessionID string) []connectionRow {
 }
 
 // sessionRow reads a session's state, reason and counters.
-func sessionState(t *testing.T, dbURL, sessionID string) (state, reason string, count, open int) {
+func sessionState(t testing.TB, dbURL, sessionID string) (state, reason string, count, open int) {
 	t.Helper()
 	db, _, err := models.OpenDB(context.Background(), dbURL)
 	if err != nil {

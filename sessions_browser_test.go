@@ -17,7 +17,7 @@ import (
 // seedSessionWorld prepares a SQLite database for `serve`: the bootstrap
 // admin, alice (password login) allowed to start sessions on the target
 // "echo" of project Acme / Lab.
-func seedSessionWorld(t *testing.T, dbPath string, rootKey []byte) {
+func seedSessionWorld(t testing.TB, dbPath string, rootKey []byte) {
 	t.Helper()
 	ctx := context.Background()
 	db, dialect, err := models.OpenDB(ctx, dbPath)
@@ -55,7 +55,7 @@ func seedSessionWorld(t *testing.T, dbPath string, rootKey []byte) {
 	must(t, store.AddRolePrincipals(ctx, admin, role.ID, []string{alice.ID}))
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +126,7 @@ func TestBrowserSessionLifecycle(t *testing.T) {
 }
 
 // waitSSEOpen waits until the page's EventSource is open (htmx:sseOpen).
-func waitSSEOpen(t *testing.T, ctx context.Context) {
+func waitSSEOpen(t testing.TB, ctx context.Context) {
 	t.Helper()
 	browsertest.Eval[bool](t, ctx, `(function(){
 		window.__sseOpen = false;
