@@ -210,19 +210,24 @@ func (s *Store) UpdateManagedGroup(ctx context.Context, a Actor, id string, vers
 	return nil
 }
 
-// DeleteManagedGroup deletes a managed group and its membership.
+// DeleteManagedGroup deletes a managed group and its membership; removing
+// the last full administrator this way is refused (see keepAnAdministrator).
 func (s *Store) DeleteManagedGroup(ctx context.Context, a Actor, id string) error {
-	it, err := s.readManagedGroup(ctx, a, id)
-	if err != nil {
-		return err
-	}
-	if err := s.authorize(ctx, a, ActionDelete, managedGroupResource(&it.ManagedGroup, it.ScopeID)); err != nil {
-		return err
-	}
-	if err := s.q(ctx).Where("id = ?", id).Delete(&ManagedGroup{}).Error; err != nil {
-		return fmt.Errorf("delete managed group %s: %w", id, err)
-	}
-	return nil
+	return s.Transact(ctx, func(tx *Store) error {
+		it, err := tx.readManagedGroup(ctx, a, id)
+		if err != nil {
+			return err
+		}
+		if err := tx.authorize(ctx, a, ActionDelete, managedGroupResource(&it.ManagedGroup, it.ScopeID)); err != nil {
+			return err
+		}
+		return tx.keepAnAdministrator(ctx, func() error {
+			if err := tx.q(ctx).Where("id = ?", id).Delete(&ManagedGroup{}).Error; err != nil {
+				return fmt.Errorf("delete managed group %s: %w", id, err)
+			}
+			return nil
+		})
+	})
 }
 
 // recomputeManagedGroups sets the account's membership in every managed

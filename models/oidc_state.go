@@ -79,8 +79,8 @@ func (s *Store) ListAuthMethods(ctx context.Context, a Actor, scopeID string, op
 }
 
 // DeleteAuthMethod deletes an OIDC auth method with its accounts, managed
-// groups and the logins made through it. Password methods are not deleted
-// here.
+// groups and the logins made through it; removing the last full
+// administrator this way is refused. Password methods are not deleted here.
 func (s *Store) DeleteAuthMethod(ctx context.Context, a Actor, id string) error {
 	return s.Transact(ctx, func(tx *Store) error {
 		m, _, err := tx.readOIDCMethod(ctx, a, id)
@@ -102,10 +102,12 @@ func (s *Store) DeleteAuthMethod(ctx context.Context, a Actor, id string) error 
 		if _, err := tx.CancelSessionsOf(ctx, authMethodResource(m)); err != nil {
 			return err
 		}
-		if err := tx.q(ctx).Where("id = ?", id).Delete(&AuthMethod{}).Error; err != nil {
-			return fmt.Errorf("delete auth method %s: %w", id, err)
-		}
-		return nil
+		return tx.keepAnAdministrator(ctx, func() error {
+			if err := tx.q(ctx).Where("id = ?", id).Delete(&AuthMethod{}).Error; err != nil {
+				return fmt.Errorf("delete auth method %s: %w", id, err)
+			}
+			return nil
+		})
 	})
 }
 

@@ -236,6 +236,21 @@ func TestKeepAnAdministrator(t *testing.T) {
 		if err := store.SetRoleGrants(ctx, w.admin, adminRole.ID, adminRole.Version, []string{"ids=*;type=role;actions=read"}); !errors.Is(err, models.ErrConflict) {
 			t.Errorf("weaken admin role: %v", err)
 		}
+		// An empty group reaches nobody, so it does not count.
+		empty, err := store.CreateGroup(ctx, w.admin, models.GlobalScopeID, models.GroupInput{Name: "nobody yet"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.AddRolePrincipals(ctx, w.admin, adminRole.ID, []string{empty.ID}); err != nil {
+			t.Fatal(err)
+		}
+		lockout := func(what string, err error) {
+			t.Helper()
+			if !errors.Is(err, models.ErrConflict) || !strings.Contains(err.Error(), "nobody with full access") {
+				t.Errorf("%s: %v, want the lock-out conflict", what, err)
+			}
+		}
+		lockout("remove last admin with only an empty group left", store.RemoveRolePrincipals(ctx, w.admin, adminRole.ID, []string{w.admin.UserID}))
 		// With a second administrator (through a group) the first may go.
 		if err := store.AddRolePrincipals(ctx, w.admin, adminRole.ID, []string{w.groupID}); err != nil {
 			t.Fatal(err)
@@ -243,8 +258,23 @@ func TestKeepAnAdministrator(t *testing.T) {
 		if err := store.RemoveRolePrincipals(ctx, w.admin, adminRole.ID, []string{w.admin.UserID}); err != nil {
 			t.Errorf("remove admin with the group left: %v", err)
 		}
-		if _, err := store.GetRole(ctx, w.bob(t), adminRole.ID); err != nil {
+		bob := w.bob(t)
+		if _, err := store.GetRole(ctx, bob, adminRole.ID); err != nil {
 			t.Errorf("bob as admin through ops: %v", err)
+		}
+		// Now bob, through ops, is the only administrator.
+		lockout("remove bob from ops", store.RemoveGroupMembers(ctx, bob, w.groupID, []string{w.bobID}))
+		lockout("delete ops", store.DeleteGroup(ctx, bob, w.groupID))
+		// Through the managed group too, ops may go; then the managed group is the last.
+		if err := store.AddRolePrincipals(ctx, bob, adminRole.ID, []string{w.mgID}); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.DeleteGroup(ctx, bob, w.groupID); err != nil {
+			t.Errorf("delete ops with the managed group left: %v", err)
+		}
+		lockout("delete the managed group", store.DeleteManagedGroup(ctx, bob, w.mgID))
+		if _, err := store.GetRole(ctx, w.bob(t), adminRole.ID); err != nil {
+			t.Errorf("bob as admin through the managed group: %v", err)
 		}
 	})
 }

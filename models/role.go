@@ -241,7 +241,8 @@ const FullGrant = "ids=*;type=*;actions=*"
 // keepAnAdministrator runs change (inside the caller's transaction) and
 // fails with ErrConflict when it leaves no principal holding a global role
 // that grants FullGrant with grant scope "this" while one held it before:
-// Gatehouse never locks every administrator out.
+// Gatehouse never locks every administrator out. A group or managed group
+// counts only while it has a member (an empty group reaches nobody).
 func (s *Store) keepAnAdministrator(ctx context.Context, change func() error) error {
 	before, err := s.countAdministrators(ctx)
 	if err != nil {
@@ -264,7 +265,10 @@ func (s *Store) countAdministrators(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.q(ctx).Table("role_principals AS p").Joins("JOIN roles r ON r.id = p.role_id").
 		Where("r.scope_id = ? AND EXISTS (SELECT 1 FROM role_grants g WHERE g.role_id = r.id AND g.grant_text = ?)"+
-			" AND EXISTS (SELECT 1 FROM role_grant_scopes gs WHERE gs.role_id = r.id AND gs.grant_scope = ?)",
+			" AND EXISTS (SELECT 1 FROM role_grant_scopes gs WHERE gs.role_id = r.id AND gs.grant_scope = ?)"+
+			" AND (p.principal_type = 'user'"+
+			" OR EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = p.group_id)"+
+			" OR EXISTS (SELECT 1 FROM managed_group_members mm WHERE mm.managed_group_id = p.managed_group_id))",
 			GlobalScopeID, FullGrant, GrantScopeThis).Count(&n).Error
 	if err != nil {
 		return 0, fmt.Errorf("count administrators: %w", err)

@@ -268,7 +268,8 @@ func (s *Store) UpdateScope(ctx context.Context, a Actor, id string, version int
 }
 
 // DeleteScope deletes an org or project and everything in it. The global
-// scope cannot be deleted.
+// scope cannot be deleted, nor a scope whose users, groups or auth methods
+// hold the last full administration (see keepAnAdministrator).
 func (s *Store) DeleteScope(ctx context.Context, a Actor, id string) error {
 	return s.Transact(ctx, func(tx *Store) error {
 		sc, err := tx.readScope(ctx, a, id)
@@ -284,14 +285,16 @@ func (s *Store) DeleteScope(ctx context.Context, a Actor, id string) error {
 		if _, err := tx.CancelSessionsOf(ctx, scopeResource(sc)); err != nil {
 			return err
 		}
-		res := tx.q(ctx).Where("id = ?", id).Delete(&Scope{})
-		if res.Error != nil {
-			return fmt.Errorf("delete scope %s: %w", id, res.Error)
-		}
-		if res.RowsAffected == 0 {
-			return fmt.Errorf("delete scope %s: %w", id, ErrNotFound)
-		}
-		return nil
+		return tx.keepAnAdministrator(ctx, func() error {
+			res := tx.q(ctx).Where("id = ?", id).Delete(&Scope{})
+			if res.Error != nil {
+				return fmt.Errorf("delete scope %s: %w", id, res.Error)
+			}
+			if res.RowsAffected == 0 {
+				return fmt.Errorf("delete scope %s: %w", id, ErrNotFound)
+			}
+			return nil
+		})
 	})
 }
 

@@ -384,6 +384,8 @@ func (s *Store) forUpdateUser(ctx context.Context, a Actor, id string) (*User, e
 }
 
 // DeleteAccount removes one account from a user; logins made with it end.
+// Removing the last full administrator this way (the account was the only
+// member of an administrators' managed group) is refused.
 func (s *Store) DeleteAccount(ctx context.Context, a Actor, accountID string) error {
 	return s.Transact(ctx, func(tx *Store) error {
 		acct, err := first[Account](tx.q(ctx), "account", accountID)
@@ -403,6 +405,8 @@ func (s *Store) DeleteAccount(ctx context.Context, a Actor, accountID string) er
 		if _, err := tx.CancelSessionsOf(ctx, Resource{Type: "account", ID: accountID, ScopeID: u.ScopeID}); err != nil {
 			return err
 		}
-		return tx.q(ctx).Where("id = ?", accountID).Delete(&Account{}).Error
+		return tx.keepAnAdministrator(ctx, func() error {
+			return tx.q(ctx).Where("id = ?", accountID).Delete(&Account{}).Error
+		})
 	})
 }
