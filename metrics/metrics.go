@@ -19,7 +19,8 @@ type Registry struct {
 	httpDuration *prometheus.HistogramVec
 	// ProxiedBytes counts bytes relayed by the worker, by direction ("up", "down").
 	ProxiedBytes *prometheus.CounterVec
-	// Connections counts proxied connections by outcome ("admitted", "refused", "closed").
+	// Connections counts proxied connections by outcome ("admitted", "refused",
+	// "closed", "throttled": refused by the bad-token throttle before any lookup).
 	Connections *prometheus.CounterVec
 	// ExpiryLag observes how late the sweeper terminated expired sessions.
 	ExpiryLag prometheus.Histogram

@@ -39,6 +39,7 @@ const (
 	CodeHostRefused  = "host_refused"  // the worker could not connect to the host
 	CodeBadRequest   = "bad_request"   // not a well-formed tunnel request
 	CodeUnavailable  = "unavailable"   // the worker is shutting down
+	CodeRateLimited  = "rate_limited"  // too many unknown tokens from this address; see Retry-After
 	CodeSystemError  = "system_error"  // an internal error (logged on the server)
 )
 

@@ -291,9 +291,9 @@ func (w *Worker) flush(ctx context.Context) {
 	}
 }
 
-// Run flushes running byte totals every FlushInterval until ctx ends, then
-// shuts the worker down (cutting live connections with ReasonSystemError)
-// and returns nil. It is a background loop owned by run.
+// Run flushes running byte totals (and forgets bad-token budgets that have
+// refilled) every FlushInterval until ctx ends, then shuts the worker down
+// (cutting live connections with ReasonSystemError) and returns nil. It is a background loop owned by run.
 func (w *Worker) Run(ctx context.Context) error {
 	t := time.NewTicker(w.cfg.FlushInterval)
 	defer t.Stop()
@@ -305,6 +305,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			return w.Shutdown(sctx)
 		case <-t.C:
 			w.flush(ctx)
+			w.bad.prune(w.cfg.Now())
 		}
 	}
 }

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"gatehouse/tunnel"
@@ -30,13 +32,28 @@ type Config struct {
 	FlushInterval time.Duration
 	// Now is the clock for recorded times; default time.Now (UTC).
 	Now func() time.Time
+	// BadTokenBurst is how many unknown session tokens one client address
+	// (the user IP; an IPv6 /64) may present before its tunnel and info
+	// requests are refused with 429 until the budget refills; default 20,
+	// negative turns the throttle off.
+	BadTokenBurst int
+	// BadTokenRefill is how often one more attempt comes back past the
+	// burst; default 3 s (20 a minute).
+	BadTokenRefill time.Duration
+	// OnThrottle, when set, is called for each request the bad-token
+	// throttle refuses (main counts them in the metrics).
+	OnThrottle func()
 }
+
+// badTokenEntries bounds the addresses the bad-token throttle tracks.
+const badTokenEntries = 100_000
 
 // Worker relays tunnels and tracks their live connections. Create it with
 // New; all methods are safe for concurrent use.
 type Worker struct {
 	cfg  Config
 	live *registry
+	bad  *badTokens // nil when the throttle is off
 }
 
 // New returns a Worker. Call Run in a background loop owned by run (it
@@ -54,7 +71,17 @@ func New(cfg Config) *Worker {
 	if cfg.UserIP == nil {
 		cfg.UserIP = func(r *http.Request) netip.Addr { return peer(r).Addr() }
 	}
-	return &Worker{cfg: cfg, live: newRegistry()}
+	if cfg.BadTokenBurst == 0 {
+		cfg.BadTokenBurst = 20
+	}
+	if cfg.BadTokenRefill <= 0 {
+		cfg.BadTokenRefill = 3 * time.Second
+	}
+	w := &Worker{cfg: cfg, live: newRegistry()}
+	if cfg.BadTokenBurst > 0 {
+		w.bad = newBadTokens(cfg.BadTokenBurst, cfg.BadTokenRefill, badTokenEntries)
+	}
+	return w
 }
 
 // Handler serves POST [MountPath] (open a tunnel) and GET
@@ -68,6 +95,9 @@ func (w *Worker) Handler() http.Handler {
 }
 
 func (w *Worker) serveInfo(rw http.ResponseWriter, r *http.Request) {
+	if w.throttled(rw, r) {
+		return
+	}
 	token, ok := tunnel.BearerToken(r)
 	if !ok {
 		w.refuse(rw, r, ErrBadToken)
@@ -94,6 +124,9 @@ func (w *Worker) serveTunnel(rw http.ResponseWriter, r *http.Request) {
 		rw.Header().Set("Upgrade", tunnel.Protocol)
 		writeRefusal(rw, http.StatusUpgradeRequired, tunnel.CodeBadRequest,
 			"A tunnel request needs `Connection: Upgrade` and `Upgrade: "+tunnel.Protocol+"`; use `gatehouse connect`.")
+		return
+	}
+	if w.throttled(rw, r) {
 		return
 	}
 	token, ok := tunnel.BearerToken(r)
@@ -168,10 +201,28 @@ func (w *Worker) serveTunnel(rw http.ResponseWriter, r *http.Request) {
 	go w.relay(c, conn, target)
 }
 
+// throttled refuses r, and reports true, when its address has presented
+// too many unknown session tokens lately (see badTokens).
+func (w *Worker) throttled(rw http.ResponseWriter, r *http.Request) bool {
+	wait := w.bad.wait(w.cfg.UserIP(r), w.cfg.Now())
+	if wait <= 0 {
+		return false
+	}
+	if w.cfg.OnThrottle != nil {
+		w.cfg.OnThrottle()
+	}
+	secs := int(math.Ceil(wait.Seconds()))
+	rw.Header().Set("Retry-After", strconv.Itoa(secs))
+	writeRefusal(rw, http.StatusTooManyRequests, tunnel.CodeRateLimited,
+		fmt.Sprintf("Too many unknown session tokens came from your address: try again in %d s, with the connect command copied whole from the session page.", secs))
+	return true
+}
+
 // refuse answers a tunnel or info request that cannot go on.
 func (w *Worker) refuse(rw http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, ErrBadToken):
+		w.bad.failed(w.cfg.UserIP(r), w.cfg.Now())
 		writeRefusal(rw, http.StatusUnauthorized, tunnel.CodeBadToken,
 			"Gatehouse does not know this session token: copy the whole connect command again from the session page.")
 	case errors.Is(err, ErrSessionEnded):

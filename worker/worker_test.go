@@ -406,3 +406,74 @@ func TestShutdownCutsEverythingAndRefusesNewTunnels(t *testing.T) {
 		t.Errorf("every admitted connection must be recorded closed: %+v", got)
 	}
 }
+
+// TestBadTokenThrottle: an address that presented BadTokenBurst unknown
+// tokens gets 429 with Retry-After, on tunnels and info alike, without a
+// store lookup (even with a good token) until one refill period passes.
+func TestBadTokenThrottle(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go worker.ServeEcho(ctx, ln)
+	fake := workertest.New()
+	fake.Add(workertest.Session{ID: "s_good", Token: "tok-good", Endpoint: ln.Addr().String(), Expires: time.Now().Add(time.Hour), Limit: -1})
+	var lookups, throttled atomic.Int64
+	fake.AdmitHook = func() { lookups.Add(1) }
+	var clock atomic.Int64
+	clock.Store(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC).UnixNano())
+	w := worker.New(worker.Config{Sessions: fake, Logger: slog.New(slog.DiscardHandler),
+		BadTokenBurst: 3, BadTokenRefill: 10 * time.Second,
+		Now:        func() time.Time { return time.Unix(0, clock.Load()).UTC() },
+		OnThrottle: func() { throttled.Add(1) }})
+	srv := httptest.NewServer(w.Handler())
+	defer srv.Close()
+	addr := srv.Listener.Addr().String()
+
+	for i := 0; i < 3; i++ {
+		if _, _, err := open(t, addr, fmt.Sprintf("guess-%d", i), nil); err == nil || !strings.Contains(err.Error(), "401 "+tunnel.CodeBadToken) {
+			t.Fatalf("guess %d: %v", i, err)
+		}
+	}
+	before := lookups.Load()
+	_, _, err = open(t, addr, "tok-good", nil)
+	if err == nil || !strings.Contains(err.Error(), "429 "+tunnel.CodeRateLimited) || !strings.Contains(err.Error(), "try again in 10 s") {
+		t.Fatalf("after the burst, a good token: %v", err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+tunnel.InfoPath, nil)
+	req.Header.Set("Authorization", "Bearer tok-good")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "10" {
+		t.Errorf("info after the burst: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if n := lookups.Load() - before; n != 0 {
+		t.Errorf("%d store lookups while throttled", n)
+	}
+	if n := throttled.Load(); n != 2 {
+		t.Errorf("OnThrottle called %d times, want 2", n)
+	}
+
+	clock.Add(int64(10 * time.Second)) // one attempt comes back
+	c, br, err := open(t, addr, "tok-good", []byte("hi"))
+	if err != nil {
+		t.Fatalf("after one refill: %v", err)
+	}
+	defer c.Close()
+	buf := make([]byte, 2)
+	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "hi" {
+		t.Fatalf("echo %q %v", buf, err)
+	}
+	// A good token spends nothing: the address is not throttled again.
+	if _, _, err := open(t, addr, "guess-again", nil); err == nil || !strings.Contains(err.Error(), "401 "+tunnel.CodeBadToken) {
+		t.Fatalf("the refilled attempt: %v", err)
+	}
+	if _, _, err := open(t, addr, "tok-good", nil); err == nil || !strings.Contains(err.Error(), "429 ") {
+		t.Fatalf("spent again: %v", err)
+	}
+}
