@@ -221,9 +221,33 @@ func Select(t testing.TB, ctx context.Context, sel, value string) {
 // Click waits until the element matching sel is visible and clicks it. It
 // does not wait for a navigation the click may start: follow it with
 // WaitVisible or WaitText on what the next page shows.
+//
+// An element replaced between being found and being clicked (an htmx swap
+// of the results under it) is looked up again: such a stale node is retried
+// until Timeout, any other error fails at once.
 func Click(t testing.TB, ctx context.Context, sel string) {
 	t.Helper()
-	do(t, ctx, "click "+sel, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+	deadline := time.Now().Add(Timeout)
+	for {
+		tctx, cancel := context.WithDeadline(ctx, deadline)
+		err := chromedp.Do(tctx, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+		cancel()
+		if err == nil {
+			return
+		}
+		if !staleNode(err) || time.Now().After(deadline) {
+			t.Fatalf("browsertest: click %s: %v", sel, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// staleNode reports whether err says the node went away between the query
+// and the action (the DOM was swapped under it).
+func staleNode(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "Could not find node with given id") || strings.Contains(msg, "No node with given id") ||
+		strings.Contains(msg, "Node is detached") || strings.Contains(msg, "node is detached")
 }
 
 // WaitVisible waits until an element matching sel is visible.
