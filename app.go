@@ -50,7 +50,10 @@ type appConfig struct {
 	EchoListen string
 	// Reconcile is the interval of the worker's safety net (default 5 s).
 	Reconcile time.Duration
-	Dev       bool
+	// InstanceGrace is how long an instance may go unseen before the
+	// others close its connections (default models.DefaultInstanceGrace).
+	InstanceGrace time.Duration
+	Dev           bool
 	// Bootstrap chooses the initial administrator on an empty database.
 	Bootstrap models.BootstrapOptions
 	// Announce prints the banner once the server listens.
@@ -91,7 +94,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	store := models.NewStore(db, dialect, models.Options{
 		Crypter: crypter, LoginLifetime: cfg.LoginLifetime, LoginIdleTimeout: cfg.LoginIdle,
 		CheckOIDCProvider: oidcauth.Checker(oidcClient),
-		Sessions: models.SessionOptions{Notifier: broker, InstanceID: instanceID,
+		Sessions: models.SessionOptions{Notifier: broker, InstanceID: instanceID, InstanceGrace: cfg.InstanceGrace,
 			Ended: hook.ended, EndedChannel: worker.NotifyChannel},
 	})
 	if len(cfg.RootKeyPrevious) > 0 { // root key rotation: see docs/root-key-rotation.md
@@ -109,6 +112,9 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		log.Info("initialised empty database", "admin_login", boot.AdminLoginName)
 	}
 
+	if err := store.RegisterInstance(ctx); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
@@ -204,6 +210,13 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		reconcile = 5 * time.Second
 	}
 	g.Go(func() error { return reconcileLoop(gctx, wk, store, reconcile, log) })
+	grace := cfg.InstanceGrace
+	if grace <= 0 {
+		grace = models.DefaultInstanceGrace
+	}
+	g.Go(func() error {
+		return instanceLoop(gctx, store, wk, min(max(grace/3, 100*time.Millisecond), 5*time.Second), log)
+	})
 	if cfg.EchoListen != "" {
 		if eln, err := net.Listen("tcp", cfg.EchoListen); err != nil {
 			log.Warn("dev echo service not started: the target echo will refuse connections", "addr", cfg.EchoListen, "error", err)
@@ -227,7 +240,15 @@ func startApp(ctx context.Context, cfg appConfig) error {
 				boot.AdminLoginName, boot.AdminPassword)
 		}
 	}
-	return g.Wait()
+	err = g.Wait()
+	// The worker has recorded its connections closed (its Run returned):
+	// this instance holds nothing any more.
+	dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if derr := store.DeregisterInstance(dctx); derr != nil {
+		log.Warn("deregister instance", "error", derr)
+	}
+	return err
 }
 
 // every runs fn at each tick until ctx ends (a background loop owned by run).

@@ -96,6 +96,9 @@ type serveConfig struct {
 	SessionRetention time.Duration
 	// SessionSweep is the interval of the session expiry/termination loop.
 	SessionSweep time.Duration
+	// InstanceGrace is how long an instance may go unseen before the
+	// others close its connections.
+	InstanceGrace time.Duration
 	// TLSCertFile and TLSKeyFile (both or neither) make serve speak HTTPS.
 	TLSCertFile, TLSKeyFile string
 }
@@ -116,6 +119,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	idle := s.add("login-idle-timeout", "GATEHOUSE_LOGIN_IDLE_TIMEOUT", "24h", "a login unused this long ends", false)
 	retention := s.add("session-retention", "GATEHOUSE_SESSION_RETENTION", "24h", "operational rows of sessions terminated longer ago are deleted (the warehouse keeps them forever)", false)
 	sweep := s.add("session-sweep-interval", "GATEHOUSE_SESSION_SWEEP_INTERVAL", "1s", "how often expired and finished sessions are terminated", false)
+	grace := s.add("instance-grace", "GATEHOUSE_INSTANCE_GRACE", "30s", "an instance unseen this long is dead: the others close its connections (system error)", false)
 	tlsCert := s.add("tls-cert", "GATEHOUSE_TLS_CERT", "", "PEM certificate chain file: serve HTTPS (with --tls-key)", false)
 	tlsKey := s.add("tls-key", "GATEHOUSE_TLS_KEY", "", "PEM private key file of --tls-cert", false)
 	if err := s.parse(args, getenv); err != nil {
@@ -189,6 +193,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	cfg.LoginLifetime, cfg.LoginIdle = dur(lifetime), dur(idle)
 	cfg.SessionRetention = dur(retention)
 	cfg.SessionSweep = dur(sweep)
+	cfg.InstanceGrace = dur(grace)
 	cfg.TLSCertFile, cfg.TLSKeyFile = *tlsCert, *tlsKey
 	switch {
 	case (*tlsCert == "") != (*tlsKey == ""):

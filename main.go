@@ -102,7 +102,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		DatabaseURL: cfg.DatabaseURL, Listen: cfg.Listen, ExternalURL: cfg.ExternalURL,
 		CookieHashKey: cfg.CookieHashKey, CookieBlockKey: cfg.CookieBlockKey,
 		RootKey: cfg.RootKey, RootKeyPrevious: cfg.RootKeyPrevious, TrustedProxies: cfg.TrustedProxies,
-		LoginLifetime: cfg.LoginLifetime, LoginIdle: cfg.LoginIdle, SessionSweep: cfg.SessionSweep,
+		LoginLifetime: cfg.LoginLifetime, LoginIdle: cfg.LoginIdle, SessionSweep: cfg.SessionSweep, InstanceGrace: cfg.InstanceGrace,
 		SessionRetention: cfg.SessionRetention, TLSCertFile: cfg.TLSCertFile, TLSKeyFile: cfg.TLSKeyFile,
 		Logger: logger, Stdout: stdout,
 	})

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -11,6 +13,22 @@ import (
 
 	"gatehouse/dbtest"
 )
+
+// childServeEnv, set in a test binary's environment, makes it run
+// `gatehouse serve` with that environment instead of the tests: a real
+// process a test can kill (see TestKilledInstanceConnectionsClose).
+const childServeEnv = "GATEHOUSE_TEST_CHILD_SERVE"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childServeEnv) == "1" {
+		if err := run(context.Background(), []string{"serve"}, os.Getenv, os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
 
 func serveEnv(dbURL string) map[string]string {
 	k := func(n int) string { return base64.StdEncoding.EncodeToString(randomKey(n)) }

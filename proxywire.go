@@ -191,6 +191,24 @@ func reconcileLoop(ctx context.Context, w *worker.Worker, store *models.Store, i
 	})
 }
 
+// instanceLoop marks this instance seen every interval. When another
+// instance had found it unseen for the grace period and closed its
+// connections in the records, it cuts them here too (they are recorded
+// closed already) and goes on registered again.
+func instanceLoop(ctx context.Context, store *models.Store, w *worker.Worker, interval time.Duration, log *slog.Logger) error {
+	return every(ctx, interval, func(ctx context.Context) {
+		registered, err := store.InstanceHeartbeat(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("instance heartbeat", "error", err)
+		case err == nil && !registered:
+			n := w.CutAll(worker.ReasonSystemError)
+			log.Warn("this instance was unseen for the grace period: other instances closed its connections in the records; cut them here too",
+				"count", n)
+		}
+	})
+}
+
 // cancelFromNotification cuts, on this instance, the connections of a
 // session another instance ended (payload of worker.NotifyChannel).
 func cancelFromNotification(w *worker.Worker, payload string) {

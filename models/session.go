@@ -95,6 +95,9 @@ type Connection struct {
 	BytesUp      int64
 	BytesDown    int64
 	ClosedReason *string
+	// InstanceID is the instance whose worker relays the connection (nil
+	// for connections admitted without one).
+	InstanceID *string
 }
 
 // TableName is the connections table.

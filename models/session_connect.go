@@ -77,6 +77,9 @@ func (s *Store) AdmitConnection(ctx context.Context, in AdmitInput) (*Admission,
 		}
 		c := Connection{ID: NewID(PrefixConnection), SessionID: m.ID, ClientAddr: in.ClientAddr, UserIP: in.UserIP,
 			EndpointAddr: sess.Endpoint, AuthorizedAt: now}
+		if id := tx.opts.Sessions.InstanceID; id != "" {
+			c.InstanceID = &id
+		}
 		if err := tx.q(ctx).Create(&c).Error; err != nil {
 			return fmt.Errorf("record connection: %w", err)
 		}

@@ -13,8 +13,13 @@ type SessionOptions struct {
 	// pages' broker). Nil: nobody is told.
 	Notifier SessionNotifier
 	// InstanceID names this process in Postgres notifications so that its
-	// listener can skip what it published itself.
+	// listener can skip what it published itself, and in the instances
+	// table: the connections its worker admits record it.
 	InstanceID string
+	// InstanceGrace is how long an instance may go unseen before the
+	// session loop closes its open connections (default
+	// DefaultInstanceGrace).
+	InstanceGrace time.Duration
 	// CredentialLibraries by source name; "static" defaults to the static
 	// credentials library.
 	CredentialLibraries map[string]CredentialLibrary
@@ -111,17 +116,25 @@ func DecodeSessionChanges(payload string) (instanceID string, changes []SessionC
 // SweepResult counts what one sweep did, by rule.
 type SweepResult struct {
 	TimedOut, Canceled, ConnectionLimit int
+	// Orphaned counts the connections closed because their instance died.
+	Orphaned int
 }
 
 // SweepSessions applies the background rules once, one set-based statement
-// per rule, each in its own transaction: expired live sessions terminate
-// (timed out; canceling ones keep canceled), canceling sessions with no open
+// per rule, each in its own transaction: the open connections of instances
+// unseen for the grace period close (system error; see
+// closeOrphanedConnections), expired live sessions terminate (timed out;
+// canceling ones keep canceled), canceling sessions with no open
 // connection terminate (canceled), and active sessions whose limit is used
 // up with every connection closed terminate (connection limit). Safe when
 // several instances run it at once on one Postgres (rows another instance
 // is moving are skipped).
 func (s *Store) SweepSessions(ctx context.Context) (SweepResult, error) {
 	var r SweepResult
+	var err error
+	if r.Orphaned, err = s.closeOrphanedConnections(ctx); err != nil {
+		return r, err
+	}
 	rules := []struct {
 		event SessionEvent
 		cond  func() (string, []any)

@@ -169,6 +169,18 @@ func (w *Worker) Cancel(sessionID, reason string) int {
 	return len(conns)
 }
 
+// CutAll cuts every live connection on this worker with reason, leaving
+// their sessions free to admit new ones; it returns how many it cut. The
+// instance heartbeat calls it when the records already show them closed
+// (see models.Store.InstanceHeartbeat).
+func (w *Worker) CutAll(reason string) int {
+	conns := w.live.all()
+	for _, c := range conns {
+		c.cutWith(reason)
+	}
+	return len(conns)
+}
+
 // LiveConnections returns how many connections of the session are live on
 // this worker.
 func (w *Worker) LiveConnections(sessionID string) int {

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"gatehouse/dbtest"
+	"gatehouse/models"
+	"gatehouse/worker"
+)
+
+// TestKilledInstanceConnectionsClose: instance B, a real `serve` process,
+// relays a connection and is killed (SIGKILL: nothing recorded on the
+// way out). The session canceled on instance A stays canceling while the
+// connection may live, then, once B has been unseen for --instance-grace,
+// A's session loop closes the connection (system error, its flushed bytes
+// kept) and the session terminates canceled: nothing stays canceling until
+// it expires.
+func TestKilledInstanceConnectionsClose(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go worker.ServeEcho(ctx, ln)
+	w := &proxyWorld{DBURL: dbtest.NewDatabaseURL(t, models.Postgres), Echo: ln.Addr().String()}
+	env := serveEnv(w.DBURL)
+	env["GATEHOUSE_INSTANCE_GRACE"] = "3s"
+	rootKey, _ := base64.StdEncoding.DecodeString(env["GATEHOUSE_ROOT_KEY"])
+	seedSessionWorld(t, w.DBURL, rootKey)
+	w.setEchoPort(t, ln.Addr().(*net.TCPAddr).Port)
+	a := launch(t, env, "serve")
+
+	child := exec.Command(os.Args[0], "-test.run", "^$")
+	child.Env = append(os.Environ(), childServeEnv+"=1")
+	for k, v := range env {
+		child.Env = append(child.Env, k+"="+v)
+	}
+	out, errOut := &syncBuffer{}, &syncBuffer{}
+	child.Stdout, child.Stderr = out, errOut
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
+	var bURL string
+	for deadline := time.Now().Add(60 * time.Second); bURL == ""; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("instance B did not start:\n%s\n%s", out, errOut)
+		}
+		bURL = urlPattern.FindString(out.String())
+	}
+
+	c := client(t)
+	id, tok := startSession(t, c, a)
+	proc := startConnect(t, "--addr", bURL, "--token", tok)
+	conn, err := net.Dial("tcp", proc.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	echoOnce(t, conn, "before the crash")
+	cut := cutWatch(conn)
+	time.Sleep(2500 * time.Millisecond) // B flushes moving bytes every 2 s
+	if err := child.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = child.Wait()
+	select {
+	case <-cut: // the tunnel died with B
+	case <-time.After(10 * time.Second):
+		t.Fatal("the client's connection outlived instance B")
+	}
+	if p := post(t, c, a.URL+"/sessions/"+id+"/cancel", url.Values{}, "HX-Request", "true"); p.Status != http.StatusNoContent {
+		t.Fatalf("cancel on A: %d", p.Status)
+	}
+	if st, _, _, open := sessionState(t, w.DBURL, id); st != "canceling" || open != 1 {
+		t.Fatalf("right after the cancel: %s with %d open connections, want canceling with 1 (B could not record its end)", st, open)
+	}
+	// B's last heartbeat is at most 1 s old at the kill: A closes its
+	// connection between 2 and 3 s later (plus a sweep), well before 30 s.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, reason, count, open := sessionState(t, w.DBURL, id)
+		rows := connectionRows(t, w.DBURL, id)
+		if st == "terminated" {
+			if reason != "canceled" || count != 1 || open != 0 || len(rows) != 1 || !rows[0].Closed ||
+				rows[0].ClosedReason.String != "system error" || rows[0].BytesUp != 16 || rows[0].BytesDown != 16 {
+				t.Fatalf("after B's grace period: %s/%s count %d open %d, connections %+v", st, reason, count, open, rows)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("session %s still %s 30 s after B was killed; connections %+v", id, st, rows)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestDroppedInstanceCutsItsConnections: an instance found unseen for the
+// grace period (simulated by deleting its row, as another instance's sweep
+// does) has its connections closed in the records; at its next heartbeat
+// it cuts them for real and registers again, and the session, still live,
+// admits a new connection. SQLite, through serve.
+func TestDroppedInstanceCutsItsConnections(t *testing.T) {
+	w := newProxyWorld(t, models.SQLite, 1)
+	app := w.Apps[0]
+	c := client(t)
+	id, tok := startSession(t, c, app)
+	proc := startConnect(t, "--addr", app.URL, "--token", tok)
+	conn, err := net.Dial("tcp", proc.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	echoOnce(t, conn, "while registered")
+	cut := cutWatch(conn)
+	w.exec(t, "DELETE FROM worker_instances")
+	select {
+	case <-cut:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the dropped instance kept relaying")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, _, _, open := sessionState(t, w.DBURL, id)
+		rows := connectionRows(t, w.DBURL, id)
+		if len(rows) == 1 && rows[0].Closed {
+			if st != "active" || open != 0 || rows[0].ClosedReason.String != "system error" {
+				t.Fatalf("after the drop: %s, %d open, connections %+v", st, open, rows)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("connection not recorded closed: %+v", rows)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var n int
+	db, _, err := models.OpenDB(context.Background(), w.DBURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, _ := db.DB()
+	defer sqlDB.Close()
+	if err := db.Raw("SELECT count(*) FROM worker_instances").Scan(&n).Error; err != nil || n != 1 {
+		t.Errorf("instances registered after the drop: %d %v", n, err)
+	}
+	again, err := net.Dial("tcp", proc.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	echoOnce(t, again, "registered again")
+}
