@@ -318,6 +318,9 @@ func sweepSessions(ctx context.Context, store *models.Store, log *slog.Logger) m
 	if err != nil && ctx.Err() == nil {
 		log.Warn("sweep sessions", "error", err)
 	} else if r != (models.SweepResult{}) {
+		if r.Orphaned > 0 {
+			log.Warn("closed the connections of instances unseen for the grace period (system error)", "count", r.Orphaned)
+		}
 		log.Info("sessions terminated", "timed_out", r.TimedOut, "canceled", r.Canceled, "connection_limit", r.ConnectionLimit)
 	}
 	return r
