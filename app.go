@@ -215,7 +215,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		grace = models.DefaultInstanceGrace
 	}
 	g.Go(func() error {
-		return instanceLoop(gctx, store, wk, min(max(grace/3, 100*time.Millisecond), 5*time.Second), log)
+		return instanceLoop(gctx, store, wk, min(max(grace/3, 100*time.Millisecond), 5*time.Second), grace, log)
 	})
 	if cfg.EchoListen != "" {
 		if eln, err := net.Listen("tcp", cfg.EchoListen); err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,4 +160,57 @@ func TestDroppedInstanceCutsItsConnections(t *testing.T) {
 	}
 	defer again.Close()
 	echoOnce(t, again, "registered again")
+}
+
+// TestInstanceCutOffFromDatabaseCutsItsConnections: when an instance
+// cannot reach Postgres for the grace period, it cuts the connections it
+// relays (other instances are about to record them closed) instead of
+// relaying unrecorded bytes.
+func TestInstanceCutOffFromDatabaseCutsItsConnections(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go worker.ServeEcho(ctx, ln)
+	w := &proxyWorld{DBURL: dbtest.NewDatabaseURL(t, models.Postgres), Echo: ln.Addr().String()}
+	env := serveEnv(w.DBURL)
+	env["GATEHOUSE_INSTANCE_GRACE"] = "2s"
+	rootKey, _ := base64.StdEncoding.DecodeString(env["GATEHOUSE_ROOT_KEY"])
+	seedSessionWorld(t, w.DBURL, rootKey)
+	w.setEchoPort(t, ln.Addr().(*net.TCPAddr).Port)
+	app := launch(t, env, "serve")
+	_, tok := startSession(t, client(t), app)
+	proc := startConnect(t, "--addr", app.URL, "--token", tok)
+	conn, err := net.Dial("tcp", proc.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	echoOnce(t, conn, "before the outage")
+	cut := cutWatch(conn)
+
+	// The outage: no new connections to the database, existing ones ended.
+	u, _ := url.Parse(w.DBURL)
+	name := strings.TrimPrefix(u.Path, "/")
+	admin, _, err := models.OpenDB(ctx, strings.Replace(w.DBURL, "/"+name+"?", "/postgres?", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminSQL, _ := admin.DB()
+	defer adminSQL.Close()
+	restore := func() { admin.Exec(`ALTER DATABASE "` + name + `" ALLOW_CONNECTIONS true`) }
+	t.Cleanup(restore) // before the app stops (cleanups run last-in first-out)
+	must(t, admin.Exec(`ALTER DATABASE "`+name+`" ALLOW_CONNECTIONS false`).Error)
+	must(t, admin.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ?`, name).Error)
+	select {
+	case <-cut:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the instance kept relaying 20 s into a database outage (grace 2 s)")
+	}
+	if !strings.Contains(app.Stderr.String(), "could not mark itself seen for the grace period") {
+		t.Errorf("no log of the cut:\n%s", app.Stderr)
+	}
+	restore()
 }

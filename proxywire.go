@@ -194,17 +194,28 @@ func reconcileLoop(ctx context.Context, w *worker.Worker, store *models.Store, i
 // instanceLoop marks this instance seen every interval. When another
 // instance had found it unseen for the grace period and closed its
 // connections in the records, it cuts them here too (they are recorded
-// closed already) and goes on registered again.
-func instanceLoop(ctx context.Context, store *models.Store, w *worker.Worker, interval time.Duration, log *slog.Logger) error {
+// closed already) and goes on registered again. When it cannot mark itself
+// seen for the grace period (the database out of reach), it cuts its
+// connections at once rather than relay what the others are about to
+// record closed.
+func instanceLoop(ctx context.Context, store *models.Store, w *worker.Worker, interval, grace time.Duration, log *slog.Logger) error {
+	lastSeen, fenced := time.Now(), false
 	return every(ctx, interval, func(ctx context.Context) {
 		registered, err := store.InstanceHeartbeat(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.Warn("instance heartbeat", "error", err)
+			if !fenced && time.Since(lastSeen) >= grace {
+				fenced = true
+				log.Error("this instance could not mark itself seen for the grace period: cutting its connections, which other instances will record closed",
+					"count", w.CutAll(worker.ReasonSystemError), "grace", grace)
+			}
 		case err == nil && !registered:
-			n := w.CutAll(worker.ReasonSystemError)
 			log.Warn("this instance was unseen for the grace period: other instances closed its connections in the records; cut them here too",
-				"count", n)
+				"count", w.CutAll(worker.ReasonSystemError))
+			fallthrough
+		case err == nil:
+			lastSeen, fenced = time.Now(), false
 		}
 	})
 }
