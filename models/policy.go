@@ -73,11 +73,8 @@ const (
 // it, so guessing ids reveals nothing), and ErrForbidden when it may see but
 // not do.
 func (s *Store) authorize(ctx context.Context, a Actor, action Action, res Resource) error {
-	acl, err := s.aclFor(ctx, a)
+	acl, err := s.aclForResource(ctx, a, res)
 	if err != nil {
-		return err
-	}
-	if err := s.ensureScopes(ctx, res.ScopeID); err != nil {
 		return err
 	}
 	if acl.Allowed(res, string(action)).Allowed {
@@ -97,8 +94,8 @@ func (s *Store) authorize(ctx context.Context, a Actor, action Action, res Resou
 // count as "not allowed".
 func (s *Store) Allowed(ctx context.Context, a Actor, res Resource, candidates ...Action) map[Action]bool {
 	out := make(map[Action]bool, len(candidates))
-	acl, err := s.aclFor(ctx, a)
-	if err != nil || s.ensureScopes(ctx, res.ScopeID) != nil {
+	acl, err := s.aclForResource(ctx, a, res)
+	if err != nil {
 		return out
 	}
 	for _, c := range candidates {

@@ -40,6 +40,11 @@ func (s *Store) listCondition(ctx context.Context, a Actor, resourceType string,
 		all = append(all, id)
 	}
 	slices.Sort(all)
+	if resourceType == sessionType { // sessions outlive their scopes
+		if acl, all, err = s.withDeletedScopes(ctx, acl, tree); err != nil {
+			return "", nil, err
+		}
+	}
 	act, listed := string(action), all
 	if action == ActionList {
 		act = string(ActionNoOp)

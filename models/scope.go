@@ -285,6 +285,9 @@ func (s *Store) DeleteScope(ctx context.Context, a Actor, id string) error {
 		if _, err := tx.CancelSessionsOf(ctx, scopeResource(sc)); err != nil {
 			return err
 		}
+		if err := tx.rememberDeletedScopes(ctx, sc.ID); err != nil {
+			return err
+		}
 		return tx.keepAnAdministrator(ctx, func() error {
 			res := tx.q(ctx).Where("id = ?", id).Delete(&Scope{})
 			if res.Error != nil {

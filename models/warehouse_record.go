@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"gorm.io/gorm"
@@ -32,11 +33,13 @@ func (s *Store) GetHistorySession(ctx context.Context, a Actor, id string) (*His
 	if err != nil {
 		return nil, fmt.Errorf("session history %s: %w", id, err)
 	}
+	// Its project may be gone: authorization sees it in the tree as it was
+	// (see scope_deleted.go), as the Session history list does.
 	scope, err := s.historyScope(ctx, &rec.Session)
 	if err != nil {
 		return nil, fmt.Errorf("session history %s: %w", id, err)
 	}
-	res := Resource{Type: "session", ID: id, ScopeID: scope}
+	res := Resource{Type: sessionType, ID: id, ScopeID: scope}
 	if err := s.authorize(ctx, a, ActionReadHistory, res); err != nil {
 		return nil, notFoundIfHidden(err)
 	}
@@ -67,18 +70,18 @@ func (s *Store) GetHistorySession(ctx context.Context, a Actor, id string) (*His
 }
 
 // historyScope is the scope a warehouse session is authorized in: its
-// project, or when that was deleted its org, or when that is gone too the
-// global scope (so only global auditors still see it).
+// project, live or deleted (deleted_scopes); failing that (a row from
+// elsewhere) its org, then global.
 func (s *Store) historyScope(ctx context.Context, h *HistorySession) (string, error) {
 	var ids []string
-	if err := s.q(ctx).Raw("SELECT id FROM scopes WHERE id IN (?, ?)", h.ProjectID, h.OrgID).Scan(&ids).Error; err != nil {
+	err := s.q(ctx).Raw("SELECT id FROM scopes WHERE id IN (?, ?) UNION SELECT id FROM deleted_scopes WHERE id IN (?, ?)",
+		h.ProjectID, h.OrgID, h.ProjectID, h.OrgID).Scan(&ids).Error
+	if err != nil {
 		return "", err
 	}
 	for _, want := range []string{h.ProjectID, h.OrgID} {
-		for _, id := range ids {
-			if id == want && id != "" {
-				return id, nil
-			}
+		if want != "" && slices.Contains(ids, want) {
+			return want, nil
 		}
 	}
 	return GlobalScopeID, nil
