@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 
 	"gatehouse/models"
@@ -23,15 +24,36 @@ type Explain struct {
 
 // Show renders the question form and, when a resource is given, the answer
 // (GET /explain?user=&resource=). user defaults to the caller; asking about
-// someone else takes read on that user.
+// someone else takes read on that user, named by id or by exact name. An
+// unknown or invisible user or resource gets its message next to the field.
 func (h Explain) Show(w http.ResponseWriter, r *http.Request) error {
 	ctx, a, q := r.Context(), ActorFrom(r.Context()), r.URL.Query()
-	f := views.Form{Values: map[string]string{"user": strings.TrimSpace(q.Get("user")), "resource": strings.TrimSpace(q.Get("resource"))}}
-	var ex *models.AccessExplanation
-	if f.V("resource") != "" {
-		var err error
-		if ex, err = h.Store.ExplainAccess(ctx, a, f.V("user"), f.V("resource")); err != nil {
+	f := views.Form{Values: map[string]string{"user": strings.TrimSpace(q.Get("user")), "resource": strings.TrimSpace(q.Get("resource"))},
+		Errors: map[string]string{}}
+	userID := f.V("user")
+	if t, _ := models.ResourceTypeOfID(userID); userID != "" && t != "user" {
+		id, msg, err := h.userByName(ctx, a, userID)
+		if err != nil {
 			return err
+		}
+		if userID = id; msg != "" {
+			f.Errors["user"] = msg
+		}
+	}
+	status := http.StatusOK
+	if len(f.Errors) > 0 {
+		status = http.StatusUnprocessableEntity
+	}
+	var ex *models.AccessExplanation
+	if f.V("resource") != "" && len(f.Errors) == 0 {
+		var err error
+		if ex, err = h.Store.ExplainAccess(ctx, a, userID, f.V("resource")); err != nil {
+			fe := models.FieldErrors(err)
+			if fe == nil {
+				return err
+			}
+			// Unknown or invisible: the same answer either way.
+			f.Errors, status = fe, http.StatusNotFound
 		}
 	}
 	var users []models.UserItem
@@ -42,5 +64,28 @@ func (h Explain) Show(w http.ResponseWriter, r *http.Request) error {
 		}
 		users = page.Items
 	}
-	return render(w, r, http.StatusOK, views.ExplainPage(h.Meta(r, "Why can't I?", "explain"), f, users, ex))
+	return render(w, r, status, views.ExplainPage(h.Meta(r, "Why can't I?", "explain"), f, users, ex))
+}
+
+// userByName finds the one user the actor may see whose name or login name
+// is name (any case); otherwise it returns a message for the field.
+func (h Explain) userByName(ctx context.Context, a models.Actor, name string) (id, msg string, err error) {
+	page, err := h.Store.ListUsers(ctx, a, "", models.ListOptions{Search: name, PerPage: 100})
+	if err != nil {
+		return "", "", err
+	}
+	var found []string
+	for _, u := range page.Items {
+		logins := strings.Split(strings.ToLower(u.LoginNames), ", ")
+		if strings.EqualFold(u.Name, name) || slices.Contains(logins, strings.ToLower(name)) {
+			found = append(found, u.ID)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", "There is no user named “" + name + "” that you can see: give a user id or an exact name.", nil
+	case 1:
+		return found[0], "", nil
+	}
+	return "", "Several users are named “" + name + "”: give the user's id.", nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -98,8 +99,19 @@ func TestExplainPage(t *testing.T) {
 		if code != http.StatusOK {
 			t.Fatalf("status %d: %s", code, body)
 		}
-		if opts := byTestID(t, body, "explain-user"); len(opts) != 1 || !strings.Contains(opts[0], "bob") {
-			t.Errorf("user picker = %q", opts)
+		if opts := byTestID(t, body, "explain-users"); len(opts) != 1 || !strings.Contains(opts[0], "bob") {
+			t.Errorf("user suggestions = %q", opts)
+		}
+		// Asking by name or login name, any case, is the same question.
+		for _, name := range []string{"bob", "BOB"} {
+			if code, byName := get(admin, url.Values{"user": {name}, "resource": {target.ID}}); code != http.StatusOK ||
+				!slices.Equal(byTestID(t, byName, "explain-read"), byTestID(t, body, "explain-read")) {
+				t.Errorf("by name %q: %d %q", name, code, byTestID(t, byName, "explain-read"))
+			}
+		}
+		if code, b := get(admin, url.Values{"user": {"nobody-like-this"}, "resource": {target.ID}}); code != http.StatusUnprocessableEntity ||
+			len(byTestID(t, b, "user-error")) != 1 || !strings.Contains(byTestID(t, b, "user-error")[0], "no user named") {
+			t.Errorf("unknown name: %d %q", code, byTestID(t, b, "user-error"))
 		}
 		if s := byTestID(t, body, "explain-subject"); len(s) != 1 || !strings.Contains(s[0], "bob") || !strings.Contains(s[0], "the target") {
 			t.Errorf("subject = %q", s)
@@ -127,15 +139,18 @@ func TestExplainPage(t *testing.T) {
 		if code != http.StatusOK || len(byTestID(t, body, "allowed")) != 1 || len(byTestID(t, body, "explain-user")) != 0 {
 			t.Errorf("bob about himself: %d %q", code, byTestID(t, body, "explain-actions"))
 		}
-		if code, _ = get(ba, url.Values{"user": {admin.UserID}, "resource": {target.ID}}); code != http.StatusNotFound {
-			t.Errorf("bob about admin: %d", code)
+		if code, body = get(ba, url.Values{"user": {admin.UserID}, "resource": {target.ID}}); code != http.StatusNotFound ||
+			len(byTestID(t, body, "form-error")) != 1 || len(byTestID(t, body, "explain-actions")) != 0 {
+			t.Errorf("bob about admin: %d %q", code, byTestID(t, body, "form-error"))
 		}
-		// A resource bob cannot see, and one that does not exist: the same 404.
-		if code, _ = get(ba, url.Values{"resource": {readers.ID}}); code != http.StatusNotFound {
-			t.Errorf("invisible role: %d", code)
-		}
-		if code, _ = get(ba, url.Values{"resource": {"r_nothere00000"}}); code != http.StatusNotFound {
-			t.Errorf("missing role: %d", code)
+		// A resource bob cannot see, and one that does not exist: the same
+		// 404, with the same message next to the field.
+		code, hidden := get(ba, url.Values{"resource": {readers.ID}})
+		code2, missing := get(ba, url.Values{"resource": {"r_nothere00000"}})
+		h1, h2 := byTestID(t, hidden, "resource-error"), byTestID(t, missing, "resource-error")
+		if code != http.StatusNotFound || code2 != http.StatusNotFound || len(h1) != 1 || !slices.Equal(h1, h2) ||
+			!strings.Contains(h1[0], "ask an administrator") {
+			t.Errorf("invisible role: %d %q; missing role: %d %q", code, h1, code2, h2)
 		}
 		// The bare page shows only the form.
 		code, body = get(ba, url.Values{})

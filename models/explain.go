@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -57,10 +58,12 @@ type AccessExplanation struct {
 
 // ExplainAccess explains userID's access to the resource with resourceID
 // (userID "" means the actor). Anyone may ask about themselves; asking about
-// another user takes read on that user. The actor must have some action on
-// the resource itself, so the page reveals nothing the actor cannot see.
-// Errors: ErrUnauthenticated, ErrNotFound (user or resource unknown or
-// invisible, or a type the explain page cannot resolve yet).
+// another user takes read on that user, and explains it as logged in with
+// the account it used last (for {{.Account.Id}} templates). The actor must
+// have some action on the resource itself, so the page reveals nothing the
+// actor cannot see. Errors: ErrUnauthenticated, a *ValidationError on
+// "user" or "resource" for one unknown or invisible (the same message
+// either way, or a type the explain page cannot resolve yet).
 func (s *Store) ExplainAccess(ctx context.Context, a Actor, userID, resourceID string) (*AccessExplanation, error) {
 	if !a.Authenticated() {
 		return nil, ErrUnauthenticated
@@ -69,19 +72,34 @@ func (s *Store) ExplainAccess(ctx context.Context, a Actor, userID, resourceID s
 		userID = a.UserID
 	}
 	u, err := s.readUser(ctx, a, userID)
-	if err != nil {
+	if errors.Is(err, ErrNotFound) {
+		return nil, Invalid("user", "There is no user with this id that you can see.")
+	} else if err != nil {
 		return nil, err
 	}
+	hidden := Invalid("resource", "There is nothing with this id that you can see, so Gatehouse cannot explain it: "+
+		"ask an administrator to explain it for you.")
 	res, name, err := s.resolveResource(ctx, resourceID)
-	if err != nil {
+	if errors.Is(err, ErrNotFound) {
+		return nil, hidden
+	} else if err != nil {
 		return nil, err
 	}
 	if err := s.authorize(ctx, a, ActionNoOp, res); err != nil {
-		return nil, fmt.Errorf("resource %q: %w", resourceID, ErrNotFound)
+		return nil, hidden
 	}
 	subject := a
 	if userID != a.UserID {
 		subject = Actor{UserID: userID}
+		var acct []string
+		if err := s.q(ctx).Raw(`SELECT a.id FROM accounts a LEFT JOIN logins l ON l.account_id = a.id
+			WHERE a.user_id = ? GROUP BY a.id, a.created_at ORDER BY max(l.created_at) IS NULL, max(l.created_at) DESC, a.created_at LIMIT 1`,
+			userID).Scan(&acct).Error; err != nil {
+			return nil, fmt.Errorf("account of %s: %w", userID, err)
+		}
+		if len(acct) == 1 {
+			subject.AccountID = acct[0]
+		}
 	}
 	acl, err := s.aclFor(ctx, subject)
 	if err != nil {
