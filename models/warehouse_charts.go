@@ -55,14 +55,20 @@ func (s *Store) HistoryStats(ctx context.Context, a Actor, f HistoryFilter) (*Hi
 		return nil, err
 	}
 	st := &HistoryStats{From: f.From, To: f.To}
-	day := "substr(w.created_at, 1, 10)"
+	perDay := "SELECT substr(w.created_at, 1, 10) AS day, count(*) AS sessions, sum(w.bytes_up) AS bytes_up, sum(w.bytes_down) AS bytes_down" +
+		" FROM warehouse_sessions w WHERE " + where + " GROUP BY 1 ORDER BY 1"
 	if s.dialect == Postgres {
-		day = "to_char(w.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+		// Grouped by the truncated timestamp, hashed thanks to the
+		// statistics on that expression (migration 00010), and formatted
+		// once per day: to_char on every row, sorted, cost twice as much.
+		perDay = "SELECT to_char(d.day, 'YYYY-MM-DD') AS day, d.sessions, d.bytes_up, d.bytes_down FROM (" +
+			"SELECT date_trunc('day', w.created_at AT TIME ZONE 'UTC') AS day, count(*) AS sessions," +
+			" sum(w.bytes_up) AS bytes_up, sum(w.bytes_down) AS bytes_down" +
+			" FROM warehouse_sessions w WHERE " + where + " GROUP BY 1) d ORDER BY 1"
 	}
 	db := s.q(ctx)
 	var days []DayCount
-	err = db.Raw("SELECT "+day+" AS day, count(*) AS sessions, sum(w.bytes_up) AS bytes_up, sum(w.bytes_down) AS bytes_down"+
-		" FROM warehouse_sessions w WHERE "+where+" GROUP BY 1 ORDER BY 1", args...).Scan(&days).Error
+	err = db.Raw(perDay, args...).Scan(&days).Error
 	if err != nil {
 		return nil, fmt.Errorf("history per day: %w", err)
 	}

@@ -260,3 +260,71 @@ func TestHistoryStats(t *testing.T) {
 		}
 	})
 }
+
+// TestHistoryStatsFiltered checks every figure of the charts exactly with a
+// user filter: days cut at UTC midnight (a session at 00:00:00 and one just
+// before midnight), a day without sessions between others, the range's end
+// excluded, a target renamed (its greatest name labels it) and bytes only
+// of the filtered sessions.
+func TestHistoryStatsFiltered(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *models.Store) {
+		ctx := context.Background()
+		admin := dbtest.Admin(t, store)
+		seedHistory(t, store, 48) // 2026-03-01 09:00 to 03-03 08:00, hourly; u_1 is i%3 == 1
+		day := func(d int) time.Time { return time.Date(2026, 3, d, 0, 0, 0, 0, time.UTC) }
+		extra := []struct {
+			id, user, target, targetName string
+			at                           time.Time
+		}{
+			{"s_x1", "0", "ttcp_9", "target-9", day(4).Add(12 * time.Hour)}, // the only session of 03-04
+			{"s_x2", "1", "ttcp_9", "target-9", day(5)},
+			{"s_x3", "1", "ttcp_1", "target-1b", day(6).Add(-500 * time.Millisecond)},
+			{"s_x4", "1", "ttcp_1", "target-1", day(6)}, // at the range's end: out
+		}
+		for _, x := range extra {
+			s := whSnapshot(x.id, x.at)
+			s.UserID, s.UserName = "u_"+x.user, "User"+x.user
+			s.TargetID, s.TargetName = x.target, x.targetName
+			mustNil(t, store.WarehouseSessionCreated(ctx, s))
+		}
+		mustNil(t, store.WarehouseSessionsState(ctx, []string{"s_x2"}, "terminated", "canceled", day(5).Add(time.Minute)))
+		for i, c := range []struct {
+			session  string
+			up, down int64
+		}{{"s_h0001", 10, 20}, {"s_h0016", 5, 7}, {"s_h0002", 100, 200}, {"s_x3", 1, 2}, {"s_x4", 1000, 2000}} {
+			mustNil(t, store.WarehouseConnection(ctx, &models.WarehouseConnection{ConnectionID: fmt.Sprintf("sc_%d", i),
+				SessionID: c.session, AuthorizedAt: whT0, BytesUp: c.up, BytesDown: c.down}))
+		}
+		check := func(f models.HistoryFilter, perDay []models.DayCount, reasons, targets, users []models.LabelCount) {
+			t.Helper()
+			f.From, f.To = day(1), day(6)
+			st, err := store.HistoryStats(ctx, admin, f)
+			mustNil(t, err)
+			if fmt.Sprint(st.PerDay) != fmt.Sprint(perDay) {
+				t.Errorf("%+v per day:\n got %+v\nwant %+v", f, st.PerDay, perDay)
+			}
+			for _, c := range []struct {
+				name      string
+				got, want []models.LabelCount
+			}{{"reasons", st.Reasons, reasons}, {"targets", st.TopTargets, targets}, {"users", st.TopUsers, users}} {
+				if fmt.Sprint(c.got) != fmt.Sprint(c.want) {
+					t.Errorf("%+v %s:\n got %+v\nwant %+v", f, c.name, c.got, c.want)
+				}
+			}
+		}
+		d := func(day string, n, up, down int64) models.DayCount {
+			return models.DayCount{Day: day, Sessions: n, BytesUp: up, BytesDown: down}
+		}
+		l := func(label string, n int64) models.LabelCount { return models.LabelCount{Label: label, Count: n} }
+		check(models.HistoryFilter{User: "u_1"},
+			[]models.DayCount{d("2026-03-01", 5, 10, 20), d("2026-03-02", 8, 5, 7), d("2026-03-03", 3, 0, 0), d("2026-03-04", 0, 0, 0), d("2026-03-05", 2, 1, 2)},
+			[]models.LabelCount{l("live", 17), l("canceled", 1)},
+			[]models.LabelCount{l("target-1b", 5), l("target-0", 4), l("target-2", 4), l("target-3", 4), l("target-9", 1)},
+			[]models.LabelCount{l("User1", 18)})
+		check(models.HistoryFilter{},
+			[]models.DayCount{d("2026-03-01", 15, 110, 220), d("2026-03-02", 24, 5, 7), d("2026-03-03", 9, 0, 0), d("2026-03-04", 1, 0, 0), d("2026-03-05", 2, 1, 2)},
+			[]models.LabelCount{l("live", 34), l("canceled", 9), l("timed out", 8)},
+			[]models.LabelCount{l("target-1b", 13), l("target-0", 12), l("target-2", 12), l("target-3", 12), l("target-9", 2)},
+			[]models.LabelCount{l("User1", 18), l("User0", 17), l("User2", 16)})
+	})
+}
