@@ -75,15 +75,7 @@ func TestBrowserSessionLifecycle(t *testing.T) {
 
 	ctx := browsertest.New(t)
 	browsertest.FailOnConsoleErrors(t, ctx)
-	browsertest.Navigate(t, ctx, app.URL+"/login")
-	browsertest.Fill(t, ctx, "#login_name", "alice")
-	browsertest.Fill(t, ctx, "#password", "alice-password")
-	browsertest.Click(t, ctx, `[data-testid="login-submit"]`)
-	browsertest.WaitText(t, ctx, `[data-testid="current-user"]`, "Alice")
-
-	browsertest.Navigate(t, ctx, app.URL+"/targets")
-	browsertest.Click(t, ctx, `[data-testid="my-target-list"] [data-testid="start-session"]`)
-	browsertest.WaitText(t, ctx, `[data-testid="state"]`, "pending")
+	browserStartAsAlice(t, ctx, app.URL)
 	if tok := browsertest.Text(t, ctx, `[data-testid="session-token"]`); len(tok) < 40 {
 		t.Fatalf("token shown once = %q", tok)
 	}
@@ -122,6 +114,70 @@ func TestBrowserSessionLifecycle(t *testing.T) {
 	browsertest.WaitText(t, ctx, `[data-testid="session-list"] [data-testid="state"]`, "terminated / canceled")
 	if got := browsertest.Text(t, ctx, `[data-testid="session-list"] [data-testid="col-target"]`); got != "echo" {
 		t.Fatalf("target column = %q", got)
+	}
+}
+
+// browserStartAsAlice logs alice in and starts a session on echo from My
+// targets, leaving the browser on the new session's page (pending), and
+// returns the session's id.
+func browserStartAsAlice(t testing.TB, ctx context.Context, baseURL string) string {
+	t.Helper()
+	browsertest.Navigate(t, ctx, baseURL+"/login")
+	browsertest.Fill(t, ctx, "#login_name", "alice")
+	browsertest.Fill(t, ctx, "#password", "alice-password")
+	browsertest.Click(t, ctx, `[data-testid="login-submit"]`)
+	browsertest.WaitText(t, ctx, `[data-testid="current-user"]`, "Alice")
+
+	browsertest.Navigate(t, ctx, baseURL+"/targets")
+	browsertest.Click(t, ctx, `[data-testid="my-target-list"] [data-testid="start-session"]`)
+	browsertest.WaitText(t, ctx, `[data-testid="state"]`, "pending")
+	m := regexp.MustCompile(`/sessions/(s_[A-Za-z0-9]+)$`).FindStringSubmatch(browsertest.Location(t, ctx))
+	if m == nil {
+		t.Fatalf("address after starting = %s", browsertest.Location(t, ctx))
+	}
+	return m[1]
+}
+
+// TestBrowserMySessionsLiveRow: on My sessions, alice's new session's row
+// shows pending with a ticking countdown; she cancels it from the row and
+// the row turns "terminated / canceled" over Server-Sent Events, without a
+// reload.
+func TestBrowserMySessionsLiveRow(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "gatehouse.db")
+	env := serveEnv(dbPath)
+	rootKey, _ := base64.StdEncoding.DecodeString(env["GATEHOUSE_ROOT_KEY"])
+	seedSessionWorld(t, dbPath, rootKey)
+	env["GATEHOUSE_LOG_FORMAT"] = "text"
+	app := launch(t, env, "serve")
+
+	ctx := browsertest.New(t)
+	browsertest.FailOnConsoleErrors(t, ctx)
+	id := browserStartAsAlice(t, ctx, app.URL)
+
+	browsertest.Navigate(t, ctx, app.URL+"/sessions")
+	row := `[data-testid="live-sessions"] [data-testid="session-row-` + id + `"]`
+	browsertest.WaitText(t, ctx, row+` [data-testid="state"]`, "pending")
+	if got := browsertest.Text(t, ctx, row+` [data-testid="col-target"]`); got != "echo" {
+		t.Fatalf("target column = %q", got)
+	}
+	// The row's countdown ticks client-side.
+	left := browsertest.WaitText(t, ctx, row+` [data-testid="countdown"]`, "m ")
+	if !regexp.MustCompile(`^\d+m \d\ds$`).MatchString(left) {
+		t.Fatalf("countdown = %q", left)
+	}
+	// Wait for the event stream, then mark the document to prove no reload.
+	browsertest.Eval[bool](t, ctx, `window.__noReload = true`)
+	waitSSEOpen(t, ctx)
+	browsertest.Click(t, ctx, row+` [data-testid="cancel-session"]`)
+	browsertest.WaitText(t, ctx, row+` [data-testid="state"]`, "terminated / canceled")
+	if !browsertest.Eval[bool](t, ctx, `window.__noReload === true`) {
+		t.Fatal("the page was reloaded")
+	}
+	if loc := browsertest.Location(t, ctx); loc != app.URL+"/sessions" {
+		t.Fatalf("address after cancel = %s", loc)
+	}
+	if browsertest.Exists(t, ctx, row+` [data-testid="cancel-session"]`) || browsertest.Exists(t, ctx, row+` [data-testid="countdown"]`) {
+		t.Fatal("a terminated session's row offers no cancel and no countdown")
 	}
 }
 

@@ -137,6 +137,14 @@ func TestSessionPagesOverHTTP(t *testing.T) {
 			if p := get(t, c, app.URL+"/admin/sessions?state=terminated"); !strings.Contains(p.Body, `data-testid="empty"`) {
 				t.Fatalf("filter terminated:\n%s", p.Body)
 			}
+			// The state filter offers hiding terminated sessions.
+			if p := get(t, c, app.URL+"/admin/sessions"); !strings.Contains(p.Body, `<option value="live">live (not terminated)</option>`) {
+				t.Fatalf("All sessions offers no live filter:\n%s", p.Body)
+			}
+			if p := get(t, c, app.URL+"/admin/sessions?state=live"); p.Status != 200 || !strings.Contains(p.Body, `data-testid="session-row-`+id) ||
+				!strings.Contains(p.Body, `<option value="live" selected>`) {
+				t.Fatalf("filter live: %d\n%s", p.Status, p.Body)
+			}
 			for _, bad := range []string{"state=paused", "reason=unknown", "sort=id", "from=yesterday", "from=2026-03-02T10:00&to=2026-03-01T10:00"} {
 				if p := get(t, c, app.URL+"/admin/sessions?"+bad); p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "field-error") {
 					t.Fatalf("bad filter %s: %d", bad, p.Status)
@@ -151,6 +159,12 @@ func TestSessionPagesOverHTTP(t *testing.T) {
 			}
 			if e := one(5 * time.Second); !strings.Contains(e, "terminated / canceled") || !strings.Contains(e, `data-testid="history-terminated"`) {
 				t.Fatalf("session stream: %q", e)
+			}
+			if p := get(t, c, app.URL+"/admin/sessions?state=live"); !strings.Contains(p.Body, `data-testid="empty"`) {
+				t.Fatalf("filter live after cancel:\n%s", p.Body)
+			}
+			if p := get(t, c, app.URL+"/admin/sessions"); !strings.Contains(p.Body, `data-testid="session-row-`+id) {
+				t.Fatalf("All sessions must keep the terminated session:\n%s", p.Body)
 			}
 			// Canceling again is fine; the plain form redirects back.
 			if p := post(t, c, app.URL+"/sessions/"+id+"/cancel", url.Values{}); p.Status != http.StatusSeeOther || p.Location != "/sessions/"+id {

@@ -42,6 +42,7 @@ type sessionFixture struct {
 	methodID                                                 string
 	org, project, catalog, host1, host2, set, target, direct string
 	credStore, cred                                          string
+	oidcMethodID                                             string // set by loginAliceOIDC
 }
 
 func eachSessionDB(t *testing.T, fn func(t *testing.T, f *sessionFixture)) {
@@ -63,7 +64,8 @@ func newSessionFixture(t testing.TB, d models.Dialect, sopts models.SessionOptio
 		t.Fatal(err)
 	}
 	clock := &testClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-	store := dbtest.Open(t, d, models.Options{Now: clock.Now, Crypter: crypter, Sessions: sopts})
+	store := dbtest.Open(t, d, models.Options{Now: clock.Now, Crypter: crypter, Sessions: sopts,
+		CheckOIDCProvider: func(context.Context, string, []string) error { return nil }})
 	f := &sessionFixture{store: store, clock: clock, crypter: crypter}
 	f.admin = dbtest.Admin(t, store)
 	must := func(err error) {
@@ -111,6 +113,41 @@ func newSessionFixture(t testing.TB, d models.Dialect, sopts models.SessionOptio
 		f.cred, f.credStore, f.project, enc, now, now)
 	ex(`INSERT INTO target_credential_sources (target_id, credential_id, scope_id, created_at) VALUES (?, ?, ?, ?)`, f.target, f.cred, f.project, now)
 	return f
+}
+
+// loginAliceOIDC creates an active OIDC auth method in global, links an
+// account of it to alice (accounts are linked at OIDC login and no use case
+// links one to an existing user, so the row is inserted) and makes f.alice
+// a login through it: sessions alice starts afterwards record that account
+// and auth method.
+func (f *sessionFixture) loginAliceOIDC(t testing.TB) {
+	t.Helper()
+	ctx := context.Background()
+	in := validOIDC("Corp SSO")
+	m, err := f.store.CreateOIDCMethod(ctx, f.admin, models.GlobalScopeID, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.ChangeAuthMethodState(ctx, f.admin, m.ID, m.Version, models.StateActivePrivate); err != nil {
+		t.Fatal(err)
+	}
+	issuer, subject, now := m.Issuer, "alice-sub", f.clock.Now()
+	acct := models.Account{ID: models.NewID(models.PrefixOIDCAcct), AuthMethodID: m.ID, UserID: f.alice.UserID,
+		Issuer: &issuer, Subject: &subject, FullName: "Alice Liddell", Email: "alice@example.com", CreatedAt: now, UpdatedAt: now, Version: 1}
+	if err := f.store.DB().Create(&acct).Error; err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.store.OIDCLogin(ctx, models.OIDCIdentity{AuthMethodID: m.ID, Issuer: issuer, Subject: subject,
+		TokenClaims:    map[string]any{"sub": subject, "name": "Alice Liddell"},
+		UserinfoClaims: map[string]any{"sub": subject, "mail": "alice@example.com"}, ClientIP: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := f.store.LoginByToken(ctx, res.Token)
+	if err != nil || a.AccountID != acct.ID {
+		t.Fatalf("oidc login: %v %+v", err, a)
+	}
+	f.alice, f.oidcMethodID = a, m.ID
 }
 
 // start starts a session on the fixture's target as alice.

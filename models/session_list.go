@@ -12,7 +12,8 @@ import (
 
 // SessionFilter is the All sessions page's server-side filter. User, Target
 // and Project match the start of names, ignoring case (names as they were
-// at the start, so deleted ones still match); State and Reason are exact;
+// at the start, so deleted ones still match); State is one state, or
+// StateFilterLive for every session not terminated; Reason is exact;
 // From/To bound the start time (zero: open).
 type SessionFilter struct {
 	User, Target, Project string
@@ -22,6 +23,23 @@ type SessionFilter struct {
 	// Sort is one of SessionSorts' keys (default "-started").
 	Sort string
 	ListOptions
+}
+
+// StateFilterLive is the SessionFilter.State that hides terminated sessions:
+// it matches pending, active and canceling ones (a canceling session still
+// has connections being closed).
+const StateFilterLive = "live"
+
+// notTerminatedSQL is "col IN (…every state but terminated)": an IN list on
+// the state, so the (state, created_at) index still serves it.
+func notTerminatedSQL(col string) string {
+	var q []string
+	for _, st := range SessionStates {
+		if !st.Final() {
+			q = append(q, "'"+string(st)+"'")
+		}
+	}
+	return col + " IN (" + strings.Join(q, ", ") + ")"
 }
 
 // SessionSorts maps the sort keys of session lists to their ORDER BY.
@@ -40,7 +58,7 @@ func (f SessionFilter) validate() (SessionFilter, error) {
 	f.User = v.text("user", "User", f.User, false, 128)
 	f.Target = v.text("target", "Target", f.Target, false, 128)
 	f.Project = v.text("project", "Project", f.Project, false, 128)
-	if f.State != "" && !ValidSessionState(f.State) {
+	if f.State != "" && f.State != StateFilterLive && !ValidSessionState(f.State) {
 		v.add("state", "Choose one of the states.")
 	}
 	if f.Reason != "" && !ValidTerminationReason(f.Reason) {
@@ -107,7 +125,11 @@ func (s *Store) listSessions(ctx context.Context, a Actor, cond string, args []a
 				q = q.Where(where, lo, hi)
 			}
 		}
-		if f.State != "" {
+		switch f.State {
+		case "":
+		case StateFilterLive:
+			q = q.Where(notTerminatedSQL("s.state"))
+		default:
 			q = q.Where("s.state = ?", f.State)
 		}
 		if f.Reason != "" {

@@ -75,6 +75,9 @@ func TestListSessions(t *testing.T) {
 			{"by project", models.SessionFilter{Project: "databases"}, []string{b.Session.ID, a.ID}},
 			{"by other project", models.SessionFilter{Project: "nope"}, nil},
 			{"by state", models.SessionFilter{State: "pending"}, []string{b.Session.ID}},
+			{"live (not terminated)", models.SessionFilter{State: models.StateFilterLive}, []string{b.Session.ID}},
+			{"live, oldest first", models.SessionFilter{State: models.StateFilterLive, Sort: "started"}, []string{b.Session.ID}},
+			{"live, by user name", models.SessionFilter{State: models.StateFilterLive, User: "alice"}, []string{b.Session.ID}},
 			{"by reason", models.SessionFilter{Reason: "canceled"}, []string{a.ID}},
 			{"time range", models.SessionFilter{From: start.Add(30 * time.Second), To: start.Add(2 * time.Minute)}, []string{b.Session.ID}},
 			{"paged", models.SessionFilter{ListOptions: models.ListOptions{Page: 2, PerPage: 1}}, []string{a.ID}},
@@ -97,6 +100,22 @@ func TestListSessions(t *testing.T) {
 				}
 			}
 			models.SetSessionFilterFirstMax(prev)
+		}
+		// Live includes canceling sessions (connections still being closed)
+		// and hides only terminated ones.
+		f.clock.Add(time.Minute)
+		cs := f.start(t)
+		c := cs.Session
+		if _, err := f.store.AdmitConnection(ctx, models.AdmitInput{Token: cs.Token}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.store.CancelSession(ctx, f.alice, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		live, err := f.store.ListSessions(ctx, f.admin, models.SessionFilter{State: models.StateFilterLive})
+		if err != nil || live.Total != 2 || len(live.Items) != 2 || live.Items[0].ID != c.ID || live.Items[0].State != models.StateCanceling ||
+			live.Items[1].ID != b.Session.ID {
+			t.Fatalf("live: %v %+v", err, live)
 		}
 		for _, bad := range []models.SessionFilter{{State: "paused"}, {Reason: "unknown"}, {Sort: "id; drop"},
 			{From: start, To: start.Add(-time.Hour)}} {

@@ -73,7 +73,10 @@ type sessionTransition struct {
 // sessionTransitions is the one transition table of the session state
 // machine. A (state, event) pair that is not listed is not allowed. The
 // database enforces it again: every move is an UPDATE … WHERE state IN
-// (fromStates(event)) and CHECK constraints refuse impossible rows.
+// (fromStates(event)), CHECK constraints refuse impossible rows, and a
+// trigger (migration 00011) refuses any change of state that is not one of
+// these moves (setting previous_state to the state left) and any change of
+// a terminated session's state, reason or end time.
 //
 // A canceling session that expires ends with reason canceled: the cancel
 // came first and is the truthful reason.
