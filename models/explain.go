@@ -61,9 +61,10 @@ type AccessExplanation struct {
 // another user takes read on that user, and explains it as logged in with
 // the account it used last (for {{.Account.Id}} templates). The actor must
 // have some action on the resource itself, so the page reveals nothing the
-// actor cannot see. Errors: ErrUnauthenticated, a *ValidationError on
-// "user" or "resource" for one unknown or invisible (the same message
-// either way, or a type the explain page cannot resolve yet).
+// actor cannot see. Errors: ErrUnauthenticated; ErrNotFound, carrying a
+// *ValidationError on "user" or "resource", for one unknown or invisible
+// (the same message either way, or a type the explain page cannot resolve
+// yet).
 func (s *Store) ExplainAccess(ctx context.Context, a Actor, userID, resourceID string) (*AccessExplanation, error) {
 	if !a.Authenticated() {
 		return nil, ErrUnauthenticated
@@ -73,12 +74,12 @@ func (s *Store) ExplainAccess(ctx context.Context, a Actor, userID, resourceID s
 	}
 	u, err := s.readUser(ctx, a, userID)
 	if errors.Is(err, ErrNotFound) {
-		return nil, Invalid("user", "There is no user with this id that you can see.")
+		return nil, fmt.Errorf("%w: %w", Invalid("user", "There is no user with this id that you can see."), ErrNotFound)
 	} else if err != nil {
 		return nil, err
 	}
-	hidden := Invalid("resource", "There is nothing with this id that you can see, so Gatehouse cannot explain it: "+
-		"ask an administrator to explain it for you.")
+	hidden := fmt.Errorf("%w: %w", Invalid("resource", "There is nothing with this id that you can see, so Gatehouse cannot explain it: "+
+		"ask an administrator to explain it for you."), ErrNotFound)
 	res, name, err := s.resolveResource(ctx, resourceID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, hidden
