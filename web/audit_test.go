@@ -187,6 +187,28 @@ func TestAuditRecordShowsTheGroupsThatCounted(t *testing.T) {
 	}
 }
 
+// TestAuditRecordShowsCredentialRevocations: the record shows when each
+// credential was revoked, from the warehouse, and "not revoked" until then.
+func TestAuditRecordShowsCredentialRevocations(t *testing.T) {
+	a := newApp(t)
+	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	putHistory(t, a, "s_creds", t0, "carol", "db", "Data", func(h *models.HistorySession) {
+		h.CredentialsJSON = `[{"id":"credup_1","name":"pg admin","type":"username_password","purpose":"brokered","store_id":"csst_1","store_name":"Vault"},` +
+			`{"id":"credup_2","name":"pg ro","type":"username_password","purpose":"brokered","store_id":"csst_1","store_name":"Vault"}]`
+	})
+	if err := a.store.DB().Create(&models.HistoryRevocation{SessionID: "s_creds", CredentialID: "credup_1", Purpose: "brokered",
+		RevokedAt: t0.Add(time.Hour)}).Error; err != nil {
+		t.Fatal(err)
+	}
+	admin := a.login("admin", "password")
+	st, doc := admin.get("/audit/sessions/s_creds")
+	revoked := byTestID(doc, "revoked-credup_1")
+	if st != http.StatusOK || revoked == nil || !strings.HasPrefix(testIDText(doc, "revoked-credup_1"), "revoked") ||
+		!strings.Contains(render(revoked), `datetime="2026-05-01T13:00:00Z"`) || testIDText(doc, "revoked-credup_2") != "not revoked" {
+		t.Fatalf("record: %d\n%s", st, render(doc))
+	}
+}
+
 // attr returns an attribute of n ("" when n is nil or has none).
 func attr(n *html.Node, key string) string {
 	if n == nil {
