@@ -5,7 +5,7 @@
 //	gatehouse dev [--listen ADDR] [--data-dir DIR]   everything embedded, for a first run
 //	gatehouse serve [flags]                            production server (see --help)
 //	gatehouse migrate up|status [--database-url URL]   schema migrations
-//	gatehouse connect --addr URL --token T [--exec CMD -- ARGS]   local proxy client for a session
+//	gatehouse connect --addr URL --token T [--keep-session] [--exec CMD -- ARGS]   local proxy client for a session
 //	gatehouse genkeys                                  print fresh keys for serve
 //	gatehouse version
 package main
@@ -32,13 +32,26 @@ var version = ""
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "gatehouse:", err)
-		}
-		os.Exit(1)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(exitStatus(err, os.Stderr))
+}
+
+// exitStatus is the process exit status for run's result: 0 for nil, the
+// client's own status when `connect --exec` ran a client that failed
+// (silently: the client spoke for itself), else 1 after printing err
+// (except for --help).
+func exitStatus(err error, stderr io.Writer) int {
+	var exit *connect.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		return exit.Code
+	case !errors.Is(err, flag.ErrHelp):
+		fmt.Fprintln(stderr, "gatehouse:", err)
 	}
+	return 1
 }
 
 const usage = `usage: gatehouse <command> [flags]

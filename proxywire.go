@@ -120,6 +120,14 @@ func (p proxySessions) SessionInfo(ctx context.Context, token string) (*worker.S
 		ConnectionsLeft: connectionsLeft(*s)}, nil
 }
 
+func (p proxySessions) CloseSession(ctx context.Context, token string) (*worker.ClosedSession, error) {
+	s, err := p.store.CloseSessionByEndUser(ctx, token)
+	if err != nil {
+		return nil, p.refusal(ctx, token, workerErr(err))
+	}
+	return &worker.ClosedSession{SessionID: s.ID, State: string(s.State), Reason: string(models.ReasonClosedByEndUser)}, nil
+}
+
 // refusal tells an expired session from a canceled one: the sweeper turns
 // an expired session into "terminated / timed out" within moments, and the
 // client should still hear that it expired.
@@ -145,7 +153,7 @@ func connectionsLeft(s models.Session) int {
 type workerHook struct{ w *worker.Worker }
 
 // ended cuts, in-process and at once, the live connections of sessions
-// that were canceled, timed out or failed. Timed-out sessions are looked
+// that were canceled, closed by their end user, timed out or failed. Timed-out sessions are looked
 // at only when this worker holds one of their connections (a sweep may end
 // thousands at once; their relays carry the deadline anyway).
 func (h *workerHook) ended(ends []models.SessionEnd) {

@@ -159,33 +159,54 @@ func (c *Client) handshake(conn net.Conn) (*Tunnel, error) {
 
 // Info reads the session's info. A refusal is a *RefusedError.
 func (c *Client) Info(ctx context.Context) (*tunnel.Info, error) {
+	var info tunnel.Info
+	if err := c.call(ctx, http.MethodGet, "session info", &info); err != nil {
+		return nil, err
+	}
+	return &info, nil
+}
+
+// Close ends the session as closed by its end user: it terminates, or goes
+// canceling while Gatehouse cuts its live connections. Closing a session
+// already closed this way succeeds again. A refusal (unknown token, a
+// session that ended otherwise or expired) is a *RefusedError.
+func (c *Client) Close(ctx context.Context) (*tunnel.Closed, error) {
+	var closed tunnel.Closed
+	if err := c.call(ctx, http.MethodDelete, "session close", &closed); err != nil {
+		return nil, err
+	}
+	return &closed, nil
+}
+
+// call makes one request on tunnel.InfoPath and decodes its JSON answer
+// into out.
+func (c *Client) call(ctx context.Context, method, what string, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	conn, err := c.dial(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	req := c.request(http.MethodGet, tunnel.InfoPath)
+	req := c.request(method, tunnel.InfoPath)
 	req.Close = true
 	if err := req.Write(conn); err != nil {
-		return nil, fmt.Errorf("send session info request: %w", err)
+		return fmt.Errorf("send %s request: %w", what, err)
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
 	if err != nil {
-		return nil, fmt.Errorf("read session info: %w", err)
+		return fmt.Errorf("read %s: %w", what, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, refusal(resp)
+		return refusal(resp)
 	}
-	var info tunnel.Info
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&info); err != nil {
-		return nil, fmt.Errorf("read session info: %w", err)
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(out); err != nil {
+		return fmt.Errorf("read %s: %w", what, err)
 	}
-	return &info, nil
+	return nil
 }
 
 // refusal turns a non-101 response into a *RefusedError.

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"gatehouse/tunnel"
@@ -22,11 +23,15 @@ import (
 const usage = `usage: gatehouse connect --addr URL [--token TOKEN] [flags] [--exec CMD [-- ARGS...]]
 
 Opens a local listener on 127.0.0.1 and relays every connection made to it
-through Gatehouse to the session's host. Exits when the session ends.
+through Gatehouse to the session's host. Exits when the session ends (expired
+or canceled), when you stop it (Ctrl-C) or when the --exec command exits; in
+the last two cases it first ends the session (reason "closed by end-user"),
+unless --keep-session is given.
 
-  --exec CMD -- ARGS   run CMD with ARGS once listening, and exit when it exits;
-                       {{host}} and {{port}} in CMD and ARGS are replaced by the
-                       local listener's host (127.0.0.1) and port, e.g.
+  --exec CMD -- ARGS   run CMD with ARGS once listening, and exit when it exits,
+                       with its exit status; {{host}} and {{port}} in CMD and
+                       ARGS are replaced by the local listener's host
+                       (127.0.0.1) and port, e.g.
                        gatehouse connect --addr … --exec psql -- -h {{host}} -p {{port}} -U app
 
 The token can also come from GATEHOUSE_TOKEN (keeps it out of the process list),
@@ -37,8 +42,10 @@ flags:
 
 // Main is `gatehouse connect`: it parses args (the words after "connect"),
 // runs the proxy until the session ends, ctx ends, or the --exec command
-// exits, and returns nil then (or the --exec command's failure, or why it
-// could not start).
+// exits, and returns nil then (or an *ExitError when the --exec command
+// failed, or why it could not start). When ctx ends (the user stopped it)
+// or the --exec command exits, it ends the session as closed by the end
+// user first, unless --keep-session.
 func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("connect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -49,6 +56,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	caFile := fs.String("ca-file", "", "PEM file of the CA certificates that sign Gatehouse's TLS certificate (default: the system's)")
 	insecure := fs.Bool("insecure", false, "do NOT verify Gatehouse's TLS certificate (development only)")
 	execCmd := fs.String("exec", "", "command to run once listening; its arguments follow --")
+	keep := fs.Bool("keep-session", false, "on exit, leave the session running (for another client or a later reconnect) instead of ending it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -86,7 +94,8 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	if err != nil {
 		return err
 	}
-	p := &Proxy{Client: client, ListenAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)), Out: stdout, Err: stderr}
+	p := &Proxy{Client: client, ListenAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)), Out: stdout, Err: stderr,
+		KeepSession: *keep}
 	if *execCmd != "" {
 		p.Exec = append([]string{*execCmd}, execArgs...)
 	}
@@ -105,6 +114,10 @@ type Proxy struct {
 	PollInterval time.Duration
 	// Ready, when set, receives the listener's address once it listens.
 	Ready func(addr net.Addr)
+	// KeepSession leaves the session running when Run ends because its
+	// context ended or the Exec command exited; by default Run then ends it
+	// as closed by the end user (Client.Close).
+	KeepSession bool
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -115,9 +128,23 @@ type errSessionOver struct{ msg string }
 
 func (e errSessionOver) Error() string { return e.msg }
 
+// ExitError is the failure of the Exec command: it exited with Code, or
+// was killed by signal N (Code 128+N). `gatehouse connect --exec` exits
+// with Code.
+type ExitError struct {
+	Command string
+	Code    int
+}
+
+func (e *ExitError) Error() string { return fmt.Sprintf("%s exited with status %d", e.Command, e.Code) }
+
 // Run checks the session, listens, relays until the session ends (nil), ctx
-// ends (nil) or the Exec command exits (its error), and closes everything.
+// ends (nil) or the Exec command exits (nil, or an *ExitError when it
+// failed), and closes everything. When ctx ended or the Exec command exited
+// (the user is done), it then ends the session as closed by the end user,
+// unless KeepSession.
 func (p *Proxy) Run(ctx context.Context) error {
+	parent := ctx
 	if p.PollInterval <= 0 {
 		p.PollInterval = 2 * time.Second
 	}
@@ -156,14 +183,47 @@ func (p *Proxy) Run(ctx context.Context) error {
 	wg.Wait()
 	cause := context.Cause(ctx)
 	var over errSessionOver
+	var exit *ExitError
 	switch {
 	case errors.As(cause, &over):
 		fmt.Fprintf(p.Out, "%s Exiting.\n", over.msg)
 		return nil
-	case errors.Is(cause, errExecDone), errors.Is(cause, context.Canceled), errors.Is(cause, context.DeadlineExceeded):
+	case errors.Is(cause, errExecDone):
+		p.endSession(parent)
+		return nil
+	case errors.As(cause, &exit):
+		p.endSession(parent)
+		return exit
+	case parent.Err() != nil: // stopped by the user (Ctrl-C, SIGTERM)
+		p.endSession(parent)
+		return nil
+	case errors.Is(cause, context.Canceled), errors.Is(cause, context.DeadlineExceeded):
 		return nil
 	}
 	return cause
+}
+
+// closeTimeout bounds ending the session on exit (the user is waiting).
+const closeTimeout = 5 * time.Second
+
+// endSession ends the session as closed by the end user, unless
+// KeepSession; a failure is reported, not returned (the session still
+// ends when it expires).
+func (p *Proxy) endSession(parent context.Context) {
+	if p.KeepSession {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), closeTimeout)
+	defer cancel()
+	closed, err := p.Client.Close(ctx)
+	switch {
+	case err == nil:
+		fmt.Fprintf(p.Out, "Session ended (%s).\n", closed.Reason)
+	case SessionOver(err):
+		fmt.Fprintln(p.Out, err) // it ended on its own meanwhile
+	default:
+		fmt.Fprintf(p.Err, "could not end the session: %v (it ends when it expires; you can cancel it on its page)\n", err)
+	}
 }
 
 var errExecDone = errors.New("command exited")
@@ -268,7 +328,8 @@ func (p *Proxy) closeAll() {
 }
 
 // exec runs the --exec command with {{host}} and {{port}} replaced; it
-// returns errExecDone when the command succeeds.
+// returns errExecDone when the command succeeds and an *ExitError when it
+// fails.
 func (p *Proxy) exec(ctx context.Context, addr *net.TCPAddr) error {
 	r := strings.NewReplacer("{{host}}", addr.IP.String(), "{{port}}", strconv.Itoa(addr.Port))
 	argv := make([]string, len(p.Exec))
@@ -278,11 +339,33 @@ func (p *Proxy) exec(ctx context.Context, addr *net.TCPAddr) error {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, p.Out, p.Err
 	cmd.WaitDelay = 2 * time.Second
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("%s: %w", argv[0], err)
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.As(err, &ee):
+		return &ExitError{Command: argv[0], Code: exitCode(ee)}
+	case err != nil:
 		return fmt.Errorf("%s: %w", argv[0], err)
 	}
 	return errExecDone
+}
+
+// exitCode is the status a shell would report for the command: its exit
+// code, or 128+N when signal N killed it.
+func exitCode(ee *exec.ExitError) int {
+	if code := ee.ExitCode(); code >= 0 {
+		return code
+	}
+	if ws, ok := ee.Sys().(interface {
+		Signaled() bool
+		Signal() syscall.Signal
+	}); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return 1
 }

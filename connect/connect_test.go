@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -224,6 +225,9 @@ func TestConnectExitsWhenTheSessionIsCanceled(t *testing.T) {
 	if got := e.fake.Connections("s_a")[0].Reason; got != worker.ReasonCanceled {
 		t.Errorf("reason %q", got)
 	}
+	if s := e.fake.Session("tok-s_a"); s.CloseCalls != 0 {
+		t.Errorf("a session that ended on its own was closed by connect: %+v", s)
+	}
 }
 
 func TestConnectRefusalMessages(t *testing.T) {
@@ -353,8 +357,62 @@ func TestExec(t *testing.T) {
 	if !strings.Contains(out.String(), "echo:hello-through-gatehouse") {
 		t.Errorf("stdout %q", out)
 	}
-	_, _, wait = runMain(context.Background(), "--addr", e.srv.URL, "--token", "tok-s_a", "--exec", "sh", "--", "-c", "exit 3")
-	if err := wait(); err == nil || !strings.Contains(err.Error(), "exit status 3") {
-		t.Errorf("failing command: %v, want exit status 3", err)
+	if s := e.fake.Session("tok-s_a"); !s.ClosedByEndUser || s.CloseCalls != 1 {
+		t.Errorf("the exec command exited: the session was not closed by the end user: %+v", s)
+	}
+	if !strings.Contains(out.String(), "Session ended (closed by end-user).") {
+		t.Errorf("stdout %q", out)
+	}
+	// A failing command: its exit status comes back as an *ExitError, and
+	// the session ends too.
+	e.session("s_b", -1, time.Hour)
+	_, _, wait = runMain(context.Background(), "--addr", e.srv.URL, "--token", "tok-s_b", "--exec", "sh", "--", "-c", "exit 3")
+	err := wait()
+	var exit *connect.ExitError
+	if !errors.As(err, &exit) || exit.Code != 3 || exit.Command != "sh" {
+		t.Errorf("failing command: %v, want an ExitError with code 3", err)
+	}
+	if s := e.fake.Session("tok-s_b"); !s.ClosedByEndUser {
+		t.Errorf("failing command: session not closed: %+v", s)
+	}
+	// Killed by a signal: 128 + the signal, as a shell reports it.
+	e.session("s_c", -1, time.Hour)
+	_, _, wait = runMain(context.Background(), "--addr", e.srv.URL, "--token", "tok-s_c", "--exec", "sh", "--", "-c", "kill -TERM $$")
+	if err := wait(); !errors.As(err, &exit) || exit.Code != 128+15 {
+		t.Errorf("killed command: %v, want an ExitError with code 143", err)
+	}
+}
+
+// TestKeepSession: with --keep-session neither the --exec command's exit
+// nor stopping connect ends the session; without it, stopping connect
+// (Ctrl-C: its context canceled) ends it.
+func TestKeepSession(t *testing.T) {
+	e := newEnv(t, false)
+	e.session("s_a", -1, time.Hour)
+	out, errOut, wait := runMain(context.Background(), "--addr", e.srv.URL, "--token", "tok-s_a", "--keep-session",
+		"--exec", "sh", "--", "-c", "exit 0")
+	if err := wait(); err != nil {
+		t.Fatalf("connect: %v (stderr %q)", err, errOut)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	out2, _, wait2 := runMain(ctx, "--addr", e.srv.URL, "--token", "tok-s_a", "--keep-session")
+	listenAddr(t, out2)
+	cancel()
+	if err := wait2(); err != nil {
+		t.Fatal(err)
+	}
+	if s := e.fake.Session("tok-s_a"); s.Ended || s.CloseCalls != 0 || strings.Contains(out.String()+out2.String(), "Session ended") {
+		t.Fatalf("--keep-session closed the session: %+v %q", s, out.String()+out2.String())
+	}
+	// The session is still usable from another client.
+	ctx, cancel = context.WithCancel(context.Background())
+	out3, errOut3, wait3 := runMain(ctx, "--addr", e.srv.URL, "--token", "tok-s_a")
+	listenAddr(t, out3)
+	cancel() // Ctrl-C
+	if err := wait3(); err != nil {
+		t.Fatalf("connect: %v (stderr %q)", err, errOut3)
+	}
+	if s := e.fake.Session("tok-s_a"); !s.ClosedByEndUser || s.CloseCalls != 1 || !strings.Contains(out3.String(), "Session ended (closed by end-user).") {
+		t.Fatalf("Ctrl-C did not close the session: %+v %q", s, out3)
 	}
 }

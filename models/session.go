@@ -37,7 +37,11 @@ type Session struct {
 	State             SessionState
 	PreviousState     *SessionState
 	TerminationReason *TerminationReason
-	ExpiresAt         time.Time
+	// EndingReason is, once the session went canceling, the reason it
+	// terminates with when its connections are closed (canceled, or closed
+	// by end-user); nil before.
+	EndingReason *TerminationReason
+	ExpiresAt    time.Time
 	// ConnectionLimit is -1 (unlimited) or > 0, fixed at the start.
 	ConnectionLimit int
 	// ConnectionCount counts every connection ever admitted.
@@ -59,6 +63,14 @@ func (s Session) ReasonText() string {
 		return ""
 	}
 	return string(*s.TerminationReason)
+}
+
+// endingReason is the reason a canceling session terminates with.
+func (s Session) endingReason() TerminationReason {
+	if s.EndingReason != nil {
+		return *s.EndingReason
+	}
+	return ReasonCanceled
 }
 
 // ConnectionsLeft is how many more connections may be made, -1 for

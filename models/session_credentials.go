@@ -145,8 +145,9 @@ func (s *Store) issueCredentials(ctx context.Context, sessionID, targetID string
 }
 
 // revokeCredentials marks every not yet revoked credential of the sessions
-// revoked and calls its library's Revoke exactly once (the conditional
-// UPDATE claims each row once, even when terminations race).
+// revoked, calls its library's Revoke exactly once (the conditional UPDATE
+// claims each row once, even when terminations race) and records the
+// revocation in the warehouse.
 func (s *Store) revokeCredentials(ctx context.Context, sessionIDs []string, now time.Time) error {
 	for _, ids := range chunks(sessionIDs, 500) {
 		var rows []SessionCredentialRow
@@ -159,6 +160,11 @@ func (s *Store) revokeCredentials(ctx context.Context, sessionIDs []string, now 
 			r.RevokedAt = &now
 			if err := s.credentialLibrary(r.Source).Revoke(ctx, s, r); err != nil {
 				return fmt.Errorf("revoke credential %s of session %s: %w", r.CredentialID, r.SessionID, err)
+			}
+		}
+		if len(rows) > 0 {
+			if err := s.warehouseRevocations(ctx, ids); err != nil {
+				return err
 			}
 		}
 	}

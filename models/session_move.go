@@ -14,9 +14,12 @@ type sessionMove struct {
 	PreviousState     SessionState
 	State             SessionState
 	TerminationReason *TerminationReason
+	// EndingReason is, for a session gone canceling, the reason it will
+	// terminate with once its connections are closed.
+	EndingReason *TerminationReason
 }
 
-const moveReturning = " RETURNING id, user_id, previous_state, state, termination_reason"
+const moveReturning = " RETURNING id, user_id, previous_state, state, termination_reason, ending_reason"
 
 // lockedSet turns a condition on sessions into one that, on Postgres, first
 // locks the matching rows in id order (so concurrent set-based moves never
@@ -53,20 +56,30 @@ func (s *Store) terminateSessions(ctx context.Context, event SessionEvent, cond 
 // with no open connection terminate (canceled), the others go canceling.
 // Sessions already canceling or terminated are left as they are.
 func (s *Store) cancelSessions(ctx context.Context, cond string, args []any) ([]sessionMove, error) {
+	return s.endSessions(ctx, EventCancelIdle, EventCancelLive, cond, args)
+}
+
+// endSessions applies, in one statement, idle to the sessions matching cond
+// that have no open connection (they terminate) and live to those that have
+// some (they go canceling, and remember as their ending reason the reason
+// idle gives, to terminate with once their connections are closed). A
+// canceling session idle applies to keeps the reason it went canceling for.
+func (s *Store) endSessions(ctx context.Context, idle, live SessionEvent, cond string, args []any) ([]sessionMove, error) {
 	now := s.now()
-	idleTo, idleReason, _ := NextSessionState(StatePending, EventCancelIdle)
-	liveTo, _, _ := NextSessionState(StatePending, EventCancelLive)
-	match := "((open_connections = 0 AND " + stateInSQL("state", EventCancelIdle) + ") OR (open_connections > 0 AND " +
-		stateInSQL("state", EventCancelLive) + "))"
+	idleTo, idleReason, _ := NextSessionState(StatePending, idle)
+	liveTo, _, _ := NextSessionState(StatePending, live)
+	match := "((open_connections = 0 AND " + stateInSQL("state", idle) + ") OR (open_connections > 0 AND " +
+		stateInSQL("state", live) + "))"
 	sql := `UPDATE sessions SET previous_state = state,
 		state = CASE WHEN open_connections = 0 THEN '` + string(idleTo) + `' ELSE '` + string(liveTo) + `' END,
-		termination_reason = CASE WHEN open_connections = 0 THEN '` + string(idleReason) + `' END,
+		termination_reason = CASE WHEN open_connections = 0 THEN COALESCE(ending_reason, '` + string(idleReason) + `') END,
+		ending_reason = CASE WHEN open_connections = 0 THEN ending_reason ELSE '` + string(idleReason) + `' END,
 		ended_at = CASE WHEN open_connections = 0 THEN ` + s.timeParam() + ` END,
 		updated_at = ?, version = version + 1
 		WHERE ` + match + ` AND ` + s.lockedSet(match+" AND "+cond, false) + moveReturning
 	var moved []sessionMove
 	if err := s.q(ctx).Raw(sql, append([]any{now, now}, args...)...).Scan(&moved).Error; err != nil {
-		return nil, fmt.Errorf("cancel sessions: %w", err)
+		return nil, fmt.Errorf("%s sessions: %w", idle, err)
 	}
 	return moved, s.recordMoves(ctx, moved, now)
 }

@@ -12,7 +12,7 @@ import (
 
 // SessionEnd says that the live connections of a session must be cut, and
 // with which connection closed reason ("canceled", "timed out", "system
-// error").
+// error", "closed by end-user").
 type SessionEnd struct {
 	SessionID string
 	Reason    string
@@ -35,7 +35,7 @@ func (s *Store) EndedSessions(ctx context.Context, sessionIDs []string) (map[str
 	now := s.now()
 	for _, ids := range chunks(sessionIDs, 500) {
 		var rows []Session
-		if err := s.q(ctx).Select("id, state, termination_reason, expires_at").Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		if err := s.q(ctx).Select("id, state, termination_reason, ending_reason, expires_at").Where("id IN ?", ids).Find(&rows).Error; err != nil {
 			return nil, fmt.Errorf("ended sessions: %w", err)
 		}
 		seen := map[string]bool{}
@@ -43,7 +43,7 @@ func (s *Store) EndedSessions(ctx context.Context, sessionIDs []string) (map[str
 			seen[r.ID] = true
 			switch {
 			case r.State == StateCanceling:
-				out[r.ID] = string(ReasonCanceled)
+				out[r.ID] = string(r.endingReason())
 			case r.State == StateTerminated && r.TerminationReason != nil:
 				out[r.ID] = connectionReason(*r.TerminationReason)
 			case !r.ExpiresAt.After(now):
@@ -63,9 +63,11 @@ func (s *Store) EndedSessions(ctx context.Context, sessionIDs []string) (map[str
 // connections: through pg_notify on SessionOptions.EndedChannel inside the
 // transaction (other instances, on commit) and through SessionOptions.Ended
 // after commit (this instance). Sessions that timed out are cut by their
-// relay deadline already; they are told in-process only. Sessions ended
-// with "connection limit" or "closed by end-user" have no live connection,
-// and a canceling session was announced when it moved to canceling.
+// relay deadline already; they are told in-process only. Sessions
+// terminated with "connection limit" or "closed by end-user" have no live
+// connection, and a canceling session was announced when it moved to
+// canceling, with the reason it is ending for (canceled, or closed by
+// end-user when its user ended it from their client).
 func (s *Store) publishEnded(ctx context.Context, moved []sessionMove) error {
 	var ends []SessionEnd
 	byReason := map[string][]string{}
@@ -74,6 +76,9 @@ func (s *Store) publishEnded(ctx context.Context, moved []sessionMove) error {
 		switch {
 		case m.State == StateCanceling:
 			reason = string(ReasonCanceled)
+			if m.EndingReason != nil {
+				reason = string(*m.EndingReason)
+			}
 		case m.State == StateTerminated && m.TerminationReason != nil && m.PreviousState != StateCanceling:
 			switch *m.TerminationReason {
 			case ReasonCanceled, ReasonTimedOut, ReasonSystemError:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"time"
 
@@ -167,20 +168,8 @@ func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput)
 		HostCatalogID: host.CatalogID, HostCatalogName: host.CatalogName, Endpoint: endpoint, ProjectID: t.ScopeID,
 		ProjectName: t.ProjectName, OrgID: t.OrgID, OrgName: t.OrgName, ClientIP: in.ClientIP, UserAgent: in.UserAgent}
 	snap.Grants = grants
-	var groups []struct {
-		Kind, ID, Name string
-	}
-	if err := s.q(ctx).Raw(`SELECT 'g' AS kind, g.id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = ?
-		UNION ALL SELECT 'mg', mg.id, mg.name FROM managed_group_members m JOIN managed_groups mg ON mg.id = m.managed_group_id
-		WHERE m.account_id = ? ORDER BY 1, 3`, u.ID, u.AccountID).Scan(&groups).Error; err != nil {
-		return nil, fmt.Errorf("groups: %w", err)
-	}
-	for _, g := range groups {
-		if g.Kind == "g" {
-			snap.Groups = append(snap.Groups, NamedRef{ID: g.ID, Name: g.Name})
-		} else {
-			snap.ManagedGroups = append(snap.ManagedGroups, NamedRef{ID: g.ID, Name: g.Name})
-		}
+	if snap.Groups, snap.ManagedGroups, err = s.groupsThatCounted(ctx, u.ID, u.AccountID, grants); err != nil {
+		return nil, err
 	}
 	for _, c := range creds {
 		snap.Credentials = append(snap.Credentials, CredentialRef{ID: c.ID, Name: c.Name, Type: c.Type, Purpose: c.Purpose,
@@ -193,6 +182,40 @@ func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput)
 		return nil, err
 	}
 	return &StartedSession{Session: sess, Token: token, Credentials: creds, Actions: s.sessionActions(ctx, a, &sess)}, nil
+}
+
+// groupsThatCounted returns the groups of the user and the managed groups
+// of its account through which it holds a role whose grants allowed the
+// session (grants): the groups that counted, for the snapshot. Its other
+// groups are left out.
+func (s *Store) groupsThatCounted(ctx context.Context, userID, accountID string, grants []GrantMatch) (groups, managed []NamedRef, err error) {
+	var roleIDs []string
+	for _, g := range grants {
+		if !slices.Contains(roleIDs, g.RoleID) {
+			roleIDs = append(roleIDs, g.RoleID)
+		}
+	}
+	if len(roleIDs) == 0 {
+		return nil, nil, nil
+	}
+	var rows []struct {
+		Kind, ID, Name string
+	}
+	if err := s.q(ctx).Raw(`SELECT 'g' AS kind, g.id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id
+		WHERE m.user_id = ? AND g.id IN (SELECT group_id FROM role_principals WHERE role_id IN ? AND group_id IS NOT NULL)
+		UNION ALL SELECT 'mg', mg.id, mg.name FROM managed_group_members m JOIN managed_groups mg ON mg.id = m.managed_group_id
+		WHERE m.account_id = ? AND mg.id IN (SELECT managed_group_id FROM role_principals WHERE role_id IN ? AND managed_group_id IS NOT NULL)
+		ORDER BY 1, 3`, userID, roleIDs, accountID, roleIDs).Scan(&rows).Error; err != nil {
+		return nil, nil, fmt.Errorf("groups: %w", err)
+	}
+	for _, g := range rows {
+		if g.Kind == "g" {
+			groups = append(groups, NamedRef{ID: g.ID, Name: g.Name})
+		} else {
+			managed = append(managed, NamedRef{ID: g.ID, Name: g.Name})
+		}
+	}
+	return groups, managed, nil
 }
 
 // chooseHost picks the session's host and the endpoint the worker dials.

@@ -52,15 +52,20 @@ const (
 	EventConnectionsClosed SessionEvent = "connections-closed"
 	// EventLimitReached: the limit is used up and every connection is closed.
 	EventLimitReached SessionEvent = "limit-reached"
-	// EventEndUserClosed: the user ended the session from their client.
+	// EventEndUserClosed: the user ended the session from their client
+	// with no open connection.
 	EventEndUserClosed SessionEvent = "end-user-closed"
+	// EventEndUserClosedLive: the user ended the session from their client
+	// while connections are open; they are being closed, and the session
+	// then terminates with reason closed by end-user (its ending reason).
+	EventEndUserClosedLive SessionEvent = "end-user-closed-live"
 	// EventSystemError: the system could not keep the session going.
 	EventSystemError SessionEvent = "system-error"
 )
 
 // SessionEvents lists every event (tests).
 var SessionEvents = []SessionEvent{EventConnect, EventCancelLive, EventCancelIdle, EventExpire,
-	EventConnectionsClosed, EventLimitReached, EventEndUserClosed, EventSystemError}
+	EventConnectionsClosed, EventLimitReached, EventEndUserClosed, EventEndUserClosedLive, EventSystemError}
 
 // sessionTransition is one row of THE transition table.
 type sessionTransition struct {
@@ -79,7 +84,11 @@ type sessionTransition struct {
 // a terminated session's state, reason or end time.
 //
 // A canceling session that expires ends with reason canceled: the cancel
-// came first and is the truthful reason.
+// came first and is the truthful reason. The reason canceled of a move out
+// of canceling is the default: a session that went canceling remembers the
+// reason it is ending for (its ending_reason: canceled, or closed by
+// end-user when the user ended it from their client) and terminates with
+// that one (see eventReasonCase).
 var sessionTransitions = []sessionTransition{
 	{StatePending, EventConnect, StateActive, ""},
 	{StatePending, EventCancelLive, StateCanceling, ""},
@@ -94,6 +103,8 @@ var sessionTransitions = []sessionTransition{
 	{StateActive, EventLimitReached, StateTerminated, ReasonConnectionLimit},
 	{StatePending, EventEndUserClosed, StateTerminated, ReasonClosedByEndUser},
 	{StateActive, EventEndUserClosed, StateTerminated, ReasonClosedByEndUser},
+	{StatePending, EventEndUserClosedLive, StateCanceling, ""},
+	{StateActive, EventEndUserClosedLive, StateCanceling, ""},
 	{StatePending, EventSystemError, StateTerminated, ReasonSystemError},
 	{StateActive, EventSystemError, StateTerminated, ReasonSystemError},
 	{StateCanceling, EventSystemError, StateTerminated, ReasonSystemError},
@@ -144,15 +155,20 @@ func stateInSQL(col string, event SessionEvent) string {
 }
 
 // eventReasonCase is the SQL CASE giving the termination reason of event by
-// the row's current state (EventExpire differs for canceling sessions).
+// the row's current state (EventExpire differs for canceling sessions). A
+// canceling session whose move gives canceled keeps the reason it went
+// canceling for (the sessions.ending_reason column), when it has one.
 func eventReasonCase(col string, event SessionEvent) string {
 	var b strings.Builder
 	b.WriteString("CASE " + col)
 	for _, st := range fromStates(event) {
 		_, reason, _ := NextSessionState(st, event)
-		if reason == "" {
+		switch {
+		case reason == "":
 			b.WriteString(" WHEN '" + string(st) + "' THEN NULL")
-		} else {
+		case st == StateCanceling && reason == ReasonCanceled:
+			b.WriteString(" WHEN '" + string(st) + "' THEN COALESCE(ending_reason, '" + string(reason) + "')")
+		default:
 			b.WriteString(" WHEN '" + string(st) + "' THEN '" + string(reason) + "'")
 		}
 	}

@@ -16,11 +16,12 @@ func TestSessionTransitions(t *testing.T) {
 	expected := map[SessionState]map[SessionEvent]want{
 		P: {
 			EventConnect: {A, ""}, EventCancelLive: {C, ""}, EventCancelIdle: {T, ReasonCanceled},
-			EventExpire: {T, ReasonTimedOut}, EventEndUserClosed: {T, ReasonClosedByEndUser}, EventSystemError: {T, ReasonSystemError},
+			EventExpire: {T, ReasonTimedOut}, EventEndUserClosed: {T, ReasonClosedByEndUser}, EventEndUserClosedLive: {C, ""}, EventSystemError: {T, ReasonSystemError},
 		},
 		A: {
 			EventCancelLive: {C, ""}, EventCancelIdle: {T, ReasonCanceled}, EventExpire: {T, ReasonTimedOut},
-			EventLimitReached: {T, ReasonConnectionLimit}, EventEndUserClosed: {T, ReasonClosedByEndUser}, EventSystemError: {T, ReasonSystemError},
+			EventLimitReached: {T, ReasonConnectionLimit}, EventEndUserClosed: {T, ReasonClosedByEndUser}, EventEndUserClosedLive: {C, ""},
+			EventSystemError: {T, ReasonSystemError},
 		},
 		C: {
 			EventCancelIdle: {T, ReasonCanceled}, EventExpire: {T, ReasonCanceled}, EventConnectionsClosed: {T, ReasonCanceled},

@@ -98,9 +98,38 @@ type HistoryConnection struct {
 // TableName is the warehouse's connection table.
 func (HistoryConnection) TableName() string { return "warehouse_connections" }
 
+// HistoryRevocation is when a credential brokered to a session was revoked,
+// as the warehouse keeps it (the operational session_credentials rows go
+// with the retention loop).
+type HistoryRevocation struct {
+	SessionID    string    `gorm:"column:session_id"`
+	CredentialID string    `gorm:"column:credential_id"`
+	Purpose      string    `gorm:"column:purpose"`
+	RevokedAt    time.Time `gorm:"column:revoked_at"`
+}
+
+// TableName is the warehouse's credential revocation table.
+func (HistoryRevocation) TableName() string { return "warehouse_credential_revocations" }
+
 // historyStateRank orders the session states; the warehouse's current state
 // only moves forward.
 var historyStateRank = map[string]int{"pending": 0, "active": 1, "canceling": 2, "terminated": 3}
+
+// warehouseRevocations copies, in the revoking transaction, the revocation
+// times of the sessions' revoked credentials into the warehouse (those
+// already there are kept as they are; a session without a warehouse row,
+// started before the warehouse existed, has none).
+func (s *Store) warehouseRevocations(ctx context.Context, sessionIDs []string) error {
+	err := s.q(ctx).Exec(`INSERT INTO warehouse_credential_revocations (session_id, credential_id, purpose, revoked_at)
+		SELECT c.session_id, c.credential_id, c.purpose, c.revoked_at FROM session_credentials c
+		WHERE c.session_id IN ? AND c.revoked_at IS NOT NULL
+		AND EXISTS (SELECT 1 FROM warehouse_sessions w WHERE w.session_id = c.session_id)
+		ON CONFLICT DO NOTHING`, sessionIDs).Error
+	if err != nil {
+		return fmt.Errorf("warehouse credential revocations: %w", err)
+	}
+	return nil
+}
 
 // warehouseIDChunk bounds IN lists (SQLite allows 32766 parameters, Postgres 65535).
 const warehouseIDChunk = 1000

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -16,6 +17,20 @@ type HistoryRecord struct {
 	Session     HistorySession
 	States      []HistoryState
 	Connections []HistoryConnection
+	// Revocations of the session's credentials (none before it terminated).
+	Revocations []HistoryRevocation
+}
+
+// RevokedAt returns when the snapshot's credential c was revoked, or nil
+// when it was not (yet).
+func (r *HistoryRecord) RevokedAt(c CredentialRef) *time.Time {
+	for _, v := range r.Revocations {
+		if v.CredentialID == c.ID && v.Purpose == c.Purpose {
+			t := v.RevokedAt
+			return &t
+		}
+	}
+	return nil
 }
 
 // GetHistorySession returns a session's audit record from the warehouse,
@@ -65,6 +80,9 @@ func (s *Store) GetHistorySession(ctx context.Context, a Actor, id string) (*His
 	})
 	if err := db.Where("session_id = ?", id).Order("authorized_at, connection_id").Find(&rec.Connections).Error; err != nil {
 		return nil, fmt.Errorf("session history %s connections: %w", id, err)
+	}
+	if err := db.Where("session_id = ?", id).Order("credential_id, purpose").Find(&rec.Revocations).Error; err != nil {
+		return nil, fmt.Errorf("session history %s credential revocations: %w", id, err)
 	}
 	return &rec, nil
 }

@@ -197,6 +197,45 @@ func TestRetentionDeletesOperationalRowsOnly(t *testing.T) {
 	})
 }
 
+// TestWarehouseKeepsCredentialRevocations: a session's credential is
+// revoked at termination and the warehouse records when, in the same
+// transaction; after the retention loop purged the operational rows, the
+// audit record still shows it.
+func TestWarehouseKeepsCredentialRevocations(t *testing.T) {
+	eachSessionDB(t, func(t *testing.T, f *sessionFixture) {
+		ctx := context.Background()
+		started := f.start(t)
+		id := started.Session.ID
+		rec, err := f.store.GetHistorySession(ctx, f.admin, id)
+		mustNil(t, err)
+		if len(rec.Revocations) != 0 || rec.RevokedAt(rec.Session.Credentials[0]) != nil {
+			t.Fatalf("revoked before termination: %+v", rec.Revocations)
+		}
+		f.clock.Add(time.Minute)
+		_, err = f.store.CancelSession(ctx, f.alice, id)
+		mustNil(t, err)
+		revoked := f.get(t, id).Brokered[0].RevokedAt
+		if revoked == nil || !revoked.Equal(f.clock.Now()) {
+			t.Fatalf("operational revocation %v", revoked)
+		}
+		f.clock.Add(25 * time.Hour)
+		n, err := f.store.PurgeTerminatedSessions(ctx, 24*time.Hour)
+		mustNil(t, err)
+		var left int64
+		mustNil(t, f.store.DB().Raw("SELECT count(*) FROM session_credentials WHERE session_id = ?", id).Scan(&left).Error)
+		if n != 1 || left != 0 {
+			t.Fatalf("purged %d sessions, %d credential rows left", n, left)
+		}
+		rec, err = f.store.GetHistorySession(ctx, f.admin, id)
+		mustNil(t, err)
+		c := rec.Session.Credentials[0]
+		if at := rec.RevokedAt(c); len(rec.Revocations) != 1 || at == nil || !at.Equal(*revoked) ||
+			rec.Revocations[0].CredentialID != f.cred || rec.Revocations[0].Purpose != c.Purpose {
+			t.Fatalf("warehouse revocations after the purge: %+v", rec.Revocations)
+		}
+	})
+}
+
 // TestHistoryForGrantedAuditor: a user granted type=session;actions=read-history
 // on an org's descendants reads that history (list, record, export, charts);
 // a user with only session read does not.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,7 +160,11 @@ func TestWarehouseRefusesDeleteTruncateAndRewrite(t *testing.T) {
 		mustNil(t, store.WarehouseSessionCreated(ctx, whSnapshot("s_keep", whT0)))
 		mustNil(t, store.WarehouseConnection(ctx, &models.WarehouseConnection{ConnectionID: "sc_k", SessionID: "s_keep", AuthorizedAt: whT0}))
 		db := store.DB()
+		mustNil(t, db.Exec("INSERT INTO warehouse_credential_revocations (session_id, credential_id, purpose, revoked_at) VALUES ('s_keep', 'credup_1', 'brokered', ?)",
+			whT0).Error)
 		refused := []string{
+			"DELETE FROM warehouse_credential_revocations",
+			"UPDATE warehouse_credential_revocations SET revoked_at = ?",
 			"DELETE FROM warehouse_connections",
 			"DELETE FROM warehouse_session_states",
 			"DELETE FROM warehouse_sessions",
@@ -175,10 +180,15 @@ func TestWarehouseRefusesDeleteTruncateAndRewrite(t *testing.T) {
 			refused = append(refused,
 				"TRUNCATE warehouse_sessions CASCADE",
 				"TRUNCATE warehouse_session_states",
-				"TRUNCATE warehouse_connections")
+				"TRUNCATE warehouse_connections",
+				"TRUNCATE warehouse_credential_revocations")
 		}
 		for _, q := range refused {
-			if err := db.Exec(q).Error; err == nil {
+			var args []any
+			if strings.Contains(q, "?") {
+				args = append(args, whT0)
+			}
+			if err := db.Exec(q, args...).Error; err == nil {
 				t.Errorf("%s: succeeded, want refused", q)
 			}
 		}

@@ -12,7 +12,10 @@
 // answered either by a refusal (a 4xx/5xx status with a JSON [Refusal] body)
 // or by `101 Switching Protocols`, after which the connection is a plain byte
 // stream to the session's host in both directions, with no framing.
-// GET /v1/proxy/session with the same Authorization header returns [Info].
+// GET /v1/proxy/session with the same Authorization header returns [Info];
+// DELETE /v1/proxy/session ends the session as closed by its end user
+// (`connect` exiting because the user is done) and returns [Closed], or a
+// refusal when the session ended otherwise or the token is unknown.
 package tunnel
 
 import (
@@ -26,7 +29,9 @@ const (
 	Protocol = "gatehouse-tcp/1"
 	// Path is where tunnel requests go (POST with Upgrade).
 	Path = "/v1/proxy"
-	// InfoPath is where `connect` reads the session's [Info] (GET).
+	// InfoPath is where `connect` reads the session's [Info] (GET) and
+	// ends the session as closed by the end user (DELETE, answered with
+	// [Closed]).
 	InfoPath = "/v1/proxy/session"
 )
 
@@ -63,6 +68,16 @@ type Info struct {
 	ConnectionLimit int `json:"connection_limit"`
 	// ConnectionsLeft is how many more connections the session admits; -1 means unlimited.
 	ConnectionsLeft int `json:"connections_left"`
+}
+
+// Closed is the JSON body of DELETE [InfoPath]: the session its end user
+// closed. State is "terminated" (no connection was open) or "canceling"
+// (its live connections are being cut; it terminates once they are
+// closed); Reason is the termination reason, "closed by end-user".
+type Closed struct {
+	SessionID string `json:"session_id"`
+	State     string `json:"state"`
+	Reason    string `json:"reason"`
 }
 
 // IsUpgrade reports whether r asks for a tunnel: a `Connection: Upgrade`

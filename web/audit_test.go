@@ -16,8 +16,9 @@ import (
 	"gatehouse/models"
 )
 
-// putHistory writes a warehouse session directly (the warehouse's own table).
-func putHistory(t *testing.T, a *app, id string, created time.Time, user, target, project string) {
+// putHistory writes a warehouse session directly (the warehouse's own
+// table); mods change the row before it is written.
+func putHistory(t *testing.T, a *app, id string, created time.Time, user, target, project string, mods ...func(*models.HistorySession)) {
 	t.Helper()
 	created = created.UTC()
 	h := models.HistorySession{SessionID: id, CreatedAt: created, ExpiresAt: created.Add(time.Hour), ConnectionLimit: -1,
@@ -27,6 +28,9 @@ func putHistory(t *testing.T, a *app, id string, created time.Time, user, target
 		HostAddress: "10.0.0.1", ProjectID: "p_" + project, ProjectName: project, OrgID: "o_1", OrgName: "Acme",
 		ClientIP: "192.0.2.9", UserAgent: "=HYPERLINK(\"x\")", SearchText: strings.ToLower(id + " " + user + " " + target + " " + project),
 		State: "pending", PendingAt: &created}
+	for _, m := range mods {
+		m(&h)
+	}
 	if err := a.store.DB().WithContext(context.Background()).Create(&h).Error; err != nil {
 		t.Fatal(err)
 	}
@@ -164,6 +168,44 @@ func TestAuditPages(t *testing.T) {
 	anon := &appClient{a: a, http: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	if resp, _ := anon.raw("/audit/sessions.csv"); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("anonymous export: %d", resp.StatusCode)
+	}
+}
+
+// TestAuditRecordShowsTheGroupsThatCounted: the record lists the groups
+// and managed groups the snapshot kept (those that counted).
+func TestAuditRecordShowsTheGroupsThatCounted(t *testing.T) {
+	a := newApp(t)
+	putHistory(t, a, "s_groups", time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC), "carol", "db", "Data", func(h *models.HistorySession) {
+		h.GroupsJSON = `[{"id":"g_dba","name":"dba"}]`
+		h.ManagedGroupsJSON = `[{"id":"mgoidc_sre","name":"sre"},{"id":"mgoidc_ops","name":"ops"}]`
+	})
+	admin := a.login("admin", "password")
+	st, doc := admin.get("/audit/sessions/s_groups")
+	if st != http.StatusOK || testIDText(doc, "groups") != "dba" || testIDText(doc, "managed-groups") != "sre, ops" ||
+		!strings.Contains(render(doc), "Groups that counted") {
+		t.Fatalf("record: %d groups %q managed %q\n%s", st, testIDText(doc, "groups"), testIDText(doc, "managed-groups"), render(doc))
+	}
+}
+
+// TestAuditRecordShowsCredentialRevocations: the record shows when each
+// credential was revoked, from the warehouse, and "not revoked" until then.
+func TestAuditRecordShowsCredentialRevocations(t *testing.T) {
+	a := newApp(t)
+	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	putHistory(t, a, "s_creds", t0, "carol", "db", "Data", func(h *models.HistorySession) {
+		h.CredentialsJSON = `[{"id":"credup_1","name":"pg admin","type":"username_password","purpose":"brokered","store_id":"csst_1","store_name":"Vault"},` +
+			`{"id":"credup_2","name":"pg ro","type":"username_password","purpose":"brokered","store_id":"csst_1","store_name":"Vault"}]`
+	})
+	if err := a.store.DB().Create(&models.HistoryRevocation{SessionID: "s_creds", CredentialID: "credup_1", Purpose: "brokered",
+		RevokedAt: t0.Add(time.Hour)}).Error; err != nil {
+		t.Fatal(err)
+	}
+	admin := a.login("admin", "password")
+	st, doc := admin.get("/audit/sessions/s_creds")
+	revoked := byTestID(doc, "revoked-credup_1")
+	if st != http.StatusOK || revoked == nil || !strings.HasPrefix(testIDText(doc, "revoked-credup_1"), "revoked") ||
+		!strings.Contains(render(revoked), `datetime="2026-05-01T13:00:00Z"`) || testIDText(doc, "revoked-credup_2") != "not revoked" {
+		t.Fatalf("record: %d\n%s", st, render(doc))
 	}
 }
 

@@ -19,7 +19,8 @@ import (
 )
 
 // MountPath is the path prefix the web server mounts [Worker.Handler] at:
-// POST /v1/proxy opens a tunnel, GET /v1/proxy/session describes the session.
+// POST /v1/proxy opens a tunnel, GET /v1/proxy/session describes the
+// session, DELETE /v1/proxy/session ends it as closed by its end user.
 const MountPath = tunnel.Path
 
 // Connection closed reasons, recorded exactly as written.
@@ -75,6 +76,23 @@ type Sessions interface {
 	// SessionInfo describes the session of token for `connect`. Errors:
 	// ErrBadToken, ErrSessionEnded, ErrExpired, or any other error.
 	SessionInfo(ctx context.Context, token string) (*SessionInfo, error)
+	// CloseSession ends the session of token as closed by its end user:
+	// terminated at once when no connection is open, else canceling, its
+	// live connections cut with ReasonClosedByEndUser (wherever they are
+	// relayed) and terminated once they are closed. Idempotent: a session
+	// already closed this way is returned again. Errors: ErrBadToken,
+	// ErrSessionEnded (ended for another reason), ErrExpired, or any other
+	// error.
+	CloseSession(ctx context.Context, token string) (*ClosedSession, error)
+}
+
+// ClosedSession is a session its end user closed.
+type ClosedSession struct {
+	SessionID string
+	// State is "terminated", or "canceling" while live connections close.
+	State string
+	// Reason is the termination reason: ReasonClosedByEndUser.
+	Reason string
 }
 
 // ClientInfo describes who opened a tunnel.

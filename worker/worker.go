@@ -84,14 +84,37 @@ func New(cfg Config) *Worker {
 	return w
 }
 
-// Handler serves POST [MountPath] (open a tunnel) and GET
-// [MountPath]/session (session info). It sees full request paths, so it
+// Handler serves POST [MountPath] (open a tunnel), GET [MountPath]/session
+// (session info) and DELETE [MountPath]/session (the end user closes the
+// session). It sees full request paths, so it
 // works both mounted under MountPath by a chi router and on its own.
 func (w *Worker) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+tunnel.Path, w.serveTunnel)
 	mux.HandleFunc("GET "+tunnel.InfoPath, w.serveInfo)
+	mux.HandleFunc("DELETE "+tunnel.InfoPath, w.serveClose)
 	return mux
+}
+
+// serveClose ends the token's session as closed by its end user (the
+// Sessions implementation cuts its live connections through Cancel).
+func (w *Worker) serveClose(rw http.ResponseWriter, r *http.Request) {
+	if w.throttled(rw, r) {
+		return
+	}
+	token, ok := tunnel.BearerToken(r)
+	if !ok {
+		w.refuse(rw, r, ErrBadToken)
+		return
+	}
+	closed, err := w.cfg.Sessions.CloseSession(r.Context(), token)
+	if err != nil {
+		w.refuse(rw, r, err)
+		return
+	}
+	rw.Header().Set("Content-Type", "application/json")
+	rw.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(rw).Encode(tunnel.Closed{SessionID: closed.SessionID, State: closed.State, Reason: closed.Reason})
 }
 
 func (w *Worker) serveInfo(rw http.ResponseWriter, r *http.Request) {

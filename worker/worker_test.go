@@ -477,3 +477,55 @@ func TestBadTokenThrottle(t *testing.T) {
 		t.Fatalf("spent again: %v", err)
 	}
 }
+
+// TestCloseEndpoint: DELETE /v1/proxy/session closes the token's session as
+// closed by its end user (idempotent) and refuses unknown, ended and
+// expired sessions with the usual refusals.
+func TestCloseEndpoint(t *testing.T) {
+	e := newEnv(t)
+	e.session("s_ok", -1, time.Hour)
+	e.session("s_ended", -1, time.Hour)
+	e.fake.End("tok-s_ended")
+	e.session("s_expired", -1, -time.Second)
+	del := func(token string) (int, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodDelete, e.srv.URL+tunnel.InfoPath, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, body
+	}
+	for range 2 {
+		status, body := del("tok-s_ok")
+		var c tunnel.Closed
+		if err := json.Unmarshal(body, &c); status != http.StatusOK || err != nil ||
+			c != (tunnel.Closed{SessionID: "s_ok", State: "terminated", Reason: "closed by end-user"}) {
+			t.Fatalf("close: %d %s", status, body)
+		}
+	}
+	if s := e.fake.Session("tok-s_ok"); !s.ClosedByEndUser || s.CloseCalls != 2 {
+		t.Fatalf("fake session %+v", s)
+	}
+	for _, tt := range []struct {
+		token  string
+		status int
+		code   string
+	}{
+		{"", http.StatusUnauthorized, tunnel.CodeBadToken},
+		{"nope", http.StatusUnauthorized, tunnel.CodeBadToken},
+		{"tok-s_ended", http.StatusGone, tunnel.CodeSessionEnded},
+		{"tok-s_expired", http.StatusGone, tunnel.CodeExpired},
+	} {
+		status, body := del(tt.token)
+		var r tunnel.Refusal
+		if err := json.Unmarshal(body, &r); status != tt.status || err != nil || r.Code != tt.code || r.Message == "" {
+			t.Errorf("token %q: %d %s, want %d %s", tt.token, status, body, tt.status, tt.code)
+		}
+	}
+}

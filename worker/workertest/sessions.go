@@ -21,6 +21,10 @@ type Session struct {
 	Limit    int // -1 unlimited
 	Count    int // connections admitted so far
 	Ended    bool
+	// ClosedByEndUser: CloseSession ended it (Ended is set too).
+	ClosedByEndUser bool
+	// CloseCalls counts the CloseSession calls on it.
+	CloseCalls int
 }
 
 // Connection is what the fake recorded about one connection.
@@ -157,6 +161,35 @@ func (f *Sessions) SessionInfo(ctx context.Context, token string) (*worker.Sessi
 		left = s.Limit - s.Count
 	}
 	return &worker.SessionInfo{SessionID: s.ID, ExpiresAt: s.Expires, ConnectionLimit: s.Limit, ConnectionsLeft: left}, nil
+}
+
+// CloseSession implements worker.Sessions: it marks the session ended by
+// its end user (connections are cut by whoever runs the worker: the fake
+// does not know it).
+func (f *Sessions) CloseSession(ctx context.Context, token string) (*worker.ClosedSession, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.sessions[token]
+	if ok {
+		s.CloseCalls++
+	}
+	switch {
+	case !ok:
+		return nil, worker.ErrBadToken
+	case s.Ended && !s.ClosedByEndUser:
+		return nil, worker.ErrSessionEnded
+	case !s.Ended && !time.Now().Before(s.Expires):
+		return nil, worker.ErrExpired
+	}
+	s.Ended, s.ClosedByEndUser = true, true
+	return &worker.ClosedSession{SessionID: s.ID, State: "terminated", Reason: worker.ReasonClosedByEndUser}, nil
+}
+
+// Session returns a copy of the session of token.
+func (f *Sessions) Session(token string) Session {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return *f.sessions[token]
 }
 
 // Connections returns a copy of every recorded connection of the session
