@@ -18,6 +18,7 @@ import (
 	"golang.org/x/text/language"
 
 	"gatehouse/browsertest"
+	"gatehouse/dbtest"
 	"gatehouse/models"
 )
 
@@ -246,17 +247,28 @@ func startExampleOP(t *testing.T, users *exampleUsers) string {
 
 var serveAdmin = regexp.MustCompile(`Log in as "admin" with password "([^"]+)"`)
 
+// TestExampleOPLoginsAndManagedGroups: an admin adds a certified example
+// OpenID provider through the admin pages, with a managed group; Jane logs
+// in through it in Chromium (user and account created, then refreshed), on
+// both databases.
 func TestExampleOPLoginsAndManagedGroups(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) { exampleOPLoginsAndManagedGroups(t, d) })
+	}
+}
+
+func exampleOPLoginsAndManagedGroups(t *testing.T, d models.Dialect) {
 	users := &exampleUsers{users: map[string]*storage.User{"jane-1": {ID: "jane-1", Username: "jane", Password: "verysecure",
 		FirstName: "Jane", LastName: "Doe", Email: "jane@corp.example", EmailVerified: true, PreferredLanguage: language.English}}}
 	issuer := startExampleOP(t, users)
 
-	dbPath := filepath.Join(t.TempDir(), "g.db")
+	dbPath := dbtest.NewDatabaseURL(t, d)
 	env := oidcServeEnv(t, dbPath)
 	base, stdout, _ := startRun(t, env, regexp.MustCompile(`listening on (http://\S+)`), "serve")
 	adminPassword := serveAdmin.FindStringSubmatch(stdout.String())[1]
 	// One client id per test: exampleop keeps clients in a package-global map.
-	storage.RegisterClients(storage.WebClient("gatehouse-browser-test", "example-secret", base+"/auth/oidc/callback"))
+	clientID := "gatehouse-browser-test-" + string(d)
+	storage.RegisterClients(storage.WebClient(clientID, "example-secret", base+"/auth/oidc/callback"))
 
 	ctx := browsertest.New(t)
 	// Expected failed loads: the 422 of a refused form, the example OP's
@@ -272,7 +284,7 @@ func TestExampleOPLoginsAndManagedGroups(t *testing.T) {
 	browsertest.Navigate(t, ctx, base+"/auth-methods/new")
 	browsertest.Fill(t, ctx, "#name", "Example OP")
 	browsertest.Fill(t, ctx, "#issuer", issuer)
-	browsertest.Fill(t, ctx, "#client_id", "gatehouse-browser-test")
+	browsertest.Fill(t, ctx, "#client_id", clientID)
 	browsertest.Fill(t, ctx, "#client_secret", "example-secret")
 	browsertest.Click(t, ctx, "#primary")
 	browsertest.Click(t, ctx, "[data-testid=save]")
