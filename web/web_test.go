@@ -225,6 +225,45 @@ func TestFormsShowMessagesNextToFields(t *testing.T) {
 	if r := e.do(c, "POST", "/scopes/"+id+"/edit", url.Values{"name": {"Acme 2"}, "version": {"7"}}); r.status != 409 || !strings.Contains(r.body, "changed by someone else") {
 		t.Fatalf("stale edit = %d", r.status)
 	}
+
+	// Edit forms: the same messages next to the fields, and nothing written.
+	r = e.do(c, "POST", "/scopes/global/new", url.Values{"name": {"Beta"}})
+	beta := strings.TrimPrefix(strings.Split(r.header.Get("Location"), "?")[0], "/scopes/")
+	r = e.do(c, "POST", "/users/new", url.Values{"scope_id": {"global"}, "name": {"bob"}, "email": {"bob@example.com"}})
+	bob := strings.TrimPrefix(strings.Split(r.header.Get("Location"), "?")[0], "/users/")
+	if beta == "" || bob == "" {
+		t.Fatalf("set-up: scope %q, user %q", beta, bob)
+	}
+	edits := []struct {
+		path  string
+		form  url.Values
+		field string
+		want  string
+	}{
+		{"/scopes/" + beta + "/edit", url.Values{"name": {""}, "version": {"1"}}, "name-error", "Name is required."},
+		{"/scopes/" + beta + "/edit", url.Values{"name": {strings.Repeat("n", 200)}, "version": {"1"}}, "name-error", "Name must be at most 128 characters."},
+		{"/scopes/" + beta + "/edit", url.Values{"name": {"acme"}, "version": {"1"}}, "name-error", `already named "acme"`},
+		{"/users/" + bob + "/edit", url.Values{"name": {"bad name"}, "version": {"1"}}, "name-error", "Name may contain letters"},
+		{"/users/" + bob + "/edit", url.Values{"name": {"bob"}, "email": {"nope"}, "version": {"1"}}, "email-error", "Email must be an address"},
+		{"/users/" + bob + "/edit", url.Values{"name": {"admin"}, "version": {"1"}}, "name-error", `already named "admin"`},
+	}
+	for _, tc := range edits {
+		r := e.do(c, "POST", tc.path, tc.form)
+		m := fieldErrorPattern(tc.field).FindStringSubmatch(r.body)
+		if r.status != 422 || m == nil || !strings.Contains(htmlUnescape(m[1]), tc.want) || !strings.Contains(r.body, `aria-invalid="true"`) {
+			t.Errorf("POST %s %v: status %d, %s = %v, want %q next to the field", tc.path, tc.form, r.status, tc.field, m, tc.want)
+		}
+	}
+	if r := e.do(c, "GET", "/scopes/"+beta, nil); !strings.Contains(r.body, "Beta") {
+		t.Error("a refused edit changed the scope")
+	}
+	if r := e.do(c, "GET", "/users/"+bob, nil); !strings.Contains(r.body, "bob@example.com") || strings.Contains(r.body, "bad name") {
+		t.Error("a refused edit changed the user")
+	}
+	// Version 1 still stands: nothing was written by the refused edits.
+	if r := e.do(c, "POST", "/scopes/"+beta+"/edit", url.Values{"name": {"Beta 2"}, "version": {"1"}}); r.status != 303 {
+		t.Errorf("a good edit at version 1 after the refused ones: %d", r.status)
+	}
 }
 
 func htmlUnescape(s string) string {
