@@ -68,6 +68,9 @@ func (h CredentialStores) New(w http.ResponseWriter, r *http.Request) error {
 
 func (h CredentialStores) newForm(w http.ResponseWriter, r *http.Request, status int, f views.Form) error {
 	ctx, a, id := r.Context(), ActorFrom(r.Context()), chi.URLParam(r, "id")
+	if err := h.Store.AuthorizeCreate(ctx, a, "credential-store", id); err != nil {
+		return err
+	}
 	path, err := h.Store.ScopePath(ctx, a, id)
 	if err != nil {
 		return err

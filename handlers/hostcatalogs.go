@@ -85,6 +85,9 @@ func (h HostCatalogs) New(w http.ResponseWriter, r *http.Request) error {
 
 func (h HostCatalogs) newForm(w http.ResponseWriter, r *http.Request, status int, f views.Form) error {
 	ctx, a, id := r.Context(), ActorFrom(r.Context()), chi.URLParam(r, "id")
+	if err := h.Store.AuthorizeCreate(ctx, a, "host-catalog", id); err != nil {
+		return err
+	}
 	path, err := h.Store.ScopePath(ctx, a, id)
 	if err != nil {
 		return err

@@ -54,11 +54,8 @@ func credentialStoreResource(cs *CredentialStore) Resource {
 func (s *Store) CreateCredentialStore(ctx context.Context, a Actor, projectID string, in CredentialStoreInput) (*CredentialStore, error) {
 	var out *CredentialStore
 	err := s.Transact(ctx, func(tx *Store) error {
-		p, err := tx.projectForInfra(ctx, a, projectID)
+		p, err := tx.projectForInfra(ctx, a, projectID, "credential-store")
 		if err != nil {
-			return err
-		}
-		if err := tx.authorize(ctx, a, ActionCreate, Resource{Type: "credential-store", ScopeID: p.ID}); err != nil {
 			return err
 		}
 		if in, err = in.validate(); err != nil {
@@ -107,10 +104,7 @@ func (s *Store) GetCredentialStore(ctx context.Context, a Actor, id string) (*Cr
 func (s *Store) ListCredentialStores(ctx context.Context, a Actor, projectID string, opt ListOptions) (Page[CredentialStoreItem], error) {
 	opt = opt.norm()
 	page := Page[CredentialStoreItem]{Page: opt.Page, PerPage: opt.PerPage}
-	if _, err := s.readScope(ctx, a, projectID); err != nil {
-		return page, err
-	}
-	if err := s.authorize(ctx, a, ActionList, Resource{Type: "credential-store", ScopeID: projectID}); err != nil {
+	if _, err := s.projectCollection(ctx, a, projectID, "credential-store", ActionList); err != nil {
 		return page, err
 	}
 	cond, args, err := s.listCondition(ctx, a, "credential-store", ActionRead, ListColumns{Scope: "cs.scope_id", ID: "cs.id"})

@@ -53,11 +53,8 @@ func hostCatalogResource(c *HostCatalog) Resource {
 func (s *Store) CreateHostCatalog(ctx context.Context, a Actor, projectID string, in HostCatalogInput) (*HostCatalog, error) {
 	var out *HostCatalog
 	err := s.Transact(ctx, func(tx *Store) error {
-		p, err := tx.projectForInfra(ctx, a, projectID)
+		p, err := tx.projectForInfra(ctx, a, projectID, "host-catalog")
 		if err != nil {
-			return err
-		}
-		if err := tx.authorize(ctx, a, ActionCreate, Resource{Type: "host-catalog", ScopeID: p.ID}); err != nil {
 			return err
 		}
 		if in, err = in.validate(); err != nil {
@@ -113,10 +110,7 @@ func (s *Store) GetHostCatalog(ctx context.Context, a Actor, id string) (*HostCa
 func (s *Store) ListHostCatalogs(ctx context.Context, a Actor, projectID string, opt ListOptions) (Page[HostCatalogItem], error) {
 	opt = opt.norm()
 	page := Page[HostCatalogItem]{Page: opt.Page, PerPage: opt.PerPage}
-	if _, err := s.readScope(ctx, a, projectID); err != nil {
-		return page, err
-	}
-	if err := s.authorize(ctx, a, ActionList, Resource{Type: "host-catalog", ScopeID: projectID}); err != nil {
+	if _, err := s.projectCollection(ctx, a, projectID, "host-catalog", ActionList); err != nil {
 		return page, err
 	}
 	cond, args, err := s.listCondition(ctx, a, "host-catalog", ActionRead, ListColumns{Scope: "c.scope_id", ID: "c.id"})

@@ -109,10 +109,46 @@ func (s *Store) deleteInfra(ctx context.Context, model any, res Resource) error 
 	return nil
 }
 
-// projectForInfra loads the project scope that will hold an infrastructure
-// resource; other scope types are refused on field "scope".
-func (s *Store) projectForInfra(ctx context.Context, a Actor, scopeID string) (*Scope, error) {
-	sc, err := s.readScope(ctx, a, scopeID)
+// projectCollection loads the project where the actor asks a collection
+// action (list, create) on a project-level infrastructure type (target,
+// host-catalog, credential-store) and checks it. The project must be
+// visible for that type: the actor may read the project, or holds a grant
+// in it that reveals items of the type (ids=…, any item action); a
+// type-only grant reveals nothing, so the default project role
+// (type=target;actions=list, held by every logged-in user) leaves other
+// projects ErrNotFound, while a project-level admin needs no grant in the
+// org. Then the action: nil, or ErrForbidden. Unknown scopes are
+// ErrNotFound, anonymous callers ErrUnauthenticated.
+func (s *Store) projectCollection(ctx context.Context, a Actor, projectID, resourceType string, action Action) (*Scope, error) {
+	sc, err := first[Scope](s.q(ctx), "scope", projectID)
+	if err != nil {
+		return nil, err
+	}
+	acl, err := s.aclFor(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.ensureScopes(ctx, sc.ID); err != nil {
+		return nil, err
+	}
+	if !acl.Allowed(scopeResource(sc), string(ActionRead)).Allowed && acl.ListFilter(resourceType, string(ActionNoOp), []string{sc.ID}).Empty() {
+		if !a.Authenticated() {
+			return nil, ErrUnauthenticated
+		}
+		return nil, fmt.Errorf("scope %s: %w", projectID, ErrNotFound)
+	}
+	if err := s.authorize(ctx, a, action, Resource{Type: resourceType, ScopeID: sc.ID}); err != nil {
+		return nil, err
+	}
+	return sc, nil
+}
+
+// projectForInfra loads the project scope that will hold a new
+// infrastructure resource of resourceType and checks that the actor may
+// create it there (projectCollection); other scope types are refused on
+// field "scope".
+func (s *Store) projectForInfra(ctx context.Context, a Actor, scopeID, resourceType string) (*Scope, error) {
+	sc, err := s.projectCollection(ctx, a, scopeID, resourceType, ActionCreate)
 	if err != nil {
 		return nil, err
 	}
@@ -149,6 +185,15 @@ func (s *Store) searchNameDesc(q *gorm.DB, alias, search string, more ...string)
 		args[i] = likePattern(search)
 	}
 	return q.Where("("+strings.Join(conds, " OR ")+")", args...)
+}
+
+// AuthorizeCreate checks, for the "New …" form of a project-level resource
+// type (target, host-catalog, credential-store), what creating one in
+// scopeID checks (see projectCollection): nil when allowed, else
+// ErrNotFound, ErrForbidden or ErrUnauthenticated.
+func (s *Store) AuthorizeCreate(ctx context.Context, a Actor, resourceType, scopeID string) error {
+	_, err := s.projectCollection(ctx, a, scopeID, resourceType, ActionCreate)
+	return err
 }
 
 // MayCreate reports whether the actor may create resources of resourceType

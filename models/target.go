@@ -99,11 +99,8 @@ func nilIfEmpty(s string) *string {
 func (s *Store) CreateTarget(ctx context.Context, a Actor, projectID string, in TargetInput) (*Target, error) {
 	var out *Target
 	err := s.Transact(ctx, func(tx *Store) error {
-		p, err := tx.projectForInfra(ctx, a, projectID)
+		p, err := tx.projectForInfra(ctx, a, projectID, "target")
 		if err != nil {
-			return err
-		}
-		if err := tx.authorize(ctx, a, ActionCreate, Resource{Type: "target", ScopeID: p.ID}); err != nil {
 			return err
 		}
 		if in, err = in.validate(); err != nil {
@@ -153,10 +150,7 @@ func (s *Store) lockTarget(ctx context.Context, a Actor, id string) (*Target, er
 func (s *Store) ListTargets(ctx context.Context, a Actor, projectID string, opt ListOptions) (Page[TargetItem], error) {
 	opt = opt.norm()
 	page := Page[TargetItem]{Page: opt.Page, PerPage: opt.PerPage}
-	if _, err := s.readScope(ctx, a, projectID); err != nil {
-		return page, err
-	}
-	if err := s.authorize(ctx, a, ActionList, Resource{Type: "target", ScopeID: projectID}); err != nil {
+	if _, err := s.projectCollection(ctx, a, projectID, "target", ActionList); err != nil {
 		return page, err
 	}
 	cond, args, err := s.listCondition(ctx, a, "target", ActionRead, ListColumns{Scope: "t.scope_id", ID: "t.id"})
