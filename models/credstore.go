@@ -94,7 +94,12 @@ func (s *Store) GetCredentialStore(ctx context.Context, a Actor, id string) (*Cr
 	}
 	item := &CredentialStoreItem{CredentialStore: *cs, Actions: s.Allowed(ctx, a, credentialStoreResource(cs), ActionUpdate, ActionDelete)}
 	item.Actions[ActionCreate] = s.authorize(ctx, a, ActionCreate, Resource{Type: "credential", ScopeID: cs.ScopeID, ParentID: cs.ID}) == nil
-	if err := s.q(ctx).Table("credentials").Where("store_id = ?", id).Count(&item.Credentials).Error; err != nil {
+	// The count is that of the store page's list.
+	cond, args, err := s.listCondition(ctx, a, "credential", ActionRead, credentialColumns)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.q(ctx).Table("credentials AS cr").Where("cr.store_id = ?", id).Where(cond, args...).Count(&item.Credentials).Error; err != nil {
 		return nil, fmt.Errorf("count credentials: %w", err)
 	}
 	return item, nil
@@ -116,7 +121,11 @@ func (s *Store) ListCredentialStores(ctx context.Context, a Actor, projectID str
 	if err := q.Count(&page.Total).Error; err != nil {
 		return page, fmt.Errorf("count credential stores: %w", err)
 	}
-	err = q.Select("cs.*, (SELECT count(*) FROM credentials cr WHERE cr.store_id = cs.id) AS credentials").
+	creds, cargs, err := s.visibleCount(ctx, a, "credential", "credentials", "cr", credentialColumns, "cr.store_id = cs.id")
+	if err != nil {
+		return page, err
+	}
+	err = q.Select("cs.*, "+creds+" AS credentials", cargs...).
 		Order("lower(cs.name), cs.id").Limit(opt.PerPage).Offset(opt.offset()).Scan(&page.Items).Error
 	if err != nil {
 		return page, fmt.Errorf("list credential stores: %w", err)

@@ -96,12 +96,22 @@ func (s *Store) GetHostCatalog(ctx context.Context, a Actor, id string) (*HostCa
 	item := &HostCatalogItem{HostCatalog: *c, Actions: s.Allowed(ctx, a, hostCatalogResource(c), ActionUpdate, ActionDelete)}
 	child := Resource{Type: "host", ScopeID: c.ScopeID, ParentID: c.ID}
 	item.Actions[ActionCreate] = s.authorize(ctx, a, ActionCreate, child) == nil
-	if err := s.q(ctx).Model(&Host{}).Where("catalog_id = ?", id).Count(&item.Hosts).Error; err != nil {
-		return nil, fmt.Errorf("count hosts: %w", err)
+	// The counts are those of the hosts and host sets tabs' lists.
+	hosts, hargs, err := s.visibleCount(ctx, a, "host", "hosts", "h", hostColumns, "h.catalog_id = c.id")
+	if err != nil {
+		return nil, err
 	}
-	if err := s.q(ctx).Model(&HostSet{}).Where("catalog_id = ?", id).Count(&item.HostSets).Error; err != nil {
-		return nil, fmt.Errorf("count host sets: %w", err)
+	sets, sargs, err := s.visibleCount(ctx, a, "host-set", "host_sets", "hs", hostSetColumns, "hs.catalog_id = c.id")
+	if err != nil {
+		return nil, err
 	}
+	var counts struct{ Hosts, HostSets int64 }
+	err = s.q(ctx).Table("host_catalogs AS c").Where("c.id = ?", id).
+		Select(hosts+" AS hosts, "+sets+" AS host_sets", append(hargs, sargs...)...).Scan(&counts).Error
+	if err != nil {
+		return nil, fmt.Errorf("count hosts and host sets: %w", err)
+	}
+	item.Hosts, item.HostSets = counts.Hosts, counts.HostSets
 	return item, nil
 }
 
@@ -122,8 +132,15 @@ func (s *Store) ListHostCatalogs(ctx context.Context, a Actor, projectID string,
 	if err := q.Count(&page.Total).Error; err != nil {
 		return page, fmt.Errorf("count host catalogs: %w", err)
 	}
-	err = q.Select("c.*, (SELECT count(*) FROM hosts h WHERE h.catalog_id = c.id) AS hosts, " +
-		"(SELECT count(*) FROM host_sets hs WHERE hs.catalog_id = c.id) AS host_sets").
+	hosts, hargs, err := s.visibleCount(ctx, a, "host", "hosts", "h", hostColumns, "h.catalog_id = c.id")
+	if err != nil {
+		return page, err
+	}
+	sets, sargs, err := s.visibleCount(ctx, a, "host-set", "host_sets", "hs", hostSetColumns, "hs.catalog_id = c.id")
+	if err != nil {
+		return page, err
+	}
+	err = q.Select("c.*, "+hosts+" AS hosts, "+sets+" AS host_sets", append(hargs, sargs...)...).
 		Order("lower(c.name), c.id").Limit(opt.PerPage).Offset(opt.offset()).Scan(&page.Items).Error
 	if err != nil {
 		return page, fmt.Errorf("list host catalogs: %w", err)

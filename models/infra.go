@@ -202,3 +202,24 @@ func (s *Store) AuthorizeCreate(ctx context.Context, a Actor, resourceType, scop
 func (s *Store) MayCreate(ctx context.Context, a Actor, resourceType, scopeID, parentID string) bool {
 	return s.authorize(ctx, a, ActionCreate, Resource{Type: resourceType, ScopeID: scopeID, ParentID: parentID}) == nil
 }
+
+// Filters of the child lists, shared by the lists and by every count of
+// their items shown elsewhere (catalog and store pages and lists, host set
+// members, target sources), so that a count never tells more than its list.
+var (
+	hostColumns       = ListColumns{Scope: "h.scope_id", ID: "h.id", Parent: "h.catalog_id"}
+	hostSetColumns    = ListColumns{Scope: "hs.scope_id", ID: "hs.id", Parent: "hs.catalog_id"}
+	credentialColumns = ListColumns{Scope: "cr.scope_id", ID: "cr.id", Parent: "cr.store_id"}
+)
+
+// visibleCount returns a correlated subquery counting the rows of "table
+// AS alias" that match link (e.g. "h.catalog_id = c.id") and that the
+// actor may read, filtered as their list is (listCondition with read), to
+// be used in a Select with its arguments.
+func (s *Store) visibleCount(ctx context.Context, a Actor, resourceType, table, alias string, cols ListColumns, link string) (string, []any, error) {
+	cond, args, err := s.listCondition(ctx, a, resourceType, ActionRead, cols)
+	if err != nil {
+		return "", nil, err
+	}
+	return "(SELECT count(*) FROM " + table + " AS " + alias + " WHERE " + link + " AND " + cond + ")", args, nil
+}
