@@ -40,7 +40,7 @@ func (h CredentialStores) List(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return renderPage(w, r, views.CredentialStoresPage(h.Meta(r, "Credential stores", "scopes"), path, id, list, q,
-		h.Store.MayCreate(ctx, a, "credential-store", id, "")), views.CredentialStoreList(id, list, q))
+		h.Store.MayCreate(ctx, a, "credential-store", id, ""), h.Store.ProjectSections(ctx, a, id)), views.CredentialStoreList(id, list, q))
 }
 
 // Show renders a store with its credentials (GET /credential-stores/{id}).

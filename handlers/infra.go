@@ -18,6 +18,7 @@ import (
 type PathStore interface {
 	ScopePath(ctx context.Context, a models.Actor, id string) ([]models.Scope, error)
 	AuthorizeCreate(ctx context.Context, a models.Actor, resourceType, scopeID string) error
+	ProjectSections(ctx context.Context, a models.Actor, projectID string) models.ProjectSections
 	MayCreate(ctx context.Context, a models.Actor, resourceType, scopeID, parentID string) bool
 }
 

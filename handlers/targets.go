@@ -53,7 +53,7 @@ func (h Targets) List(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return renderPage(w, r, views.TargetsPage(h.Meta(r, "Targets", "scopes"), path, id, list, q,
-		h.Store.MayCreate(ctx, a, "target", id, "")), views.TargetList(id, list, q))
+		h.Store.MayCreate(ctx, a, "target", id, ""), h.Store.ProjectSections(ctx, a, id)), views.TargetList(id, list, q))
 }
 
 // Show renders a target with its sources (GET /targets/{id}).

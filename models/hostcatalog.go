@@ -34,6 +34,10 @@ type HostCatalogItem struct {
 	Hosts    int64
 	HostSets int64
 	Actions  map[Action]bool `gorm:"-"`
+	// MayListHosts and MayListHostSets tell whether the actor may list the
+	// catalog's hosts and host sets (GetHostCatalog only): the page shows
+	// only those tabs.
+	MayListHosts, MayListHostSets bool `gorm:"-"`
 }
 
 func (in HostCatalogInput) validate() (HostCatalogInput, error) {
@@ -96,6 +100,8 @@ func (s *Store) GetHostCatalog(ctx context.Context, a Actor, id string) (*HostCa
 	item := &HostCatalogItem{HostCatalog: *c, Actions: s.Allowed(ctx, a, hostCatalogResource(c), ActionUpdate, ActionDelete)}
 	child := Resource{Type: "host", ScopeID: c.ScopeID, ParentID: c.ID}
 	item.Actions[ActionCreate] = s.authorize(ctx, a, ActionCreate, child) == nil
+	item.MayListHosts = s.authorize(ctx, a, ActionList, child) == nil
+	item.MayListHostSets = s.authorize(ctx, a, ActionList, Resource{Type: "host-set", ScopeID: c.ScopeID, ParentID: c.ID}) == nil
 	// The counts are those of the hosts and host sets tabs' lists.
 	hosts, hargs, err := s.visibleCount(ctx, a, "host", "hosts", "h", hostColumns, "h.catalog_id = c.id")
 	if err != nil {

@@ -223,3 +223,22 @@ func (s *Store) visibleCount(ctx context.Context, a Actor, resourceType, table, 
 	}
 	return "(SELECT count(*) FROM " + table + " AS " + alias + " WHERE " + link + " AND " + cond + ")", args, nil
 }
+
+// ProjectSections tells which tabs of a project's pages the actor may open:
+// Overview (read on the project) and the lists of its targets, host
+// catalogs and credential stores (the checks of ListTargets,
+// ListHostCatalogs and ListCredentialStores). Pages show only these tabs.
+type ProjectSections struct {
+	Overview, Targets, HostCatalogs, CredentialStores bool
+}
+
+// ProjectSections computes the tabs the actor may open in projectID (none
+// for unknown ids).
+func (s *Store) ProjectSections(ctx context.Context, a Actor, projectID string) ProjectSections {
+	may := func(typ string) bool {
+		_, err := s.projectCollection(ctx, a, projectID, typ, ActionList)
+		return err == nil
+	}
+	_, err := s.readScope(ctx, a, projectID)
+	return ProjectSections{Overview: err == nil, Targets: may("target"), HostCatalogs: may("host-catalog"), CredentialStores: may("credential-store")}
+}

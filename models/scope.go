@@ -41,6 +41,9 @@ type ScopeItem struct {
 	Scope
 	Children int64
 	Actions  map[Action]bool
+	// Sections are the project tabs the actor may open (GetScope of a
+	// project only).
+	Sections ProjectSections `gorm:"-"`
 }
 
 func (in ScopeInput) validate() (ScopeInput, error) {
@@ -173,6 +176,7 @@ func (s *Store) GetScope(ctx context.Context, a Actor, id string) (*ScopeItem, e
 	}
 	if sc.Type == ScopeProject {
 		item.Actions[ActionCreate] = false
+		item.Sections = s.ProjectSections(ctx, a, sc.ID)
 	}
 	cond, args, err := s.listCondition(ctx, a, "scope", ActionList, scopeColumns)
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 )
 
 // TargetsPage is a project's "Targets" tab.
-func TargetsPage(m Meta, path []models.Scope, projectID string, list models.Page[models.TargetItem], q url.Values, canCreate bool) templ.Component {
+func TargetsPage(m Meta, path []models.Scope, projectID string, list models.Page[models.TargetItem], q url.Values, canCreate bool, may models.ProjectSections) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -76,7 +76,7 @@ func TargetsPage(m Meta, path []models.Scope, projectID string, list models.Page
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = ProjectTabs(projectID, "targets").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = ProjectTabs(projectID, "targets", may).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

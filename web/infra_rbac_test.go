@@ -125,3 +125,66 @@ func TestInfraPagesWithoutScopeRead(t *testing.T) {
 		}
 	})
 }
+
+// TestInfraTabsFollowListGrants: project tabs and a catalog's tabs are
+// shown only to users who may open them (list the collection; read the
+// project for its overview).
+func TestInfraTabsFollowListGrants(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *models.Store) {
+		ctx := context.Background()
+		app := newAppOn(t, store)
+		org, err := store.CreateScope(ctx, app.admin, models.GlobalScopeID, models.ScopeInput{Name: "Acme"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := store.CreateScope(ctx, app.admin, org.ID, models.ScopeInput{Name: "Prod"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := dbtest.SeedInfra(t, store, app.admin, p.ID, "alpha")
+		grantRole(t, store, app.admin, p.ID, newUser(t, store, app.admin, "alice"), "ids=*;type=target;actions=list,read,authorize-session")
+		grantRole(t, store, app.admin, p.ID, newUser(t, store, app.admin, "bob"), "ids="+x.CatalogID+";actions=read",
+			"type=host-catalog;actions=list", "ids="+x.CatalogID+";type=host;actions=list", "ids="+x.HostID+";actions=read")
+
+		tabs := func(c *appClient, path string) []string {
+			t.Helper()
+			code, doc := c.get(path)
+			if code != http.StatusOK {
+				t.Fatalf("GET %s: %d", path, code)
+			}
+			var out []string
+			for _, k := range []string{"overview", "targets", "host-catalogs", "credential-stores", "hosts", "host-sets"} {
+				if byTestID(doc, "tab-"+k) != nil {
+					out = append(out, k)
+				}
+			}
+			return out
+		}
+		admin := app.login("admin", "password")
+		for path, want := range map[string]string{
+			"/scopes/" + p.ID:                        "overview targets host-catalogs credential-stores",
+			"/scopes/" + p.ID + "/targets":           "overview targets host-catalogs credential-stores",
+			"/host-catalogs/" + x.CatalogID:          "hosts host-sets",
+			"/scopes/" + p.ID + "/credential-stores": "overview targets host-catalogs credential-stores",
+		} {
+			if got := strings.Join(tabs(admin, path), " "); got != want {
+				t.Errorf("admin %s: tabs %q, want %q", path, got, want)
+			}
+		}
+		alice := app.login("alice", "alice-password-1")
+		if got := strings.Join(tabs(alice, "/scopes/"+p.ID+"/targets"), " "); got != "targets" {
+			t.Errorf("alice's targets page: tabs %q, want only targets", got)
+		}
+		bob := app.login("bob", "bob-password-1")
+		if got := strings.Join(tabs(bob, "/scopes/"+p.ID+"/host-catalogs"), " "); got != "host-catalogs" {
+			t.Errorf("bob's catalogs page: tabs %q, want only host-catalogs (no target of the project is his)", got)
+		}
+		code, doc := bob.get("/host-catalogs/" + x.CatalogID)
+		if code != http.StatusOK || testIDText(doc, "tab-hosts") != "Hosts (1)" || byTestID(doc, "tab-host-sets") != nil {
+			t.Errorf("bob's catalog page: %d, hosts tab %q, host sets tab shown %v", code, testIDText(doc, "tab-hosts"), byTestID(doc, "tab-host-sets") != nil)
+		}
+		if code, _ := bob.get("/host-catalogs/" + x.CatalogID + "/host-sets"); code != http.StatusForbidden {
+			t.Errorf("bob's host sets tab by URL: %d, want 403", code)
+		}
+	})
+}
