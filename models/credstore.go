@@ -141,7 +141,7 @@ func (s *Store) ListCredentialStores(ctx context.Context, a Actor, projectID str
 func (s *Store) UpdateCredentialStore(ctx context.Context, a Actor, id string, version int, in CredentialStoreInput) (*CredentialStore, error) {
 	var out *CredentialStore
 	err := s.Transact(ctx, func(tx *Store) error {
-		cs, err := tx.readCredentialStore(ctx, a, id)
+		cs, err := seeItem(ctx, tx, a, "credential store", id, credentialStoreResource)
 		if err != nil {
 			return err
 		}
@@ -166,7 +166,7 @@ func (s *Store) UpdateCredentialStore(ctx context.Context, a Actor, id string, v
 // from every target).
 func (s *Store) DeleteCredentialStore(ctx context.Context, a Actor, id string) error {
 	return s.Transact(ctx, func(tx *Store) error {
-		cs, err := tx.readCredentialStore(ctx, a, id)
+		cs, err := seeItem(ctx, tx, a, "credential store", id, credentialStoreResource)
 		if err != nil {
 			return err
 		}

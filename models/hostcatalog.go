@@ -162,7 +162,7 @@ func (s *Store) ListHostCatalogs(ctx context.Context, a Actor, projectID string,
 func (s *Store) UpdateHostCatalog(ctx context.Context, a Actor, id string, version int, in HostCatalogInput) (*HostCatalog, error) {
 	var out *HostCatalog
 	err := s.Transact(ctx, func(tx *Store) error {
-		c, err := tx.readHostCatalog(ctx, a, id)
+		c, err := seeItem(ctx, tx, a, "host catalog", id, hostCatalogResource)
 		if err != nil {
 			return err
 		}
@@ -187,7 +187,7 @@ func (s *Store) UpdateHostCatalog(ctx context.Context, a Actor, id string, versi
 // removes those host sets from every target), in one transaction.
 func (s *Store) DeleteHostCatalog(ctx context.Context, a Actor, id string) error {
 	return s.Transact(ctx, func(tx *Store) error {
-		c, err := tx.readHostCatalog(ctx, a, id)
+		c, err := seeItem(ctx, tx, a, "host catalog", id, hostCatalogResource)
 		if err != nil {
 			return err
 		}

@@ -186,7 +186,7 @@ func (s *Store) ListHostSets(ctx context.Context, a Actor, catalogID string, opt
 func (s *Store) UpdateHostSet(ctx context.Context, a Actor, id string, version int, in HostSetInput) (*HostSet, error) {
 	var out *HostSet
 	err := s.Transact(ctx, func(tx *Store) error {
-		hs, err := tx.readHostSet(ctx, a, id)
+		hs, err := seeItem(ctx, tx, a, "host set", id, hostSetResource)
 		if err != nil {
 			return err
 		}
@@ -212,7 +212,7 @@ func (s *Store) UpdateHostSet(ctx context.Context, a Actor, id string, version i
 // another catalog or unknown ids.
 func (s *Store) AddHostSetMembers(ctx context.Context, a Actor, hostSetID string, hostIDs []string) error {
 	return s.Transact(ctx, func(tx *Store) error {
-		hs, err := tx.readHostSet(ctx, a, hostSetID)
+		hs, err := seeItem(ctx, tx, a, "host set", hostSetID, hostSetResource)
 		if err != nil {
 			return err
 		}
@@ -230,7 +230,7 @@ func (s *Store) AddHostSetMembers(ctx context.Context, a Actor, hostSetID string
 // is not a member gives ErrNotFound.
 func (s *Store) RemoveHostSetMember(ctx context.Context, a Actor, hostSetID, hostID string) error {
 	return s.Transact(ctx, func(tx *Store) error {
-		hs, err := tx.readHostSet(ctx, a, hostSetID)
+		hs, err := seeItem(ctx, tx, a, "host set", hostSetID, hostSetResource)
 		if err != nil {
 			return err
 		}
@@ -254,7 +254,7 @@ func (s *Store) RemoveHostSetMember(ctx context.Context, a Actor, hostSetID, hos
 // DeleteHostSet deletes a host set (removing it from every target).
 func (s *Store) DeleteHostSet(ctx context.Context, a Actor, id string) error {
 	return s.Transact(ctx, func(tx *Store) error {
-		hs, err := tx.readHostSet(ctx, a, id)
+		hs, err := seeItem(ctx, tx, a, "host set", id, hostSetResource)
 		if err != nil {
 			return err
 		}

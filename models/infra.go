@@ -242,3 +242,18 @@ func (s *Store) ProjectSections(ctx context.Context, a Actor, projectID string) 
 	_, err := s.readScope(ctx, a, projectID)
 	return ProjectSections{Overview: err == nil, Targets: may("target"), HostCatalogs: may("host-catalog"), CredentialStores: may("credential-store")}
 }
+
+// seeItem loads the row id of an infrastructure table for a change
+// (update, delete, members, sources) and checks only that the actor may see
+// it (any action on it: no-op), as Boundary does: the use case then checks
+// its own action. ErrNotFound for unknown or invisible ids.
+func seeItem[T any](ctx context.Context, s *Store, a Actor, what, id string, res func(*T) Resource) (*T, error) {
+	row, err := first[T](s.q(ctx), what, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, a, ActionNoOp, res(row)); err != nil {
+		return nil, notFoundIfHidden(err)
+	}
+	return row, nil
+}

@@ -132,14 +132,17 @@ func (s *Store) readTarget(ctx context.Context, a Actor, id string) (*Target, er
 	return t, nil
 }
 
-// lockTarget loads a target for a change of its address or sources, locking
-// its row until the transaction ends (Postgres).
+// lockTarget loads a target for a change of its settings or sources,
+// locking its row until the transaction ends (Postgres). It checks only
+// that the actor may see the target (any action: no-op, ErrNotFound
+// otherwise); the caller checks its own action (update, delete, …), which
+// needs no read, as in Boundary.
 func (s *Store) lockTarget(ctx context.Context, a Actor, id string) (*Target, error) {
 	t, err := first[Target](s.forUpdate(s.q(ctx)), "target", id)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, a, ActionRead, targetResource(t)); err != nil {
+	if err := s.authorize(ctx, a, ActionNoOp, targetResource(t)); err != nil {
 		return nil, notFoundIfHidden(err)
 	}
 	return t, nil
