@@ -40,7 +40,7 @@ func (h CredentialStores) List(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return renderPage(w, r, views.CredentialStoresPage(h.Meta(r, "Credential stores", "scopes"), path, id, list, q,
-		h.Store.MayCreate(ctx, a, "credential-store", id, "")), views.CredentialStoreList(id, list, q))
+		h.Store.MayCreate(ctx, a, "credential-store", id, ""), h.Store.ProjectSections(ctx, a, id)), views.CredentialStoreList(id, list, q))
 }
 
 // Show renders a store with its credentials (GET /credential-stores/{id}).
@@ -68,6 +68,9 @@ func (h CredentialStores) New(w http.ResponseWriter, r *http.Request) error {
 
 func (h CredentialStores) newForm(w http.ResponseWriter, r *http.Request, status int, f views.Form) error {
 	ctx, a, id := r.Context(), ActorFrom(r.Context()), chi.URLParam(r, "id")
+	if err := h.Store.AuthorizeCreate(ctx, a, "credential-store", id); err != nil {
+		return err
+	}
 	path, err := h.Store.ScopePath(ctx, a, id)
 	if err != nil {
 		return err

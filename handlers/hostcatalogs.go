@@ -42,7 +42,7 @@ func (h HostCatalogs) List(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return renderPage(w, r, views.HostCatalogsPage(h.Meta(r, "Host catalogs", "scopes"), path, id, list, q,
-		h.Store.MayCreate(ctx, a, "host-catalog", id, "")), views.HostCatalogList(id, list, q))
+		h.Store.MayCreate(ctx, a, "host-catalog", id, ""), h.Store.ProjectSections(ctx, a, id)), views.HostCatalogList(id, list, q))
 }
 
 // Show renders a catalog with its hosts (GET /host-catalogs/{id}) or its
@@ -65,7 +65,7 @@ func (h HostCatalogs) Show(w http.ResponseWriter, r *http.Request) error {
 	if chi.RouteContext(ctx).RoutePattern() == "/host-catalogs/{id}/host-sets" {
 		tab = "host-sets"
 		sets, err = h.Store.ListHostSets(ctx, a, id, listOptions(q))
-	} else {
+	} else if c.MayListHosts {
 		hosts, err = h.Store.ListHosts(ctx, a, id, listOptions(q))
 	}
 	if err != nil {
@@ -85,6 +85,9 @@ func (h HostCatalogs) New(w http.ResponseWriter, r *http.Request) error {
 
 func (h HostCatalogs) newForm(w http.ResponseWriter, r *http.Request, status int, f views.Form) error {
 	ctx, a, id := r.Context(), ActorFrom(r.Context()), chi.URLParam(r, "id")
+	if err := h.Store.AuthorizeCreate(ctx, a, "host-catalog", id); err != nil {
+		return err
+	}
 	path, err := h.Store.ScopePath(ctx, a, id)
 	if err != nil {
 		return err

@@ -13,10 +13,12 @@ import (
 // Helpers shared by the infrastructure pages (host catalogs, hosts, host
 // sets, targets, credential stores, credentials).
 
-// PathStore gives the scope path for breadcrumbs and the create check for
-// "New …" buttons.
+// PathStore gives the scope path for breadcrumbs (no authorization gate)
+// and the create checks for "New …" buttons and forms.
 type PathStore interface {
 	ScopePath(ctx context.Context, a models.Actor, id string) ([]models.Scope, error)
+	AuthorizeCreate(ctx context.Context, a models.Actor, resourceType, scopeID string) error
+	ProjectSections(ctx context.Context, a models.Actor, projectID string) models.ProjectSections
 	MayCreate(ctx context.Context, a models.Actor, resourceType, scopeID, parentID string) bool
 }
 

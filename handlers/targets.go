@@ -53,7 +53,7 @@ func (h Targets) List(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return renderPage(w, r, views.TargetsPage(h.Meta(r, "Targets", "scopes"), path, id, list, q,
-		h.Store.MayCreate(ctx, a, "target", id, "")), views.TargetList(id, list, q))
+		h.Store.MayCreate(ctx, a, "target", id, ""), h.Store.ProjectSections(ctx, a, id)), views.TargetList(id, list, q))
 }
 
 // Show renders a target with its sources (GET /targets/{id}).
@@ -92,6 +92,9 @@ func (h Targets) New(w http.ResponseWriter, r *http.Request) error {
 
 func (h Targets) newForm(w http.ResponseWriter, r *http.Request, status int, f views.Form) error {
 	ctx, a, id := r.Context(), ActorFrom(r.Context()), chi.URLParam(r, "id")
+	if err := h.Store.AuthorizeCreate(ctx, a, "target", id); err != nil {
+		return err
+	}
 	path, err := h.Store.ScopePath(ctx, a, id)
 	if err != nil {
 		return err

@@ -17,7 +17,7 @@ const maxChoices = 500
 // HostSetChoices lists the host sets of a project the actor may read, as
 // "catalog / host set", for choosing a target's host sources.
 func (s *Store) HostSetChoices(ctx context.Context, a Actor, projectID string) ([]Choice, error) {
-	if _, err := s.readScope(ctx, a, projectID); err != nil {
+	if _, err := s.visibleScope(ctx, a, projectID); err != nil {
 		return nil, err
 	}
 	cond, args, err := s.listCondition(ctx, a, "host-set", ActionRead, ListColumns{Scope: "hs.scope_id", ID: "hs.id", Parent: "hs.catalog_id"})
@@ -38,7 +38,7 @@ func (s *Store) HostSetChoices(ctx context.Context, a Actor, projectID string) (
 // CredentialChoices lists the credentials of a project the actor may read,
 // as "store / credential", for choosing a target's brokered credentials.
 func (s *Store) CredentialChoices(ctx context.Context, a Actor, projectID string) ([]Choice, error) {
-	if _, err := s.readScope(ctx, a, projectID); err != nil {
+	if _, err := s.visibleScope(ctx, a, projectID); err != nil {
 		return nil, err
 	}
 	cond, args, err := s.listCondition(ctx, a, "credential", ActionRead, ListColumns{Scope: "cr.scope_id", ID: "cr.id", Parent: "cr.store_id"})

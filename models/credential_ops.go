@@ -106,7 +106,7 @@ func (s *Store) ListCredentials(ctx context.Context, a Actor, storeID string, op
 func (s *Store) UpdateCredential(ctx context.Context, a Actor, id string, version int, in CredentialInput) (*Credential, error) {
 	var out *Credential
 	err := s.Transact(ctx, func(tx *Store) error {
-		c, err := tx.readCredential(ctx, a, id)
+		c, err := seeItem(ctx, tx, a, "credential", id, credentialResource)
 		if err != nil {
 			return err
 		}
@@ -139,7 +139,7 @@ func (s *Store) UpdateCredential(ctx context.Context, a Actor, id string, versio
 // DeleteCredential deletes a credential (removing it from every target).
 func (s *Store) DeleteCredential(ctx context.Context, a Actor, id string) error {
 	return s.Transact(ctx, func(tx *Store) error {
-		c, err := tx.readCredential(ctx, a, id)
+		c, err := seeItem(ctx, tx, a, "credential", id, credentialResource)
 		if err != nil {
 			return err
 		}

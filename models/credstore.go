@@ -54,11 +54,8 @@ func credentialStoreResource(cs *CredentialStore) Resource {
 func (s *Store) CreateCredentialStore(ctx context.Context, a Actor, projectID string, in CredentialStoreInput) (*CredentialStore, error) {
 	var out *CredentialStore
 	err := s.Transact(ctx, func(tx *Store) error {
-		p, err := tx.projectForInfra(ctx, a, projectID)
+		p, err := tx.projectForInfra(ctx, a, projectID, "credential-store")
 		if err != nil {
-			return err
-		}
-		if err := tx.authorize(ctx, a, ActionCreate, Resource{Type: "credential-store", ScopeID: p.ID}); err != nil {
 			return err
 		}
 		if in, err = in.validate(); err != nil {
@@ -97,7 +94,12 @@ func (s *Store) GetCredentialStore(ctx context.Context, a Actor, id string) (*Cr
 	}
 	item := &CredentialStoreItem{CredentialStore: *cs, Actions: s.Allowed(ctx, a, credentialStoreResource(cs), ActionUpdate, ActionDelete)}
 	item.Actions[ActionCreate] = s.authorize(ctx, a, ActionCreate, Resource{Type: "credential", ScopeID: cs.ScopeID, ParentID: cs.ID}) == nil
-	if err := s.q(ctx).Table("credentials").Where("store_id = ?", id).Count(&item.Credentials).Error; err != nil {
+	// The count is that of the store page's list.
+	cond, args, err := s.listCondition(ctx, a, "credential", ActionRead, credentialColumns)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.q(ctx).Table("credentials AS cr").Where("cr.store_id = ?", id).Where(cond, args...).Count(&item.Credentials).Error; err != nil {
 		return nil, fmt.Errorf("count credentials: %w", err)
 	}
 	return item, nil
@@ -107,10 +109,7 @@ func (s *Store) GetCredentialStore(ctx context.Context, a Actor, id string) (*Cr
 func (s *Store) ListCredentialStores(ctx context.Context, a Actor, projectID string, opt ListOptions) (Page[CredentialStoreItem], error) {
 	opt = opt.norm()
 	page := Page[CredentialStoreItem]{Page: opt.Page, PerPage: opt.PerPage}
-	if _, err := s.readScope(ctx, a, projectID); err != nil {
-		return page, err
-	}
-	if err := s.authorize(ctx, a, ActionList, Resource{Type: "credential-store", ScopeID: projectID}); err != nil {
+	if _, err := s.projectCollection(ctx, a, projectID, "credential-store", ActionList); err != nil {
 		return page, err
 	}
 	cond, args, err := s.listCondition(ctx, a, "credential-store", ActionRead, ListColumns{Scope: "cs.scope_id", ID: "cs.id"})
@@ -122,7 +121,11 @@ func (s *Store) ListCredentialStores(ctx context.Context, a Actor, projectID str
 	if err := q.Count(&page.Total).Error; err != nil {
 		return page, fmt.Errorf("count credential stores: %w", err)
 	}
-	err = q.Select("cs.*, (SELECT count(*) FROM credentials cr WHERE cr.store_id = cs.id) AS credentials").
+	creds, cargs, err := s.visibleCount(ctx, a, "credential", "credentials", "cr", credentialColumns, "cr.store_id = cs.id")
+	if err != nil {
+		return page, err
+	}
+	err = q.Select("cs.*, "+creds+" AS credentials", cargs...).
 		Order("lower(cs.name), cs.id").Limit(opt.PerPage).Offset(opt.offset()).Scan(&page.Items).Error
 	if err != nil {
 		return page, fmt.Errorf("list credential stores: %w", err)
@@ -138,7 +141,7 @@ func (s *Store) ListCredentialStores(ctx context.Context, a Actor, projectID str
 func (s *Store) UpdateCredentialStore(ctx context.Context, a Actor, id string, version int, in CredentialStoreInput) (*CredentialStore, error) {
 	var out *CredentialStore
 	err := s.Transact(ctx, func(tx *Store) error {
-		cs, err := tx.readCredentialStore(ctx, a, id)
+		cs, err := seeItem(ctx, tx, a, "credential store", id, credentialStoreResource)
 		if err != nil {
 			return err
 		}
@@ -163,7 +166,7 @@ func (s *Store) UpdateCredentialStore(ctx context.Context, a Actor, id string, v
 // from every target).
 func (s *Store) DeleteCredentialStore(ctx context.Context, a Actor, id string) error {
 	return s.Transact(ctx, func(tx *Store) error {
-		cs, err := tx.readCredentialStore(ctx, a, id)
+		cs, err := seeItem(ctx, tx, a, "credential store", id, credentialStoreResource)
 		if err != nil {
 			return err
 		}

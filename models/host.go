@@ -128,7 +128,7 @@ func (s *Store) ListHosts(ctx context.Context, a Actor, catalogID string, opt Li
 func (s *Store) UpdateHost(ctx context.Context, a Actor, id string, version int, in HostInput) (*Host, error) {
 	var out *Host
 	err := s.Transact(ctx, func(tx *Store) error {
-		h, err := tx.readHost(ctx, a, id)
+		h, err := seeItem(ctx, tx, a, "host", id, hostResource)
 		if err != nil {
 			return err
 		}
@@ -152,7 +152,7 @@ func (s *Store) UpdateHost(ctx context.Context, a Actor, id string, version int,
 // DeleteHost deletes a host (leaving every host set it was in).
 func (s *Store) DeleteHost(ctx context.Context, a Actor, id string) error {
 	return s.Transact(ctx, func(tx *Store) error {
-		h, err := tx.readHost(ctx, a, id)
+		h, err := seeItem(ctx, tx, a, "host", id, hostResource)
 		if err != nil {
 			return err
 		}

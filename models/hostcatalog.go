@@ -34,6 +34,10 @@ type HostCatalogItem struct {
 	Hosts    int64
 	HostSets int64
 	Actions  map[Action]bool `gorm:"-"`
+	// MayListHosts and MayListHostSets tell whether the actor may list the
+	// catalog's hosts and host sets (GetHostCatalog only): the page shows
+	// only those tabs.
+	MayListHosts, MayListHostSets bool `gorm:"-"`
 }
 
 func (in HostCatalogInput) validate() (HostCatalogInput, error) {
@@ -53,11 +57,8 @@ func hostCatalogResource(c *HostCatalog) Resource {
 func (s *Store) CreateHostCatalog(ctx context.Context, a Actor, projectID string, in HostCatalogInput) (*HostCatalog, error) {
 	var out *HostCatalog
 	err := s.Transact(ctx, func(tx *Store) error {
-		p, err := tx.projectForInfra(ctx, a, projectID)
+		p, err := tx.projectForInfra(ctx, a, projectID, "host-catalog")
 		if err != nil {
-			return err
-		}
-		if err := tx.authorize(ctx, a, ActionCreate, Resource{Type: "host-catalog", ScopeID: p.ID}); err != nil {
 			return err
 		}
 		if in, err = in.validate(); err != nil {
@@ -99,12 +100,24 @@ func (s *Store) GetHostCatalog(ctx context.Context, a Actor, id string) (*HostCa
 	item := &HostCatalogItem{HostCatalog: *c, Actions: s.Allowed(ctx, a, hostCatalogResource(c), ActionUpdate, ActionDelete)}
 	child := Resource{Type: "host", ScopeID: c.ScopeID, ParentID: c.ID}
 	item.Actions[ActionCreate] = s.authorize(ctx, a, ActionCreate, child) == nil
-	if err := s.q(ctx).Model(&Host{}).Where("catalog_id = ?", id).Count(&item.Hosts).Error; err != nil {
-		return nil, fmt.Errorf("count hosts: %w", err)
+	item.MayListHosts = s.authorize(ctx, a, ActionList, child) == nil
+	item.MayListHostSets = s.authorize(ctx, a, ActionList, Resource{Type: "host-set", ScopeID: c.ScopeID, ParentID: c.ID}) == nil
+	// The counts are those of the hosts and host sets tabs' lists.
+	hosts, hargs, err := s.visibleCount(ctx, a, "host", "hosts", "h", hostColumns, "h.catalog_id = c.id")
+	if err != nil {
+		return nil, err
 	}
-	if err := s.q(ctx).Model(&HostSet{}).Where("catalog_id = ?", id).Count(&item.HostSets).Error; err != nil {
-		return nil, fmt.Errorf("count host sets: %w", err)
+	sets, sargs, err := s.visibleCount(ctx, a, "host-set", "host_sets", "hs", hostSetColumns, "hs.catalog_id = c.id")
+	if err != nil {
+		return nil, err
 	}
+	var counts struct{ Hosts, HostSets int64 }
+	err = s.q(ctx).Table("host_catalogs AS c").Where("c.id = ?", id).
+		Select(hosts+" AS hosts, "+sets+" AS host_sets", append(hargs, sargs...)...).Scan(&counts).Error
+	if err != nil {
+		return nil, fmt.Errorf("count hosts and host sets: %w", err)
+	}
+	item.Hosts, item.HostSets = counts.Hosts, counts.HostSets
 	return item, nil
 }
 
@@ -113,10 +126,7 @@ func (s *Store) GetHostCatalog(ctx context.Context, a Actor, id string) (*HostCa
 func (s *Store) ListHostCatalogs(ctx context.Context, a Actor, projectID string, opt ListOptions) (Page[HostCatalogItem], error) {
 	opt = opt.norm()
 	page := Page[HostCatalogItem]{Page: opt.Page, PerPage: opt.PerPage}
-	if _, err := s.readScope(ctx, a, projectID); err != nil {
-		return page, err
-	}
-	if err := s.authorize(ctx, a, ActionList, Resource{Type: "host-catalog", ScopeID: projectID}); err != nil {
+	if _, err := s.projectCollection(ctx, a, projectID, "host-catalog", ActionList); err != nil {
 		return page, err
 	}
 	cond, args, err := s.listCondition(ctx, a, "host-catalog", ActionRead, ListColumns{Scope: "c.scope_id", ID: "c.id"})
@@ -128,8 +138,15 @@ func (s *Store) ListHostCatalogs(ctx context.Context, a Actor, projectID string,
 	if err := q.Count(&page.Total).Error; err != nil {
 		return page, fmt.Errorf("count host catalogs: %w", err)
 	}
-	err = q.Select("c.*, (SELECT count(*) FROM hosts h WHERE h.catalog_id = c.id) AS hosts, " +
-		"(SELECT count(*) FROM host_sets hs WHERE hs.catalog_id = c.id) AS host_sets").
+	hosts, hargs, err := s.visibleCount(ctx, a, "host", "hosts", "h", hostColumns, "h.catalog_id = c.id")
+	if err != nil {
+		return page, err
+	}
+	sets, sargs, err := s.visibleCount(ctx, a, "host-set", "host_sets", "hs", hostSetColumns, "hs.catalog_id = c.id")
+	if err != nil {
+		return page, err
+	}
+	err = q.Select("c.*, "+hosts+" AS hosts, "+sets+" AS host_sets", append(hargs, sargs...)...).
 		Order("lower(c.name), c.id").Limit(opt.PerPage).Offset(opt.offset()).Scan(&page.Items).Error
 	if err != nil {
 		return page, fmt.Errorf("list host catalogs: %w", err)
@@ -145,7 +162,7 @@ func (s *Store) ListHostCatalogs(ctx context.Context, a Actor, projectID string,
 func (s *Store) UpdateHostCatalog(ctx context.Context, a Actor, id string, version int, in HostCatalogInput) (*HostCatalog, error) {
 	var out *HostCatalog
 	err := s.Transact(ctx, func(tx *Store) error {
-		c, err := tx.readHostCatalog(ctx, a, id)
+		c, err := seeItem(ctx, tx, a, "host catalog", id, hostCatalogResource)
 		if err != nil {
 			return err
 		}
@@ -170,7 +187,7 @@ func (s *Store) UpdateHostCatalog(ctx context.Context, a Actor, id string, versi
 // removes those host sets from every target), in one transaction.
 func (s *Store) DeleteHostCatalog(ctx context.Context, a Actor, id string) error {
 	return s.Transact(ctx, func(tx *Store) error {
-		c, err := tx.readHostCatalog(ctx, a, id)
+		c, err := seeItem(ctx, tx, a, "host catalog", id, hostCatalogResource)
 		if err != nil {
 			return err
 		}

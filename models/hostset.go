@@ -130,8 +130,13 @@ func (s *Store) GetHostSet(ctx context.Context, a Actor, id string) (*HostSetIte
 		return nil, err
 	}
 	item := &HostSetItem{HostSet: *hs, Actions: s.Allowed(ctx, a, hostSetResource(hs), ActionUpdate, ActionDelete, ActionAddHosts, ActionRemoveHosts)}
+	// Only the members the actor may read, as the catalog's host list.
+	cond, args, err := s.listCondition(ctx, a, "host", ActionRead, hostColumns)
+	if err != nil {
+		return nil, err
+	}
 	err = s.q(ctx).Table("hosts AS h").Joins("JOIN host_set_members m ON m.host_id = h.id").
-		Where("m.host_set_id = ?", id).Order("lower(h.name), h.id").Select("h.*").Scan(&item.Hosts).Error
+		Where("m.host_set_id = ?", id).Where(cond, args...).Order("lower(h.name), h.id").Select("h.*").Scan(&item.Hosts).Error
 	if err != nil {
 		return nil, fmt.Errorf("load host set members: %w", err)
 	}
@@ -160,7 +165,12 @@ func (s *Store) ListHostSets(ctx context.Context, a Actor, catalogID string, opt
 	if err := q.Count(&page.Total).Error; err != nil {
 		return page, fmt.Errorf("count host sets: %w", err)
 	}
-	err = q.Select("hs.*, (SELECT count(*) FROM host_set_members m WHERE m.host_set_id = hs.id) AS members").
+	members, margs, err := s.visibleCount(ctx, a, "host", "hosts", "h", hostColumns,
+		"h.id IN (SELECT m.host_id FROM host_set_members m WHERE m.host_set_id = hs.id)")
+	if err != nil {
+		return page, err
+	}
+	err = q.Select("hs.*, "+members+" AS members", margs...).
 		Order("lower(hs.name), hs.id").Limit(opt.PerPage).Offset(opt.offset()).Scan(&page.Items).Error
 	if err != nil {
 		return page, fmt.Errorf("list host sets: %w", err)
@@ -176,7 +186,7 @@ func (s *Store) ListHostSets(ctx context.Context, a Actor, catalogID string, opt
 func (s *Store) UpdateHostSet(ctx context.Context, a Actor, id string, version int, in HostSetInput) (*HostSet, error) {
 	var out *HostSet
 	err := s.Transact(ctx, func(tx *Store) error {
-		hs, err := tx.readHostSet(ctx, a, id)
+		hs, err := seeItem(ctx, tx, a, "host set", id, hostSetResource)
 		if err != nil {
 			return err
 		}
@@ -202,7 +212,7 @@ func (s *Store) UpdateHostSet(ctx context.Context, a Actor, id string, version i
 // another catalog or unknown ids.
 func (s *Store) AddHostSetMembers(ctx context.Context, a Actor, hostSetID string, hostIDs []string) error {
 	return s.Transact(ctx, func(tx *Store) error {
-		hs, err := tx.readHostSet(ctx, a, hostSetID)
+		hs, err := seeItem(ctx, tx, a, "host set", hostSetID, hostSetResource)
 		if err != nil {
 			return err
 		}
@@ -220,7 +230,7 @@ func (s *Store) AddHostSetMembers(ctx context.Context, a Actor, hostSetID string
 // is not a member gives ErrNotFound.
 func (s *Store) RemoveHostSetMember(ctx context.Context, a Actor, hostSetID, hostID string) error {
 	return s.Transact(ctx, func(tx *Store) error {
-		hs, err := tx.readHostSet(ctx, a, hostSetID)
+		hs, err := seeItem(ctx, tx, a, "host set", hostSetID, hostSetResource)
 		if err != nil {
 			return err
 		}
@@ -244,7 +254,7 @@ func (s *Store) RemoveHostSetMember(ctx context.Context, a Actor, hostSetID, hos
 // DeleteHostSet deletes a host set (removing it from every target).
 func (s *Store) DeleteHostSet(ctx context.Context, a Actor, id string) error {
 	return s.Transact(ctx, func(tx *Store) error {
-		hs, err := tx.readHostSet(ctx, a, id)
+		hs, err := seeItem(ctx, tx, a, "host set", id, hostSetResource)
 		if err != nil {
 			return err
 		}

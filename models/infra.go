@@ -109,10 +109,46 @@ func (s *Store) deleteInfra(ctx context.Context, model any, res Resource) error 
 	return nil
 }
 
-// projectForInfra loads the project scope that will hold an infrastructure
-// resource; other scope types are refused on field "scope".
-func (s *Store) projectForInfra(ctx context.Context, a Actor, scopeID string) (*Scope, error) {
-	sc, err := s.readScope(ctx, a, scopeID)
+// projectCollection loads the project where the actor asks a collection
+// action (list, create) on a project-level infrastructure type (target,
+// host-catalog, credential-store) and checks it. The project must be
+// visible for that type: the actor may read the project, or holds a grant
+// in it that reveals items of the type (ids=…, any item action); a
+// type-only grant reveals nothing, so the default project role
+// (type=target;actions=list, held by every logged-in user) leaves other
+// projects ErrNotFound, while a project-level admin needs no grant in the
+// org. Then the action: nil, or ErrForbidden. Unknown scopes are
+// ErrNotFound, anonymous callers ErrUnauthenticated.
+func (s *Store) projectCollection(ctx context.Context, a Actor, projectID, resourceType string, action Action) (*Scope, error) {
+	sc, err := first[Scope](s.q(ctx), "scope", projectID)
+	if err != nil {
+		return nil, err
+	}
+	acl, err := s.aclFor(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.ensureScopes(ctx, sc.ID); err != nil {
+		return nil, err
+	}
+	if !acl.Allowed(scopeResource(sc), string(ActionRead)).Allowed && acl.ListFilter(resourceType, string(ActionNoOp), []string{sc.ID}).Empty() {
+		if !a.Authenticated() {
+			return nil, ErrUnauthenticated
+		}
+		return nil, fmt.Errorf("scope %s: %w", projectID, ErrNotFound)
+	}
+	if err := s.authorize(ctx, a, action, Resource{Type: resourceType, ScopeID: sc.ID}); err != nil {
+		return nil, err
+	}
+	return sc, nil
+}
+
+// projectForInfra loads the project scope that will hold a new
+// infrastructure resource of resourceType and checks that the actor may
+// create it there (projectCollection); other scope types are refused on
+// field "scope".
+func (s *Store) projectForInfra(ctx context.Context, a Actor, scopeID, resourceType string) (*Scope, error) {
+	sc, err := s.projectCollection(ctx, a, scopeID, resourceType, ActionCreate)
 	if err != nil {
 		return nil, err
 	}
@@ -151,9 +187,73 @@ func (s *Store) searchNameDesc(q *gorm.DB, alias, search string, more ...string)
 	return q.Where("("+strings.Join(conds, " OR ")+")", args...)
 }
 
+// AuthorizeCreate checks, for the "New …" form of a project-level resource
+// type (target, host-catalog, credential-store), what creating one in
+// scopeID checks (see projectCollection): nil when allowed, else
+// ErrNotFound, ErrForbidden or ErrUnauthenticated.
+func (s *Store) AuthorizeCreate(ctx context.Context, a Actor, resourceType, scopeID string) error {
+	_, err := s.projectCollection(ctx, a, scopeID, resourceType, ActionCreate)
+	return err
+}
+
 // MayCreate reports whether the actor may create resources of resourceType
 // in scopeID (under parentID for child types such as hosts); pages use it to
 // show "New …" buttons only to those who may use them.
 func (s *Store) MayCreate(ctx context.Context, a Actor, resourceType, scopeID, parentID string) bool {
 	return s.authorize(ctx, a, ActionCreate, Resource{Type: resourceType, ScopeID: scopeID, ParentID: parentID}) == nil
+}
+
+// Filters of the child lists, shared by the lists and by every count of
+// their items shown elsewhere (catalog and store pages and lists, host set
+// members, target sources), so that a count never tells more than its list.
+var (
+	hostColumns       = ListColumns{Scope: "h.scope_id", ID: "h.id", Parent: "h.catalog_id"}
+	hostSetColumns    = ListColumns{Scope: "hs.scope_id", ID: "hs.id", Parent: "hs.catalog_id"}
+	credentialColumns = ListColumns{Scope: "cr.scope_id", ID: "cr.id", Parent: "cr.store_id"}
+)
+
+// visibleCount returns a correlated subquery counting the rows of "table
+// AS alias" that match link (e.g. "h.catalog_id = c.id") and that the
+// actor may read, filtered as their list is (listCondition with read), to
+// be used in a Select with its arguments.
+func (s *Store) visibleCount(ctx context.Context, a Actor, resourceType, table, alias string, cols ListColumns, link string) (string, []any, error) {
+	cond, args, err := s.listCondition(ctx, a, resourceType, ActionRead, cols)
+	if err != nil {
+		return "", nil, err
+	}
+	return "(SELECT count(*) FROM " + table + " AS " + alias + " WHERE " + link + " AND " + cond + ")", args, nil
+}
+
+// ProjectSections tells which tabs of a project's pages the actor may open:
+// Overview (read on the project) and the lists of its targets, host
+// catalogs and credential stores (the checks of ListTargets,
+// ListHostCatalogs and ListCredentialStores). Pages show only these tabs.
+type ProjectSections struct {
+	Overview, Targets, HostCatalogs, CredentialStores bool
+}
+
+// ProjectSections computes the tabs the actor may open in projectID (none
+// for unknown ids).
+func (s *Store) ProjectSections(ctx context.Context, a Actor, projectID string) ProjectSections {
+	may := func(typ string) bool {
+		_, err := s.projectCollection(ctx, a, projectID, typ, ActionList)
+		return err == nil
+	}
+	_, err := s.readScope(ctx, a, projectID)
+	return ProjectSections{Overview: err == nil, Targets: may("target"), HostCatalogs: may("host-catalog"), CredentialStores: may("credential-store")}
+}
+
+// seeItem loads the row id of an infrastructure table for a change
+// (update, delete, members, sources) and checks only that the actor may see
+// it (any action on it: no-op), as Boundary does: the use case then checks
+// its own action. ErrNotFound for unknown or invisible ids.
+func seeItem[T any](ctx context.Context, s *Store, a Actor, what, id string, res func(*T) Resource) (*T, error) {
+	row, err := first[T](s.q(ctx), what, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, a, ActionNoOp, res(row)); err != nil {
+		return nil, notFoundIfHidden(err)
+	}
+	return row, nil
 }

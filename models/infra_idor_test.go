@@ -35,7 +35,8 @@ func TestInfraIDOR(t *testing.T) {
 		if err := store.AddRolePrincipals(ctx, admin, role.ID, []string{carol.UserID}); err != nil {
 			t.Fatal(err)
 		}
-		// Reading project A itself (for its lists) takes a grant in the org.
+		// Read on project A itself, in the org (A's lists no longer need it:
+		// its full grant makes A visible for them, see projectCollection).
 		seeA, err := store.CreateRole(ctx, admin, *pa.ParentID, models.RoleInput{Name: "see A"})
 		if err != nil {
 			t.Fatal(err)

@@ -9,7 +9,8 @@ import (
 )
 
 // MyTargetsOptions are the My targets list parameters: search (target name,
-// description, address), a project filter and the page.
+// description, address, and the names and addresses of the hosts of its
+// host sources, which the page shows), a project filter and the page.
 type MyTargetsOptions struct {
 	ListOptions
 	ProjectID string
@@ -57,7 +58,7 @@ func (s *Store) ListMyTargets(ctx context.Context, a Actor, opt MyTargetsOptions
 		if opt.ProjectID != "" {
 			q = q.Where("t.scope_id = ?", opt.ProjectID)
 		}
-		return s.searchNameDesc(q, "t", opt.Search, "t.address")
+		return s.searchMyTargets(q, opt.Search)
 	}
 	if opt.ProjectID == "" && opt.Search == "" {
 		// The landing page: one grouped pass over the actor's targets gives
@@ -116,6 +117,21 @@ func (s *Store) ListMyTargets(ctx context.Context, a Actor, opt MyTargetsOptions
 		}
 	}
 	return out, nil
+}
+
+// searchMyTargets keeps the targets whose name, description or address, or
+// the name or address of a host of one of its host sources, contains
+// search. The host part is one EXISTS per target walking primary keys
+// (target_host_sources, then host_set_members, then hosts).
+func (s *Store) searchMyTargets(q *gorm.DB, search string) *gorm.DB {
+	if search == "" {
+		return q
+	}
+	p := likePattern(search)
+	return q.Where("("+s.ilike("t.name")+" OR "+s.ilike("t.description")+" OR "+s.ilike("t.address")+
+		" OR EXISTS (SELECT 1 FROM target_host_sources x JOIN host_set_members m ON m.host_set_id = x.host_set_id"+
+		" JOIN hosts h ON h.id = m.host_id WHERE x.target_id = t.id AND ("+s.ilike("h.name")+" OR "+s.ilike("h.address")+")))",
+		p, p, p, p, p)
 }
 
 // myTargetProjects fills the projects the My targets filter offers: those

@@ -41,6 +41,9 @@ type ScopeItem struct {
 	Scope
 	Children int64
 	Actions  map[Action]bool
+	// Sections are the project tabs the actor may open (GetScope of a
+	// project only).
+	Sections ProjectSections `gorm:"-"`
 }
 
 func (in ScopeInput) validate() (ScopeInput, error) {
@@ -143,6 +146,21 @@ func (s *Store) readScope(ctx context.Context, a Actor, id string) (*Scope, erro
 	return sc, nil
 }
 
+// visibleScope loads a scope the actor may see: any action on it (the
+// bootstrap self-service role gives every logged-in user no-op on every
+// scope, for navigation). ErrNotFound otherwise. It reveals the scope's name
+// and nothing more; use cases check their own action.
+func (s *Store) visibleScope(ctx context.Context, a Actor, id string) (*Scope, error) {
+	sc, err := first[Scope](s.q(ctx), "scope", id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, a, ActionNoOp, scopeResource(sc)); err != nil {
+		return nil, notFoundIfHidden(err)
+	}
+	return sc, nil
+}
+
 // GetScope returns one scope with its actions. ErrNotFound for unknown or
 // invisible ids.
 func (s *Store) GetScope(ctx context.Context, a Actor, id string) (*ScopeItem, error) {
@@ -158,6 +176,7 @@ func (s *Store) GetScope(ctx context.Context, a Actor, id string) (*ScopeItem, e
 	}
 	if sc.Type == ScopeProject {
 		item.Actions[ActionCreate] = false
+		item.Sections = s.ProjectSections(ctx, a, sc.ID)
 	}
 	cond, args, err := s.listCondition(ctx, a, "scope", ActionList, scopeColumns)
 	if err != nil {
@@ -170,11 +189,14 @@ func (s *Store) GetScope(ctx context.Context, a Actor, id string) (*ScopeItem, e
 }
 
 // ScopePath returns the chain from global down to id (inclusive), for
-// breadcrumbs and grant-scope checks.
+// breadcrumbs. It needs only visibility (any action, see visibleScope) of
+// each scope, not read, so it is no authorization gate: callers check the
+// action of their page (a Get…, a List… or AuthorizeCreate) first.
+// ErrNotFound when a scope of the chain is unknown or invisible.
 func (s *Store) ScopePath(ctx context.Context, a Actor, id string) ([]Scope, error) {
 	var path []Scope
 	for cur := id; cur != ""; {
-		sc, err := s.readScope(ctx, a, cur)
+		sc, err := s.visibleScope(ctx, a, cur)
 		if err != nil {
 			return nil, err
 		}

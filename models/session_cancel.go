@@ -12,8 +12,13 @@ import (
 // Errors: ErrUnauthenticated, ErrNotFound, ErrForbidden.
 func (s *Store) CancelSession(ctx context.Context, a Actor, id string) (*Session, error) {
 	var out *Session
+	if !a.Authenticated() {
+		return nil, fmt.Errorf("cancel session %s: %w", id, ErrUnauthenticated)
+	}
 	err := s.Transact(ctx, func(tx *Store) error {
-		sess, err := tx.readSession(ctx, a, id)
+		// Canceling needs no read (as in Boundary): visibility (any
+		// action, a :self one on one's own session) and then cancel.
+		sess, err := seeItem(ctx, tx, a, "session", id, sessionResource)
 		if err != nil {
 			return err
 		}

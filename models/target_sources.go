@@ -3,6 +3,8 @@ package models
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"gorm.io/gorm/clause"
@@ -30,23 +32,37 @@ type TargetCredentialSource struct {
 	CreatedAt    time.Time
 }
 
-// HostSourceView is a host source on a target's page.
+// HostSourceView is a host source on a target's page. The name of a host
+// set or catalog the actor may not see (no action on it) is its id, with
+// HostSetHidden or CatalogHidden set; Hosts counts only the hosts the actor
+// may read.
 type HostSourceView struct {
-	HostSetID   string
-	HostSetName string
-	CatalogID   string
-	CatalogName string
-	Hosts       int64
+	HostSetID     string
+	HostSetName   string
+	HostSetHidden bool `gorm:"-"`
+	CatalogID     string
+	CatalogName   string
+	CatalogHidden bool `gorm:"-"`
+	ScopeID       string
+	Hosts         int64
 }
 
-// CredentialSourceView is a brokered credential on a target's page.
+// CredentialSourceView is a brokered credential on a target's page. On
+// that page, the name and type of a credential the actor may not see are
+// its id and "" with CredentialHidden set (they are shown to whoever may
+// authorize a session on the target, who gets the credential, as My targets
+// does), and the name of a store it may not see is its id with StoreHidden
+// set.
 type CredentialSourceView struct {
-	TargetID       string
-	CredentialID   string
-	CredentialName string
-	CredentialType string
-	StoreID        string
-	StoreName      string
+	TargetID         string
+	CredentialID     string
+	CredentialName   string
+	CredentialType   string
+	CredentialHidden bool `gorm:"-"`
+	StoreID          string
+	StoreName        string
+	StoreHidden      bool `gorm:"-"`
+	ScopeID          string
 }
 
 // TargetDetail is a target with its project, sources and actions.
@@ -69,26 +85,56 @@ func (s *Store) GetTarget(ctx context.Context, a Actor, id string) (*TargetDetai
 	if err := s.q(ctx).Model(&Scope{}).Select("name").Where("id = ?", t.ScopeID).Scan(&d.ProjectName).Error; err != nil {
 		return nil, fmt.Errorf("load project name: %w", err)
 	}
-	if d.HostSources, err = s.hostSourceViews(ctx, t.ID); err != nil {
+	if d.HostSources, err = s.hostSourceViews(ctx, a, t.ID); err != nil {
 		return nil, err
 	}
 	if d.CredentialSources, err = s.credentialSourceViews(ctx, []string{t.ID}); err != nil {
 		return nil, err
 	}
+	for i := range d.CredentialSources {
+		c := &d.CredentialSources[i]
+		if !d.Actions[ActionAuthorizeSession] && s.authorize(ctx, a, ActionNoOp, Resource{Type: "credential", ID: c.CredentialID, ScopeID: c.ScopeID, ParentID: c.StoreID}) != nil {
+			c.CredentialName, c.CredentialType, c.CredentialHidden = c.CredentialID, "", true
+		}
+		if s.authorize(ctx, a, ActionNoOp, Resource{Type: "credential-store", ID: c.StoreID, ScopeID: c.ScopeID}) != nil {
+			c.StoreName, c.StoreHidden = c.StoreID, true
+		}
+	}
+	sort.SliceStable(d.CredentialSources, func(i, j int) bool {
+		return strings.ToLower(d.CredentialSources[i].CredentialName) < strings.ToLower(d.CredentialSources[j].CredentialName)
+	})
 	return d, nil
 }
 
-func (s *Store) hostSourceViews(ctx context.Context, targetID string) ([]HostSourceView, error) {
+// hostSourceViews loads a target's host sources for its page, the names of
+// host sets and catalogs the actor may not see replaced by their ids.
+func (s *Store) hostSourceViews(ctx context.Context, a Actor, targetID string) ([]HostSourceView, error) {
+	hosts, args, err := s.visibleCount(ctx, a, "host", "hosts", "h", hostColumns,
+		"h.id IN (SELECT m.host_id FROM host_set_members m WHERE m.host_set_id = hs.id)")
+	if err != nil {
+		return nil, err
+	}
 	var out []HostSourceView
-	err := s.q(ctx).Table("target_host_sources AS x").
+	err = s.q(ctx).Table("target_host_sources AS x").
 		Joins("JOIN host_sets hs ON hs.id = x.host_set_id").Joins("JOIN host_catalogs c ON c.id = hs.catalog_id").
 		Where("x.target_id = ?", targetID).
-		Select("hs.id AS host_set_id, hs.name AS host_set_name, c.id AS catalog_id, c.name AS catalog_name, " +
-			"(SELECT count(*) FROM host_set_members m WHERE m.host_set_id = hs.id) AS hosts").
-		Order("lower(hs.name), hs.id").Scan(&out).Error
+		Select("hs.id AS host_set_id, hs.name AS host_set_name, c.id AS catalog_id, c.name AS catalog_name, hs.scope_id, "+
+			hosts+" AS hosts", args...).
+		Order("hs.id").Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("load host sources: %w", err)
 	}
+	for i := range out {
+		v := &out[i]
+		if s.authorize(ctx, a, ActionNoOp, Resource{Type: "host-set", ID: v.HostSetID, ScopeID: v.ScopeID, ParentID: v.CatalogID}) != nil {
+			v.HostSetName, v.HostSetHidden = v.HostSetID, true
+		}
+		if s.authorize(ctx, a, ActionNoOp, Resource{Type: "host-catalog", ID: v.CatalogID, ScopeID: v.ScopeID}) != nil {
+			v.CatalogName, v.CatalogHidden = v.CatalogID, true
+		}
+	}
+	// Sorted by what is shown, so hidden names do not tell their place.
+	sort.SliceStable(out, func(i, j int) bool { return strings.ToLower(out[i].HostSetName) < strings.ToLower(out[j].HostSetName) })
 	return out, nil
 }
 
@@ -99,7 +145,7 @@ func (s *Store) credentialSourceViews(ctx context.Context, targetIDs []string) (
 	err := s.q(ctx).Table("target_credential_sources AS y").
 		Joins("JOIN credentials cr ON cr.id = y.credential_id").Joins("JOIN credential_stores cs ON cs.id = cr.store_id").
 		Where("y.target_id IN ? AND y.purpose = ?", targetIDs, CredentialPurposeBrokered).
-		Select("y.target_id, cr.id AS credential_id, cr.name AS credential_name, cr.type AS credential_type, cs.id AS store_id, cs.name AS store_name").
+		Select("y.target_id, cr.id AS credential_id, cr.name AS credential_name, cr.type AS credential_type, cs.id AS store_id, cs.name AS store_name, cr.scope_id").
 		Order("lower(cr.name), cr.id").Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("load credential sources: %w", err)

@@ -16,7 +16,7 @@ import (
 )
 
 // CredentialStoresPage is a project's "Credential stores" tab.
-func CredentialStoresPage(m Meta, path []models.Scope, projectID string, list models.Page[models.CredentialStoreItem], q url.Values, canCreate bool) templ.Component {
+func CredentialStoresPage(m Meta, path []models.Scope, projectID string, list models.Page[models.CredentialStoreItem], q url.Values, canCreate bool, may models.ProjectSections) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -76,7 +76,7 @@ func CredentialStoresPage(m Meta, path []models.Scope, projectID string, list mo
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = ProjectTabs(projectID, "credential-stores").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = ProjectTabs(projectID, "credential-stores", may).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -127,7 +127,7 @@ func MyTargetsPage(m Meta, page models.MyTargetsPage, q url.Values) templ.Compon
 				}
 				return nil
 			})
-			templ_7745c5c3_Err = SearchBar("/targets", q.Get("q"), "Search by name, description or address").Render(templ.WithChildren(ctx, templ_7745c5c3_Var3), templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = SearchBar("/targets", q.Get("q"), "Search by name, description, address or host").Render(templ.WithChildren(ctx, templ_7745c5c3_Var3), templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -212,7 +212,7 @@ func ScopePage(m Meta, path []models.Scope, sc *models.ScopeItem, list models.Pa
 				return templ_7745c5c3_Err
 			}
 			if sc.Type == models.ScopeProject {
-				templ_7745c5c3_Err = ProjectTabs(sc.ID, "overview").Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = ProjectTabs(sc.ID, "overview", sc.Sections).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
