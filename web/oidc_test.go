@@ -130,7 +130,13 @@ func (b *browser) get(u string) (*http.Response, string) {
 // returns the provider's redirect to Gatehouse's callback, not yet followed.
 func (b *browser) toCallback(methodID, user string) string {
 	b.e.t.Helper()
-	resp, _ := b.get(b.e.gh.URL + "/auth/oidc/" + methodID + "/start?next=/account")
+	return b.toCallbackNext(methodID, user, "/account")
+}
+
+// toCallbackNext is toCallback with the start's next destination.
+func (b *browser) toCallbackNext(methodID, user, next string) string {
+	b.e.t.Helper()
+	resp, _ := b.get(b.e.gh.URL + "/auth/oidc/" + methodID + "/start?next=" + url.QueryEscape(next))
 	if resp.StatusCode != http.StatusOK || !strings.HasSuffix(resp.Request.URL.Path, "/idp/login") {
 		b.e.t.Fatalf("start landed on %s (%d)", resp.Request.URL, resp.StatusCode)
 	}
@@ -385,5 +391,30 @@ func TestOIDCKeyRotation(t *testing.T) {
 	b = e.browser()
 	if resp, body := b.get(b.toCallback(e.method.ID, "alice")); resp.Request.URL.Path != "/account" {
 		t.Fatalf("login after key rotation ended at %s (%d)\n%s", resp.Request.URL, resp.StatusCode, body)
+	}
+}
+
+// TestOIDCNextStaysOnSite: the next given to the OIDC start is where the
+// callback sends the browser only when it is a local path.
+func TestOIDCNextStaysOnSite(t *testing.T) {
+	e := newOIDCEnv(t, models.SQLite)
+	for _, tc := range []struct{ next, want string }{
+		{"/users", "/users"},
+		{"/\t/evil.example/x", "/"},
+		{"/\\evil.example", "/"},
+		{"//evil.example", "/"},
+		{"https://evil.example/", "/"},
+	} {
+		b := e.browser()
+		cb := b.toCallbackNext(e.method.ID, "alice", tc.next)
+		noFollow := &http.Client{Jar: b.jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := noFollow.Get(cb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != tc.want {
+			t.Errorf("next=%q: callback answered %d Location %q, want %q", tc.next, resp.StatusCode, loc, tc.want)
+		}
 	}
 }

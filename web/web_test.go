@@ -169,6 +169,61 @@ func TestLoginLogoutAndRefusals(t *testing.T) {
 	}
 }
 
+// nextCases are post-login destinations and where the login must send the
+// browser: local paths are kept, anything a browser could read as another
+// origin (browsers drop tabs and newlines, read "\" as "/") becomes "/".
+var nextCases = []struct{ next, want string }{
+	{"/users", "/users"},
+	{"/scopes/global?tab=users#top", "/scopes/global?tab=users#top"},
+	{"/a/b%2Fc", "/a/b%2Fc"},
+	{"", "/"},
+	{"//evil.example/x", "/"},
+	{"/\t/evil.example/x", "/"},
+	{"/\t\t/evil.example", "/"},
+	{"\t//evil.example", "/"},
+	{"/\n/evil.example", "/"},
+	{"/\r\n/evil.example", "/"},
+	{"/\x00/evil.example", "/"},
+	{"/\x7f/evil.example", "/"},
+	{"/\u0085/evil.example", "/"},
+	{"/\\evil.example", "/"},
+	{"/\\/evil.example", "/"},
+	{"\\\\evil.example", "/"},
+	{"/x\\y", "/"},
+	{"https://evil.example/", "/"},
+	{"javascript:alert(1)", "/"},
+	{"evil.example", "/"},
+	{" /users", "/"},
+	{"/\xff", "/"},
+	{"/login", "/"},
+	{"/login?next=/x", "/"},
+}
+
+func TestLoginNextStaysOnSite(t *testing.T) {
+	e := newEnv(t, models.SQLite, "http://127.0.0.1:9200")
+	for _, tc := range nextCases {
+		c := e.client()
+		r := e.do(c, "POST", "/login", url.Values{"auth_method_id": {e.method}, "login_name": {"admin"}, "password": {"password"}, "next": {tc.next}})
+		if loc := r.header.Get("Location"); r.status != 303 || loc != tc.want {
+			t.Errorf("POST /login next=%q: %d Location %q, want %q", tc.next, r.status, loc, tc.want)
+		}
+		// Already logged in: GET /login?next=… redirects at once.
+		r = e.do(c, "GET", "/login?next="+url.QueryEscape(tc.next), nil)
+		if loc := r.header.Get("Location"); r.status != 303 || loc != tc.want {
+			t.Errorf("GET /login?next=%q: %d Location %q, want %q", tc.next, r.status, loc, tc.want)
+		}
+	}
+	// The form is not fooled either: the hidden next field holds "/".
+	c := e.client()
+	if r := e.do(c, "GET", "/login?next=%2F%09%2Fevil.example", nil); strings.Contains(r.body, "evil.example") {
+		t.Errorf("the login form carries the foreign next")
+	}
+	c = e.admin()
+	if r := e.do(c, "GET", "/login?next=%2F%09%2Fevil.example", nil); r.header.Get("Location") != "/" {
+		t.Errorf("GET /login?next=%%2F%%09%%2Fevil.example redirected to %q", r.header.Get("Location"))
+	}
+}
+
 func mustURL(s string) *url.URL { u, _ := url.Parse(s); return u }
 
 func TestCrossOriginPostsAreRefused(t *testing.T) {
