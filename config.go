@@ -80,8 +80,10 @@ func (s *settings) name(v *string) string {
 
 // serveConfig is the validated configuration of `gatehouse serve`.
 type serveConfig struct {
-	DatabaseURL     string
-	Listen          string
+	DatabaseURL string
+	Listen      string
+	// ListenSetting is how errors name Listen: "--listen / GATEHOUSE_LISTEN".
+	ListenSetting   string
 	ExternalURL     *url.URL
 	CookieHashKey   []byte
 	CookieBlockKey  []byte
@@ -129,7 +131,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	bad := func(v *string, format string, a ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", s.name(v), fmt.Sprintf(format, a...)))
 	}
-	cfg := &serveConfig{DatabaseURL: *dbURL, Listen: *listen, LogFormat: *logFormat}
+	cfg := &serveConfig{DatabaseURL: *dbURL, Listen: *listen, ListenSetting: s.name(listen), LogFormat: *logFormat}
 	if cfg.DatabaseURL == "" {
 		bad(dbURL, "missing: set a postgres:// URL or a SQLite file path")
 	}

@@ -99,7 +99,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	logger := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
 	return startApp(ctx, appConfig{
-		DatabaseURL: cfg.DatabaseURL, Listen: cfg.Listen, ExternalURL: cfg.ExternalURL,
+		DatabaseURL: cfg.DatabaseURL, Listen: cfg.Listen, ListenSetting: cfg.ListenSetting, ExternalURL: cfg.ExternalURL,
 		CookieHashKey: cfg.CookieHashKey, CookieBlockKey: cfg.CookieBlockKey,
 		RootKey: cfg.RootKey, RootKeyPrevious: cfg.RootKeyPrevious, TrustedProxies: cfg.TrustedProxies,
 		LoginLifetime: cfg.LoginLifetime, LoginIdle: cfg.LoginIdle, SessionSweep: cfg.SessionSweep, InstanceGrace: cfg.InstanceGrace,

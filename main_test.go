@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -129,6 +130,36 @@ func TestServeBootstrapsOnceOnBothDatabases(t *testing.T) {
 			again := launch(t, env, "serve")
 			if initialPassword.MatchString(again.Stdout.String()) {
 				t.Fatal("a second start printed a new initial password")
+			}
+		})
+	}
+}
+
+// TestServeOnBusyPortWritesNothing: a first start whose listen address is
+// taken fails naming the setting before the database is touched, so the
+// next start still creates the administrator and prints its password.
+func TestServeOnBusyPortWritesNothing(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			busy, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer busy.Close()
+			env := serveEnv(dbtest.NewDatabaseURL(t, d))
+			env["GATEHOUSE_LISTEN"] = busy.Addr().String()
+			var out, errOut syncBuffer
+			err = run(context.Background(), []string{"serve"}, func(k string) string { return env[k] }, &out, &errOut)
+			if err == nil || !strings.Contains(err.Error(), "--listen / GATEHOUSE_LISTEN: ") || !strings.Contains(err.Error(), busy.Addr().String()) {
+				t.Fatalf("serve on a busy port: %v", err)
+			}
+			if initialPassword.MatchString(out.String()) {
+				t.Fatal("the failed start printed a password")
+			}
+			env["GATEHOUSE_LISTEN"] = "127.0.0.1:0"
+			app := launch(t, env, "serve")
+			if !initialPassword.MatchString(app.Stdout.String()) {
+				t.Fatalf("the first successful start printed no initial password:\n%s", app.Stdout)
 			}
 		})
 	}
