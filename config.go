@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"gatehouse/models"
 )
 
 // setting is one configuration value with its flag and environment names.
@@ -134,6 +136,10 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	cfg := &serveConfig{DatabaseURL: *dbURL, Listen: *listen, ListenSetting: s.name(listen), LogFormat: *logFormat}
 	if cfg.DatabaseURL == "" {
 		bad(dbURL, "missing: set a postgres:// URL or a SQLite file path")
+	} else if _, u, err := models.ParseDatabaseURL(cfg.DatabaseURL); err != nil {
+		bad(dbURL, "%v", err)
+	} else {
+		cfg.DatabaseURL = u
 	}
 	if *ext == "" {
 		bad(ext, "missing: set the URL people use to reach Gatehouse, e.g. https://gatehouse.example.com")

@@ -120,6 +120,11 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if *dbURL == "" {
 		return fmt.Errorf("%s: missing: set a postgres:// URL or a SQLite file path", s.name(dbURL))
 	}
+	if _, u, err := models.ParseDatabaseURL(*dbURL); err != nil {
+		return fmt.Errorf("%s: %w", s.name(dbURL), err)
+	} else {
+		*dbURL = u
+	}
 	db, dialect, err := models.OpenDB(ctx, *dbURL)
 	if err != nil {
 		return err

@@ -11,8 +11,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"gatehouse/dbtest"
+	"gatehouse/models"
 )
 
 // childServeEnv, set in a test binary's environment, makes it run
@@ -162,6 +164,38 @@ func TestServeOnBusyPortWritesNothing(t *testing.T) {
 				t.Fatalf("the first successful start printed no initial password:\n%s", app.Stdout)
 			}
 		})
+	}
+}
+
+// TestUnsupportedDatabaseURLIsRefused: a URL of another scheme is a
+// configuration error naming the setting, never a SQLite file name; an
+// upper-case postgres scheme still works.
+func TestUnsupportedDatabaseURLIsRefused(t *testing.T) {
+	t.Chdir(t.TempDir())
+	env := serveEnv("mysql://gatehouse:hunter2@db/gatehouse")
+	getenv := func(k string) string { return env[k] }
+	var out, errOut syncBuffer
+	for _, args := range [][]string{{"serve"}, {"migrate", "up"}, {"migrate", "status"}} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // a serve that starts ends
+		err := run(ctx, args, getenv, &out, &errOut)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), `--database-url / GATEHOUSE_DATABASE_URL: unsupported scheme "mysql://"`) {
+			t.Errorf("%v with mysql://: %v", args, err)
+		} else if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%v: the error shows the password: %v", args, err)
+		}
+	}
+	if entries, _ := os.ReadDir("."); len(entries) != 0 {
+		t.Fatalf("a mysql:// URL created %q", entries[0].Name())
+	}
+	pg := dbtest.NewDatabaseURL(t, models.Postgres)
+	upper := "POSTGRES" + strings.TrimPrefix(pg, "postgres")
+	env = map[string]string{"GATEHOUSE_DATABASE_URL": upper}
+	if err := run(context.Background(), []string{"migrate", "up"}, getenv, &out, &errOut); err != nil {
+		t.Fatalf("migrate up with %s: %v", upper, err)
+	}
+	if entries, _ := os.ReadDir("."); len(entries) != 0 {
+		t.Fatalf("an upper-case postgres URL created %q", entries[0].Name())
 	}
 }
 
