@@ -389,3 +389,66 @@ func TestMetricsEndpoint(t *testing.T) {
 		t.Fatalf("metrics lack the healthz requests:\n%s", b)
 	}
 }
+
+// TestAccountPageShowsGroups: /account and /users/{id} list the groups the
+// user is a member of, with their scopes, and no others.
+func TestAccountPageShowsGroups(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			e := newEnv(t, d, "http://127.0.0.1:9200")
+			ctx := context.Background()
+			admin := dbtest.Admin(t, e.store)
+			org, err := e.store.CreateScope(ctx, admin, models.GlobalScopeID, models.ScopeInput{Name: "Acme"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			bob, err := e.store.CreateUser(ctx, admin, models.GlobalScopeID, models.UserInput{Name: "bob", LoginName: "bob", Password: "password1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ops, _ := e.store.CreateGroup(ctx, admin, models.GlobalScopeID, models.GroupInput{Name: "Operators"})
+			devs, _ := e.store.CreateGroup(ctx, admin, org.ID, models.GroupInput{Name: "Developers"})
+			other, _ := e.store.CreateGroup(ctx, admin, org.ID, models.GroupInput{Name: "Auditors"})
+			for _, g := range []*models.Group{ops, devs} {
+				if err := e.store.AddGroupMembers(ctx, admin, g.ID, []string{bob.ID}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			check := func(page, body string) {
+				t.Helper()
+				for _, want := range []string{
+					`data-testid="group-` + devs.ID + `">Developers <span class="muted">(Acme)</span>`,
+					`data-testid="group-` + ops.ID + `">Operators <span class="muted">(Global)</span>`,
+				} {
+					if !strings.Contains(body, want) {
+						t.Errorf("%s does not show %s", page, want)
+					}
+				}
+				if strings.Contains(body, other.ID) || strings.Contains(body, "Auditors") || strings.Contains(body, `data-testid="no-groups"`) {
+					t.Errorf("%s shows a group bob is not in", page)
+				}
+				if i, j := strings.Index(body, "Developers"), strings.Index(body, "Operators"); i < 0 || j < 0 || i > j {
+					t.Errorf("%s: groups not ordered by scope name", page)
+				}
+			}
+			c := e.client()
+			if r := e.login(c, "bob", "password1"); r.status != 303 {
+				t.Fatalf("bob login = %d", r.status)
+			}
+			r := e.do(c, "GET", "/account", nil)
+			if r.status != 200 {
+				t.Fatalf("/account = %d", r.status)
+			}
+			check("/account", r.body)
+			r = e.do(e.admin(), "GET", "/users/"+bob.ID, nil)
+			if r.status != 200 {
+				t.Fatalf("/users/%s = %d", bob.ID, r.status)
+			}
+			check("/users/{id}", r.body)
+			// The admin is in no group.
+			if r := e.do(e.admin(), "GET", "/account", nil); !strings.Contains(r.body, `data-testid="no-groups"`) {
+				t.Error("/account of a user without groups does not say so")
+			}
+		})
+	}
+}
