@@ -143,7 +143,7 @@ func (b *browser) toCallback(methodID, user string) string {
 func (b *browser) toCallbackNext(methodID, user, next string) string {
 	b.e.t.Helper()
 	resp, _ := b.get(b.e.gh.URL + "/auth/oidc/" + methodID + "/start?next=" + url.QueryEscape(next))
-	if resp.StatusCode != http.StatusOK || !strings.HasSuffix(resp.Request.URL.Path, "/idp/login") {
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Request.URL.String(), b.e.idpSrv.URL+"/") || !strings.HasSuffix(resp.Request.URL.Path, "/login") {
 		b.e.t.Fatalf("start landed on %s (%d)", resp.Request.URL, resp.StatusCode)
 	}
 	b.stopAtC = true
