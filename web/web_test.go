@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"gatehouse/dbtest"
 	"gatehouse/metrics"
@@ -28,7 +29,13 @@ type env struct {
 
 func newEnv(t *testing.T, d models.Dialect, external string) *env {
 	t.Helper()
-	store := dbtest.Open(t, d, models.Options{})
+	return newEnvWith(t, d, external, models.Options{})
+}
+
+// newEnvWith is newEnv with the store's options.
+func newEnvWith(t *testing.T, d models.Dialect, external string, opts models.Options) *env {
+	t.Helper()
+	store := dbtest.Open(t, d, opts)
 	boot, err := store.Bootstrap(context.Background(), models.BootstrapOptions{AdminPassword: "password"})
 	if err != nil {
 		t.Fatal(err)
@@ -450,5 +457,20 @@ func TestAccountPageShowsGroups(t *testing.T) {
 				t.Error("/account of a user without groups does not say so")
 			}
 		})
+	}
+}
+
+// TestCookieLivesAsLongAsTheLogin: the cookie's Max-Age follows the login
+// lifetime, so a longer --login-lifetime is not cut at 7 days.
+func TestCookieLivesAsLongAsTheLogin(t *testing.T) {
+	for _, c := range []struct {
+		lifetime time.Duration
+		maxAge   string
+	}{{0, "Max-Age=604800"}, {30 * 24 * time.Hour, "Max-Age=2592000"}, {12 * time.Hour, "Max-Age=43200"}} {
+		e := newEnvWith(t, models.SQLite, "http://127.0.0.1:9200", models.Options{LoginLifetime: c.lifetime})
+		r := e.login(e.client(), "admin", "password")
+		if cookie := r.header.Get("Set-Cookie"); r.status != 303 || !strings.Contains(cookie, c.maxAge+";") {
+			t.Errorf("login lifetime %s: cookie %q, want %s", c.lifetime, cookie, c.maxAge)
+		}
 	}
 }
