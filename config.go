@@ -145,7 +145,12 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 		bad(ext, "missing: set the URL people use to reach Gatehouse, e.g. https://gatehouse.example.com")
 	} else if u, err := url.Parse(*ext); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad(ext, "not an http(s) URL with a host")
+	} else if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(*ext, "#") || u.User != nil {
+		// Gatehouse is served at the root: its callback and logout URLs are
+		// built by appending paths to this one.
+		bad(ext, "must be only a scheme and host (and port), like https://gatehouse.example.com: no path, query, fragment or user name")
 	} else {
+		u.Path, u.RawPath = "", ""
 		cfg.ExternalURL = u
 	}
 	key := func(v *string, sizes ...int) []byte {

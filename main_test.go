@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -65,6 +66,16 @@ func TestServeRefusesBadConfiguration(t *testing.T) {
 			[]string{"--cookie-block-key / GATEHOUSE_COOKIE_BLOCK_KEY: not valid base64"}, []string{"secret-ish"}},
 		{"bad external URL", map[string]string{"GATEHOUSE_EXTERNAL_URL": "gatehouse.example.com"}, nil,
 			[]string{"--external-url / GATEHOUSE_EXTERNAL_URL: not an http(s) URL with a host"}, nil},
+		{"external URL with a path", map[string]string{"GATEHOUSE_EXTERNAL_URL": "https://example.com/gatehouse"}, nil,
+			[]string{"--external-url / GATEHOUSE_EXTERNAL_URL: must be only a scheme and host"}, nil},
+		{"external URL with a query", map[string]string{"GATEHOUSE_EXTERNAL_URL": "https://example.com/?a=b"}, nil,
+			[]string{"--external-url / GATEHOUSE_EXTERNAL_URL: must be only a scheme and host"}, nil},
+		{"external URL with an empty query", map[string]string{"GATEHOUSE_EXTERNAL_URL": "https://example.com?"}, nil,
+			[]string{"--external-url / GATEHOUSE_EXTERNAL_URL: must be only a scheme and host"}, nil},
+		{"external URL with a fragment", map[string]string{"GATEHOUSE_EXTERNAL_URL": "https://example.com#top"}, nil,
+			[]string{"--external-url / GATEHOUSE_EXTERNAL_URL: must be only a scheme and host"}, nil},
+		{"external URL with a user", map[string]string{"GATEHOUSE_EXTERNAL_URL": "https://u:p@example.com"}, nil,
+			[]string{"--external-url / GATEHOUSE_EXTERNAL_URL: must be only a scheme and host"}, nil},
 		{"bad log format", nil, []string{"--log-format", "xml"}, []string{`--log-format / GATEHOUSE_LOG_FORMAT: must be json or text, not "xml"`}, nil},
 		{"bad proxy", map[string]string{"GATEHOUSE_TRUSTED_PROXIES": "10.0.0.0/8, nope"}, nil,
 			[]string{`--trusted-proxies / GATEHOUSE_TRUSTED_PROXIES: "nope" is not an IP address or CIDR`}, nil},
@@ -81,7 +92,9 @@ func TestServeRefusesBadConfiguration(t *testing.T) {
 				env[k] = v
 			}
 			var out, errOut syncBuffer
-			err := run(context.Background(), append([]string{"serve"}, c.args...), func(k string) string { return env[k] }, &out, &errOut)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // a serve that starts ends
+			defer cancel()
+			err := run(ctx, append([]string{"serve"}, c.args...), func(k string) string { return env[k] }, &out, &errOut)
 			if err == nil {
 				t.Fatal("serve started with a bad configuration")
 			}
@@ -196,6 +209,22 @@ func TestUnsupportedDatabaseURLIsRefused(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir("."); len(entries) != 0 {
 		t.Fatalf("an upper-case postgres URL created %q", entries[0].Name())
+	}
+}
+
+// TestExternalURLRootIsAccepted: "https://host" and "https://host/" are the
+// same external URL, whose callback has a single slash.
+func TestExternalURLRootIsAccepted(t *testing.T) {
+	for _, ext := range []string{"https://gatehouse.example.com", "https://gatehouse.example.com/", "http://127.0.0.1:9200/"} {
+		env := serveEnv("/tmp/x.db")
+		env["GATEHOUSE_EXTERNAL_URL"] = ext
+		cfg, err := parseServeConfig(nil, func(k string) string { return env[k] }, io.Discard)
+		if err != nil {
+			t.Fatalf("%s: %v", ext, err)
+		}
+		if got := cfg.ExternalURL.String(); got != strings.TrimSuffix(ext, "/") {
+			t.Errorf("%s became %s", ext, got)
+		}
 	}
 }
 
