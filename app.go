@@ -28,8 +28,10 @@ import (
 
 // appConfig is everything startApp needs, whichever command built it.
 type appConfig struct {
-	DatabaseURL     string
-	Listen          string
+	DatabaseURL string
+	Listen      string
+	// ListenSetting names Listen in errors (e.g. "--listen / GATEHOUSE_LISTEN").
+	ListenSetting   string
 	ExternalURL     *url.URL // nil: http://<listen address>
 	CookieHashKey   []byte
 	CookieBlockKey  []byte
@@ -64,10 +66,22 @@ type appConfig struct {
 	Stdout io.Writer
 }
 
-// startApp opens and migrates the database, bootstraps it, and serves until
-// ctx ends, with the background loops under one errgroup.
+// startApp binds the listener, opens and migrates the database, bootstraps
+// it, and serves until ctx ends, with the background loops under one errgroup.
 func startApp(ctx context.Context, cfg appConfig) error {
 	log := cfg.Logger
+	// Bind first: a busy or bad address fails before anything is written,
+	// so a first start never creates the administrator (whose generated
+	// password is printed only once we listen) and then exits.
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		name := cfg.ListenSetting
+		if name == "" {
+			name = "--listen"
+		}
+		return fmt.Errorf("%s: cannot listen on %q: %w", name, cfg.Listen, err)
+	}
+	defer ln.Close() // the server closes it too on shutdown; a second Close is harmless
 	db, dialect, err := models.OpenDB(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
@@ -115,10 +129,6 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	if err := store.RegisterInstance(ctx); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-	}
 	ext := cfg.ExternalURL
 	if ext == nil {
 		ext = &url.URL{Scheme: "http", Host: ln.Addr().String()}
@@ -143,7 +153,6 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	mounts := map[string]http.Handler{worker.MountPath: wk.Handler()}
 	if cfg.Seed != nil {
 		if err := cfg.Seed(ctx, store, ext, mounts); err != nil {
-			ln.Close()
 			return fmt.Errorf("seed: %w", err)
 		}
 	}
@@ -153,7 +162,6 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		Live: broker,
 	}, store, log)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	httpSrv := &http.Server{

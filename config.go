@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"gatehouse/models"
 )
 
 // setting is one configuration value with its flag and environment names.
@@ -80,8 +82,10 @@ func (s *settings) name(v *string) string {
 
 // serveConfig is the validated configuration of `gatehouse serve`.
 type serveConfig struct {
-	DatabaseURL     string
-	Listen          string
+	DatabaseURL string
+	Listen      string
+	// ListenSetting is how errors name Listen: "--listen / GATEHOUSE_LISTEN".
+	ListenSetting   string
 	ExternalURL     *url.URL
 	CookieHashKey   []byte
 	CookieBlockKey  []byte
@@ -129,15 +133,24 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	bad := func(v *string, format string, a ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", s.name(v), fmt.Sprintf(format, a...)))
 	}
-	cfg := &serveConfig{DatabaseURL: *dbURL, Listen: *listen, LogFormat: *logFormat}
+	cfg := &serveConfig{DatabaseURL: *dbURL, Listen: *listen, ListenSetting: s.name(listen), LogFormat: *logFormat}
 	if cfg.DatabaseURL == "" {
 		bad(dbURL, "missing: set a postgres:// URL or a SQLite file path")
+	} else if _, u, err := models.ParseDatabaseURL(cfg.DatabaseURL); err != nil {
+		bad(dbURL, "%v", err)
+	} else {
+		cfg.DatabaseURL = u
 	}
 	if *ext == "" {
 		bad(ext, "missing: set the URL people use to reach Gatehouse, e.g. https://gatehouse.example.com")
 	} else if u, err := url.Parse(*ext); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad(ext, "not an http(s) URL with a host")
+	} else if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(*ext, "#") || u.User != nil {
+		// Gatehouse is served at the root: its callback and logout URLs are
+		// built by appending paths to this one.
+		bad(ext, "must be only a scheme and host (and port), like https://gatehouse.example.com: no path, query, fragment or user name")
 	} else {
+		u.Path, u.RawPath = "", ""
 		cfg.ExternalURL = u
 	}
 	key := func(v *string, sizes ...int) []byte {

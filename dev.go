@@ -38,7 +38,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	logger := newLogger(stderr, "text", slog.LevelInfo)
 	return startApp(ctx, appConfig{
-		DatabaseURL: filepath.Join(*dataDir, "gatehouse.db"), Listen: *listen,
+		DatabaseURL: filepath.Join(*dataDir, "gatehouse.db"), Listen: *listen, ListenSetting: s.name(listen),
 		CookieHashKey: keys.CookieHashKey, CookieBlockKey: keys.CookieBlockKey, RootKey: keys.RootKey,
 		Dev: true, EchoListen: fmt.Sprintf("127.0.0.1:%d", devEchoPort), Bootstrap: models.BootstrapOptions{AdminLoginName: "admin", AdminPassword: "password"},
 		Announce: func(w io.Writer, url string, boot *models.BootstrapResult) {

@@ -112,7 +112,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	logger := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
 	return startApp(ctx, appConfig{
-		DatabaseURL: cfg.DatabaseURL, Listen: cfg.Listen, ExternalURL: cfg.ExternalURL,
+		DatabaseURL: cfg.DatabaseURL, Listen: cfg.Listen, ListenSetting: cfg.ListenSetting, ExternalURL: cfg.ExternalURL,
 		CookieHashKey: cfg.CookieHashKey, CookieBlockKey: cfg.CookieBlockKey,
 		RootKey: cfg.RootKey, RootKeyPrevious: cfg.RootKeyPrevious, TrustedProxies: cfg.TrustedProxies,
 		LoginLifetime: cfg.LoginLifetime, LoginIdle: cfg.LoginIdle, SessionSweep: cfg.SessionSweep, InstanceGrace: cfg.InstanceGrace,
@@ -132,6 +132,11 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	if *dbURL == "" {
 		return fmt.Errorf("%s: missing: set a postgres:// URL or a SQLite file path", s.name(dbURL))
+	}
+	if _, u, err := models.ParseDatabaseURL(*dbURL); err != nil {
+		return fmt.Errorf("%s: %w", s.name(dbURL), err)
+	} else {
+		*dbURL = u
 	}
 	db, dialect, err := models.OpenDB(ctx, *dbURL)
 	if err != nil {

@@ -4,14 +4,18 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"gatehouse/dbtest"
+	"gatehouse/models"
 )
 
 // childServeEnv, set in a test binary's environment, makes it run
@@ -62,6 +66,16 @@ func TestServeRefusesBadConfiguration(t *testing.T) {
 			[]string{"--cookie-block-key / GATEHOUSE_COOKIE_BLOCK_KEY: not valid base64"}, []string{"secret-ish"}},
 		{"bad external URL", map[string]string{"GATEHOUSE_EXTERNAL_URL": "gatehouse.example.com"}, nil,
 			[]string{"--external-url / GATEHOUSE_EXTERNAL_URL: not an http(s) URL with a host"}, nil},
+		{"external URL with a path", map[string]string{"GATEHOUSE_EXTERNAL_URL": "https://example.com/gatehouse"}, nil,
+			[]string{"--external-url / GATEHOUSE_EXTERNAL_URL: must be only a scheme and host"}, nil},
+		{"external URL with a query", map[string]string{"GATEHOUSE_EXTERNAL_URL": "https://example.com/?a=b"}, nil,
+			[]string{"--external-url / GATEHOUSE_EXTERNAL_URL: must be only a scheme and host"}, nil},
+		{"external URL with an empty query", map[string]string{"GATEHOUSE_EXTERNAL_URL": "https://example.com?"}, nil,
+			[]string{"--external-url / GATEHOUSE_EXTERNAL_URL: must be only a scheme and host"}, nil},
+		{"external URL with a fragment", map[string]string{"GATEHOUSE_EXTERNAL_URL": "https://example.com#top"}, nil,
+			[]string{"--external-url / GATEHOUSE_EXTERNAL_URL: must be only a scheme and host"}, nil},
+		{"external URL with a user", map[string]string{"GATEHOUSE_EXTERNAL_URL": "https://u:p@example.com"}, nil,
+			[]string{"--external-url / GATEHOUSE_EXTERNAL_URL: must be only a scheme and host"}, nil},
 		{"bad log format", nil, []string{"--log-format", "xml"}, []string{`--log-format / GATEHOUSE_LOG_FORMAT: must be json or text, not "xml"`}, nil},
 		{"bad proxy", map[string]string{"GATEHOUSE_TRUSTED_PROXIES": "10.0.0.0/8, nope"}, nil,
 			[]string{`--trusted-proxies / GATEHOUSE_TRUSTED_PROXIES: "nope" is not an IP address or CIDR`}, nil},
@@ -78,7 +92,9 @@ func TestServeRefusesBadConfiguration(t *testing.T) {
 				env[k] = v
 			}
 			var out, errOut syncBuffer
-			err := run(context.Background(), append([]string{"serve"}, c.args...), func(k string) string { return env[k] }, &out, &errOut)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // a serve that starts ends
+			defer cancel()
+			err := run(ctx, append([]string{"serve"}, c.args...), func(k string) string { return env[k] }, &out, &errOut)
 			if err == nil {
 				t.Fatal("serve started with a bad configuration")
 			}
@@ -131,6 +147,84 @@ func TestServeBootstrapsOnceOnBothDatabases(t *testing.T) {
 				t.Fatal("a second start printed a new initial password")
 			}
 		})
+	}
+}
+
+// TestServeOnBusyPortWritesNothing: a first start whose listen address is
+// taken fails naming the setting before the database is touched, so the
+// next start still creates the administrator and prints its password.
+func TestServeOnBusyPortWritesNothing(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			busy, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer busy.Close()
+			env := serveEnv(dbtest.NewDatabaseURL(t, d))
+			env["GATEHOUSE_LISTEN"] = busy.Addr().String()
+			var out, errOut syncBuffer
+			err = run(context.Background(), []string{"serve"}, func(k string) string { return env[k] }, &out, &errOut)
+			if err == nil || !strings.Contains(err.Error(), "--listen / GATEHOUSE_LISTEN: ") || !strings.Contains(err.Error(), busy.Addr().String()) {
+				t.Fatalf("serve on a busy port: %v", err)
+			}
+			if initialPassword.MatchString(out.String()) {
+				t.Fatal("the failed start printed a password")
+			}
+			env["GATEHOUSE_LISTEN"] = "127.0.0.1:0"
+			app := launch(t, env, "serve")
+			if !initialPassword.MatchString(app.Stdout.String()) {
+				t.Fatalf("the first successful start printed no initial password:\n%s", app.Stdout)
+			}
+		})
+	}
+}
+
+// TestUnsupportedDatabaseURLIsRefused: a URL of another scheme is a
+// configuration error naming the setting, never a SQLite file name; an
+// upper-case postgres scheme still works.
+func TestUnsupportedDatabaseURLIsRefused(t *testing.T) {
+	t.Chdir(t.TempDir())
+	env := serveEnv("mysql://gatehouse:hunter2@db/gatehouse")
+	getenv := func(k string) string { return env[k] }
+	var out, errOut syncBuffer
+	for _, args := range [][]string{{"serve"}, {"migrate", "up"}, {"migrate", "status"}} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // a serve that starts ends
+		err := run(ctx, args, getenv, &out, &errOut)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), `--database-url / GATEHOUSE_DATABASE_URL: unsupported scheme "mysql://"`) {
+			t.Errorf("%v with mysql://: %v", args, err)
+		} else if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%v: the error shows the password: %v", args, err)
+		}
+	}
+	if entries, _ := os.ReadDir("."); len(entries) != 0 {
+		t.Fatalf("a mysql:// URL created %q", entries[0].Name())
+	}
+	pg := dbtest.NewDatabaseURL(t, models.Postgres)
+	upper := "POSTGRES" + strings.TrimPrefix(pg, "postgres")
+	env = map[string]string{"GATEHOUSE_DATABASE_URL": upper}
+	if err := run(context.Background(), []string{"migrate", "up"}, getenv, &out, &errOut); err != nil {
+		t.Fatalf("migrate up with %s: %v", upper, err)
+	}
+	if entries, _ := os.ReadDir("."); len(entries) != 0 {
+		t.Fatalf("an upper-case postgres URL created %q", entries[0].Name())
+	}
+}
+
+// TestExternalURLRootIsAccepted: "https://host" and "https://host/" are the
+// same external URL, whose callback has a single slash.
+func TestExternalURLRootIsAccepted(t *testing.T) {
+	for _, ext := range []string{"https://gatehouse.example.com", "https://gatehouse.example.com/", "http://127.0.0.1:9200/"} {
+		env := serveEnv("/tmp/x.db")
+		env["GATEHOUSE_EXTERNAL_URL"] = ext
+		cfg, err := parseServeConfig(nil, func(k string) string { return env[k] }, io.Discard)
+		if err != nil {
+			t.Fatalf("%s: %v", ext, err)
+		}
+		if got := cfg.ExternalURL.String(); got != strings.TrimSuffix(ext, "/") {
+			t.Errorf("%s became %s", ext, got)
+		}
 	}
 }
 

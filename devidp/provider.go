@@ -88,14 +88,15 @@ func New(issuer string, users []User, clients []Client, logger *slog.Logger) (*P
 		prefix: strings.TrimSuffix(u.Path, "/"),
 		logger: logger,
 	}
-	p.store, err = newStorage(issuer+loginPath, users, clients, time.Now)
+	base := strings.TrimSuffix(issuer, "/") // an issuer may end in "/"; paths below it do not double it
+	p.store, err = newStorage(base+loginPath, users, clients, time.Now)
 	if err != nil {
 		return nil, fmt.Errorf("new dev idp: %w", err)
 	}
 
 	config := &op.Config{
 		CryptoKeyId:              "devidp",
-		DefaultLogoutRedirectURI: issuer + loggedOutPath,
+		DefaultLogoutRedirectURI: base + loggedOutPath,
 		CodeMethodS256:           true,
 		AuthMethodPost:           true,
 		SupportedScopes: []string{

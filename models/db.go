@@ -25,16 +25,46 @@ const (
 	SQLite   Dialect = "sqlite"
 )
 
-// DialectOf tells which database a URL names: postgres:// and postgresql://
-// URLs are Postgres, anything else is a SQLite file path (or file: URL).
-func DialectOf(databaseURL string) Dialect {
-	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
-		return Postgres
+// ParseDatabaseURL tells which database a URL names and returns it in the
+// form OpenDB and the Postgres driver take. postgres:// and postgresql://
+// URLs (the scheme in any case) are Postgres; a plain file path, or a file:
+// or sqlite:// form of one, is SQLite. Any other value containing "://"
+// (mysql://…, a typo of postgres://…) is an error rather than a file name.
+func ParseDatabaseURL(databaseURL string) (Dialect, string, error) {
+	i := strings.Index(databaseURL, "://")
+	if i < 0 {
+		return SQLite, databaseURL, nil
 	}
-	return SQLite
+	scheme := strings.ToLower(databaseURL[:i])
+	normalized := scheme + databaseURL[i:]
+	switch scheme {
+	case "postgres", "postgresql":
+		return Postgres, normalized, nil
+	case "sqlite", "file":
+		return SQLite, normalized, nil
+	}
+	// The value may hold a password: name the scheme only when it looks like one.
+	if isScheme(scheme) && len(scheme) <= 32 {
+		return "", "", fmt.Errorf("unsupported scheme %q: use a postgres:// URL or a SQLite file path", scheme+"://")
+	}
+	return "", "", errors.New("not a postgres:// URL or a SQLite file path")
 }
 
-// OpenDB connects to the database named by databaseURL (see DialectOf). For
+// isScheme reports whether s has the shape of a URL scheme (RFC 3986).
+func isScheme(s string) bool {
+	for i, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z':
+		case i > 0 && (r >= '0' && r <= '9' || r == '+' || r == '-' || r == '.'):
+		default:
+			return false
+		}
+	}
+	return s != ""
+}
+
+// OpenDB connects to the database named by databaseURL (see
+// ParseDatabaseURL, whose error it returns for an unsupported scheme). For
 // SQLite it creates the file's folder, turns on foreign keys and WAL, and
 // uses a single connection (SQLite has one writer; one connection avoids
 // "database is locked" under concurrency). It does not migrate.
@@ -45,11 +75,11 @@ func OpenDB(ctx context.Context, databaseURL string) (*gorm.DB, Dialect, error) 
 		SkipDefaultTransaction:                   true,
 		NowFunc:                                  func() time.Time { return time.Now().UTC() },
 	}
-	d := DialectOf(databaseURL)
-	var (
-		db  *gorm.DB
-		err error
-	)
+	d, databaseURL, err := ParseDatabaseURL(databaseURL)
+	if err != nil {
+		return nil, d, err
+	}
+	var db *gorm.DB
 	switch d {
 	case Postgres:
 		db, err = gorm.Open(postgres.Open(databaseURL), cfg)

@@ -257,3 +257,24 @@ func (s *Store) RemoveGroupMembers(ctx context.Context, a Actor, id string, user
 		return tx.bumpGroup(ctx, g.ID, g.Version, nil)
 	})
 }
+
+// UserGroup is a group a user is a member of, for the user's page.
+type UserGroup struct {
+	ID        string
+	Name      string
+	ScopeID   string
+	ScopeName string
+}
+
+// userGroups lists the groups userID is a member of, ordered by scope and
+// group name. Whoever may read the user may see them.
+func (s *Store) userGroups(ctx context.Context, userID string) ([]UserGroup, error) {
+	var out []UserGroup
+	err := s.q(ctx).Table("group_members AS gm").Select("g.id, g.name, g.scope_id, sc.name AS scope_name").
+		Joins("JOIN groups g ON g.id = gm.group_id").Joins("JOIN scopes sc ON sc.id = g.scope_id").
+		Where("gm.user_id = ?", userID).Order("sc.name, g.name, g.id").Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("load groups of user %s: %w", userID, err)
+	}
+	return out, nil
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -65,7 +66,11 @@ func (s *Store) AuthenticatePassword(ctx context.Context, in PasswordLogin) (*Ne
 		return nil, ErrBadCredentials
 	}
 	keys := []string{"acct:" + in.AuthMethodID + ":" + name, "ip:" + in.ClientIP}
-	if err := s.checkThrottle(ctx, keys); err != nil {
+	// The attempt is counted as a failure before the (slow) hash check, in
+	// one transaction with the throttle decision, so parallel guesses cannot
+	// all pass the check; a success gives it back.
+	held, err := s.reserveAttempt(ctx, keys)
+	if err != nil {
 		return nil, err
 	}
 	var row struct {
@@ -73,7 +78,7 @@ func (s *Store) AuthenticatePassword(ctx context.Context, in PasswordLogin) (*Ne
 		State      string
 		MethodType string
 	}
-	err := s.q(ctx).Table("accounts AS a").Select("a.*, m.state, m.type AS method_type").
+	err = s.q(ctx).Table("accounts AS a").Select("a.*, m.state, m.type AS method_type").
 		Joins("JOIN auth_methods m ON m.id = a.auth_method_id").
 		Where("a.auth_method_id = ? AND lower(a.login_name) = ?", in.AuthMethodID, name).Take(&row).Error
 	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
@@ -84,15 +89,15 @@ func (s *Store) AuthenticatePassword(ctx context.Context, in PasswordLogin) (*Ne
 		hash = *row.PasswordHash
 	}
 	if !checkPassword(in.Password, hash) {
-		if ferr := s.recordFailure(ctx, keys); ferr != nil {
-			return nil, ferr
-		}
-		return nil, ErrBadCredentials
+		return nil, ErrBadCredentials // already counted
 	}
 	var out *NewLoginResult
 	err = s.Transact(ctx, func(tx *Store) error {
 		if err := tx.q(ctx).Where("key = ?", keys[0]).Delete(&loginFailure{}).Error; err != nil {
 			return fmt.Errorf("clear failures: %w", err)
+		}
+		if err := tx.refundAttempt(ctx, held[1]); err != nil {
+			return err
 		}
 		out, err = tx.startLogin(ctx, &row.Account, in.ClientIP, in.UserAgent)
 		return err
@@ -200,46 +205,76 @@ func failureDelay(failures, free int) time.Duration {
 	return d
 }
 
-func (s *Store) checkThrottle(ctx context.Context, keys []string) error {
-	var rows []loginFailure
-	if err := s.q(ctx).Where("key IN ?", keys).Find(&rows).Error; err != nil {
-		return fmt.Errorf("check throttle: %w", err)
-	}
-	now := s.now()
-	var wait time.Duration
-	for _, r := range rows {
-		if now.Sub(r.LastFailureAt) > failureMemory {
-			continue
+// reserveAttempt decides whether a login attempt may go ahead and, if so,
+// counts it as a failure on every key, atomically: in one transaction whose
+// rows are locked (Postgres; SQLite has a single writer), so concurrent
+// attempts see each other's counts. It returns the rows as they were before
+// the attempt (for refundAttempt), or a *ThrottledError when any key must
+// still wait; a refused attempt counts nothing.
+func (s *Store) reserveAttempt(ctx context.Context, keys []string) ([]loginFailure, error) {
+	now := s.now().Truncate(time.Microsecond)    // what both databases store
+	sorted := slices.Sorted(slices.Values(keys)) // one lock order: no deadlocks
+	var before []loginFailure
+	err := s.Transact(ctx, func(tx *Store) error {
+		for _, k := range sorted {
+			err := tx.q(ctx).Clauses(clause.OnConflict{DoNothing: true}).
+				Create(&loginFailure{Key: k, Failures: 0, LastFailureAt: time.Unix(0, 0).UTC()}).Error
+			if err != nil {
+				return fmt.Errorf("count login attempt: %w", err)
+			}
 		}
-		free := freeFailuresPerAccount
-		if strings.HasPrefix(r.Key, "ip:") {
-			free = freeFailuresPerAddress
+		var rows []loginFailure
+		if err := tx.forUpdate(tx.q(ctx)).Where("key IN ?", sorted).Order("key").Find(&rows).Error; err != nil {
+			return fmt.Errorf("count login attempt: %w", err)
 		}
-		if until := r.LastFailureAt.Add(failureDelay(r.Failures, free)); until.After(now) && until.Sub(now) > wait {
-			wait = until.Sub(now)
+		byKey := map[string]loginFailure{}
+		var wait time.Duration
+		for _, r := range rows {
+			byKey[r.Key] = r
+			if now.Sub(r.LastFailureAt) > failureMemory {
+				continue
+			}
+			free := freeFailuresPerAccount
+			if strings.HasPrefix(r.Key, "ip:") {
+				free = freeFailuresPerAddress
+			}
+			if until := r.LastFailureAt.Add(failureDelay(r.Failures, free)); until.After(now) && until.Sub(now) > wait {
+				wait = until.Sub(now)
+			}
 		}
-	}
-	if wait > 0 {
-		return &ThrottledError{RetryAfter: wait}
-	}
-	return nil
+		if wait > 0 {
+			return &ThrottledError{RetryAfter: wait}
+		}
+		before = make([]loginFailure, len(keys))
+		for i, k := range keys {
+			before[i] = byKey[k]
+			before[i].Key = k
+			if now.Sub(before[i].LastFailureAt) > failureMemory { // counts reset after failureMemory
+				before[i].Failures = 0
+			}
+			failures := before[i].Failures + 1
+			err := tx.q(ctx).Model(&loginFailure{}).Where("key = ?", k).
+				Updates(map[string]any{"failures": failures, "last_failure_at": now}).Error
+			if err != nil {
+				return fmt.Errorf("count login attempt: %w", err)
+			}
+		}
+		return nil
+	})
+	return before, err
 }
 
-func (s *Store) recordFailure(ctx context.Context, keys []string) error {
-	now := s.now()
-	for _, k := range keys {
-		// Counts reset once the last failure is older than failureMemory.
-		err := s.q(ctx).Clauses(clause.OnConflict{
-			Columns: []clause.Column{{Name: "key"}},
-			DoUpdates: clause.Assignments(map[string]any{
-				"failures": gorm.Expr("CASE WHEN login_failures.last_failure_at < ? THEN 1 ELSE login_failures.failures + 1 END",
-					now.Add(-failureMemory)),
-				"last_failure_at": now,
-			}),
-		}).Create(&loginFailure{Key: k, Failures: 1, LastFailureAt: now}).Error
-		if err != nil {
-			return fmt.Errorf("record login failure: %w", err)
-		}
+// refundAttempt takes back a successful attempt counted by reserveAttempt
+// on one key (before is that key's row before the attempt): one failure
+// less, and the previous failure time when no other attempt counted since.
+func (s *Store) refundAttempt(ctx context.Context, before loginFailure) error {
+	err := s.q(ctx).Model(&loginFailure{}).Where("key = ? AND failures > 0", before.Key).Updates(map[string]any{
+		"failures": gorm.Expr("failures - 1"),
+		"last_failure_at": gorm.Expr("CASE WHEN failures = ? THEN ? ELSE last_failure_at END",
+			before.Failures+1, before.LastFailureAt),
+	}).Error
+	if err != nil {
+		return fmt.Errorf("refund login attempt: %w", err)
 	}
 	return nil
 }

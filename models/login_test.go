@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -163,6 +164,77 @@ func TestFailedLoginsAreSlowedDown(t *testing.T) {
 		}
 		if err := try("admin", "password", "10.0.0.4"); err != nil {
 			t.Fatalf("other address throttled: %v", err)
+		}
+	})
+}
+
+// TestConcurrentLoginAttemptsAreCounted: guesses sent in parallel are
+// counted before the password check, so the throttle lets through only
+// the attempts it allows, not every one that started before a failure was
+// recorded.
+func TestConcurrentLoginAttemptsAreCounted(t *testing.T) {
+	eachWithClock(t, func(t *testing.T, store *models.Store, c *clock) {
+		ctx := context.Background()
+		boot, _ := store.Bootstrap(ctx, models.BootstrapOptions{AdminPassword: "password"})
+		try := func(name, pw, ip string) error {
+			_, err := store.AuthenticatePassword(ctx, models.PasswordLogin{AuthMethodID: boot.AuthMethodID, LoginName: name, Password: pw, ClientIP: ip})
+			return err
+		}
+		// burst sends n attempts at once and counts how they ended.
+		burst := func(n int, name, pw string) (bad, throttled, ok int) {
+			errs := make(chan error, n)
+			var start sync.WaitGroup
+			start.Add(1)
+			for i := 0; i < n; i++ {
+				go func() {
+					start.Wait()
+					errs <- try(name, pw, fmt.Sprintf("10.1.0.%d", i))
+				}()
+			}
+			start.Done()
+			var th *models.ThrottledError
+			for i := 0; i < n; i++ {
+				switch err := <-errs; {
+				case err == nil:
+					ok++
+				case errors.As(err, &th):
+					throttled++
+				case errors.Is(err, models.ErrBadCredentials):
+					bad++
+				default:
+					t.Errorf("attempt: %v", err)
+				}
+			}
+			return
+		}
+		// From a clean slate, 10 parallel guesses: only the 5 free ones are checked.
+		if bad, throttled, _ := burst(10, "admin", "wrong"); bad != 5 || throttled != 5 {
+			t.Fatalf("first burst: %d checked, %d throttled; want 5 and 5", bad, throttled)
+		}
+		// Once the delay has passed, one more guess is allowed, not ten.
+		var th *models.ThrottledError
+		if err := try("admin", "wrong", "10.2.0.1"); !errors.As(err, &th) {
+			t.Fatalf("after the burst: %v", err)
+		}
+		c.Add(th.RetryAfter + time.Second)
+		if bad, throttled, _ := burst(10, "admin", "wrong"); bad != 1 || throttled != 9 {
+			t.Fatalf("burst after the delay: %d checked, %d throttled; want 1 and 9", bad, throttled)
+		}
+		// A success still resets the account.
+		c.Add(time.Hour + time.Minute)
+		if err := try("admin", "password", "10.2.0.2"); err != nil {
+			t.Fatalf("right password after an hour: %v", err)
+		}
+		if bad, throttled, _ := burst(5, "admin", "wrong"); bad != 5 || throttled != 0 {
+			t.Fatalf("after a success: %d checked, %d throttled; want 5 and 0", bad, throttled)
+		}
+		// Successes are not failures: many logins from one address (people
+		// behind one NAT) never slow it down.
+		for i := 0; i < 25; i++ {
+			c.Add(time.Second)
+			if _, err := store.AuthenticatePassword(ctx, models.PasswordLogin{AuthMethodID: boot.AuthMethodID, LoginName: "admin", Password: "password", ClientIP: "10.4.0.1"}); err != nil {
+				t.Fatalf("success %d from one address: %v", i, err)
+			}
 		}
 	})
 }

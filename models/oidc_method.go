@@ -96,7 +96,10 @@ func (in OIDCMethodInput) validate(creating bool) (OIDCMethodInput, oidcSettings
 	v := validator{}
 	in.Name = v.text("name", "Name", in.Name, true, 128)
 	in.Description = v.text("description", "Description", in.Description, false, 1024)
-	in.Issuer = strings.TrimSuffix(v.text("issuer", "Issuer", in.Issuer, true, 512), "/")
+	// The issuer is kept exactly as entered (only surrounding spaces go):
+	// ID tokens and the discovery document must name it byte for byte, and
+	// some providers' issuers end in "/" (Auth0: https://tenant.auth0.com/).
+	in.Issuer = v.text("issuer", "Issuer", in.Issuer, true, 512)
 	if in.Issuer != "" {
 		if msg := issuerProblem(in.Issuer); msg != "" {
 			v.add("issuer", msg)

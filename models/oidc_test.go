@@ -25,7 +25,7 @@ func eachWithChecker(t *testing.T, fn func(t *testing.T, store *models.Store, ch
 }
 
 func validOIDC(name string) models.OIDCMethodInput {
-	return models.OIDCMethodInput{Name: name, Issuer: "https://login.example.com/", ClientID: "gatehouse",
+	return models.OIDCMethodInput{Name: name, Issuer: "  https://login.example.com/ ", ClientID: "gatehouse",
 		ClientSecret: "s3cret-value", ClaimsScopes: "profile, email groups", AllowedAudiences: "gatehouse api",
 		SigningAlgorithms: "RS256 ES256", MaxAge: "300", Prompts: "login", NameClaim: "", EmailClaim: "mail"}
 }
@@ -41,7 +41,7 @@ func TestOIDCMethodCRUD(t *testing.T) {
 		want := []struct{ name, got, want string }{
 			{"state", m.State, models.StateInactive},
 			{"type", m.Type, models.AuthMethodOIDC},
-			{"issuer", m.Issuer, "https://login.example.com"},
+			{"issuer", m.Issuer, "https://login.example.com/"}, // as entered (Auth0's end in "/"), spaces trimmed
 			{"client id", m.ClientID, "gatehouse"},
 			{"scopes", strings.Join(m.ClaimsScopes, " "), "profile email groups"},
 			{"audiences", strings.Join(m.AllowedAudiences, " "), "gatehouse api"},

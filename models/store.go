@@ -76,6 +76,10 @@ func (s *Store) now() time.Time { return s.opts.Now().UTC().Truncate(time.Micros
 // Now exposes the Store's clock to callers that must agree with it.
 func (s *Store) Now() time.Time { return s.now() }
 
+// LoginLifetime is a login's absolute lifetime (Options.LoginLifetime, 7
+// days by default): the browser cookie that holds a login lives as long.
+func (s *Store) LoginLifetime() time.Duration { return s.opts.LoginLifetime }
+
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	sqlDB, err := s.db.DB()

@@ -92,6 +92,8 @@ type UserDetail struct {
 	User
 	ScopeName string
 	Accounts  []AccountView
+	// Groups are the groups the user is a member of, by scope and name.
+	Groups []UserGroup
 	// ManagedGroups are the managed groups the user's accounts belong to.
 	ManagedGroups []UserManagedGroup
 	Actions       map[Action]bool
@@ -223,7 +225,8 @@ func (s *Store) readUser(ctx context.Context, a Actor, id string) (*User, error)
 	return u, nil
 }
 
-// GetUser returns a user with its accounts. A user may read itself.
+// GetUser returns a user with its accounts, groups and managed groups. A
+// user may read itself.
 func (s *Store) GetUser(ctx context.Context, a Actor, id string) (*UserDetail, error) {
 	u, err := s.readUser(ctx, a, id)
 	if err != nil {
@@ -242,6 +245,9 @@ func (s *Store) GetUser(ctx context.Context, a Actor, id string) (*UserDetail, e
 		Where("a.user_id = ?", u.ID).Order("a.created_at").Scan(&d.Accounts).Error
 	if err != nil {
 		return nil, fmt.Errorf("load accounts: %w", err)
+	}
+	if d.Groups, err = s.userGroups(ctx, u.ID); err != nil {
+		return nil, err
 	}
 	if d.ManagedGroups, err = s.userManagedGroups(ctx, u.ID); err != nil {
 		return nil, err

@@ -37,8 +37,10 @@ type Discovery struct {
 // the issuer is unreachable, names another issuer, lacks required
 // endpoints, or does not support an algorithm.
 func Discover(ctx context.Context, client *http.Client, issuer string, algs []string) (*Discovery, error) {
-	issuer = strings.TrimSuffix(issuer, "/")
-	wellKnown := issuer + "/.well-known/openid-configuration"
+	// The document lives under the issuer with any trailing "/" dropped
+	// (OpenID Connect Discovery 1.0 §4, as go-oidc fetches it), and must
+	// then name the issuer exactly, trailing "/" included (§4.3).
+	wellKnown := strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, wellKnown, nil)
 	if err != nil {
 		return nil, fmt.Errorf("The issuer URL %s is not valid: %v", issuer, err)
@@ -61,6 +63,9 @@ func Discover(ctx context.Context, client *http.Client, issuer string, algs []st
 		return nil, fmt.Errorf("The discovery document at %s is not valid JSON (%v).", wellKnown, err)
 	}
 	if d.Issuer != issuer {
+		if strings.TrimSuffix(d.Issuer, "/") == strings.TrimSuffix(issuer, "/") {
+			return nil, fmt.Errorf("Issuer mismatch: the discovery document at %s names the issuer %q, but the method is set to %q; the trailing \"/\" matters: set the issuer exactly as the provider names it.", wellKnown, d.Issuer, issuer)
+		}
 		return nil, fmt.Errorf("Issuer mismatch: the discovery document at %s names the issuer %q, but the method is set to %q; set the issuer exactly as the provider names it.", wellKnown, d.Issuer, issuer)
 	}
 	var missing []string

@@ -41,7 +41,7 @@ func TestDiscover(t *testing.T) {
 		t.Fatal(err)
 	}
 	h = idp.Handler()
-	d, err := oidcauth.Discover(ctx, srv.Client(), srv.URL+"/dev-idp/", []string{"RS256"})
+	d, err := oidcauth.Discover(ctx, srv.Client(), srv.URL+"/dev-idp", []string{"RS256"})
 	if err != nil {
 		t.Fatalf("dev idp: %v", err)
 	}
@@ -67,6 +67,10 @@ func TestDiscover(t *testing.T) {
 			"Missing endpoints: the discovery document has no jwks_uri, token_endpoint."},
 		{"no pkce", fakeDiscovery(t, func(u string, doc map[string]any) { doc["code_challenge_methods_supported"] = []string{"plain"} }), []string{"RS256"},
 			"The provider does not support PKCE with S256 (it supports plain)."},
+		{"trailing slash the provider does not have", srv.URL + "/dev-idp/", []string{"RS256"},
+			`names the issuer "` + srv.URL + `/dev-idp", but the method is set to "` + srv.URL + `/dev-idp/"; the trailing "/" matters`},
+		{"trailing slash missing", fakeDiscovery(t, func(u string, doc map[string]any) { doc["issuer"] = u + "/" }), []string{"RS256"},
+			`the trailing "/" matters`},
 		{"not json", fakeDiscovery(t, func(u string, doc map[string]any) { doc["issuer"] = 42 }), []string{"RS256"}, "is not valid JSON"},
 	}
 	for _, c := range cases {
@@ -74,6 +78,12 @@ func TestDiscover(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err = %v, want it to contain %q", c.name, err, c.want)
 		}
+	}
+	// An issuer that ends in "/" (Auth0: https://tenant.auth0.com/) is
+	// compared exactly; its document is under the issuer without the "/".
+	slash := fakeDiscovery(t, func(u string, doc map[string]any) { doc["issuer"] = u + "/" })
+	if d, err := oidcauth.Discover(ctx, srv.Client(), slash+"/", []string{"RS256"}); err != nil || d.Issuer != slash+"/" {
+		t.Errorf("issuer ending in /: %v, %+v", err, d)
 	}
 	if err := oidcauth.Checker(srv.Client())(ctx, srv.URL+"/dev-idp", []string{"RS256"}); err != nil {
 		t.Errorf("checker: %v", err)

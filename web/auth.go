@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"gatehouse/handlers"
 	"gatehouse/models"
@@ -16,13 +18,31 @@ var errLoginRequired = fmt.Errorf("login required: %w", models.ErrUnauthenticate
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
-// safeNext keeps a post-login destination on this site (a local path only).
+// safeNext keeps a post-login destination on this site: it returns next when
+// it is a local path (a single leading "/", no scheme or host once parsed, no
+// control character — browsers drop tabs and newlines, turning "/\t/evil" into
+// "//evil" —, no backslash, valid UTF-8, not the login page itself) and "/"
+// otherwise.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.HasPrefix(next, "/login") || strings.ContainsAny(next, "\r\n") {
+	if !localPath(next) || strings.HasPrefix(next, "/login") {
 		return "/"
 	}
 	return next
+}
+
+// localPath reports whether p is a path on this site that no browser reads as
+// another origin.
+func localPath(p string) bool {
+	if len(p) == 0 || p[0] != '/' || strings.HasPrefix(p, "//") || !utf8.ValidString(p) {
+		return false
+	}
+	for _, r := range p {
+		if unicode.IsControl(r) || r == '\\' {
+			return false
+		}
+	}
+	u, err := url.Parse(p)
+	return err == nil && u.Scheme == "" && u.Host == "" && u.User == nil && u.Opaque == "" && strings.HasPrefix(u.Path, "/") && !strings.HasPrefix(u.Path, "//")
 }
 
 // loginPage renders the login form (GET /login).

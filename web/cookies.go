@@ -12,11 +12,16 @@ import (
 // encrypted and signed; the login itself lives in the database.
 const cookieName = "gatehouse"
 
-func newCookieStore(cfg Config) *sessions.CookieStore {
+// newCookieStore makes the cookie store; the cookie (and its signature's
+// age limit) lasts as long as a login, loginLifetime.
+func newCookieStore(cfg Config, loginLifetime time.Duration) *sessions.CookieStore {
+	if loginLifetime <= 0 {
+		loginLifetime = 7 * 24 * time.Hour
+	}
 	cs := sessions.NewCookieStore(cfg.CookieHashKey, cfg.CookieBlockKey)
 	cs.Options = &sessions.Options{
 		Path:     "/",
-		MaxAge:   int((7 * 24 * time.Hour).Seconds()),
+		MaxAge:   int(loginLifetime.Seconds()),
 		HttpOnly: true,
 		Secure:   cfg.ExternalURL.Scheme == "https",
 		SameSite: http.SameSiteLaxMode,

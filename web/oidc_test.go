@@ -38,6 +38,12 @@ type oidcEnv struct {
 }
 
 func newOIDCEnv(t *testing.T, d models.Dialect) *oidcEnv {
+	return newOIDCEnvAt(t, d, "/idp")
+}
+
+// newOIDCEnvAt is newOIDCEnv with the provider's issuer at issuerPath on
+// its listener (e.g. "/idp/": an issuer ending in "/", as Auth0's do).
+func newOIDCEnvAt(t *testing.T, d models.Dialect, issuerPath string) *oidcEnv {
 	e := &oidcEnv{t: t}
 	var ghH, idpH http.Handler
 	e.gh = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { ghH.ServeHTTP(w, r) }))
@@ -50,7 +56,7 @@ func newOIDCEnv(t *testing.T, d models.Dialect) *oidcEnv {
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(e.idpSrv.Close)
-	e.issuer = e.idpSrv.URL + "/idp"
+	e.issuer = e.idpSrv.URL + issuerPath
 	client := func(id string) devidp.Client {
 		return devidp.Client{ID: id, Secret: id + "-secret", RedirectURIs: []string{e.gh.URL + OIDCCallbackPath},
 			PostLogoutRedirectURIs: []string{e.gh.URL + "/login"}}
@@ -130,8 +136,14 @@ func (b *browser) get(u string) (*http.Response, string) {
 // returns the provider's redirect to Gatehouse's callback, not yet followed.
 func (b *browser) toCallback(methodID, user string) string {
 	b.e.t.Helper()
-	resp, _ := b.get(b.e.gh.URL + "/auth/oidc/" + methodID + "/start?next=/account")
-	if resp.StatusCode != http.StatusOK || !strings.HasSuffix(resp.Request.URL.Path, "/idp/login") {
+	return b.toCallbackNext(methodID, user, "/account")
+}
+
+// toCallbackNext is toCallback with the start's next destination.
+func (b *browser) toCallbackNext(methodID, user, next string) string {
+	b.e.t.Helper()
+	resp, _ := b.get(b.e.gh.URL + "/auth/oidc/" + methodID + "/start?next=" + url.QueryEscape(next))
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Request.URL.String(), b.e.idpSrv.URL+"/") || !strings.HasSuffix(resp.Request.URL.Path, "/login") {
 		b.e.t.Fatalf("start landed on %s (%d)", resp.Request.URL, resp.StatusCode)
 	}
 	b.stopAtC = true
@@ -385,5 +397,49 @@ func TestOIDCKeyRotation(t *testing.T) {
 	b = e.browser()
 	if resp, body := b.get(b.toCallback(e.method.ID, "alice")); resp.Request.URL.Path != "/account" {
 		t.Fatalf("login after key rotation ended at %s (%d)\n%s", resp.Request.URL, resp.StatusCode, body)
+	}
+}
+
+// TestOIDCNextStaysOnSite: the next given to the OIDC start is where the
+// callback sends the browser only when it is a local path.
+func TestOIDCNextStaysOnSite(t *testing.T) {
+	e := newOIDCEnv(t, models.SQLite)
+	for _, tc := range []struct{ next, want string }{
+		{"/users", "/users"},
+		{"/\t/evil.example/x", "/"},
+		{"/\\evil.example", "/"},
+		{"//evil.example", "/"},
+		{"https://evil.example/", "/"},
+	} {
+		b := e.browser()
+		cb := b.toCallbackNext(e.method.ID, "alice", tc.next)
+		noFollow := &http.Client{Jar: b.jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := noFollow.Get(cb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != tc.want {
+			t.Errorf("next=%q: callback answered %d Location %q, want %q", tc.next, resp.StatusCode, loc, tc.want)
+		}
+	}
+}
+
+// TestOIDCIssuerWithTrailingSlash: a provider whose issuer ends in "/"
+// (Auth0's https://tenant.auth0.com/) is kept as entered, passes the
+// activation check and logs people in.
+func TestOIDCIssuerWithTrailingSlash(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			e := newOIDCEnvAt(t, d, "/idp/")
+			if !strings.HasSuffix(e.method.Issuer, "/idp/") || e.method.State != models.StateActivePublic {
+				t.Fatalf("method issuer %q, state %s", e.method.Issuer, e.method.State)
+			}
+			b := e.browser()
+			resp, body := b.get(b.toCallback(e.method.ID, "alice"))
+			if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/account" || !strings.Contains(body, "Alice Example") {
+				t.Fatalf("login ended at %s (%d)", resp.Request.URL, resp.StatusCode)
+			}
+		})
 	}
 }

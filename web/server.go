@@ -70,6 +70,8 @@ type Store interface {
 	AuthenticatePassword(ctx context.Context, in models.PasswordLogin) (*models.NewLoginResult, error)
 	LoginByToken(ctx context.Context, token string) (models.Actor, *models.Login, error)
 	Logout(ctx context.Context, token string) error
+	// LoginLifetime is a login's absolute lifetime (the cookie's MaxAge).
+	LoginLifetime() time.Duration
 	handlers.AuthMethodStore
 	handlers.ManagedGroupStore
 	OIDCConfigForLogin(ctx context.Context, id string) (*models.OIDCLoginConfig, error)
@@ -106,7 +108,7 @@ func NewServer(cfg Config, store Store, logger *slog.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, store: store, logger: logger}
 	s.oidc = oidcauth.NewRelyingParty(cfg.OIDCHTTPClient, cfg.Now)
-	s.cookies = newCookieStore(cfg)
+	s.cookies = newCookieStore(cfg, store.LoginLifetime())
 	base := handlers.Base{Logger: logger, Dev: cfg.Dev}
 	s.errs = handlers.Errors{Base: base}
 	s.router = s.routes(base)

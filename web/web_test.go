@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"gatehouse/dbtest"
 	"gatehouse/metrics"
@@ -28,7 +29,13 @@ type env struct {
 
 func newEnv(t *testing.T, d models.Dialect, external string) *env {
 	t.Helper()
-	store := dbtest.Open(t, d, models.Options{})
+	return newEnvWith(t, d, external, models.Options{})
+}
+
+// newEnvWith is newEnv with the store's options.
+func newEnvWith(t *testing.T, d models.Dialect, external string, opts models.Options) *env {
+	t.Helper()
+	store := dbtest.Open(t, d, opts)
 	boot, err := store.Bootstrap(context.Background(), models.BootstrapOptions{AdminPassword: "password"})
 	if err != nil {
 		t.Fatal(err)
@@ -166,6 +173,61 @@ func TestLoginLogoutAndRefusals(t *testing.T) {
 	r := e.do(c, "POST", "/login", url.Values{"auth_method_id": {e.method}, "login_name": {"admin"}, "password": {"password"}, "next": {"//evil.example/x"}})
 	if loc := r.header.Get("Location"); loc != "/" {
 		t.Fatalf("next=//evil redirected to %q", loc)
+	}
+}
+
+// nextCases are post-login destinations and where the login must send the
+// browser: local paths are kept, anything a browser could read as another
+// origin (browsers drop tabs and newlines, read "\" as "/") becomes "/".
+var nextCases = []struct{ next, want string }{
+	{"/users", "/users"},
+	{"/scopes/global?tab=users#top", "/scopes/global?tab=users#top"},
+	{"/a/b%2Fc", "/a/b%2Fc"},
+	{"", "/"},
+	{"//evil.example/x", "/"},
+	{"/\t/evil.example/x", "/"},
+	{"/\t\t/evil.example", "/"},
+	{"\t//evil.example", "/"},
+	{"/\n/evil.example", "/"},
+	{"/\r\n/evil.example", "/"},
+	{"/\x00/evil.example", "/"},
+	{"/\x7f/evil.example", "/"},
+	{"/\u0085/evil.example", "/"},
+	{"/\\evil.example", "/"},
+	{"/\\/evil.example", "/"},
+	{"\\\\evil.example", "/"},
+	{"/x\\y", "/"},
+	{"https://evil.example/", "/"},
+	{"javascript:alert(1)", "/"},
+	{"evil.example", "/"},
+	{" /users", "/"},
+	{"/\xff", "/"},
+	{"/login", "/"},
+	{"/login?next=/x", "/"},
+}
+
+func TestLoginNextStaysOnSite(t *testing.T) {
+	e := newEnv(t, models.SQLite, "http://127.0.0.1:9200")
+	for _, tc := range nextCases {
+		c := e.client()
+		r := e.do(c, "POST", "/login", url.Values{"auth_method_id": {e.method}, "login_name": {"admin"}, "password": {"password"}, "next": {tc.next}})
+		if loc := r.header.Get("Location"); r.status != 303 || loc != tc.want {
+			t.Errorf("POST /login next=%q: %d Location %q, want %q", tc.next, r.status, loc, tc.want)
+		}
+		// Already logged in: GET /login?next=… redirects at once.
+		r = e.do(c, "GET", "/login?next="+url.QueryEscape(tc.next), nil)
+		if loc := r.header.Get("Location"); r.status != 303 || loc != tc.want {
+			t.Errorf("GET /login?next=%q: %d Location %q, want %q", tc.next, r.status, loc, tc.want)
+		}
+	}
+	// The form is not fooled either: the hidden next field holds "/".
+	c := e.client()
+	if r := e.do(c, "GET", "/login?next=%2F%09%2Fevil.example", nil); strings.Contains(r.body, "evil.example") {
+		t.Errorf("the login form carries the foreign next")
+	}
+	c = e.admin()
+	if r := e.do(c, "GET", "/login?next=%2F%09%2Fevil.example", nil); r.header.Get("Location") != "/" {
+		t.Errorf("GET /login?next=%%2F%%09%%2Fevil.example redirected to %q", r.header.Get("Location"))
 	}
 }
 
@@ -371,5 +433,83 @@ func TestMetricsEndpoint(t *testing.T) {
 	r.Body.Close()
 	if !strings.Contains(string(b), `gatehouse_http_request_duration_seconds_count{method="GET",route="/healthz",status="200"} 2`) {
 		t.Fatalf("metrics lack the healthz requests:\n%s", b)
+	}
+}
+
+// TestAccountPageShowsGroups: /account and /users/{id} list the groups the
+// user is a member of, with their scopes, and no others.
+func TestAccountPageShowsGroups(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			e := newEnv(t, d, "http://127.0.0.1:9200")
+			ctx := context.Background()
+			admin := dbtest.Admin(t, e.store)
+			org, err := e.store.CreateScope(ctx, admin, models.GlobalScopeID, models.ScopeInput{Name: "Acme"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			bob, err := e.store.CreateUser(ctx, admin, models.GlobalScopeID, models.UserInput{Name: "bob", LoginName: "bob", Password: "password1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ops, _ := e.store.CreateGroup(ctx, admin, models.GlobalScopeID, models.GroupInput{Name: "Operators"})
+			devs, _ := e.store.CreateGroup(ctx, admin, org.ID, models.GroupInput{Name: "Developers"})
+			other, _ := e.store.CreateGroup(ctx, admin, org.ID, models.GroupInput{Name: "Auditors"})
+			for _, g := range []*models.Group{ops, devs} {
+				if err := e.store.AddGroupMembers(ctx, admin, g.ID, []string{bob.ID}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			check := func(page, body string) {
+				t.Helper()
+				for _, want := range []string{
+					`data-testid="group-` + devs.ID + `">Developers <span class="muted">(Acme)</span>`,
+					`data-testid="group-` + ops.ID + `">Operators <span class="muted">(Global)</span>`,
+				} {
+					if !strings.Contains(body, want) {
+						t.Errorf("%s does not show %s", page, want)
+					}
+				}
+				if strings.Contains(body, other.ID) || strings.Contains(body, "Auditors") || strings.Contains(body, `data-testid="no-groups"`) {
+					t.Errorf("%s shows a group bob is not in", page)
+				}
+				if i, j := strings.Index(body, "Developers"), strings.Index(body, "Operators"); i < 0 || j < 0 || i > j {
+					t.Errorf("%s: groups not ordered by scope name", page)
+				}
+			}
+			c := e.client()
+			if r := e.login(c, "bob", "password1"); r.status != 303 {
+				t.Fatalf("bob login = %d", r.status)
+			}
+			r := e.do(c, "GET", "/account", nil)
+			if r.status != 200 {
+				t.Fatalf("/account = %d", r.status)
+			}
+			check("/account", r.body)
+			r = e.do(e.admin(), "GET", "/users/"+bob.ID, nil)
+			if r.status != 200 {
+				t.Fatalf("/users/%s = %d", bob.ID, r.status)
+			}
+			check("/users/{id}", r.body)
+			// The admin is in no group.
+			if r := e.do(e.admin(), "GET", "/account", nil); !strings.Contains(r.body, `data-testid="no-groups"`) {
+				t.Error("/account of a user without groups does not say so")
+			}
+		})
+	}
+}
+
+// TestCookieLivesAsLongAsTheLogin: the cookie's Max-Age follows the login
+// lifetime, so a longer --login-lifetime is not cut at 7 days.
+func TestCookieLivesAsLongAsTheLogin(t *testing.T) {
+	for _, c := range []struct {
+		lifetime time.Duration
+		maxAge   string
+	}{{0, "Max-Age=604800"}, {30 * 24 * time.Hour, "Max-Age=2592000"}, {12 * time.Hour, "Max-Age=43200"}} {
+		e := newEnvWith(t, models.SQLite, "http://127.0.0.1:9200", models.Options{LoginLifetime: c.lifetime})
+		r := e.login(e.client(), "admin", "password")
+		if cookie := r.header.Get("Set-Cookie"); r.status != 303 || !strings.Contains(cookie, c.maxAge+";") {
+			t.Errorf("login lifetime %s: cookie %q, want %s", c.lifetime, cookie, c.maxAge)
+		}
 	}
 }
