@@ -186,6 +186,17 @@ func (s *Store) PurgeLogins(ctx context.Context) (int64, error) {
 	return res.RowsAffected, nil
 }
 
+// PurgeLoginFailures deletes the throttle counters untouched for longer
+// than they are remembered (an attempt after that starts from zero anyway),
+// so the table holds only recent addresses and accounts.
+func (s *Store) PurgeLoginFailures(ctx context.Context) (int64, error) {
+	res := s.q(ctx).Where("last_failure_at < ?", s.now().Add(-failureMemory)).Delete(&loginFailure{})
+	if res.Error != nil {
+		return 0, fmt.Errorf("purge login failures: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
 type loginFailure struct {
 	Key           string
 	Failures      int

@@ -165,6 +165,30 @@ func TestFailedLoginsAreSlowedDown(t *testing.T) {
 		if err := try("admin", "password", "10.0.0.4"); err != nil {
 			t.Fatalf("other address throttled: %v", err)
 		}
+		// The purge keeps the counters still in play and forgets the rest
+		// once they are older than the throttle remembers (an hour).
+		count := func(olderThanAnHour bool) (n int64) {
+			t.Helper()
+			q := store.DB().Table("login_failures")
+			if olderThanAnHour {
+				q = q.Where("last_failure_at < ?", c.Now().Add(-time.Hour))
+			} else {
+				q = q.Where("last_failure_at >= ?", c.Now().Add(-time.Hour))
+			}
+			mustNil(t, q.Count(&n).Error)
+			return n
+		}
+		recent, old := count(false), count(true)
+		if n, err := store.PurgeLoginFailures(ctx); err != nil || n != old || count(false) != recent || count(true) != 0 || recent == 0 {
+			t.Fatalf("purge: %d %v, want %d; %d recent rows before, %d after", n, err, old, recent, count(false))
+		}
+		c.Add(2 * time.Hour)
+		if n, err := store.PurgeLoginFailures(ctx); err != nil || n != recent || count(false)+count(true) != 0 {
+			t.Fatalf("purge of old counters: %d %v, want %d", n, err, recent)
+		}
+		if err := try("admin", "password", "10.9.9.9"); err != nil {
+			t.Fatalf("after the purge: %v", err)
+		}
 	})
 }
 
