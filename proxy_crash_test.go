@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"net"
 	"net/http"
 	"net/url"
@@ -12,9 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse/dbtest"
 	"gatehouse/models"
-	"gatehouse/worker"
 )
 
 // TestKilledInstanceConnectionsClose: instance B, a real `serve` process,
@@ -25,20 +22,8 @@ import (
 // kept) and the session terminates canceled: nothing stays canceling until
 // it expires.
 func TestKilledInstanceConnectionsClose(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go worker.ServeEcho(ctx, ln)
-	w := &proxyWorld{DBURL: dbtest.NewDatabaseURL(t, models.Postgres), Echo: ln.Addr().String()}
-	env := serveEnv(w.DBURL)
-	env["GATEHOUSE_INSTANCE_GRACE"] = "3s"
-	rootKey, _ := base64.StdEncoding.DecodeString(env["GATEHOUSE_ROOT_KEY"])
-	seedSessionWorld(t, w.DBURL, rootKey)
-	w.setEchoPort(t, ln.Addr().(*net.TCPAddr).Port)
-	a := launch(t, env, "serve")
+	w := newProxyWorldEnv(t, models.Postgres, 1, map[string]string{"GATEHOUSE_INSTANCE_GRACE": "3s"})
+	a, env := w.Apps[0], w.Env
 
 	child := exec.Command(os.Args[0], "-test.run", "^$")
 	child.Env = append(os.Environ(), childServeEnv+"=1")
@@ -167,20 +152,9 @@ func TestDroppedInstanceCutsItsConnections(t *testing.T) {
 // relays (other instances are about to record them closed) instead of
 // relaying unrecorded bytes.
 func TestInstanceCutOffFromDatabaseCutsItsConnections(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go worker.ServeEcho(ctx, ln)
-	w := &proxyWorld{DBURL: dbtest.NewDatabaseURL(t, models.Postgres), Echo: ln.Addr().String()}
-	env := serveEnv(w.DBURL)
-	env["GATEHOUSE_INSTANCE_GRACE"] = "2s"
-	rootKey, _ := base64.StdEncoding.DecodeString(env["GATEHOUSE_ROOT_KEY"])
-	seedSessionWorld(t, w.DBURL, rootKey)
-	w.setEchoPort(t, ln.Addr().(*net.TCPAddr).Port)
-	app := launch(t, env, "serve")
+	ctx := context.Background()
+	w := newProxyWorldEnv(t, models.Postgres, 1, map[string]string{"GATEHOUSE_INSTANCE_GRACE": "2s"})
+	app := w.Apps[0]
 	_, tok := startSession(t, client(t), app)
 	proc := startConnect(t, "--addr", app.URL, "--token", tok)
 	conn, err := net.Dial("tcp", proc.Addr)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -26,10 +27,17 @@ var tokenPattern = regexp.MustCompile(`data-testid="session-token">([^<]+)<`)
 type proxyWorld struct {
 	DBURL string
 	Apps  []*testApp
-	Echo  string // host:port of the echo service
+	Echo  string            // host:port of the echo service
+	Env   map[string]string // the instances' environment
 }
 
 func newProxyWorld(t testing.TB, d models.Dialect, n int) *proxyWorld {
+	t.Helper()
+	return newProxyWorldEnv(t, d, n, nil)
+}
+
+// newProxyWorldEnv is newProxyWorld with extra settings for the instances.
+func newProxyWorldEnv(t testing.TB, d models.Dialect, n int, extra map[string]string) *proxyWorld {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -39,12 +47,13 @@ func newProxyWorld(t testing.TB, d models.Dialect, n int) *proxyWorld {
 	}
 	go worker.ServeEcho(ctx, ln)
 	w := &proxyWorld{DBURL: dbtest.NewDatabaseURL(t, d), Echo: ln.Addr().String()}
-	env := serveEnv(w.DBURL)
-	rootKey, _ := base64.StdEncoding.DecodeString(env["GATEHOUSE_ROOT_KEY"])
+	w.Env = serveEnv(w.DBURL)
+	maps.Copy(w.Env, extra)
+	rootKey, _ := base64.StdEncoding.DecodeString(w.Env["GATEHOUSE_ROOT_KEY"])
 	seedSessionWorld(t, w.DBURL, rootKey)
 	w.setEchoPort(t, ln.Addr().(*net.TCPAddr).Port)
 	for i := 0; i < n; i++ {
-		w.Apps = append(w.Apps, launch(t, env, "serve"))
+		w.Apps = append(w.Apps, launch(t, w.Env, "serve"))
 	}
 	return w
 }

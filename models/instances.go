@@ -98,19 +98,11 @@ func (s *Store) closeOrphanedConnections(ctx context.Context) (int, error) {
 				ids).Scan(&changes).Error; err != nil {
 				return fmt.Errorf("lock sessions of orphaned connections: %w", err)
 			}
-			reason := string(ReasonSystemError)
-			var closed []Connection
-			if err := tx.q(ctx).Raw(`UPDATE session_connections SET closed_at = ?, closed_reason = ?
-				WHERE id IN (SELECT c.id FROM session_connections c WHERE c.session_id IN ? AND `+orphanedCondition+`)
-				RETURNING id, session_id, client_addr, user_ip, endpoint_addr, authorized_at, connected_at, bytes_up, bytes_down`,
-				now, reason, ids).Scan(&closed).Error; err != nil {
-				return fmt.Errorf("close orphaned connections: %w", err)
-			}
-			for _, c := range closed {
-				c.ClosedAt, c.ClosedReason = &now, &reason
-				if err := tx.warehouseConnection(ctx, c.warehouse()); err != nil {
-					return err
-				}
+			closed, err := tx.closeConnectionsWhere(ctx,
+				"id IN (SELECT c.id FROM session_connections c WHERE c.session_id IN ? AND "+orphanedCondition+")",
+				[]any{ids}, string(ReasonSystemError), now)
+			if err != nil {
+				return err
 			}
 			if err := tx.q(ctx).Exec(`UPDATE sessions SET updated_at = ?,
 				open_connections = (SELECT count(*) FROM session_connections c WHERE c.session_id = sessions.id AND c.closed_at IS NULL)
@@ -120,7 +112,7 @@ func (s *Store) closeOrphanedConnections(ctx context.Context) (int, error) {
 			if err := tx.publishChanges(ctx, changes); err != nil {
 				return err
 			}
-			n += len(closed)
+			n += closed
 		}
 		return nil
 	})

@@ -172,22 +172,32 @@ func connectionReason(r TerminationReason) string {
 // closeConnections closes the still open connections of terminated sessions.
 func (s *Store) closeConnections(ctx context.Context, sessionIDs []string, reason string, now time.Time) error {
 	for _, ids := range chunks(sessionIDs, 500) {
-		var closed []Connection
-		err := s.q(ctx).Raw(`UPDATE session_connections SET closed_at = ?, closed_reason = ?
-			WHERE session_id IN ? AND closed_at IS NULL
-			RETURNING id, session_id, client_addr, user_ip, endpoint_addr, authorized_at, connected_at, bytes_up, bytes_down`,
-			now, reason, ids).Scan(&closed).Error
-		if err != nil {
-			return fmt.Errorf("close connections: %w", err)
-		}
-		for _, c := range closed {
-			c.ClosedAt, c.ClosedReason = &now, &reason
-			if err := s.warehouseConnection(ctx, c.warehouse()); err != nil {
-				return err
-			}
+		if _, err := s.closeConnectionsWhere(ctx, "session_id IN ? AND closed_at IS NULL", []any{ids}, reason, now); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// closeConnectionsWhere closes the connections matching cond (which must
+// keep only open ones) with reason and tells the warehouse; it returns how
+// many it closed.
+func (s *Store) closeConnectionsWhere(ctx context.Context, cond string, args []any, reason string, now time.Time) (int, error) {
+	var closed []Connection
+	err := s.q(ctx).Raw(`UPDATE session_connections SET closed_at = ?, closed_reason = ?
+		WHERE `+cond+`
+		RETURNING id, session_id, client_addr, user_ip, endpoint_addr, authorized_at, connected_at, bytes_up, bytes_down`,
+		append([]any{now, reason}, args...)...).Scan(&closed).Error
+	if err != nil {
+		return 0, fmt.Errorf("close connections: %w", err)
+	}
+	for _, c := range closed {
+		c.ClosedAt, c.ClosedReason = &now, &reason
+		if err := s.warehouseConnection(ctx, c.warehouse()); err != nil {
+			return 0, err
+		}
+	}
+	return len(closed), nil
 }
 
 // warehouse is the connection's facts for the warehouse.
