@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"gatehouse/connect"
@@ -31,10 +32,42 @@ import (
 var version = ""
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	if runsClient(os.Args[1:]) {
+		// Ctrl-C in the terminal reaches the whole foreground process
+		// group: it is the client's (psql cancels its query), so connect
+		// takes it and does nothing; it ends when the client exits.
+		signal.Notify(make(chan os.Signal, 1), os.Interrupt)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals(os.Args[1:])...)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(exitStatus(err, os.Stderr))
+}
+
+// runsClient reports whether args are `connect … --exec …`: a client runs
+// in the foreground under gatehouse.
+func runsClient(args []string) bool {
+	if len(args) == 0 || args[0] != "connect" {
+		return false
+	}
+	for _, a := range args[1:] {
+		if a == "--" {
+			return false
+		}
+		if name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "="); strings.HasPrefix(a, "-") && name == "exec" {
+			return true
+		}
+	}
+	return false
+}
+
+// stopSignals are the signals that stop gatehouse: Ctrl-C and SIGTERM,
+// except that Ctrl-C belongs to the client under `connect --exec`.
+func stopSignals(args []string) []os.Signal {
+	if runsClient(args) {
+		return []os.Signal{syscall.SIGTERM}
+	}
+	return []os.Signal{os.Interrupt, syscall.SIGTERM}
 }
 
 // exitStatus is the process exit status for run's result: 0 for nil, the

@@ -10,7 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -277,4 +279,28 @@ func TestMigrateCommands(t *testing.T) {
 		t.Fatalf("version: %v %q", err, out.String())
 	}
 
+}
+
+// TestCtrlCBelongsToTheExecClient: under `connect --exec` only SIGTERM
+// stops gatehouse (Ctrl-C reaches the client, which handles it); every
+// other command stops on Ctrl-C too.
+func TestCtrlCBelongsToTheExecClient(t *testing.T) {
+	for _, c := range []struct {
+		args   []string
+		client bool
+	}{
+		{[]string{"connect", "--addr", "http://x", "--exec", "psql", "--", "-h", "{{host}}"}, true},
+		{[]string{"connect", "-exec=ssh", "--addr", "http://x"}, true},
+		{[]string{"connect", "--addr", "http://x"}, false},
+		{[]string{"connect", "--addr", "http://x", "--exec"}, true},
+		{[]string{"connect", "--addr", "http://x", "--", "--exec"}, false},
+		{[]string{"serve", "--exec", "x"}, false},
+		{nil, false},
+	} {
+		sigs := stopSignals(c.args)
+		hasInterrupt := slices.Contains(sigs, os.Interrupt)
+		if runsClient(c.args) != c.client || hasInterrupt == c.client || !slices.Contains(sigs, os.Signal(syscall.SIGTERM)) {
+			t.Errorf("%q: runsClient %v, stop signals %v", c.args, runsClient(c.args), sigs)
+		}
+	}
 }

@@ -209,7 +209,10 @@ func reconcileLoop(ctx context.Context, w *worker.Worker, store *models.Store, i
 func instanceLoop(ctx context.Context, store *models.Store, w *worker.Worker, interval, grace time.Duration, log *slog.Logger) error {
 	lastSeen, fenced := time.Now(), false
 	return every(ctx, interval, func(ctx context.Context) {
-		registered, err := store.InstanceHeartbeat(ctx)
+		// Bounded, so that a database that swallows packets is noticed too.
+		hctx, cancel := context.WithTimeout(ctx, interval)
+		registered, err := store.InstanceHeartbeat(hctx)
+		cancel()
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.Warn("instance heartbeat", "error", err)

@@ -83,12 +83,15 @@ func (s *Store) closeOrphanedConnections(ctx context.Context) (int, error) {
 	var n int
 	err := s.Transact(ctx, func(tx *Store) error {
 		now := tx.now()
-		if err := tx.q(ctx).Where("seen_at < ?", now.Add(-tx.instanceGrace())).Delete(&WorkerInstance{}).Error; err != nil {
+		// Never this instance itself: after a long pause its own sweep may
+		// run before its heartbeat, and it is plainly alive.
+		if err := tx.q(ctx).Where("seen_at < ? AND id <> ?", now.Add(-tx.instanceGrace()), tx.opts.Sessions.InstanceID).
+			Delete(&WorkerInstance{}).Error; err != nil {
 			return fmt.Errorf("forget dead instances: %w", err)
 		}
-		var sids []string
-		if err := tx.q(ctx).Raw(`SELECT DISTINCT c.session_id FROM session_connections c WHERE ` + orphanedCondition).
-			Scan(&sids).Error; err != nil {
+		var sids []string // in order, so concurrent sweeps lock sessions in one order
+		if err := tx.q(ctx).Raw(`SELECT DISTINCT c.session_id FROM session_connections c WHERE ` + orphanedCondition +
+			` ORDER BY c.session_id`).Scan(&sids).Error; err != nil {
 			return fmt.Errorf("find orphaned connections: %w", err)
 		}
 		for _, ids := range chunks(sids, 500) {

@@ -209,6 +209,14 @@ func (s *Store) ConnectionClosed(ctx context.Context, connectionID string, bytes
 func (s *Store) FlushConnectionBytes(ctx context.Context, connectionID string, bytesUp, bytesDown int64) error {
 	return s.Transact(ctx, func(tx *Store) error {
 		var c Connection
+		// Lock the session before its connection, the order every session
+		// move takes (see ConnectionClosed), so the two never deadlock.
+		if tx.dialect == Postgres {
+			if err := tx.q(ctx).Exec(`SELECT 1 FROM sessions WHERE id = (SELECT session_id FROM session_connections WHERE id = ?) FOR UPDATE`,
+				connectionID).Error; err != nil {
+				return err
+			}
+		}
 		err := tx.q(ctx).Raw(`UPDATE session_connections SET bytes_up = ?, bytes_down = ? WHERE id = ? AND closed_at IS NULL
 			RETURNING id, session_id`, bytesUp, bytesDown, connectionID).Scan(&c).Error
 		if err != nil || c.ID == "" {

@@ -280,8 +280,51 @@ func (w *Worker) closed(c *liveConn, reason string) {
 	up, down := c.up.Load(), c.down.Load()
 	w.cfg.Logger.Debug("connection closed", slog.String("connection_id", c.id), slog.String("session_id", c.sessionID),
 		slog.String("reason", reason), slog.Int64("bytes_up", up), slog.Int64("bytes_down", down))
-	if err := w.cfg.Sessions.ConnectionClosed(ctx, c.id, reason, up, down, w.cfg.Now()); err != nil {
-		w.cfg.Logger.Error("record connection closed", slog.String("connection_id", c.id), slog.Any("error", err))
+	end := pendingClose{id: c.id, reason: reason, up: up, down: down, at: w.cfg.Now()}
+	if err := w.cfg.Sessions.ConnectionClosed(ctx, end.id, end.reason, end.up, end.down, end.at); err != nil {
+		w.cfg.Logger.Error("record connection closed (will retry)", slog.String("connection_id", c.id), slog.Any("error", err))
+		w.retryLater(end)
+	}
+}
+
+// pendingClose is a connection's end the store could not record (the
+// database out of reach): Run records it again at each flush, so the
+// connection does not stay open in the records while this instance lives.
+type pendingClose struct {
+	id, reason string
+	up, down   int64
+	at         time.Time
+}
+
+// maxPendingCloses bounds the ends kept for retry; past it the oldest are
+// dropped (logged), and the dead-instance rule of the session loop is left
+// to close them if this instance goes away.
+const maxPendingCloses = 100_000
+
+func (w *Worker) retryLater(end pendingClose) {
+	w.pendingMu.Lock()
+	defer w.pendingMu.Unlock()
+	if len(w.pending) >= maxPendingCloses {
+		w.cfg.Logger.Error("too many connection ends waiting to be recorded: dropping the oldest", slog.String("connection_id", w.pending[0].id))
+		w.pending = w.pending[1:]
+	}
+	w.pending = append(w.pending, end)
+}
+
+// retryCloses records the pending connection ends again, keeping those that
+// still fail.
+func (w *Worker) retryCloses(ctx context.Context) {
+	w.pendingMu.Lock()
+	todo := w.pending
+	w.pending = nil
+	w.pendingMu.Unlock()
+	for i, end := range todo {
+		if err := w.cfg.Sessions.ConnectionClosed(ctx, end.id, end.reason, end.up, end.down, end.at); err != nil {
+			w.pendingMu.Lock()
+			w.pending = append(append([]pendingClose(nil), todo[i:]...), w.pending...)
+			w.pendingMu.Unlock()
+			return // the store is still failing: try again at the next flush
+		}
 	}
 }
 
@@ -317,6 +360,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			return w.Shutdown(sctx)
 		case <-t.C:
 			w.flush(ctx)
+			w.retryCloses(ctx)
 			w.bad.prune(w.cfg.Now())
 		}
 	}

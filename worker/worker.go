@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"sync"
 	"time"
 
 	"gatehouse/tunnel"
@@ -54,6 +55,9 @@ type Worker struct {
 	cfg  Config
 	live *registry
 	bad  *badTokens // nil when the throttle is off
+
+	pendingMu sync.Mutex
+	pending   []pendingClose // connection ends to record again (the store failed)
 }
 
 // New returns a Worker. Call Run in a background loop owned by run (it

@@ -529,3 +529,34 @@ func TestCloseEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectionEndRecordedWhenTheStoreComesBack: a connection cut while
+// the store cannot record its end (the database out of reach) is recorded,
+// with its reason and bytes, at a later flush once the store answers again.
+func TestConnectionEndRecordedWhenTheStoreComesBack(t *testing.T) {
+	e := newEnv(t)
+	e.session("s_a", -1, time.Hour)
+	c, br, err := open(t, e.srv.Listener.Addr().String(), "tok-s_a", []byte("hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.ReadFull(br, make([]byte, 5)); err != nil {
+		t.Fatal(err)
+	}
+	e.fake.SetCloseErr(errors.New("database out of reach"))
+	if n := e.w.CutAll(worker.ReasonSystemError); n != 1 {
+		t.Fatalf("CutAll cut %d connections, want 1", n)
+	}
+	if err := e.fake.WaitClosed(1, 300*time.Millisecond); err == nil {
+		t.Fatal("recorded while the store fails")
+	}
+	e.fake.SetCloseErr(nil)
+	if err := e.fake.WaitClosed(1, 5*time.Second); err != nil {
+		t.Fatalf("not recorded once the store answers: %v", err)
+	}
+	conns := e.fake.Connections("s_a")
+	if len(conns) != 1 || !conns[0].Closed || conns[0].Reason != worker.ReasonSystemError || conns[0].Up != 5 || conns[0].Down != 5 {
+		t.Fatalf("recorded: %+v", conns)
+	}
+}

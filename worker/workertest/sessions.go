@@ -48,6 +48,7 @@ type Sessions struct {
 	n           int
 	AdmitHook   func()
 	Err         error // when set, every call fails with it (system error tests)
+	closeErr    error // see SetCloseErr
 	closedCalls chan string
 }
 
@@ -132,6 +133,10 @@ func (f *Sessions) ConnectionBytes(ctx context.Context, id string, up, down int6
 // ConnectionClosed implements worker.Sessions.
 func (f *Sessions) ConnectionClosed(ctx context.Context, id, reason string, up, down int64, at time.Time) error {
 	f.mu.Lock()
+	if f.closeErr != nil {
+		f.mu.Unlock()
+		return f.closeErr
+	}
 	c := f.conns[id]
 	if c.Closed {
 		f.mu.Unlock()
@@ -141,6 +146,14 @@ func (f *Sessions) ConnectionClosed(ctx context.Context, id, reason string, up, 
 	f.mu.Unlock()
 	f.closedCalls <- id
 	return nil
+}
+
+// SetCloseErr makes ConnectionClosed fail with err (nil: record again), as
+// when the database is out of reach.
+func (f *Sessions) SetCloseErr(err error) {
+	f.mu.Lock()
+	f.closeErr = err
+	f.mu.Unlock()
 }
 
 // SessionInfo implements worker.Sessions.
