@@ -70,15 +70,20 @@ func (h Explain) Show(w http.ResponseWriter, r *http.Request) error {
 // userByName finds the one user the actor may see whose name or login name
 // is name (any case); otherwise it returns a message for the field.
 func (h Explain) userByName(ctx context.Context, a models.Actor, name string) (id, msg string, err error) {
-	page, err := h.Store.ListUsers(ctx, a, "", models.ListOptions{Search: name, PerPage: 100})
-	if err != nil {
-		return "", "", err
-	}
 	var found []string
-	for _, u := range page.Items {
-		logins := strings.Split(strings.ToLower(u.LoginNames), ", ")
-		if strings.EqualFold(u.Name, name) || slices.Contains(logins, strings.ToLower(name)) {
-			found = append(found, u.ID)
+	for p := 1; ; p++ { // every user whose name contains it, for the exact ones
+		page, err := h.Store.ListUsers(ctx, a, "", models.ListOptions{Search: name, PerPage: 100, Page: p})
+		if err != nil {
+			return "", "", err
+		}
+		for _, u := range page.Items {
+			logins := strings.Split(strings.ToLower(u.LoginNames), ", ")
+			if strings.EqualFold(u.Name, name) || slices.Contains(logins, strings.ToLower(name)) {
+				found = append(found, u.ID)
+			}
+		}
+		if len(page.Items) < page.PerPage || int64(p*page.PerPage) >= page.Total {
+			break
 		}
 	}
 	switch len(found) {

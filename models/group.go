@@ -268,11 +268,19 @@ type UserGroup struct {
 
 // userGroups lists the groups userID is a member of, ordered by scope and
 // group name. Whoever may read the user may see them.
-func (s *Store) userGroups(ctx context.Context, userID string) ([]UserGroup, error) {
+func (s *Store) userGroups(ctx context.Context, a Actor, userID string) ([]UserGroup, error) {
 	var out []UserGroup
-	err := s.q(ctx).Table("group_members AS gm").Select("g.id, g.name, g.scope_id, sc.name AS scope_name").
+	q := s.q(ctx).Table("group_members AS gm").Select("g.id, g.name, g.scope_id, sc.name AS scope_name").
 		Joins("JOIN groups g ON g.id = gm.group_id").Joins("JOIN scopes sc ON sc.id = g.scope_id").
-		Where("gm.user_id = ?", userID).Order("sc.name, g.name, g.id").Scan(&out).Error
+		Where("gm.user_id = ?", userID)
+	if userID != a.UserID { // one's own groups are one's own business; others' only where visible
+		cond, args, err := s.listCondition(ctx, a, "group", ActionNoOp, ListColumns{Scope: "g.scope_id", ID: "g.id"})
+		if err != nil {
+			return nil, err
+		}
+		q = q.Where(cond, args...)
+	}
+	err := q.Order("sc.name, g.name, g.id").Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("load groups of user %s: %w", userID, err)
 	}

@@ -284,12 +284,19 @@ type UserManagedGroup struct {
 }
 
 // userManagedGroups lists the managed groups of a user's accounts.
-func (s *Store) userManagedGroups(ctx context.Context, userID string) ([]UserManagedGroup, error) {
+func (s *Store) userManagedGroups(ctx context.Context, a Actor, userID string) ([]UserManagedGroup, error) {
 	var out []UserManagedGroup
-	err := s.q(ctx).Table("managed_group_members AS mm").Select("DISTINCT g.id, g.name, m.name AS method_name").
+	q := s.q(ctx).Table("managed_group_members AS mm").Select("DISTINCT g.id, g.name, m.name AS method_name").
 		Joins("JOIN managed_groups g ON g.id = mm.managed_group_id").Joins("JOIN auth_methods m ON m.id = g.auth_method_id").
-		Joins("JOIN accounts ac ON ac.id = mm.account_id").Where("ac.user_id = ?", userID).
-		Order("m.name, g.name").Scan(&out).Error
+		Joins("JOIN accounts ac ON ac.id = mm.account_id").Where("ac.user_id = ?", userID)
+	if userID != a.UserID { // others' managed groups only where visible
+		cond, args, err := s.listCondition(ctx, a, "managed-group", ActionNoOp, ListColumns{Scope: "m.scope_id", ID: "g.id", Parent: "g.auth_method_id"})
+		if err != nil {
+			return nil, err
+		}
+		q = q.Where(cond, args...)
+	}
+	err := q.Order("m.name, g.name").Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("load managed groups of user %s: %w", userID, err)
 	}

@@ -238,12 +238,24 @@ func (s *Store) DeleteRole(ctx context.Context, a Actor, id string) error {
 // FullGrant is the grant of everything.
 const FullGrant = "ids=*;type=*;actions=*"
 
+// adminGuardLock is the Postgres advisory lock keepAnAdministrator takes.
+const adminGuardLock = 7_110_420_001
+
 // keepAnAdministrator runs change (inside the caller's transaction) and
 // fails with ErrConflict when it leaves no principal holding a global role
 // that grants FullGrant with grant scope "this" while one held it before:
-// Gatehouse never locks every administrator out. A group or managed group
-// counts only while it has a member (an empty group reaches nobody).
+// Gatehouse never locks every administrator out. Only principals someone
+// can log in as count: a user with an account, a group with such a member,
+// a managed group with a member (an account), anyone/any authenticated user.
 func (s *Store) keepAnAdministrator(ctx context.Context, change func() error) error {
+	// Guarded changes take turns (Postgres; SQLite has a single writer):
+	// two at once, each removing a different administrator, would each
+	// still see the other one.
+	if s.dialect == Postgres {
+		if err := s.q(ctx).Exec("SELECT pg_advisory_xact_lock(?)", adminGuardLock).Error; err != nil {
+			return fmt.Errorf("administrator guard: %w", err)
+		}
+	}
 	before, err := s.countAdministrators(ctx)
 	if err != nil {
 		return err
@@ -266,8 +278,9 @@ func (s *Store) countAdministrators(ctx context.Context) (int64, error) {
 	err := s.q(ctx).Table("role_principals AS p").Joins("JOIN roles r ON r.id = p.role_id").
 		Where("r.scope_id = ? AND EXISTS (SELECT 1 FROM role_grants g WHERE g.role_id = r.id AND g.grant_text = ?)"+
 			" AND EXISTS (SELECT 1 FROM role_grant_scopes gs WHERE gs.role_id = r.id AND gs.grant_scope = ?)"+
-			" AND (p.principal_type = 'user'"+
-			" OR EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = p.group_id)"+
+			" AND (p.principal_id IN ('u_anon', 'u_auth')"+
+			" OR EXISTS (SELECT 1 FROM accounts ac WHERE ac.user_id = p.user_id)"+
+			" OR EXISTS (SELECT 1 FROM group_members gm JOIN accounts ac ON ac.user_id = gm.user_id WHERE gm.group_id = p.group_id)"+
 			" OR EXISTS (SELECT 1 FROM managed_group_members mm WHERE mm.managed_group_id = p.managed_group_id))",
 			GlobalScopeID, FullGrant, GrantScopeThis).Count(&n).Error
 	if err != nil {

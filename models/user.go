@@ -246,10 +246,10 @@ func (s *Store) GetUser(ctx context.Context, a Actor, id string) (*UserDetail, e
 	if err != nil {
 		return nil, fmt.Errorf("load accounts: %w", err)
 	}
-	if d.Groups, err = s.userGroups(ctx, u.ID); err != nil {
+	if d.Groups, err = s.userGroups(ctx, a, u.ID); err != nil {
 		return nil, err
 	}
-	if d.ManagedGroups, err = s.userManagedGroups(ctx, u.ID); err != nil {
+	if d.ManagedGroups, err = s.userManagedGroups(ctx, a, u.ID); err != nil {
 		return nil, err
 	}
 	return d, nil
