@@ -232,8 +232,19 @@ func ParseNotification(payload string) (sessionID, reason string, ok bool) {
 func (w *Worker) relay(c *liveConn, client, target net.Conn) {
 	errUp, errDown := tunnel.Join(client, target,
 		func(n int64) { c.up.Add(n) }, func(n int64) { c.down.Add(n) })
-	w.end(c, closeReason(errUp, errDown))
+	reason := closeReason(errUp, errDown)
+	if reason != ReasonTimedOut && !time.Now().Before(c.expires.Add(-expiryTolerance)) {
+		// The session was expiring: `connect` closes its side at the
+		// expiration too, and may beat this worker's deadline by a hair.
+		reason = ReasonTimedOut
+	}
+	w.end(c, reason)
 }
+
+// expiryTolerance is how close to its session's expiration a connection
+// that ends is taken to have timed out (the client's clock and timer, and
+// this process's, differ by that much at most).
+const expiryTolerance = time.Second
 
 // closeReason names how a relay ended when nobody cut it.
 func closeReason(errs ...error) string {

@@ -560,3 +560,32 @@ func TestConnectionEndRecordedWhenTheStoreComesBack(t *testing.T) {
 		t.Fatalf("recorded: %+v", conns)
 	}
 }
+
+// TestCloseAtTheExpirationIsTimedOut: a client that closes its side as the
+// session expires (as `gatehouse connect` does at the expiration, perhaps
+// a hair before this worker's deadline) is recorded timed out, not closed
+// by end-user; long before the expiration a clean close stays the user's.
+func TestCloseAtTheExpirationIsTimedOut(t *testing.T) {
+	e := newEnv(t)
+	e.session("s_soon", -1, 400*time.Millisecond)
+	e.session("s_later", -1, time.Hour)
+	addr := e.srv.Listener.Addr().String()
+	for _, s := range []string{"s_soon", "s_later"} {
+		c, br, err := open(t, addr, "tok-"+s, []byte("hi"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(br, make([]byte, 2)); err != nil {
+			t.Fatal(err)
+		}
+		c.Close() // clean close by the client
+	}
+	if err := e.fake.WaitClosed(2, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for s, want := range map[string]string{"s_soon": worker.ReasonTimedOut, "s_later": worker.ReasonClosedByEndUser} {
+		if conns := e.fake.Connections(s); len(conns) != 1 || conns[0].Reason != want {
+			t.Errorf("%s: %+v, want reason %q", s, conns, want)
+		}
+	}
+}
