@@ -218,10 +218,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		reconcile = 5 * time.Second
 	}
 	g.Go(func() error { return reconcileLoop(gctx, wk, store, reconcile, log) })
-	grace := cfg.InstanceGrace
-	if grace <= 0 {
-		grace = models.DefaultInstanceGrace
-	}
+	grace := store.InstanceGrace()
 	g.Go(func() error {
 		return instanceLoop(gctx, store, wk, min(max(grace/3, 100*time.Millisecond), 5*time.Second), grace, log)
 	})

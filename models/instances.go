@@ -62,7 +62,9 @@ func (s *Store) DeregisterInstance(ctx context.Context) error {
 	return nil
 }
 
-func (s *Store) instanceGrace() time.Duration {
+// InstanceGrace is how long an instance may go unseen before the others
+// close its connections (SessionOptions.InstanceGrace, or the default).
+func (s *Store) InstanceGrace() time.Duration {
 	if g := s.opts.Sessions.InstanceGrace; g > 0 {
 		return g
 	}
@@ -85,7 +87,7 @@ func (s *Store) closeOrphanedConnections(ctx context.Context) (int, error) {
 		now := tx.now()
 		// Never this instance itself: after a long pause its own sweep may
 		// run before its heartbeat, and it is plainly alive.
-		if err := tx.q(ctx).Where("seen_at < ? AND id <> ?", now.Add(-tx.instanceGrace()), tx.opts.Sessions.InstanceID).
+		if err := tx.q(ctx).Where("seen_at < ? AND id <> ?", now.Add(-tx.InstanceGrace()), tx.opts.Sessions.InstanceID).
 			Delete(&WorkerInstance{}).Error; err != nil {
 			return fmt.Errorf("forget dead instances: %w", err)
 		}

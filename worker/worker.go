@@ -103,12 +103,8 @@ func (w *Worker) Handler() http.Handler {
 // serveClose ends the token's session as closed by its end user (the
 // Sessions implementation cuts its live connections through Cancel).
 func (w *Worker) serveClose(rw http.ResponseWriter, r *http.Request) {
-	if w.throttled(rw, r) {
-		return
-	}
-	token, ok := tunnel.BearerToken(r)
+	token, ok := w.sessionToken(rw, r)
 	if !ok {
-		w.refuse(rw, r, ErrBadToken)
 		return
 	}
 	closed, err := w.cfg.Sessions.CloseSession(r.Context(), token)
@@ -116,18 +112,12 @@ func (w *Worker) serveClose(rw http.ResponseWriter, r *http.Request) {
 		w.refuse(rw, r, err)
 		return
 	}
-	rw.Header().Set("Content-Type", "application/json")
-	rw.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(rw).Encode(tunnel.Closed{SessionID: closed.SessionID, State: closed.State, Reason: closed.Reason})
+	writeJSON(rw, http.StatusOK, tunnel.Closed{SessionID: closed.SessionID, State: closed.State, Reason: closed.Reason})
 }
 
 func (w *Worker) serveInfo(rw http.ResponseWriter, r *http.Request) {
-	if w.throttled(rw, r) {
-		return
-	}
-	token, ok := tunnel.BearerToken(r)
+	token, ok := w.sessionToken(rw, r)
 	if !ok {
-		w.refuse(rw, r, ErrBadToken)
 		return
 	}
 	info, err := w.cfg.Sessions.SessionInfo(r.Context(), token)
@@ -135,9 +125,7 @@ func (w *Worker) serveInfo(rw http.ResponseWriter, r *http.Request) {
 		w.refuse(rw, r, err)
 		return
 	}
-	rw.Header().Set("Content-Type", "application/json")
-	rw.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(rw).Encode(tunnel.Info{
+	writeJSON(rw, http.StatusOK, tunnel.Info{
 		SessionID: info.SessionID, ExpiresAt: info.ExpiresAt,
 		ConnectionLimit: info.ConnectionLimit, ConnectionsLeft: info.ConnectionsLeft,
 	})
@@ -153,12 +141,8 @@ func (w *Worker) serveTunnel(rw http.ResponseWriter, r *http.Request) {
 			"A tunnel request needs `Connection: Upgrade` and `Upgrade: "+tunnel.Protocol+"`; use `gatehouse connect`.")
 		return
 	}
-	if w.throttled(rw, r) {
-		return
-	}
-	token, ok := tunnel.BearerToken(r)
+	token, ok := w.sessionToken(rw, r)
 	if !ok {
-		w.refuse(rw, r, ErrBadToken)
 		return
 	}
 	client := ClientInfo{Addr: peer(r), UserIP: w.cfg.UserIP(r)}
@@ -228,6 +212,20 @@ func (w *Worker) serveTunnel(rw http.ResponseWriter, r *http.Request) {
 	go w.relay(c, conn, target)
 }
 
+// sessionToken returns the request's session token; when the address is
+// throttled or no token is given it answers the request itself and
+// reports false.
+func (w *Worker) sessionToken(rw http.ResponseWriter, r *http.Request) (string, bool) {
+	if w.throttled(rw, r) {
+		return "", false
+	}
+	token, ok := tunnel.BearerToken(r)
+	if !ok {
+		w.refuse(rw, r, ErrBadToken)
+	}
+	return token, ok
+}
+
 // throttled refuses r, and reports true, when its address has presented
 // too many unknown session tokens lately (see badTokens).
 func (w *Worker) throttled(rw http.ResponseWriter, r *http.Request) bool {
@@ -272,10 +270,15 @@ func (w *Worker) refuse(rw http.ResponseWriter, r *http.Request, err error) {
 }
 
 func writeRefusal(rw http.ResponseWriter, status int, code, msg string) {
+	writeJSON(rw, status, tunnel.Refusal{Code: code, Message: msg})
+}
+
+// writeJSON answers v as JSON that nobody caches.
+func writeJSON(rw http.ResponseWriter, status int, v any) {
 	rw.Header().Set("Content-Type", "application/json")
 	rw.Header().Set("Cache-Control", "no-store")
 	rw.WriteHeader(status)
-	_ = json.NewEncoder(rw).Encode(tunnel.Refusal{Code: code, Message: msg})
+	_ = json.NewEncoder(rw).Encode(v)
 }
 
 func peer(r *http.Request) netip.AddrPort {
