@@ -9,7 +9,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base64"
 	"encoding/pem"
 	"io"
 	"math/big"
@@ -22,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/models"
 	"gatehouse/worker"
 )
 
@@ -76,17 +76,8 @@ func TestServeTLS(t *testing.T) {
 		}
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	echo, _ := net.Listen("tcp", "127.0.0.1:0")
-	go worker.ServeEcho(ctx, echo)
-	w := &proxyWorld{DBURL: filepath.Join(t.TempDir(), "g.db"), Echo: echo.Addr().String()}
-	env := serveEnv(w.DBURL)
-	rootKey, _ := base64.StdEncoding.DecodeString(env["GATEHOUSE_ROOT_KEY"])
-	seedSessionWorld(t, w.DBURL, rootKey)
-	w.setEchoPort(t, echo.Addr().(*net.TCPAddr).Port)
-	env["GATEHOUSE_TLS_CERT"], env["GATEHOUSE_TLS_KEY"] = certFile, keyFile
-	app := launch(t, env, "serve")
+	ctx := context.Background()
+	app := newProxyWorldEnv(t, models.SQLite, 1, map[string]string{"GATEHOUSE_TLS_CERT": certFile, "GATEHOUSE_TLS_KEY": keyFile}).Apps[0]
 	if !strings.HasPrefix(app.URL, "https://") {
 		t.Fatalf("serve with TLS announced %s", app.URL)
 	}
@@ -113,20 +104,13 @@ func TestServeTLS(t *testing.T) {
 // X-Forwarded-For; from an untrusted peer the header is ignored.
 func TestTunnelUserIPBehindTrustedProxy(t *testing.T) {
 	for _, trusted := range []bool{true, false} {
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		echo, _ := net.Listen("tcp", "127.0.0.1:0")
-		go worker.ServeEcho(ctx, echo)
-		w := &proxyWorld{DBURL: filepath.Join(t.TempDir(), "g.db"), Echo: echo.Addr().String()}
-		env := serveEnv(w.DBURL)
-		rootKey, _ := base64.StdEncoding.DecodeString(env["GATEHOUSE_ROOT_KEY"])
-		seedSessionWorld(t, w.DBURL, rootKey)
-		w.setEchoPort(t, echo.Addr().(*net.TCPAddr).Port)
+		extra := map[string]string{}
 		if trusted {
-			env["GATEHOUSE_TRUSTED_PROXIES"] = "127.0.0.1/32"
-			env["GATEHOUSE_EXTERNAL_URL"] = "https://gatehouse.example"
+			extra["GATEHOUSE_TRUSTED_PROXIES"] = "127.0.0.1/32"
+			extra["GATEHOUSE_EXTERNAL_URL"] = "https://gatehouse.example"
 		}
-		app := launch(t, env, "serve")
+		w := newProxyWorldEnv(t, models.SQLite, 1, extra)
+		app := w.Apps[0]
 		id, tok := startSession(t, client(t), app)
 
 		conn, err := net.Dial("tcp", strings.TrimPrefix(app.URL, "http://"))

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
-	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
@@ -66,12 +64,7 @@ func must(t testing.TB, err error) {
 // it pending with a live countdown, cancels it, and sees "terminated /
 // canceled" arrive over Server-Sent Events, without any reload.
 func TestBrowserSessionLifecycle(t *testing.T) {
-	dbPath := filepath.Join(t.TempDir(), "gatehouse.db")
-	env := serveEnv(dbPath)
-	rootKey, _ := base64.StdEncoding.DecodeString(env["GATEHOUSE_ROOT_KEY"])
-	seedSessionWorld(t, dbPath, rootKey)
-	env["GATEHOUSE_LOG_FORMAT"] = "text"
-	app := launch(t, env, "serve")
+	app := newProxyWorldEnv(t, models.SQLite, 1, map[string]string{"GATEHOUSE_LOG_FORMAT": "text"}).Apps[0]
 
 	ctx := browsertest.New(t)
 	browsertest.FailOnConsoleErrors(t, ctx)
@@ -143,12 +136,7 @@ func browserStartAsAlice(t testing.TB, ctx context.Context, baseURL string) stri
 // the row turns "terminated / canceled" over Server-Sent Events, without a
 // reload.
 func TestBrowserMySessionsLiveRow(t *testing.T) {
-	dbPath := filepath.Join(t.TempDir(), "gatehouse.db")
-	env := serveEnv(dbPath)
-	rootKey, _ := base64.StdEncoding.DecodeString(env["GATEHOUSE_ROOT_KEY"])
-	seedSessionWorld(t, dbPath, rootKey)
-	env["GATEHOUSE_LOG_FORMAT"] = "text"
-	app := launch(t, env, "serve")
+	app := newProxyWorldEnv(t, models.SQLite, 1, map[string]string{"GATEHOUSE_LOG_FORMAT": "text"}).Apps[0]
 
 	ctx := browsertest.New(t)
 	browsertest.FailOnConsoleErrors(t, ctx)

@@ -3,10 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/base64"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -25,18 +23,7 @@ var (
 // seeded by seedSessionWorld.
 func sessionApps(t *testing.T, d models.Dialect, n int) []*testApp {
 	t.Helper()
-	dbURL := filepath.Join(t.TempDir(), "gatehouse.db")
-	if d == models.Postgres {
-		dbURL = dbtest.NewDatabaseURL(t, d)
-	}
-	env := serveEnv(dbURL)
-	rootKey, _ := base64.StdEncoding.DecodeString(env["GATEHOUSE_ROOT_KEY"])
-	seedSessionWorld(t, dbURL, rootKey)
-	var apps []*testApp
-	for i := 0; i < n; i++ {
-		apps = append(apps, launch(t, env, "serve"))
-	}
-	return apps
+	return newProxyWorld(t, d, n).Apps
 }
 
 // startOverHTTP logs alice in on app and starts a session on echo.

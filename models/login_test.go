@@ -128,14 +128,23 @@ func TestDeletingUserOrAccountEndsLogins(t *testing.T) {
 	})
 }
 
+// bootstrappedLogin bootstraps store (admin / password) and returns a
+// password login attempt on its method.
+func bootstrappedLogin(t *testing.T, store *models.Store) func(name, pw, ip string) error {
+	t.Helper()
+	ctx := context.Background()
+	boot, err := store.Bootstrap(ctx, models.BootstrapOptions{AdminPassword: "password"})
+	mustNil(t, err)
+	return func(name, pw, ip string) error {
+		_, err := store.AuthenticatePassword(ctx, models.PasswordLogin{AuthMethodID: boot.AuthMethodID, LoginName: name, Password: pw, ClientIP: ip})
+		return err
+	}
+}
+
 func TestFailedLoginsAreSlowedDown(t *testing.T) {
 	eachWithClock(t, func(t *testing.T, store *models.Store, c *clock) {
 		ctx := context.Background()
-		boot, _ := store.Bootstrap(ctx, models.BootstrapOptions{AdminPassword: "password"})
-		try := func(name, pw, ip string) error {
-			_, err := store.AuthenticatePassword(ctx, models.PasswordLogin{AuthMethodID: boot.AuthMethodID, LoginName: name, Password: pw, ClientIP: ip})
-			return err
-		}
+		try := bootstrappedLogin(t, store)
 		// Unknown name and wrong password give the same error.
 		if err := try("nobody", "password", "10.0.0.1"); !errors.Is(err, models.ErrBadCredentials) {
 			t.Fatalf("unknown name: %v", err)
@@ -198,12 +207,7 @@ func TestFailedLoginsAreSlowedDown(t *testing.T) {
 // recorded.
 func TestConcurrentLoginAttemptsAreCounted(t *testing.T) {
 	eachWithClock(t, func(t *testing.T, store *models.Store, c *clock) {
-		ctx := context.Background()
-		boot, _ := store.Bootstrap(ctx, models.BootstrapOptions{AdminPassword: "password"})
-		try := func(name, pw, ip string) error {
-			_, err := store.AuthenticatePassword(ctx, models.PasswordLogin{AuthMethodID: boot.AuthMethodID, LoginName: name, Password: pw, ClientIP: ip})
-			return err
-		}
+		try := bootstrappedLogin(t, store)
 		// burst sends n attempts at once and counts how they ended.
 		burst := func(n int, name, pw string) (bad, throttled, ok int) {
 			errs := make(chan error, n)
@@ -256,7 +260,7 @@ func TestConcurrentLoginAttemptsAreCounted(t *testing.T) {
 		// behind one NAT) never slow it down.
 		for i := 0; i < 25; i++ {
 			c.Add(time.Second)
-			if _, err := store.AuthenticatePassword(ctx, models.PasswordLogin{AuthMethodID: boot.AuthMethodID, LoginName: "admin", Password: "password", ClientIP: "10.4.0.1"}); err != nil {
+			if err := try("admin", "password", "10.4.0.1"); err != nil {
 				t.Fatalf("success %d from one address: %v", i, err)
 			}
 		}

@@ -20,18 +20,8 @@ func TestInfraIDORHTTP(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, store *models.Store) {
 		ctx := context.Background()
 		app := newAppOn(t, store)
-		org, err := store.CreateScope(ctx, app.admin, models.GlobalScopeID, models.ScopeInput{Name: "Acme"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		pa, err := store.CreateScope(ctx, app.admin, org.ID, models.ScopeInput{Name: "A"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		pb, err := store.CreateScope(ctx, app.admin, org.ID, models.ScopeInput{Name: "B"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		org, ps := orgWithProjects(t, store, app.admin, "A", "B")
+		pa, pb := ps[0], ps[1]
 		a := dbtest.SeedInfra(t, store, app.admin, pa.ID, "alpha")
 		b := dbtest.SeedInfra(t, store, app.admin, pb.ID, "beta")
 		carol, err := store.CreateUser(ctx, app.admin, models.GlobalScopeID, models.UserInput{Name: "carol", LoginName: "carol", Password: "carol-password-1"})

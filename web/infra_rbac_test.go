@@ -28,6 +28,26 @@ func grantRole(t *testing.T, store *models.Store, admin models.Actor, scopeID, p
 }
 
 // newUser creates a password user named name (password "<name>-password-1").
+// orgWithProjects creates the org "Acme" with projects of the given names;
+// it returns the org and the projects in order.
+func orgWithProjects(t *testing.T, store *models.Store, admin models.Actor, names ...string) (*models.Scope, []*models.Scope) {
+	t.Helper()
+	ctx := context.Background()
+	org, err := store.CreateScope(ctx, admin, models.GlobalScopeID, models.ScopeInput{Name: "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var projects []*models.Scope
+	for _, n := range names {
+		p, err := store.CreateScope(ctx, admin, org.ID, models.ScopeInput{Name: n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		projects = append(projects, p)
+	}
+	return org, projects
+}
+
 func newUser(t *testing.T, store *models.Store, admin models.Actor, name string) string {
 	t.Helper()
 	u, err := store.CreateUser(context.Background(), admin, models.GlobalScopeID,
@@ -47,20 +67,9 @@ func newUser(t *testing.T, store *models.Store, admin models.Actor, name string)
 // gains anything else.
 func TestInfraPagesWithoutScopeRead(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, store *models.Store) {
-		ctx := context.Background()
 		app := newAppOn(t, store)
-		org, err := store.CreateScope(ctx, app.admin, models.GlobalScopeID, models.ScopeInput{Name: "Acme"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := store.CreateScope(ctx, app.admin, org.ID, models.ScopeInput{Name: "Prod"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		other, err := store.CreateScope(ctx, app.admin, org.ID, models.ScopeInput{Name: "Other"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, ps := orgWithProjects(t, store, app.admin, "Prod", "Other")
+		p, other := ps[0], ps[1]
 		x := dbtest.SeedInfra(t, store, app.admin, p.ID, "alpha")
 		y := dbtest.SeedInfra(t, store, app.admin, other.ID, "beta")
 		grantRole(t, store, app.admin, p.ID, newUser(t, store, app.admin, "alice"), "ids=*;type=target;actions=list,read,authorize-session")
@@ -131,16 +140,9 @@ func TestInfraPagesWithoutScopeRead(t *testing.T) {
 // project for its overview).
 func TestInfraTabsFollowListGrants(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, store *models.Store) {
-		ctx := context.Background()
 		app := newAppOn(t, store)
-		org, err := store.CreateScope(ctx, app.admin, models.GlobalScopeID, models.ScopeInput{Name: "Acme"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := store.CreateScope(ctx, app.admin, org.ID, models.ScopeInput{Name: "Prod"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, ps := orgWithProjects(t, store, app.admin, "Prod")
+		p := ps[0]
 		x := dbtest.SeedInfra(t, store, app.admin, p.ID, "alpha")
 		grantRole(t, store, app.admin, p.ID, newUser(t, store, app.admin, "alice"), "ids=*;type=target;actions=list,read,authorize-session")
 		grantRole(t, store, app.admin, p.ID, newUser(t, store, app.admin, "bob"), "ids="+x.CatalogID+";actions=read",
