@@ -38,7 +38,7 @@ func (s *Store) ChangeAuthMethodState(ctx context.Context, a Actor, id string, v
 		return fmt.Errorf("change state of auth method %s: %w", id, res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return fmt.Errorf("change state of auth method %s: changed by someone else since you opened it: %w", id, ErrConflict)
+		return fmt.Errorf("change state of auth method %s: %w", id, ErrStale)
 	}
 	return nil
 }

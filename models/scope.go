@@ -281,7 +281,7 @@ func (s *Store) UpdateScope(ctx context.Context, a Actor, id string, version int
 			return fmt.Errorf("update scope %s: %w", id, res.Error)
 		}
 		if res.RowsAffected == 0 {
-			return fmt.Errorf("update scope %s: changed by someone else since you opened it: %w", id, ErrConflict)
+			return fmt.Errorf("update scope %s: %w", id, ErrStale)
 		}
 		out, err = first[Scope](tx.q(ctx), "scope", id)
 		return err

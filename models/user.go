@@ -338,7 +338,7 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id string, version int,
 			return fmt.Errorf("update user %s: %w", id, res.Error)
 		}
 		if res.RowsAffected == 0 {
-			return fmt.Errorf("update user %s: changed by someone else since you opened it: %w", id, ErrConflict)
+			return fmt.Errorf("update user %s: %w", id, ErrStale)
 		}
 		if in.LoginName != "" {
 			if err := tx.setPasswordAccount(ctx, u, in.LoginName, in.Password); err != nil {
