@@ -5,6 +5,8 @@ import (
 	"net/http"
 )
 
+//go:generate go run gendoc.go
+
 // Document is the OpenAPI 3.1 description of /api/v1 (openapi.json, kept
 // honest by the tests that validate every request and response against it).
 //

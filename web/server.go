@@ -15,6 +15,7 @@ import (
 
 	"github.com/gorilla/sessions"
 
+	"gatehouse/api"
 	"gatehouse/handlers"
 	"gatehouse/live"
 	"gatehouse/metrics"
@@ -76,6 +77,9 @@ type Store interface {
 	handlers.ManagedGroupStore
 	OIDCConfigForLogin(ctx context.Context, id string) (*models.OIDCLoginConfig, error)
 	OIDCLogin(ctx context.Context, id models.OIDCIdentity) (*models.NewLoginResult, error)
+	api.Store
+	handlers.APITokenStore
+	handlers.CLILoginStore
 }
 
 // Server is the Gatehouse web application.
@@ -87,6 +91,7 @@ type Server struct {
 	errs    handlers.Errors
 	router  http.Handler
 	oidc    *oidcauth.RelyingParty
+	bin     binary
 }
 
 // NewServer wires the router with every dependency it needs.
