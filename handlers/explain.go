@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"gatehouse/models/acl"
+
 	"context"
 	"net/http"
 	"slices"
@@ -31,7 +33,7 @@ func (h Explain) Show(w http.ResponseWriter, r *http.Request) error {
 	f := views.Form{Values: map[string]string{"user": strings.TrimSpace(q.Get("user")), "resource": strings.TrimSpace(q.Get("resource"))},
 		Errors: map[string]string{}}
 	userID := f.V("user")
-	if t, _ := models.ResourceTypeOfID(userID); userID != "" && t != "user" {
+	if t, _ := acl.ResourceTypeOfID(userID); userID != "" && t != "user" {
 		id, msg, err := h.userByName(ctx, a, userID)
 		if err != nil {
 			return err

@@ -1,6 +1,8 @@
 package models
 
 import (
+	"gatehouse/models/acl"
+
 	"context"
 	"fmt"
 	"net/netip"
@@ -17,7 +19,7 @@ import (
 // credential store). It runs inside the deleting transaction, before the row
 // goes, with the resource that is about to be deleted; an error rolls the
 // deletion back. The sessions' records are kept (session_cancel.go).
-func (s *Store) beforeInfraDelete(ctx context.Context, res Resource) error {
+func (s *Store) beforeInfraDelete(ctx context.Context, res acl.Resource) error {
 	_, err := s.CancelSessionsOf(ctx, res)
 	return err
 }
@@ -26,7 +28,7 @@ func (s *Store) beforeInfraDelete(ctx context.Context, res Resource) error {
 // target that used a source being removed from it (a host set, a credential)
 // or a host leaving a host set. It runs inside the removing transaction.
 // parent is the target (or host set) losing the item, item what it loses.
-func (s *Store) beforeSourceRemoval(ctx context.Context, parent, item Resource) error {
+func (s *Store) beforeSourceRemoval(ctx context.Context, parent, item acl.Resource) error {
 	_, err := s.CancelSessionsOfRemoval(ctx, parent, item)
 	return err
 }
@@ -95,7 +97,7 @@ func (s *Store) updateVersioned(ctx context.Context, model any, what, id string,
 }
 
 // deleteInfra runs the deletion hook and deletes the row id of model's table.
-func (s *Store) deleteInfra(ctx context.Context, model any, res Resource) error {
+func (s *Store) deleteInfra(ctx context.Context, model any, res acl.Resource) error {
 	if err := s.beforeInfraDelete(ctx, res); err != nil {
 		return err
 	}
@@ -124,20 +126,20 @@ func (s *Store) projectCollection(ctx context.Context, a Actor, projectID, resou
 	if err != nil {
 		return nil, err
 	}
-	acl, err := s.aclFor(ctx, a)
+	access, err := s.aclFor(ctx, a)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.ensureScopes(ctx, sc.ID); err != nil {
 		return nil, err
 	}
-	if !acl.Allowed(scopeResource(sc), string(ActionRead)).Allowed && acl.ListFilter(resourceType, string(ActionNoOp), []string{sc.ID}).Empty() {
+	if !access.Allowed(scopeResource(sc), string(ActionRead)).Allowed && access.ListFilter(resourceType, string(ActionNoOp), []string{sc.ID}).Empty() {
 		if !a.Authenticated() {
 			return nil, ErrUnauthenticated
 		}
 		return nil, fmt.Errorf("scope %s: %w", projectID, ErrNotFound)
 	}
-	if err := s.authorize(ctx, a, action, Resource{Type: resourceType, ScopeID: sc.ID}); err != nil {
+	if err := s.authorize(ctx, a, action, acl.Resource{Type: resourceType, ScopeID: sc.ID}); err != nil {
 		return nil, err
 	}
 	return sc, nil
@@ -200,7 +202,7 @@ func (s *Store) AuthorizeCreate(ctx context.Context, a Actor, resourceType, scop
 // in scopeID (under parentID for child types such as hosts); pages use it to
 // show "New …" buttons only to those who may use them.
 func (s *Store) MayCreate(ctx context.Context, a Actor, resourceType, scopeID, parentID string) bool {
-	return s.authorize(ctx, a, ActionCreate, Resource{Type: resourceType, ScopeID: scopeID, ParentID: parentID}) == nil
+	return s.authorize(ctx, a, ActionCreate, acl.Resource{Type: resourceType, ScopeID: scopeID, ParentID: parentID}) == nil
 }
 
 // Filters of the child lists, shared by the lists and by every count of
@@ -247,7 +249,7 @@ func (s *Store) ProjectSections(ctx context.Context, a Actor, projectID string) 
 // (update, delete, members, sources) and checks only that the actor may see
 // it (any action on it: no-op), as Boundary does: the use case then checks
 // its own action. ErrNotFound for unknown or invisible ids.
-func seeItem[T any](ctx context.Context, s *Store, a Actor, what, id string, res func(*T) Resource) (*T, error) {
+func seeItem[T any](ctx context.Context, s *Store, a Actor, what, id string, res func(*T) acl.Resource) (*T, error) {
 	row, err := first[T](s.q(ctx), what, id)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,8 @@
 package models
 
 import (
+	"gatehouse/models/acl"
+
 	"context"
 	"fmt"
 	"time"
@@ -68,8 +70,8 @@ func (in RoleInput) validate() (RoleInput, error) {
 	return in, v.err()
 }
 
-func roleResource(r *Role) Resource {
-	return Resource{Type: "role", ID: r.ID, ScopeID: r.ScopeID}
+func roleResource(r *Role) acl.Resource {
+	return acl.Resource{Type: "role", ID: r.ID, ScopeID: r.ScopeID}
 }
 
 var roleItemActions = []Action{ActionRead, ActionUpdate, ActionDelete, ActionAddPrincipals, ActionRemovePrincipals, ActionSetGrants}
@@ -87,7 +89,7 @@ func (s *Store) CreateRole(ctx context.Context, a Actor, scopeID string, in Role
 		if in, err = in.validate(); err != nil {
 			return err
 		}
-		out, err = tx.insertRole(ctx, sc, in.Name, in.Description, []string{GrantScopeThis}, nil, nil)
+		out, err = tx.insertRole(ctx, sc, in.Name, in.Description, []string{acl.GrantScopeThis}, nil, nil)
 		return err
 	})
 	return out, err
@@ -282,7 +284,7 @@ func (s *Store) countAdministrators(ctx context.Context) (int64, error) {
 			" OR EXISTS (SELECT 1 FROM accounts ac WHERE ac.user_id = p.user_id)"+
 			" OR EXISTS (SELECT 1 FROM group_members gm JOIN accounts ac ON ac.user_id = gm.user_id WHERE gm.group_id = p.group_id)"+
 			" OR EXISTS (SELECT 1 FROM managed_group_members mm WHERE mm.managed_group_id = p.managed_group_id))",
-			GlobalScopeID, FullGrant, GrantScopeThis).Count(&n).Error
+			GlobalScopeID, FullGrant, acl.GrantScopeThis).Count(&n).Error
 	if err != nil {
 		return 0, fmt.Errorf("count administrators: %w", err)
 	}

@@ -1,6 +1,8 @@
 package models_test
 
 import (
+	"gatehouse/models/acl"
+
 	"context"
 	"errors"
 	"sync"
@@ -68,7 +70,7 @@ func TestSessionRaces(t *testing.T) {
 				run(func() error { _, err := f.store.SweepSessions(ctx); return err })
 				run(func() error {
 					return f.store.Transact(ctx, func(tx *models.Store) error {
-						_, err := tx.CancelSessionsOf(ctx, models.Resource{Type: "target", ID: f.target})
+						_, err := tx.CancelSessionsOf(ctx, acl.Resource{Type: "target", ID: f.target})
 						return err
 					})
 				})

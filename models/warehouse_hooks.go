@@ -1,5 +1,6 @@
 package models
 
+import "gatehouse/models/acl"
 import "time"
 
 // This file is the contract between the session lifecycle and the data
@@ -35,7 +36,7 @@ type SessionSnapshot struct {
 	AccountID, AuthMethodID                   string
 	AuthMethodName, AuthMethodType            string
 	Groups, ManagedGroups                     []NamedRef
-	Grants                                    []GrantMatch // what allowed authorize-session
+	Grants                                    []acl.GrantMatch // what allowed authorize-session
 	TargetID, TargetName, TargetType          string
 	TargetDescription                         string
 	TargetPort                                int

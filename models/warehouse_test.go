@@ -1,6 +1,8 @@
 package models_test
 
 import (
+	"gatehouse/models/acl"
+
 	"context"
 	"errors"
 	"fmt"
@@ -24,7 +26,7 @@ func whSnapshot(id string, created time.Time) *models.SessionSnapshot {
 		AccountID: "acctpw_alice", AuthMethodID: "ampw_main", AuthMethodName: "Passwords", AuthMethodType: "password",
 		Groups:        []models.NamedRef{{ID: "g_ops", Name: "ops"}},
 		ManagedGroups: []models.NamedRef{{ID: "mgoidc_eng", Name: "engineers"}},
-		Grants:        []models.GrantMatch{{RoleID: "r_dev", RoleName: "developers", RoleScopeID: "o_acme", GrantScope: "descendants", Grant: "ids=*;type=target;actions=authorize-session"}},
+		Grants:        []acl.GrantMatch{{RoleID: "r_dev", RoleName: "developers", RoleScopeID: "o_acme", GrantScope: "descendants", Grant: "ids=*;type=target;actions=authorize-session"}},
 		TargetID:      "ttcp_db", TargetName: "prod-db", TargetType: "tcp", TargetDescription: "the database",
 		TargetPort: 5432, TargetSessionMaxSeconds: 28800, TargetConnectionLimit: 3,
 		HostID: "hst_db1", HostName: "db1", HostAddress: "10.0.0.5", HostSetID: "hsst_dbs", HostSetName: "databases",

@@ -1,6 +1,8 @@
 package views
 
 import (
+	"gatehouse/models/acl"
+
 	"slices"
 	"strconv"
 	"strings"
@@ -46,7 +48,7 @@ func explicitGrantScopes(r *models.RoleDetail, f Form) string {
 	}
 	var ids []string
 	for _, gs := range r.GrantScopes {
-		if gs != models.GrantScopeThis && gs != models.GrantScopeChildren && gs != models.GrantScopeDescendants {
+		if gs != acl.GrantScopeThis && gs != acl.GrantScopeChildren && gs != acl.GrantScopeDescendants {
 			ids = append(ids, gs)
 		}
 	}
