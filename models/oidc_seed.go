@@ -46,3 +46,19 @@ func (s *Store) SeedDevExtras(ctx context.Context, methodID, userName, subject, 
 		return nil
 	})
 }
+
+// SeedActor is the actor of the password account loginName, for trusted
+// start-up seeding (no login): `gatehouse dev` seeds as the bootstrap
+// administrator.
+func (s *Store) SeedActor(ctx context.Context, loginName string) (Actor, error) {
+	var userID string
+	err := s.q(ctx).Model(&Account{}).Select("user_id").
+		Where("login_name = ?", loginName).Order("created_at").Limit(1).Scan(&userID).Error
+	if err != nil {
+		return Actor{}, fmt.Errorf("find the account %s: %w", loginName, err)
+	}
+	if userID == "" {
+		return Actor{}, fmt.Errorf("account %s: %w", loginName, ErrNotFound)
+	}
+	return Actor{UserID: userID, Name: loginName}, nil
+}
