@@ -1,8 +1,6 @@
 package main
 
 import (
-	"gatehouse/devseed"
-
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"gatehouse/devseed"
 	"gatehouse/models"
 )
 

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"gatehouse/devseed"
-
 	"context"
 	"database/sql"
 	"fmt"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"gatehouse/browsertest"
+	"gatehouse/devseed"
 	"gatehouse/models"
 )
 

@@ -1,13 +1,12 @@
 package dbtest
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"fmt"
 	"testing"
 
 	"gatehouse/models"
+	"gatehouse/models/acl"
 )
 
 // InfraBenchConfig sizes the infrastructure a benchmark seeds (SeedInfraBench).

@@ -1,14 +1,13 @@
 package handlers
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"net/http"
 	"slices"
 	"strings"
 
 	"gatehouse/models"
+	"gatehouse/models/acl"
 	"gatehouse/views"
 )
 

@@ -1,10 +1,10 @@
 package models
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"fmt"
+
+	"gatehouse/models/acl"
 
 	"gorm.io/gorm/clause"
 )

@@ -1,9 +1,9 @@
 package models
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
+
+	"gatehouse/models/acl"
 )
 
 // Capabilities are the few yes/no answers the navigation needs, computed

@@ -1,13 +1,13 @@
 package models
 
 import (
-	"gatehouse/models/acl"
-
 	"bytes"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"time"
+
+	"gatehouse/models/acl"
 
 	"golang.org/x/crypto/ssh"
 )

@@ -1,11 +1,11 @@
 package models
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"encoding/json"
 	"fmt"
+
+	"gatehouse/models/acl"
 )
 
 // CreateCredential adds a static credential to a store, its secret

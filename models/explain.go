@@ -1,11 +1,11 @@
 package models
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"errors"
 	"fmt"
+
+	"gatehouse/models/acl"
 )
 
 // resourceResolvers find an item's scope, parent, owner and name from its id,

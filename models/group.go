@@ -1,11 +1,11 @@
 package models
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"fmt"
 	"time"
+
+	"gatehouse/models/acl"
 )
 
 // Group actions beyond CRUD (see ValidActions("group")).

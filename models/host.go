@@ -1,11 +1,11 @@
 package models
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"fmt"
 	"time"
+
+	"gatehouse/models/acl"
 )
 
 // Host is a machine of a static host catalog: a name and an address (host

@@ -1,8 +1,6 @@
 package models
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"fmt"
 	"net"
@@ -10,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"gatehouse/models/acl"
 
 	"gorm.io/gorm"
 )

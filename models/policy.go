@@ -1,12 +1,12 @@
 package models
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"errors"
 	"fmt"
 	"sync"
+
+	"gatehouse/models/acl"
 )
 
 // Actor is who is calling a use case: the user behind a login, or nobody.

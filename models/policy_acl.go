@@ -1,12 +1,12 @@
 package models
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"gatehouse/models/acl"
 )
 
 // Special principals: every caller holds the roles of u_anon, every logged-in

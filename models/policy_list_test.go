@@ -1,10 +1,10 @@
 package models
 
 import (
-	"gatehouse/models/acl"
-
 	"reflect"
 	"testing"
+
+	"gatehouse/models/acl"
 )
 
 func TestListFilterSQL(t *testing.T) {

@@ -1,8 +1,6 @@
 package models_test
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"errors"
 	"slices"
@@ -11,6 +9,7 @@ import (
 
 	"gatehouse/dbtest"
 	"gatehouse/models"
+	"gatehouse/models/acl"
 )
 
 // TestBadGrants: every bad line gets its own message, and nothing is saved.

@@ -1,13 +1,13 @@
 package models
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
+
+	"gatehouse/models/acl"
 )
 
 type rolePrincipal struct {

@@ -1,12 +1,12 @@
 package models
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"fmt"
 	"slices"
 	"strings"
+
+	"gatehouse/models/acl"
 )
 
 // principalTarget is a principal being added, resolved from its id.

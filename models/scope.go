@@ -1,11 +1,11 @@
 package models
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"fmt"
 	"time"
+
+	"gatehouse/models/acl"
 
 	"gorm.io/gorm"
 )

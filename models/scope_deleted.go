@@ -1,12 +1,12 @@
 package models
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"fmt"
 	"maps"
 	"slices"
+
+	"gatehouse/models/acl"
 )
 
 // Sessions outlive their scopes: deleting a project or an org cancels its

@@ -1,11 +1,11 @@
 package models
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"fmt"
 	"time"
+
+	"gatehouse/models/acl"
 )
 
 // Session actions (grant_types.go lists them for type "session").

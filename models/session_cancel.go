@@ -1,10 +1,10 @@
 package models
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"fmt"
+
+	"gatehouse/models/acl"
 )
 
 // CancelSession cancels a session: its own user with cancel:self, anyone

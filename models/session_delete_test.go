@@ -1,12 +1,11 @@
 package models_test
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"testing"
 
 	"gatehouse/models"
+	"gatehouse/models/acl"
 )
 
 // TestDeletionCancelsSessions deletes each of the twelve associated

@@ -1,8 +1,6 @@
 package models_test
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"errors"
 	"sync"
@@ -11,6 +9,7 @@ import (
 
 	"gatehouse/dbtest"
 	"gatehouse/models"
+	"gatehouse/models/acl"
 )
 
 // countingLibrary counts Revoke calls per session.

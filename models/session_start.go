@@ -1,8 +1,6 @@
 package models
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"gatehouse/models/acl"
 
 	"gorm.io/gorm"
 )

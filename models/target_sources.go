@@ -1,13 +1,13 @@
 package models
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
+
+	"gatehouse/models/acl"
 
 	"gorm.io/gorm/clause"
 )

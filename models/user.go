@@ -1,14 +1,14 @@
 package models
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"fmt"
 	"net/mail"
 	"regexp"
 	"strings"
 	"time"
+
+	"gatehouse/models/acl"
 
 	"gorm.io/gorm"
 )

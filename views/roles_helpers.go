@@ -1,13 +1,12 @@
 package views
 
 import (
-	"gatehouse/models/acl"
-
 	"slices"
 	"strconv"
 	"strings"
 
 	"gatehouse/models"
+	"gatehouse/models/acl"
 )
 
 // grantLineError is one bad line of the grants textarea.

@@ -1,12 +1,12 @@
 package models
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"fmt"
 	"strings"
 	"time"
+
+	"gatehouse/models/acl"
 
 	"github.com/hashicorp/go-bexpr"
 	"gorm.io/gorm"

@@ -1,13 +1,13 @@
 package models
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"database/sql"
 	"fmt"
 	"strings"
 	"time"
+
+	"gatehouse/models/acl"
 )
 
 // ActionReadHistory lets an actor read the session warehouse (Session

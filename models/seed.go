@@ -2,7 +2,10 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"gorm.io/gorm"
 )
 
 // SeedDevExtras prepares `gatehouse dev`'s provider (trusted start-up
@@ -61,4 +64,46 @@ func (s *Store) SeedActor(ctx context.Context, loginName string) (Actor, error) 
 		return Actor{}, fmt.Errorf("account %s: %w", loginName, ErrNotFound)
 	}
 	return Actor{UserID: userID, Name: loginName}, nil
+}
+
+// SeedOIDCMethod creates or updates, by name in scopeID, an OIDC auth method
+// that is active-public and primary, without checking the provider (its
+// caller may not be serving yet). It is for trusted start-up seeding only
+// (`gatehouse dev`); no actor is involved.
+func (s *Store) SeedOIDCMethod(ctx context.Context, scopeID string, in OIDCMethodInput) (*AuthMethod, error) {
+	var out *AuthMethod
+	err := s.Transact(ctx, func(tx *Store) error {
+		in, set, err := in.validate(true)
+		if err != nil {
+			return err
+		}
+		var m AuthMethod
+		err = tx.q(ctx).Where("scope_id = ? AND type = ? AND lower(name) = lower(?)", scopeID, AuthMethodOIDC, in.Name).Take(&m).Error
+		creating := errors.Is(err, gorm.ErrRecordNotFound)
+		if err != nil && !creating {
+			return fmt.Errorf("find seeded auth method: %w", err)
+		}
+		now := tx.now()
+		if creating {
+			m = AuthMethod{ID: NewID(PrefixOIDCMethod), ScopeID: scopeID, Type: AuthMethodOIDC, CreatedAt: now, Version: 1}
+		}
+		m.Name, m.Description, m.State, m.UpdatedAt = in.Name, in.Description, StateActivePublic, now
+		if !creating {
+			// The seeded provider's address may change between runs; its
+			// people stay the same, so their accounts follow the issuer.
+			if err := tx.q(ctx).Model(&Account{}).Where("auth_method_id = ? AND issuer IS NOT NULL", m.ID).
+				Update("issuer", set.Issuer).Error; err != nil {
+				return fmt.Errorf("move accounts to the new issuer: %w", err)
+			}
+		}
+		if err := tx.saveOIDCMethod(ctx, &m, set, in.ClientSecret, true, creating); err != nil {
+			return err
+		}
+		if err := tx.q(ctx).Model(&AuthMethod{}).Where("id = ?", m.ID).Update("state", StateActivePublic).Error; err != nil {
+			return fmt.Errorf("activate seeded auth method: %w", err)
+		}
+		out = &m
+		return nil
+	})
+	return out, err
 }

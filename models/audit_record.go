@@ -1,14 +1,14 @@
 package models
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"time"
+
+	"gatehouse/models/acl"
 
 	"gorm.io/gorm"
 )

@@ -1,8 +1,6 @@
 package models_test
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +11,7 @@ import (
 
 	"gatehouse/dbtest"
 	"gatehouse/models"
+	"gatehouse/models/acl"
 )
 
 var whT0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)

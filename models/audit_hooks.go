@@ -1,7 +1,10 @@
 package models
 
-import "gatehouse/models/acl"
-import "time"
+import (
+	"time"
+
+	"gatehouse/models/acl"
+)
 
 // This file is the contract between the session lifecycle and the data
 // warehouse: the session code calls these inside the transaction of the

@@ -1,13 +1,13 @@
 package models
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
+
+	"gatehouse/models/acl"
 )
 
 // HistorySession is one session as the warehouse keeps it: the snapshot of

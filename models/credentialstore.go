@@ -1,11 +1,11 @@
 package models
 
 import (
-	"gatehouse/models/acl"
-
 	"context"
 	"fmt"
 	"time"
+
+	"gatehouse/models/acl"
 )
 
 // CredentialStoreStatic is the only credential store type: credentials
