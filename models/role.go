@@ -253,10 +253,8 @@ func (s *Store) keepAnAdministrator(ctx context.Context, change func() error) er
 	// Guarded changes take turns (Postgres; SQLite has a single writer):
 	// two at once, each removing a different administrator, would each
 	// still see the other one.
-	if s.dialect == Postgres {
-		if err := s.q(ctx).Exec("SELECT pg_advisory_xact_lock(?)", adminGuardLock).Error; err != nil {
-			return fmt.Errorf("administrator guard: %w", err)
-		}
+	if err := s.advisoryLock(ctx, adminGuardLock); err != nil {
+		return fmt.Errorf("administrator guard: %w", err)
 	}
 	before, err := s.countAdministrators(ctx)
 	if err != nil {

@@ -79,8 +79,8 @@ func (s *Store) CancelSessionsOf(ctx context.Context, res acl.Resource) (int, er
 		}
 		cond, table = u.cond, u.table
 	}
-	if s.dialect == Postgres && table != "credential_libraries" {
-		if err := s.q(ctx).Exec("SELECT 1 FROM "+table+" WHERE id = ? FOR UPDATE", res.ID).Error; err != nil {
+	if table != "credential_libraries" {
+		if err := s.lockRows(ctx, table, "id = ?", res.ID); err != nil {
 			return 0, fmt.Errorf("lock %s %s: %w", res.Type, res.ID, err)
 		}
 	}

@@ -64,16 +64,6 @@ type sessionUser struct {
 	LoginExpiresAt                                                                     time.Time
 }
 
-// keyShare locks the read rows against deletion until commit on Postgres,
-// so a deletion either sees the new session (and cancels it) or makes the
-// start fail with not found.
-func (s *Store) keyShare(sql string, of string) string {
-	if s.dialect == Postgres {
-		return sql + " FOR KEY SHARE OF " + of
-	}
-	return sql
-}
-
 // StartSession starts a session on a target the actor may authorize-session
 // on (evaluated here, once), in the target's project. Its expiration is now
 // + the target's session_max_seconds, capped at the actor's login expiry;
