@@ -593,7 +593,7 @@ func AccountTable(u *models.UserDetail, canRemove bool) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 48, "<div class=\"table-wrap\"><table class=\"list\" data-testid=\"account-list\"><thead><tr><th scope=\"col\">Auth method</th><th scope=\"col\">Type</th><th scope=\"col\">Login</th><th scope=\"col\">Created</th>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 48, "<div class=\"table-wrap\" tabindex=\"0\" role=\"region\" aria-label=\"Accounts\"><table class=\"list\" data-testid=\"account-list\"><thead><tr><th scope=\"col\">Auth method</th><th scope=\"col\">Type</th><th scope=\"col\">Login</th><th scope=\"col\">Created</th>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
