@@ -262,5 +262,3 @@ func apiCall(t testing.TB, tok, method, u, body string, then func(*http.Response
 		then(resp)
 	}
 }
-
-

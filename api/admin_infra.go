@@ -181,7 +181,6 @@ func (b credentialBody) input() models.CredentialInput {
 		PrivateKey: b.PrivateKey, Passphrase: b.Passphrase, JSON: b.JSON}
 }
 
-
 // infraResources are host catalogs, hosts, host sets, targets, credential
 // stores and credentials.
 func (s *Server) infraResources(r chi.Router) {

@@ -85,4 +85,3 @@ func (h Audit) export(w http.ResponseWriter, r *http.Request, ctype, filename st
 	}
 	return flush()
 }
-

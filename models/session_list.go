@@ -18,10 +18,10 @@ import (
 type SessionFilter struct {
 	User, Target, Project string
 	// UserID, when set, keeps only that user's sessions (exact id).
-	UserID string
-	State                 string
-	Reason                string
-	From, To              time.Time
+	UserID   string
+	State    string
+	Reason   string
+	From, To time.Time
 	// Sort is one of SessionSorts' keys (default "-started").
 	Sort string
 	ListOptions
