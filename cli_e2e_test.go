@@ -134,12 +134,7 @@ func TestCLIEndToEnd(t *testing.T) {
 	if st, err := os.Stat(cfgFile); err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("token file %v %v, want mode 0600", st, err)
 	}
-	var cfg struct {
-		Logins map[string]struct{ Token string }
-	}
-	b, _ := os.ReadFile(cfgFile)
-	_ = json.Unmarshal(b, &cfg)
-	adminTok := cfg.Logins[base].Token
+	adminTok := readCLIToken(t, adminEnv["GATEHOUSE_CONFIG_DIR"], base)
 	echoPort := echoServer(t)
 	targets, _, code := cliOnce(t, adminEnv, "targets", "echo", "--format", "json")
 	var ts []struct{ ID, Name string }
@@ -211,7 +206,7 @@ func TestCLIEndToEnd(t *testing.T) {
 	}
 
 	// Revoked: logout revokes on the server; the kept copy is refused.
-	b, _ = os.ReadFile(filepath.Join(env["GATEHOUSE_CONFIG_DIR"], "cli.json"))
+	b, _ := os.ReadFile(filepath.Join(env["GATEHOUSE_CONFIG_DIR"], "cli.json"))
 	if o, _, code := cliOnce(t, env, "logout"); code != 0 || !strings.Contains(o, "Logged out") {
 		t.Fatalf("logout: %d %s", code, o)
 	}
@@ -261,4 +256,20 @@ func apiCall(t testing.TB, tok, method, u, body string, then func(*http.Response
 	if then != nil {
 		then(resp)
 	}
+}
+
+// readCLIToken reads the token the CLI keeps for base in dir.
+func readCLIToken(t testing.TB, dir, base string) string {
+	t.Helper()
+	var cfg struct {
+		Logins map[string]struct{ Token string }
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "cli.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil || cfg.Logins[base].Token == "" {
+		t.Fatalf("no token for %s in %s: %v", base, b, err)
+	}
+	return cfg.Logins[base].Token
 }
