@@ -28,7 +28,7 @@ const (
 	ExitDenied     = 4 // no permission, or nothing by that name you may see
 	ExitConflict   = 5 // refused by a rule: invalid input, conflict, stale
 	ExitAmbiguous  = 6 // a target name matches several targets
-	ExitUnavailble = 7 // Gatehouse cannot be reached
+	ExitUnavailable = 7 // Gatehouse cannot be reached
 )
 
 // Error is a CLI failure with its exit code; main prints Error() and exits
@@ -120,7 +120,7 @@ func (c *client) send(ctx context.Context, method, path string, query url.Values
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, &Error{Code: ExitUnavailble, Msg: fmt.Sprintf("cannot reach Gatehouse at %s: %v", c.addr, err)}
+		return nil, &Error{Code: ExitUnavailable, Msg: fmt.Sprintf("cannot reach Gatehouse at %s: %v", c.addr, err)}
 	}
 	if resp.StatusCode >= 400 {
 		defer resp.Body.Close()
