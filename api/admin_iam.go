@@ -324,35 +324,21 @@ func (s *Server) iamResources(r chi.Router) {
 		return nil
 	}))
 
+	groupsCreate, groupsUpdate := namedWrites(st.CreateGroup, func(x *models.Group) string { return x.ID }, st.UpdateGroup)
 	groups := resource{path: "/groups", parent: "scope_id", parentDefault: models.GlobalScopeID,
-		list: listWith(st.ListGroups, groupItemOf),
-		get:  getWith(st.GetGroup, groupOf, func(d *models.GroupDetail) int { return d.Version }),
-		create: createWith(func(ctx context.Context, a models.Actor, b scopedNameBody) (string, error) {
-			g, err := st.CreateGroup(ctx, a, b.ScopeID, models.GroupInput{Name: b.Name, Description: b.Description})
-			return id(g, err, func(g *models.Group) string { return g.ID })
-		}),
-		update: updateWith(func(ctx context.Context, a models.Actor, id string, v int, b nameBody) error {
-			_, err := st.UpdateGroup(ctx, a, id, v, models.GroupInput{Name: b.Name, Description: b.Description})
-			return err
-		}),
-		del: st.DeleteGroup, patchable: checkPatch[nameBody]}
+		list:   listWith(st.ListGroups, groupItemOf),
+		get:    getWith(st.GetGroup, groupOf, func(d *models.GroupDetail) int { return d.Version }),
+		create: groupsCreate, update: groupsUpdate, del: st.DeleteGroup, patchable: checkPatch[nameBody]}
 	s.mount(r, groups)
 	s.members(r, groups, "members", st.AddGroupMembers, func(ctx context.Context, a models.Actor, id, m string) error {
 		return st.RemoveGroupMembers(ctx, a, id, []string{m})
 	})
 
+	rolesCreate, rolesUpdate := namedWrites(st.CreateRole, func(x *models.Role) string { return x.ID }, st.UpdateRole)
 	roles := resource{path: "/roles", parent: "scope_id", parentDefault: models.GlobalScopeID,
-		list: listWith(st.ListRoles, roleItemOf),
-		get:  getWith(st.GetRole, roleOf, func(d *models.RoleDetail) int { return d.Version }),
-		create: createWith(func(ctx context.Context, a models.Actor, b scopedNameBody) (string, error) {
-			ro, err := st.CreateRole(ctx, a, b.ScopeID, models.RoleInput{Name: b.Name, Description: b.Description})
-			return id(ro, err, func(r *models.Role) string { return r.ID })
-		}),
-		update: updateWith(func(ctx context.Context, a models.Actor, id string, v int, b nameBody) error {
-			_, err := st.UpdateRole(ctx, a, id, v, models.RoleInput{Name: b.Name, Description: b.Description})
-			return err
-		}),
-		del: st.DeleteRole, patchable: checkPatch[nameBody]}
+		list:   listWith(st.ListRoles, roleItemOf),
+		get:    getWith(st.GetRole, roleOf, func(d *models.RoleDetail) int { return d.Version }),
+		create: rolesCreate, update: rolesUpdate, del: st.DeleteRole, patchable: checkPatch[nameBody]}
 	s.mount(r, roles)
 	s.members(r, roles, "principals", st.AddRolePrincipals, func(ctx context.Context, a models.Actor, id, m string) error {
 		return st.RemoveRolePrincipals(ctx, a, id, []string{m})

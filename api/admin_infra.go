@@ -185,18 +185,11 @@ func (b credentialBody) input() models.CredentialInput {
 // stores and credentials.
 func (s *Server) infraResources(r chi.Router) {
 	st := s.store
+	catalogsCreate, catalogsUpdate := namedWrites(st.CreateHostCatalog, func(x *models.HostCatalog) string { return x.ID }, st.UpdateHostCatalog)
 	catalogs := resource{path: "/host-catalogs", parent: "scope_id",
-		list: listWith(st.ListHostCatalogs, func(it models.HostCatalogItem) hostCatalogJSON { return hostCatalogOf(&it) }),
-		get:  getWith(st.GetHostCatalog, hostCatalogOf, func(it *models.HostCatalogItem) int { return it.Version }),
-		create: createWith(func(ctx context.Context, a models.Actor, b scopedNameBody) (string, error) {
-			c, err := st.CreateHostCatalog(ctx, a, b.ScopeID, models.HostCatalogInput{Name: b.Name, Description: b.Description})
-			return id(c, err, func(c *models.HostCatalog) string { return c.ID })
-		}),
-		update: updateWith(func(ctx context.Context, a models.Actor, id string, v int, b nameBody) error {
-			_, err := st.UpdateHostCatalog(ctx, a, id, v, models.HostCatalogInput{Name: b.Name, Description: b.Description})
-			return err
-		}),
-		del: st.DeleteHostCatalog, patchable: checkPatch[nameBody]}
+		list:   listWith(st.ListHostCatalogs, func(it models.HostCatalogItem) hostCatalogJSON { return hostCatalogOf(&it) }),
+		get:    getWith(st.GetHostCatalog, hostCatalogOf, func(it *models.HostCatalogItem) int { return it.Version }),
+		create: catalogsCreate, update: catalogsUpdate, del: st.DeleteHostCatalog, patchable: checkPatch[nameBody]}
 	s.mount(r, catalogs)
 
 	hosts := resource{path: "/hosts", parent: "catalog_id",
@@ -244,18 +237,11 @@ func (s *Server) infraResources(r chi.Router) {
 	s.members(r, targets, "host-sources", st.AddTargetHostSources, st.RemoveTargetHostSource)
 	s.members(r, targets, "credential-sources", st.AddTargetCredentialSources, st.RemoveTargetCredentialSource)
 
+	storesCreate, storesUpdate := namedWrites(st.CreateCredentialStore, func(x *models.CredentialStore) string { return x.ID }, st.UpdateCredentialStore)
 	stores := resource{path: "/credential-stores", parent: "scope_id",
-		list: listWith(st.ListCredentialStores, func(it models.CredentialStoreItem) credentialStoreJSON { return credentialStoreOf(&it) }),
-		get:  getWith(st.GetCredentialStore, credentialStoreOf, func(it *models.CredentialStoreItem) int { return it.Version }),
-		create: createWith(func(ctx context.Context, a models.Actor, b scopedNameBody) (string, error) {
-			c, err := st.CreateCredentialStore(ctx, a, b.ScopeID, models.CredentialStoreInput{Name: b.Name, Description: b.Description})
-			return id(c, err, func(c *models.CredentialStore) string { return c.ID })
-		}),
-		update: updateWith(func(ctx context.Context, a models.Actor, id string, v int, b nameBody) error {
-			_, err := st.UpdateCredentialStore(ctx, a, id, v, models.CredentialStoreInput{Name: b.Name, Description: b.Description})
-			return err
-		}),
-		del: st.DeleteCredentialStore, patchable: checkPatch[nameBody]}
+		list:   listWith(st.ListCredentialStores, func(it models.CredentialStoreItem) credentialStoreJSON { return credentialStoreOf(&it) }),
+		get:    getWith(st.GetCredentialStore, credentialStoreOf, func(it *models.CredentialStoreItem) int { return it.Version }),
+		create: storesCreate, update: storesUpdate, del: st.DeleteCredentialStore, patchable: checkPatch[nameBody]}
 	s.mount(r, stores)
 
 	creds := resource{path: "/credentials", parent: "store_id",

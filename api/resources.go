@@ -253,3 +253,25 @@ func (s *Server) members(r chi.Router, res resource, sub string, add func(contex
 		return s.writeItem(w, r, res, chi.URLParam(r, "id"), http.StatusOK)
 	}))
 }
+
+// nameInput is the models input of resources whose form is a name and a
+// description (groups, roles, host catalogs, credential stores).
+type nameInput interface {
+	~struct{ Name, Description string }
+}
+
+// namedWrites builds create (body: scope_id, name, description) and update
+// (name, description) from such a resource's Store use cases.
+func namedWrites[In nameInput, T, U any](create func(context.Context, models.Actor, string, In) (*T, error), idOf func(*T) string,
+	update func(context.Context, models.Actor, string, int, In) (*U, error)) (func(context.Context, models.Actor, []byte) (string, error), func(context.Context, models.Actor, string, int, []byte) error) {
+	return createWith(func(ctx context.Context, a models.Actor, b scopedNameBody) (string, error) {
+			t, err := create(ctx, a, b.ScopeID, In{Name: b.Name, Description: b.Description})
+			if err != nil {
+				return "", err
+			}
+			return idOf(t), nil
+		}), updateWith(func(ctx context.Context, a models.Actor, id string, v int, b nameBody) error {
+			_, err := update(ctx, a, id, v, In{Name: b.Name, Description: b.Description})
+			return err
+		})
+}
