@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -144,5 +143,3 @@ func (s *Server) routes() chi.Router {
 	})
 	return r
 }
-
-func (s *Server) now() time.Time { return time.Now() }

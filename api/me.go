@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -135,12 +136,10 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// bearer is the request's bearer token (authenticate checked the scheme).
 func bearer(r *http.Request) string {
-	h := r.Header.Get("Authorization")
-	if len(h) > 7 {
-		return h[7:]
-	}
-	return ""
+	_, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	return strings.TrimSpace(tok)
 }
 
 func nonNil[T any](s []T) []T {
