@@ -22,12 +22,12 @@ import (
 
 // Exit codes of the CLI commands (documented in docs/cli.md).
 const (
-	ExitError      = 1 // anything else (network, server error)
-	ExitUsage      = 2 // bad command line
-	ExitAuth       = 3 // not logged in, login expired or revoked
-	ExitDenied     = 4 // no permission, or nothing by that name you may see
-	ExitConflict   = 5 // refused by a rule: invalid input, conflict, stale
-	ExitAmbiguous  = 6 // a target name matches several targets
+	ExitError       = 1 // anything else (network, server error)
+	ExitUsage       = 2 // bad command line
+	ExitAuth        = 3 // not logged in, login expired or revoked
+	ExitDenied      = 4 // no permission, or nothing by that name you may see
+	ExitConflict    = 5 // refused by a rule: invalid input, conflict, stale
+	ExitAmbiguous   = 6 // a target name matches several targets
 	ExitUnavailable = 7 // Gatehouse cannot be reached
 )
 
