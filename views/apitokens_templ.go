@@ -229,7 +229,7 @@ func APITokens(v APITokensView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "<h3>New token</h3><form method=\"post\" action=\"/account/tokens\" data-testid=\"token-form\" novalidate>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "<h3>New token</h3><form method=\"post\" action=\"/account/tokens#api-tokens\" data-testid=\"token-form\" novalidate>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
