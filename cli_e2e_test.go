@@ -16,6 +16,7 @@ import (
 	"gatehouse/browsertest"
 	"gatehouse/cli"
 	"gatehouse/models"
+	"gatehouse/worker"
 )
 
 // cliRun is one `gatehouse <args>` run through run(...) in the background.
@@ -76,35 +77,17 @@ func cliOnce(t testing.TB, env map[string]string, args ...string) (string, strin
 	return r.Out.String(), r.Err.String(), code
 }
 
-// echoServer echoes every connection (the test's own echo service).
+// echoServer runs the worker's echo service on a free port until the test
+// ends, and returns the port.
 func echoServer(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 4096)
-				for {
-					n, err := c.Read(buf)
-					if n > 0 {
-						_, _ = c.Write(buf[:n])
-					}
-					if err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go func() { _ = worker.ServeEcho(ctx, ln) }()
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
