@@ -361,7 +361,7 @@ func (s *Store) UpdateOIDCMethod(ctx context.Context, a Actor, id string, versio
 			return err
 		}
 		if cur.Version != version {
-			return fmt.Errorf("update auth method %s: changed by someone else since you opened it: %w", id, ErrConflict)
+			return stale("update auth method " + id)
 		}
 		cur.Name, cur.Description = in.Name, in.Description
 		return tx.saveOIDCMethod(ctx, cur, set, in.ClientSecret, in.Primary, false)

@@ -219,7 +219,7 @@ func (s *Store) bumpVersion(ctx context.Context, model any, what, id string, ver
 		return fmt.Errorf("update %s %s: %w", what, id, res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return fmt.Errorf("update %s %s: changed by someone else since you opened it: %w", what, id, ErrConflict)
+		return stale("update " + what + " " + id)
 	}
 	return nil
 }
