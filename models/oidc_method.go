@@ -90,7 +90,8 @@ func splitList(s string) []string {
 	return out
 }
 
-var claimNameOK = func(s string) bool {
+// claimNameOK reports a claim name without spaces, quotes or controls.
+func claimNameOK(s string) bool {
 	return s != "" && !strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == '"' || r == 0x7f })
 }
 
