@@ -29,6 +29,8 @@ type Config struct {
 	// ClientIP is the caller's address (trusted proxies applied).
 	ClientIP func(r *http.Request) string
 	Logger   *slog.Logger
+	// Classify is the shared classification of domain errors (required).
+	Classify Classifier
 }
 
 type ctxKey int
@@ -105,7 +107,8 @@ func requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !actorFrom(r.Context()).Authenticated() {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
-			writeProblem(w, r, problemOf(errNotLoggedIn))
+			writeProblem(w, r, Problem{Status: errNotLoggedIn.status, Code: errNotLoggedIn.code, Title: errNotLoggedIn.title,
+				Detail: errNotLoggedIn.detail})
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -20,6 +20,7 @@ import (
 
 	"gatehouse/api"
 	"gatehouse/dbtest"
+	"gatehouse/handlers"
 	"gatehouse/models"
 )
 
@@ -79,7 +80,7 @@ func newHarness(t *testing.T, d models.Dialect) *harness {
 		t.Fatal(err)
 	}
 	h.adminTok = h.token(h.admin)
-	h.srv = httptest.NewServer(api.New(api.Config{ExternalURL: "https://gatehouse.test", Logger: slog.New(slog.DiscardHandler)}, store))
+	h.srv = httptest.NewServer(api.New(api.Config{ExternalURL: "https://gatehouse.test", Logger: slog.New(slog.DiscardHandler), Classify: classify}, store))
 	t.Cleanup(h.srv.Close)
 	doc := loadDocument(t)
 	doc.Servers = openapi3.Servers{{URL: h.srv.URL + api.Prefix}}
@@ -89,6 +90,12 @@ func newHarness(t *testing.T, d models.Dialect) *harness {
 	}
 	h.router = r
 	return h
+}
+
+// classify is the pages' classification, as web wires it.
+func classify(err error) (int, string, string, map[string]string) {
+	p := handlers.ProblemOf(err)
+	return p.Status, p.Title, p.Message, p.Fields
 }
 
 // each runs fn on both databases.

@@ -51,6 +51,8 @@ var (
 	errNoSuchEndpoint = &apiError{http.StatusNotFound, "no_such_endpoint", "Not found", "There is no such API endpoint.", nil}
 	errMethod         = &apiError{http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed",
 		"This endpoint does not accept that method.", nil}
+	errBadETag = &apiError{http.StatusPreconditionFailed, "stale", "Changed meanwhile",
+		"If-Match is not an ETag this API gave out: read the item again and send its ETag.", nil}
 	errNeedIfMatch = &apiError{http.StatusPreconditionRequired, "if_match_required", "If-Match required",
 		"Send the item's ETag (from a GET) in If-Match, so a change made meanwhile is not overwritten.", nil}
 )
@@ -61,18 +63,24 @@ func badRequest(field, msg string) error {
 	return &apiError{http.StatusBadRequest, "bad_request", "Bad request", msg, map[string]string{field: msg}}
 }
 
-// problemOf classifies err. Domain kinds keep their text for people
-// (never for 5xx).
-func problemOf(err error) Problem {
+// Classifier turns a domain error into what people are told: status,
+// title, message and field messages (web passes handlers.ProblemOf, the
+// one classification of the pages and the API).
+type Classifier func(err error) (status int, title, message string, fields map[string]string)
+
+// codes are the problem codes of the domain statuses.
+var codes = map[int]string{http.StatusUnprocessableEntity: "invalid", http.StatusNotFound: "not_found", http.StatusForbidden: "forbidden",
+	http.StatusConflict: "conflict", http.StatusUnauthorized: "not_logged_in", http.StatusInternalServerError: "internal"}
+
+// problemOf classifies err: the API's own refusals and the login kinds it
+// tells apart (each with what to do), a stale version as 412, and every
+// other domain kind through the shared classifier.
+func (s *Server) problemOf(err error) Problem {
 	var ae *apiError
-	var ve *models.ValidationError
 	var th *models.ThrottledError
 	switch {
 	case errors.As(err, &ae):
 		return Problem{Status: ae.status, Code: ae.code, Title: ae.title, Detail: ae.detail, Errors: ae.fields}
-	case errors.As(err, &ve):
-		return Problem{Status: http.StatusUnprocessableEntity, Code: "invalid", Title: "Invalid input",
-			Detail: "Some fields are not valid; see errors.", Errors: ve.Fields}
 	case errors.As(err, &th):
 		return Problem{Status: http.StatusTooManyRequests, Code: "throttled", Title: "Too many attempts", Detail: th.Error()}
 	case errors.Is(err, models.ErrTokenExpired):
@@ -86,41 +94,25 @@ func problemOf(err error) Problem {
 			Detail: "The login code is unknown, used, expired or does not match. Run `gatehouse login` again."}
 	case errors.Is(err, models.ErrBadCredentials):
 		return Problem{Status: http.StatusUnauthorized, Code: "bad_credentials", Title: "Login failed", Detail: "Wrong login name or password."}
-	case errors.Is(err, models.ErrUnauthenticated):
-		return Problem{Status: http.StatusUnauthorized, Code: "not_logged_in", Title: "Not logged in",
-			Detail: "Your login has ended. Run `gatehouse login` again."}
-	case errors.Is(err, models.ErrStale):
+	case models.IsStale(err):
 		return Problem{Status: http.StatusPreconditionFailed, Code: "stale", Title: "Changed meanwhile",
 			Detail: "Someone changed this item since you read it. Read it again and retry with its new ETag."}
-	case errors.Is(err, models.ErrConflict):
-		return Problem{Status: http.StatusConflict, Code: "conflict", Title: "Conflict", Detail: peopleText(err, models.ErrConflict)}
-	case errors.Is(err, models.ErrNotFound):
-		return Problem{Status: http.StatusNotFound, Code: "not_found", Title: "Not found",
-			Detail: "There is nothing here, or you may not see it."}
-	case errors.Is(err, models.ErrForbidden):
-		return Problem{Status: http.StatusForbidden, Code: "forbidden", Title: "Not allowed", Detail: "You are not allowed to do that."}
 	}
-	return Problem{Status: http.StatusInternalServerError, Code: "internal", Title: "Something went wrong",
-		Detail: "The server could not complete the request. It has been logged; please try again."}
-}
-
-// peopleText is the domain's explanation without the wrapped kind's suffix
-// and the operation prefixes ("update scope s_1: ").
-func peopleText(err, kind error) string {
-	msg := strings.TrimSuffix(err.Error(), ": "+kind.Error())
-	if i := strings.LastIndex(msg, ": "); i >= 0 && strings.ContainsAny(msg[:i], "_") {
-		msg = msg[i+2:]
+	status, title, msg, fields := s.cfg.Classify(err)
+	p := Problem{Status: status, Code: codes[status], Title: title, Detail: msg, Errors: fields}
+	if status == http.StatusUnauthorized {
+		p.Detail = "Your login has ended. Run `gatehouse login` again."
 	}
-	if msg == "" {
-		return kind.Error()
+	if p.Code == "" {
+		p.Code = "error"
 	}
-	return strings.ToUpper(msg[:1]) + msg[1:] + "."
+	return p
 }
 
 // problem answers err as problem+json; 5xx are logged and never show their
 // text. A refusal on an item links its "Why can't I?" page.
 func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
-	p := problemOf(err)
+	p := s.problemOf(err)
 	if p.Status >= 500 {
 		s.cfg.Logger.ErrorContext(r.Context(), "api request failed", slog.String("request_id", middleware.GetReqID(r.Context())),
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("error", err))
@@ -216,7 +208,7 @@ func ifMatch(r *http.Request) (int, error) {
 	h = strings.Trim(strings.TrimPrefix(h, "W/"), `"`)
 	v, err := strconv.Atoi(h)
 	if err != nil || v < 1 {
-		return 0, models.ErrStale
+		return 0, errBadETag
 	}
 	return v, nil
 }

@@ -1,7 +1,11 @@
 package models
 
-import "fmt"
+import "errors"
 
-// ErrStale: the item's version is no longer the one the caller read (someone
-// changed it meanwhile). It is an ErrConflict kind; the API answers it 412.
-var ErrStale = fmt.Errorf("changed by someone else since you opened it: %w", ErrConflict)
+// IsStale reports whether err refused a change made on an outdated version
+// of the item (someone changed it since it was read): the API answers it
+// 412. It is an ErrConflict kind.
+func IsStale(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Kind == ErrConflict && e.Message == staleMessage
+}

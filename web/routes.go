@@ -34,7 +34,7 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	r.Get("/download/gatehouse", h(s.downloadBinary))
 	r.Get("/download/gatehouse.sha256", h(s.downloadChecksum))
 	// The JSON API authenticates with bearer tokens only (package api).
-	r.Handle(api.Prefix+"/*", api.New(api.Config{ExternalURL: s.externalAddr(), ClientIP: s.clientIP, Logger: s.logger}, s.store))
+	r.Handle(api.Prefix+"/*", api.New(api.Config{ExternalURL: s.externalAddr(), ClientIP: s.clientIP, Logger: s.logger, Classify: classify}, s.store))
 	for prefix, handler := range s.cfg.Mounts {
 		r.Mount(prefix, handler)
 	}

@@ -133,3 +133,10 @@ func (s *Server) externalAddr() string {
 	}
 	return strings.TrimSuffix(s.cfg.ExternalURL.String(), "/")
 }
+
+// classify is handlers.ProblemOf for the API: one classification of domain
+// errors for pages and problem+json.
+func classify(err error) (int, string, string, map[string]string) {
+	p := handlers.ProblemOf(err)
+	return p.Status, p.Title, p.Message, p.Fields
+}
