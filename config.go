@@ -105,6 +105,8 @@ type serveConfig struct {
 	InstanceGrace time.Duration
 	// TLSCertFile and TLSKeyFile (both or neither) make serve speak HTTPS.
 	TLSCertFile, TLSKeyFile string
+	// PprofListen, when set, serves /debug/pprof/ there (opt-in profiling).
+	PprofListen string
 }
 
 func parseServeConfig(args []string, getenv func(string) string, stderr io.Writer) (*serveConfig, error) {
@@ -126,6 +128,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	grace := s.add("instance-grace", "GATEHOUSE_INSTANCE_GRACE", "30s", "an instance unseen this long is dead: the others close its connections (system error)", false)
 	tlsCert := s.add("tls-cert", "GATEHOUSE_TLS_CERT", "", "PEM certificate chain file: serve HTTPS (with --tls-key)", false)
 	tlsKey := s.add("tls-key", "GATEHOUSE_TLS_KEY", "", "PEM private key file of --tls-cert", false)
+	pprofListen := s.add("pprof-listen", "GATEHOUSE_PPROF_LISTEN", "", pprofUsage, false)
 	if err := s.parse(args, getenv); err != nil {
 		return nil, err
 	}
@@ -208,6 +211,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	cfg.SessionSweep = dur(sweep)
 	cfg.InstanceGrace = dur(grace)
 	cfg.TLSCertFile, cfg.TLSKeyFile = *tlsCert, *tlsKey
+	cfg.PprofListen = *pprofListen
 	switch {
 	case (*tlsCert == "") != (*tlsKey == ""):
 		missing, set := tlsKey, tlsCert
