@@ -22,6 +22,7 @@ import (
 	"gatehouse/models"
 	"gatehouse/oidcauth"
 	"gatehouse/pgnotify"
+	"gatehouse/tunnel"
 	"gatehouse/web"
 	"gatehouse/worker"
 )
@@ -176,7 +177,8 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	g.Go(func() error {
 		var err error
 		if cfg.TLSCertFile != "" {
-			err = httpSrv.ServeTLS(ln, cfg.TLSCertFile, cfg.TLSKeyFile)
+			// RecordListener lets the tunnel move many TLS records per system call.
+			err = httpSrv.ServeTLS(tunnel.RecordListener(ln), cfg.TLSCertFile, cfg.TLSKeyFile)
 		} else {
 			err = httpSrv.Serve(ln)
 		}

@@ -41,8 +41,24 @@ func Copy(dst, src net.Conn, count func(int64)) error {
 	return bufferCopy(dst, src, count)
 }
 
-func bufferCopy(dst io.Writer, src net.Conn, count func(int64)) error {
+// maxRecordPlaintext is the most plaintext one TLS record carries.
+const maxRecordPlaintext = 16 << 10
+
+func bufferCopy(dst, src net.Conn, count func(int64)) error {
 	wait := readableWaiter(src)
+	stc, srec := recordConnOf(src)
+	write := dst.Write
+	if dtc, drec := recordConnOf(dst); drec != nil {
+		// One write for all the records of a chunk.
+		write = func(p []byte) (int, error) {
+			drec.startBatch()
+			n, err := dtc.Write(p)
+			if ferr := drec.flushBatch(); err == nil {
+				err = ferr
+			}
+			return n, err
+		}
+	}
 	small := make([]byte, smallBufSize)
 	var big *[]byte
 	defer func() {
@@ -71,8 +87,20 @@ func bufferCopy(dst io.Writer, src net.Conn, count func(int64)) error {
 			buf = *big
 		}
 		n, err := src.Read(buf)
+		if stc != nil && err == nil {
+			// More TLS records already here: gather them (one record per
+			// Read) and write them on together.
+			for len(buf)-n >= maxRecordPlaintext && srec.recordReady() {
+				m, rerr := stc.Read(buf[n:])
+				n += m
+				if rerr != nil {
+					err = rerr
+					break
+				}
+			}
+		}
 		if n > 0 {
-			w, werr := dst.Write(buf[:n])
+			w, werr := write(buf[:n])
 			count(int64(w))
 			if werr != nil {
 				return werr
