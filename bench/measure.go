@@ -62,6 +62,25 @@ type env struct {
 	sink      string // sink address (direct)
 	cert, key string
 	conn      *proc // connect on a long echo session (first byte, admission, idle)
+	pprof     string // the server's --pprof-listen address, when profiling
+}
+
+// profile starts a CPU profile of the server for secs seconds (when
+// profiling) and returns a function that waits for it.
+func (e *env) profile(name string, secs int) func() {
+	if e.pprof == "" {
+		return func() {}
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- fetchProfile(e.pprof, secs, filepath.Join(e.cfg.pprofDir, e.db+"-"+name+".pprof"))
+	}()
+	time.Sleep(100 * time.Millisecond)
+	return func() {
+		if err := <-done; err != nil {
+			logf("profile %s: %v", name, err)
+		}
+	}
 }
 
 func runDB(ctx context.Context, cfg *config, db, dir string) error {
@@ -117,6 +136,7 @@ func runDB(ctx context.Context, cfg *config, db, dir string) error {
 			return err
 		}
 		pprofAddr = fmt.Sprintf("127.0.0.1:%d", pp)
+		e.pprof = pprofAddr
 		extraEnv = append(extraEnv, "GATEHOUSE_PPROF_LISTEN="+pprofAddr)
 	}
 	hc := newHTTPClient()
@@ -143,7 +163,7 @@ func runDB(ctx context.Context, cfg *config, db, dir string) error {
 		{"session_start", e.sessionStarts},
 		{"connect", e.connectStart},
 		{"first_byte", e.firstByte},
-		{"admission", func() error { return e.admission(pprofAddr) }},
+		{"admission", e.admission},
 		{"bulk", func() error { return e.bulk(false) }},
 		{"bulk_tls", func() error { return e.bulk(true) }},
 		{"cancel", e.cancelCut},
@@ -192,6 +212,7 @@ func (e *env) sessionStarts() error {
 	var mu sync.Mutex
 	var conc []time.Duration
 	var firstErr error
+	wait := e.profile("session_start", 3)
 	t0 := time.Now()
 	var wg sync.WaitGroup
 	for c := 0; c < e.cfg.callers; c++ {
@@ -211,6 +232,7 @@ func (e *env) sessionStarts() error {
 	}
 	wg.Wait()
 	el := time.Since(t0)
+	wait()
 	if firstErr != nil {
 		return firstErr
 	}
@@ -292,7 +314,7 @@ func openMany(addr string, n, k int, keep bool) ([]time.Duration, time.Duration,
 
 // admission: new connections per second on one session, cfg.inFlight in
 // flight, and the same against the echo server directly.
-func (e *env) admission(pprofAddr string) error {
+func (e *env) admission() error {
 	// Warm-up, then the direct floor, then gatehouse (with a CPU profile
 	// when asked).
 	if _, _, _, err := openMany(e.conn.Listen, 100, e.cfg.inFlight, false); err != nil {
@@ -302,24 +324,14 @@ func (e *env) admission(pprofAddr string) error {
 	if err != nil {
 		return err
 	}
-	var prof chan error
-	if pprofAddr != "" {
-		prof = make(chan error, 1)
-		secs := 5
-		go func() { prof <- fetchProfile(pprofAddr, secs, filepath.Join(e.cfg.pprofDir, e.db+"-admission.pprof")) }()
-		time.Sleep(100 * time.Millisecond)
-	}
+	wait := e.profile("admission", 5)
 	srvCPU, conCPU := cpuTime(e.srv.Pid()), cpuTime(e.conn.Pid())
 	gd, gel, _, err := openMany(e.conn.Listen, e.cfg.admissions, e.cfg.inFlight, false)
 	if err != nil {
 		return err
 	}
 	srvCPU, conCPU = cpuTime(e.srv.Pid())-srvCPU, cpuTime(e.conn.Pid())-conCPU
-	if prof != nil {
-		if err := <-prof; err != nil {
-			logf("profile: %v", err)
-		}
-	}
+	wait()
 	n := float64(e.cfg.admissions)
 	e.cfg.emit(e.db, "admission", merge(stats(gd), prefixed("direct_", stats(dd)), map[string]any{
 		"in_flight": e.cfg.inFlight, "per_s": math.Round(n / gel.Seconds()), "direct_per_s": math.Round(n / del.Seconds()),
