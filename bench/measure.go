@@ -61,7 +61,7 @@ type env struct {
 	echo      string // echo server address (direct)
 	sink      string // sink address (direct)
 	cert, key string
-	conn      *proc // connect on a long echo session (first byte, admission, idle)
+	conn      *proc  // connect on a long echo session (first byte, admission, idle)
 	pprof     string // the server's --pprof-listen address, when profiling
 }
 
@@ -550,8 +550,8 @@ func (e *env) cancelCut() error {
 	return nil
 }
 
-// expiry: sessions of 10 s; how long after the deadline the connection is
-// cut (the deadline is taken as when the start request was sent + 10 s, so
+// expiry: sessions of 20 s; how long after the deadline the connection is
+// cut (the deadline is taken as when the start request was sent + 20 s, so
 // the figure is an upper bound).
 func (e *env) expiry() error {
 	var ds []time.Duration
@@ -566,7 +566,7 @@ func (e *env) expiry() error {
 				errs <- err
 				return
 			}
-			deadline := sent.Add(10 * time.Second)
+			deadline := sent.Add(20 * time.Second)
 			c, _, err := startConnect(e.cfg.bin, e.srv.URL, tok)
 			if err != nil {
 				errs <- err
@@ -594,7 +594,7 @@ func (e *env) expiry() error {
 	if err := <-errs; err != nil {
 		return err
 	}
-	e.cfg.emit(e.db, "expiry", merge(stats(ds), map[string]any{"note": "cut after (start request sent + 10 s): an upper bound"}))
+	e.cfg.emit(e.db, "expiry", merge(stats(ds), map[string]any{"note": "cut after (start request sent + 20 s): an upper bound"}))
 	return nil
 }
 

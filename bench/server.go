@@ -55,7 +55,7 @@ type world struct {
 
 // seed migrates the database and makes the administrator (password
 // benchPassword), an org, a project and three targets: echo and bulk
-// (unlimited connections, 8 h) and short (10 s, for the expiry figure). It
+// (unlimited connections, 8 h) and short (20 s, for the expiry figure). It
 // runs before the server starts; everything measured afterwards goes
 // through the binary.
 func seed(ctx context.Context, dbURL string, echoAddr, bulkAddr *net.TCPAddr) (*world, error) {
@@ -100,7 +100,7 @@ func seed(ctx context.Context, dbURL string, echoAddr, bulkAddr *net.TCPAddr) (*
 	if w.bulk, err = target("bench-bulk", bulkAddr.Port, 8*3600); err != nil {
 		return nil, err
 	}
-	if w.short, err = target("bench-short", echoAddr.Port, 10); err != nil {
+	if w.short, err = target("bench-short", echoAddr.Port, 20); err != nil {
 		return nil, err
 	}
 	return w, nil
