@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,6 +66,23 @@ type env struct {
 	cert, key string
 	conn      *proc  // connect on a long echo session (first byte, admission, idle)
 	pprof     string // the server's --pprof-listen address, when profiling
+	dbName    string // the Postgres database (empty on SQLite)
+}
+
+// commits is the Postgres database's committed transactions so far (its
+// statistics are flushed about once a second: wait before reading a delta).
+func (e *env) commits() int64 {
+	if e.dbName == "" {
+		return 0
+	}
+	db, err := sql.Open("pgx", e.cfg.pgURL)
+	if err != nil {
+		return 0
+	}
+	defer db.Close()
+	var n int64
+	_ = db.QueryRow("SELECT xact_commit FROM pg_stat_database WHERE datname = $1", e.dbName).Scan(&n)
+	return n
 }
 
 // profile starts a CPU profile of the server for secs seconds (when
@@ -117,6 +137,7 @@ func runDB(ctx context.Context, cfg *config, db, dir string) error {
 			defer drop()
 		}
 		dbURL = u
+		e.dbName = strings.TrimPrefix(mustParse(u).Path, "/")
 	}
 	logf("%s: seeding %s", db, dbURL)
 	if e.w, err = seed(ctx, dbURL, echoLn.Addr().(*net.TCPAddr), sinkLn.Addr().(*net.TCPAddr)); err != nil {
@@ -213,6 +234,7 @@ func (e *env) sessionStarts() error {
 	var conc []time.Duration
 	var firstErr error
 	wait := e.profile("session_start", 3)
+	cpu0 := cpuTime(e.srv.Pid())
 	t0 := time.Now()
 	var wg sync.WaitGroup
 	for c := 0; c < e.cfg.callers; c++ {
@@ -232,12 +254,14 @@ func (e *env) sessionStarts() error {
 	}
 	wg.Wait()
 	el := time.Since(t0)
+	cpu := cpuTime(e.srv.Pid()) - cpu0
 	wait()
 	if firstErr != nil {
 		return firstErr
 	}
 	e.cfg.emit(e.db, "session_start", merge(stats(seq), prefixed("concurrent_", stats(conc)), map[string]any{
-		"callers": e.cfg.callers, "per_s": math.Round(float64(len(conc)) / el.Seconds())}))
+		"callers": e.cfg.callers, "per_s": math.Round(float64(len(conc)) / el.Seconds()),
+		"server_cpu_us_per_start": math.Round(float64(cpu.Microseconds()) / float64(len(conc)))}))
 	return nil
 }
 
@@ -325,6 +349,8 @@ func (e *env) admission() error {
 		return err
 	}
 	wait := e.profile("admission", 5)
+	time.Sleep(1500 * time.Millisecond)
+	commits := e.commits()
 	srvCPU, conCPU := cpuTime(e.srv.Pid()), cpuTime(e.conn.Pid())
 	gd, gel, _, err := openMany(e.conn.Listen, e.cfg.admissions, e.cfg.inFlight, false)
 	if err != nil {
@@ -332,10 +358,13 @@ func (e *env) admission() error {
 	}
 	srvCPU, conCPU = cpuTime(e.srv.Pid())-srvCPU, cpuTime(e.conn.Pid())-conCPU
 	wait()
+	time.Sleep(3 * time.Second) // the closes are recorded, the statistics flushed
+	commits = e.commits() - commits
 	n := float64(e.cfg.admissions)
 	e.cfg.emit(e.db, "admission", merge(stats(gd), prefixed("direct_", stats(dd)), map[string]any{
 		"in_flight": e.cfg.inFlight, "per_s": math.Round(n / gel.Seconds()), "direct_per_s": math.Round(n / del.Seconds()),
-		"server_cpu_us_per_conn": math.Round(float64(srvCPU.Microseconds()) / n), "connect_cpu_us_per_conn": math.Round(float64(conCPU.Microseconds()) / n)}))
+		"server_cpu_us_per_conn": math.Round(float64(srvCPU.Microseconds()) / n), "connect_cpu_us_per_conn": math.Round(float64(conCPU.Microseconds()) / n),
+		"pg_commits_per_conn": round2(float64(commits) / n)}))
 	return nil
 }
 
@@ -639,4 +668,12 @@ func (e *env) idle() error {
 		"server_rss_KiB_per_conn":  round2(float64(rssKiB(e.srv.Pid())-srvRSS) / n),
 		"connect_rss_KiB_per_conn": round2(float64(rssKiB(e.conn.Pid())-conRSS) / n)}))
 	return nil
+}
+
+func mustParse(u string) *url.URL {
+	p, err := url.Parse(u)
+	if err != nil {
+		return &url.URL{}
+	}
+	return p
 }
