@@ -14,9 +14,8 @@ import (
 	"time"
 )
 
-// serveEcho answers every byte with itself (the host behind the echo
-// target and the direct baseline of the latency figures).
-func serveEcho(ln net.Listener) {
+// serveEach runs handle on every connection ln accepts, then closes it.
+func serveEach(ln net.Listener, handle func(net.Conn)) {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -24,46 +23,47 @@ func serveEcho(ln net.Listener) {
 		}
 		go func() {
 			defer c.Close()
-			buf := make([]byte, 512)
-			for {
-				n, err := c.Read(buf)
-				if n > 0 {
-					if _, err := c.Write(buf[:n]); err != nil {
-						return
-					}
-				}
-				if err != nil {
+			handle(c)
+		}()
+	}
+}
+
+// serveEcho answers every byte with itself (the host behind the echo
+// target and the direct baseline of the latency figures).
+func serveEcho(ln net.Listener) {
+	serveEach(ln, func(c net.Conn) {
+		buf := make([]byte, 512)
+		for {
+			n, err := c.Read(buf)
+			if n > 0 {
+				if _, err := c.Write(buf[:n]); err != nil {
 					return
 				}
 			}
-		}()
-	}
+			if err != nil {
+				return
+			}
+		}
+	})
 }
 
 // serveSink reads until EOF and answers the byte count (8 bytes, big
 // endian): the host behind the bulk target.
 func serveSink(ln net.Listener) {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		go func() {
-			defer c.Close()
-			buf := make([]byte, 256<<10)
-			var n int64
-			for {
-				m, err := c.Read(buf)
-				n += int64(m)
-				if err != nil {
-					break
-				}
+	serveEach(ln, func(c net.Conn) {
+		buf := make([]byte, 256<<10)
+		var n int64
+		for {
+			m, err := c.Read(buf)
+			n += int64(m)
+			if err != nil {
+				break
 			}
-			var out [8]byte
-			binary.BigEndian.PutUint64(out[:], uint64(n))
-			_, _ = c.Write(out[:])
-		}()
-	}
+		}
+		var out [8]byte
+		binary.BigEndian.PutUint64(out[:], uint64(n))
+		_, _ = c.Write(out[:])
+	})
 }
 
 // bulkSend sends size bytes to addr, half-closes and waits for the sink's
