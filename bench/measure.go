@@ -174,6 +174,14 @@ func runDB(ctx context.Context, cfg *config, db, dir string) error {
 	if cfg.want("start") {
 		cfg.emit(db, "start", map[string]any{"ready_ms": ms(startTime), "command": map[bool]string{true: "dev", false: "serve"}[db == "sqlite"]})
 	}
+	defer func() { // whatever happened, nothing is left running
+		if e.conn != nil {
+			e.conn.Stop()
+		}
+		if e.tlsSrv != nil {
+			e.tlsSrv.Stop()
+		}
+	}()
 	if e.web, err = login(base); err != nil {
 		return err
 	}
@@ -203,12 +211,6 @@ func runDB(ctx context.Context, cfg *config, db, dir string) error {
 		if err := s.fn(); err != nil && err != errSkip {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
-	}
-	if e.conn != nil {
-		e.conn.Stop()
-	}
-	if e.tlsSrv != nil {
-		e.tlsSrv.Stop()
 	}
 	return nil
 }
