@@ -79,11 +79,6 @@ func OpenDB(ctx context.Context, databaseURL string) (*gorm.DB, Dialect, error) 
 		if derr != nil {
 			return nil, d, derr
 		}
-		// The pure-Go SQLite parses every statement anew (a quarter of the
-		// CPU of an admission or a session start): keep the prepared
-		// statements of the single connection (pgx already does this for
-		// Postgres). Bounded, as statements with IN lists vary in text.
-		cfg.PrepareStmt, cfg.PrepareStmtMaxSize = true, 1024
 		db, err = gorm.Open(sqlite.Open(dsn), cfg)
 	}
 	if err != nil {
