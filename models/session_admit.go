@@ -10,7 +10,7 @@ import (
 // already active is the common case (every connection but a session's
 // first): it is admitted and recorded, in the operational and the warehouse
 // tables, by one statement on Postgres (one round trip, committed on its
-// own) and by one short transaction of four prepared statements on SQLite.
+// own) and by one short transaction of four statements on SQLite.
 // The conditions are those of AdmitConnection's UPDATE restricted to
 // state = 'active', so the limit stays exact under races (the row's
 // connection_count is checked and raised by the same UPDATE, which
