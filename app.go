@@ -23,6 +23,7 @@ import (
 	"gatehouse/oidcauth"
 	"gatehouse/pgnotify"
 	"gatehouse/proxywire"
+	"gatehouse/tunnel"
 	"gatehouse/web"
 	"gatehouse/worker"
 )
@@ -53,6 +54,8 @@ type appConfig struct {
 	// EchoListen, when set (dev), runs the TCP echo service there; a busy
 	// address is logged and skipped.
 	EchoListen string
+	// PprofListen, when set, serves /debug/pprof/ there (see pprof.go).
+	PprofListen string
 	// Reconcile is the interval of the worker's safety net (default 5 s).
 	Reconcile time.Duration
 	// InstanceGrace is how long an instance may go unseen before the
@@ -180,7 +183,8 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	g.Go(func() error {
 		var err error
 		if cfg.TLSCertFile != "" {
-			err = httpSrv.ServeTLS(ln, cfg.TLSCertFile, cfg.TLSKeyFile)
+			// RecordListener lets the tunnel move many TLS records per system call.
+			err = httpSrv.ServeTLS(tunnel.RecordListener(ln), cfg.TLSCertFile, cfg.TLSKeyFile)
 		} else {
 			err = httpSrv.Serve(ln)
 		}
@@ -228,6 +232,9 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	g.Go(func() error {
 		return instanceLoop(gctx, store, wk, min(max(grace/3, 100*time.Millisecond), 5*time.Second), grace, log)
 	})
+	if cfg.PprofListen != "" {
+		g.Go(func() error { return servePprof(gctx, cfg.PprofListen, log) })
+	}
 	if cfg.EchoListen != "" {
 		if eln, err := net.Listen("tcp", cfg.EchoListen); err != nil {
 			log.Warn("dev echo service not started: the target echo will refuse connections", "addr", cfg.EchoListen, "error", err)

@@ -101,6 +101,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	grace := s.add("instance-grace", "GATEHOUSE_INSTANCE_GRACE", "30s", "an instance unseen this long is dead: the others close its connections (system error)", false)
 	tlsCert := s.add("tls-cert", "GATEHOUSE_TLS_CERT", "", "PEM certificate chain file: serve HTTPS (with --tls-key)", false)
 	tlsKey := s.add("tls-key", "GATEHOUSE_TLS_KEY", "", "PEM private key file of --tls-cert", false)
+	pprofListen := s.add("pprof-listen", "GATEHOUSE_PPROF_LISTEN", "", pprofUsage, false)
 	if err := s.parse(args, getenv); err != nil {
 		return nil, err
 	}
@@ -183,6 +184,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	cfg.SessionSweep = dur(sweep)
 	cfg.InstanceGrace = dur(grace)
 	cfg.TLSCertFile, cfg.TLSKeyFile = *tlsCert, *tlsKey
+	cfg.PprofListen = *pprofListen
 	switch {
 	case (*tlsCert == "") != (*tlsKey == ""):
 		missing, set := tlsKey, tlsCert
