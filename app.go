@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"gorm.io/gorm"
 
 	"gatehouse/live"
 	"gatehouse/metrics"
@@ -75,6 +77,20 @@ type appConfig struct {
 	Stdout io.Writer
 }
 
+// openDatabase opens the database at databaseURL (models.OpenDB) and its
+// *sql.DB, which the caller closes.
+func openDatabase(ctx context.Context, databaseURL string) (*gorm.DB, *sql.DB, models.Dialect, error) {
+	db, dialect, err := models.OpenDB(ctx, databaseURL)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return db, sqlDB, dialect, nil
+}
+
 // startApp binds the listener, opens and migrates the database, bootstraps
 // it, and serves until ctx ends, with the background loops under one errgroup.
 func startApp(ctx context.Context, cfg appConfig) error {
@@ -91,11 +107,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		return fmt.Errorf("%s: cannot listen on %q: %w", name, cfg.Listen, err)
 	}
 	defer ln.Close() // the server closes it too on shutdown; a second Close is harmless
-	db, dialect, err := models.OpenDB(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	sqlDB, err := db.DB()
+	db, sqlDB, dialect, err := openDatabase(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
