@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -16,6 +17,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"gatehouse/credlib"
 	"gatehouse/live"
 	"gatehouse/metrics"
 	"gatehouse/migrations"
@@ -45,6 +47,9 @@ type appConfig struct {
 	SessionRetention time.Duration
 	// SessionSweep is the session loop's interval (default 1 s).
 	SessionSweep time.Duration
+	// RevocationInterval (default 5 s) and RevocationRetry (default 2 s):
+	// the credential revocation queue's loop interval and first retry delay.
+	RevocationInterval, RevocationRetry time.Duration
 	// TLSCertFile and TLSKeyFile, both set, make the listener serve HTTPS.
 	TLSCertFile, TLSKeyFile string
 	// EchoListen, when set (dev), runs the TCP echo service there; a busy
@@ -105,9 +110,13 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	broker := live.New()
 	instanceID := base64.RawURLEncoding.EncodeToString(randomKey(9))
 	hook := &workerHook{}
+	libraries := credlib.New()
+	defer libraries.Close()
+	revoke := make(revocationKick, 1)
 	store := models.NewStore(db, dialect, models.Options{
 		Crypter: crypter, LoginLifetime: cfg.LoginLifetime, LoginIdleTimeout: cfg.LoginIdle,
 		CheckOIDCProvider: oidcauth.Checker(oidcClient),
+		CredentialBackend: libraries, Revocations: models.RevocationOptions{Kick: revoke.kick, RetryBase: cfg.RevocationRetry},
 		Sessions: models.SessionOptions{Notifier: broker, InstanceID: instanceID, InstanceGrace: cfg.InstanceGrace,
 			Ended: hook.ended, EndedChannel: worker.NotifyChannel},
 	})
@@ -205,6 +214,9 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		sweep = time.Second
 	}
 	g.Go(func() error { return sessionLoop(gctx, store, sweep, reg, log) })
+	g.Go(func() error {
+		return revocationLoop(gctx, store, revoke, cmp.Or(cfg.RevocationInterval, 5*time.Second), reg, log)
+	})
 	if dialect == models.Postgres {
 		// One LISTEN connection: other instances' session changes for the
 		// live pages, and their cancels for this instance's worker.

@@ -150,6 +150,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		RootKey: cfg.RootKey, RootKeyPrevious: cfg.RootKeyPrevious, TrustedProxies: cfg.TrustedProxies,
 		LoginLifetime: cfg.LoginLifetime, LoginIdle: cfg.LoginIdle, SessionSweep: cfg.SessionSweep, InstanceGrace: cfg.InstanceGrace,
 		SessionRetention: cfg.SessionRetention, TLSCertFile: cfg.TLSCertFile, TLSKeyFile: cfg.TLSKeyFile,
+		RevocationInterval: cfg.RevocationInterval, RevocationRetry: cfg.RevocationRetry,
 		Logger: logger, Stdout: stdout,
 	})
 }

@@ -172,7 +172,7 @@ func (h *workerHook) ended(ends []models.SessionEnd) {
 func newWorker(store *models.Store, trusted []netip.Prefix, m *metrics.Registry, log *slog.Logger) *worker.Worker {
 	sessions := proxySessions{store: store, m: m, flushed: &sync.Map{}}
 	return worker.New(worker.Config{
-		Sessions: sessions, Logger: log, FlushInterval: 2 * time.Second,
+		Sessions: sessions, Logger: log, FlushInterval: 2 * time.Second, Credentials: proxyCredentials{sessions},
 		OnThrottle: func() { sessions.count("throttled") },
 		UserIP: func(r *http.Request) netip.Addr {
 			a, err := netip.ParseAddr(web.ClientIP(r, trusted))

@@ -33,6 +33,13 @@ unless --keep-session is given.
                        ARGS are replaced by the local listener's host
                        (127.0.0.1) and port, e.g.
                        gatehouse connect --addr … --exec psql -- -h {{host}} -p {{port}} -U app
+                       The session's credentials are passed as environment
+                       variables: PGHOST, PGPORT, PGUSER, PGPASSWORD for a
+                       Postgres role (so --exec psql needs no arguments);
+                       GATEHOUSE_SSH_KEY, GATEHOUSE_SSH_CERT, GATEHOUSE_SSH_USER
+                       for an SSH certificate signed for a key generated here
+                       (its private half never leaves this machine), e.g.
+                       --exec sh -- -c 'ssh -i "$GATEHOUSE_SSH_KEY" -o CertificateFile="$GATEHOUSE_SSH_CERT" -p {{port}} "$GATEHOUSE_SSH_USER"@{{host}}'
 
 The token can also come from GATEHOUSE_TOKEN (keeps it out of the process list),
 the address from GATEHOUSE_ADDR.
@@ -165,6 +172,12 @@ func (p *Proxy) Run(ctx context.Context) error {
 	fmt.Fprintf(p.Out, "Listening on %s for session %s\n", addr, info.SessionID)
 	fmt.Fprintf(p.Out, "Expires %s (in %s); connections left: %s\n",
 		info.ExpiresAt.Local().Format("2006-01-02 15:04:05 MST"), time.Until(info.ExpiresAt).Round(time.Second), left)
+	env, cleanup, err := p.credentials(ctx, addr)
+	defer cleanup()
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	if p.Ready != nil {
 		p.Ready(addr)
 	}
@@ -175,7 +188,7 @@ func (p *Proxy) Run(ctx context.Context) error {
 	wg.Go(func() { p.accept(ctx, ln, end, &wg) })
 	wg.Go(func() { p.watch(ctx, info, end) })
 	if p.Exec != nil {
-		wg.Go(func() { end(p.exec(ctx, addr)) })
+		wg.Go(func() { end(p.exec(ctx, addr, env)) })
 	}
 	<-ctx.Done()
 	ln.Close()
@@ -327,10 +340,11 @@ func (p *Proxy) closeAll() {
 	p.conns = nil
 }
 
-// exec runs the --exec command with {{host}} and {{port}} replaced; it
+// exec runs the --exec command with {{host}} and {{port}} replaced and the
+// credentials' environment added (see credentials); it
 // returns errExecDone when the command succeeds and an *ExitError when it
 // fails.
-func (p *Proxy) exec(ctx context.Context, addr *net.TCPAddr) error {
+func (p *Proxy) exec(ctx context.Context, addr *net.TCPAddr, env []string) error {
 	r := strings.NewReplacer("{{host}}", addr.IP.String(), "{{port}}", strconv.Itoa(addr.Port))
 	argv := make([]string, len(p.Exec))
 	for i, a := range p.Exec {
@@ -338,6 +352,9 @@ func (p *Proxy) exec(ctx context.Context, addr *net.TCPAddr) error {
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, p.Out, p.Err
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("%s: %w", argv[0], err)

@@ -77,7 +77,7 @@ func (s *Store) CancelSessionsOf(ctx context.Context, res Resource) (int, error)
 		}
 		cond, table = u.cond, u.table
 	}
-	if s.dialect == Postgres && table != "credential_libraries" {
+	if s.dialect == Postgres {
 		if err := s.q(ctx).Exec("SELECT 1 FROM "+table+" WHERE id = ? FOR UPDATE", res.ID).Error; err != nil {
 			return 0, fmt.Errorf("lock %s %s: %w", res.Type, res.ID, err)
 		}
@@ -100,6 +100,9 @@ func (s *Store) CancelSessionsOfRemoval(ctx context.Context, parent, item Resour
 		cond, args = "target_id = ? AND host_set_id = ?", []any{parent.ID, item.ID}
 	case parent.Type == "target" && item.Type == "credential":
 		cond = "target_id = ? AND id IN (SELECT session_id FROM session_credentials WHERE credential_id = ? AND revoked_at IS NULL)"
+		args = []any{parent.ID, item.ID}
+	case parent.Type == "target" && item.Type == "credential-library":
+		cond = "target_id = ? AND id IN (SELECT session_id FROM session_credentials WHERE library_id = ? AND revoked_at IS NULL)"
 		args = []any{parent.ID, item.ID}
 	case parent.Type == "host-set" && item.Type == "host":
 		cond, args = "host_set_id = ? AND host_id = ?", []any{parent.ID, item.ID}
