@@ -234,8 +234,8 @@ func (s *Store) signSSH(ctx context.Context, sess *Session, publicKey string, re
 			return nil, fmt.Errorf("sign certificate: %w", err)
 		}
 		err = s.q(ctx).Exec(`INSERT INTO ssh_certificates (library_id, serial, session_id, credential_id, key_id, principals, fingerprint,
-			valid_after, valid_before, signed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.LibraryID, int64(serial), sess.ID, c.CredentialID,
-			keyID, strings.Join(facts.Principals, ","), ssh.FingerprintSHA256(pk), facts.ValidAfter, facts.ValidBefore, now).Error
+			certificate, valid_after, valid_before, signed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.LibraryID, int64(serial), sess.ID,
+			c.CredentialID, keyID, strings.Join(facts.Principals, ","), ssh.FingerprintSHA256(pk), cert, facts.ValidAfter, facts.ValidBefore, now).Error
 		if err != nil {
 			return nil, fmt.Errorf("record certificate: %w", err)
 		}
@@ -308,6 +308,14 @@ func (s *Store) dynamicCredential(ctx context.Context, b SessionCredentialRow) (
 		c.Username, c.Password = facts.Role, sec.Password
 	case LibrarySSHCert:
 		c.Username, c.Principals = facts.Principals[0], facts.Principals
+		var certs []string
+		if err := s.q(ctx).Table("ssh_certificates").Where("session_id = ? AND credential_id = ?", b.SessionID, b.CredentialID).
+			Order("signed_at DESC, serial").Limit(1).Pluck("certificate", &certs).Error; err != nil {
+			return nil, fmt.Errorf("certificate of %s: %w", b.CredentialID, err)
+		}
+		if len(certs) > 0 {
+			c.Certificate = certs[0]
+		}
 	}
 	return c, nil
 }
@@ -321,10 +329,13 @@ type SSHCertificate struct {
 	KeyID        string
 	Principals   string
 	Fingerprint  string
-	ValidAfter   time.Time
-	ValidBefore  time.Time
-	SignedAt     time.Time
-	RevokedAt    *time.Time
+	// Certificate is the signed certificate (authorized_keys format; not
+	// secret: useless without the private key, which Gatehouse never has).
+	Certificate string
+	ValidAfter  time.Time
+	ValidBefore time.Time
+	SignedAt    time.Time
+	RevokedAt   *time.Time
 }
 
 // TableName is the certificates table.

@@ -162,29 +162,32 @@ func (s *Store) DeleteCredentialLibrary(ctx context.Context, a Actor, id string)
 
 // TestCredentialLibrary checks a Postgres library against its server: it
 // connects with the stored password and checks the role may create roles.
-// The error's text says exactly what is wrong (for the admin). SSH
-// libraries have nothing to test (ErrInvalid). Who may update the library
-// may test it.
-func (s *Store) TestCredentialLibrary(ctx context.Context, a Actor, id string) error {
+// problem says exactly what is wrong, for the admin ("" when all is well).
+// Who may update the library may test it. Errors: ErrNotFound,
+// ErrForbidden, ErrInvalid (an SSH library: nothing to connect to).
+func (s *Store) TestCredentialLibrary(ctx context.Context, a Actor, id string) (problem string, err error) {
 	l, err := s.readLibrary(ctx, a, id)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := s.authorize(ctx, a, ActionUpdate, libraryResource(l)); err != nil {
-		return err
+		return "", err
 	}
 	if l.Type != LibraryPostgres {
-		return Invalid("type", "Only Postgres libraries connect to a server.")
+		return "", Invalid("type", "Only Postgres libraries connect to a server.")
 	}
 	conn, err := s.libraryConn(ctx, l.ID)
 	if err != nil {
-		return err
+		return "", err
 	}
 	be, err := s.backend()
 	if err != nil {
-		return err
+		return "", err
 	}
-	return be.TestPostgres(ctx, conn)
+	if err := be.TestPostgres(ctx, conn); err != nil {
+		return err.Error(), nil
+	}
+	return "", nil
 }
 
 // libraryConn loads a Postgres library's connection with its password.
@@ -211,12 +214,28 @@ type LibrarySourceView struct {
 	ScopeID     string
 }
 
-// TargetLibrarySources lists the libraries attached to a target the actor
-// may read.
-func (s *Store) TargetLibrarySources(ctx context.Context, a Actor, targetID string) ([]LibrarySourceView, error) {
-	if _, err := s.readTarget(ctx, a, targetID); err != nil {
-		return nil, err
+// targetLibraries fills a target page's attached libraries and, for who
+// may attach, the project's libraries to choose from.
+func (s *Store) targetLibraries(ctx context.Context, a Actor, d *TargetDetail) error {
+	var err error
+	if d.LibrarySources, err = s.librarySourceViews(ctx, d.ID); err != nil {
+		return err
 	}
+	if !d.Actions[ActionAddCredentialSources] {
+		return nil
+	}
+	libs, err := s.LibraryChoices(ctx, a, d.ScopeID)
+	if err != nil {
+		return err
+	}
+	for _, l := range libs {
+		d.LibraryChoices = append(d.LibraryChoices, Choice{ID: l.ID, Label: l.Name + " (" + LibraryTypeLabel(l.Type) + ", " + l.StoreName + ")"})
+	}
+	return nil
+}
+
+// librarySourceViews lists the libraries attached to a target.
+func (s *Store) librarySourceViews(ctx context.Context, targetID string) ([]LibrarySourceView, error) {
 	var out []LibrarySourceView
 	err := s.q(ctx).Table("target_library_sources AS y").
 		Joins("JOIN credential_libraries cl ON cl.id = y.library_id").Joins("JOIN credential_stores cs ON cs.id = cl.store_id").

@@ -71,7 +71,11 @@ type TargetDetail struct {
 	ProjectName       string
 	HostSources       []HostSourceView
 	CredentialSources []CredentialSourceView
-	Actions           map[Action]bool `gorm:"-"`
+	// LibrarySources are the attached credential libraries;
+	// LibraryChoices those of the project the actor may attach.
+	LibrarySources []LibrarySourceView `gorm:"-"`
+	LibraryChoices []Choice            `gorm:"-"`
+	Actions        map[Action]bool     `gorm:"-"`
 }
 
 // GetTarget returns a target with its host and credential sources (by name).
@@ -103,6 +107,9 @@ func (s *Store) GetTarget(ctx context.Context, a Actor, id string) (*TargetDetai
 	sort.SliceStable(d.CredentialSources, func(i, j int) bool {
 		return strings.ToLower(d.CredentialSources[i].CredentialName) < strings.ToLower(d.CredentialSources[j].CredentialName)
 	})
+	if err := s.targetLibraries(ctx, a, d); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 

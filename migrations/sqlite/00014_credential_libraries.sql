@@ -81,6 +81,7 @@ CREATE TABLE ssh_certificates (
   key_id        TEXT NOT NULL,
   principals    TEXT NOT NULL,
   fingerprint   TEXT NOT NULL,
+  certificate   TEXT NOT NULL,
   valid_after   DATETIME NOT NULL,
   valid_before  DATETIME NOT NULL,
   signed_at     DATETIME NOT NULL,
