@@ -115,9 +115,11 @@ func (b *Backend) ExecPostgres(ctx context.Context, conn models.PostgresConn, sq
 	if err != nil {
 		return err
 	}
-	err = pgx.BeginFunc(ctx, p, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, sql)
-		return err
+	err = retryStale(ctx, func() error {
+		return pgx.BeginFunc(ctx, p, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, sql)
+			return err
+		})
 	})
 	if err != nil {
 		return explain(p.Config().ConnConfig, err)
@@ -132,7 +134,18 @@ func (b *Backend) DropPostgresRole(ctx context.Context, conn models.PostgresConn
 	if err != nil {
 		return err
 	}
-	err = pgx.BeginFunc(ctx, p, func(tx pgx.Tx) error {
+	err = retryStale(ctx, func() error {
+		return pgx.BeginFunc(ctx, p, dropTx(ctx, role, sql))
+	})
+	if err != nil {
+		return explain(p.Config().ConnConfig, err)
+	}
+	return nil
+}
+
+// dropTx runs the revocation sql in tx unless the role is gone.
+func dropTx(ctx context.Context, role, sql string) func(pgx.Tx) error {
+	return func(tx pgx.Tx) error {
 		var n int
 		if err := tx.QueryRow(ctx, "SELECT count(*) FROM pg_roles WHERE rolname = $1", role).Scan(&n); err != nil {
 			return err
@@ -142,11 +155,19 @@ func (b *Backend) DropPostgresRole(ctx context.Context, conn models.PostgresConn
 		}
 		_, err := tx.Exec(ctx, sql)
 		return err
-	})
-	if err != nil {
-		return explain(p.Config().ConnConfig, err)
 	}
-	return nil
+}
+
+// retryStale runs fn once more when it failed below SQL (a pooled
+// connection the server closed meanwhile: the pool has dropped it, the
+// next try dials afresh). Nothing was committed by a try that failed so.
+func retryStale(ctx context.Context, fn func() error) error {
+	err := fn()
+	var pgErr *pgconn.PgError
+	if err != nil && !errors.As(err, &pgErr) && ctx.Err() == nil {
+		err = fn()
+	}
+	return err
 }
 
 // explain turns a connection or statement error into words for people.
