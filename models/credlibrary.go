@@ -317,6 +317,9 @@ func (in CredentialLibraryInput) validate(typ string, creating bool) (Credential
 	v := validator{}
 	in.Name = v.text("name", "Name", in.Name, true, 128)
 	in.Description = v.text("description", "Description", in.Description, false, 1024)
+	// Browsers send text areas with CRLF line ends.
+	in.CreationStatements = strings.ReplaceAll(in.CreationStatements, "\r\n", "\n")
+	in.RevocationStatements = strings.ReplaceAll(in.RevocationStatements, "\r\n", "\n")
 	var set LibrarySettings
 	var password *string
 	switch typ {
