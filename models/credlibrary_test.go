@@ -98,7 +98,11 @@ func TestLibraryBadInput(t *testing.T) {
 		{"no type", func() models.CredentialLibraryInput { in := pgOK; in.Type = "vault"; return in }, "type", "Postgres role or SSH certificate"},
 		{"no name", func() models.CredentialLibraryInput { in := pgOK; in.Name = " "; return in }, "name", "Name is required"},
 		{"long name", func() models.CredentialLibraryInput { in := pgOK; in.Name = strings.Repeat("n", 129); return in }, "name", "at most 128"},
-		{"long description", func() models.CredentialLibraryInput { in := pgOK; in.Description = strings.Repeat("d", 1025); return in }, "description", "at most 1024"},
+		{"long description", func() models.CredentialLibraryInput {
+			in := pgOK
+			in.Description = strings.Repeat("d", 1025)
+			return in
+		}, "description", "at most 1024"},
 		{"no url", func() models.CredentialLibraryInput { in := pgOK; in.URL = ""; return in }, "url", "Connection URL is required"},
 		{"url scheme", func() models.CredentialLibraryInput { in := pgOK; in.URL = "mysql://a@b/c"; return in }, "url", "must look like postgres://"},
 		{"url without role", func() models.CredentialLibraryInput { in := pgOK; in.URL = "postgres://db.example.com/x"; return in }, "url", "must name the role"},
@@ -117,7 +121,11 @@ func TestLibraryBadInput(t *testing.T) {
 			in.UsernameTemplate = strings.Repeat("a", 60) + "{{.Session.ShortID}}"
 			return in
 		}, "username_template", "at most 63"},
-		{"template unknown field", func() models.CredentialLibraryInput { in := pgOK; in.UsernameTemplate = "gh_{{.User.Password}}"; return in }, "username_template", "does not render"},
+		{"template unknown field", func() models.CredentialLibraryInput {
+			in := pgOK
+			in.UsernameTemplate = "gh_{{.User.Password}}"
+			return in
+		}, "username_template", "does not render"},
 		{"template syntax", func() models.CredentialLibraryInput { in := pgOK; in.UsernameTemplate = "gh_{{.User.Name"; return in }, "username_template", "does not render"},
 		{"grant role", func() models.CredentialLibraryInput { in := pgOK; in.GrantRoles = "readers, drop table;"; return in }, "grant_roles", "not a role name"},
 		{"grants needed", func() models.CredentialLibraryInput { in := pgOK; in.GrantRoles = ""; return in }, "grant_roles", "name at least one role"},
@@ -140,7 +148,11 @@ func TestLibraryBadInput(t *testing.T) {
 			return in
 		}, "revocation_statements", "not a placeholder"},
 		{"no principals", func() models.CredentialLibraryInput { in := sshOK; in.PrincipalsTemplate = ""; return in }, "principals_template", "required"},
-		{"principal space", func() models.CredentialLibraryInput { in := sshOK; in.PrincipalsTemplate = "{{.User.Name}} root"; return in }, "principals_template", "not a safe principal"},
+		{"principal space", func() models.CredentialLibraryInput {
+			in := sshOK
+			in.PrincipalsTemplate = "{{.User.Name}} root"
+			return in
+		}, "principals_template", "not a safe principal"},
 		{"principal empty", func() models.CredentialLibraryInput { in := sshOK; in.PrincipalsTemplate = "alice,,bob"; return in }, "principals_template", "not a safe principal"},
 		{"principal template field", func() models.CredentialLibraryInput { in := sshOK; in.PrincipalsTemplate = "{{.Root}}"; return in }, "principals_template", "does not render"},
 		{"extension", func() models.CredentialLibraryInput {
