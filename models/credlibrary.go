@@ -13,6 +13,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"gatehouse/models/acl"
 )
 
 // Credential library types.
@@ -131,8 +133,8 @@ type CredentialLibraryItem struct {
 	Actions   map[Action]bool `gorm:"-"`
 }
 
-func libraryResource(l *CredentialLibrary) Resource {
-	return Resource{Type: "credential-library", ID: l.ID, ScopeID: l.ScopeID, ParentID: l.StoreID}
+func libraryResource(l *CredentialLibrary) acl.Resource {
+	return acl.Resource{Type: "credential-library", ID: l.ID, ScopeID: l.ScopeID, ParentID: l.StoreID}
 }
 
 // PostgresConn is how a library reaches its Postgres server: a URL without

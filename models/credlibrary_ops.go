@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gorm.io/gorm/clause"
+
+	"gatehouse/models/acl"
 )
 
 // CreateCredentialLibrary adds a library to a credential store. A Postgres
@@ -20,7 +22,7 @@ func (s *Store) CreateCredentialLibrary(ctx context.Context, a Actor, storeID st
 		if err != nil {
 			return err
 		}
-		if err := tx.authorize(ctx, a, ActionCreate, Resource{Type: "credential-library", ScopeID: cs.ScopeID, ParentID: cs.ID}); err != nil {
+		if err := tx.authorize(ctx, a, ActionCreate, acl.Resource{Type: "credential-library", ScopeID: cs.ScopeID, ParentID: cs.ID}); err != nil {
 			return err
 		}
 		in, set, password, err := in.validate(in.Type, true)
@@ -88,7 +90,7 @@ func (s *Store) ListCredentialLibraries(ctx context.Context, a Actor, storeID st
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, a, ActionList, Resource{Type: "credential-library", ScopeID: cs.ScopeID, ParentID: cs.ID}); err != nil {
+	if err := s.authorize(ctx, a, ActionList, acl.Resource{Type: "credential-library", ScopeID: cs.ScopeID, ParentID: cs.ID}); err != nil {
 		return nil, nil // may see the store but not its libraries
 	}
 	cond, args, err := s.listCondition(ctx, a, "credential-library", ActionRead, ListColumns{Scope: "cl.scope_id", ID: "cl.id", Parent: "cl.store_id"})
@@ -293,7 +295,7 @@ func (s *Store) RemoveTargetLibrarySource(ctx context.Context, a Actor, targetID
 		if err := tx.authorize(ctx, a, ActionRemoveCredentialSources, targetResource(t)); err != nil {
 			return err
 		}
-		if err := tx.beforeSourceRemoval(ctx, targetResource(t), Resource{Type: "credential-library", ID: libraryID, ScopeID: t.ScopeID}); err != nil {
+		if err := tx.beforeSourceRemoval(ctx, targetResource(t), acl.Resource{Type: "credential-library", ID: libraryID, ScopeID: t.ScopeID}); err != nil {
 			return err
 		}
 		res := tx.q(ctx).Table("target_library_sources").Where("target_id = ? AND library_id = ?", t.ID, libraryID).Delete(nil)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"gatehouse/models/acl"
 )
 
 // RevocationOptions tune the queue of pending revocations. Zero values
@@ -276,7 +278,7 @@ func (s *Store) RetryRevocation(ctx context.Context, a Actor, sessionID, credent
 	if err != nil {
 		return err
 	}
-	res := Resource{Type: "session", ID: sessionID, ScopeID: scope}
+	res := acl.Resource{Type: "session", ID: sessionID, ScopeID: scope}
 	if err := s.authorize(ctx, a, ActionCancel, res); err != nil {
 		return notFoundIfHidden(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"gatehouse/credlib"
 	"gatehouse/dbtest"
 	"gatehouse/models"
+	"gatehouse/models/acl"
 )
 
 // pgLibraryInput is a valid Postgres library for the target database.
@@ -527,7 +528,7 @@ func TestTwoInstancesRevokeOnce(t *testing.T) {
 		roles = append(roles, minted(t, f.start(t), models.CredentialPostgresRole).Username)
 	}
 	if err := f.store.Transact(ctx, func(tx *models.Store) error {
-		_, err := tx.CancelSessionsOf(ctx, models.Resource{Type: "target", ID: f.target})
+		_, err := tx.CancelSessionsOf(ctx, acl.Resource{Type: "target", ID: f.target})
 		return err
 	}); err != nil {
 		t.Fatal(err)

@@ -122,12 +122,9 @@ func (s *Store) staticCredential(ctx context.Context, id string) (*IssuedCredent
 func (s *Store) issueCredentials(ctx context.Context, sess *Session, userName, targetName string, now time.Time) ([]IssuedCredential, error) {
 	sessionID, targetID := sess.ID, sess.TargetID
 	var srcs []CredentialSource
-	q := `SELECT tcs.credential_id, tcs.purpose FROM target_credential_sources tcs
+	q := s.keyShare(`SELECT tcs.credential_id, tcs.purpose FROM target_credential_sources tcs
 		JOIN credentials c ON c.id = tcs.credential_id JOIN credential_stores cs ON cs.id = c.store_id
-		WHERE tcs.target_id = ? ORDER BY tcs.credential_id`
-	if s.dialect == Postgres {
-		q += " FOR KEY SHARE OF c, cs"
-	}
+		WHERE tcs.target_id = ? ORDER BY tcs.credential_id`, "c, cs")
 	if err := s.q(ctx).Raw(q, targetID).Scan(&srcs).Error; err != nil {
 		return nil, fmt.Errorf("credential sources of %s: %w", targetID, err)
 	}
