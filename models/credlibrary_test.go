@@ -649,3 +649,45 @@ func TestSSHLibrarySessions(t *testing.T) {
 		}
 	})
 }
+
+// TestRewrapLibrarySecrets: root key rotation re-encrypts the libraries'
+// secrets and the live issued credentials' too; with the old key gone the
+// session's password still shows and its role is still revoked.
+func TestRewrapLibrarySecrets(t *testing.T) {
+	eachSessionDB(t, func(t *testing.T, f *sessionFixture) {
+		ctx := context.Background()
+		pg := dbtest.NewPGTarget(t)
+		f.attachLibrary(t, pgLibraryInput(pg, "rotating"))
+		st := f.start(t)
+		c := minted(t, st, models.CredentialPostgresRole)
+		newKey := make([]byte, 32)
+		newKey[0] = 99
+		oldKey := make([]byte, 32)
+		for i := range oldKey {
+			oldKey[i] = byte(i + 7) // the fixture's key
+		}
+		both, _ := models.NewCrypter(newKey, oldKey)
+		be := credlib.New()
+		defer be.Close()
+		rotating := models.NewStore(f.store.DB(), f.store.Dialect(), models.Options{Now: f.clock.Now, Crypter: both, CredentialBackend: be})
+		// The static credential, two libraries, the issued role's secret.
+		if n, err := rotating.RewrapCredentialSecrets(ctx); err != nil || n != 4 {
+			t.Fatalf("rewrap = %d, %v", n, err)
+		}
+		newOnly, _ := models.NewCrypter(newKey)
+		after := models.NewStore(f.store.DB(), f.store.Dialect(), models.Options{Now: f.clock.Now, Crypter: newOnly, CredentialBackend: be})
+		d, err := after.GetSession(ctx, f.alice, st.Session.ID)
+		if err != nil || minted(t, &models.StartedSession{Credentials: d.Credentials}, models.CredentialPostgresRole).Password != c.Password {
+			t.Fatalf("after rotation: %v", err)
+		}
+		if _, err := after.CancelSession(ctx, f.alice, st.Session.ID); err != nil {
+			t.Fatal(err)
+		}
+		if res, err := after.WorkRevocations(ctx); err != nil || res.Revoked != 1 {
+			t.Fatalf("revoke after rotation: %+v %v", res, err)
+		}
+		if roles := pg.Roles(t); len(roles) != 0 {
+			t.Fatalf("roles left: %v", roles)
+		}
+	})
+}
