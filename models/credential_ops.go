@@ -207,7 +207,7 @@ func (s *Store) RewrapCredentialSecrets(ctx context.Context) (int, error) {
 // row, also its key) where it was sealed under a previous key.
 func (s *Store) rewrap(ctx context.Context, table, column, aad string) (int, error) {
 	var rows []struct{ AAD, Sealed string }
-	if err := s.q(ctx).Table(table).Select(aad+" AS aad, "+column+" AS sealed").Where(column+" <> ''").Scan(&rows).Error; err != nil {
+	if err := s.q(ctx).Table(table).Select(aad + " AS aad, " + column + " AS sealed").Where(column + " <> ''").Scan(&rows).Error; err != nil {
 		return 0, fmt.Errorf("load %s secrets: %w", table, err)
 	}
 	n := 0
