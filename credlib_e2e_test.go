@@ -146,19 +146,7 @@ func TestConnectExecPsqlWithMintedRole(t *testing.T) {
 func TestRevocationSurvivesKill(t *testing.T) {
 	pg := dbtest.NewPGTarget(t)
 	w := newLibraryWorld(t, models.Postgres, 5432, pgLibrary(pg), map[string]string{"GATEHOUSE_REVOCATION_INTERVAL": "1h"})
-	child := exec.Command(os.Args[0], "-test.run", "^$")
-	child.Env = append(os.Environ(), childServeEnv+"=1")
-	for k, v := range w.Env {
-		child.Env = append(child.Env, k+"="+v)
-	}
-	out, errOut := &syncBuffer{}, &syncBuffer{}
-	child.Stdout, child.Stderr = out, errOut
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
-	var bURL string
-	waitFor(t, 60*time.Second, "instance B starts", func() bool { bURL = urlPattern.FindString(out.String()); return bURL != "" })
+	child, bURL := startChildServe(t, w.Env)
 	c := client(t)
 	id, _ := startSession(t, c, &testApp{URL: bURL})
 	if roles := pg.Roles(t); len(roles) != 1 {

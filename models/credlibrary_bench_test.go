@@ -2,7 +2,6 @@ package models_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -84,22 +83,7 @@ func BenchmarkRevokeBurst(b *testing.B) {
 				}
 				b.StartTimer()
 				t0 := time.Now()
-				var wg sync.WaitGroup
-				for _, s := range stores {
-					wg.Go(func() {
-						for {
-							r, err := s.WorkRevocations(ctx)
-							if err != nil {
-								b.Error(err)
-								return
-							}
-							if r.Revoked+len(r.Failures) == 0 {
-								return
-							}
-						}
-					})
-				}
-				wg.Wait()
+				drainRevocations(b, stores...)
 				d := time.Since(t0)
 				b.StopTimer()
 				if left := pg.Roles(b); len(left) != 0 {

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"gorm.io/gorm/clause"
-
 	"gatehouse/models/acl"
 )
 
@@ -254,59 +252,14 @@ func (s *Store) librarySourceViews(ctx context.Context, targetID string) ([]Libr
 // (it needs add-credential-sources on the target). Errors on
 // "library_ids": none chosen, unknown ids or libraries of another project.
 func (s *Store) AddTargetLibrarySources(ctx context.Context, a Actor, targetID string, libraryIDs []string) error {
-	return s.Transact(ctx, func(tx *Store) error {
-		t, err := tx.lockTarget(ctx, a, targetID)
-		if err != nil {
-			return err
-		}
-		if err := tx.authorize(ctx, a, ActionAddCredentialSources, targetResource(t)); err != nil {
-			return err
-		}
-		ids := uniqueIDs(libraryIDs)
-		if len(ids) == 0 {
-			return Invalid("library_ids", "Choose at least one credential library.")
-		}
-		var n int64
-		if err := tx.q(ctx).Table("credential_libraries").Where("id IN ? AND scope_id = ?", ids, t.ScopeID).Count(&n).Error; err != nil {
-			return fmt.Errorf("check libraries: %w", err)
-		}
-		if int(n) != len(ids) {
-			return Invalid("library_ids", "Only credential libraries of the target's own project can be attached.")
-		}
-		for _, id := range ids {
-			src := map[string]any{"target_id": t.ID, "library_id": id, "scope_id": t.ScopeID, "purpose": CredentialPurposeBrokered, "created_at": tx.now()}
-			if err := tx.q(ctx).Table("target_library_sources").Clauses(clause.OnConflict{DoNothing: true}).Create(src).Error; err != nil {
-				return fmt.Errorf("attach library %s to target %s: %w", id, t.ID, err)
-			}
-		}
-		return nil
-	})
+	return s.addTargetSources(ctx, a, targetID, libraryIDs, libraryAttachment)
 }
 
 // RemoveTargetLibrarySource detaches a library from a target, canceling
 // the target's sessions that hold one of its credentials (ErrNotFound when
 // it is not attached).
 func (s *Store) RemoveTargetLibrarySource(ctx context.Context, a Actor, targetID, libraryID string) error {
-	return s.Transact(ctx, func(tx *Store) error {
-		t, err := tx.lockTarget(ctx, a, targetID)
-		if err != nil {
-			return err
-		}
-		if err := tx.authorize(ctx, a, ActionRemoveCredentialSources, targetResource(t)); err != nil {
-			return err
-		}
-		if err := tx.beforeSourceRemoval(ctx, targetResource(t), acl.Resource{Type: "credential-library", ID: libraryID, ScopeID: t.ScopeID}); err != nil {
-			return err
-		}
-		res := tx.q(ctx).Table("target_library_sources").Where("target_id = ? AND library_id = ?", t.ID, libraryID).Delete(nil)
-		if res.Error != nil {
-			return fmt.Errorf("detach library %s from target %s: %w", libraryID, t.ID, res.Error)
-		}
-		if res.RowsAffected == 0 {
-			return fmt.Errorf("library source %s of target %s: %w", libraryID, t.ID, ErrNotFound)
-		}
-		return nil
-	})
+	return s.removeTargetSource(ctx, a, targetID, libraryID, libraryAttachment)
 }
 
 // LibraryChoices lists the libraries of a project the actor may read, for

@@ -192,7 +192,7 @@ func (s *Store) WorkRevocations(ctx context.Context) (RevocationResult, error) {
 		res.Failures = append(res.Failures, RevocationFailure{SessionID: r.SessionID, CredentialID: r.CredentialID,
 			Subject: r.Subject, Attempts: r.Attempts, Err: msg})
 	}
-	for _, part := range chunkRevocations(revoked, 300) {
+	for _, part := range chunks(revoked, 300) {
 		err := s.Transact(ctx, func(tx *Store) error {
 			return tx.recordRevoked(ctx, part, done)
 		})
@@ -202,18 +202,6 @@ func (s *Store) WorkRevocations(ctx context.Context) (RevocationResult, error) {
 		res.Revoked += len(part)
 	}
 	return res, nil
-}
-
-func chunkRevocations(rs []Revocation, n int) [][]Revocation {
-	var out [][]Revocation
-	for len(rs) > n {
-		out = append(out, rs[:n])
-		rs = rs[n:]
-	}
-	if len(rs) > 0 {
-		out = append(out, rs)
-	}
-	return out
 }
 
 // recordRevoked marks revocations done (dropping their sealed payload) and

@@ -539,24 +539,7 @@ func TestTwoInstancesRevokeOnce(t *testing.T) {
 		instances[i] = models.NewStore(f.store.DB(), models.Postgres, models.Options{Now: f.clock.Now, Crypter: f.crypter,
 			CredentialBackend: be, Revocations: models.RevocationOptions{Batch: 3, Parallel: 2}})
 	}
-	var wg sync.WaitGroup
-	var total [2]int
-	for i, s := range instances {
-		wg.Go(func() {
-			for {
-				res, err := s.WorkRevocations(ctx)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if res.Revoked+len(res.Failures) == 0 {
-					return
-				}
-				total[i] += res.Revoked
-			}
-		})
-	}
-	wg.Wait()
+	total := drainRevocations(t, instances...)
 	if total[0]+total[1] != n || total[0] == 0 || total[1] == 0 {
 		t.Fatalf("revoked by instance: %v (want %d in all, both working)", total, n)
 	}
@@ -568,6 +551,31 @@ func TestTwoInstancesRevokeOnce(t *testing.T) {
 	if left := pg.Roles(t); len(left) != 0 {
 		t.Fatalf("roles left: %v", left)
 	}
+}
+
+// drainRevocations has the stores (instances) work the revocation queue at
+// once until none finds anything left; it returns how many each revoked.
+func drainRevocations(tb testing.TB, stores ...*models.Store) []int {
+	ctx := context.Background()
+	total := make([]int, len(stores))
+	var wg sync.WaitGroup
+	for i, s := range stores {
+		wg.Go(func() {
+			for {
+				res, err := s.WorkRevocations(ctx)
+				if err != nil {
+					tb.Error(err)
+					return
+				}
+				if res.Revoked+len(res.Failures) == 0 {
+					return
+				}
+				total[i] += res.Revoked
+			}
+		})
+	}
+	wg.Wait()
+	return total
 }
 
 // TestSSHLibrarySessions: the session's user has her key signed (a pasted

@@ -199,8 +199,8 @@ func (s *Store) revokeCredentials(ctx context.Context, sessionIDs []string, now 
 }
 
 // chunks splits ids into slices of at most n.
-func chunks(ids []string, n int) [][]string {
-	var out [][]string
+func chunks[T any](ids []T, n int) [][]T {
+	var out [][]T
 	for len(ids) > n {
 		out = append(out, ids[:n])
 		ids = ids[n:]
