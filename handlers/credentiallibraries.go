@@ -91,7 +91,11 @@ func (h CredentialLibraries) show(w http.ResponseWriter, r *http.Request, status
 	if err != nil {
 		return err
 	}
-	return render(w, r, status, views.CredentialLibraryPage(h.Meta(r, l.Name, "scopes"), path, cr, l, h.ExternalURL, test))
+	m := h.Meta(r, l.Name, "scopes")
+	if test != nil {
+		m.ReplaceURL = "/credential-libraries/" + l.ID // a reload shows the page, it does not test again
+	}
+	return render(w, r, status, views.CredentialLibraryPage(m, path, cr, l, h.ExternalURL, test))
 }
 
 // Test connects a Postgres library to its server and shows what is wrong,
