@@ -204,8 +204,8 @@ func (s *Store) WorkRevocations(ctx context.Context) (RevocationResult, error) {
 	return res, nil
 }
 
-// recordRevoked marks revocations done (dropping their sealed payload) and
-// records them in the warehouse.
+// recordRevoked marks revocations done (dropping their sealed payload),
+// records them in the warehouse and tells the live pages.
 func (s *Store) recordRevoked(ctx context.Context, rs []Revocation, at time.Time) error {
 	keys := make([]string, 0, len(rs))
 	args := []any{at}
@@ -226,7 +226,16 @@ func (s *Store) recordRevoked(ctx context.Context, rs []Revocation, at time.Time
 	if err != nil {
 		return fmt.Errorf("warehouse revocations: %w", err)
 	}
-	return nil
+	// The live session pages show the new state.
+	ids := make([]string, 0, len(rs))
+	for _, r := range rs {
+		ids = append(ids, r.SessionID)
+	}
+	var changes []SessionChange
+	if err := s.q(ctx).Raw("SELECT id AS session_id, user_id FROM sessions WHERE id IN ?", uniqueIDs(ids)).Scan(&changes).Error; err != nil {
+		return fmt.Errorf("sessions of revocations: %w", err)
+	}
+	return s.publishChanges(ctx, changes)
 }
 
 // revokeOne drops a Postgres role: with its library's current connection
