@@ -382,7 +382,7 @@ func (s *Store) SSHRevocationList(ctx context.Context, libraryID string) ([]byte
 	return be.KRL(pub, us, uint64(now.Unix()), now)
 }
 
-// SessionCertificates lists the certificates signed for a session.
+// sessionCertificates lists the certificates signed for a session.
 func (s *Store) sessionCertificates(ctx context.Context, sessionID string) ([]SSHCertificate, error) {
 	var out []SSHCertificate
 	err := s.q(ctx).Where("session_id = ?", sessionID).Order("signed_at, serial").Find(&out).Error
