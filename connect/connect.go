@@ -165,6 +165,16 @@ func (p *Proxy) Run(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", p.ListenAddr, err)
 	}
 	addr := ln.Addr().(*net.TCPAddr)
+	// The credentials first: once "Listening" is printed, clients may come.
+	env, cleanup, err := p.credentials(ctx, addr)
+	defer cleanup()
+	if err != nil {
+		ln.Close()
+		if ctx.Err() != nil {
+			return nil // stopped by the user meanwhile
+		}
+		return err
+	}
 	left := "unlimited"
 	if info.ConnectionsLeft >= 0 {
 		left = strconv.Itoa(info.ConnectionsLeft)
@@ -172,12 +182,6 @@ func (p *Proxy) Run(ctx context.Context) error {
 	fmt.Fprintf(p.Out, "Listening on %s for session %s\n", addr, info.SessionID)
 	fmt.Fprintf(p.Out, "Expires %s (in %s); connections left: %s\n",
 		info.ExpiresAt.Local().Format("2006-01-02 15:04:05 MST"), time.Until(info.ExpiresAt).Round(time.Second), left)
-	env, cleanup, err := p.credentials(ctx, addr)
-	defer cleanup()
-	if err != nil {
-		ln.Close()
-		return err
-	}
 	if p.Ready != nil {
 		p.Ready(addr)
 	}
