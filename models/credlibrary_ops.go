@@ -113,51 +113,31 @@ func (s *Store) ListCredentialLibraries(ctx context.Context, a Actor, storeID st
 // change, an empty password keeps the stored one. version must match
 // (ErrConflict otherwise). Sessions already started keep their credentials.
 func (s *Store) UpdateCredentialLibrary(ctx context.Context, a Actor, id string, version int, in CredentialLibraryInput) (*CredentialLibrary, error) {
-	var out *CredentialLibrary
-	err := s.Transact(ctx, func(tx *Store) error {
-		l, err := seeItem(ctx, tx, a, "credential library", id, libraryResource)
+	var lib *CredentialLibrary
+	return updateItem(ctx, s, a, "credential library", id, version, func(l *CredentialLibrary) acl.Resource {
+		lib = l
+		return libraryResource(l)
+	}, func() (map[string]any, string, error) {
+		in, set, password, err := in.validate(lib.Type, false)
 		if err != nil {
-			return err
-		}
-		if err := tx.authorize(ctx, a, ActionUpdate, libraryResource(l)); err != nil {
-			return err
-		}
-		in, set, password, err := in.validate(l.Type, false)
-		if err != nil {
-			return err
+			return nil, "", err
 		}
 		settings, _ := json.Marshal(set)
 		updates := map[string]any{"name": in.Name, "description": in.Description, "settings": string(settings)}
 		if password != nil {
-			if updates["secret"], err = tx.seal(id, librarySecret{Password: *password}); err != nil {
-				return fmt.Errorf("encrypt library secret: %w", err)
+			if updates["secret"], err = s.seal(id, librarySecret{Password: *password}); err != nil {
+				return nil, "", fmt.Errorf("encrypt library secret: %w", err)
 			}
 		}
-		if err := tx.updateVersioned(ctx, &CredentialLibrary{}, "credential library", id, version, updates,
-			fmt.Sprintf("Another credential library in this store is already named %q.", in.Name)); err != nil {
-			return err
-		}
-		out, err = first[CredentialLibrary](tx.q(ctx), "credential library", id)
-		return err
+		return updates, fmt.Sprintf("Another credential library in this store is already named %q.", in.Name), nil
 	})
-	return out, err
 }
 
 // DeleteCredentialLibrary deletes a library: the sessions using it are
 // canceled in the same transaction (their credentials revoked through the
 // queue) and it leaves every target.
 func (s *Store) DeleteCredentialLibrary(ctx context.Context, a Actor, id string) error {
-	return s.Transact(ctx, func(tx *Store) error {
-		l, err := seeItem(ctx, tx, a, "credential library", id, libraryResource)
-		if err != nil {
-			return err
-		}
-		res := libraryResource(l)
-		if err := tx.authorize(ctx, a, ActionDelete, res); err != nil {
-			return err
-		}
-		return tx.deleteInfra(ctx, &CredentialLibrary{}, res)
-	})
+	return deleteItem(ctx, s, a, "credential library", id, libraryResource)
 }
 
 // TestCredentialLibrary checks a Postgres library against its server: it
