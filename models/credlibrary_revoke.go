@@ -97,10 +97,7 @@ func (o RevocationOptions) backoff(attempts int) time.Duration {
 // revocation per live Postgres role of the sessions, with its sealed
 // secret (the connection to revoke with). It returns how many it queued.
 func (s *Store) queueRevocations(ctx context.Context, sessionIDs []string, now time.Time) (int64, error) {
-	role := "json_extract(facts, '$.role')"
-	if s.dialect == Postgres {
-		role = "CAST(facts AS json)->>'role'"
-	}
+	role := s.jsonText("facts", "role")
 	res := s.q(ctx).Exec(`INSERT INTO credential_revocations (session_id, credential_id, purpose, library_id, library_type, subject,
 		payload, state, attempts, last_error, created_at, next_attempt_at)
 		SELECT session_id, credential_id, purpose, library_id, source, COALESCE(`+role+`, ''), secret, 'pending', 0, '', ?, ?
@@ -144,10 +141,7 @@ func (s *Store) WorkRevocations(ctx context.Context) (RevocationResult, error) {
 	now := s.now()
 	lease := now.Add(o.Lease)
 	due := "state <> 'revoked' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)"
-	sub := "SELECT session_id, credential_id, purpose FROM credential_revocations WHERE " + due + " ORDER BY next_attempt_at LIMIT ?"
-	if s.dialect == Postgres {
-		sub += " FOR UPDATE SKIP LOCKED"
-	}
+	sub := s.skipLockedRows("SELECT session_id, credential_id, purpose FROM credential_revocations WHERE " + due + " ORDER BY next_attempt_at LIMIT ?")
 	var claimed []Revocation
 	err := s.q(ctx).Raw(`UPDATE credential_revocations SET lease_until = ?, attempts = attempts + 1
 		WHERE (session_id, credential_id, purpose) IN (`+sub+`) AND `+due+` RETURNING *`,
