@@ -136,6 +136,22 @@ func TestConnectExecPsqlWithMintedRole(t *testing.T) {
 	if m := get(t, client(t), app.URL+"/metrics"); !strings.Contains(m.Body, `gatehouse_credential_revocations_total{outcome="revoked"} 1`) {
 		t.Fatalf("metrics:\n%s", m.Body)
 	}
+	// The library's server is down: the start fails with the reason, shown.
+	lib, err := w.store.GetCredentialLibrary(context.Background(), w.admin, w.Library)
+	must(t, err)
+	down := pgLibrary(pg)
+	down.URL, down.Password = "postgres://postgres@127.0.0.1:1/postgres", ""
+	_, err = w.store.UpdateCredentialLibrary(context.Background(), w.admin, w.Library, lib.Version, down)
+	must(t, err)
+	m := startPattern.FindStringSubmatch(get(t, c, app.URL+"/targets").Body)
+	if m == nil {
+		t.Fatal("no start button")
+	}
+	refused := post(t, c, app.URL+"/targets/"+m[1]+"/sessions", url.Values{})
+	if refused.Status != http.StatusUnprocessableEntity || !strings.Contains(refused.Body, `data-testid="target-error"`) ||
+		!strings.Contains(refused.Body, "Cannot reach the server at 127.0.0.1:1") {
+		t.Fatalf("start with the server down: %d\n%s", refused.Status, refused.Body)
+	}
 }
 
 // TestRevocationSurvivesKill: a session ends and its revocation is queued
