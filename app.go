@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"gorm.io/gorm"
 
+	"gatehouse/credlib"
 	"gatehouse/live"
 	"gatehouse/metrics"
 	"gatehouse/migrations"
@@ -51,6 +53,9 @@ type appConfig struct {
 	SessionRetention time.Duration
 	// SessionSweep is the session loop's interval (default 1 s).
 	SessionSweep time.Duration
+	// RevocationInterval (default 5 s) and RevocationRetry (default 2 s):
+	// the credential revocation queue's loop interval and first retry delay.
+	RevocationInterval, RevocationRetry time.Duration
 	// TLSCertFile and TLSKeyFile, both set, make the listener serve HTTPS.
 	TLSCertFile, TLSKeyFile string
 	// EchoListen, when set (dev), runs the TCP echo service there; a busy
@@ -126,9 +131,13 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	broker := live.New()
 	instanceID := base64.RawURLEncoding.EncodeToString(randomKey(9))
 	hook := &proxywire.EndedHook{}
+	libraries := credlib.New()
+	defer libraries.Close()
+	revoke := make(revocationKick, 1)
 	store := models.NewStore(db, dialect, models.Options{
 		Crypter: crypter, LoginLifetime: cfg.LoginLifetime, LoginIdleTimeout: cfg.LoginIdle,
 		CheckOIDCProvider: oidcauth.Checker(oidcClient),
+		CredentialBackend: libraries, Revocations: models.RevocationOptions{Kick: revoke.kick, RetryBase: cfg.RevocationRetry},
 		Sessions: models.SessionOptions{Notifier: broker, InstanceID: instanceID, InstanceGrace: cfg.InstanceGrace,
 			Ended: hook.Ended, EndedChannel: worker.NotifyChannel},
 	})
@@ -227,6 +236,9 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		sweep = time.Second
 	}
 	g.Go(func() error { return sessionLoop(gctx, store, sweep, reg, log) })
+	g.Go(func() error {
+		return revocationLoop(gctx, store, revoke, cmp.Or(cfg.RevocationInterval, 5*time.Second), reg, log)
+	})
 	if dialect == models.Postgres {
 		// One LISTEN connection: other instances' session changes for the
 		// live pages, and their cancels for this instance's worker.

@@ -98,6 +98,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	idle := s.add("login-idle-timeout", "GATEHOUSE_LOGIN_IDLE_TIMEOUT", "24h", "a login unused this long ends", false)
 	retention := s.add("session-retention", "GATEHOUSE_SESSION_RETENTION", "24h", "operational rows of sessions terminated longer ago are deleted (the warehouse keeps them forever)", false)
 	sweep := s.add("session-sweep-interval", "GATEHOUSE_SESSION_SWEEP_INTERVAL", "1s", "how often expired and finished sessions are terminated", false)
+	revInterval := s.add("revocation-interval", "GATEHOUSE_REVOCATION_INTERVAL", "5s", "how often pending credential revocations are looked at (retries; new ones start at once)", false)
+	revRetry := s.add("revocation-retry", "GATEHOUSE_REVOCATION_RETRY", "2s", "delay before a failed credential revocation is retried, doubled each attempt up to 5m", false)
 	grace := s.add("instance-grace", "GATEHOUSE_INSTANCE_GRACE", "30s", "an instance unseen this long is dead: the others close its connections (system error)", false)
 	tlsCert := s.add("tls-cert", "GATEHOUSE_TLS_CERT", "", "PEM certificate chain file: serve HTTPS (with --tls-key)", false)
 	tlsKey := s.add("tls-key", "GATEHOUSE_TLS_KEY", "", "PEM private key file of --tls-cert", false)
@@ -183,6 +185,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	cfg.SessionRetention = dur(retention)
 	cfg.SessionSweep = dur(sweep)
 	cfg.InstanceGrace = dur(grace)
+	cfg.RevocationInterval, cfg.RevocationRetry = dur(revInterval), dur(revRetry)
 	cfg.TLSCertFile, cfg.TLSKeyFile = *tlsCert, *tlsKey
 	cfg.PprofListen = *pprofListen
 	switch {

@@ -14,17 +14,11 @@ import (
 	"gatehouse/models"
 )
 
-// TestKilledInstanceConnectionsClose: instance B, a real `serve` process,
-// relays a connection and is killed (SIGKILL: nothing recorded on the
-// way out). The session canceled on instance A stays canceling while the
-// connection may live, then, once B has been unseen for --instance-grace,
-// A's session loop closes the connection (system error, its flushed bytes
-// kept) and the session terminates canceled: nothing stays canceling until
-// it expires.
-func TestKilledInstanceConnectionsClose(t *testing.T) {
-	w := newProxyWorldEnv(t, models.Postgres, 1, map[string]string{"GATEHOUSE_INSTANCE_GRACE": "3s"})
-	a, env := w.Apps[0], w.Env
-
+// startChildServe runs `gatehouse serve` with env as a child process (a
+// real process a test can SIGKILL: child.Process.Kill) and returns it with
+// its URL once it listens; it is killed when the test ends.
+func startChildServe(t testing.TB, env map[string]string) (*exec.Cmd, string) {
+	t.Helper()
 	child := exec.Command(os.Args[0], "-test.run", "^$")
 	child.Env = append(os.Environ(), childServeEnv+"=1")
 	for k, v := range env {
@@ -36,13 +30,28 @@ func TestKilledInstanceConnectionsClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
-	var bURL string
-	for deadline := time.Now().Add(60 * time.Second); bURL == ""; time.Sleep(20 * time.Millisecond) {
+	var url string
+	for deadline := time.Now().Add(60 * time.Second); url == ""; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("instance B did not start:\n%s\n%s", out, errOut)
+			t.Fatalf("the child serve process did not start:\n%s\n%s", out, errOut)
 		}
-		bURL = urlPattern.FindString(out.String())
+		url = urlPattern.FindString(out.String())
 	}
+	return child, url
+}
+
+// TestKilledInstanceConnectionsClose: instance B, a real `serve` process,
+// relays a connection and is killed (SIGKILL: nothing recorded on the
+// way out). The session canceled on instance A stays canceling while the
+// connection may live, then, once B has been unseen for --instance-grace,
+// A's session loop closes the connection (system error, its flushed bytes
+// kept) and the session terminates canceled: nothing stays canceling until
+// it expires.
+func TestKilledInstanceConnectionsClose(t *testing.T) {
+	w := newProxyWorldEnv(t, models.Postgres, 1, map[string]string{"GATEHOUSE_INSTANCE_GRACE": "3s"})
+	a, env := w.Apps[0], w.Env
+
+	child, bURL := startChildServe(t, env)
 
 	c := client(t)
 	id, tok := startSession(t, c, a)

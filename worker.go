@@ -19,7 +19,7 @@ func newWorker(store *models.Store, trusted []netip.Prefix, m *metrics.Registry,
 	sessions := proxywire.NewSessions(store, m)
 	return worker.New(worker.Config{
 		Sessions: sessions, Logger: log, FlushInterval: 2 * time.Second,
-		OnThrottle: sessions.Throttled,
+		OnThrottle: sessions.Throttled, Credentials: proxywire.NewCredentials(sessions),
 		UserIP: func(r *http.Request) netip.Addr {
 			a, err := netip.ParseAddr(web.ClientIP(r, trusted))
 			if err != nil {

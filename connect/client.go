@@ -5,6 +5,7 @@ package connect
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -161,7 +162,7 @@ func (c *Client) handshake(conn net.Conn) (*Tunnel, error) {
 // Info reads the session's info. A refusal is a *RefusedError.
 func (c *Client) Info(ctx context.Context) (*tunnel.Info, error) {
 	var info tunnel.Info
-	if err := c.call(ctx, http.MethodGet, "session info", &info); err != nil {
+	if err := c.call(ctx, http.MethodGet, tunnel.InfoPath, "session info", nil, &info); err != nil {
 		return nil, err
 	}
 	return &info, nil
@@ -173,15 +174,28 @@ func (c *Client) Info(ctx context.Context) (*tunnel.Info, error) {
 // session that ended otherwise or expired) is a *RefusedError.
 func (c *Client) Close(ctx context.Context) (*tunnel.Closed, error) {
 	var closed tunnel.Closed
-	if err := c.call(ctx, http.MethodDelete, "session close", &closed); err != nil {
+	if err := c.call(ctx, http.MethodDelete, tunnel.InfoPath, "session close", nil, &closed); err != nil {
 		return nil, err
 	}
 	return &closed, nil
 }
 
-// call makes one request on tunnel.InfoPath and decodes its JSON answer
-// into out.
-func (c *Client) call(ctx context.Context, method, what string, out any) error {
+// Credentials fetches the session's credentials; sshPublicKey (optional,
+// authorized_keys format) is signed by the session's SSH certificate
+// libraries. A refusal is a *RefusedError (404 from a Gatehouse without
+// credential libraries).
+func (c *Client) Credentials(ctx context.Context, sshPublicKey string) ([]tunnel.Credential, error) {
+	body, _ := json.Marshal(tunnel.CredentialsRequest{SSHPublicKey: sshPublicKey})
+	var out tunnel.Credentials
+	if err := c.call(ctx, http.MethodPost, tunnel.CredentialsPath, "session credentials", body, &out); err != nil {
+		return nil, err
+	}
+	return out.Credentials, nil
+}
+
+// call makes one request on path (with a JSON body when body is not nil)
+// and decodes its JSON answer into out.
+func (c *Client) call(ctx context.Context, method, path, what string, body []byte, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	conn, err := c.dial(ctx)
@@ -191,8 +205,13 @@ func (c *Client) call(ctx context.Context, method, what string, out any) error {
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	req := c.request(method, tunnel.InfoPath)
+	req := c.request(method, path)
 	req.Close = true
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+		req.ContentLength = int64(len(body))
+		req.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	if err := req.Write(conn); err != nil {
 		return fmt.Errorf("send %s request: %w", what, err)
 	}

@@ -33,6 +33,13 @@ unless --keep-session is given.
                        ARGS are replaced by the local listener's host
                        (127.0.0.1) and port, e.g.
                        gatehouse connect --addr … --exec psql -- -h {{host}} -p {{port}} -U app
+                       The session's credentials are passed as environment
+                       variables: PGHOST, PGPORT, PGUSER, PGPASSWORD for a
+                       Postgres role (so --exec psql needs no arguments);
+                       GATEHOUSE_SSH_KEY, GATEHOUSE_SSH_CERT, GATEHOUSE_SSH_USER
+                       for an SSH certificate signed for a key generated here
+                       (its private half never leaves this machine), e.g.
+                       --exec sh -- -c 'ssh -i "$GATEHOUSE_SSH_KEY" -o CertificateFile="$GATEHOUSE_SSH_CERT" -p {{port}} "$GATEHOUSE_SSH_USER"@{{host}}'
 
 The token can also come from GATEHOUSE_TOKEN (keeps it out of the process list),
 the address from GATEHOUSE_ADDR.
@@ -172,6 +179,16 @@ func (p *Proxy) Run(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", p.ListenAddr, err)
 	}
 	addr := ln.Addr().(*net.TCPAddr)
+	// The credentials first: once "Listening" is printed, clients may come.
+	env, cleanup, err := p.credentials(ctx, addr)
+	defer cleanup()
+	if err != nil {
+		ln.Close()
+		if ctx.Err() != nil {
+			return nil // stopped by the user meanwhile
+		}
+		return err
+	}
 	left := "unlimited"
 	if info.ConnectionsLeft >= 0 {
 		left = strconv.Itoa(info.ConnectionsLeft)
@@ -189,7 +206,7 @@ func (p *Proxy) Run(ctx context.Context) error {
 	wg.Go(func() { p.accept(ctx, ln, end, &wg) })
 	wg.Go(func() { p.watch(ctx, info, end) })
 	if p.Exec != nil {
-		wg.Go(func() { end(p.exec(ctx, addr)) })
+		wg.Go(func() { end(p.exec(ctx, addr, env)) })
 	}
 	<-ctx.Done()
 	ln.Close()
@@ -341,10 +358,11 @@ func (p *Proxy) closeAll() {
 	p.conns = nil
 }
 
-// exec runs the --exec command with {{host}} and {{port}} replaced; it
+// exec runs the --exec command with {{host}} and {{port}} replaced and the
+// credentials' environment added (see credentials); it
 // returns errExecDone when the command succeeds and an *ExitError when it
 // fails.
-func (p *Proxy) exec(ctx context.Context, addr *net.TCPAddr) error {
+func (p *Proxy) exec(ctx context.Context, addr *net.TCPAddr, env []string) error {
 	r := strings.NewReplacer("{{host}}", addr.IP.String(), "{{port}}", strconv.Itoa(addr.Port))
 	argv := make([]string, len(p.Exec))
 	for i, a := range p.Exec {
@@ -352,8 +370,8 @@ func (p *Proxy) exec(ctx context.Context, addr *net.TCPAddr) error {
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, p.Out, p.Err
-	if p.Env != nil {
-		cmd.Env = append(os.Environ(), p.Env...)
+	if extra := append(append([]string(nil), p.Env...), env...); len(extra) > 0 {
+		cmd.Env = append(os.Environ(), extra...)
 	}
 	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Start(); err != nil {

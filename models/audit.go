@@ -118,13 +118,14 @@ func (HistoryRevocation) TableName() string { return "warehouse_credential_revoc
 var historyStateRank = map[string]int{"pending": 0, "active": 1, "canceling": 2, "terminated": 3}
 
 // warehouseRevocations copies, in the revoking transaction, the revocation
-// times of the sessions' revoked credentials into the warehouse (those
+// times of the sessions' revoked credentials into the warehouse (Postgres
+// roles are recorded when the queue has dropped them) (those
 // already there are kept as they are; a session without a warehouse row,
 // started before the warehouse existed, has none).
 func (s *Store) warehouseRevocations(ctx context.Context, sessionIDs []string) error {
 	err := s.q(ctx).Exec(`INSERT INTO warehouse_credential_revocations (session_id, credential_id, purpose, revoked_at)
 		SELECT c.session_id, c.credential_id, c.purpose, c.revoked_at FROM session_credentials c
-		WHERE c.session_id IN ? AND c.revoked_at IS NOT NULL
+		WHERE c.session_id IN ? AND c.revoked_at IS NOT NULL AND c.source <> 'postgres'
 		AND EXISTS (SELECT 1 FROM warehouse_sessions w WHERE w.session_id = c.session_id)
 		ON CONFLICT DO NOTHING`, sessionIDs).Error
 	if err != nil {

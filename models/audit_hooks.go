@@ -25,6 +25,21 @@ type CredentialRef struct {
 	Purpose   string `json:"purpose"`
 	StoreID   string `json:"store_id"`
 	StoreName string `json:"store_name"`
+	// A library-issued credential's library and non-secret facts: the
+	// Postgres role's name, the SSH certificate's principals, and when it
+	// stops being valid (certificate serials: ssh_certificates).
+	LibraryID   string     `json:"library_id,omitempty"`
+	Role        string     `json:"role,omitempty"`
+	Principals  []string   `json:"principals,omitempty"`
+	ValidBefore *time.Time `json:"valid_before,omitempty"`
+}
+
+// roleOf is the Postgres role name of an issued credential ("" for others).
+func roleOf(c IssuedCredential) string {
+	if c.Type == CredentialPostgresRole {
+		return c.Username
+	}
+	return ""
 }
 
 // SessionSnapshot is everything that authorized a session, as it was when

@@ -21,6 +21,28 @@ type HistoryRecord struct {
 	Connections []HistoryConnection
 	// Revocations of the session's credentials (none before it terminated).
 	Revocations []HistoryRevocation
+	// Queue holds the revocation state of library-issued credentials by
+	// credential id (pending, revoked, failed with its error and attempts).
+	Queue map[string]*Revocation
+	// Certificates are the SSH certificates signed for the session.
+	Certificates []SSHCertificate
+	// MayRetry: the actor may retry a revocation of this session.
+	MayRetry bool
+}
+
+// Revocation returns the queued revocation of the snapshot's credential c,
+// or nil (static credentials and SSH certificates are revoked at once).
+func (r *HistoryRecord) Revocation(c CredentialRef) *Revocation { return r.Queue[c.ID] }
+
+// CertificatesOf returns the certificates signed for credential c.
+func (r *HistoryRecord) CertificatesOf(c CredentialRef) []SSHCertificate {
+	var out []SSHCertificate
+	for _, x := range r.Certificates {
+		if x.CredentialID == c.ID {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // RevokedAt returns when the snapshot's credential c was revoked, or nil
@@ -86,6 +108,13 @@ func (s *Store) GetHistorySession(ctx context.Context, a Actor, id string) (*His
 	if err := db.Where("session_id = ?", id).Order("credential_id, purpose").Find(&rec.Revocations).Error; err != nil {
 		return nil, fmt.Errorf("session history %s credential revocations: %w", id, err)
 	}
+	if rec.Queue, err = s.sessionRevocations(ctx, id); err != nil {
+		return nil, err
+	}
+	if rec.Certificates, err = s.sessionCertificates(ctx, id); err != nil {
+		return nil, err
+	}
+	rec.MayRetry = s.authorize(ctx, a, ActionCancel, res) == nil
 	return &rec, nil
 }
 

@@ -159,35 +159,56 @@ func (s *Store) decryptCredential(ctx context.Context, id string) (*BrokeredCred
 }
 
 // RewrapCredentialSecrets re-encrypts under the current root key every
-// credential secret sealed under a previous one (root key rotation: start
-// with the new key as current and the old one as previous, run this, then
-// drop the old key). It needs no actor: it changes no meaning, only the key.
+// secret sealed under a previous one: static credentials, credential
+// libraries (Postgres passwords, SSH CA keys), the secrets of live issued
+// credentials and of pending revocations (root key rotation: start with
+// the new key as current and the old one as previous, run this, then drop
+// the old key). It needs no actor: it changes no meaning, only the key.
 // It returns how many secrets it rewrapped; safe to run concurrently (each
 // row is rewritten only while it still holds the ciphertext it read).
 func (s *Store) RewrapCredentialSecrets(ctx context.Context) (int, error) {
 	if s.opts.Crypter == nil {
 		return 0, nil
 	}
-	var rows []struct{ ID, Secret string }
-	if err := s.q(ctx).Table("credentials").Select("id, secret").Scan(&rows).Error; err != nil {
-		return 0, fmt.Errorf("load credential secrets: %w", err)
+	total := 0
+	for _, t := range []struct{ table, column, aad string }{
+		{"credentials", "secret", "id"},
+		{"credential_libraries", "secret", "id"},
+		{"session_credentials", "secret", "session_id || '/' || credential_id"},
+		{"credential_revocations", "payload", "session_id || '/' || credential_id"},
+	} {
+		n, err := s.rewrap(ctx, t.table, t.column, t.aad)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// rewrap re-encrypts column of table (aad: an SQL expression naming the
+// row, also its key) where it was sealed under a previous key.
+func (s *Store) rewrap(ctx context.Context, table, column, aad string) (int, error) {
+	var rows []struct{ AAD, Sealed string }
+	if err := s.q(ctx).Table(table).Select(aad + " AS aad, " + column + " AS sealed").Where(column + " <> ''").Scan(&rows).Error; err != nil {
+		return 0, fmt.Errorf("load %s secrets: %w", table, err)
 	}
 	n := 0
 	for _, r := range rows {
-		if !s.opts.Crypter.NeedsRewrap(r.Secret) {
+		if !s.opts.Crypter.NeedsRewrap(r.Sealed) {
 			continue
 		}
-		plain, err := s.opts.Crypter.Decrypt(r.Secret, r.ID)
+		plain, err := s.opts.Crypter.Decrypt(r.Sealed, r.AAD)
 		if err != nil {
-			return n, fmt.Errorf("rewrap credential %s: %w", r.ID, err)
+			return n, fmt.Errorf("rewrap %s %s: %w", table, r.AAD, err)
 		}
-		sealed, err := s.opts.Crypter.Encrypt(plain, r.ID)
+		sealed, err := s.opts.Crypter.Encrypt(plain, r.AAD)
 		if err != nil {
-			return n, fmt.Errorf("rewrap credential %s: %w", r.ID, err)
+			return n, fmt.Errorf("rewrap %s %s: %w", table, r.AAD, err)
 		}
-		res := s.q(ctx).Table("credentials").Where("id = ? AND secret = ?", r.ID, r.Secret).Update("secret", sealed)
+		res := s.q(ctx).Table(table).Where(aad+" = ? AND "+column+" = ?", r.AAD, r.Sealed).Update(column, sealed)
 		if res.Error != nil {
-			return n, fmt.Errorf("rewrap credential %s: %w", r.ID, res.Error)
+			return n, fmt.Errorf("rewrap %s %s: %w", table, r.AAD, res.Error)
 		}
 		n += int(res.RowsAffected)
 	}

@@ -37,6 +37,10 @@ type CredentialStoreItem struct {
 	CredentialStore
 	Credentials int64
 	Actions     map[Action]bool `gorm:"-"`
+	// Libraries are its credential libraries the actor may see (filled by
+	// GetCredentialStore); MayCreateLibrary whether it may add one.
+	Libraries        []CredentialLibraryItem `gorm:"-"`
+	MayCreateLibrary bool                    `gorm:"-"`
 }
 
 func (in CredentialStoreInput) validate() (CredentialStoreInput, error) {
@@ -79,6 +83,10 @@ func (s *Store) GetCredentialStore(ctx context.Context, a Actor, id string) (*Cr
 	}
 	if err := s.q(ctx).Table("credentials AS cr").Where("cr.store_id = ?", id).Where(cond, args...).Count(&item.Credentials).Error; err != nil {
 		return nil, fmt.Errorf("count credentials: %w", err)
+	}
+	item.MayCreateLibrary = s.authorize(ctx, a, ActionCreate, acl.Resource{Type: "credential-library", ScopeID: cs.ScopeID, ParentID: cs.ID}) == nil
+	if item.Libraries, err = s.ListCredentialLibraries(ctx, a, id); err != nil {
+		return nil, err
 	}
 	return item, nil
 }

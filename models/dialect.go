@@ -89,3 +89,22 @@ func (s *Store) advisoryLock(ctx context.Context, key int64) error {
 	}
 	return s.q(ctx).Exec("SELECT pg_advisory_xact_lock(?)", key).Error
 }
+
+// skipLockedRows ends a SELECT so that, on Postgres, it locks the rows it
+// returns and skips those another transaction holds (work queues: each
+// instance claims disjoint rows). SQLite's single writer needs neither.
+func (s *Store) skipLockedRows(sql string) string {
+	if s.dialect == Postgres {
+		return sql + " FOR UPDATE SKIP LOCKED"
+	}
+	return sql
+}
+
+// jsonText is the SQL expression of the text at key of the JSON object in
+// the text column col.
+func (s *Store) jsonText(col, key string) string {
+	if s.dialect == Postgres {
+		return "CAST(" + col + " AS json)->>'" + key + "'"
+	}
+	return "json_extract(" + col + ", '$." + key + "')"
+}

@@ -13,19 +13,20 @@ import (
 // returns the columns scope_id, parent_id, owner_id and name (empty strings
 // where they do not apply). Add a line here when a new type gets a table.
 var resourceResolvers = map[string]string{
-	"scope":            "SELECT coalesce(parent_id, 'global') AS scope_id, '' AS parent_id, '' AS owner_id, name FROM scopes WHERE id = ?",
-	"user":             "SELECT scope_id, '' AS parent_id, id AS owner_id, name FROM users WHERE id = ?",
-	"group":            "SELECT scope_id, '' AS parent_id, '' AS owner_id, name FROM groups WHERE id = ?",
-	"role":             "SELECT scope_id, '' AS parent_id, '' AS owner_id, name FROM roles WHERE id = ?",
-	"auth-method":      "SELECT scope_id, '' AS parent_id, '' AS owner_id, name FROM auth_methods WHERE id = ?",
-	"account":          "SELECT m.scope_id, a.auth_method_id AS parent_id, a.user_id AS owner_id, coalesce(a.login_name, a.email) AS name FROM accounts a JOIN auth_methods m ON m.id = a.auth_method_id WHERE a.id = ?",
-	"managed-group":    "SELECT m.scope_id, g.auth_method_id AS parent_id, '' AS owner_id, g.name FROM managed_groups g JOIN auth_methods m ON m.id = g.auth_method_id WHERE g.id = ?",
-	"host-catalog":     "SELECT scope_id, '' AS parent_id, '' AS owner_id, name FROM host_catalogs WHERE id = ?",
-	"host":             "SELECT scope_id, catalog_id AS parent_id, '' AS owner_id, name FROM hosts WHERE id = ?",
-	"host-set":         "SELECT scope_id, catalog_id AS parent_id, '' AS owner_id, name FROM host_sets WHERE id = ?",
-	"target":           "SELECT scope_id, '' AS parent_id, '' AS owner_id, name FROM targets WHERE id = ?",
-	"credential-store": "SELECT scope_id, '' AS parent_id, '' AS owner_id, name FROM credential_stores WHERE id = ?",
-	"credential":       "SELECT scope_id, store_id AS parent_id, '' AS owner_id, name FROM credentials WHERE id = ?",
+	"scope":              "SELECT coalesce(parent_id, 'global') AS scope_id, '' AS parent_id, '' AS owner_id, name FROM scopes WHERE id = ?",
+	"user":               "SELECT scope_id, '' AS parent_id, id AS owner_id, name FROM users WHERE id = ?",
+	"group":              "SELECT scope_id, '' AS parent_id, '' AS owner_id, name FROM groups WHERE id = ?",
+	"role":               "SELECT scope_id, '' AS parent_id, '' AS owner_id, name FROM roles WHERE id = ?",
+	"auth-method":        "SELECT scope_id, '' AS parent_id, '' AS owner_id, name FROM auth_methods WHERE id = ?",
+	"account":            "SELECT m.scope_id, a.auth_method_id AS parent_id, a.user_id AS owner_id, coalesce(a.login_name, a.email) AS name FROM accounts a JOIN auth_methods m ON m.id = a.auth_method_id WHERE a.id = ?",
+	"managed-group":      "SELECT m.scope_id, g.auth_method_id AS parent_id, '' AS owner_id, g.name FROM managed_groups g JOIN auth_methods m ON m.id = g.auth_method_id WHERE g.id = ?",
+	"host-catalog":       "SELECT scope_id, '' AS parent_id, '' AS owner_id, name FROM host_catalogs WHERE id = ?",
+	"host":               "SELECT scope_id, catalog_id AS parent_id, '' AS owner_id, name FROM hosts WHERE id = ?",
+	"host-set":           "SELECT scope_id, catalog_id AS parent_id, '' AS owner_id, name FROM host_sets WHERE id = ?",
+	"target":             "SELECT scope_id, '' AS parent_id, '' AS owner_id, name FROM targets WHERE id = ?",
+	"credential-store":   "SELECT scope_id, '' AS parent_id, '' AS owner_id, name FROM credential_stores WHERE id = ?",
+	"credential-library": "SELECT scope_id, store_id AS parent_id, '' AS owner_id, name FROM credential_libraries WHERE id = ?",
+	"credential":         "SELECT scope_id, store_id AS parent_id, '' AS owner_id, name FROM credentials WHERE id = ?",
 }
 
 // resolveResource returns the Resource an id denotes and its name, with no

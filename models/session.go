@@ -130,6 +130,13 @@ type SessionCredentialRow struct {
 	Source       string
 	IssuedAt     time.Time
 	RevokedAt    *time.Time
+	// Secret is the sealed secret of a dynamic credential (never shown;
+	// blanked at termination). Facts is JSON of its non-secret facts.
+	Secret string `json:"-"`
+	Facts  string
+	// Revocation is the state of a dynamic credential's revocation, once
+	// its session ended (loaded by GetSession).
+	Revocation *Revocation `gorm:"-"`
 }
 
 // TableName is the brokered-credentials table.
@@ -153,6 +160,10 @@ type SessionDetail struct {
 	Connections []Connection
 	Brokered    []SessionCredentialRow
 	Credentials []IssuedCredential
+	// SSHCredentials: the session has an SSH certificate library (its page
+	// takes a public key to sign). Certificates are those signed so far.
+	SSHCredentials bool
+	Certificates   []SSHCertificate
 }
 
 func sessionResource(s *Session) acl.Resource {
@@ -213,17 +224,23 @@ func (s *Store) GetSession(ctx context.Context, a Actor, id string) (*SessionDet
 	if err := q.Where("session_id = ?", id).Order("name, credential_id").Find(&d.Brokered).Error; err != nil {
 		return nil, fmt.Errorf("session %s credentials: %w", id, err)
 	}
+	revs, err := s.sessionRevocations(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for i := range d.Brokered {
+		d.Brokered[i].Secret = ""
+		d.Brokered[i].Revocation = revs[d.Brokered[i].CredentialID]
+		if d.Brokered[i].Source == LibrarySSHCert {
+			d.SSHCredentials = true
+		}
+	}
+	if d.Certificates, err = s.sessionCertificates(ctx, id); err != nil {
+		return nil, err
+	}
 	if sess.UserID == a.UserID && !sess.State.Final() {
-		for _, b := range d.Brokered {
-			if b.RevokedAt != nil || b.Source != SourceStatic {
-				continue // dynamic credentials are shown once, at the start
-			}
-			c, err := s.staticCredential(ctx, b.CredentialID)
-			if err != nil {
-				continue // deleted meanwhile: the session is being canceled
-			}
-			c.Purpose = b.Purpose
-			d.Credentials = append(d.Credentials, *c)
+		if d.Credentials, err = s.liveCredentials(ctx, id); err != nil {
+			return nil, err
 		}
 	}
 	return d, nil

@@ -79,10 +79,8 @@ func (s *Store) CancelSessionsOf(ctx context.Context, res acl.Resource) (int, er
 		}
 		cond, table = u.cond, u.table
 	}
-	if table != "credential_libraries" {
-		if err := s.lockRows(ctx, table, "id = ?", res.ID); err != nil {
-			return 0, fmt.Errorf("lock %s %s: %w", res.Type, res.ID, err)
-		}
+	if err := s.lockRows(ctx, table, "id = ?", res.ID); err != nil {
+		return 0, fmt.Errorf("lock %s %s: %w", res.Type, res.ID, err)
 	}
 	moved, err := s.cancelSessions(ctx, cond, args)
 	if err != nil {
@@ -102,6 +100,9 @@ func (s *Store) CancelSessionsOfRemoval(ctx context.Context, parent, item acl.Re
 		cond, args = "target_id = ? AND host_set_id = ?", []any{parent.ID, item.ID}
 	case parent.Type == "target" && item.Type == "credential":
 		cond = "target_id = ? AND id IN (SELECT session_id FROM session_credentials WHERE credential_id = ? AND revoked_at IS NULL)"
+		args = []any{parent.ID, item.ID}
+	case parent.Type == "target" && item.Type == "credential-library":
+		cond = "target_id = ? AND id IN (SELECT session_id FROM session_credentials WHERE library_id = ? AND revoked_at IS NULL)"
 		args = []any{parent.ID, item.ID}
 	case parent.Type == "host-set" && item.Type == "host":
 		cond, args = "host_set_id = ? AND host_id = ?", []any{parent.ID, item.ID}

@@ -28,6 +28,11 @@ type IssuedCredential struct {
 	PrivateKey string
 	Passphrase string
 	Object     json.RawMessage
+	// Principals, Certificate (authorized_keys format; empty until a
+	// public key is signed) and ValidBefore are an SSH certificate's.
+	Principals  []string
+	Certificate string
+	ValidBefore *time.Time
 }
 
 // CredentialSource is one brokered credential source of a target.
@@ -37,13 +42,14 @@ type CredentialSource struct {
 	Purpose      string
 }
 
-// CredentialLibrary produces credentials for sessions. Issue is called once
-// per source when a session starts (inside its transaction); Revoke exactly
-// once per issued credential when the session terminates (inside the
-// terminating transaction, after the row is marked revoked). Dynamic
-// libraries (a later issue) revoke at their backend; static credentials are
-// simply marked no longer in use.
-type CredentialLibrary interface {
+// CredentialIssuer hands out static credentials for sessions. Issue is
+// called once per source when a session starts (inside its transaction);
+// Revoke exactly once per issued credential when the session terminates
+// (inside the terminating transaction, after the row is marked revoked).
+// Static credentials are simply marked no longer in use. Credential
+// libraries (credlibrary*.go) mint at their backend and revoke after
+// commit through the revocation queue.
+type CredentialIssuer interface {
 	Issue(ctx context.Context, tx *Store, src CredentialSource) (*IssuedCredential, error)
 	Revoke(ctx context.Context, tx *Store, issued SessionCredentialRow) error
 }
@@ -53,7 +59,7 @@ const SourceStatic = "static"
 
 // StaticLibrary is the library of static credentials (the default for
 // source "static"); wrappers may delegate to it.
-var StaticLibrary CredentialLibrary = staticLibrary{}
+var StaticLibrary CredentialIssuer = staticLibrary{}
 
 // staticLibrary hands out a static credential (decrypted) and revokes by
 // marking it no longer in use (done by the caller's UPDATE).
@@ -66,8 +72,8 @@ func (staticLibrary) Issue(ctx context.Context, tx *Store, src CredentialSource)
 func (staticLibrary) Revoke(context.Context, *Store, SessionCredentialRow) error { return nil }
 
 // credentialLibrary returns the library registered for source.
-func (s *Store) credentialLibrary(source string) CredentialLibrary {
-	if l, ok := s.opts.Sessions.CredentialLibraries[source]; ok {
+func (s *Store) credentialLibrary(source string) CredentialIssuer {
+	if l, ok := s.opts.Sessions.CredentialIssuers[source]; ok {
 		return l
 	}
 	return staticLibrary{}
@@ -111,8 +117,10 @@ func (s *Store) staticCredential(ctx context.Context, id string) (*IssuedCredent
 }
 
 // issueCredentials obtains one credential per brokered source of the target
-// and records them on the session.
-func (s *Store) issueCredentials(ctx context.Context, sessionID, targetID string, now time.Time) ([]IssuedCredential, error) {
+// (static credentials, then one per attached credential library) and
+// records them on the session.
+func (s *Store) issueCredentials(ctx context.Context, sess *Session, userName, targetName string, now time.Time) ([]IssuedCredential, error) {
+	sessionID, targetID := sess.ID, sess.TargetID
 	var srcs []CredentialSource
 	q := s.keyShare(`SELECT tcs.credential_id, tcs.purpose FROM target_credential_sources tcs
 		JOIN credentials c ON c.id = tcs.credential_id JOIN credential_stores cs ON cs.id = c.store_id
@@ -131,8 +139,13 @@ func (s *Store) issueCredentials(ctx context.Context, sessionID, targetID string
 		c.Purpose = src.Purpose
 		out = append(out, *c)
 		rows = append(rows, SessionCredentialRow{SessionID: sessionID, CredentialID: c.ID, LibraryID: c.LibraryID,
-			StoreID: c.StoreID, Name: c.Name, Type: c.Type, Purpose: src.Purpose, Source: SourceStatic, IssuedAt: now})
+			StoreID: c.StoreID, Name: c.Name, Type: c.Type, Purpose: src.Purpose, Source: SourceStatic, IssuedAt: now, Facts: "{}"})
 	}
+	dyn, dynRows, err := s.issueLibraryCredentials(ctx, sess, userName, targetName, now)
+	if err != nil {
+		return nil, err
+	}
+	out, rows = append(out, dyn...), append(rows, dynRows...)
 	if len(rows) > 0 {
 		if err := s.q(ctx).Create(&rows).Error; err != nil {
 			return nil, fmt.Errorf("record credentials of %s: %w", sessionID, err)
@@ -142,22 +155,36 @@ func (s *Store) issueCredentials(ctx context.Context, sessionID, targetID string
 }
 
 // revokeCredentials marks every not yet revoked credential of the sessions
-// revoked, calls its library's Revoke exactly once (the conditional UPDATE
-// claims each row once, even when terminations race) and records the
-// revocation in the warehouse.
+// revoked (the conditional UPDATE claims each row once, even when
+// terminations race). Static credentials: their issuer's Revoke runs here,
+// exactly once. SSH certificates go on their library's revocation list at
+// once. Postgres roles are queued for revocation after commit
+// (credlibrary_revoke.go). The warehouse records the revocations done.
 func (s *Store) revokeCredentials(ctx context.Context, sessionIDs []string, now time.Time) error {
+	queued := false
 	for _, ids := range chunks(sessionIDs, 500) {
+		n, err := s.queueRevocations(ctx, ids, now)
+		if err != nil {
+			return err
+		}
+		queued = queued || n > 0
 		var rows []SessionCredentialRow
-		err := s.q(ctx).Raw(`UPDATE session_credentials SET revoked_at = ? WHERE session_id IN ? AND revoked_at IS NULL
+		err = s.q(ctx).Raw(`UPDATE session_credentials SET revoked_at = ?, secret = '' WHERE session_id IN ? AND revoked_at IS NULL
 			RETURNING session_id, credential_id, library_id, store_id, name, type, purpose, source`, now, ids).Scan(&rows).Error
 		if err != nil {
 			return fmt.Errorf("revoke credentials: %w", err)
 		}
 		for _, r := range rows {
+			if r.Source != SourceStatic {
+				continue
+			}
 			r.RevokedAt = &now
 			if err := s.credentialLibrary(r.Source).Revoke(ctx, s, r); err != nil {
 				return fmt.Errorf("revoke credential %s of session %s: %w", r.CredentialID, r.SessionID, err)
 			}
+		}
+		if err := s.q(ctx).Exec("UPDATE ssh_certificates SET revoked_at = ? WHERE session_id IN ? AND revoked_at IS NULL", now, ids).Error; err != nil {
+			return fmt.Errorf("revoke certificates: %w", err)
 		}
 		if len(rows) > 0 {
 			if err := s.warehouseRevocations(ctx, ids); err != nil {
@@ -165,12 +192,15 @@ func (s *Store) revokeCredentials(ctx context.Context, sessionIDs []string, now 
 			}
 		}
 	}
+	if queued {
+		s.afterCommit(s.kickRevocations)
+	}
 	return nil
 }
 
 // chunks splits ids into slices of at most n.
-func chunks(ids []string, n int) [][]string {
-	var out [][]string
+func chunks[T any](ids []T, n int) [][]T {
+	var out [][]T
 	for len(ids) > n {
 		out = append(out, ids[:n])
 		ids = ids[n:]

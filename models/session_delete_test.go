@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"gatehouse/models"
-	"gatehouse/models/acl"
 )
 
 // TestDeletionCancelsSessions deletes each of the twelve associated
@@ -23,15 +22,7 @@ func TestDeletionCancelsSessions(t *testing.T) {
 		{"host set", func(f *sessionFixture) error { return f.store.DeleteHostSet(ctx, f.admin, f.set) }, true},
 		{"host catalog", func(f *sessionFixture) error { return f.store.DeleteHostCatalog(ctx, f.admin, f.catalog) }, true},
 		{"credential", func(f *sessionFixture) error { return f.store.DeleteCredential(ctx, f.admin, f.cred) }, true},
-		{"credential library", func(f *sessionFixture) error {
-			// Credential libraries have no Delete use case yet (dynamic
-			// libraries arrive later): call the sessions hook such a
-			// Delete runs in its transaction, as it will.
-			return f.store.Transact(ctx, func(tx *models.Store) error {
-				_, err := tx.CancelSessionsOf(ctx, acl.Resource{Type: "credential-library", ID: "clvlt_lib1"})
-				return err
-			})
-		}, true},
+		{"credential library", func(f *sessionFixture) error { return f.store.DeleteCredentialLibrary(ctx, f.admin, f.library) }, true},
 		{"credential store", func(f *sessionFixture) error { return f.store.DeleteCredentialStore(ctx, f.admin, f.credStore) }, true},
 		{"target", func(f *sessionFixture) error { return f.store.DeleteTarget(ctx, f.admin, f.target) }, true},
 		{"project", func(f *sessionFixture) error { return f.store.DeleteScope(ctx, f.admin, f.project) }, false},
@@ -63,7 +54,7 @@ func TestDeletionCancelsSessions(t *testing.T) {
 					f.host1, idle.Session.ID, live.Session.ID).Error; err != nil {
 					t.Fatal(err)
 				}
-				if err := f.store.DB().Exec("UPDATE session_credentials SET library_id = 'clvlt_lib1'").Error; err != nil {
+				if err := f.store.DB().Exec("UPDATE session_credentials SET library_id = ?", f.library).Error; err != nil {
 					t.Fatal(err)
 				}
 				f.clock.Add(1)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/credlib"
 	"gatehouse/dbtest"
 	"gatehouse/models"
 )
@@ -43,6 +44,9 @@ type sessionFixture struct {
 	org, project, catalog, host1, host2, set, target, direct string
 	credStore, cred                                          string
 	oidcMethodID                                             string // set by loginAliceOIDC
+	// library is an SSH certificate library of the store, attached to no
+	// target (tests attach it or libraries of their own).
+	library string
 }
 
 func eachSessionDB(t *testing.T, fn func(t *testing.T, f *sessionFixture)) {
@@ -64,8 +68,11 @@ func newSessionFixture(t testing.TB, d models.Dialect, sopts models.SessionOptio
 		t.Fatal(err)
 	}
 	clock := &testClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	backend := credlib.New()
+	t.Cleanup(backend.Close)
 	store := dbtest.Open(t, d, models.Options{Now: clock.Now, Crypter: crypter, Sessions: sopts,
-		CheckOIDCProvider: func(context.Context, string, []string) error { return nil }})
+		CheckOIDCProvider: func(context.Context, string, []string) error { return nil }, CredentialBackend: backend,
+		Revocations: models.RevocationOptions{RetryBase: time.Second}})
 	f := &sessionFixture{store: store, clock: clock, crypter: crypter}
 	f.admin = dbtest.Admin(t, store)
 	must := func(err error) {
@@ -112,6 +119,10 @@ func newSessionFixture(t testing.TB, d models.Dialect, sopts models.SessionOptio
 	ex(`INSERT INTO credentials (id, store_id, scope_id, type, name, username, secret, created_at, updated_at) VALUES (?, ?, ?, 'username_password', 'pg admin', 'postgres', ?, ?, ?)`,
 		f.cred, f.credStore, f.project, enc, now, now)
 	ex(`INSERT INTO target_credential_sources (target_id, credential_id, scope_id, created_at) VALUES (?, ?, ?, ?)`, f.target, f.cred, f.project, now)
+	lib, err := store.CreateCredentialLibrary(ctx, f.admin, f.credStore, models.CredentialLibraryInput{Type: models.LibrarySSHCert,
+		Name: "ssh", PrincipalsTemplate: "{{.User.Name}}"})
+	must(err)
+	f.library = lib.ID
 	return f
 }
 

@@ -20,9 +20,9 @@ type SessionOptions struct {
 	// session loop closes its open connections (default
 	// DefaultInstanceGrace).
 	InstanceGrace time.Duration
-	// CredentialLibraries by source name; "static" defaults to the static
-	// credentials library.
-	CredentialLibraries map[string]CredentialLibrary
+	// CredentialIssuers by source name; "static" defaults to the static
+	// credentials issuer.
+	CredentialIssuers map[string]CredentialIssuer
 	// Ended is told, after each commit, which sessions must lose their live
 	// connections (the worker's Cancel). It must not block for long.
 	Ended func(ends []SessionEnd)

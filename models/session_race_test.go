@@ -37,7 +37,7 @@ func TestSessionRaces(t *testing.T) {
 	for _, d := range dbtest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			lib := &countingLibrary{revoked: map[string]int{}}
-			f := newSessionFixture(t, d, models.SessionOptions{CredentialLibraries: map[string]models.CredentialLibrary{models.SourceStatic: lib}})
+			f := newSessionFixture(t, d, models.SessionOptions{CredentialIssuers: map[string]models.CredentialIssuer{models.SourceStatic: lib}})
 			ctx := context.Background()
 			rounds := 40
 			if testing.Short() {

@@ -42,6 +42,9 @@ func (st *StartedSession) Detail() *SessionDetail {
 	for _, c := range st.Credentials {
 		d.Brokered = append(d.Brokered, SessionCredentialRow{SessionID: st.Session.ID, CredentialID: c.ID, LibraryID: c.LibraryID,
 			StoreID: c.StoreID, Name: c.Name, Type: c.Type, Purpose: c.Purpose, Source: c.Source, IssuedAt: st.Session.CreatedAt})
+		if c.Source == LibrarySSHCert {
+			d.SSHCredentials = true
+		}
 	}
 	return d
 }
@@ -147,7 +150,7 @@ func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput)
 	if err := s.q(ctx).Create(&SessionStateRow{SessionID: sess.ID, State: StatePending, At: now}).Error; err != nil {
 		return nil, fmt.Errorf("record session state: %w", err)
 	}
-	creds, err := s.issueCredentials(ctx, sess.ID, t.ID, now)
+	creds, err := s.issueCredentials(ctx, &sess, u.Name, t.Name, now)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +168,8 @@ func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput)
 	}
 	for _, c := range creds {
 		snap.Credentials = append(snap.Credentials, CredentialRef{ID: c.ID, Name: c.Name, Type: c.Type, Purpose: c.Purpose,
-			StoreID: c.StoreID, StoreName: c.StoreName})
+			StoreID: c.StoreID, StoreName: c.StoreName, LibraryID: c.LibraryID, Role: roleOf(c), Principals: c.Principals,
+			ValidBefore: c.ValidBefore})
 	}
 	if err := s.warehouseSessionCreated(ctx, &snap); err != nil {
 		return nil, err

@@ -29,6 +29,12 @@ type Options struct {
 	// provider's discovery document before the method may be active; its
 	// error text is shown to the admin. Nil refuses to activate OIDC methods.
 	CheckOIDCProvider func(ctx context.Context, issuer string, signingAlgorithms []string) error
+	// CredentialBackend mints and revokes the credentials of credential
+	// libraries (package credlib). Nil: libraries cannot be created or
+	// issue credentials.
+	CredentialBackend LibraryBackend
+	// Revocations tune the revocation queue (credlibrary_revoke.go).
+	Revocations RevocationOptions
 }
 
 // Store is the one door to Gatehouse's data. Its use-case methods check
@@ -43,6 +49,9 @@ type Store struct {
 	grants  *grantCache // shared with the Store's transactions
 	// after holds what runs once the outermost transaction commits.
 	after *[]func()
+	// undo holds what runs when the outermost transaction rolls back
+	// (compensations of outside effects, like a minted Postgres role).
+	undo *[]func()
 }
 
 // NewStore wraps a migrated database.
@@ -96,11 +105,16 @@ func (s *Store) Transact(ctx context.Context, fn func(tx *Store) error) error {
 	if s.inTx {
 		return fn(s)
 	}
-	var after []func()
+	var after, undo []func()
 	err := s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
 		after = after[:0]
-		return fn(&Store{db: gtx, dialect: s.dialect, opts: s.opts, inTx: true, scopes: s.scopes, grants: s.grants, after: &after})
+		return fn(&Store{db: gtx, dialect: s.dialect, opts: s.opts, inTx: true, scopes: s.scopes, grants: s.grants, after: &after, undo: &undo})
 	})
+	if err != nil {
+		for _, f := range undo {
+			f()
+		}
+	}
 	if err == nil {
 		for _, f := range after {
 			f()
@@ -117,6 +131,14 @@ func (s *Store) afterCommit(f func()) {
 		return
 	}
 	*s.after = append(*s.after, f)
+}
+
+// onRollback runs f if the current transaction rolls back (never outside
+// one): the compensation of an outside effect made inside it.
+func (s *Store) onRollback(f func()) {
+	if s.undo != nil {
+		*s.undo = append(*s.undo, f)
+	}
 }
 
 // q starts a query bound to ctx.

@@ -73,7 +73,11 @@ type TargetDetail struct {
 	ProjectName       string
 	HostSources       []HostSourceView
 	CredentialSources []CredentialSourceView
-	Actions           map[Action]bool `gorm:"-"`
+	// LibrarySources are the attached credential libraries;
+	// LibraryChoices those of the project the actor may attach.
+	LibrarySources []LibrarySourceView `gorm:"-"`
+	LibraryChoices []Choice            `gorm:"-"`
+	Actions        map[Action]bool     `gorm:"-"`
 }
 
 // GetTarget returns a target with its host and credential sources (by name).
@@ -105,6 +109,9 @@ func (s *Store) GetTarget(ctx context.Context, a Actor, id string) (*TargetDetai
 	sort.SliceStable(d.CredentialSources, func(i, j int) bool {
 		return strings.ToLower(d.CredentialSources[i].CredentialName) < strings.ToLower(d.CredentialSources[j].CredentialName)
 	})
+	if err := s.targetLibraries(ctx, a, d); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -220,6 +227,37 @@ func (s *Store) RemoveTargetHostSource(ctx context.Context, a Actor, targetID, h
 // brokered credentials. Errors on "credential_ids": none chosen, unknown ids
 // or credentials of another project.
 func (s *Store) AddTargetCredentialSources(ctx context.Context, a Actor, targetID string, credentialIDs []string) error {
+	return s.addTargetSources(ctx, a, targetID, credentialIDs, credentialSource)
+}
+
+// RemoveTargetCredentialSource removes a brokered credential from a target
+// (ErrNotFound when it is not one).
+func (s *Store) RemoveTargetCredentialSource(ctx context.Context, a Actor, targetID, credentialID string) error {
+	return s.removeTargetSource(ctx, a, targetID, credentialID, credentialSource)
+}
+
+// targetSourceKind is a kind of item of the target's project that a target
+// brokers: static credentials, credential libraries.
+type targetSourceKind struct {
+	table, column string // the link table and its item column
+	itemTable     string // where the items live
+	resourceType  string // the item's resource type (the removal hook)
+	field         string // the form field of the chosen ids
+	none, foreign string // messages: none chosen, not of the project
+}
+
+var (
+	credentialSource = targetSourceKind{table: "target_credential_sources", column: "credential_id", itemTable: "credentials",
+		resourceType: "credential", field: "credential_ids", none: "Choose at least one credential.",
+		foreign: "Only credentials of the target's own project can be brokered."}
+	libraryAttachment = targetSourceKind{table: "target_library_sources", column: "library_id", itemTable: "credential_libraries",
+		resourceType: "credential-library", field: "library_ids", none: "Choose at least one credential library.",
+		foreign: "Only credential libraries of the target's own project can be attached."}
+)
+
+// addTargetSources links items of kind k of the target's own project to it
+// (add-credential-sources on the target); linking one twice changes nothing.
+func (s *Store) addTargetSources(ctx context.Context, a Actor, targetID string, itemIDs []string, k targetSourceKind) error {
 	return s.Transact(ctx, func(tx *Store) error {
 		t, err := tx.lockTarget(ctx, a, targetID)
 		if err != nil {
@@ -228,30 +266,30 @@ func (s *Store) AddTargetCredentialSources(ctx context.Context, a Actor, targetI
 		if err := tx.authorize(ctx, a, ActionAddCredentialSources, targetResource(t)); err != nil {
 			return err
 		}
-		ids := uniqueIDs(credentialIDs)
+		ids := uniqueIDs(itemIDs)
 		if len(ids) == 0 {
-			return Invalid("credential_ids", "Choose at least one credential.")
+			return Invalid(k.field, k.none)
 		}
 		var n int64
-		if err := tx.q(ctx).Table("credentials").Where("id IN ? AND scope_id = ?", ids, t.ScopeID).Count(&n).Error; err != nil {
-			return fmt.Errorf("check credentials: %w", err)
+		if err := tx.q(ctx).Table(k.itemTable).Where("id IN ? AND scope_id = ?", ids, t.ScopeID).Count(&n).Error; err != nil {
+			return fmt.Errorf("check %s: %w", k.itemTable, err)
 		}
 		if int(n) != len(ids) {
-			return Invalid("credential_ids", "Only credentials of the target's own project can be brokered.")
+			return Invalid(k.field, k.foreign)
 		}
 		for _, id := range ids {
-			src := TargetCredentialSource{TargetID: t.ID, CredentialID: id, ScopeID: t.ScopeID, Purpose: CredentialPurposeBrokered, CreatedAt: tx.now()}
-			if err := tx.q(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&src).Error; err != nil {
-				return fmt.Errorf("add credential source %s to target %s: %w", id, t.ID, err)
+			src := map[string]any{"target_id": t.ID, k.column: id, "scope_id": t.ScopeID, "purpose": CredentialPurposeBrokered, "created_at": tx.now()}
+			if err := tx.q(ctx).Table(k.table).Clauses(clause.OnConflict{DoNothing: true}).Create(src).Error; err != nil {
+				return fmt.Errorf("add %s %s to target %s: %w", k.resourceType, id, t.ID, err)
 			}
 		}
 		return nil
 	})
 }
 
-// RemoveTargetCredentialSource removes a brokered credential from a target
-// (ErrNotFound when it is not one).
-func (s *Store) RemoveTargetCredentialSource(ctx context.Context, a Actor, targetID, credentialID string) error {
+// removeTargetSource unlinks an item of kind k from a target, canceling the
+// target's sessions that used it (ErrNotFound when it is not linked).
+func (s *Store) removeTargetSource(ctx context.Context, a Actor, targetID, itemID string, k targetSourceKind) error {
 	return s.Transact(ctx, func(tx *Store) error {
 		t, err := tx.lockTarget(ctx, a, targetID)
 		if err != nil {
@@ -260,16 +298,15 @@ func (s *Store) RemoveTargetCredentialSource(ctx context.Context, a Actor, targe
 		if err := tx.authorize(ctx, a, ActionRemoveCredentialSources, targetResource(t)); err != nil {
 			return err
 		}
-		if err := tx.beforeSourceRemoval(ctx, targetResource(t), acl.Resource{Type: "credential", ID: credentialID, ScopeID: t.ScopeID}); err != nil {
+		if err := tx.beforeSourceRemoval(ctx, targetResource(t), acl.Resource{Type: k.resourceType, ID: itemID, ScopeID: t.ScopeID}); err != nil {
 			return err
 		}
-		res := tx.q(ctx).Where("target_id = ? AND credential_id = ? AND purpose = ?", t.ID, credentialID, CredentialPurposeBrokered).
-			Delete(&TargetCredentialSource{})
+		res := tx.q(ctx).Table(k.table).Where("target_id = ? AND "+k.column+" = ? AND purpose = ?", t.ID, itemID, CredentialPurposeBrokered).Delete(nil)
 		if res.Error != nil {
-			return fmt.Errorf("remove credential source %s from target %s: %w", credentialID, t.ID, res.Error)
+			return fmt.Errorf("remove %s %s from target %s: %w", k.resourceType, itemID, t.ID, res.Error)
 		}
 		if res.RowsAffected == 0 {
-			return fmt.Errorf("credential source %s of target %s: %w", credentialID, t.ID, ErrNotFound)
+			return fmt.Errorf("%s source %s of target %s: %w", k.resourceType, itemID, t.ID, ErrNotFound)
 		}
 		return nil
 	})

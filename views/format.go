@@ -51,6 +51,10 @@ func credentialTypeLabel(t string) string {
 		return "SSH private key"
 	case models.CredentialJSON:
 		return "JSON object"
+	case models.CredentialPostgresRole, models.LibraryPostgres:
+		return "Postgres role"
+	case models.CredentialSSHCertificate:
+		return "SSH certificate"
 	}
 	return t
 }

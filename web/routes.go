@@ -35,6 +35,13 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	r.Get("/download/gatehouse.sha256", h(s.downloadChecksum))
 	// The JSON API authenticates with bearer tokens only (package api).
 	r.Handle(api.Prefix+"/*", api.New(api.Config{ExternalURL: s.externalAddr(), ClientIP: s.clientIP, Logger: s.logger, Classify: classify}, s.store))
+
+	// Credential libraries (issue 12): an SSH library's CA key and KRL are
+	// public, fetched by sshd hosts.
+	libs := handlers.CredentialLibraries{Base: base, Store: s.store, ExternalURL: s.externalAddr(),
+		Targets: handlers.Targets{Base: base, Store: s.store}}
+	r.Get("/credential-libraries/{id}/ca.pub", h(libs.CAPublicKey))
+	r.Get("/credential-libraries/{id}/krl", h(libs.KRL))
 	for prefix, handler := range s.cfg.Mounts {
 		r.Mount(prefix, handler)
 	}
@@ -182,6 +189,20 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 		r.Post("/credentials/{id}/edit", h(creds.Update))
 		r.Get("/credentials/{id}/delete", h(creds.ConfirmDelete))
 		r.Post("/credentials/{id}/delete", h(creds.Delete))
+
+		// Credential libraries (issue 12).
+		r.Get("/credential-stores/{id}/libraries/new", h(libs.New))
+		r.Post("/credential-stores/{id}/libraries/new", h(libs.Create))
+		r.Get("/credential-libraries/{id}", h(libs.Show))
+		r.Get("/credential-libraries/{id}/edit", h(libs.Edit))
+		r.Post("/credential-libraries/{id}/edit", h(libs.Update))
+		r.Post("/credential-libraries/{id}/test", h(libs.Test))
+		r.Get("/credential-libraries/{id}/delete", h(libs.ConfirmDelete))
+		r.Post("/credential-libraries/{id}/delete", h(libs.Delete))
+		r.Post("/targets/{id}/library-sources", h(libs.Attach))
+		r.Post("/targets/{id}/library-sources/{library}/remove", h(libs.Detach))
+		r.Post("/sessions/{id}/ssh-key", h(libs.SignKey))
+		r.Post("/sessions/{id}/revocations/{credential}/retry", h(libs.Retry))
 
 		// Sessions (issue 5).
 		r.Get("/targets/{id}/sessions/new", h(sessions.NewStart))

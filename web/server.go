@@ -65,6 +65,7 @@ type Store interface {
 	handlers.TargetStore
 	handlers.CredentialStoreStore
 	handlers.CredentialItemStore
+	handlers.CredentialLibraryStore
 	handlers.MyTargetStore
 	Ping(ctx context.Context) error
 	PublicAuthMethods(ctx context.Context) ([]models.LoginOption, error)

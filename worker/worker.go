@@ -44,6 +44,8 @@ type Config struct {
 	// OnThrottle, when set, is called for each request the bad-token
 	// throttle refuses (main counts them in the metrics).
 	OnThrottle func()
+	// Credentials, when set, serves POST tunnel.CredentialsPath.
+	Credentials CredentialSource
 }
 
 // badTokenEntries bounds the addresses the bad-token throttle tracks.
@@ -97,6 +99,7 @@ func (w *Worker) Handler() http.Handler {
 	mux.HandleFunc("POST "+tunnel.Path, w.serveTunnel)
 	mux.HandleFunc("GET "+tunnel.InfoPath, w.serveInfo)
 	mux.HandleFunc("DELETE "+tunnel.InfoPath, w.serveClose)
+	mux.HandleFunc("POST "+tunnel.CredentialsPath, w.serveCredentials)
 	return mux
 }
 

@@ -68,7 +68,7 @@ var aclIDPrefixes = map[string]string{
 	"hs": "host-set", "hsst": "host-set",
 	"t": "target", "ttcp": "target",
 	"cs": "credential-store", "csst": "credential-store", "csvlt": "credential-store",
-	"cl": "credential-library", "clvlt": "credential-library",
+	"cl": "credential-library", "clvlt": "credential-library", "clpg": "credential-library", "clssh": "credential-library",
 	"cred": "credential", "credup": "credential", "credspk": "credential", "credjson": "credential",
 	"s":  "session",
 	"at": "auth-token",

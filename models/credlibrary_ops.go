@@ -1,0 +1,272 @@
+package models
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"gatehouse/models/acl"
+)
+
+// CreateCredentialLibrary adds a library to a credential store. A Postgres
+// library's password is sealed under the root key; an SSH library gets a
+// new Ed25519 CA whose private key is sealed. Errors: ErrInvalid (by
+// field, a duplicate name in the store), ErrNotFound, ErrForbidden.
+func (s *Store) CreateCredentialLibrary(ctx context.Context, a Actor, storeID string, in CredentialLibraryInput) (*CredentialLibrary, error) {
+	var out *CredentialLibrary
+	err := s.Transact(ctx, func(tx *Store) error {
+		cs, err := tx.readCredentialStore(ctx, a, storeID)
+		if err != nil {
+			return err
+		}
+		if err := tx.authorize(ctx, a, ActionCreate, acl.Resource{Type: "credential-library", ScopeID: cs.ScopeID, ParentID: cs.ID}); err != nil {
+			return err
+		}
+		in, set, password, err := in.validate(in.Type, true)
+		if err != nil {
+			return err
+		}
+		be, err := tx.backend()
+		if err != nil {
+			return err
+		}
+		row := libraryRow{CredentialLibrary: CredentialLibrary{ID: NewID(libraryPrefix(in.Type)), StoreID: cs.ID, ScopeID: cs.ScopeID,
+			Type: in.Type, Name: in.Name, Description: in.Description, CreatedAt: tx.now(), UpdatedAt: tx.now(), Version: 1}}
+		settings, _ := json.Marshal(set)
+		row.Settings = string(settings)
+		var sec librarySecret
+		if in.Type == LibrarySSHCert {
+			if sec.CAPrivate, row.PublicKey, err = be.NewSSHCA(); err != nil {
+				return fmt.Errorf("generate SSH CA: %w", err)
+			}
+		} else {
+			sec.Password = *password
+		}
+		if row.Secret, err = tx.seal(row.ID, sec); err != nil {
+			return fmt.Errorf("encrypt library secret: %w", err)
+		}
+		if err := tx.q(ctx).Create(&row).Error; err != nil {
+			if isUniqueViolation(err) {
+				return Invalid("name", fmt.Sprintf("%s already has a credential library named %q.", cs.Name, in.Name))
+			}
+			return fmt.Errorf("create credential library: %w", err)
+		}
+		out = &row.CredentialLibrary
+		return nil
+	})
+	return out, err
+}
+
+func (s *Store) readLibrary(ctx context.Context, a Actor, id string) (*CredentialLibrary, error) {
+	l, err := first[CredentialLibrary](s.q(ctx), "credential library", id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, a, ActionRead, libraryResource(l)); err != nil {
+		return nil, notFoundIfHidden(err)
+	}
+	return l, nil
+}
+
+// GetCredentialLibrary returns a library without its secret.
+func (s *Store) GetCredentialLibrary(ctx context.Context, a Actor, id string) (*CredentialLibraryItem, error) {
+	l, err := s.readLibrary(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	item := &CredentialLibraryItem{CredentialLibrary: *l, Actions: s.Allowed(ctx, a, libraryResource(l), ActionUpdate, ActionDelete)}
+	if err := s.q(ctx).Model(&CredentialStore{}).Select("name").Where("id = ?", l.StoreID).Scan(&item.StoreName).Error; err != nil {
+		return nil, fmt.Errorf("load store name: %w", err)
+	}
+	return item, nil
+}
+
+// ListCredentialLibraries lists the libraries of a store the actor may see.
+func (s *Store) ListCredentialLibraries(ctx context.Context, a Actor, storeID string) ([]CredentialLibraryItem, error) {
+	cs, err := s.readCredentialStore(ctx, a, storeID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, a, ActionList, acl.Resource{Type: "credential-library", ScopeID: cs.ScopeID, ParentID: cs.ID}); err != nil {
+		return nil, nil // may see the store but not its libraries
+	}
+	cond, args, err := s.listCondition(ctx, a, "credential-library", ActionRead, ListColumns{Scope: "cl.scope_id", ID: "cl.id", Parent: "cl.store_id"})
+	if err != nil {
+		return nil, err
+	}
+	var out []CredentialLibraryItem
+	err = s.q(ctx).Table("credential_libraries AS cl").Where("cl.store_id = ?", cs.ID).Where(cond, args...).
+		Select("cl.id, cl.store_id, cl.scope_id, cl.type, cl.name, cl.description, cl.settings, cl.public_key, cl.created_at, cl.updated_at, cl.version").
+		Order("lower(cl.name), cl.id").Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("list credential libraries: %w", err)
+	}
+	for i := range out {
+		out[i].StoreName = cs.Name
+		out[i].Actions = s.Allowed(ctx, a, libraryResource(&out[i].CredentialLibrary), ActionRead, ActionUpdate, ActionDelete)
+	}
+	return out, nil
+}
+
+// UpdateCredentialLibrary edits a library; its type and SSH CA never
+// change, an empty password keeps the stored one. version must match
+// (ErrConflict otherwise). Sessions already started keep their credentials.
+func (s *Store) UpdateCredentialLibrary(ctx context.Context, a Actor, id string, version int, in CredentialLibraryInput) (*CredentialLibrary, error) {
+	var lib *CredentialLibrary
+	return updateItem(ctx, s, a, "credential library", id, version, func(l *CredentialLibrary) acl.Resource {
+		lib = l
+		return libraryResource(l)
+	}, func() (map[string]any, string, error) {
+		in, set, password, err := in.validate(lib.Type, false)
+		if err != nil {
+			return nil, "", err
+		}
+		settings, _ := json.Marshal(set)
+		updates := map[string]any{"name": in.Name, "description": in.Description, "settings": string(settings)}
+		if password != nil {
+			if updates["secret"], err = s.seal(id, librarySecret{Password: *password}); err != nil {
+				return nil, "", fmt.Errorf("encrypt library secret: %w", err)
+			}
+		}
+		return updates, fmt.Sprintf("Another credential library in this store is already named %q.", in.Name), nil
+	})
+}
+
+// DeleteCredentialLibrary deletes a library: the sessions using it are
+// canceled in the same transaction (their credentials revoked through the
+// queue) and it leaves every target.
+func (s *Store) DeleteCredentialLibrary(ctx context.Context, a Actor, id string) error {
+	return deleteItem(ctx, s, a, "credential library", id, libraryResource)
+}
+
+// TestCredentialLibrary checks a Postgres library against its server: it
+// connects with the stored password and checks the role may create roles.
+// problem says exactly what is wrong, for the admin ("" when all is well).
+// Who may update the library may test it. Errors: ErrNotFound,
+// ErrForbidden, ErrInvalid (an SSH library: nothing to connect to).
+func (s *Store) TestCredentialLibrary(ctx context.Context, a Actor, id string) (problem string, err error) {
+	l, err := s.readLibrary(ctx, a, id)
+	if err != nil {
+		return "", err
+	}
+	if err := s.authorize(ctx, a, ActionUpdate, libraryResource(l)); err != nil {
+		return "", err
+	}
+	if l.Type != LibraryPostgres {
+		return "", Invalid("type", "Only Postgres libraries connect to a server.")
+	}
+	conn, err := s.libraryConn(ctx, l.ID)
+	if err != nil {
+		return "", err
+	}
+	be, err := s.backend()
+	if err != nil {
+		return "", err
+	}
+	if err := be.TestPostgres(ctx, conn); err != nil {
+		return err.Error(), nil
+	}
+	return "", nil
+}
+
+// libraryConn loads a Postgres library's connection with its password.
+func (s *Store) libraryConn(ctx context.Context, id string) (PostgresConn, error) {
+	row, err := first[libraryRow](s.q(ctx), "credential library", id)
+	if err != nil {
+		return PostgresConn{}, err
+	}
+	var sec librarySecret
+	if err := s.unseal(row.Secret, row.ID, &sec); err != nil {
+		return PostgresConn{}, fmt.Errorf("decrypt library %s: %w", id, err)
+	}
+	return PostgresConn{URL: row.Decoded().URL, Password: sec.Password}, nil
+}
+
+// LibrarySourceView is a library attached to a target, on its page.
+type LibrarySourceView struct {
+	TargetID    string
+	LibraryID   string
+	LibraryName string
+	LibraryType string
+	StoreID     string
+	StoreName   string
+	ScopeID     string
+}
+
+// targetLibraries fills a target page's attached libraries and, for who
+// may attach, the project's libraries to choose from.
+func (s *Store) targetLibraries(ctx context.Context, a Actor, d *TargetDetail) error {
+	var err error
+	if d.LibrarySources, err = s.librarySourceViews(ctx, d.ID); err != nil {
+		return err
+	}
+	if !d.Actions[ActionAddCredentialSources] {
+		return nil
+	}
+	libs, err := s.LibraryChoices(ctx, a, d.ScopeID)
+	if err != nil {
+		return err
+	}
+	for _, l := range libs {
+		d.LibraryChoices = append(d.LibraryChoices, Choice{ID: l.ID, Label: l.Name + " (" + LibraryTypeLabel(l.Type) + ", " + l.StoreName + ")"})
+	}
+	return nil
+}
+
+// librarySourceViews lists the libraries attached to a target.
+func (s *Store) librarySourceViews(ctx context.Context, targetID string) ([]LibrarySourceView, error) {
+	var out []LibrarySourceView
+	err := s.q(ctx).Table("target_library_sources AS y").
+		Joins("JOIN credential_libraries cl ON cl.id = y.library_id").Joins("JOIN credential_stores cs ON cs.id = cl.store_id").
+		Where("y.target_id = ?", targetID).
+		Select("y.target_id, cl.id AS library_id, cl.name AS library_name, cl.type AS library_type, cs.id AS store_id, cs.name AS store_name, cl.scope_id").
+		Order("lower(cl.name), cl.id").Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("load library sources: %w", err)
+	}
+	return out, nil
+}
+
+// AddTargetLibrarySources attaches libraries of the target's own project
+// (it needs add-credential-sources on the target). Errors on
+// "library_ids": none chosen, unknown ids or libraries of another project.
+func (s *Store) AddTargetLibrarySources(ctx context.Context, a Actor, targetID string, libraryIDs []string) error {
+	return s.addTargetSources(ctx, a, targetID, libraryIDs, libraryAttachment)
+}
+
+// RemoveTargetLibrarySource detaches a library from a target, canceling
+// the target's sessions that hold one of its credentials (ErrNotFound when
+// it is not attached).
+func (s *Store) RemoveTargetLibrarySource(ctx context.Context, a Actor, targetID, libraryID string) error {
+	return s.removeTargetSource(ctx, a, targetID, libraryID, libraryAttachment)
+}
+
+// LibraryChoices lists the libraries of a project the actor may read, for
+// the target page's attach form.
+func (s *Store) LibraryChoices(ctx context.Context, a Actor, projectID string) ([]CredentialLibraryItem, error) {
+	cond, args, err := s.listCondition(ctx, a, "credential-library", ActionRead, ListColumns{Scope: "cl.scope_id", ID: "cl.id", Parent: "cl.store_id"})
+	if err != nil {
+		return nil, err
+	}
+	var out []CredentialLibraryItem
+	err = s.q(ctx).Table("credential_libraries AS cl").Joins("JOIN credential_stores cs ON cs.id = cl.store_id").
+		Where("cl.scope_id = ?", projectID).Where(cond, args...).
+		Select("cl.id, cl.store_id, cl.scope_id, cl.type, cl.name, cs.name AS store_name").
+		Order("lower(cl.name), cl.id").Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("library choices: %w", err)
+	}
+	return out, nil
+}
+
+// LibraryTypeLabel is how people read a library or issued credential type.
+func LibraryTypeLabel(t string) string {
+	switch t {
+	case LibraryPostgres:
+		return "Postgres role"
+	case LibrarySSHCert:
+		return "SSH certificate"
+	}
+	return strings.ReplaceAll(t, "_", " ")
+}
