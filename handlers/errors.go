@@ -31,6 +31,10 @@ func (e Errors) Wrap(fn HandlerFunc) http.HandlerFunc {
 // shows the error's text (which is logged with the request id).
 func (e Errors) Serve(w http.ResponseWriter, r *http.Request, err error) {
 	status, title, msg := classify(err)
+	var se *StatusError
+	if errors.As(err, &se) {
+		setRetryAfter(w, se.RetryAfter)
+	}
 	if status == http.StatusUnauthorized && r.Method == http.MethodGet && r.Header.Get("HX-Request") == "" {
 		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		return
@@ -59,7 +63,10 @@ func (e Errors) MethodNotAllowed(w http.ResponseWriter, r *http.Request) {
 
 func classify(err error) (int, string, string) {
 	var ve *models.ValidationError
+	var se *StatusError
 	switch {
+	case errors.As(err, &se):
+		return se.Status, se.Title, se.Message
 	case errors.As(err, &ve):
 		return http.StatusUnprocessableEntity, "Invalid input", ve.Error()
 	case errors.Is(err, models.ErrNotFound):

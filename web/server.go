@@ -47,6 +47,10 @@ type Config struct {
 	Now func() time.Time
 	// OIDCHTTPClient talks to OIDC providers (default: 15 s timeout).
 	OIDCHTTPClient *http.Client
+	// MaxBodyBytes caps request bodies (default DefaultMaxBodyBytes) and
+	// BodyTimeout bounds receiving one (default DefaultBodyTimeout).
+	MaxBodyBytes int64
+	BodyTimeout  time.Duration
 }
 
 // Store is everything the web layer needs from the domain.
@@ -105,6 +109,12 @@ func NewServer(cfg Config, store Store, logger *slog.Logger) (*Server, error) {
 	}
 	if cfg.Live == nil {
 		cfg.Live = live.New()
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
 	}
 	s := &Server{cfg: cfg, store: store, logger: logger}
 	s.oidc = oidcauth.NewRelyingParty(cfg.OIDCHTTPClient, cfg.Now)

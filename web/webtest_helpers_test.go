@@ -37,6 +37,13 @@ func newApp(t *testing.T) *app {
 // newAppOn is newApp on a given store (e.g. one of dbtest.Each).
 func newAppOn(t *testing.T, store *models.Store) *app {
 	t.Helper()
+	return newAppWith(t, store, nil)
+}
+
+// newAppWith is newAppOn with the web configuration adjusted by configure
+// (nil: as is).
+func newAppWith(t *testing.T, store *models.Store, configure func(*web.Config)) *app {
+	t.Helper()
 	admin := dbtest.Admin(t, store)
 	boot, err := store.Bootstrap(context.Background(), models.BootstrapOptions{})
 	if err != nil {
@@ -48,8 +55,11 @@ func newAppOn(t *testing.T, store *models.Store) *app {
 	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(a.srv.Close)
 	ext, _ := url.Parse(a.srv.URL)
-	s, err := web.NewServer(web.Config{ExternalURL: ext, CookieHashKey: key(32), CookieBlockKey: key(32)}, store,
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cfg := web.Config{ExternalURL: ext, CookieHashKey: key(32), CookieBlockKey: key(32)}
+	if configure != nil {
+		configure(&cfg)
+	}
+	s, err := web.NewServer(cfg, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
