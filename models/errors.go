@@ -91,7 +91,7 @@ func (v validator) err() error {
 }
 
 // text checks a free-text field: trimmed, required or not, at most max runes,
-// no control characters.
+// no control characters, no bidirectional controls (see isBidiControl).
 func (v validator) text(field, label, value string, required bool, max int) string {
 	value = strings.TrimSpace(value)
 	switch {
@@ -101,6 +101,15 @@ func (v validator) text(field, label, value string, required bool, max int) stri
 		v.add(field, fmt.Sprintf("%s must be at most %d characters.", label, max))
 	case strings.ContainsFunc(value, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' || r == 0x7f }):
 		v.add(field, label+" contains control characters.")
+	case strings.ContainsFunc(value, isBidiControl):
+		v.add(field, label+" contains invisible text-direction characters (U+202A–U+202E, U+2066–U+2069): type it again without them.")
 	}
 	return value
+}
+
+// isBidiControl reports whether r is a bidirectional embedding, override or
+// isolate control (U+202A–U+202E, U+2066–U+2069): invisible, they make a
+// name display as something else ("Trojan Source").
+func isBidiControl(r rune) bool {
+	return r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069
 }
