@@ -185,8 +185,27 @@ func (p Page[T]) Pages() int {
 	return n
 }
 
-// likePattern turns a user's search text into a case-insensitive LIKE pattern.
+// MaxSearchLength bounds a list's search text, in characters: longer text
+// is cut to it (SQLite refuses LIKE patterns past 50,000 bytes, and no name
+// is this long anyway).
+const MaxSearchLength = 200
+
+// CutSearch returns s cut to MaxSearchLength characters.
+func CutSearch(s string) string {
+	n := 0
+	for i := range s {
+		if n == MaxSearchLength {
+			return s[:i]
+		}
+		n++
+	}
+	return s
+}
+
+// likePattern turns a user's search text (cut to MaxSearchLength) into a
+// case-insensitive LIKE pattern.
 func likePattern(s string) string {
+	s = CutSearch(s)
 	r := make([]rune, 0, len(s)+2)
 	r = append(r, '%')
 	for _, c := range s {
