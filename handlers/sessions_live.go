@@ -102,8 +102,8 @@ func (h Sessions) liveFragment(ctx context.Context, a models.Actor, view string,
 		return views.SessionDetail(d), nil
 	default:
 		filter, f := sessionFilter(q)
-		if f.HasErrors() {
-			return nil, models.ErrInvalid
+		if f.HasErrors() { // 422 with the messages: a stream of a bad filter never starts
+			return nil, &models.ValidationError{Fields: f.Errors}
 		}
 		page, err := h.Store.ListSessions(ctx, a, filter)
 		return views.AllSessionList(page, q), err
