@@ -61,6 +61,8 @@ func flashText(code string) string {
 		return "Deleted."
 	case "removed":
 		return "Removed."
+	case "unlocked":
+		return "Lock cleared: the account may log in again at once."
 	}
 	return ""
 }

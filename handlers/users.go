@@ -18,6 +18,7 @@ type UserStore interface {
 	UpdateUser(ctx context.Context, a models.Actor, id string, version int, in models.UserInput) (*models.User, error)
 	DeleteUser(ctx context.Context, a models.Actor, id string) error
 	DeleteAccount(ctx context.Context, a models.Actor, accountID string) error
+	ClearLoginLock(ctx context.Context, a models.Actor, accountID string) error
 	AllScopes(ctx context.Context, a models.Actor) ([]models.Scope, error)
 }
 
@@ -156,4 +157,14 @@ func (h Users) DeleteAccount(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return redirect(w, r, "/users/"+id+"?done=removed")
+}
+
+// ClearLock forgets an account's failed password attempts (POST
+// /users/{id}/accounts/{account}/unlock).
+func (h Users) ClearLock(w http.ResponseWriter, r *http.Request) error {
+	id := chi.URLParam(r, "id")
+	if err := h.Store.ClearLoginLock(r.Context(), ActorFrom(r.Context()), chi.URLParam(r, "account")); err != nil {
+		return err
+	}
+	return redirect(w, r, "/users/"+id+"?done=unlocked")
 }

@@ -23,6 +23,9 @@ var (
 	ErrInvalid = errors.New("invalid input")
 	// ErrUnauthenticated: no valid login, or wrong credentials.
 	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrBusy: the server is at a bound it keeps (a *BusyError says until
+	// when to come back); nothing was done.
+	ErrBusy = errors.New("busy")
 )
 
 // ValidationError lists what is wrong with an input, by form field name.
@@ -73,6 +76,20 @@ func (e *ThrottledError) Error() string {
 
 // Is makes errors.Is(err, ErrUnauthenticated) true.
 func (e *ThrottledError) Is(target error) bool { return target == ErrUnauthenticated }
+
+// BusyError says that What is at its bound; try again after RetryAfter. It
+// is an ErrBusy kind.
+type BusyError struct {
+	What       string
+	RetryAfter time.Duration
+}
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("too many %s at once; try again in %s", e.What, e.RetryAfter.Round(time.Second))
+}
+
+// Is makes errors.Is(err, ErrBusy) true.
+func (e *BusyError) Is(target error) bool { return target == ErrBusy }
 
 // validator collects field messages.
 type validator map[string]string

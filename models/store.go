@@ -22,6 +22,9 @@ type Options struct {
 	Crypter *Crypter
 	// PasswordParams are the argon2id parameters (default: 64 MiB, 1 pass, 2 lanes).
 	PasswordParams *PasswordParams
+	// PasswordHashes bounds the password hashes running at once (default:
+	// DefaultPasswordHashSlots slots, DefaultPasswordHashWait queue).
+	PasswordHashes *PasswordHashLimiter
 	// Sessions tunes the session lifecycle (session_live.go); zero values
 	// take the defaults noted there.
 	Sessions SessionOptions
@@ -58,6 +61,9 @@ func NewStore(db *gorm.DB, dialect Dialect, opts Options) *Store {
 	if opts.PasswordParams == nil {
 		p := DefaultPasswordParams
 		opts.PasswordParams = &p
+	}
+	if opts.PasswordHashes == nil {
+		opts.PasswordHashes = NewPasswordHashLimiter(DefaultPasswordHashSlots, DefaultPasswordHashWait)
 	}
 	return &Store{db: db, dialect: dialect, opts: opts, scopes: &scopeCache{}}
 }

@@ -85,6 +85,8 @@ type AccountView struct {
 	Account
 	MethodName string
 	MethodType string
+	// Lock is the login throttle's state of a password account.
+	Lock LoginLock `gorm:"-"`
 }
 
 // UserDetail is one user with everything shown on its page.
@@ -184,7 +186,7 @@ func (s *Store) setPasswordAccount(ctx context.Context, u *User, loginName, pass
 	}
 	updates := map[string]any{"login_name": loginName, "updated_at": s.now(), "version": gorm.Expr("version + 1")}
 	if password != "" {
-		h, err := s.hashPassword(password)
+		h, err := s.hashPassword(ctx, password)
 		if err != nil {
 			return err
 		}
@@ -245,6 +247,11 @@ func (s *Store) GetUser(ctx context.Context, a Actor, id string) (*UserDetail, e
 		Where("a.user_id = ?", u.ID).Order("a.created_at").Scan(&d.Accounts).Error
 	if err != nil {
 		return nil, fmt.Errorf("load accounts: %w", err)
+	}
+	if d.Actions[ActionUpdate] {
+		if err := s.loginLocks(ctx, d.Accounts); err != nil {
+			return nil, err
+		}
 	}
 	if d.Groups, err = s.userGroups(ctx, a, u.ID); err != nil {
 		return nil, err

@@ -78,6 +78,7 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 		r.Get("/users/{id}/delete", h(users.ConfirmDelete))
 		r.Post("/users/{id}/delete", h(users.Delete))
 		r.Post("/users/{id}/accounts/{account}/delete", h(users.DeleteAccount))
+		r.Post("/users/{id}/accounts/{account}/unlock", h(users.ClearLock))
 
 		r.Get("/audit/sessions", h(audit.History))
 		r.Get("/audit/sessions.csv", h(audit.ExportCSV))
