@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -107,7 +108,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	hook := &workerHook{}
 	store := models.NewStore(db, dialect, models.Options{
 		Crypter: crypter, LoginLifetime: cfg.LoginLifetime, LoginIdleTimeout: cfg.LoginIdle,
-		CheckOIDCProvider: oidcauth.Checker(oidcClient),
+		CheckOIDCProvider: oidcauth.Checker(oidcClient), LoginsEnded: broker.LoginsEnded,
 		Sessions: models.SessionOptions{Notifier: broker, InstanceID: instanceID, InstanceGrace: cfg.InstanceGrace,
 			Ended: hook.ended, EndedChannel: worker.NotifyChannel},
 	})
@@ -209,7 +210,10 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		// One LISTEN connection: other instances' session changes for the
 		// live pages, and their cancels for this instance's worker.
 		l := &pgnotify.Listener{DatabaseURL: cfg.DatabaseURL, InstanceID: instanceID, Sink: broker, Logger: log,
-			Channels: map[string]func(string){worker.NotifyChannel: func(payload string) { cancelFromNotification(wk, payload) }}}
+			Channels: map[string]func(string){
+				worker.NotifyChannel:      func(payload string) { cancelFromNotification(wk, payload) },
+				models.LoginsEndedChannel: func(payload string) { broker.LoginsEnded(strings.Fields(payload)) },
+			}}
 		g.Go(func() error { return l.Run(gctx) })
 	}
 	g.Go(func() error { return wk.Run(gctx) })

@@ -197,7 +197,7 @@ func (s *Store) LoginByToken(ctx context.Context, token string) (Actor, *Login, 
 	}
 	now := s.now()
 	if !now.Before(row.ExpiresAt) || !now.Before(row.LastUsedAt.Add(s.opts.LoginIdleTimeout)) {
-		_ = s.q(ctx).Where("id = ?", row.ID).Delete(&Login{}).Error
+		_, _ = s.endLogins(ctx, "id = ?", row.ID)
 		return Anonymous, nil, ErrUnauthenticated
 	}
 	if now.Sub(row.LastUsedAt) > time.Minute {
@@ -220,7 +220,7 @@ func (s *Store) Logout(ctx context.Context, token string) error {
 	if token == "" {
 		return nil
 	}
-	if err := s.q(ctx).Where("token_hash = ?", hashSecret(token)).Delete(&Login{}).Error; err != nil {
+	if _, err := s.endLogins(ctx, "token_hash = ?", hashSecret(token)); err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
 	return nil
@@ -229,11 +229,16 @@ func (s *Store) Logout(ctx context.Context, token string) error {
 // PurgeLogins deletes expired and idle logins; safe to run on every instance.
 func (s *Store) PurgeLogins(ctx context.Context) (int64, error) {
 	now := s.now()
-	res := s.q(ctx).Where("expires_at <= ? OR last_used_at <= ?", now, now.Add(-s.opts.LoginIdleTimeout)).Delete(&Login{})
-	if res.Error != nil {
-		return 0, fmt.Errorf("purge logins: %w", res.Error)
+	var n int64
+	err := s.Transact(ctx, func(tx *Store) error {
+		var err error
+		n, err = tx.endLogins(ctx, "expires_at <= ? OR last_used_at <= ?", now, now.Add(-s.opts.LoginIdleTimeout))
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("purge logins: %w", err)
 	}
-	return res.RowsAffected, nil
+	return n, nil
 }
 
 // PurgeLoginFailures deletes the throttle counters untouched for longer

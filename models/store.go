@@ -25,6 +25,11 @@ type Options struct {
 	// PasswordHashes bounds the password hashes running at once (default:
 	// DefaultPasswordHashSlots slots, DefaultPasswordHashWait queue).
 	PasswordHashes *PasswordHashLimiter
+	// LoginsEnded is told, after each commit, which logins ended (logout,
+	// expiry, password change, user or account deleted): the live pages'
+	// broker ends their streams. Other instances hear of them on
+	// LoginsEndedChannel. It must not block.
+	LoginsEnded func(loginIDs []string)
 	// Sessions tunes the session lifecycle (session_live.go); zero values
 	// take the defaults noted there.
 	Sessions SessionOptions

@@ -209,8 +209,8 @@ func (s *Store) setPasswordAccount(ctx context.Context, u *User, loginName, pass
 	}
 	if password != "" && exists {
 		// A new password ends every login made with the old one.
-		if err := s.q(ctx).Where("account_id = ?", acct.ID).Delete(&Login{}).Error; err != nil {
-			return fmt.Errorf("end logins: %w", err)
+		if _, err := s.endLogins(ctx, "account_id = ?", acct.ID); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -377,6 +377,9 @@ func (s *Store) DeleteUser(ctx context.Context, a Actor, id string) error {
 			return err
 		}
 		return tx.keepAnAdministrator(ctx, func() error {
+			if _, err := tx.endLogins(ctx, "user_id = ?", id); err != nil {
+				return err
+			}
 			if err := tx.q(ctx).Where("id = ?", id).Delete(&User{}).Error; err != nil {
 				return fmt.Errorf("delete user %s: %w", id, err)
 			}
@@ -419,6 +422,9 @@ func (s *Store) DeleteAccount(ctx context.Context, a Actor, accountID string) er
 			return err
 		}
 		return tx.keepAnAdministrator(ctx, func() error {
+			if _, err := tx.endLogins(ctx, "account_id = ?", accountID); err != nil {
+				return err
+			}
 			return tx.q(ctx).Where("id = ?", accountID).Delete(&Account{}).Error
 		})
 	})
