@@ -20,6 +20,7 @@ type UserStore interface {
 	DeleteAccount(ctx context.Context, a models.Actor, accountID string) error
 	ClearLoginLock(ctx context.Context, a models.Actor, accountID string) error
 	AllScopes(ctx context.Context, a models.Actor) ([]models.Scope, error)
+	ScopesToCreate(ctx context.Context, a models.Actor, resourceType string) ([]models.Scope, error)
 }
 
 // Users serves the user administration pages and the own-account page.
@@ -75,7 +76,7 @@ func (h Users) New(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h Users) newForm(w http.ResponseWriter, r *http.Request, status int, f views.Form) error {
-	scopes, err := h.Store.AllScopes(r.Context(), ActorFrom(r.Context()))
+	scopes, err := h.Store.ScopesToCreate(r.Context(), ActorFrom(r.Context()), "user")
 	if err != nil {
 		return err
 	}
