@@ -3,6 +3,8 @@ package models
 import (
 	"context"
 	"fmt"
+
+	"gatehouse/models/acl"
 )
 
 // ScopesToCreate returns the scopes in which the actor may create a
@@ -25,7 +27,7 @@ func (s *Store) ScopesToCreate(ctx context.Context, a Actor, resourceType string
 		if sc.Type == ScopeProject && resourceType != "role" {
 			continue
 		}
-		if s.Allowed(ctx, a, Resource{Type: resourceType, ScopeID: sc.ID}, ActionCreate)[ActionCreate] {
+		if s.Allowed(ctx, a, acl.Resource{Type: resourceType, ScopeID: sc.ID}, ActionCreate)[ActionCreate] {
 			out = append(out, sc)
 		}
 	}
