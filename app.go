@@ -225,7 +225,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	g.Go(func() error { return reconcileLoop(gctx, wk, store, reconcile, log) })
 	grace := store.InstanceGrace()
 	g.Go(func() error {
-		return instanceLoop(gctx, store, wk, min(max(grace/3, 100*time.Millisecond), 5*time.Second), grace, log)
+		return instanceLoop(gctx, store, wk, min(max(grace/3, 100*time.Millisecond), 5*time.Second), grace, reg, log)
 	})
 	if cfg.EchoListen != "" {
 		if eln, err := net.Listen("tcp", cfg.EchoListen); err != nil {

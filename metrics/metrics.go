@@ -24,6 +24,10 @@ type Registry struct {
 	Connections *prometheus.CounterVec
 	// ExpiryLag observes how late the sweeper terminated expired sessions.
 	ExpiryLag prometheus.Histogram
+	// HeartbeatFailures counts instance heartbeats that failed (the
+	// database out of reach or too slow): a run of them for the grace
+	// period makes other instances declare this one dead.
+	HeartbeatFailures prometheus.Counter
 }
 
 // New creates a Registry with the Go and process collectors.
@@ -43,8 +47,11 @@ func New() *Registry {
 		Name: "gatehouse_session_expiry_lag_seconds", Help: "Delay between a session's expiration and its termination by the sweeper.",
 		Buckets: []float64{.01, .05, .1, .25, .5, 1, 2, 5, 10},
 	})
+	r.HeartbeatFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "gatehouse_instance_heartbeat_failures_total", Help: "Instance heartbeats that failed (database out of reach or too slow).",
+	})
 	r.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		r.httpDuration, r.ProxiedBytes, r.Connections, r.ExpiryLag)
+		r.httpDuration, r.ProxiedBytes, r.Connections, r.ExpiryLag, r.HeartbeatFailures)
 	return r
 }
 
