@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -66,6 +67,7 @@ type appConfig struct {
 	Seed   func(ctx context.Context, store *models.Store, externalURL *url.URL, mounts map[string]http.Handler) error
 	Logger *slog.Logger
 	Stdout io.Writer
+	limitsConfig
 }
 
 // startApp binds the listener, opens and migrates the database, bootstraps
@@ -84,6 +86,13 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		return fmt.Errorf("%s: cannot listen on %q: %w", name, cfg.Listen, err)
 	}
 	defer ln.Close() // the server closes it too on shutdown; a second Close is harmless
+	mln, err := listenMetrics(cfg.limitsConfig)
+	if err != nil {
+		return err
+	}
+	if mln != nil {
+		defer mln.Close()
+	}
 	db, dialect, err := models.OpenDB(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
@@ -110,6 +119,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	store := models.NewStore(db, dialect, models.Options{
 		Crypter: crypter, LoginLifetime: cfg.LoginLifetime, LoginIdleTimeout: cfg.LoginIdle,
 		CheckOIDCProvider: oidcauth.Checker(oidcClient), LoginsEnded: broker.LoginsEnded,
+		PasswordHashes: models.NewPasswordHashLimiter(cmp.Or(cfg.PasswordHashes, models.DefaultPasswordHashSlots), models.DefaultPasswordHashWait),
 		Sessions: models.SessionOptions{Notifier: broker, InstanceID: instanceID, InstanceGrace: cfg.InstanceGrace,
 			Ended: hook.Ended, EndedChannel: worker.NotifyChannel},
 	})
@@ -161,6 +171,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	srv, err := web.NewServer(web.Config{
 		ExternalURL: ext, CookieHashKey: cfg.CookieHashKey, CookieBlockKey: cfg.CookieBlockKey,
 		TrustedProxies: cfg.TrustedProxies, Dev: cfg.Dev, Mounts: mounts, Metrics: reg, OIDCHTTPClient: oidcClient,
+		MetricsElsewhere: cfg.MetricsListen != "", MetricsToken: cfg.MetricsToken,
 		Live: broker,
 	}, store, log)
 	if err != nil {
@@ -173,6 +184,9 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	httpSrv.RegisterOnShutdown(broker.Close) // ends the live views' streams
 
 	g, gctx := errgroup.WithContext(ctx)
+	if mln != nil {
+		g.Go(func() error { return serveMetrics(gctx, mln, reg, cfg.MetricsToken, log) })
+	}
 	g.Go(func() error {
 		var err error
 		if cfg.TLSCertFile != "" {

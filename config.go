@@ -105,6 +105,7 @@ type serveConfig struct {
 	InstanceGrace time.Duration
 	// TLSCertFile and TLSKeyFile (both or neither) make serve speak HTTPS.
 	TLSCertFile, TLSKeyFile string
+	limitsConfig
 }
 
 func parseServeConfig(args []string, getenv func(string) string, stderr io.Writer) (*serveConfig, error) {
@@ -126,6 +127,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	grace := s.add("instance-grace", "GATEHOUSE_INSTANCE_GRACE", "30s", "an instance unseen this long is dead: the others close its connections (system error)", false)
 	tlsCert := s.add("tls-cert", "GATEHOUSE_TLS_CERT", "", "PEM certificate chain file: serve HTTPS (with --tls-key)", false)
 	tlsKey := s.add("tls-key", "GATEHOUSE_TLS_KEY", "", "PEM private key file of --tls-cert", false)
+	limits := addLimitSettings(s)
 	if err := s.parse(args, getenv); err != nil {
 		return nil, err
 	}
@@ -208,6 +210,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	cfg.SessionSweep = dur(sweep)
 	cfg.InstanceGrace = dur(grace)
 	cfg.TLSCertFile, cfg.TLSKeyFile = *tlsCert, *tlsKey
+	cfg.limitsConfig = limits(bad)
 	switch {
 	case (*tlsCert == "") != (*tlsKey == ""):
 		missing, set := tlsKey, tlsCert

@@ -4,6 +4,7 @@
 package metrics
 
 import (
+	"crypto/subtle"
 	"net/http"
 	"strconv"
 	"time"
@@ -70,7 +71,21 @@ func (r *Registry) ObserveHTTP(route, method string, status int, d time.Duration
 	r.httpDuration.WithLabelValues(route, method, strconv.Itoa(status)).Observe(d.Seconds())
 }
 
-// Handler serves the Prometheus exposition format.
-func (r *Registry) Handler() http.Handler {
-	return promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{Registry: r.reg})
+// Handler serves the Prometheus exposition format. A non-empty token is
+// required as a bearer token (Authorization: Bearer <token>; 401 without
+// it); empty serves anyone, for scrapers on a private network.
+func (r *Registry) Handler(token string) http.Handler {
+	h := promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{Registry: r.reg})
+	if token == "" {
+		return h
+	}
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(req.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse metrics"`)
+			http.Error(w, "metrics need the bearer token (--metrics-token)", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, req)
+	})
 }

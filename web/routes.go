@@ -21,8 +21,8 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	// Anonymous.
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
-	if s.cfg.Metrics != nil {
-		r.Handle("/metrics", s.cfg.Metrics.Handler())
+	if s.cfg.Metrics != nil && !s.cfg.MetricsElsewhere {
+		r.Handle("/metrics", s.cfg.Metrics.Handler(s.cfg.MetricsToken))
 	}
 	r.Handle("/static/*", static.Handler())
 	r.Get("/login", h(s.loginPage))

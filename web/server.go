@@ -34,8 +34,12 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Dev marks `gatehouse dev` (a banner on every page).
 	Dev bool
-	// Metrics records request latencies and serves /metrics (optional).
-	Metrics *metrics.Registry
+	// Metrics records request latencies and serves /metrics (optional),
+	// unless MetricsElsewhere (its own listener serves them); MetricsToken,
+	// when set, is the bearer token /metrics requires.
+	Metrics          *metrics.Registry
+	MetricsElsewhere bool
+	MetricsToken     string
 	// Mounts are extra handlers served under a path prefix (for example
 	// the dev OpenID provider), outside the login requirement.
 	Mounts map[string]http.Handler
