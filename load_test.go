@@ -241,7 +241,9 @@ func TestLoadAndSoak(t *testing.T) {
 	rep.TunnelsRelayed, rep.BytesRelayed = relayed.Load(), bytes.Load()
 	for page, ds := range lat {
 		slices.Sort(ds)
-		q := func(p float64) float64 { return float64(ds[min(len(ds)-1, int(p*float64(len(ds))))].Microseconds()) / 1000 }
+		q := func(p float64) float64 {
+			return float64(ds[min(len(ds)-1, int(p*float64(len(ds))))].Microseconds()) / 1000
+		}
 		rep.PagesMillis[page] = map[string]float64{"p50": q(.5), "p99": q(.99), "count": float64(len(ds))}
 	}
 

@@ -58,15 +58,8 @@ func (s *Store) loginLocks(ctx context.Context, accounts []AccountView) error {
 // ErrNotFound, ErrForbidden, ErrInvalid (not a password account).
 func (s *Store) ClearLoginLock(ctx context.Context, a Actor, accountID string) error {
 	return s.Transact(ctx, func(tx *Store) error {
-		acct, err := first[Account](tx.q(ctx), "account", accountID)
+		acct, _, err := tx.accountToUpdate(ctx, a, accountID)
 		if err != nil {
-			return err
-		}
-		u, err := tx.readUser(ctx, a, acct.UserID)
-		if err != nil {
-			return fmt.Errorf("account %s: %w", accountID, ErrNotFound)
-		}
-		if err := tx.authorize(ctx, a, ActionUpdate, userResource(u)); err != nil {
 			return err
 		}
 		if acct.LoginName == nil {
@@ -78,4 +71,21 @@ func (s *Store) ClearLoginLock(ctx context.Context, a Actor, accountID string) e
 		}
 		return nil
 	})
+}
+
+// accountToUpdate loads an account and its user for a change that needs
+// update on the user (ErrNotFound when the actor may not see the user).
+func (s *Store) accountToUpdate(ctx context.Context, a Actor, accountID string) (*Account, *User, error) {
+	acct, err := first[Account](s.q(ctx), "account", accountID)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := s.readUser(ctx, a, acct.UserID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("account %s: %w", accountID, ErrNotFound)
+	}
+	if err := s.authorize(ctx, a, ActionUpdate, userResource(u)); err != nil {
+		return nil, nil, err
+	}
+	return acct, u, nil
 }

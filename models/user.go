@@ -406,15 +406,8 @@ func (s *Store) forUpdateUser(ctx context.Context, a Actor, id string) (*User, e
 // member of an administrators' managed group) is refused.
 func (s *Store) DeleteAccount(ctx context.Context, a Actor, accountID string) error {
 	return s.Transact(ctx, func(tx *Store) error {
-		acct, err := first[Account](tx.q(ctx), "account", accountID)
+		acct, u, err := tx.accountToUpdate(ctx, a, accountID)
 		if err != nil {
-			return err
-		}
-		u, err := tx.readUser(ctx, a, acct.UserID)
-		if err != nil {
-			return fmt.Errorf("account %s: %w", accountID, ErrNotFound)
-		}
-		if err := tx.authorize(ctx, a, ActionUpdate, userResource(u)); err != nil {
 			return err
 		}
 		if acct.ID == a.AccountID {
