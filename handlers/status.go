@@ -1,9 +1,12 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
+
+	"gatehouse/models"
 )
 
 // StatusError is an answer decided before any domain call (a body too
@@ -26,4 +29,18 @@ func setRetryAfter(w http.ResponseWriter, d time.Duration) {
 	}
 	secs := int((d + time.Second - 1) / time.Second)
 	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+}
+
+// retryAfter is when err says to come back (a *StatusError or a
+// *models.BusyError), or 0.
+func retryAfter(err error) time.Duration {
+	var se *StatusError
+	var be *models.BusyError
+	switch {
+	case errors.As(err, &se):
+		return se.RetryAfter
+	case errors.As(err, &be):
+		return be.RetryAfter
+	}
+	return 0
 }
