@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -80,6 +81,7 @@ type appConfig struct {
 	Seed   func(ctx context.Context, store *models.Store, externalURL *url.URL, mounts map[string]http.Handler) error
 	Logger *slog.Logger
 	Stdout io.Writer
+	limitsConfig
 }
 
 // openDatabase opens the database at databaseURL (models.OpenDB) and its
@@ -112,6 +114,13 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		return fmt.Errorf("%s: cannot listen on %q: %w", name, cfg.Listen, err)
 	}
 	defer ln.Close() // the server closes it too on shutdown; a second Close is harmless
+	mln, err := listenMetrics(cfg.limitsConfig)
+	if err != nil {
+		return err
+	}
+	if mln != nil {
+		defer mln.Close()
+	}
 	db, sqlDB, dialect, err := openDatabase(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
@@ -136,7 +145,8 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	revoke := make(revocationKick, 1)
 	store := models.NewStore(db, dialect, models.Options{
 		Crypter: crypter, LoginLifetime: cfg.LoginLifetime, LoginIdleTimeout: cfg.LoginIdle,
-		CheckOIDCProvider: oidcauth.Checker(oidcClient),
+		CheckOIDCProvider: oidcauth.Checker(oidcClient), LoginsEnded: broker.LoginsEnded,
+		PasswordHashes:    models.NewPasswordHashLimiter(cmp.Or(cfg.PasswordHashes, models.DefaultPasswordHashSlots), models.DefaultPasswordHashWait),
 		CredentialBackend: libraries, Revocations: models.RevocationOptions{Kick: revoke.kick, RetryBase: cfg.RevocationRetry},
 		Sessions: models.SessionOptions{Notifier: broker, InstanceID: instanceID, InstanceGrace: cfg.InstanceGrace,
 			Ended: hook.Ended, EndedChannel: worker.NotifyChannel},
@@ -189,6 +199,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	srv, err := web.NewServer(web.Config{
 		ExternalURL: ext, CookieHashKey: cfg.CookieHashKey, CookieBlockKey: cfg.CookieBlockKey,
 		TrustedProxies: cfg.TrustedProxies, Dev: cfg.Dev, Mounts: mounts, Metrics: reg, OIDCHTTPClient: oidcClient,
+		MetricsElsewhere: cfg.MetricsListen != "", MetricsToken: cfg.MetricsToken,
 		Live: broker,
 	}, store, log)
 	if err != nil {
@@ -201,6 +212,9 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	httpSrv.RegisterOnShutdown(broker.Close) // ends the live views' streams
 
 	g, gctx := errgroup.WithContext(ctx)
+	if mln != nil {
+		g.Go(func() error { return serveMetrics(gctx, mln, reg, cfg.MetricsToken, log) })
+	}
 	g.Go(func() error {
 		var err error
 		if cfg.TLSCertFile != "" {
@@ -243,7 +257,10 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		// One LISTEN connection: other instances' session changes for the
 		// live pages, and their cancels for this instance's worker.
 		l := &pgnotify.Listener{DatabaseURL: cfg.DatabaseURL, InstanceID: instanceID, Sink: broker, Logger: log,
-			Channels: map[string]func(string){worker.NotifyChannel: func(payload string) { cancelFromNotification(wk, payload) }}}
+			Channels: map[string]func(string){
+				worker.NotifyChannel:      func(payload string) { cancelFromNotification(wk, payload) },
+				models.LoginsEndedChannel: func(payload string) { broker.LoginsEnded(strings.Fields(payload)) },
+			}}
 		g.Go(func() error { return l.Run(gctx) })
 	}
 	g.Go(func() error { return wk.Run(gctx) })
@@ -254,7 +271,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	g.Go(func() error { return reconcileLoop(gctx, wk, store, reconcile, log) })
 	grace := store.InstanceGrace()
 	g.Go(func() error {
-		return instanceLoop(gctx, store, wk, min(max(grace/3, 100*time.Millisecond), 5*time.Second), grace, log)
+		return instanceLoop(gctx, store, wk, min(max(grace/3, 100*time.Millisecond), 5*time.Second), grace, reg, log)
 	})
 	if cfg.PprofListen != "" {
 		g.Go(func() error { return servePprof(gctx, cfg.PprofListen, log) })

@@ -104,6 +104,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	tlsCert := s.add("tls-cert", "GATEHOUSE_TLS_CERT", "", "PEM certificate chain file: serve HTTPS (with --tls-key)", false)
 	tlsKey := s.add("tls-key", "GATEHOUSE_TLS_KEY", "", "PEM private key file of --tls-cert", false)
 	pprofListen := s.add("pprof-listen", "GATEHOUSE_PPROF_LISTEN", "", pprofUsage, false)
+
+	limits := addLimitSettings(s)
 	if err := s.parse(args, getenv); err != nil {
 		return nil, err
 	}
@@ -188,6 +190,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	cfg.RevocationInterval, cfg.RevocationRetry = dur(revInterval), dur(revRetry)
 	cfg.TLSCertFile, cfg.TLSKeyFile = *tlsCert, *tlsKey
 	cfg.PprofListen = *pprofListen
+
+	cfg.limitsConfig = limits(bad)
 	switch {
 	case (*tlsCert == "") != (*tlsKey == ""):
 		missing, set := tlsKey, tlsCert

@@ -51,8 +51,8 @@ func reconcileLoop(ctx context.Context, w *worker.Worker, store *models.Store, i
 // closed already) and goes on registered again. When it cannot mark itself
 // seen for the grace period (the database out of reach), it cuts its
 // connections at once rather than relay what the others are about to
-// record closed.
-func instanceLoop(ctx context.Context, store *models.Store, w *worker.Worker, interval, grace time.Duration, log *slog.Logger) error {
+// record closed. Each failed heartbeat is counted in m (optional).
+func instanceLoop(ctx context.Context, store *models.Store, w *worker.Worker, interval, grace time.Duration, m *metrics.Registry, log *slog.Logger) error {
 	lastSeen, fenced := time.Now(), false
 	return every(ctx, interval, func(ctx context.Context) {
 		// Bounded, so that a database that swallows packets is noticed too.
@@ -61,6 +61,9 @@ func instanceLoop(ctx context.Context, store *models.Store, w *worker.Worker, in
 		cancel()
 		switch {
 		case err != nil && ctx.Err() == nil:
+			if m != nil {
+				m.HeartbeatFailures.Inc()
+			}
 			log.Warn("instance heartbeat", "error", err)
 			if !fenced && time.Since(lastSeen) >= grace {
 				fenced = true

@@ -234,8 +234,16 @@ func (p *Proxy) Run(ctx context.Context) error {
 	return cause
 }
 
-// closeTimeout bounds ending the session on exit (the user is waiting).
-const closeTimeout = 5 * time.Second
+// Ending the session on exit: each attempt is bounded by closeTimeout (the
+// user is waiting); one that fails in a way that may pass (no answer in
+// time, a network error, the server busy or failing) is tried again, up to
+// closeAttempts in all with a doubling pause from closeBackoff, so a server
+// busy recording a mass close still hears it (issue 11).
+const (
+	closeTimeout  = 5 * time.Second
+	closeAttempts = 4
+	closeBackoff  = 500 * time.Millisecond
+)
 
 // endSession ends the session as closed by the end user, unless
 // KeepSession; a failure is reported, not returned (the session still
@@ -244,17 +252,37 @@ func (p *Proxy) endSession(parent context.Context) {
 	if p.KeepSession {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), closeTimeout)
-	defer cancel()
-	closed, err := p.Client.Close(ctx)
-	switch {
-	case err == nil:
-		fmt.Fprintf(p.Out, "Session ended (%s).\n", closed.Reason)
-	case SessionOver(err):
-		fmt.Fprintln(p.Out, err) // it ended on its own meanwhile
-	default:
+	backoff := closeBackoff
+	for attempt := 1; ; attempt++ {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), closeTimeout)
+		closed, err := p.Client.Close(ctx)
+		cancel()
+		switch {
+		case err == nil:
+			fmt.Fprintf(p.Out, "Session ended (%s).\n", closed.Reason)
+			return
+		case SessionOver(err):
+			fmt.Fprintln(p.Out, err) // it ended on its own meanwhile
+			return
+		case attempt < closeAttempts && mayPass(err):
+			fmt.Fprintf(p.Err, "could not end the session yet: %v; trying again in %s\n", err, backoff)
+			time.Sleep(backoff)
+			backoff *= 2
+			continue
+		}
 		fmt.Fprintf(p.Err, "could not end the session: %v (it ends when it expires; you can cancel it on its page)\n", err)
+		return
 	}
+}
+
+// mayPass reports whether a failed call may succeed if tried again: no
+// answer (network error, timeout) or the server unavailable or failing.
+func mayPass(err error) bool {
+	var r *RefusedError
+	if !errors.As(err, &r) {
+		return true
+	}
+	return r.Status >= 500 || r.Code == tunnel.CodeUnavailable || r.Code == tunnel.CodeSystemError
 }
 
 var errExecDone = errors.New("command exited")

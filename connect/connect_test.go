@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -414,5 +415,42 @@ func TestKeepSession(t *testing.T) {
 	}
 	if s := e.fake.Session("tok-s_a"); !s.ClosedByEndUser || s.CloseCalls != 1 || !strings.Contains(out3.String(), "Session ended (closed by end-user).") {
 		t.Fatalf("Ctrl-C did not close the session: %+v %q", s, out3)
+	}
+}
+
+// TestEndSessionIsRetried: the end-session call on exit is tried again when
+// the server cannot answer it yet (during a mass close it timed out once
+// and the session stayed active until its expiry; issue 11, finding 10).
+func TestEndSessionIsRetried(t *testing.T) {
+	e := newEnv(t, false)
+	e.session("s_a", -1, time.Hour)
+	var mu sync.Mutex
+	refused := 0
+	inner := e.srv.Config.Handler
+	e.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		busy := r.Method == http.MethodDelete && refused < 2
+		if busy {
+			refused++
+		}
+		mu.Unlock()
+		if busy {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprint(w, `{"code":"unavailable","message":"busy"}`)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	out, errOut, wait := runMain(ctx, "--addr", e.srv.URL, "--token", "tok-s_a")
+	listenAddr(t, out)
+	cancel() // Ctrl-C: connect ends the session on its way out
+	if err := wait(); err != nil {
+		t.Fatalf("connect: %v (stderr %q)", err, errOut)
+	}
+	if s := e.fake.Session("tok-s_a"); !s.ClosedByEndUser || !strings.Contains(out.String(), "Session ended (closed by end-user).") ||
+		strings.Count(errOut.String(), "trying again") != 2 {
+		t.Fatalf("session %+v; stdout %q; stderr %q", s, out, errOut)
 	}
 }

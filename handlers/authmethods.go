@@ -22,6 +22,7 @@ type AuthMethodStore interface {
 	DeleteAuthMethod(ctx context.Context, a models.Actor, id string) error
 	ListManagedGroups(ctx context.Context, a models.Actor, methodID string, opt models.ListOptions) (models.Page[models.ManagedGroupItem], error)
 	AllScopes(ctx context.Context, a models.Actor) ([]models.Scope, error)
+	ScopesToCreate(ctx context.Context, a models.Actor, resourceType string) ([]models.Scope, error)
 }
 
 // AuthMethods serves the OIDC auth method administration pages.
@@ -79,7 +80,7 @@ func (h AuthMethods) New(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h AuthMethods) newForm(w http.ResponseWriter, r *http.Request, status int, f views.Form) error {
-	scopes, err := h.Store.AllScopes(r.Context(), ActorFrom(r.Context()))
+	scopes, err := h.Store.ScopesToCreate(r.Context(), ActorFrom(r.Context()), "auth-method")
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,7 @@ func (e Errors) Wrap(fn HandlerFunc) http.HandlerFunc {
 func (e Errors) Serve(w http.ResponseWriter, r *http.Request, err error) {
 	p := ProblemOf(err)
 	status, title, msg := p.Status, p.Title, p.Message
+	setRetryAfter(w, retryAfter(err))
 	if status == http.StatusUnauthorized && r.Method == http.MethodGet && r.Header.Get("HX-Request") == "" {
 		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		return
@@ -83,6 +84,7 @@ var problemKinds = []struct {
 	{models.ErrForbidden, http.StatusForbidden, "Not allowed", "You are not allowed to do that."},
 	{models.ErrConflict, http.StatusConflict, "Conflict", "It changed since you opened it, or cannot be done as it is now."},
 	{models.ErrUnauthenticated, http.StatusUnauthorized, "Please log in", "Your login has ended. Log in again to continue."},
+	{models.ErrBusy, http.StatusServiceUnavailable, "Busy", "Gatehouse is busy. Try again in a moment."},
 }
 
 // ProblemOf classifies err by its kind. Messages for people are kept for
@@ -90,6 +92,10 @@ var problemKinds = []struct {
 // that nothing an actor may not see leaks through a not-found or a
 // forbidden). Anything else is a 500 whose text is only logged.
 func ProblemOf(err error) Problem {
+	var se *StatusError
+	if errors.As(err, &se) {
+		return Problem{Status: se.Status, Title: se.Title, Message: se.Message}
+	}
 	for _, k := range problemKinds {
 		if !errors.Is(err, k.kind) {
 			continue

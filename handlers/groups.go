@@ -21,6 +21,7 @@ type GroupStore interface {
 	RemoveGroupMembers(ctx context.Context, a models.Actor, id string, userIDs []string) error
 	ListUsers(ctx context.Context, a models.Actor, scopeID string, opt models.ListOptions) (models.Page[models.UserItem], error)
 	AllScopes(ctx context.Context, a models.Actor) ([]models.Scope, error)
+	ScopesToCreate(ctx context.Context, a models.Actor, resourceType string) ([]models.Scope, error)
 }
 
 // Groups serves the group administration pages.
@@ -71,9 +72,12 @@ func (h Groups) New(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h Groups) form(w http.ResponseWriter, r *http.Request, status int, heading, action string, version int, f views.Form) error {
-	scopes, err := h.Store.AllScopes(r.Context(), ActorFrom(r.Context()))
-	if err != nil {
-		return err
+	var scopes []models.Scope
+	if action == "/groups/new" { // only where the person may create one
+		var err error
+		if scopes, err = h.Store.ScopesToCreate(r.Context(), ActorFrom(r.Context()), "group"); err != nil {
+			return err
+		}
 	}
 	return render(w, r, status, views.GroupFormPage(h.Meta(r, heading, "groups"), heading, action, version, action == "/groups/new", scopes, f))
 }

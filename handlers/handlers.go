@@ -61,6 +61,8 @@ func flashText(code string) string {
 		return "Deleted."
 	case "removed":
 		return "Removed."
+	case "unlocked":
+		return "Lock cleared: the account may log in again at once."
 	}
 	return ""
 }
@@ -95,7 +97,7 @@ func redirect(w http.ResponseWriter, r *http.Request, to string) error {
 // listOptions reads ?q=&page= into ListOptions.
 func listOptions(q url.Values) models.ListOptions {
 	page, _ := strconv.Atoi(q.Get("page"))
-	return models.ListOptions{Search: strings.TrimSpace(q.Get("q")), Page: page}
+	return models.ListOptions{Search: models.CutSearch(strings.TrimSpace(q.Get("q"))), Page: page}
 }
 
 // formValues copies a parsed form into a views.Form.

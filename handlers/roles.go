@@ -24,6 +24,7 @@ type RoleStore interface {
 	RemoveRolePrincipals(ctx context.Context, a models.Actor, roleID string, ids []string) error
 	PrincipalCandidates(ctx context.Context, a models.Actor, roleID, search string) ([]models.PrincipalRef, error)
 	AllScopes(ctx context.Context, a models.Actor) ([]models.Scope, error)
+	ScopesToCreate(ctx context.Context, a models.Actor, resourceType string) ([]models.Scope, error)
 }
 
 // Roles serves the role administration pages.
@@ -78,9 +79,12 @@ func (h Roles) New(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h Roles) form(w http.ResponseWriter, r *http.Request, status int, heading, action string, version int, f views.Form) error {
-	scopes, err := h.Store.AllScopes(r.Context(), ActorFrom(r.Context()))
-	if err != nil {
-		return err
+	var scopes []models.Scope
+	if action == "/roles/new" { // only where the person may create one
+		var err error
+		if scopes, err = h.Store.ScopesToCreate(r.Context(), ActorFrom(r.Context()), "role"); err != nil {
+			return err
+		}
 	}
 	return render(w, r, status, views.RoleFormPage(h.Meta(r, heading, "roles"), heading, action, version, action == "/roles/new", scopes, f))
 }

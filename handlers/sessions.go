@@ -22,6 +22,8 @@ type SessionStore interface {
 	CancelSession(ctx context.Context, a models.Actor, id string) (*models.Session, error)
 	MySessions(ctx context.Context, a models.Actor, opt models.ListOptions) (models.Page[models.SessionItem], error)
 	ListSessions(ctx context.Context, a models.Actor, f models.SessionFilter) (models.Page[models.SessionItem], error)
+	// LoginEnds says when a login ends unless used (live streams end then).
+	LoginEnds(ctx context.Context, loginID string) (time.Time, error)
 }
 
 // Sessions serves starting, watching and canceling sessions.

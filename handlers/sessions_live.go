@@ -25,7 +25,10 @@ type LiveFeed interface {
 // "sessions" whose data is the view's re-rendered fragment, each time the
 // broker says something it shows changed. It ends after streamMaxLife (the
 // browser reconnects, and the login and roles are checked again), when the
-// client leaves, or at shutdown (the broker closes).
+// client leaves, at shutdown (the broker closes), and as soon as its login
+// ends: at once when the broker hears of it (logout, password change, user
+// or account deleted, on any instance), at the login's expiry or idle
+// deadline, and otherwise at the next heartbeat, which checks the login.
 const (
 	streamMaxLife   = 5 * time.Minute
 	streamHeartbeat = 20 * time.Second
@@ -52,8 +55,13 @@ func (h Sessions) Events(w http.ResponseWriter, r *http.Request) error {
 	if _, err := h.liveFragment(ctx, a, view, q); err != nil {
 		return err
 	}
+	filter.LoginID = a.LoginID
 	sub := h.Live.Subscribe(filter)
 	defer sub.Close()
+	loginEnds, err := h.Store.LoginEnds(ctx, a.LoginID)
+	if err != nil {
+		return err
+	}
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
@@ -66,13 +74,23 @@ func (h Sessions) Events(w http.ResponseWriter, r *http.Request) error {
 	heartbeat := time.NewTicker(streamHeartbeat)
 	defer heartbeat.Stop()
 	end := time.After(streamMaxLife)
+	loginEnd := time.NewTimer(time.Until(loginEnds))
+	defer loginEnd.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-end:
 			return nil
+		case <-loginEnd.C: // expired, or idle unless used meanwhile
+			if !h.loginLives(ctx, a, loginEnd) {
+				return nil
+			}
+			continue
 		case <-heartbeat.C:
+			if !h.loginLives(ctx, a, loginEnd) {
+				return nil
+			}
 			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil {
 				return nil
 			}
@@ -94,6 +112,17 @@ func (h Sessions) Events(w http.ResponseWriter, r *http.Request) error {
 	}
 }
 
+// loginLives reports whether the stream's login still lives, and sets
+// loginEnd to fire when it would end next.
+func (h Sessions) loginLives(ctx context.Context, a models.Actor, loginEnd *time.Timer) bool {
+	ends, err := h.Store.LoginEnds(ctx, a.LoginID)
+	if err != nil {
+		return false
+	}
+	loginEnd.Reset(time.Until(ends))
+	return true
+}
+
 // liveFragment renders the fragment a live view shows.
 func (h Sessions) liveFragment(ctx context.Context, a models.Actor, view string, q url.Values) (templ.Component, error) {
 	switch view {
@@ -108,8 +137,8 @@ func (h Sessions) liveFragment(ctx context.Context, a models.Actor, view string,
 		return views.SessionDetail(d), nil
 	default:
 		filter, f := sessionFilter(q)
-		if f.HasErrors() {
-			return nil, models.ErrInvalid
+		if f.HasErrors() { // 422 with the messages: a stream of a bad filter never starts
+			return nil, &models.ValidationError{Fields: f.Errors}
 		}
 		page, err := h.Store.ListSessions(ctx, a, filter)
 		return views.AllSessionList(page, q), err

@@ -18,7 +18,9 @@ type UserStore interface {
 	UpdateUser(ctx context.Context, a models.Actor, id string, version int, in models.UserInput) (*models.User, error)
 	DeleteUser(ctx context.Context, a models.Actor, id string) error
 	DeleteAccount(ctx context.Context, a models.Actor, accountID string) error
+	ClearLoginLock(ctx context.Context, a models.Actor, accountID string) error
 	AllScopes(ctx context.Context, a models.Actor) ([]models.Scope, error)
+	ScopesToCreate(ctx context.Context, a models.Actor, resourceType string) ([]models.Scope, error)
 }
 
 // Users serves the user administration pages and the own-account page.
@@ -64,7 +66,7 @@ func (h Users) New(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h Users) newForm(w http.ResponseWriter, r *http.Request, status int, f views.Form) error {
-	scopes, err := h.Store.AllScopes(r.Context(), ActorFrom(r.Context()))
+	scopes, err := h.Store.ScopesToCreate(r.Context(), ActorFrom(r.Context()), "user")
 	if err != nil {
 		return err
 	}
@@ -146,4 +148,14 @@ func (h Users) DeleteAccount(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return redirect(w, r, "/users/"+id+"?done=removed")
+}
+
+// ClearLock forgets an account's failed password attempts (POST
+// /users/{id}/accounts/{account}/unlock).
+func (h Users) ClearLock(w http.ResponseWriter, r *http.Request) error {
+	id := chi.URLParam(r, "id")
+	if err := h.Store.ClearLoginLock(r.Context(), ActorFrom(r.Context()), chi.URLParam(r, "account")); err != nil {
+		return err
+	}
+	return redirect(w, r, "/users/"+id+"?done=unlocked")
 }

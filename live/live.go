@@ -17,6 +17,9 @@ type Filter struct {
 	SessionID string
 	UserID    string
 	All       bool
+	// LoginID is the login the stream belongs to: LoginsEnded with this id
+	// closes the subscription (it wakes nothing by itself).
+	LoginID string
 }
 
 func (f Filter) matches(c models.SessionChange) bool {
@@ -25,7 +28,8 @@ func (f Filter) matches(c models.SessionChange) bool {
 
 // Subscription is one listener. C receives a value when something it
 // watches changed; several changes before it reads coalesce into one.
-// C is closed when the subscription or the broker is closed.
+// C is closed when the subscription or the broker is closed, or when its
+// login ends (Broker.LoginsEnded).
 type Subscription struct {
 	C      <-chan struct{}
 	c      chan struct{}
@@ -83,6 +87,24 @@ func (b *Broker) SessionsChanged(changes []models.SessionChange) {
 				}
 				break
 			}
+		}
+	}
+}
+
+// LoginsEnded closes the subscriptions of these logins (logout, expiry,
+// password change, user or account deleted), so their streams end at once.
+// It never blocks for long.
+func (b *Broker) LoginsEnded(loginIDs []string) {
+	ended := make(map[string]bool, len(loginIDs))
+	for _, id := range loginIDs {
+		ended[id] = true
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for s := range b.subs {
+		if s.filter.LoginID != "" && ended[s.filter.LoginID] {
+			delete(b.subs, s)
+			close(s.c)
 		}
 	}
 }

@@ -4,6 +4,7 @@
 package metrics
 
 import (
+	"crypto/subtle"
 	"net/http"
 	"strconv"
 	"time"
@@ -24,6 +25,10 @@ type Registry struct {
 	Connections *prometheus.CounterVec
 	// ExpiryLag observes how late the sweeper terminated expired sessions.
 	ExpiryLag prometheus.Histogram
+	// HeartbeatFailures counts instance heartbeats that failed (the
+	// database out of reach or too slow): a run of them for the grace
+	// period makes other instances declare this one dead.
+	HeartbeatFailures prometheus.Counter
 }
 
 // New creates a Registry with the Go and process collectors.
@@ -43,8 +48,11 @@ func New() *Registry {
 		Name: "gatehouse_session_expiry_lag_seconds", Help: "Delay between a session's expiration and its termination by the sweeper.",
 		Buckets: []float64{.01, .05, .1, .25, .5, 1, 2, 5, 10},
 	})
+	r.HeartbeatFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "gatehouse_instance_heartbeat_failures_total", Help: "Instance heartbeats that failed (database out of reach or too slow).",
+	})
 	r.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		r.httpDuration, r.ProxiedBytes, r.Connections, r.ExpiryLag)
+		r.httpDuration, r.ProxiedBytes, r.Connections, r.ExpiryLag, r.HeartbeatFailures)
 	return r
 }
 
@@ -63,7 +71,21 @@ func (r *Registry) ObserveHTTP(route, method string, status int, d time.Duration
 	r.httpDuration.WithLabelValues(route, method, strconv.Itoa(status)).Observe(d.Seconds())
 }
 
-// Handler serves the Prometheus exposition format.
-func (r *Registry) Handler() http.Handler {
-	return promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{Registry: r.reg})
+// Handler serves the Prometheus exposition format. A non-empty token is
+// required as a bearer token (Authorization: Bearer <token>; 401 without
+// it); empty serves anyone, for scrapers on a private network.
+func (r *Registry) Handler(token string) http.Handler {
+	h := promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{Registry: r.reg})
+	if token == "" {
+		return h
+	}
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(req.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse metrics"`)
+			http.Error(w, "metrics need the bearer token (--metrics-token)", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, req)
+	})
 }

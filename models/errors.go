@@ -23,6 +23,9 @@ var (
 	ErrInvalid = errors.New("invalid input")
 	// ErrUnauthenticated: no valid login, or wrong credentials.
 	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrBusy: the server is at a bound it keeps (a *BusyError says until
+	// when to come back); nothing was done.
+	ErrBusy = errors.New("busy")
 )
 
 // Error is a domain error of one kind that carries a message for people,
@@ -155,6 +158,20 @@ func (e *ThrottledError) Error() string {
 // Is makes errors.Is(err, ErrUnauthenticated) true.
 func (e *ThrottledError) Is(target error) bool { return target == ErrUnauthenticated }
 
+// BusyError says that What is at its bound; try again after RetryAfter. It
+// is an ErrBusy kind.
+type BusyError struct {
+	What       string
+	RetryAfter time.Duration
+}
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("too many %s at once; try again in %s", e.What, e.RetryAfter.Round(time.Second))
+}
+
+// Is makes errors.Is(err, ErrBusy) true.
+func (e *BusyError) Is(target error) bool { return target == ErrBusy }
+
 // validator collects field messages.
 type validator map[string]string
 
@@ -172,7 +189,7 @@ func (v validator) err() error {
 }
 
 // text checks a free-text field: trimmed, required or not, at most max runes,
-// no control characters.
+// no control characters, no bidirectional controls (see isBidiControl).
 func (v validator) text(field, label, value string, required bool, max int) string {
 	value = strings.TrimSpace(value)
 	switch {
@@ -182,6 +199,15 @@ func (v validator) text(field, label, value string, required bool, max int) stri
 		v.add(field, fmt.Sprintf("%s must be at most %d characters.", label, max))
 	case strings.ContainsFunc(value, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' || r == 0x7f }):
 		v.add(field, label+" contains control characters.")
+	case strings.ContainsFunc(value, isBidiControl):
+		v.add(field, label+" contains invisible text-direction characters (U+202A–U+202E, U+2066–U+2069): type it again without them.")
 	}
 	return value
+}
+
+// isBidiControl reports whether r is a bidirectional embedding, override or
+// isolate control (U+202A–U+202E, U+2066–U+2069): invisible, they make a
+// name display as something else ("Trojan Source").
+func isBidiControl(r rune) bool {
+	return r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069
 }

@@ -45,13 +45,42 @@ type PasswordLogin struct {
 
 // Throttling of failed password logins: after the free attempts, each
 // further attempt must wait an exponentially growing delay since the last
-// failure (capped), per account and per client address.
+// failure (capped). Failures count three ways: per account and client
+// address (a few free: the guesser is slowed down), per client address
+// (guessing many accounts), and per account from anywhere with a much higher
+// ceiling, so that someone guessing from elsewhere cannot lock the owner
+// out, while a guess spread over many addresses is still slowed down. An
+// administrator can clear an account's counters (ClearLoginLock).
 const (
-	freeFailuresPerAccount = 5
-	freeFailuresPerAddress = 20
-	maxFailureDelay        = 15 * time.Minute
-	failureMemory          = time.Hour
+	freeFailuresPerAccountAddress = 5
+	freeFailuresPerAddress        = 20
+	freeFailuresPerAccount        = 100
+	maxFailureDelay               = 15 * time.Minute
+	failureMemory                 = time.Hour
 )
+
+// throttleKey is one failure counter an attempt is checked against.
+type throttleKey struct {
+	key        string
+	accountKey string // the account it counts against ("" for an address)
+	free       int
+}
+
+// throttleKeys are the counters of an attempt on (auth method, lower-case
+// login name) from clientIP.
+func throttleKeys(authMethodID, name, clientIP string) []throttleKey {
+	acct := accountThrottleKey(authMethodID, name)
+	return []throttleKey{
+		{key: "acct-ip:" + acct + "@" + clientIP, accountKey: acct, free: freeFailuresPerAccountAddress},
+		{key: "ip:" + clientIP, free: freeFailuresPerAddress},
+		{key: "acct:" + acct, accountKey: acct, free: freeFailuresPerAccount},
+	}
+}
+
+// accountThrottleKey names an account in the throttle's counters.
+func accountThrottleKey(authMethodID, loginName string) string {
+	return authMethodID + ":" + strings.ToLower(strings.TrimSpace(loginName))
+}
 
 // ErrBadCredentials is returned for any wrong login name or password; it
 // never says which part was wrong.
@@ -59,7 +88,10 @@ var ErrBadCredentials = fmt.Errorf("wrong login name or password: %w", ErrUnauth
 
 // AuthenticatePassword checks a login name and password and, when they are
 // right, starts a fresh login (never reusing one). Repeated failures are
-// slowed down per account and per client address (a *ThrottledError).
+// slowed down per account and client address, per client address and, with
+// a much higher ceiling, per account (a *ThrottledError). When the server
+// is at its bound of password hashes the attempt is refused with a
+// *BusyError and counts nothing.
 func (s *Store) AuthenticatePassword(ctx context.Context, in PasswordLogin) (*NewLoginResult, error) {
 	var out *NewLoginResult
 	err := s.authenticatePassword(ctx, in, func(tx *Store, acct *Account) error {
@@ -70,14 +102,14 @@ func (s *Store) AuthenticatePassword(ctx context.Context, in PasswordLogin) (*Ne
 	return out, err
 }
 
-// authenticatePassword checks a password login (throttled) and, when it is
-// right, runs then in the transaction that clears the failures.
+// authenticatePassword checks a password login (throttled, bounded) and,
+// when it is right, runs then in the transaction that clears the failures.
 func (s *Store) authenticatePassword(ctx context.Context, in PasswordLogin, then func(tx *Store, acct *Account) error) error {
 	name := strings.ToLower(strings.TrimSpace(in.LoginName))
 	if name == "" || in.Password == "" || len(in.Password) > MaxPasswordLength || len(name) > 128 {
 		return ErrBadCredentials
 	}
-	keys := []string{"acct:" + in.AuthMethodID + ":" + name, "ip:" + in.ClientIP}
+	keys := throttleKeys(in.AuthMethodID, name, in.ClientIP)
 	// The attempt is counted as a failure before the (slow) hash check, in
 	// one transaction with the throttle decision, so parallel guesses cannot
 	// all pass the check; a success gives it back.
@@ -100,15 +132,33 @@ func (s *Store) authenticatePassword(ctx context.Context, in PasswordLogin, then
 	if err == nil && row.PasswordHash != nil && row.MethodType == AuthMethodPassword && row.State != StateInactive {
 		hash = *row.PasswordHash
 	}
-	if !checkPassword(in.Password, hash) {
+	ok, err := s.checkPassword(ctx, in.Password, hash)
+	if err != nil { // busy: the attempt was never made, so it counts nothing
+		if rerr := s.Transact(ctx, func(tx *Store) error {
+			for _, h := range held {
+				if err := tx.refundAttempt(ctx, h); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return err
+	}
+	if !ok {
 		return ErrBadCredentials // already counted
 	}
 	return s.Transact(ctx, func(tx *Store) error {
-		if err := tx.q(ctx).Where("key = ?", keys[0]).Delete(&loginFailure{}).Error; err != nil {
+		// The owner's own address starts again; the others get this
+		// attempt back.
+		if err := tx.q(ctx).Where("key = ?", keys[0].key).Delete(&loginFailure{}).Error; err != nil {
 			return fmt.Errorf("clear failures: %w", err)
 		}
-		if err := tx.refundAttempt(ctx, held[1]); err != nil {
-			return err
+		for _, h := range held[1:] {
+			if err := tx.refundAttempt(ctx, h); err != nil {
+				return err
+			}
 		}
 		return then(tx, &row.Account)
 	})
@@ -156,7 +206,7 @@ func (s *Store) LoginByToken(ctx context.Context, token string) (Actor, *Login, 
 	}
 	now := s.now()
 	if !now.Before(row.ExpiresAt) || !now.Before(row.LastUsedAt.Add(s.opts.LoginIdleTimeout)) {
-		_ = s.q(ctx).Where("id = ?", row.ID).Delete(&Login{}).Error
+		_, _ = s.endLogins(ctx, "id = ?", row.ID)
 		return Anonymous, nil, ErrUnauthenticated
 	}
 	if now.Sub(row.LastUsedAt) > time.Minute {
@@ -179,7 +229,7 @@ func (s *Store) Logout(ctx context.Context, token string) error {
 	if token == "" {
 		return nil
 	}
-	if err := s.q(ctx).Where("token_hash = ?", hashSecret(token)).Delete(&Login{}).Error; err != nil {
+	if _, err := s.endLogins(ctx, "token_hash = ?", hashSecret(token)); err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
 	return nil
@@ -188,11 +238,16 @@ func (s *Store) Logout(ctx context.Context, token string) error {
 // PurgeLogins deletes expired and idle logins; safe to run on every instance.
 func (s *Store) PurgeLogins(ctx context.Context) (int64, error) {
 	now := s.now()
-	res := s.q(ctx).Where("expires_at <= ? OR last_used_at <= ?", now, now.Add(-s.opts.LoginIdleTimeout)).Delete(&Login{})
-	if res.Error != nil {
-		return 0, fmt.Errorf("purge logins: %w", res.Error)
+	var n int64
+	err := s.Transact(ctx, func(tx *Store) error {
+		var err error
+		n, err = tx.endLogins(ctx, "expires_at <= ? OR last_used_at <= ?", now, now.Add(-s.opts.LoginIdleTimeout))
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("purge logins: %w", err)
 	}
-	return res.RowsAffected, nil
+	return n, nil
 }
 
 // PurgeLoginFailures deletes the throttle counters untouched for longer
@@ -208,6 +263,7 @@ func (s *Store) PurgeLoginFailures(ctx context.Context) (int64, error) {
 
 type loginFailure struct {
 	Key           string
+	AccountKey    string
 	Failures      int
 	LastFailureAt time.Time
 }
@@ -229,16 +285,22 @@ func failureDelay(failures, free int) time.Duration {
 // counts it as a failure on every key, atomically: in one transaction whose
 // rows are locked (Postgres; SQLite has a single writer), so concurrent
 // attempts see each other's counts. It returns the rows as they were before
-// the attempt (for refundAttempt), or a *ThrottledError when any key must
-// still wait; a refused attempt counts nothing.
-func (s *Store) reserveAttempt(ctx context.Context, keys []string) ([]loginFailure, error) {
-	now := s.now().Truncate(time.Microsecond)    // what both databases store
-	sorted := slices.Sorted(slices.Values(keys)) // one lock order: no deadlocks
+// the attempt (for refundAttempt), in the order of keys, or a
+// *ThrottledError when any key must still wait; a refused attempt counts
+// nothing.
+func (s *Store) reserveAttempt(ctx context.Context, keys []throttleKey) ([]loginFailure, error) {
+	now := s.now().Truncate(time.Microsecond) // what both databases store
+	byName := map[string]throttleKey{}
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		byName[k.key], names[i] = k, k.key
+	}
+	sorted := slices.Sorted(slices.Values(names)) // one lock order: no deadlocks
 	var before []loginFailure
 	err := s.Transact(ctx, func(tx *Store) error {
 		for _, k := range sorted {
 			err := tx.q(ctx).Clauses(clause.OnConflict{DoNothing: true}).
-				Create(&loginFailure{Key: k, Failures: 0, LastFailureAt: time.Unix(0, 0).UTC()}).Error
+				Create(&loginFailure{Key: k, AccountKey: byName[k].accountKey, Failures: 0, LastFailureAt: time.Unix(0, 0).UTC()}).Error
 			if err != nil {
 				return fmt.Errorf("count login attempt: %w", err)
 			}
@@ -251,14 +313,7 @@ func (s *Store) reserveAttempt(ctx context.Context, keys []string) ([]loginFailu
 		var wait time.Duration
 		for _, r := range rows {
 			byKey[r.Key] = r
-			if now.Sub(r.LastFailureAt) > failureMemory {
-				continue
-			}
-			free := freeFailuresPerAccount
-			if strings.HasPrefix(r.Key, "ip:") {
-				free = freeFailuresPerAddress
-			}
-			if until := r.LastFailureAt.Add(failureDelay(r.Failures, free)); until.After(now) && until.Sub(now) > wait {
+			if until := r.throttledUntil(byName[r.Key].free, now); until.Sub(now) > wait {
 				wait = until.Sub(now)
 			}
 		}
@@ -267,13 +322,13 @@ func (s *Store) reserveAttempt(ctx context.Context, keys []string) ([]loginFailu
 		}
 		before = make([]loginFailure, len(keys))
 		for i, k := range keys {
-			before[i] = byKey[k]
-			before[i].Key = k
+			before[i] = byKey[k.key]
+			before[i].Key = k.key
 			if now.Sub(before[i].LastFailureAt) > failureMemory { // counts reset after failureMemory
 				before[i].Failures = 0
 			}
 			failures := before[i].Failures + 1
-			err := tx.q(ctx).Model(&loginFailure{}).Where("key = ?", k).
+			err := tx.q(ctx).Model(&loginFailure{}).Where("key = ?", k.key).
 				Updates(map[string]any{"failures": failures, "last_failure_at": now}).Error
 			if err != nil {
 				return fmt.Errorf("count login attempt: %w", err)
@@ -282,6 +337,15 @@ func (s *Store) reserveAttempt(ctx context.Context, keys []string) ([]loginFailu
 		return nil
 	})
 	return before, err
+}
+
+// throttledUntil is when the next attempt against this counter may go
+// ahead (free failures before the delays start); zero or past: now.
+func (f loginFailure) throttledUntil(free int, now time.Time) time.Time {
+	if now.Sub(f.LastFailureAt) > failureMemory {
+		return time.Time{}
+	}
+	return f.LastFailureAt.Add(failureDelay(f.Failures, free))
 }
 
 // refundAttempt takes back a successful attempt counted by reserveAttempt

@@ -3,7 +3,6 @@ package models_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -154,14 +153,18 @@ func TestFailedLoginsAreSlowedDown(t *testing.T) {
 				t.Fatalf("wrong password %d: %v", i, err)
 			}
 		}
-		// The fifth failure starts the delay: even the right password waits.
-		_ = try("admin", "wrong", "10.0.0.2")
+		// The fifth failure from one address starts its delay: even the
+		// right password waits there, while the owner elsewhere logs in.
+		_ = try("admin", "wrong", "10.0.0.1")
 		var th *models.ThrottledError
-		if err := try("admin", "password", "10.0.0.3"); !errors.As(err, &th) || th.RetryAfter <= 0 {
-			t.Fatalf("throttled account accepted a login: %v", err)
+		if err := try("admin", "password", "10.0.0.1"); !errors.As(err, &th) || th.RetryAfter <= 0 {
+			t.Fatalf("throttled account and address accepted a login: %v", err)
+		}
+		if err := try("admin", "password", "10.0.0.3"); err != nil {
+			t.Fatalf("owner at another address: %v", err)
 		}
 		c.Add(th.RetryAfter + time.Second)
-		if err := try("admin", "password", "10.0.0.3"); err != nil {
+		if err := try("admin", "password", "10.0.0.1"); err != nil {
 			t.Fatalf("after the delay: %v", err)
 		}
 		// Per address: 20 failures on assorted names from one address slow that address.
@@ -209,14 +212,14 @@ func TestConcurrentLoginAttemptsAreCounted(t *testing.T) {
 	eachWithClock(t, func(t *testing.T, store *models.Store, c *clock) {
 		try := bootstrappedLogin(t, store)
 		// burst sends n attempts at once and counts how they ended.
-		burst := func(n int, name, pw string) (bad, throttled, ok int) {
+		burst := func(n int, name, pw, ip string) (bad, throttled, ok int) {
 			errs := make(chan error, n)
 			var start sync.WaitGroup
 			start.Add(1)
 			for i := 0; i < n; i++ {
 				go func() {
 					start.Wait()
-					errs <- try(name, pw, fmt.Sprintf("10.1.0.%d", i))
+					errs <- try(name, pw, ip)
 				}()
 			}
 			start.Done()
@@ -235,25 +238,26 @@ func TestConcurrentLoginAttemptsAreCounted(t *testing.T) {
 			}
 			return
 		}
-		// From a clean slate, 10 parallel guesses: only the 5 free ones are checked.
-		if bad, throttled, _ := burst(10, "admin", "wrong"); bad != 5 || throttled != 5 {
+		// From a clean slate, 10 parallel guesses from one address: only
+		// the 5 free ones are checked.
+		if bad, throttled, _ := burst(10, "admin", "wrong", "10.1.0.1"); bad != 5 || throttled != 5 {
 			t.Fatalf("first burst: %d checked, %d throttled; want 5 and 5", bad, throttled)
 		}
 		// Once the delay has passed, one more guess is allowed, not ten.
 		var th *models.ThrottledError
-		if err := try("admin", "wrong", "10.2.0.1"); !errors.As(err, &th) {
+		if err := try("admin", "wrong", "10.1.0.1"); !errors.As(err, &th) {
 			t.Fatalf("after the burst: %v", err)
 		}
 		c.Add(th.RetryAfter + time.Second)
-		if bad, throttled, _ := burst(10, "admin", "wrong"); bad != 1 || throttled != 9 {
+		if bad, throttled, _ := burst(10, "admin", "wrong", "10.1.0.1"); bad != 1 || throttled != 9 {
 			t.Fatalf("burst after the delay: %d checked, %d throttled; want 1 and 9", bad, throttled)
 		}
 		// A success still resets the account.
 		c.Add(time.Hour + time.Minute)
-		if err := try("admin", "password", "10.2.0.2"); err != nil {
+		if err := try("admin", "password", "10.1.0.1"); err != nil {
 			t.Fatalf("right password after an hour: %v", err)
 		}
-		if bad, throttled, _ := burst(5, "admin", "wrong"); bad != 5 || throttled != 0 {
+		if bad, throttled, _ := burst(5, "admin", "wrong", "10.1.0.1"); bad != 5 || throttled != 0 {
 			t.Fatalf("after a success: %d checked, %d throttled; want 5 and 0", bad, throttled)
 		}
 		// Successes are not failures: many logins from one address (people

@@ -173,11 +173,12 @@ func (s *Store) refreshOIDCUser(ctx context.Context, acct *Account, fullName, em
 	return nil
 }
 
-// claimText returns a string claim (trimmed, cut to max runes), or "".
+// claimText returns a string claim (trimmed, without control or
+// bidirectional control characters, cut to max runes), or "".
 func claimText(claims map[string]any, name string, max int) string {
 	v, _ := claims[name].(string)
 	v = strings.TrimSpace(strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
+		if r < 0x20 || r == 0x7f || isBidiControl(r) {
 			return -1
 		}
 		return r

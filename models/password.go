@@ -1,6 +1,7 @@
 package models
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/alexedwards/argon2id"
@@ -19,7 +20,14 @@ const (
 	MaxPasswordLength = 256
 )
 
-func (s *Store) hashPassword(pw string) (string, error) {
+// hashPassword hashes pw in one of the limiter's slots (a *BusyError when
+// none comes free in time).
+func (s *Store) hashPassword(ctx context.Context, pw string) (string, error) {
+	release, err := s.opts.PasswordHashes.Acquire(ctx)
+	if err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	defer release()
 	h, err := argon2id.CreateHash(pw, s.opts.PasswordParams)
 	if err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
@@ -34,13 +42,21 @@ var dummyHash = func() string {
 	return h
 }()
 
-func checkPassword(pw, hash string) bool {
+// checkPassword compares pw with hash (with dummyHash when hash is empty:
+// the same cost, always false) in one of the limiter's slots; a *BusyError
+// when none comes free in time.
+func (s *Store) checkPassword(ctx context.Context, pw, hash string) (bool, error) {
+	release, err := s.opts.PasswordHashes.Acquire(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
 	if hash == "" {
 		_, _ = argon2id.ComparePasswordAndHash(pw, dummyHash)
-		return false
+		return false, nil
 	}
 	ok, err := argon2id.ComparePasswordAndHash(pw, hash)
-	return err == nil && ok
+	return err == nil && ok, nil
 }
 
 func validatePassword(v validator, field, pw string) {

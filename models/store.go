@@ -22,6 +22,14 @@ type Options struct {
 	Crypter *Crypter
 	// PasswordParams are the argon2id parameters (default: 64 MiB, 1 pass, 2 lanes).
 	PasswordParams *PasswordParams
+	// PasswordHashes bounds the password hashes running at once (default:
+	// DefaultPasswordHashSlots slots, DefaultPasswordHashWait queue).
+	PasswordHashes *PasswordHashLimiter
+	// LoginsEnded is told, after each commit, which logins ended (logout,
+	// expiry, password change, user or account deleted): the live pages'
+	// broker ends their streams. Other instances hear of them on
+	// LoginsEndedChannel. It must not block.
+	LoginsEnded func(loginIDs []string)
 	// Sessions tunes the session lifecycle (session_live.go); zero values
 	// take the defaults noted there.
 	Sessions SessionOptions
@@ -68,6 +76,9 @@ func NewStore(db *gorm.DB, dialect Dialect, opts Options) *Store {
 	if opts.PasswordParams == nil {
 		p := DefaultPasswordParams
 		opts.PasswordParams = &p
+	}
+	if opts.PasswordHashes == nil {
+		opts.PasswordHashes = NewPasswordHashLimiter(DefaultPasswordHashSlots, DefaultPasswordHashWait)
 	}
 	return &Store{db: db, dialect: dialect, opts: opts, scopes: &scopeCache{}, grants: &grantCache{}}
 }
@@ -208,8 +219,27 @@ func (p Page[T]) Pages() int {
 	return n
 }
 
-// likePattern turns a user's search text into a case-insensitive LIKE pattern.
+// MaxSearchLength bounds a list's search text, in characters: longer text
+// is cut to it (SQLite refuses LIKE patterns past 50,000 bytes, and no name
+// is this long anyway).
+const MaxSearchLength = 200
+
+// CutSearch returns s cut to MaxSearchLength characters.
+func CutSearch(s string) string {
+	n := 0
+	for i := range s {
+		if n == MaxSearchLength {
+			return s[:i]
+		}
+		n++
+	}
+	return s
+}
+
+// likePattern turns a user's search text (cut to MaxSearchLength) into a
+// case-insensitive LIKE pattern.
 func likePattern(s string) string {
+	s = CutSearch(s)
 	r := make([]rune, 0, len(s)+2)
 	r = append(r, '%')
 	for _, c := range s {

@@ -87,6 +87,8 @@ type AccountView struct {
 	Account
 	MethodName string
 	MethodType string
+	// Lock is the login throttle's state of a password account.
+	Lock LoginLock `gorm:"-"`
 }
 
 // UserDetail is one user with everything shown on its page.
@@ -186,7 +188,7 @@ func (s *Store) setPasswordAccount(ctx context.Context, u *User, loginName, pass
 	}
 	updates := map[string]any{"login_name": loginName, "updated_at": s.now(), "version": gorm.Expr("version + 1")}
 	if password != "" {
-		h, err := s.hashPassword(password)
+		h, err := s.hashPassword(ctx, password)
 		if err != nil {
 			return err
 		}
@@ -209,8 +211,8 @@ func (s *Store) setPasswordAccount(ctx context.Context, u *User, loginName, pass
 	}
 	if password != "" && exists {
 		// A new password ends every login made with the old one.
-		if err := s.q(ctx).Where("account_id = ?", acct.ID).Delete(&Login{}).Error; err != nil {
-			return fmt.Errorf("end logins: %w", err)
+		if _, err := s.endLogins(ctx, "account_id = ?", acct.ID); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -240,6 +242,11 @@ func (s *Store) GetUser(ctx context.Context, a Actor, id string) (*UserDetail, e
 		Where("a.user_id = ?", u.ID).Order("a.created_at").Scan(&d.Accounts).Error
 	if err != nil {
 		return nil, fmt.Errorf("load accounts: %w", err)
+	}
+	if d.Actions[ActionUpdate] {
+		if err := s.loginLocks(ctx, d.Accounts); err != nil {
+			return nil, err
+		}
 	}
 	if d.Groups, err = s.userGroups(ctx, a, u.ID); err != nil {
 		return nil, err
@@ -365,6 +372,9 @@ func (s *Store) DeleteUser(ctx context.Context, a Actor, id string) error {
 			return err
 		}
 		return tx.keepAnAdministrator(ctx, func() error {
+			if _, err := tx.endLogins(ctx, "user_id = ?", id); err != nil {
+				return err
+			}
 			if err := tx.q(ctx).Where("id = ?", id).Delete(&User{}).Error; err != nil {
 				return fmt.Errorf("delete user %s: %w", id, err)
 			}
@@ -389,15 +399,8 @@ func (s *Store) forUpdateUser(ctx context.Context, a Actor, id string) (*User, e
 // member of an administrators' managed group) is refused.
 func (s *Store) DeleteAccount(ctx context.Context, a Actor, accountID string) error {
 	return s.Transact(ctx, func(tx *Store) error {
-		acct, err := first[Account](tx.q(ctx), "account", accountID)
+		acct, u, err := tx.accountToUpdate(ctx, a, accountID)
 		if err != nil {
-			return err
-		}
-		u, err := tx.readUser(ctx, a, acct.UserID)
-		if err != nil {
-			return fmt.Errorf("account %s: %w", accountID, ErrNotFound)
-		}
-		if err := tx.authorize(ctx, a, ActionUpdate, userResource(u)); err != nil {
 			return err
 		}
 		if acct.ID == a.AccountID {
@@ -407,6 +410,9 @@ func (s *Store) DeleteAccount(ctx context.Context, a Actor, accountID string) er
 			return err
 		}
 		return tx.keepAnAdministrator(ctx, func() error {
+			if _, err := tx.endLogins(ctx, "account_id = ?", accountID); err != nil {
+				return err
+			}
 			return tx.q(ctx).Where("id = ?", accountID).Delete(&Account{}).Error
 		})
 	})

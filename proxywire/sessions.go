@@ -120,10 +120,16 @@ func (p Sessions) ConnectionBytes(ctx context.Context, connectionID string, up, 
 	return p.store.FlushConnectionBytes(ctx, connectionID, up, down)
 }
 
-// ConnectionClosed records a connection's end and final byte totals.
-func (p Sessions) ConnectionClosed(ctx context.Context, connectionID, reason string, up, down int64, _ time.Time) error {
-	p.countBytes(connectionID, up, down, true)
-	return p.store.ConnectionClosed(ctx, connectionID, up, down, reason)
+// ConnectionsClosed records connection ends and their final byte totals,
+// in one transaction.
+func (p Sessions) ConnectionsClosed(ctx context.Context, ends []worker.ConnectionEnd) error {
+	rec := make([]models.ConnectionEnd, len(ends))
+	for i, e := range ends {
+		p.countBytes(e.ConnectionID, e.Up, e.Down, true)
+		rec[i] = models.ConnectionEnd{ConnectionID: e.ConnectionID, BytesUp: e.Up, BytesDown: e.Down, Reason: e.Reason}
+	}
+	_, err := p.store.ConnectionsClosed(ctx, rec)
+	return err
 }
 
 // SessionInfo describes the session of token for the client.

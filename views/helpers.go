@@ -97,3 +97,9 @@ func childLabel(t string) (one, many string) {
 }
 
 func errID(name string) string { return name + "-error" }
+
+// searchTooLong reports whether a search text is past models.MaxSearchLength.
+func searchTooLong(q string) bool { return models.CutSearch(q) != q }
+
+// searchMax is models.MaxSearchLength as text.
+func searchMax() string { return strconv.Itoa(models.MaxSearchLength) }

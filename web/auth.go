@@ -89,7 +89,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		Password: r.PostFormValue("password"), ClientIP: s.clientIP(r), UserAgent: r.UserAgent(),
 	})
 	var throttled *models.ThrottledError
+	var busy *models.BusyError
 	switch {
+	case errors.As(err, &busy):
+		f.Error = "Gatehouse is busy checking other logins. Try again in a moment."
+		w.Header().Set("Retry-After", fmt.Sprintf("%d", max(int(busy.RetryAfter.Seconds()), 1)))
+		return s.renderLogin(w, r, http.StatusServiceUnavailable, f, next)
 	case errors.As(err, &throttled):
 		f.Error = "Too many failed attempts. Try again in " + throttled.RetryAfter.Round(1e9).String() + "."
 		w.Header().Set("Retry-After", fmt.Sprintf("%d", int(throttled.RetryAfter.Seconds())+1))

@@ -14,7 +14,7 @@ import (
 // routes lists every URL Gatehouse serves.
 func (s *Server) routes(base handlers.Base) http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, s.accessLog, s.recoverer, securityHeaders, s.csrf, s.authenticate)
+	r.Use(middleware.RequestID, s.accessLog, s.recoverer, securityHeaders, s.limitBodies, s.csrf, s.authenticate)
 	r.NotFound(s.errs.NotFound)
 	r.MethodNotAllowed(s.errs.MethodNotAllowed)
 	h := s.errs.Wrap
@@ -22,8 +22,8 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	// Anonymous.
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
-	if s.cfg.Metrics != nil {
-		r.Handle("/metrics", s.cfg.Metrics.Handler())
+	if s.cfg.Metrics != nil && !s.cfg.MetricsElsewhere {
+		r.Handle("/metrics", s.cfg.Metrics.Handler(s.cfg.MetricsToken))
 	}
 	r.Handle("/static/*", static.Handler())
 	r.Get("/login", h(s.loginPage))
@@ -96,6 +96,7 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 		r.Get("/users/{id}/delete", h(users.ConfirmDelete))
 		r.Post("/users/{id}/delete", h(users.Delete))
 		r.Post("/users/{id}/accounts/{account}/delete", h(users.DeleteAccount))
+		r.Post("/users/{id}/accounts/{account}/unlock", h(users.ClearLock))
 
 		r.Get("/audit/sessions", h(audit.History))
 		r.Get("/audit/sessions.csv", h(audit.ExportCSV))

@@ -35,8 +35,12 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Dev marks `gatehouse dev` (a banner on every page).
 	Dev bool
-	// Metrics records request latencies and serves /metrics (optional).
-	Metrics *metrics.Registry
+	// Metrics records request latencies and serves /metrics (optional),
+	// unless MetricsElsewhere (its own listener serves them); MetricsToken,
+	// when set, is the bearer token /metrics requires.
+	Metrics          *metrics.Registry
+	MetricsElsewhere bool
+	MetricsToken     string
 	// Mounts are extra handlers served under a path prefix (for example
 	// the dev OpenID provider), outside the login requirement.
 	Mounts map[string]http.Handler
@@ -48,6 +52,10 @@ type Config struct {
 	Now func() time.Time
 	// OIDCHTTPClient talks to OIDC providers (default: 15 s timeout).
 	OIDCHTTPClient *http.Client
+	// MaxBodyBytes caps request bodies (default DefaultMaxBodyBytes) and
+	// BodyTimeout bounds receiving one (default DefaultBodyTimeout).
+	MaxBodyBytes int64
+	BodyTimeout  time.Duration
 }
 
 // Store is everything the web layer needs from the domain.
@@ -111,6 +119,12 @@ func NewServer(cfg Config, store Store, logger *slog.Logger) (*Server, error) {
 	}
 	if cfg.Live == nil {
 		cfg.Live = live.New()
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
 	}
 	s := &Server{cfg: cfg, store: store, logger: logger}
 	s.oidc = oidcauth.NewRelyingParty(cfg.OIDCHTTPClient, cfg.Now)

@@ -37,7 +37,14 @@ func newApp(t *testing.T) *app {
 // newAppOn is newApp on a given store (e.g. one of dbtest.Each).
 func newAppOn(t *testing.T, store *models.Store) *app {
 	t.Helper()
-	srv, method := serve(t, store, "")
+	return newAppWith(t, store, nil)
+}
+
+// newAppWith is newAppOn with the web configuration adjusted by configure
+// (nil: as is).
+func newAppWith(t *testing.T, store *models.Store, configure func(*web.Config)) *app {
+	t.Helper()
+	srv, method := serve(t, store, "", configure)
 	return &app{t: t, store: store, admin: dbtest.Admin(t, store), method: method, srv: srv}
 }
 
@@ -45,7 +52,7 @@ func newAppOn(t *testing.T, store *models.Store) *app {
 // / password) and serves web.NewServer on it with fresh cookie keys at
 // external ("" means the test server's own URL). It returns the server and
 // the password auth method's id.
-func serve(t *testing.T, store *models.Store, external string) (*httptest.Server, string) {
+func serve(t *testing.T, store *models.Store, external string, configure ...func(*web.Config)) (*httptest.Server, string) {
 	t.Helper()
 	boot, err := store.Bootstrap(context.Background(), models.BootstrapOptions{AdminLoginName: "admin", AdminPassword: "password"})
 	if err != nil {
@@ -59,8 +66,13 @@ func serve(t *testing.T, store *models.Store, external string) (*httptest.Server
 		external = srv.URL
 	}
 	ext, _ := url.Parse(external)
-	s, err := web.NewServer(web.Config{ExternalURL: ext, CookieHashKey: key(64), CookieBlockKey: key(32)}, store,
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cfg := web.Config{ExternalURL: ext, CookieHashKey: key(64), CookieBlockKey: key(32)}
+	for _, c := range configure {
+		if c != nil {
+			c(&cfg)
+		}
+	}
+	s, err := web.NewServer(cfg, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

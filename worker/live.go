@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -278,7 +279,9 @@ func (w *Worker) end(c *liveConn, reason string) {
 	w.closed(c, reason)
 }
 
-// closed records c closed (once; later byte flushes are dropped).
+// closed records c closed (once; later byte flushes are dropped). It
+// returns once the end is recorded, or kept to be recorded again when the
+// store failed.
 func (w *Worker) closed(c *liveConn, reason string) {
 	c.recMu.Lock()
 	defer c.recMu.Unlock()
@@ -286,25 +289,78 @@ func (w *Worker) closed(c *liveConn, reason string) {
 		return
 	}
 	c.recorded = true
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	up, down := c.up.Load(), c.down.Load()
 	w.cfg.Logger.Debug("connection closed", slog.String("connection_id", c.id), slog.String("session_id", c.sessionID),
 		slog.String("reason", reason), slog.Int64("bytes_up", up), slog.Int64("bytes_down", down))
-	end := pendingClose{id: c.id, reason: reason, up: up, down: down, at: w.cfg.Now()}
-	if err := w.cfg.Sessions.ConnectionClosed(ctx, end.id, end.reason, end.up, end.down, end.at); err != nil {
-		w.cfg.Logger.Error("record connection closed (will retry)", slog.String("connection_id", c.id), slog.Any("error", err))
-		w.retryLater(end)
+	end := ConnectionEnd{ConnectionID: c.id, Reason: reason, Up: up, Down: down, At: w.cfg.Now()}
+	if err := w.recordClose(end); err != nil {
+		w.retryLater(end) // the batch's failure is logged once by its recorder
 	}
 }
 
-// pendingClose is a connection's end the store could not record (the
-// database out of reach): Run records it again at each flush, so the
-// connection does not stay open in the records while this instance lives.
-type pendingClose struct {
-	id, reason string
-	up, down   int64
-	at         time.Time
+// maxCloseBatch bounds the connection ends recorded in one call.
+const maxCloseBatch = 500
+
+// closeTimeout bounds recording one batch of connection ends.
+const closeTimeout = 30 * time.Second
+
+// closeRequest is one connection end waiting in the close queue.
+type closeRequest struct {
+	end  ConnectionEnd
+	done chan error
+}
+
+// recordClose records end with the ends that arrive meanwhile (group
+// commit): the first caller to find nobody recording becomes the recorder
+// and records the queue in batches of maxCloseBatch until it is empty; the
+// others wait for their batch. A mass close of thousands of connections is
+// thus a few calls on one database connection, which leaves the pool (and
+// the instance heartbeat, and the end-session call) free.
+func (w *Worker) recordClose(end ConnectionEnd) error {
+	done := make(chan error, 1)
+	w.closeMu.Lock()
+	w.closeQueue = append(w.closeQueue, closeRequest{end: end, done: done})
+	lead := !w.recording
+	w.recording = true
+	w.closeMu.Unlock()
+	if lead {
+		w.recordQueue()
+	}
+	return <-done
+}
+
+// recordQueue records the close queue in batches until it is empty.
+func (w *Worker) recordQueue() {
+	for {
+		w.closeMu.Lock()
+		n := min(len(w.closeQueue), maxCloseBatch)
+		if n == 0 {
+			w.recording = false
+			w.closeMu.Unlock()
+			return
+		}
+		batch := slices.Clone(w.closeQueue[:n])
+		w.closeQueue = slices.Delete(w.closeQueue, 0, n)
+		w.closeMu.Unlock()
+		ends := make([]ConnectionEnd, len(batch))
+		for i, r := range batch {
+			ends[i] = r.end
+		}
+		err := w.storeCloses(ends)
+		if err != nil {
+			w.cfg.Logger.Error("record connections closed (will retry)", slog.Int("count", len(ends)), slog.Any("error", err))
+		}
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+}
+
+// storeCloses makes one bounded ConnectionsClosed call.
+func (w *Worker) storeCloses(ends []ConnectionEnd) error {
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	return w.cfg.Sessions.ConnectionsClosed(ctx, ends)
 }
 
 // maxPendingCloses bounds the ends kept for retry; past it the oldest are
@@ -312,30 +368,34 @@ type pendingClose struct {
 // to close them if this instance goes away.
 const maxPendingCloses = 100_000
 
-func (w *Worker) retryLater(end pendingClose) {
+func (w *Worker) retryLater(end ConnectionEnd) {
 	w.pendingMu.Lock()
 	defer w.pendingMu.Unlock()
 	if len(w.pending) >= maxPendingCloses {
-		w.cfg.Logger.Error("too many connection ends waiting to be recorded: dropping the oldest", slog.String("connection_id", w.pending[0].id))
+		w.cfg.Logger.Error("too many connection ends waiting to be recorded: dropping the oldest", slog.String("connection_id", w.pending[0].ConnectionID))
 		w.pending = w.pending[1:]
 	}
 	w.pending = append(w.pending, end)
 }
 
-// retryCloses records the pending connection ends again, keeping those that
-// still fail.
+// retryCloses records the pending connection ends again, in batches,
+// keeping those that still fail.
 func (w *Worker) retryCloses(ctx context.Context) {
 	w.pendingMu.Lock()
 	todo := w.pending
 	w.pending = nil
 	w.pendingMu.Unlock()
-	for i, end := range todo {
-		if err := w.cfg.Sessions.ConnectionClosed(ctx, end.id, end.reason, end.up, end.down, end.at); err != nil {
-			w.pendingMu.Lock()
-			w.pending = append(append([]pendingClose(nil), todo[i:]...), w.pending...)
-			w.pendingMu.Unlock()
-			return // the store is still failing: try again at the next flush
+	for len(todo) > 0 && ctx.Err() == nil {
+		n := min(len(todo), maxCloseBatch)
+		if err := w.storeCloses(todo[:n]); err != nil {
+			break // the store is still failing: try again at the next flush
 		}
+		todo = todo[n:]
+	}
+	if len(todo) > 0 {
+		w.pendingMu.Lock()
+		w.pending = append(todo, w.pending...)
+		w.pendingMu.Unlock()
 	}
 }
 

@@ -53,11 +53,12 @@ var (
 // implementation must make admission atomic (N concurrent calls on a limit
 // of L admit exactly min(N, L)).
 //
-// For every admitted connection the worker calls ConnectionClosed exactly
-// once, possibly preceded by ConnectionConnected (once, when the host
-// accepted the TCP connection) and ConnectionBytes (zero or more times). A
-// connection whose dial fails is closed with ReasonNetworkError and never
-// connected; it still counts toward the connection limit.
+// For every admitted connection the worker records its end exactly once
+// (in a ConnectionsClosed batch), possibly preceded by ConnectionConnected
+// (once, when the host accepted the TCP connection) and ConnectionBytes
+// (zero or more times). A connection whose dial fails is closed with
+// ReasonNetworkError and never connected; it still counts toward the
+// connection limit.
 type Sessions interface {
 	// AdmitConnection atomically checks token → session (not canceling or
 	// terminated, not expired, limit not reached), moves a pending session
@@ -70,9 +71,12 @@ type Sessions interface {
 	// ConnectionBytes records the connection's running byte totals (absolute,
 	// never decreasing); called periodically while it is live.
 	ConnectionBytes(ctx context.Context, connectionID string, up, down int64) error
-	// ConnectionClosed records the end of the connection with one of the
-	// Reason* constants and its final byte totals.
-	ConnectionClosed(ctx context.Context, connectionID string, reason string, up, down int64, at time.Time) error
+	// ConnectionsClosed records the ends of connections (each with one of
+	// the Reason* constants and its final byte totals), all or none: the
+	// worker gathers the ends that arrive while a batch is being recorded
+	// into the next one, so a mass close is a few batches rather than
+	// thousands of calls. Ends of unknown connections are skipped.
+	ConnectionsClosed(ctx context.Context, ends []ConnectionEnd) error
 	// SessionInfo describes the session of token for `connect`. Errors:
 	// ErrBadToken, ErrSessionEnded, ErrExpired, or any other error.
 	SessionInfo(ctx context.Context, token string) (*SessionInfo, error)
@@ -84,6 +88,15 @@ type Sessions interface {
 	// ErrSessionEnded (ended for another reason), ErrExpired, or any other
 	// error.
 	CloseSession(ctx context.Context, token string) (*ClosedSession, error)
+}
+
+// ConnectionEnd is the end of one connection, to record.
+type ConnectionEnd struct {
+	ConnectionID string
+	// Reason is one of the Reason* constants.
+	Reason   string
+	Up, Down int64
+	At       time.Time
 }
 
 // ClosedSession is a session its end user closed.

@@ -59,7 +59,11 @@ type Worker struct {
 	bad  *badTokens // nil when the throttle is off
 
 	pendingMu sync.Mutex
-	pending   []pendingClose // connection ends to record again (the store failed)
+	pending   []ConnectionEnd // connection ends to record again (the store failed)
+
+	closeMu    sync.Mutex
+	closeQueue []closeRequest // connection ends waiting for the recorder
+	recording  bool           // a caller of recordClose is recording the queue
 }
 
 // New returns a Worker. Call Run in a background loop owned by run (it

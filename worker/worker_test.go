@@ -589,3 +589,51 @@ func TestCloseAtTheExpirationIsTimedOut(t *testing.T) {
 		}
 	}
 }
+
+// TestMassCloseIsRecordedInBatches: when hundreds of connections end at
+// once, their ends are recorded in a few ConnectionsClosed calls (the ends
+// that arrive while one batch is recorded make the next), not one call
+// each queued on the session (issue 11, finding 10).
+func TestMassCloseIsRecordedInBatches(t *testing.T) {
+	e := newEnv(t)
+	e.session("s_m", -1, time.Hour)
+	addr := e.srv.Listener.Addr().String()
+	const n = 300
+	for range n {
+		c, _, err := open(t, addr, "tok-s_m", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	gate := make(chan struct{})
+	var once sync.Once
+	e.fake.CloseHook = func() { once.Do(func() { <-gate }) } // the first batch waits for the rest to queue
+	if got := e.w.Cancel("s_m", worker.ReasonCanceled); got != n {
+		t.Fatalf("Cancel cut %d, want %d", got, n)
+	}
+	for e.w.LiveConnections("s_m") > 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // let the last relays queue their ends
+	close(gate)
+	if err := e.fake.WaitClosed(n, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	batches := e.fake.CloseBatches()
+	total := 0
+	for _, b := range batches {
+		total += b
+		if b > 500 {
+			t.Errorf("a batch of %d ends, want at most 500", b)
+		}
+	}
+	if total != n || len(batches) > 5 {
+		t.Errorf("%d ends recorded in %d calls %v, want %d in a few", total, len(batches), batches, n)
+	}
+	for _, c := range e.fake.Connections("s_m") {
+		if !c.Closed || c.Reason != worker.ReasonCanceled {
+			t.Errorf("%s: closed %v reason %q", c.ID, c.Closed, c.Reason)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -40,16 +41,19 @@ type Connection struct {
 }
 
 // Sessions is a thread-safe in-memory worker.Sessions. AdmitHook, when set,
-// runs inside AdmitConnection before the checks, without the lock.
+// runs inside AdmitConnection before the checks, without the lock;
+// CloseHook likewise inside ConnectionsClosed.
 type Sessions struct {
 	mu          sync.Mutex
 	sessions    map[string]*Session
 	conns       map[string]*Connection
 	n           int
 	AdmitHook   func()
+	CloseHook   func()
 	Err         error // when set, every call fails with it (system error tests)
 	closeErr    error // see SetCloseErr
 	closedCalls chan string
+	batches     []int // sizes of the ConnectionsClosed calls
 }
 
 // New returns an empty fake.
@@ -130,25 +134,47 @@ func (f *Sessions) ConnectionBytes(ctx context.Context, id string, up, down int6
 	return nil
 }
 
-// ConnectionClosed implements worker.Sessions.
-func (f *Sessions) ConnectionClosed(ctx context.Context, id, reason string, up, down int64, at time.Time) error {
+// ConnectionsClosed implements worker.Sessions: all or none, like the store.
+func (f *Sessions) ConnectionsClosed(ctx context.Context, ends []worker.ConnectionEnd) error {
+	if f.CloseHook != nil {
+		f.CloseHook()
+	}
 	f.mu.Lock()
 	if f.closeErr != nil {
 		f.mu.Unlock()
 		return f.closeErr
 	}
-	c := f.conns[id]
-	if c.Closed {
-		f.mu.Unlock()
-		return fmt.Errorf("connection %s closed twice", id)
+	for _, e := range ends {
+		if c := f.conns[e.ConnectionID]; c != nil && c.Closed {
+			f.mu.Unlock()
+			return fmt.Errorf("connection %s closed twice", e.ConnectionID)
+		}
 	}
-	c.Closed, c.Reason, c.Up, c.Down = true, reason, up, down
+	f.batches = append(f.batches, len(ends))
+	var ids []string
+	for _, e := range ends {
+		c := f.conns[e.ConnectionID]
+		if c == nil {
+			continue
+		}
+		c.Closed, c.Reason, c.Up, c.Down = true, e.Reason, e.Up, e.Down
+		ids = append(ids, e.ConnectionID)
+	}
 	f.mu.Unlock()
-	f.closedCalls <- id
+	for _, id := range ids {
+		f.closedCalls <- id
+	}
 	return nil
 }
 
-// SetCloseErr makes ConnectionClosed fail with err (nil: record again), as
+// CloseBatches returns the size of each successful ConnectionsClosed call.
+func (f *Sessions) CloseBatches() []int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.batches)
+}
+
+// SetCloseErr makes ConnectionsClosed fail with err (nil: record again), as
 // when the database is out of reach.
 func (f *Sessions) SetCloseErr(err error) {
 	f.mu.Lock()

@@ -1,0 +1,116 @@
+package web_test
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"gatehouse/dbtest"
+	"gatehouse/live"
+	"gatehouse/models"
+	"gatehouse/web"
+)
+
+// openStream opens c's live stream of its sessions and returns a channel
+// that is closed when the server ends the stream.
+func openStream(t *testing.T, a *app, c *appClient) <-chan struct{} {
+	t.Helper()
+	resp, err := c.http.Get(a.srv.URL + "/sessions/events?view=mine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+		}
+	}()
+	return ended
+}
+
+// waitEnded fails the test when the stream is still open after a minute
+// (the safety net of a missed end is a 20 s heartbeat; before the fix a
+// stream outlived its login by up to 5 minutes).
+func waitEnded(t *testing.T, ended <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ended:
+	case <-time.After(time.Minute):
+		t.Fatalf("the live stream outlived its login (%s)", what)
+	}
+}
+
+// Every live stream of a login ends when the login ends: logout, password
+// change, account removed, user deleted, expiry (issue 11, finding 3).
+// Across instances: see TestLiveStreamEndsOnLogoutOnAnotherInstance.
+func TestLiveStreamsEndWithTheirLogin(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := context.Background()
+			broker := live.New()
+			store := dbtest.Open(t, d, models.Options{LoginsEnded: broker.LoginsEnded, LoginLifetime: time.Hour})
+			a := newAppWith(t, store, func(c *web.Config) { c.Live = broker })
+			bob, err := store.CreateUser(ctx, a.admin, models.GlobalScopeID, models.UserInput{Name: "bob", LoginName: "bob", Password: "bob's password"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			bobStream := func() <-chan struct{} { return openStream(t, a, a.login("bob", "bob's password")) }
+
+			// Logout: the stream of that login ends, another login's stays.
+			c := a.login("bob", "bob's password")
+			ended, other := openStream(t, a, c), bobStream()
+			if st, _, _ := c.post("/logout", nil); st != http.StatusSeeOther {
+				t.Fatalf("logout: %d", st)
+			}
+			waitEnded(t, ended, "logout")
+			select {
+			case <-other:
+				t.Fatal("logging out ended another login's stream")
+			case <-time.After(200 * time.Millisecond):
+			}
+
+			// Password change ends every login made with the old one.
+			u, _ := store.GetUser(ctx, a.admin, bob.ID)
+			if _, err := store.UpdateUser(ctx, a.admin, bob.ID, u.Version, models.UserInput{Name: "bob", LoginName: "bob", Password: "a new password"}); err != nil {
+				t.Fatal(err)
+			}
+			waitEnded(t, other, "password change")
+
+			// Account removed, then user deleted.
+			ended = openStream(t, a, a.login("bob", "a new password"))
+			u, _ = store.GetUser(ctx, a.admin, bob.ID)
+			if err := store.DeleteAccount(ctx, a.admin, u.Accounts[0].ID); err != nil {
+				t.Fatal(err)
+			}
+			waitEnded(t, ended, "account removed")
+			carol, err := store.CreateUser(ctx, a.admin, models.GlobalScopeID, models.UserInput{Name: "carol", LoginName: "carol", Password: "carol's password"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ended = openStream(t, a, a.login("carol", "carol's password"))
+			if err := store.DeleteUser(ctx, a.admin, carol.ID); err != nil {
+				t.Fatal(err)
+			}
+			waitEnded(t, ended, "user deleted")
+			if n := broker.Subscribers(); n != 0 {
+				t.Errorf("%d subscriptions left", n)
+			}
+		})
+	}
+}
+
+// A stream ends at its login's expiry.
+func TestLiveStreamEndsAtLoginExpiry(t *testing.T) {
+	broker := live.New()
+	store := dbtest.Open(t, models.SQLite, models.Options{LoginsEnded: broker.LoginsEnded, LoginLifetime: 2 * time.Second})
+	a := newAppWith(t, store, func(c *web.Config) { c.Live = broker })
+	waitEnded(t, openStream(t, a, a.login("admin", "password")), "expiry")
+}
