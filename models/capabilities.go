@@ -26,6 +26,13 @@ type Capabilities struct {
 	// ExplainOthers: may read users in at least one scope, so the explain
 	// page may ask about someone other than the actor.
 	ExplainOthers bool
+	// CreateUsers, CreateGroups, CreateRoles, CreateAuthMethods: may create
+	// that kind of resource in at least one scope (the "New …" buttons).
+	CreateUsers, CreateGroups, CreateRoles, CreateAuthMethods bool
+	// Infrastructure: may create targets, host catalogs or credential
+	// stores in at least one project (the Infrastructure navigation group
+	// and the global Targets list).
+	Infrastructure bool
 }
 
 // capabilities computes a's Capabilities. Errors leave everything false.
@@ -52,6 +59,15 @@ func (s *Store) capabilities(ctx context.Context, a Actor) Capabilities {
 			c.Groups = c.Groups || may(groups, "group", "list", id)
 		}
 		c.Roles = c.Roles || may(roles, "role", "list", id)
+		if parent == "" || parent == GlobalScopeID {
+			c.CreateUsers = c.CreateUsers || may(acl, "user", "create", id)
+			c.CreateGroups = c.CreateGroups || may(acl, "group", "create", id)
+			c.CreateAuthMethods = c.CreateAuthMethods || may(acl, "auth-method", "create", id)
+		} else {
+			c.Infrastructure = c.Infrastructure || may(acl, "target", "create", id) ||
+				may(acl, "host-catalog", "create", id) || may(acl, "credential-store", "create", id)
+		}
+		c.CreateRoles = c.CreateRoles || may(acl, "role", "create", id)
 	}
 	c.AllSessions = len(acl.only("session", "read").ListFilter("session", "read", scopes).ScopeIDs) > 0
 	c.SessionHistory = len(acl.only("session", string(ActionReadHistory)).ListFilter("session", string(ActionReadHistory), scopes).ScopeIDs) > 0
