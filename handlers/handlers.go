@@ -61,6 +61,8 @@ func flashText(code string) string {
 		return "Deleted."
 	case "removed":
 		return "Removed."
+	case "repeated":
+		return "This start was already sent: here is the session it started (its token was shown on the first answer)."
 	}
 	return ""
 }

@@ -63,7 +63,16 @@ func (s *Store) AdmitConnection(ctx context.Context, in AdmitInput) (*Admission,
 			return tx.refusal(ctx, in.Token, now)
 		}
 		m := moved[0]
-		if m.ConnectionCount == 1 { // pending (no connection yet) → active
+		// pending (no connection yet) → active. Not connection_count == 1: a
+		// failed dial gives its slot back (giveBackDialSlot), so the count
+		// can be 1 again on an active session. The session row is locked by
+		// the UPDATE until commit, so a concurrent admission sees this one's
+		// connection row.
+		var earlier int64
+		if err := tx.q(ctx).Model(&Connection{}).Where("session_id = ?", m.ID).Count(&earlier).Error; err != nil {
+			return fmt.Errorf("admit connection: %w", err)
+		}
+		if earlier == 0 {
 			mv := sessionMove{ID: m.ID, UserID: m.UserID, PreviousState: m.PreviousState, State: m.State}
 			if err := tx.recordMoves(ctx, []sessionMove{mv}, now); err != nil {
 				return err
@@ -142,7 +151,9 @@ func (s *Store) ConnectionConnected(ctx context.Context, connectionID, endpointA
 
 // ConnectionClosed records a connection's final bytes and closes it with
 // reason (idempotent: a connection already closed, for example by its
-// session's termination, keeps its first reason). When it was the last
+// session's termination, keeps its first reason). A connection closed with
+// "network error" that never connected (its dial to the host failed) gives
+// its slot back: it stays recorded, but no longer counts toward the limit. When it was the last
 // open one, a canceling session terminates (canceled) and an active one
 // whose limit is used up terminates (connection limit).
 func (s *Store) ConnectionClosed(ctx context.Context, connectionID string, bytesUp, bytesDown int64, reason string) error {
@@ -175,6 +186,9 @@ func (s *Store) ConnectionClosed(ctx context.Context, connectionID string, bytes
 		if r.RowsAffected == 1 {
 			if err := tx.q(ctx).Exec(`UPDATE sessions SET open_connections = open_connections - 1 WHERE id = ? AND open_connections > 0`,
 				sid).Error; err != nil {
+				return err
+			}
+			if err := tx.giveBackDialSlot(ctx, sid, connectionID, reason); err != nil {
 				return err
 			}
 		}

@@ -1,6 +1,7 @@
 package views
 
 import (
+	"crypto/rand"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -97,3 +98,7 @@ func childLabel(t string) (one, many string) {
 }
 
 func errID(name string) string { return name + "-error" }
+
+// formNonce is a fresh random value for a form whose submission the server
+// makes idempotent (starting a session): a double click sends it twice.
+func formNonce() string { return rand.Text() }
