@@ -105,6 +105,9 @@ type serveConfig struct {
 	InstanceGrace time.Duration
 	// TLSCertFile and TLSKeyFile (both or neither) make serve speak HTTPS.
 	TLSCertFile, TLSKeyFile string
+	// AccessHelp tells people without access how to get it (text, or an
+	// http(s) link), on Home and My targets.
+	AccessHelp string
 }
 
 func parseServeConfig(args []string, getenv func(string) string, stderr io.Writer) (*serveConfig, error) {
@@ -126,6 +129,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	grace := s.add("instance-grace", "GATEHOUSE_INSTANCE_GRACE", "30s", "an instance unseen this long is dead: the others close its connections (system error)", false)
 	tlsCert := s.add("tls-cert", "GATEHOUSE_TLS_CERT", "", "PEM certificate chain file: serve HTTPS (with --tls-key)", false)
 	tlsKey := s.add("tls-key", "GATEHOUSE_TLS_KEY", "", "PEM private key file of --tls-cert", false)
+	accessHelp := s.add("access-help", "GATEHOUSE_ACCESS_HELP", "", "how people without access get it: a sentence, or an http(s) link to your request page", false)
 	if err := s.parse(args, getenv); err != nil {
 		return nil, err
 	}
@@ -208,6 +212,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	cfg.SessionSweep = dur(sweep)
 	cfg.InstanceGrace = dur(grace)
 	cfg.TLSCertFile, cfg.TLSKeyFile = *tlsCert, *tlsKey
+	cfg.AccessHelp = strings.TrimSpace(*accessHelp)
 	switch {
 	case (*tlsCert == "") != (*tlsKey == ""):
 		missing, set := tlsKey, tlsCert

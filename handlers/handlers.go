@@ -26,6 +26,9 @@ type Base struct {
 	Logger *slog.Logger
 	// Dev marks pages served by `gatehouse dev`.
 	Dev bool
+	// AccessHelp tells people without access how to get it (a sentence or
+	// an http(s) link; empty: ask an administrator).
+	AccessHelp string
 }
 
 type ctxKey int
@@ -46,7 +49,8 @@ func ActorFrom(ctx context.Context) models.Actor {
 
 // Meta builds the page metadata for a request.
 func (b Base) Meta(r *http.Request, title, nav string) views.Meta {
-	return views.Meta{Title: title, Actor: ActorFrom(r.Context()), Nav: nav, Flash: flashText(r.URL.Query().Get("done")), Dev: b.Dev}
+	return views.Meta{Title: title, Actor: ActorFrom(r.Context()), Nav: nav, Flash: flashText(r.URL.Query().Get("done")), Dev: b.Dev,
+		AccessHelp: b.AccessHelp, Path: r.URL.Path}
 }
 
 // flashText turns a redirect's ?done= code into a confirmation. Only known

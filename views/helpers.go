@@ -23,6 +23,10 @@ type Meta struct {
 	// ReplaceURL, on a page answering a POST, is the address app.js puts in
 	// the address bar so that a reload GETs it instead of re-posting.
 	ReplaceURL string
+	// AccessHelp is the operator's "how to get access" sentence or link.
+	AccessHelp string
+	// Path is the request's path (a 403 page asks "Why can't I?" about it).
+	Path string
 }
 
 // Form carries a form's submitted values and field errors back to the page.

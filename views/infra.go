@@ -1,7 +1,6 @@
 package views
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -15,29 +14,29 @@ type Crumb struct {
 	Href  string
 }
 
-// humanSeconds writes a duration in seconds the short way people read it:
-// 28800 → "8h", 5400 → "1h 30m", 90 → "1m 30s".
+// humanSeconds writes a duration in seconds in words: 28800 → "8 hours",
+// 5400 → "1 hour 30 minutes", 90 → "1 minute 30 seconds".
 func humanSeconds(n int) string {
 	if n <= 0 {
-		return strconv.Itoa(n) + "s"
+		return plural(int64(n), "second", "seconds")
 	}
 	var parts []string
 	for _, u := range []struct {
-		size int
-		unit string
-	}{{86400, "d"}, {3600, "h"}, {60, "m"}, {1, "s"}} {
+		size      int
+		one, many string
+	}{{86400, "day", "days"}, {3600, "hour", "hours"}, {60, "minute", "minutes"}, {1, "second", "seconds"}} {
 		if n >= u.size {
-			parts = append(parts, fmt.Sprintf("%d%s", n/u.size, u.unit))
+			parts = append(parts, plural(int64(n/u.size), u.one, u.many))
 			n %= u.size
 		}
 	}
 	return strings.Join(parts, " ")
 }
 
-// connectionLimit shows a target's connection limit: "unlimited" or N.
+// connectionLimit shows a target's connection limit: "Unlimited" or N.
 func connectionLimit(n int) string {
 	if n == models.UnlimitedConnections {
-		return "unlimited"
+		return "Unlimited"
 	}
 	return strconv.Itoa(n)
 }

@@ -13,10 +13,14 @@ func stateBadge(st models.SessionState) string {
 	return "badge badge-" + string(st)
 }
 
-// stateText is "terminated / canceled" for terminated sessions, else the state.
+// stateText is "terminated / canceled" for terminated sessions, "pending:
+// waiting for first connection" for pending ones, else the state.
 func stateText(s models.Session) string {
 	if s.TerminationReason != nil {
 		return string(s.State) + " / " + string(*s.TerminationReason)
+	}
+	if s.State == models.StatePending {
+		return "pending: waiting for first connection"
 	}
 	return string(s.State)
 }
@@ -124,4 +128,76 @@ func connectionStateBadge(c models.Connection) string {
 		return "badge-pending"
 	}
 	return "badge-terminated"
+}
+
+// endedAt is when a terminated session ended: its last state change.
+func endedAt(d *models.SessionDetail) time.Time {
+	var at time.Time
+	for _, h := range d.History {
+		if h.At.After(at) {
+			at = h.At
+		}
+	}
+	return at
+}
+
+// endedText says in a sentence why a session ended.
+func endedText(s models.Session) string {
+	switch s.ReasonText() {
+	case "timed out":
+		return "It reached its time limit."
+	case "canceled":
+		return "It was ended (by you, an administrator, or because something it used was removed)."
+	case "connection limit":
+		return "It used all of its connections."
+	case "closed by end-user":
+		return "You closed it."
+	case "system error":
+		return "Gatehouse stopped it after an internal error."
+	}
+	return "It is over."
+}
+
+// failedDial is the latest connection whose dial to the host failed
+// (closed "network error", never connected), when it is the session's
+// latest connection: the host was down at the last attempt.
+func failedDial(conns []models.Connection) *models.Connection {
+	if len(conns) == 0 {
+		return nil
+	}
+	c := conns[len(conns)-1]
+	if c.ConnectedAt == nil && c.ClosedReason != nil && *c.ClosedReason == "network error" {
+		return &c
+	}
+	return nil
+}
+
+// liveSessions keeps the sessions not yet terminated.
+func liveSessions(all []models.SessionItem) []models.SessionItem {
+	var out []models.SessionItem
+	for _, s := range all {
+		if !s.State.Final() {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// endedSessions keeps the first n terminated sessions.
+func endedSessions(all []models.SessionItem, n int) []models.SessionItem {
+	var out []models.SessionItem
+	for _, s := range all {
+		if s.State.Final() && len(out) < n {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// targetEndpoint is a target's address:port, or its hosts.
+func targetEndpoint(t models.MyTarget) string {
+	if t.Address != nil {
+		return *t.Address + ":" + fmt.Sprint(t.DefaultPort)
+	}
+	return joinOrDash(t.HostNames) + " (port " + fmt.Sprint(t.DefaultPort) + ")"
 }

@@ -25,6 +25,11 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 		r.Handle("/metrics", s.cfg.Metrics.Handler())
 	}
 	r.Handle("/static/*", static.Handler())
+	// Browsers ask for /favicon.ico on pages without an icon link (the dev
+	// provider's login form): the SVG icon, never a 404 in the console.
+	r.Get("/favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, static.Path("favicon.svg"), http.StatusMovedPermanently)
+	})
 	r.Get("/login", h(s.loginPage))
 	r.Post("/login", h(s.login))
 	r.Post("/logout", h(s.logout))
@@ -35,7 +40,7 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	}
 
 	// Logged in.
-	home := handlers.Home{Base: base}
+	home := handlers.Home{Base: base, Store: s.store}
 	scopes := handlers.Scopes{Base: base, Store: s.store}
 	users := handlers.Users{Base: base, Store: s.store}
 	audit := handlers.Audit{Base: base, Store: s.store}

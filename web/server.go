@@ -34,6 +34,10 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Dev marks `gatehouse dev` (a banner on every page).
 	Dev bool
+	// AccessHelp tells people without access how to get it: a sentence or
+	// an http(s) link, shown on Home and My targets (empty: "Ask an
+	// administrator").
+	AccessHelp string
 	// Metrics records request latencies and serves /metrics (optional).
 	Metrics *metrics.Registry
 	// Mounts are extra handlers served under a path prefix (for example
@@ -109,7 +113,7 @@ func NewServer(cfg Config, store Store, logger *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, store: store, logger: logger}
 	s.oidc = oidcauth.NewRelyingParty(cfg.OIDCHTTPClient, cfg.Now)
 	s.cookies = newCookieStore(cfg, store.LoginLifetime())
-	base := handlers.Base{Logger: logger, Dev: cfg.Dev}
+	base := handlers.Base{Logger: logger, Dev: cfg.Dev, AccessHelp: cfg.AccessHelp}
 	s.errs = handlers.Errors{Base: base}
 	s.router = s.routes(base)
 	return s, nil

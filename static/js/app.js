@@ -183,3 +183,102 @@
     start();
   }
 })();
+
+// 6. Copy: a button with data-copy="<id>" copies the text of #id to the
+//    clipboard (navigator.clipboard, else a selection and execCommand) and
+//    shows "Copied" for two seconds, announced through a polite live region.
+// 7. In flight: a submitted form's submit buttons are disabled and marked
+//    aria-busy (a spinner in CSS) until its htmx request ends, or for a plain
+//    form until the next page; a double click sends one request.
+(function () {
+  "use strict";
+
+  var status;
+  function announce(text) {
+    if (!status) {
+      status = document.createElement("div");
+      status.className = "sr-only";
+      status.setAttribute("role", "status");
+      status.setAttribute("aria-live", "polite");
+      document.body.appendChild(status);
+    }
+    status.textContent = "";
+    setTimeout(function () { status.textContent = text; }, 50);
+  }
+
+  function fallbackCopy(el) {
+    var range = document.createRange();
+    range.selectNodeContents(el);
+    var sel = window.getSelection();
+    sel.removeAllRanges();
+    sel.addRange(range);
+    var ok = false;
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    return ok;
+  }
+
+  function copied(btn, ok) {
+    var label = btn.getAttribute("data-label") || btn.textContent;
+    btn.setAttribute("data-label", label);
+    btn.textContent = ok ? "Copied" : "Select and copy";
+    btn.classList.toggle("copied", ok);
+    announce(ok ? "Copied to the clipboard" : "Copy failed: select the text and copy it");
+    setTimeout(function () {
+      btn.textContent = label;
+      btn.classList.remove("copied");
+    }, 2000);
+  }
+
+  document.addEventListener("click", function (e) {
+    var btn = e.target.closest && e.target.closest("button[data-copy]");
+    if (!btn) return;
+    var el = document.getElementById(btn.getAttribute("data-copy"));
+    if (!el) return;
+    var text = el.textContent.trim();
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(
+        function () { copied(btn, true); },
+        function () { copied(btn, fallbackCopy(el)); }
+      );
+    } else {
+      copied(btn, fallbackCopy(el));
+    }
+  });
+
+  function busy(form, on) {
+    var btns = form.querySelectorAll("button[type=submit], button:not([type]), input[type=submit]");
+    for (var i = 0; i < btns.length; i++) {
+      if (on) {
+        btns[i].disabled = true;
+        btns[i].setAttribute("aria-busy", "true");
+      } else {
+        btns[i].disabled = false;
+        btns[i].removeAttribute("aria-busy");
+      }
+    }
+  }
+
+  // Plain forms: after the browser has read the form (the submitter's value
+  // included), so disabling cannot drop it. GET forms (filters, search)
+  // stay usable.
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!(form instanceof HTMLFormElement) || e.defaultPrevented) return;
+    if ((form.getAttribute("method") || "get").toLowerCase() !== "post") return;
+    if (form.hasAttribute("hx-post")) return; // htmx: below
+    setTimeout(function () { busy(form, true); }, 0);
+  });
+  // Back/forward cache: a page shown again has its buttons back.
+  window.addEventListener("pageshow", function () {
+    var forms = document.querySelectorAll("form");
+    for (var i = 0; i < forms.length; i++) busy(forms[i], false);
+  });
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var el = e.detail && e.detail.elt;
+    if (el instanceof HTMLFormElement) busy(el, true);
+  });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var el = e.detail && e.detail.elt;
+    if (el instanceof HTMLFormElement) busy(el, false);
+  });
+})();
