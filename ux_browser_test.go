@@ -52,7 +52,9 @@ func fmtInt(n int64) string {
 
 var nonWord = regexp.MustCompile(`[^a-z0-9]+`)
 
-func slug(s string) string { return strings.Trim(nonWord.ReplaceAllString(strings.ToLower(s), "-"), "-") }
+func slug(s string) string {
+	return strings.Trim(nonWord.ReplaceAllString(strings.ToLower(s), "-"), "-")
+}
 
 // visit navigates to base+path, waits for sel and checks the page.
 func visit(t *testing.T, ctx context.Context, base, path, sel, name string) {

@@ -57,6 +57,9 @@ func AssertAccessible(t testing.TB, ctx context.Context, what string) {
 func SetViewport(t testing.TB, ctx context.Context, width, height int64) {
 	t.Helper()
 	do(t, ctx, fmt.Sprintf("viewport %dx%d", width, height), chromedp.EmulateViewport(width, height))
+	// Two animation frames: the resize event and its handlers have run.
+	run(t, ctx, "wait for a frame", chromedp.Evaluate[chromedp.Void](
+		`new Promise(r => { setTimeout(r, 250); requestAnimationFrame(() => requestAnimationFrame(() => r())) })`, chromedp.EvalAwaitPromise))
 }
 
 // AssertNoOverflow fails the test (without stopping it) when the page

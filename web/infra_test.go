@@ -178,7 +178,7 @@ func TestInfrastructurePages(t *testing.T) {
 		}
 	}
 	row = byTestID(doc, "my-target-row-"+direct)
-	for id, want := range map[string]string{"col-name": "echo", "col-address": "127.0.0.1", "col-port": "9201", "col-max": "1h 30m", "col-limit": "2", "col-credentials": "—"} {
+	for id, want := range map[string]string{"col-name": "echo", "col-address": "127.0.0.1", "col-port": "9201", "col-max": "1 hour 30 minutes", "col-limit": "2", "col-credentials": "—"} {
 		if got := testIDText(row, id); got != want {
 			t.Errorf("echo %s = %q, want %q", id, got, want)
 		}

@@ -282,3 +282,35 @@
     if (el instanceof HTMLFormElement) busy(el, false);
   });
 })();
+
+// 8. Scrolling tables: a .table-wrap whose table is wider than it (it
+//    scrolls sideways) becomes a keyboard-focusable, named region, so
+//    keyboard users can scroll it too; checked on load, resize and swaps.
+(function () {
+  "use strict";
+  function mark(root) {
+    var wraps = (root || document).querySelectorAll(".table-wrap");
+    for (var i = 0; i < wraps.length; i++) {
+      var w = wraps[i];
+      if (w.scrollWidth > w.clientWidth + 1 || w.scrollHeight > w.clientHeight + 1) {
+        w.setAttribute("tabindex", "0");
+        w.setAttribute("role", "region");
+        if (!w.hasAttribute("aria-label")) {
+          var t = w.querySelector("table");
+          var cap = t && t.querySelector("caption");
+          w.setAttribute("aria-label", cap ? cap.textContent : "Table (scrolls sideways)");
+        }
+      } else if (w.getAttribute("role") === "region") {
+        w.removeAttribute("tabindex");
+        w.removeAttribute("role");
+      }
+    }
+  }
+  window.addEventListener("resize", function () { mark(document); });
+  document.addEventListener("htmx:afterSettle", function () { mark(document); });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { mark(document); });
+  } else {
+    mark(document);
+  }
+})();
