@@ -41,8 +41,11 @@ var targetFields = []string{"name", "description", "default_port", "address", "s
 
 // targetForm reads the target form: the duration picker and the
 // Unlimited/At most choice become the domain's seconds and limit.
-func targetForm(r *http.Request) views.Form {
-	f := formValues(r, targetFields...)
+func targetForm(r *http.Request) views.Form { return targetFormFields(r, targetFields) }
+
+// targetFormFields is targetForm over the given fields (the guided form has more).
+func targetFormFields(r *http.Request, fields []string) views.Form {
+	f := formValues(r, fields...)
 	if s := views.DurationSeconds(f.V("session_max_seconds_amount"), f.V("session_max_seconds_unit")); s != "" {
 		f.Values["session_max_seconds"] = s
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net/url"
+	"sort"
 	"strconv"
 	"time"
 
@@ -106,3 +107,31 @@ func errID(name string) string { return name + "-error" }
 // formNonce is a fresh random value for a form whose submission the server
 // makes idempotent (starting a session): a double click sends it twice.
 func formNonce() string { return rand.Text() }
+
+// mayAddTarget reports whether any project accepts new targets from the actor.
+func mayAddTarget(projects []models.ProjectOverview) bool {
+	for _, p := range projects {
+		if p.MayAddTarget {
+			return true
+		}
+	}
+	return false
+}
+
+// projectQuery keeps only ?project= of q.
+func projectQuery(q url.Values) url.Values {
+	if p := q.Get("project"); p != "" {
+		return url.Values{"project": {p}}
+	}
+	return nil
+}
+
+// sortedKeys returns m's keys in order (a stable error summary).
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,6 +1,7 @@
 package views
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -76,4 +77,40 @@ func selected(f Form, name, id string) bool {
 		}
 	}
 	return false
+}
+
+// unattached keeps the choices whose id is not among attached (a picker
+// offers only what can still be added).
+func unattached(choices []models.Choice, attached []string) []models.Choice {
+	var out []models.Choice
+	for _, c := range choices {
+		if !slices.Contains(attached, c.ID) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func hostIDs(hosts []models.Host) []string {
+	out := make([]string, len(hosts))
+	for i, h := range hosts {
+		out[i] = h.ID
+	}
+	return out
+}
+
+func hostSetIDs(sources []models.HostSourceView) []string {
+	out := make([]string, len(sources))
+	for i, s := range sources {
+		out[i] = s.HostSetID
+	}
+	return out
+}
+
+func credentialIDs(sources []models.CredentialSourceView) []string {
+	out := make([]string, len(sources))
+	for i, s := range sources {
+		out[i] = s.CredentialID
+	}
+	return out
 }

@@ -484,7 +484,7 @@ func targetRecent(u TargetUse) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "\">Session of ")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "\">Session started ")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}

@@ -1264,7 +1264,7 @@ func targetHostSources(t *models.TargetDetail, choices []models.Choice, f Form) 
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-		} else if t.Actions[models.ActionAddHostSources] && len(choices) > 0 {
+		} else if t.Actions[models.ActionAddHostSources] && len(unattached(choices, hostSetIDs(t.HostSources))) > 0 {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 106, "<form method=\"post\" action=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -1282,7 +1282,7 @@ func targetHostSources(t *models.TargetDetail, choices []models.Choice, f Form) 
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = MultiSelect(f, "host_set_ids", "Add host sets", "Host sets of this project.", choices).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = MultiSelect(f, "host_set_ids", "Add host sets", "Host sets of this project not yet used by the target.", unattached(choices, hostSetIDs(t.HostSources))).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1467,7 +1467,7 @@ func targetCredentialSources(t *models.TargetDetail, choices []models.Choice, f 
 				return templ_7745c5c3_Err
 			}
 		}
-		if t.Actions[models.ActionAddCredentialSources] && len(choices) > 0 {
+		if t.Actions[models.ActionAddCredentialSources] && len(unattached(choices, credentialIDs(t.CredentialSources))) > 0 {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 124, "<form method=\"post\" action=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -1485,7 +1485,7 @@ func targetCredentialSources(t *models.TargetDetail, choices []models.Choice, f 
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = MultiSelect(f, "credential_ids", "Broker credentials", "Credentials of this project, handed to the user when a session starts.", choices).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = MultiSelect(f, "credential_ids", "Broker credentials", "Credentials of this project not yet brokered, handed to the user when a session starts.", unattached(choices, credentialIDs(t.CredentialSources))).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -58,6 +58,7 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	sessions := handlers.Sessions{Base: base, Store: s.store, Live: s.cfg.Live, ClientIP: s.clientIP, ExternalURL: s.externalAddr()}
 	authMethods := handlers.AuthMethods{Base: base, Store: s.store, CallbackURL: s.callbackURL()}
 	managedGroups := handlers.ManagedGroups{Base: base, Store: s.store}
+	adminTargets := handlers.AdminTargets{Base: base, Store: s.store}
 	r.Group(func(r chi.Router) {
 		r.Use(s.requireLogin)
 		r.Get("/", h(home.Show))
@@ -185,6 +186,10 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 		r.Get("/sessions/{id}", h(sessions.Show))
 		r.Post("/sessions/{id}/cancel", h(sessions.Cancel))
 		r.Get("/admin/sessions", h(sessions.All))
+		r.Get("/admin/targets", h(adminTargets.List))
+		r.Get("/admin/targets/new", h(adminTargets.New))
+		r.Post("/admin/targets/new", h(adminTargets.Create))
+		r.Get("/admin/projects", h(adminTargets.Projects))
 		r.Get("/auth-methods", h(authMethods.List))
 		r.Get("/auth-methods/new", h(authMethods.New))
 		r.Post("/auth-methods/new", h(authMethods.Create))

@@ -69,6 +69,8 @@ type Store interface {
 	handlers.CredentialStoreStore
 	handlers.CredentialItemStore
 	handlers.MyTargetStore
+	handlers.HomeStore
+	handlers.AdminTargetStore
 	Ping(ctx context.Context) error
 	PublicAuthMethods(ctx context.Context) ([]models.LoginOption, error)
 	AuthenticatePassword(ctx context.Context, in models.PasswordLogin) (*models.NewLoginResult, error)

@@ -7,9 +7,10 @@
 //    "2m 03s" or "45s" (leading zero units are left out), then "expired" at 0.
 //    It gets the class "expired" and fires a bubbling "gatehouse:expired"
 //    event once (usable as an htmx trigger: hx-trigger="gatehouse:expired").
-// 2. Times: <time datetime="<RFC 3339>" data-relative> is rewritten to the
-//    browser's local time with a relative suffix ("… · 3 min ago"); its title
-//    holds the full local and UTC time. Refreshed every 30 s.
+// 2. Times: <time datetime="<RFC 3339>" data-relative> is rewritten to one
+//    relative line ("3 min ago", "in 8 h"; the local date past a week); its
+//    title (shown on hover) holds the full local and UTC time. Refreshed
+//    every 30 s.
 // 3. Confirmation: a form (or its submit button) with data-confirm="text" asks
 //    window.confirm(text) before it is submitted, for plain and htmx forms.
 // 4. Live views: an element with data-live-poll="<url>" is kept current by
@@ -103,7 +104,8 @@
       var t = Date.parse(el.getAttribute("datetime"));
       if (isNaN(t)) continue;
       var date = new Date(t);
-      var text = localFmt.format(date) + " · " + relative(t - now);
+      // One line: relative ("3 min ago"); beyond a week, the local date.
+      var text = Math.abs(t - now) < 7 * 86400000 ? relative(t - now) : localFmt.format(date);
       if (el.textContent !== text) el.textContent = text;
       var title = fullFmt.format(date) + " (" + date.toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC") + ")";
       if (el.title !== title) el.title = title;
@@ -312,5 +314,33 @@
     document.addEventListener("DOMContentLoaded", function () { mark(document); });
   } else {
     mark(document);
+  }
+})();
+
+// 9. Error summary: a [data-error-summary] shown by the page or an htmx
+//    swap gets the focus (screen readers read it, keyboard users start
+//    there); its links move the focus to their field (the first control
+//    of a fieldset).
+(function () {
+  "use strict";
+  function focusSummary(root) {
+    var s = (root || document).querySelector("[data-error-summary]");
+    if (s) s.focus();
+  }
+  document.addEventListener("click", function (e) {
+    var a = e.target.closest && e.target.closest("[data-error-summary] a[href^='#']");
+    if (!a) return;
+    var el = document.getElementById(a.getAttribute("href").slice(1));
+    if (!el) return;
+    if (el.tagName === "FIELDSET" || el.tagName === "DIV") el = el.querySelector("input, select, textarea") || el;
+    e.preventDefault();
+    el.focus();
+    if (el.scrollIntoView) el.scrollIntoView({ block: "center" });
+  });
+  document.addEventListener("htmx:afterSettle", function (e) { focusSummary(e.target); });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { focusSummary(document); });
+  } else {
+    focusSummary(document);
   }
 })();
