@@ -1,4 +1,4 @@
-package models
+package acl
 
 import (
 	"slices"
@@ -101,8 +101,9 @@ func ValidActions(resourceType string) []string {
 	return append(slices.Clone(spec.item), spec.collection...)
 }
 
-// aclIsCollectionAction reports whether act operates on a collection.
-func aclIsCollectionAction(act string) bool {
+// IsCollectionAction reports whether act operates on a collection (list,
+// create) rather than on one item.
+func IsCollectionAction(act string) bool {
 	return act == "list" || act == "create"
 }
 
@@ -164,4 +165,11 @@ func aclEditDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// ParentType returns the type of the item a child resource type lives under
+// (host-catalog for host); ok is false for types that live in a scope.
+func ParentType(resourceType string) (parent string, ok bool) {
+	parent, ok = aclParentType[resourceType]
+	return parent, ok
 }
