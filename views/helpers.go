@@ -6,9 +6,11 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"gatehouse/models"
+	"gatehouse/models/acl"
 )
 
 // Meta is what every page needs besides its own content.
@@ -134,4 +136,16 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// explainURL is the "Why can't I?" page about the resource a refused path
+// names (its last id-looking segment), or the page itself.
+func explainURL(path string) string {
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	for i := len(segs) - 1; i >= 0; i-- {
+		if _, ok := acl.ResourceTypeOfID(segs[i]); ok && strings.Contains(segs[i], "_") {
+			return "/explain?resource=" + url.QueryEscape(segs[i])
+		}
+	}
+	return "/explain"
 }

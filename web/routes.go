@@ -13,7 +13,7 @@ import (
 // routes lists every URL Gatehouse serves.
 func (s *Server) routes(base handlers.Base) http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, s.accessLog, s.recoverer, securityHeaders, s.csrf, s.authenticate)
+	r.Use(middleware.RequestID, s.accessLog, s.recoverer, s.compressText, securityHeaders, s.csrf, s.authenticate)
 	r.NotFound(s.errs.NotFound)
 	r.MethodNotAllowed(s.errs.MethodNotAllowed)
 	h := s.errs.Wrap
