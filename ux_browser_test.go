@@ -115,3 +115,98 @@ func TestJourneyEndUser(t *testing.T) {
 	visit(t, ctx, base, "/explain", "h1", "why cant i")
 	visit(t, ctx, base, "/account", "h1", "account")
 }
+
+// TestJourneyNoAccess: bob (in no group) lands on Home and is told plainly
+// that he may start no session, how to get access (the operator's text) and
+// where to ask why; My targets says the same; the navigation offers only
+// what he may use; a page he may not open links to "Why can't I?".
+func TestJourneyNoAccess(t *testing.T) {
+	base, _ := startDev(t, t.TempDir())
+	ctx := browsertest.New(t)
+	browsertest.FailOnConsoleErrors(t, ctx, "status of 403", "status of 404")
+	loginThroughDevProvider(t, ctx, base, "bob")
+
+	visit(t, ctx, base, "/", "[data-testid=no-access]", "home without access")
+	if got := browsertest.Text(t, ctx, "[data-testid=access-help]"); !strings.Contains(got, "log in as admin") {
+		t.Errorf("access help = %q", got)
+	}
+	for _, hidden := range []string{`a[href="/users"]`, `a[href="/admin/sessions"]`, `a[href="/admin/targets"]`, `a[href="/roles"]`, "[data-testid=admin-card]"} {
+		if browsertest.Exists(t, ctx, hidden) {
+			t.Errorf("bob sees %s", hidden)
+		}
+	}
+	visit(t, ctx, base, "/targets", "[data-testid=no-access]", "my targets without access")
+	visit(t, ctx, base, "/sessions", "[data-testid=empty]", "my sessions without access")
+	visit(t, ctx, base, "/explain", "h1", "why cant i without access")
+	visit(t, ctx, base, "/account", "h1", "account without access")
+	// The guided target form is not his: refused, with a way to ask why.
+	browsertest.Navigate(t, ctx, base+"/admin/targets/new?project=p_nope")
+	browsertest.WaitVisible(t, ctx, "[data-testid=error-page]")
+	checkPage(t, ctx, "refused page")
+}
+
+// TestJourneyAdminGuidedTarget: the administrator opens Targets from the
+// sidebar, sends the guided form empty (an error summary takes the focus
+// and links to each field, the input is kept), then makes a host-based
+// target in one go (catalog, two hosts, host set), finds it on its page
+// and in the projects overview, and looks at the admin pages.
+func TestJourneyAdminGuidedTarget(t *testing.T) {
+	base, _ := startDev(t, t.TempDir())
+	ctx := browsertest.New(t)
+	browsertest.FailOnConsoleErrors(t, ctx, "status of 422") // the refused form answers 422, on purpose
+	loginThroughDevProvider(t, ctx, base, "admin")
+
+	browsertest.Navigate(t, ctx, base+"/")
+	browsertest.Click(t, ctx, `[data-testid=sidebar] a[href="/admin/targets"]`)
+	browsertest.WaitVisible(t, ctx, "[data-testid=admin-target-list]")
+	checkPage(t, ctx, "admin targets")
+	browsertest.Click(t, ctx, "[data-testid=add-target]")
+	browsertest.WaitVisible(t, ctx, "[data-testid=guided-target-form]")
+	checkPage(t, ctx, "guided target form")
+
+	browsertest.Fill(t, ctx, "#name", "web")
+	browsertest.Click(t, ctx, "[data-testid=save]")
+	browsertest.WaitVisible(t, ctx, "[data-testid=form-error]")
+	if focused := browsertest.Eval[bool](t, ctx, `document.activeElement.hasAttribute("data-error-summary")`); !focused {
+		t.Error("the error summary does not have the focus")
+	}
+	if n := browsertest.Count(t, ctx, `[data-testid=form-error] a[href="#project"]`); n != 1 {
+		t.Errorf("summary links to #project %d times", n)
+	}
+	if got := browsertest.Value(t, ctx, "#name"); got != "web" {
+		t.Errorf("name after a refusal = %q", got)
+	}
+	checkPage(t, ctx, "guided target form with errors")
+
+	browsertest.Select(t, ctx, "#project", browsertest.Eval[string](t, ctx, `document.querySelector("#project option:nth-child(2)").value`))
+	browsertest.Fill(t, ctx, "#default_port", "8080")
+	browsertest.Fill(t, ctx, "#hosts", "web-1 127.0.0.1\nweb-2 127.0.0.2")
+	browsertest.Fill(t, ctx, "#session_max_seconds_amount", "2")
+	browsertest.Select(t, ctx, "#session_max_seconds_unit", "hours")
+	browsertest.Click(t, ctx, "#session_connection_limit_limited")
+	browsertest.Fill(t, ctx, "#session_connection_limit_count", "3")
+	browsertest.Click(t, ctx, "[data-testid=save]")
+	browsertest.WaitText(t, ctx, "[data-testid=target-name]", "web")
+	browsertest.WaitText(t, ctx, "[data-testid=host-source-list]", "web hosts")
+	for sel, want := range map[string]string{"target-max": "2 hours", "target-limit": "3"} {
+		if got := browsertest.Text(t, ctx, "[data-testid="+sel+"]"); got != want {
+			t.Errorf("%s = %q, want %q", sel, got, want)
+		}
+	}
+	checkPage(t, ctx, "new target page")
+
+	visit(t, ctx, base, "/admin/projects", "[data-testid=project-list]", "projects")
+	for _, p := range []struct{ path, sel, name string }{
+		{"/", "[data-testid=admin-card]", "admin home"},
+		{"/admin/sessions", "h1", "all sessions"},
+		{"/audit/sessions", "h1", "session history"},
+		{"/audit/sessions/charts", "h1", "charts"},
+		{"/users", "[data-testid=new-user]", "users"},
+		{"/groups", "h1", "groups"},
+		{"/roles", "h1", "roles"},
+		{"/auth-methods", "h1", "auth methods"},
+		{"/scopes/global", "h1", "scopes"},
+	} {
+		visit(t, ctx, base, p.path, p.sel, p.name)
+	}
+}

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"gatehouse/models"
@@ -61,6 +62,9 @@ func (h AdminTargets) form(w http.ResponseWriter, r *http.Request, status int, f
 	projects, err := h.Store.ProjectOverviews(r.Context(), ActorFrom(r.Context()))
 	if err != nil {
 		return err
+	}
+	if !slices.ContainsFunc(projects, func(p models.ProjectOverview) bool { return p.MayAddTarget }) {
+		return models.ErrForbidden // no project takes new targets from this person: the form is not served
 	}
 	return render(w, r, status, views.GuidedTargetPage(h.Meta(r, "Add a target", "admin-targets"), projects, f))
 }

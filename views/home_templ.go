@@ -466,7 +466,7 @@ func HomeSessions(sessions []models.SessionItem) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if live := liveSessions(sessions); len(live) == 0 {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, "<p class=\"empty\" data-testid=\"no-live-sessions\">No session is running. Start one on a target below.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, "<p class=\"empty\" data-testid=\"no-live-sessions\">No session is running.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
