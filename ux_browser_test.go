@@ -210,3 +210,65 @@ func TestJourneyAdminGuidedTarget(t *testing.T) {
 		visit(t, ctx, base, p.path, p.sel, p.name)
 	}
 }
+
+// crawlScript walks every same-site link reachable from Home as the
+// logged-in person (fetch with their cookie, redirects followed), at most
+// 400 pages, and returns the visited count and every link that did not
+// answer 2xx (or ended on the login page).
+const crawlScript = `(async () => {
+	const skip = k => k.startsWith("/static/") || k.startsWith("/dev-idp") || k.startsWith("/logout") || k.startsWith("/sessions/events");
+	const seen = new Set(["/"]), queue = [["/", "(start)"]], bad = [];
+	let visited = 0;
+	while (queue.length && visited < 400) {
+		const [path, from] = queue.shift();
+		visited++;
+		const r = await fetch(path, {credentials: "same-origin"});
+		const landed = new URL(r.url);
+		if (r.status < 200 || r.status > 299 || landed.pathname === "/login") {
+			bad.push(path + " -> " + r.status + " (linked from " + from + ")");
+			continue;
+		}
+		if (!(r.headers.get("content-type") || "").startsWith("text/html")) continue;
+		const doc = new DOMParser().parseFromString(await r.text(), "text/html");
+		for (const a of doc.querySelectorAll("a[href]")) {
+			const u = new URL(a.getAttribute("href"), location.origin + path);
+			if (u.origin !== location.origin) continue;
+			const k = u.pathname + u.search;
+			if (skip(k) || seen.has(k)) continue;
+			seen.add(k);
+			queue.push([k, path]);
+		}
+	}
+	return {visited, bad, left: queue.length};
+})()`
+
+// TestCrawlAsEachSeededUser: as admin, alice and bob (the dev seeds), every
+// link on every page they can reach answers 2xx: no link leads to a 404 or
+// 403 the app made for that person.
+func TestCrawlAsEachSeededUser(t *testing.T) {
+	base, _ := startDev(t, t.TempDir())
+	for _, user := range []string{"admin", "alice", "bob"} {
+		t.Run(user, func(t *testing.T) {
+			ctx := browsertest.New(t)
+			loginThroughDevProvider(t, ctx, base, user)
+			// Something to link to: a session of the person's own (alice).
+			if user == "alice" {
+				browsertest.Navigate(t, ctx, base+"/")
+				browsertest.Click(t, ctx, `[data-testid=home-targets] li:first-child [data-testid=start-session]`)
+				browsertest.WaitVisible(t, ctx, "[data-testid=session-token]")
+			}
+			browsertest.Navigate(t, ctx, base+"/")
+			got := browsertest.EvalAsync[struct {
+				Visited, Left int
+				Bad           []string
+			}](t, ctx, crawlScript)
+			t.Logf("%s: %d pages visited", user, got.Visited)
+			if got.Visited < 5 || got.Left > 0 {
+				t.Errorf("crawl visited %d pages, %d left", got.Visited, got.Left)
+			}
+			for _, b := range got.Bad {
+				t.Errorf("link: %s", b)
+			}
+		})
+	}
+}
