@@ -124,6 +124,12 @@ func TestJourneyNoAccess(t *testing.T) {
 	base, _ := startDev(t, t.TempDir())
 	ctx := browsertest.New(t)
 	browsertest.FailOnConsoleErrors(t, ctx, "status of 403", "status of 404")
+	// The dev provider is global's primary auth method: single sign-on is
+	// the login page's primary button, the password form secondary.
+	visit(t, ctx, base, "/login", "[data-testid=password-login]", "login")
+	if !browsertest.Exists(t, ctx, "a.provider-btn.btn-primary") || browsertest.Exists(t, ctx, "[data-testid=login-submit].btn-primary") {
+		t.Error("single sign-on is not the primary button")
+	}
 	loginThroughDevProvider(t, ctx, base, "bob")
 
 	visit(t, ctx, base, "/", "[data-testid=no-access]", "home without access")
