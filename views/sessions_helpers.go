@@ -201,3 +201,52 @@ func targetEndpoint(t models.MyTarget) string {
 	}
 	return joinOrDash(t.HostNames) + " (port " + fmt.Sprint(t.DefaultPort) + ")"
 }
+
+// currentSort is the list's sort key ("-started" when none is asked for).
+func currentSort(q url.Values) string {
+	if s := q.Get("sort"); s != "" {
+		return s
+	}
+	return "-started"
+}
+
+// sortDirection is the aria-sort of a column sorting by key (or reverse):
+// "ascending" or "descending" when the list is sorted by it, else "".
+// Keys starting with "-" sort descending.
+func sortDirection(q url.Values, key, reverse string) string {
+	s := currentSort(q)
+	if s != key && s != reverse {
+		return ""
+	}
+	if s[0] == '-' {
+		return "descending"
+	}
+	return "ascending"
+}
+
+func sortMark(direction string) string {
+	switch direction {
+	case "ascending":
+		return " ▲"
+	case "descending":
+		return " ▼"
+	}
+	return ""
+}
+
+// sortURL is base with q sorted by key, or by reverse when q already sorts
+// by key (a second click reverses), from the first page.
+func sortURL(base string, q url.Values, key, reverse string) string {
+	c := url.Values{}
+	for k, v := range q {
+		if k != "page" {
+			c[k] = v
+		}
+	}
+	next := key
+	if reverse != "" && currentSort(q) == key {
+		next = reverse
+	}
+	c.Set("sort", next)
+	return base + "?" + c.Encode()
+}
