@@ -146,20 +146,12 @@ func percentRows(items []models.LabelCount) []chartBar {
 	return bars
 }
 
-func labelsOf(items []models.LabelCount) []string {
-	out := make([]string, len(items))
-	for i, it := range items {
-		out[i] = it.Label
-	}
-	return out
+func labelsOf(xs []models.LabelCount) []string {
+	return pluck(xs, func(x models.LabelCount) string { return x.Label })
 }
 
-func countsOf(items []models.LabelCount) []int64 {
-	out := make([]int64, len(items))
-	for i, it := range items {
-		out[i] = it.Count
-	}
-	return out
+func countsOf(xs []models.LabelCount) []int64 {
+	return pluck(xs, func(x models.LabelCount) int64 { return x.Count })
 }
 
 // liveCount is the count the history gives sessions not ended ("live").

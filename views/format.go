@@ -91,26 +91,21 @@ func unattached(choices []models.Choice, attached []string) []models.Choice {
 	return out
 }
 
-func hostIDs(hosts []models.Host) []string {
-	out := make([]string, len(hosts))
-	for i, h := range hosts {
-		out[i] = h.ID
-	}
-	return out
+func hostIDs(xs []models.Host) []string { return pluck(xs, func(x models.Host) string { return x.ID }) }
+
+func hostSetIDs(xs []models.HostSourceView) []string {
+	return pluck(xs, func(x models.HostSourceView) string { return x.HostSetID })
 }
 
-func hostSetIDs(sources []models.HostSourceView) []string {
-	out := make([]string, len(sources))
-	for i, s := range sources {
-		out[i] = s.HostSetID
-	}
-	return out
+func credentialIDs(xs []models.CredentialSourceView) []string {
+	return pluck(xs, func(x models.CredentialSourceView) string { return x.CredentialID })
 }
 
-func credentialIDs(sources []models.CredentialSourceView) []string {
-	out := make([]string, len(sources))
-	for i, s := range sources {
-		out[i] = s.CredentialID
+// pluck maps each element of xs through f (an id, a label, a count).
+func pluck[T, U any](xs []T, f func(T) U) []U {
+	out := make([]U, len(xs))
+	for i, x := range xs {
+		out[i] = f(x)
 	}
 	return out
 }
