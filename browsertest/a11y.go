@@ -14,7 +14,7 @@ import (
 // axe-core) and copied here by `go tool task assets`.
 //
 //go:embed axe.min.js
-var axeSource string
+var axeMinJS string
 
 // AxeViolation is one rule axe-core found broken on a page, with the
 // selectors of (up to five of) the elements that break it.
@@ -29,12 +29,13 @@ func (v AxeViolation) String() string {
 	return fmt.Sprintf("%s (%s): %s at %s", v.ID, v.Impact, v.Help, strings.Join(v.Targets, ", "))
 }
 
-// Axe runs axe-core on the current page (injected through the DevTools
-// protocol, so the page's CSP does not apply) and returns every violation.
-func Axe(t testing.TB, ctx context.Context) []AxeViolation {
+// AxeViolations runs axe-core on the current page (injected through the
+// DevTools protocol, so the page's CSP does not apply) and returns every
+// violation.
+func AxeViolations(t testing.TB, ctx context.Context) []AxeViolation {
 	t.Helper()
 	if !Eval[bool](t, ctx, `typeof window.axe === "object"`) {
-		run(t, ctx, "inject axe-core", chromedp.Evaluate[chromedp.Void](axeSource))
+		run(t, ctx, "inject axe-core", chromedp.Evaluate[chromedp.Void](axeMinJS))
 	}
 	const script = `axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations.map(v => ({
 		id: v.id, impact: v.impact || "", help: v.help,
@@ -46,7 +47,7 @@ func Axe(t testing.TB, ctx context.Context) []AxeViolation {
 // or critical axe-core violation on the current page, named by what.
 func AssertAccessible(t testing.TB, ctx context.Context, what string) {
 	t.Helper()
-	for _, v := range Axe(t, ctx) {
+	for _, v := range AxeViolations(t, ctx) {
 		if v.Impact == "serious" || v.Impact == "critical" {
 			t.Errorf("%s: axe: %s", what, v)
 		}
