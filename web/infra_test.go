@@ -217,7 +217,7 @@ func TestInfrastructurePages(t *testing.T) {
 		t.Fatal(err)
 	}
 	bob := a.login("bob", "password-bob")
-	if st, doc := bob.get("/targets"); st != 200 || byTestID(doc, "empty") == nil || byTestID(doc, "my-target-list") != nil {
+	if st, doc := bob.get("/targets"); st != 200 || byTestID(doc, "no-access") == nil || byTestID(doc, "my-target-list") != nil {
 		t.Fatalf("bob's targets: %d", st)
 	}
 	for _, path := range []string{"/targets/" + target, "/host-catalogs/" + cat, "/credentials/" + cred, "/hosts/" + host, "/host-sets/" + set} {
