@@ -59,6 +59,8 @@ type appConfig struct {
 	RevocationInterval, RevocationRetry time.Duration
 	// TLSCertFile and TLSKeyFile, both set, make the listener serve HTTPS.
 	TLSCertFile, TLSKeyFile string
+	// AccessHelp tells people without access how to get it (web.Config).
+	AccessHelp string
 	// EchoListen, when set (dev), runs the TCP echo service there; a busy
 	// address is logged and skipped.
 	EchoListen string
@@ -198,7 +200,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	}
 	srv, err := web.NewServer(web.Config{
 		ExternalURL: ext, CookieHashKey: cfg.CookieHashKey, CookieBlockKey: cfg.CookieBlockKey,
-		TrustedProxies: cfg.TrustedProxies, Dev: cfg.Dev, Mounts: mounts, Metrics: reg, OIDCHTTPClient: oidcClient,
+		TrustedProxies: cfg.TrustedProxies, Dev: cfg.Dev, AccessHelp: cfg.AccessHelp, Mounts: mounts, Metrics: reg, OIDCHTTPClient: oidcClient,
 		MetricsElsewhere: cfg.MetricsListen != "", MetricsToken: cfg.MetricsToken,
 		Live: broker,
 	}, store, log)

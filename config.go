@@ -106,6 +106,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	pprofListen := s.add("pprof-listen", "GATEHOUSE_PPROF_LISTEN", "", pprofUsage, false)
 
 	limits := addLimitSettings(s)
+
+	accessHelp := s.add("access-help", "GATEHOUSE_ACCESS_HELP", "", "how people without access get it: a sentence, or an http(s) link to your request page", false)
 	if err := s.parse(args, getenv); err != nil {
 		return nil, err
 	}
@@ -192,6 +194,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	cfg.PprofListen = *pprofListen
 
 	cfg.limitsConfig = limits(bad)
+
+	cfg.AccessHelp = strings.TrimSpace(*accessHelp)
 	switch {
 	case (*tlsCert == "") != (*tlsKey == ""):
 		missing, set := tlsKey, tlsCert

@@ -72,7 +72,7 @@ func TestDevServesDevProviderAndAliceLogsIn(t *testing.T) {
 	// bob is in no group: he sees no target.
 	loginThroughDevProvider(t, ctx, base, "bob")
 	browsertest.Navigate(t, ctx, base+"/targets")
-	browsertest.WaitVisible(t, ctx, "[data-testid=empty]")
+	browsertest.WaitVisible(t, ctx, "[data-testid=no-access]")
 	if browsertest.Exists(t, ctx, "[data-testid=my-target-list]") {
 		t.Error("bob sees targets")
 	}

@@ -158,6 +158,7 @@ func TestBrowserConnectEndToEnd(t *testing.T) {
 	dataDir := t.TempDir()
 	base, stopDev := startDev(t, dataDir)
 	ctx := browsertest.New(t)
+	browsertest.HandleDialogs(t, ctx, true) // "End the session on …?"
 	browsertest.FailOnConsoleErrors(t, ctx, "favicon.ico")
 	loginThroughDevProvider(t, ctx, base, "alice")
 	browsertest.Navigate(t, ctx, base+"/targets")

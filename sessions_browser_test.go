@@ -67,6 +67,7 @@ func TestBrowserSessionLifecycle(t *testing.T) {
 	app := newProxyWorldEnv(t, models.SQLite, 1, map[string]string{"GATEHOUSE_LOG_FORMAT": "text"}).Apps[0]
 
 	ctx := browsertest.New(t)
+	browsertest.HandleDialogs(t, ctx, true) // "End the session on echo?"
 	browsertest.FailOnConsoleErrors(t, ctx)
 	browserStartAsAlice(t, ctx, app.URL)
 	if tok := browsertest.Text(t, ctx, `[data-testid="session-token"]`); len(tok) < 40 {
@@ -89,6 +90,11 @@ func TestBrowserSessionLifecycle(t *testing.T) {
 		t.Fatal("a terminated session offers no cancel")
 	}
 	browsertest.WaitVisible(t, ctx, `[data-testid="history-terminated"]`)
+	// The token card went away with the session, live: "Session ended".
+	browsertest.WaitVisible(t, ctx, `[data-testid="session-ended"]`)
+	if browsertest.Exists(t, ctx, `[data-testid="session-token"]`) || browsertest.Exists(t, ctx, `[data-testid="countdown"]`) {
+		t.Fatal("the ended session still shows its token or a countdown")
+	}
 
 	// The start page answered a POST, but the address bar names the session:
 	// a reload shows it again (without its token) instead of starting another.
@@ -97,7 +103,7 @@ func TestBrowserSessionLifecycle(t *testing.T) {
 		t.Fatalf("address after starting = %s", loc)
 	}
 	browsertest.Eval[bool](t, ctx, `(location.reload(), true)`)
-	browsertest.WaitVisible(t, ctx, `[data-testid="connect-token-gone"]`)
+	browsertest.WaitVisible(t, ctx, `[data-testid="session-ended"]`)
 	browsertest.Navigate(t, ctx, app.URL+"/sessions")
 	if n := browsertest.Count(t, ctx, `[data-testid="session-list"] tbody tr[data-testid^="session-row-"]`); n != 1 {
 		t.Fatalf("sessions after a reload of the start page: %d, want 1", n)
@@ -139,6 +145,7 @@ func TestBrowserMySessionsLiveRow(t *testing.T) {
 	app := newProxyWorldEnv(t, models.SQLite, 1, map[string]string{"GATEHOUSE_LOG_FORMAT": "text"}).Apps[0]
 
 	ctx := browsertest.New(t)
+	browsertest.HandleDialogs(t, ctx, true) // "End the session on echo?"
 	browsertest.FailOnConsoleErrors(t, ctx)
 	id := browserStartAsAlice(t, ctx, app.URL)
 

@@ -150,7 +150,7 @@ func TestBrowserRoleForManagedGroupGivesAliceExactlyHerTarget(t *testing.T) {
 	// bob: none.
 	loginThroughDevProvider(t, ctx, base, "bob")
 	browsertest.Navigate(t, ctx, base+"/targets")
-	browsertest.WaitVisible(t, ctx, "[data-testid=empty]")
+	browsertest.WaitVisible(t, ctx, "[data-testid=no-access]")
 	if browsertest.Exists(t, ctx, "[data-testid=my-target-list]") {
 		t.Error("bob sees targets")
 	}

@@ -3,37 +3,14 @@ package browsertest
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 )
 
-// axeSource finds axe-core (pinned in package.json; `go tool task assets`
-// or `npm ci` installs it) under the module root's node_modules.
-func axeSource(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "node_modules", "axe-core", "axe.min.js")
-		if b, err := os.ReadFile(p); err == nil {
-			return string(b)
-		}
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			t.Fatalf("browsertest: axe-core not found at %s: run `npm ci --ignore-scripts` (axe-core is pinned in package.json)", p)
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("browsertest: no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
+// axeSource is axe-core's axe.min.js, embedded (a11y.go).
+func axeSource(t testing.TB) string { return axeMinJS }
 
 // Violation is an axe-core finding.
 type Violation struct {

@@ -74,6 +74,10 @@ func (h APITokens) render(w http.ResponseWriter, r *http.Request, status int, v 
 	if v.Tokens, err = h.Store.ListAPITokens(r.Context(), a); err != nil {
 		return err
 	}
+	roles, err := h.Users.MyRoles(r.Context(), a)
+	if err != nil {
+		return err
+	}
 	v.Now = h.Now()
-	return render(w, r, status, views.AccountPage(h.Meta(r, "My account", "account"), u, v))
+	return render(w, r, status, views.AccountPage(h.Meta(r, "My account", "account"), u, roles, v))
 }

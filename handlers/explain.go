@@ -15,6 +15,7 @@ import (
 type ExplainStore interface {
 	ExplainAccess(ctx context.Context, a models.Actor, userID, resourceID string) (*models.AccessExplanation, error)
 	ListUsers(ctx context.Context, a models.Actor, scopeID string, opt models.ListOptions) (models.Page[models.UserItem], error)
+	ListMyTargets(ctx context.Context, a models.Actor, opt models.MyTargetsOptions) (models.MyTargetsPage, error)
 }
 
 // Explain serves the "Why can't I?" page.
@@ -65,7 +66,12 @@ func (h Explain) Show(w http.ResponseWriter, r *http.Request) error {
 		}
 		users = page.Items
 	}
-	return render(w, r, status, views.ExplainPage(h.Meta(r, "Why can't I?", "explain"), f, users, ex))
+	// How many targets the caller may use, for the plain answer when none.
+	mine, err := h.Store.ListMyTargets(ctx, a, models.MyTargetsOptions{ListOptions: models.ListOptions{PerPage: 1}})
+	if err != nil {
+		return err
+	}
+	return render(w, r, status, views.ExplainPage(h.Meta(r, "Why can't I?", "explain"), f, users, ex, mine.Total))
 }
 
 // userByName finds the one user the actor may see whose name or login name

@@ -26,6 +26,9 @@ type Base struct {
 	Logger *slog.Logger
 	// Dev marks pages served by `gatehouse dev`.
 	Dev bool
+	// AccessHelp tells people without access how to get it (a sentence or
+	// an http(s) link; empty: ask an administrator).
+	AccessHelp string
 }
 
 type ctxKey int
@@ -46,7 +49,8 @@ func ActorFrom(ctx context.Context) models.Actor {
 
 // Meta builds the page metadata for a request.
 func (b Base) Meta(r *http.Request, title, nav string) views.Meta {
-	return views.Meta{Title: title, Actor: ActorFrom(r.Context()), Nav: nav, Flash: flashText(r.URL.Query().Get("done")), Dev: b.Dev}
+	return views.Meta{Title: title, Actor: ActorFrom(r.Context()), Nav: nav, Flash: flashText(r.URL.Query().Get("done")), Dev: b.Dev,
+		AccessHelp: b.AccessHelp, Path: r.URL.Path}
 }
 
 // flashText turns a redirect's ?done= code into a confirmation. Only known
@@ -63,6 +67,9 @@ func flashText(code string) string {
 		return "Removed."
 	case "unlocked":
 		return "Lock cleared: the account may log in again at once."
+
+	case "repeated":
+		return "This start was already sent: here is the session it started (its token was shown on the first answer)."
 	}
 	return ""
 }

@@ -51,9 +51,9 @@ func (h Sessions) NewStart(w http.ResponseWriter, r *http.Request) error {
 // (POST /targets/{id}/sessions, optional form field host).
 func (h Sessions) Start(w http.ResponseWriter, r *http.Request) error {
 	ctx, a, id := r.Context(), ActorFrom(r.Context()), chi.URLParam(r, "id")
-	f := formValues(r, "host")
+	f := formValues(r, "host", "nonce")
 	started, err := h.Store.StartSession(ctx, a, models.StartSessionInput{TargetID: id, HostID: f.V("host"),
-		ClientIP: h.ClientIP(r), UserAgent: r.UserAgent()})
+		ClientIP: h.ClientIP(r), UserAgent: r.UserAgent(), Nonce: f.V("nonce")})
 	if f, err = withErrors(f, err); err != nil {
 		return err
 	}
@@ -63,6 +63,9 @@ func (h Sessions) Start(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		return render(w, r, http.StatusUnprocessableEntity, views.StartSessionPage(h.Meta(r, "Start a session", "targets"), t, f))
+	}
+	if started.Repeated { // a double click: show the session the first click started
+		return redirect(w, r, "/sessions/"+started.Session.ID+"?done=repeated")
 	}
 	d := started.Detail()
 	w.Header().Set("Cache-Control", "no-store")

@@ -42,7 +42,7 @@ func (h Sessions) Events(w http.ResponseWriter, r *http.Request) error {
 	q.Del("view")
 	var filter live.Filter
 	switch view {
-	case "mine":
+	case "mine", "home":
 		filter = live.Filter{UserID: a.UserID}
 	case "session":
 		filter = live.Filter{SessionID: q.Get("id")}
@@ -129,6 +129,9 @@ func (h Sessions) liveFragment(ctx context.Context, a models.Actor, view string,
 	case "mine":
 		page, err := h.Store.MySessions(ctx, a, listOptions(q))
 		return views.MySessionList(page, q), err
+	case "home":
+		page, err := h.Store.MySessions(ctx, a, models.ListOptions{PerPage: 50})
+		return views.HomeSessions(page.Items), err
 	case "session":
 		d, err := h.Store.GetSession(ctx, a, q.Get("id"))
 		if err != nil {

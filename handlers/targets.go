@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -25,6 +26,8 @@ type TargetStore interface {
 	RemoveTargetCredentialSource(ctx context.Context, a models.Actor, targetID, credentialID string) error
 	HostSetChoices(ctx context.Context, a models.Actor, projectID string) ([]models.Choice, error)
 	CredentialChoices(ctx context.Context, a models.Actor, projectID string) ([]models.Choice, error)
+	TargetForSession(ctx context.Context, a models.Actor, id string) (*models.SessionTarget, error)
+	MySessionsOnTarget(ctx context.Context, a models.Actor, targetID string, limit int) ([]models.SessionItem, error)
 }
 
 // Targets serves a project's targets and each target's page.
@@ -33,7 +36,29 @@ type Targets struct {
 	Store TargetStore
 }
 
-var targetFields = []string{"name", "description", "default_port", "address", "session_max_seconds", "session_connection_limit", "version"}
+var targetFields = []string{"name", "description", "default_port", "address", "session_max_seconds", "session_connection_limit", "version",
+	"session_max_seconds_amount", "session_max_seconds_unit", "session_connection_limit_mode", "session_connection_limit_count"}
+
+// targetForm reads the target form: the duration picker and the
+// Unlimited/At most choice become the domain's seconds and limit.
+func targetForm(r *http.Request) views.Form { return targetFormFields(r, targetFields) }
+
+// targetFormFields is targetForm over the given fields (the guided form has more).
+func targetFormFields(r *http.Request, fields []string) views.Form {
+	f := formValues(r, fields...)
+	if s := views.DurationSeconds(f.V("session_max_seconds_amount"), f.V("session_max_seconds_unit")); s != "" {
+		f.Values["session_max_seconds"] = s
+	}
+	if l := views.ConnectionLimit(f.V("session_connection_limit_mode"), f.V("session_connection_limit_count")); l != "" {
+		f.Values["session_connection_limit"] = l
+	}
+	for _, k := range []string{"session_max_seconds_amount", "session_max_seconds_unit", "session_connection_limit_mode", "session_connection_limit_count"} {
+		if r.PostForm[k] == nil {
+			delete(f.Values, k) // not posted: the picker shows the domain value
+		}
+	}
+	return f
+}
 
 func targetInput(f views.Form) models.TargetInput {
 	return models.TargetInput{Name: f.V("name"), Description: f.V("description"), DefaultPort: intField(f, "default_port", 0),
@@ -62,8 +87,15 @@ func (h Targets) Show(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h Targets) show(w http.ResponseWriter, r *http.Request, status int, f views.Form) error {
-	ctx, a := r.Context(), ActorFrom(r.Context())
-	t, err := h.Store.GetTarget(ctx, a, chi.URLParam(r, "id"))
+	ctx, a, id := r.Context(), ActorFrom(r.Context()), chi.URLParam(r, "id")
+	use, err := h.use(ctx, a, id)
+	if err != nil {
+		return err
+	}
+	t, err := h.Store.GetTarget(ctx, a, id)
+	if use.Target != nil && (err != nil || !t.Manageable()) { // someone who connects, not an administrator
+		return render(w, r, status, views.TargetUsePage(h.Meta(r, use.Target.Name, "targets"), use))
+	}
 	if err != nil {
 		return err
 	}
@@ -79,7 +111,22 @@ func (h Targets) show(w http.ResponseWriter, r *http.Request, status int, f view
 	if err != nil {
 		return err
 	}
-	return render(w, r, status, views.TargetPage(h.Meta(r, t.Name, "scopes"), path, t, sets, creds, f))
+	return render(w, r, status, views.TargetPage(h.Meta(r, t.Name, "admin-targets"), path, t, sets, creds, f, use,
+		h.Store.ProjectSections(ctx, a, t.ScopeID)))
+}
+
+// use is the target as a session starter sees it with the actor's recent
+// sessions on it; an empty TargetUse when the actor may not start one.
+func (h Targets) use(ctx context.Context, a models.Actor, id string) (views.TargetUse, error) {
+	st, err := h.Store.TargetForSession(ctx, a, id)
+	if err != nil {
+		if errors.Is(err, models.ErrNotFound) || errors.Is(err, models.ErrForbidden) {
+			return views.TargetUse{}, nil
+		}
+		return views.TargetUse{}, err
+	}
+	recent, err := h.Store.MySessionsOnTarget(ctx, a, id, 5)
+	return views.TargetUse{Target: st, Recent: recent}, err
 }
 
 // New renders the create form with the defaults (GET /scopes/{id}/targets/new).
@@ -106,7 +153,7 @@ func (h Targets) newForm(w http.ResponseWriter, r *http.Request, status int, f v
 
 // Create makes a target (POST /scopes/{id}/targets/new).
 func (h Targets) Create(w http.ResponseWriter, r *http.Request) error {
-	f := formValues(r, targetFields...)
+	f := targetForm(r)
 	t, err := h.Store.CreateTarget(r.Context(), ActorFrom(r.Context()), chi.URLParam(r, "id"), targetInput(f))
 	if err == nil {
 		return redirect(w, r, "/targets/"+t.ID+"?done=created")
@@ -150,7 +197,7 @@ func (h Targets) editForm(w http.ResponseWriter, r *http.Request, status int, f 
 
 // Update saves the edit form (POST /targets/{id}/edit).
 func (h Targets) Update(w http.ResponseWriter, r *http.Request) error {
-	id, f := chi.URLParam(r, "id"), formValues(r, targetFields...)
+	id, f := chi.URLParam(r, "id"), targetForm(r)
 	_, err := h.Store.UpdateTarget(r.Context(), ActorFrom(r.Context()), id, atoi(f.V("version")), targetInput(f))
 	if err == nil {
 		return redirect(w, r, "/targets/"+id+"?done=saved")

@@ -14,6 +14,7 @@ import (
 type UserStore interface {
 	ListUsers(ctx context.Context, a models.Actor, scopeID string, opt models.ListOptions) (models.Page[models.UserItem], error)
 	GetUser(ctx context.Context, a models.Actor, id string) (*models.UserDetail, error)
+	MyRoles(ctx context.Context, a models.Actor) ([]models.MyRole, error)
 	CreateUser(ctx context.Context, a models.Actor, scopeID string, in models.UserInput) (*models.User, error)
 	UpdateUser(ctx context.Context, a models.Actor, id string, version int, in models.UserInput) (*models.User, error)
 	DeleteUser(ctx context.Context, a models.Actor, id string) error

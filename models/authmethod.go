@@ -39,6 +39,9 @@ type LoginOption struct {
 	Type      string
 	Name      string
 	ScopeName string
+	// IsPrimary: the scope's primary auth method (its OIDC button is then
+	// the login page's primary action).
+	IsPrimary bool
 }
 
 // PublicAuthMethods lists the auth methods shown on the login page (state
@@ -46,7 +49,7 @@ type LoginOption struct {
 func (s *Store) PublicAuthMethods(ctx context.Context) ([]LoginOption, error) {
 	var out []LoginOption
 	err := s.q(ctx).Table("auth_methods AS m").
-		Select("m.id, m.type, m.name, sc.name AS scope_name").
+		Select("m.id, m.type, m.name, sc.name AS scope_name, m.is_primary").
 		Joins("JOIN scopes sc ON sc.id = m.scope_id").
 		Where("m.state = ?", StateActivePublic).
 		Order("CASE WHEN m.scope_id = 'global' THEN 0 ELSE 1 END, lower(sc.name), m.is_primary DESC, lower(m.name)").

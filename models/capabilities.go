@@ -27,6 +27,13 @@ type Capabilities struct {
 	// ExplainOthers: may read users in at least one scope, so the explain
 	// page may ask about someone other than the actor.
 	ExplainOthers bool
+	// CreateUsers, CreateGroups, CreateRoles, CreateAuthMethods: may create
+	// that kind of resource in at least one scope (the "New …" buttons).
+	CreateUsers, CreateGroups, CreateRoles, CreateAuthMethods bool
+	// Infrastructure: may create targets, host catalogs or credential
+	// stores in at least one project (the Infrastructure navigation group
+	// and the global Targets list).
+	Infrastructure bool
 }
 
 // capabilities computes a's Capabilities. Errors leave everything false.
@@ -53,6 +60,15 @@ func (s *Store) capabilities(ctx context.Context, a Actor) Capabilities {
 			c.Groups = c.Groups || may(groups, "group", "list", id)
 		}
 		c.Roles = c.Roles || may(roles, "role", "list", id)
+		if parent == "" || parent == GlobalScopeID {
+			c.CreateUsers = c.CreateUsers || may(access, "user", "create", id)
+			c.CreateGroups = c.CreateGroups || may(access, "group", "create", id)
+			c.CreateAuthMethods = c.CreateAuthMethods || may(access, "auth-method", "create", id)
+		} else {
+			c.Infrastructure = c.Infrastructure || may(access, "target", "create", id) ||
+				may(access, "host-catalog", "create", id) || may(access, "credential-store", "create", id)
+		}
+		c.CreateRoles = c.CreateRoles || may(access, "role", "create", id)
 	}
 	c.AllSessions = len(access.Only("session", "read").ListFilter("session", "read", scopes).ScopeIDs) > 0
 	c.SessionHistory = len(access.Only("session", string(ActionReadHistory)).ListFilter("session", string(ActionReadHistory), scopes).ScopeIDs) > 0

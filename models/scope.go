@@ -30,6 +30,9 @@ type Scope struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	Version     int
+	// Readable is set by ScopePath: whether the actor may open the scope's
+	// page (read), so a breadcrumb links only to pages that answer.
+	Readable bool `gorm:"-"`
 }
 
 // ScopeInput is what an admin types to create or edit a scope.
@@ -195,6 +198,7 @@ func (s *Store) ScopePath(ctx context.Context, a Actor, id string) ([]Scope, err
 		if err != nil {
 			return nil, err
 		}
+		sc.Readable = s.authorize(ctx, a, ActionRead, scopeResource(sc)) == nil
 		path = append([]Scope{*sc}, path...)
 		if sc.ParentID == nil || len(path) > 3 {
 			break

@@ -68,7 +68,16 @@ func (s *Store) AdmitConnection(ctx context.Context, in AdmitInput) (*Admission,
 			return tx.refusal(ctx, in.Token, now)
 		}
 		m := moved[0]
-		if m.ConnectionCount == 1 { // pending (no connection yet) → active
+		// pending (no connection yet) → active. Not connection_count == 1: a
+		// failed dial gives its slot back (giveBackDialSlot), so the count
+		// can be 1 again on an active session. The session row is locked by
+		// the UPDATE until commit, so a concurrent admission sees this one's
+		// connection row.
+		var earlier int64
+		if err := tx.q(ctx).Model(&Connection{}).Where("session_id = ?", m.ID).Count(&earlier).Error; err != nil {
+			return fmt.Errorf("admit connection: %w", err)
+		}
+		if earlier == 0 {
 			mv := sessionMove{ID: m.ID, UserID: m.UserID, PreviousState: m.PreviousState, State: m.State}
 			if err := tx.recordMoves(ctx, []sessionMove{mv}, now); err != nil {
 				return err
@@ -198,6 +207,9 @@ func (s *Store) ConnectionsClosed(ctx context.Context, ends []ConnectionEnd) (in
 			}
 			if r.RowsAffected == 1 {
 				closed[sid]++
+				if err := tx.giveBackDialSlot(ctx, sid, e.ConnectionID, e.Reason); err != nil {
+					return err
+				}
 				continue
 			}
 			if err := tx.q(ctx).Exec(`UPDATE session_connections SET bytes_up = ?, bytes_down = ? WHERE id = ?`,

@@ -22,6 +22,10 @@ type StartSessionInput struct {
 	HostID    string
 	ClientIP  string
 	UserAgent string
+	// Nonce, when set, makes the start idempotent per user: a second
+	// request with the same nonce starts nothing and answers the first
+	// one's session (StartedSession.Repeated). Start forms carry one.
+	Nonce string
 }
 
 // StartedSession is a new session with its authorization token (returned
@@ -32,6 +36,9 @@ type StartedSession struct {
 	Credentials []IssuedCredential
 	// Actions are what the actor may do to the new session.
 	Actions map[Action]bool
+	// Repeated: an earlier request with the same nonce started Session;
+	// Token and Credentials are empty (they were shown to that request).
+	Repeated bool
 }
 
 // Detail is the new session as the session page shows it, without another
@@ -86,12 +93,19 @@ func (s *Store) StartSession(ctx context.Context, a Actor, in StartSessionInput)
 		return err
 	})
 	if err != nil {
+		out, err = s.repeatedStart(ctx, a, err)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("start session on %s: %w", in.TargetID, err)
 	}
 	return out, nil
 }
 
 func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput) (*StartedSession, error) {
+	sessionID := NewID(PrefixSession)
+	if err := s.claimStartNonce(ctx, a.UserID, in.Nonce, sessionID); err != nil {
+		return nil, err
+	}
 	var t sessionTarget
 	err := s.q(ctx).Raw(s.keyShare(`SELECT t.id, t.scope_id, t.name, t.description, t.type, t.default_port, t.address,
 		t.session_max_seconds, t.session_connection_limit, p.name AS project_name, o.id AS org_id, o.name AS org_name
@@ -138,7 +152,7 @@ func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput)
 		return nil, fmt.Errorf("your login ends now: %w", ErrUnauthenticated)
 	}
 	token := newSecret(32)
-	sess := Session{ID: NewID(PrefixSession), UserID: u.ID, UserName: (User{ID: u.ID, Name: u.Name, FullName: u.FullName, Email: u.Email}).DisplayName(),
+	sess := Session{ID: sessionID, UserID: u.ID, UserName: (User{ID: u.ID, Name: u.Name, FullName: u.FullName, Email: u.Email}).DisplayName(),
 		AccountID: u.AccountID, AuthMethodID: u.AuthMethodID, OrgID: t.OrgID, OrgName: t.OrgName, ProjectID: t.ScopeID,
 		ProjectName: t.ProjectName, TargetID: t.ID, TargetName: t.Name, HostID: host.ID, HostName: host.Name,
 		HostSetID: host.HostSetID, HostCatalogID: host.CatalogID, Endpoint: endpoint, TokenHash: hashSecret(token),

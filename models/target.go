@@ -73,12 +73,12 @@ func (in TargetInput) validate() (TargetInput, error) {
 		v.add("default_port", "Default port must be a number between 1 and 65535.")
 	}
 	if in.SessionMaxSeconds <= 0 {
-		v.add("session_max_seconds", "Maximum session length must be a number of seconds greater than 0.")
+		v.add("session_max_seconds", "Maximum session length must be longer than 0.")
 	} else if in.SessionMaxSeconds > 366*24*3600 {
-		v.add("session_max_seconds", "Maximum session length must be at most a year (31622400 seconds).")
+		v.add("session_max_seconds", "Maximum session length must be at most 366 days.")
 	}
 	if in.SessionConnectionLimit != UnlimitedConnections && in.SessionConnectionLimit <= 0 {
-		v.add("session_connection_limit", "Connection limit must be -1 (unlimited) or a number greater than 0.")
+		v.add("session_connection_limit", "Choose Unlimited, or a connection limit of at least 1.")
 	}
 	return in, v.err()
 }

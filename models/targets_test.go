@@ -84,10 +84,10 @@ func TestTargetBadInput(t *testing.T) {
 			{"port -1", with(func(in *models.TargetInput) { in.DefaultPort = -1 }), "default_port", "Default port must be a number between 1 and 65535."},
 			{"bad address", with(func(in *models.TargetInput) { in.Address = "db:22" }), "address", "Address must be a host name or IP address, without a scheme or port."},
 			{"bad host name", with(func(in *models.TargetInput) { in.Address = "a b" }), "address", "Address must be a host name (like db.example.com) or an IP address."},
-			{"max seconds 0", with(func(in *models.TargetInput) { in.SessionMaxSeconds = 0 }), "session_max_seconds", "Maximum session length must be a number of seconds greater than 0."},
-			{"max seconds -5", with(func(in *models.TargetInput) { in.SessionMaxSeconds = -5 }), "session_max_seconds", "Maximum session length must be a number of seconds greater than 0."},
-			{"limit 0", with(func(in *models.TargetInput) { in.SessionConnectionLimit = 0 }), "session_connection_limit", "Connection limit must be -1 (unlimited) or a number greater than 0."},
-			{"limit -2", with(func(in *models.TargetInput) { in.SessionConnectionLimit = -2 }), "session_connection_limit", "Connection limit must be -1 (unlimited) or a number greater than 0."},
+			{"max seconds 0", with(func(in *models.TargetInput) { in.SessionMaxSeconds = 0 }), "session_max_seconds", "Maximum session length must be longer than 0."},
+			{"max seconds -5", with(func(in *models.TargetInput) { in.SessionMaxSeconds = -5 }), "session_max_seconds", "Maximum session length must be longer than 0."},
+			{"limit 0", with(func(in *models.TargetInput) { in.SessionConnectionLimit = 0 }), "session_connection_limit", "Choose Unlimited, or a connection limit of at least 1."},
+			{"limit -2", with(func(in *models.TargetInput) { in.SessionConnectionLimit = -2 }), "session_connection_limit", "Choose Unlimited, or a connection limit of at least 1."},
 		}
 		for _, tc := range cases {
 			_, err := store.CreateTarget(ctx, admin, p.ID, tc.in)

@@ -8,15 +8,6 @@ import (
 	"gatehouse/models"
 )
 
-// Chart geometry (SVG user units). Charts are drawn server-side: no script.
-const (
-	chartW, chartH         = 720.0, 220.0
-	chartLeft, chartBottom = 56.0, 24.0
-	chartTop               = 8.0
-	hbarRow                = 22.0
-	hbarLeft               = 180.0
-)
-
 // chartBar is one bar of a chart, ready for the SVG.
 type chartBar struct {
 	X, Y, W, H string
@@ -25,42 +16,6 @@ type chartBar struct {
 }
 
 func f1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
-
-// columnBars lays values out as vertical bars over the plot area.
-func columnBars(labels []string, values []int64, format func(int64) string) []chartBar {
-	var top int64 = 1
-	for _, v := range values {
-		top = max(top, v)
-	}
-	plotW, plotH := chartW-chartLeft, chartH-chartTop-chartBottom
-	step := plotW / float64(max(len(values), 1))
-	bars := make([]chartBar, len(values))
-	for i, v := range values {
-		h := plotH * float64(v) / float64(top)
-		bars[i] = chartBar{
-			X: f1(chartLeft + float64(i)*step + step*0.1), W: f1(step * 0.8),
-			Y: f1(chartTop + plotH - h), H: f1(h), Label: labels[i], Value: format(v),
-		}
-	}
-	return bars
-}
-
-// rowBars lays values out as horizontal bars, one row each.
-func rowBars(items []models.LabelCount) []chartBar {
-	var top int64 = 1
-	for _, it := range items {
-		top = max(top, it.Count)
-	}
-	bars := make([]chartBar, len(items))
-	for i, it := range items {
-		w := (chartW - hbarLeft - 60) * float64(it.Count) / float64(top)
-		bars[i] = chartBar{X: f1(hbarLeft), Y: f1(float64(i)*hbarRow + 4), W: f1(w), H: f1(hbarRow - 6),
-			Label: it.Label, Value: strconv.FormatInt(it.Count, 10)}
-	}
-	return bars
-}
-
-func rowsHeight(n int) string { return f1(float64(max(n, 1))*hbarRow + 8) }
 
 func dayLabels(days []models.DayCount) []string {
 	out := make([]string, len(days))
@@ -106,23 +61,6 @@ func countText(n int64) string { return strconv.FormatInt(n, 10) }
 
 // bytesText formats a byte count for people (1.5 MiB).
 func bytesText(n int64) string { return humanBytes(n) }
-
-func chartW_() string      { return f1(chartW) }
-func chartViewBox() string { return "0 0 " + f1(chartW) + " " + f1(chartH) }
-func chartBaseY() string   { return f1(chartH - chartBottom) }
-func chartLeftX() string   { return f1(chartLeft) }
-func chartTopY() string    { return f1(chartTop + 10) }
-func chartLabelY() string  { return f1(chartH - 6) }
-func chartRightX() string  { return f1(chartW) }
-func hbarLabelX() string   { return f1(hbarLeft - 8) }
-func hbarValueX(b chartBar) string {
-	w, _ := strconv.ParseFloat(b.W, 64)
-	return f1(hbarLeft + w + 6)
-}
-func hbarTextY(b chartBar) string {
-	y, _ := strconv.ParseFloat(b.Y, 64)
-	return f1(y + hbarRow/2 + 1)
-}
 
 // historyLink returns base with the filter of q (without its page position)
 // and the given extra parameters (name, value pairs).
@@ -180,4 +118,66 @@ func hostLabel(name, address string) string {
 		return name
 	}
 	return name + " (" + address + ")"
+}
+
+// percentColumns lays values out as vertical bars in a 100 × 100 box (the
+// SVG stretches it to the plot's size).
+func percentColumns(labels []string, values []int64, format func(int64) string) []chartBar {
+	top := max(maxOf(values), 1)
+	step := 100 / float64(max(len(values), 1))
+	bars := make([]chartBar, len(values))
+	for i, v := range values {
+		h := 100 * float64(v) / float64(top)
+		bars[i] = chartBar{X: f1(float64(i)*step + step*0.1), W: f1(step * 0.8), Y: f1(100 - h), H: f1(h), Label: labels[i], Value: format(v)}
+	}
+	return bars
+}
+
+// percentRows gives each item a bar width out of 100.
+func percentRows(items []models.LabelCount) []chartBar {
+	var top int64 = 1
+	for _, it := range items {
+		top = max(top, it.Count)
+	}
+	bars := make([]chartBar, len(items))
+	for i, it := range items {
+		bars[i] = chartBar{W: f1(100 * float64(it.Count) / float64(top)), Label: it.Label, Value: strconv.FormatInt(it.Count, 10)}
+	}
+	return bars
+}
+
+func labelsOf(xs []models.LabelCount) []string {
+	return pluck(xs, func(x models.LabelCount) string { return x.Label })
+}
+
+func countsOf(xs []models.LabelCount) []int64 {
+	return pluck(xs, func(x models.LabelCount) int64 { return x.Count })
+}
+
+// liveCount is the count the history gives sessions not ended ("live").
+func liveCount(reasons []models.LabelCount) int64 {
+	for _, r := range reasons {
+		if r.Label == "live" {
+			return r.Count
+		}
+	}
+	return 0
+}
+
+// endedReasons drops "live", which is no termination reason.
+func endedReasons(reasons []models.LabelCount) []models.LabelCount {
+	var out []models.LabelCount
+	for _, r := range reasons {
+		if r.Label != "live" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func isAre(n int64) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
 }

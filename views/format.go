@@ -1,7 +1,7 @@
 package views
 
 import (
-	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,29 +15,29 @@ type Crumb struct {
 	Href  string
 }
 
-// humanSeconds writes a duration in seconds the short way people read it:
-// 28800 → "8h", 5400 → "1h 30m", 90 → "1m 30s".
+// humanSeconds writes a duration in seconds in words: 28800 → "8 hours",
+// 5400 → "1 hour 30 minutes", 90 → "1 minute 30 seconds".
 func humanSeconds(n int) string {
 	if n <= 0 {
-		return strconv.Itoa(n) + "s"
+		return plural(int64(n), "second", "seconds")
 	}
 	var parts []string
 	for _, u := range []struct {
-		size int
-		unit string
-	}{{86400, "d"}, {3600, "h"}, {60, "m"}, {1, "s"}} {
+		size      int
+		one, many string
+	}{{86400, "day", "days"}, {3600, "hour", "hours"}, {60, "minute", "minutes"}, {1, "second", "seconds"}} {
 		if n >= u.size {
-			parts = append(parts, fmt.Sprintf("%d%s", n/u.size, u.unit))
+			parts = append(parts, plural(int64(n/u.size), u.one, u.many))
 			n %= u.size
 		}
 	}
 	return strings.Join(parts, " ")
 }
 
-// connectionLimit shows a target's connection limit: "unlimited" or N.
+// connectionLimit shows a target's connection limit: "Unlimited" or N.
 func connectionLimit(n int) string {
 	if n == models.UnlimitedConnections {
-		return "unlimited"
+		return "Unlimited"
 	}
 	return strconv.Itoa(n)
 }
@@ -81,4 +81,35 @@ func selected(f Form, name, id string) bool {
 		}
 	}
 	return false
+}
+
+// unattached keeps the choices whose id is not among attached (a picker
+// offers only what can still be added).
+func unattached(choices []models.Choice, attached []string) []models.Choice {
+	var out []models.Choice
+	for _, c := range choices {
+		if !slices.Contains(attached, c.ID) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func hostIDs(xs []models.Host) []string { return pluck(xs, func(x models.Host) string { return x.ID }) }
+
+func hostSetIDs(xs []models.HostSourceView) []string {
+	return pluck(xs, func(x models.HostSourceView) string { return x.HostSetID })
+}
+
+func credentialIDs(xs []models.CredentialSourceView) []string {
+	return pluck(xs, func(x models.CredentialSourceView) string { return x.CredentialID })
+}
+
+// pluck maps each element of xs through f (an id, a label, a count).
+func pluck[T, U any](xs []T, f func(T) U) []U {
+	out := make([]U, len(xs))
+	for i, x := range xs {
+		out[i] = f(x)
+	}
+	return out
 }

@@ -1,12 +1,16 @@
 package views
 
 import (
+	"crypto/rand"
 	"fmt"
 	"net/url"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"gatehouse/models"
+	"gatehouse/models/acl"
 )
 
 // Meta is what every page needs besides its own content.
@@ -22,6 +26,10 @@ type Meta struct {
 	// ReplaceURL, on a page answering a POST, is the address app.js puts in
 	// the address bar so that a reload GETs it instead of re-posting.
 	ReplaceURL string
+	// AccessHelp is the operator's "how to get access" sentence or link.
+	AccessHelp string
+	// Path is the request's path (a 403 page asks "Why can't I?" about it).
+	Path string
 }
 
 // Form carries a form's submitted values and field errors back to the page.
@@ -103,3 +111,47 @@ func searchTooLong(q string) bool { return models.CutSearch(q) != q }
 
 // searchMax is models.MaxSearchLength as text.
 func searchMax() string { return strconv.Itoa(models.MaxSearchLength) }
+
+// formNonce is a fresh random value for a form whose submission the server
+// makes idempotent (starting a session): a double click sends it twice.
+func formNonce() string { return rand.Text() }
+
+// mayAddTarget reports whether any project accepts new targets from the actor.
+func mayAddTarget(projects []models.ProjectOverview) bool {
+	for _, p := range projects {
+		if p.MayAddTarget {
+			return true
+		}
+	}
+	return false
+}
+
+// projectQuery keeps only ?project= of q.
+func projectQuery(q url.Values) url.Values {
+	if p := q.Get("project"); p != "" {
+		return url.Values{"project": {p}}
+	}
+	return nil
+}
+
+// sortedKeys returns m's keys in order (a stable error summary).
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// explainURL is the "Why can't I?" page about the resource a refused path
+// names (its last id-looking segment), or the page itself.
+func explainURL(path string) string {
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	for i := len(segs) - 1; i >= 0; i-- {
+		if _, ok := acl.ResourceTypeOfID(segs[i]); ok && strings.Contains(segs[i], "_") {
+			return "/explain?resource=" + url.QueryEscape(segs[i])
+		}
+	}
+	return "/explain"
+}

@@ -1267,7 +1267,7 @@ func HostSetPage(m Meta, path []models.Scope, crumbs []Crumb, hs *models.HostSet
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if hs.Actions[models.ActionAddHosts] && len(choices) > 0 {
+			if hs.Actions[models.ActionAddHosts] && len(unattached(choices, hostIDs(hs.Hosts))) > 0 {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 109, "<form method=\"post\" action=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -1285,7 +1285,7 @@ func HostSetPage(m Meta, path []models.Scope, crumbs []Crumb, hs *models.HostSet
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = MultiSelect(f, "host_ids", "Add hosts", "Hosts of this catalog; hold Ctrl or ⌘ to choose several.", choices).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = MultiSelect(f, "host_ids", "Add hosts", "Hosts of this catalog not yet in the set.", unattached(choices, hostIDs(hs.Hosts))).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -13,10 +13,14 @@ func stateBadge(st models.SessionState) string {
 	return "badge badge-" + string(st)
 }
 
-// stateText is "terminated / canceled" for terminated sessions, else the state.
+// stateText is "terminated / canceled" for terminated sessions, "pending:
+// waiting for first connection" for pending ones, else the state.
 func stateText(s models.Session) string {
 	if s.TerminationReason != nil {
 		return string(s.State) + " / " + string(*s.TerminationReason)
+	}
+	if s.State == models.StatePending {
+		return "pending: waiting for first connection"
 	}
 	return string(s.State)
 }
@@ -124,4 +128,125 @@ func connectionStateBadge(c models.Connection) string {
 		return "badge-pending"
 	}
 	return "badge-terminated"
+}
+
+// endedAt is when a terminated session ended: its last state change.
+func endedAt(d *models.SessionDetail) time.Time {
+	var at time.Time
+	for _, h := range d.History {
+		if h.At.After(at) {
+			at = h.At
+		}
+	}
+	return at
+}
+
+// endedText says in a sentence why a session ended.
+func endedText(s models.Session) string {
+	switch s.ReasonText() {
+	case "timed out":
+		return "It reached its time limit."
+	case "canceled":
+		return "It was ended (by you, an administrator, or because something it used was removed)."
+	case "connection limit":
+		return "It used all of its connections."
+	case "closed by end-user":
+		return "You closed it."
+	case "system error":
+		return "Gatehouse stopped it after an internal error."
+	}
+	return "It is over."
+}
+
+// failedDial is the latest connection whose dial to the host failed
+// (closed "network error", never connected), when it is the session's
+// latest connection: the host was down at the last attempt.
+func failedDial(conns []models.Connection) *models.Connection {
+	if len(conns) == 0 {
+		return nil
+	}
+	c := conns[len(conns)-1]
+	if c.ConnectedAt == nil && c.ClosedReason != nil && *c.ClosedReason == "network error" {
+		return &c
+	}
+	return nil
+}
+
+// liveSessions keeps the sessions not yet terminated.
+func liveSessions(all []models.SessionItem) []models.SessionItem {
+	var out []models.SessionItem
+	for _, s := range all {
+		if !s.State.Final() {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// endedSessions keeps the first n terminated sessions.
+func endedSessions(all []models.SessionItem, n int) []models.SessionItem {
+	var out []models.SessionItem
+	for _, s := range all {
+		if s.State.Final() && len(out) < n {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// targetEndpoint is a target's address:port, or its hosts.
+func targetEndpoint(t models.MyTarget) string {
+	if t.Address != nil {
+		return *t.Address + ":" + fmt.Sprint(t.DefaultPort)
+	}
+	return joinOrDash(t.HostNames) + " (port " + fmt.Sprint(t.DefaultPort) + ")"
+}
+
+// currentSort is the list's sort key ("-started" when none is asked for).
+func currentSort(q url.Values) string {
+	if s := q.Get("sort"); s != "" {
+		return s
+	}
+	return "-started"
+}
+
+// sortDirection is the aria-sort of a column sorting by key (or reverse):
+// "ascending" or "descending" when the list is sorted by it, else "".
+// Keys starting with "-" sort descending.
+func sortDirection(q url.Values, key, reverse string) string {
+	s := currentSort(q)
+	if s != key && s != reverse {
+		return ""
+	}
+	if s[0] == '-' {
+		return "descending"
+	}
+	return "ascending"
+}
+
+func sortMark(direction string) string {
+	switch direction {
+	case "ascending":
+		return " ▲"
+	case "descending":
+		return " ▼"
+	}
+	return ""
+}
+
+// sortURL is base with q sorted by key, or by reverse when q already sorts
+// by key (a second click reverses), from the first page.
+func sortURL(base string, q url.Values, key, reverse string) string {
+	c := url.Values{}
+	for k, v := range q {
+		if k != "page" {
+			c[k] = v
+		}
+	}
+	next := key
+	if reverse != "" && currentSort(q) == key {
+		next = reverse
+	}
+	c.Set("sort", next)
+	return base + "?" + c.Encode()
 }

@@ -63,7 +63,7 @@ func TestBrowserAdminCreatesTargetSeenOnMyTargets(t *testing.T) {
 		t.Fatalf("My targets shows %d rows, want 1", n)
 	}
 	for sel, want := range map[string]string{"col-name": "lab-ssh", "col-project": "Acme / Prod", "col-address": "10.1.2.3",
-		"col-port": "22", "col-max": "8h", "col-limit": "unlimited", "col-credentials": "—"} {
+		"col-port": "22", "col-max": "8 hours", "col-limit": "Unlimited", "col-credentials": "—"} {
 		if got := browsertest.Text(t, b, "[data-testid^=my-target-row-] [data-testid="+sel+"]"); strings.TrimSpace(got) != want {
 			t.Errorf("%s = %q, want %q", sel, got, want)
 		}

@@ -99,15 +99,15 @@ func TestInfrastructurePages(t *testing.T) {
 	expectFieldError(t, c, tp, with("default_port", "abc"), "default_port", "Default port must be a number between 1 and 65535.")
 	expectFieldError(t, c, tp, with("default_port", "70000"), "default_port", "Default port must be a number between 1 and 65535.")
 	expectFieldError(t, c, tp, with("address", "http://x"), "address", "Address must be a host name or IP address, without a scheme or port.")
-	expectFieldError(t, c, tp, with("session_max_seconds", "0"), "session_max_seconds", "Maximum session length must be a number of seconds greater than 0.")
-	expectFieldError(t, c, tp, with("session_connection_limit", "0"), "session_connection_limit", "Connection limit must be -1 (unlimited) or a number greater than 0.")
-	expectFieldError(t, c, tp, with("session_connection_limit", "-3"), "session_connection_limit", "Connection limit must be -1 (unlimited) or a number greater than 0.")
+	expectFieldError(t, c, tp, with("session_max_seconds", "0"), "session_max_seconds", "Maximum session length must be longer than 0.")
+	expectFieldError(t, c, tp, with("session_connection_limit", "0"), "session_connection_limit", "Choose Unlimited, or a connection limit of at least 1.")
+	expectFieldError(t, c, tp, with("session_connection_limit", "-3"), "session_connection_limit", "Choose Unlimited, or a connection limit of at least 1.")
 	target := created(t, c, tp, good, "targets/ttcp_")
 	direct := created(t, c, tp, url.Values{"name": {"echo"}, "default_port": {"9201"}, "address": {"127.0.0.1"},
 		"session_max_seconds": {"5400"}, "session_connection_limit": {"2"}}, "targets/ttcp_")
 	st, doc := c.get("/targets/" + direct)
 	if st != 200 || testIDText(doc, "target-name") != "echo tcp target" || testIDText(doc, "target-address") != "127.0.0.1" || testIDText(doc, "target-port") != "9201" ||
-		testIDText(doc, "target-max") != "1h 30m" || testIDText(doc, "target-limit") != "2" {
+		testIDText(doc, "target-max") != "1 hour 30 minutes" || testIDText(doc, "target-limit") != "2" {
 		t.Fatalf("target page: %d %q %q %q", st, testIDText(doc, "target-name"), testIDText(doc, "target-max"), testIDText(doc, "target-limit"))
 	}
 	// Address and host sources never together.
@@ -172,13 +172,13 @@ func TestInfrastructurePages(t *testing.T) {
 		t.Fatalf("my targets: %d", st)
 	}
 	for id, want := range map[string]string{"col-name": "pg", "col-project": "Acme / Prod", "col-address": "db1", "col-port": "5432",
-		"col-max": "8h", "col-limit": "unlimited", "col-credentials": "pg admin"} {
+		"col-max": "8 hours", "col-limit": "Unlimited", "col-credentials": "pg admin"} {
 		if got := testIDText(row, id); got != want {
 			t.Errorf("pg %s = %q, want %q", id, got, want)
 		}
 	}
 	row = byTestID(doc, "my-target-row-"+direct)
-	for id, want := range map[string]string{"col-name": "echo", "col-address": "127.0.0.1", "col-port": "9201", "col-max": "1h 30m", "col-limit": "2", "col-credentials": "—"} {
+	for id, want := range map[string]string{"col-name": "echo", "col-address": "127.0.0.1", "col-port": "9201", "col-max": "1 hour 30 minutes", "col-limit": "2", "col-credentials": "—"} {
 		if got := testIDText(row, id); got != want {
 			t.Errorf("echo %s = %q, want %q", id, got, want)
 		}
@@ -217,7 +217,7 @@ func TestInfrastructurePages(t *testing.T) {
 		t.Fatal(err)
 	}
 	bob := a.login("bob", "password-bob")
-	if st, doc := bob.get("/targets"); st != 200 || byTestID(doc, "empty") == nil || byTestID(doc, "my-target-list") != nil {
+	if st, doc := bob.get("/targets"); st != 200 || byTestID(doc, "no-access") == nil || byTestID(doc, "my-target-list") != nil {
 		t.Fatalf("bob's targets: %d", st)
 	}
 	for _, path := range []string{"/targets/" + target, "/host-catalogs/" + cat, "/credentials/" + cred, "/hosts/" + host, "/host-sets/" + set} {

@@ -164,3 +164,30 @@ func ClientIP(r *http.Request, trusted []netip.Prefix) string {
 	}
 	return peer.String()
 }
+
+// compressedTypes are the text responses compressText compresses. Server-
+// Sent Events (text/event-stream) are left out on purpose: each event must
+// reach the browser when it is flushed.
+var compressedTypes = []string{"text/html", "text/css", "text/javascript", "application/javascript", "application/json",
+	"application/problem+json", "image/svg+xml", "text/plain", "text/csv", "application/x-ndjson"}
+
+// compressText gzips (or deflates) text responses for clients that accept
+// it: pages, fragments and the static CSS and JavaScript. The mounted
+// handlers (the worker's tunnels, the dev provider) are passed through
+// untouched, as is any request asking for a protocol upgrade.
+func (s *Server) compressText(next http.Handler) http.Handler {
+	compressed := middleware.Compress(5, compressedTypes...)(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		for prefix := range s.cfg.Mounts {
+			if strings.HasPrefix(r.URL.Path, prefix) {
+				next.ServeHTTP(w, r)
+				return
+			}
+		}
+		compressed.ServeHTTP(w, r)
+	})
+}

@@ -14,7 +14,7 @@ import (
 // routes lists every URL Gatehouse serves.
 func (s *Server) routes(base handlers.Base) http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, s.accessLog, s.recoverer, securityHeaders, s.limitBodies, s.csrf, s.authenticate)
+	r.Use(middleware.RequestID, s.accessLog, s.recoverer, s.compressText, securityHeaders, s.limitBodies, s.csrf, s.authenticate)
 	r.NotFound(s.errs.NotFound)
 	r.MethodNotAllowed(s.errs.MethodNotAllowed)
 	h := s.errs.Wrap
@@ -26,6 +26,11 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 		r.Handle("/metrics", s.cfg.Metrics.Handler(s.cfg.MetricsToken))
 	}
 	r.Handle("/static/*", static.Handler())
+	// Browsers ask for /favicon.ico on pages without an icon link (the dev
+	// provider's login form): the SVG icon, never a 404 in the console.
+	r.Get("/favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, static.Path("favicon.svg"), http.StatusMovedPermanently)
+	})
 	r.Get("/login", h(s.loginPage))
 	r.Post("/login", h(s.login))
 	r.Post("/logout", h(s.logout))
@@ -47,7 +52,7 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	}
 
 	// Logged in.
-	home := handlers.Home{Base: base}
+	home := handlers.Home{Base: base, Store: s.store}
 	scopes := handlers.Scopes{Base: base, Store: s.store}
 	users := handlers.Users{Base: base, Store: s.store}
 	audit := handlers.Audit{Base: base, Store: s.store}
@@ -65,6 +70,7 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	sessions := handlers.Sessions{Base: base, Store: s.store, Live: s.cfg.Live, ClientIP: s.clientIP, ExternalURL: s.externalAddr()}
 	authMethods := handlers.AuthMethods{Base: base, Store: s.store, CallbackURL: s.callbackURL()}
 	managedGroups := handlers.ManagedGroups{Base: base, Store: s.store}
+	adminTargets := handlers.AdminTargets{Base: base, Store: s.store}
 	tokens := handlers.APITokens{Base: base, Store: s.store, Users: s.store, Now: s.now}
 	cliLogin := handlers.CLILogin{Base: base, Store: s.store, Lifetime: s.store.LoginLifetime()}
 	r.Group(func(r chi.Router) {
@@ -213,6 +219,10 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 		r.Get("/sessions/{id}", h(sessions.Show))
 		r.Post("/sessions/{id}/cancel", h(sessions.Cancel))
 		r.Get("/admin/sessions", h(sessions.All))
+		r.Get("/admin/targets", h(adminTargets.List))
+		r.Get("/admin/targets/new", h(adminTargets.New))
+		r.Post("/admin/targets/new", h(adminTargets.Create))
+		r.Get("/admin/projects", h(adminTargets.Projects))
 		r.Get("/auth-methods", h(authMethods.List))
 		r.Get("/auth-methods/new", h(authMethods.New))
 		r.Post("/auth-methods/new", h(authMethods.Create))

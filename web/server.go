@@ -35,6 +35,10 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Dev marks `gatehouse dev` (a banner on every page).
 	Dev bool
+	// AccessHelp tells people without access how to get it: a sentence or
+	// an http(s) link, shown on Home and My targets (empty: "Ask an
+	// administrator").
+	AccessHelp string
 	// Metrics records request latencies and serves /metrics (optional),
 	// unless MetricsElsewhere (its own listener serves them); MetricsToken,
 	// when set, is the bearer token /metrics requires.
@@ -75,6 +79,8 @@ type Store interface {
 	handlers.CredentialItemStore
 	handlers.CredentialLibraryStore
 	handlers.MyTargetStore
+	handlers.HomeStore
+	handlers.AdminTargetStore
 	Ping(ctx context.Context) error
 	PublicAuthMethods(ctx context.Context) ([]models.LoginOption, error)
 	AuthenticatePassword(ctx context.Context, in models.PasswordLogin) (*models.NewLoginResult, error)
@@ -129,7 +135,7 @@ func NewServer(cfg Config, store Store, logger *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, store: store, logger: logger}
 	s.oidc = oidcauth.NewRelyingParty(cfg.OIDCHTTPClient, cfg.Now)
 	s.cookies = newCookieStore(cfg, store.LoginLifetime())
-	base := handlers.Base{Logger: logger, Dev: cfg.Dev}
+	base := handlers.Base{Logger: logger, Dev: cfg.Dev, AccessHelp: cfg.AccessHelp}
 	s.errs = handlers.Errors{Base: base}
 	s.router = s.routes(base)
 	return s, nil

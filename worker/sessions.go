@@ -57,8 +57,8 @@ var (
 // (in a ConnectionsClosed batch), possibly preceded by ConnectionConnected
 // (once, when the host accepted the TCP connection) and ConnectionBytes
 // (zero or more times). A connection whose dial fails is closed with
-// ReasonNetworkError and never connected; it still counts toward the
-// connection limit.
+// ReasonNetworkError and never connected; it gives its connection-limit
+// slot back (DOMAIN.md).
 type Sessions interface {
 	// AdmitConnection atomically checks token → session (not canceling or
 	// terminated, not expired, limit not reached), moves a pending session

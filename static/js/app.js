@@ -7,9 +7,10 @@
 //    "2m 03s" or "45s" (leading zero units are left out), then "expired" at 0.
 //    It gets the class "expired" and fires a bubbling "gatehouse:expired"
 //    event once (usable as an htmx trigger: hx-trigger="gatehouse:expired").
-// 2. Times: <time datetime="<RFC 3339>" data-relative> is rewritten to the
-//    browser's local time with a relative suffix ("… · 3 min ago"); its title
-//    holds the full local and UTC time. Refreshed every 30 s.
+// 2. Times: <time datetime="<RFC 3339>" data-relative> is rewritten to one
+//    relative line ("3 min ago", "in 8 h"; the local date past a week); its
+//    title (shown on hover) holds the full local and UTC time. Refreshed
+//    every 30 s.
 // 3. Confirmation: a form (or its submit button) with data-confirm="text" asks
 //    window.confirm(text) before it is submitted, for plain and htmx forms.
 // 4. Live views: an element with data-live-poll="<url>" is kept current by
@@ -103,7 +104,8 @@
       var t = Date.parse(el.getAttribute("datetime"));
       if (isNaN(t)) continue;
       var date = new Date(t);
-      var text = localFmt.format(date) + " · " + relative(t - now);
+      // One line: relative ("3 min ago"); beyond a week, the local date.
+      var text = Math.abs(t - now) < 7 * 86400000 ? relative(t - now) : localFmt.format(date);
       if (el.textContent !== text) el.textContent = text;
       var title = fullFmt.format(date) + " (" + date.toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC") + ")";
       if (el.title !== title) el.title = title;
@@ -181,5 +183,164 @@
     document.addEventListener("DOMContentLoaded", start);
   } else {
     start();
+  }
+})();
+
+// 6. Copy: a button with data-copy="<id>" copies the text of #id to the
+//    clipboard (navigator.clipboard, else a selection and execCommand) and
+//    shows "Copied" for two seconds, announced through a polite live region.
+// 7. In flight: a submitted form's submit buttons are disabled and marked
+//    aria-busy (a spinner in CSS) until its htmx request ends, or for a plain
+//    form until the next page; a double click sends one request.
+(function () {
+  "use strict";
+
+  var status;
+  function announce(text) {
+    if (!status) {
+      status = document.createElement("div");
+      status.className = "sr-only";
+      status.setAttribute("role", "status");
+      status.setAttribute("aria-live", "polite");
+      document.body.appendChild(status);
+    }
+    status.textContent = "";
+    setTimeout(function () { status.textContent = text; }, 50);
+  }
+
+  function fallbackCopy(el) {
+    var range = document.createRange();
+    range.selectNodeContents(el);
+    var sel = window.getSelection();
+    sel.removeAllRanges();
+    sel.addRange(range);
+    var ok = false;
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    return ok;
+  }
+
+  function copied(btn, ok) {
+    var label = btn.getAttribute("data-label") || btn.textContent;
+    btn.setAttribute("data-label", label);
+    btn.textContent = ok ? "Copied" : "Select and copy";
+    btn.classList.toggle("copied", ok);
+    announce(ok ? "Copied to the clipboard" : "Copy failed: select the text and copy it");
+    setTimeout(function () {
+      btn.textContent = label;
+      btn.classList.remove("copied");
+    }, 2000);
+  }
+
+  document.addEventListener("click", function (e) {
+    var btn = e.target.closest && e.target.closest("button[data-copy]");
+    if (!btn) return;
+    var el = document.getElementById(btn.getAttribute("data-copy"));
+    if (!el) return;
+    var text = el.textContent.trim();
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(
+        function () { copied(btn, true); },
+        function () { copied(btn, fallbackCopy(el)); }
+      );
+    } else {
+      copied(btn, fallbackCopy(el));
+    }
+  });
+
+  function busy(form, on) {
+    var btns = form.querySelectorAll("button[type=submit], button:not([type]), input[type=submit]");
+    for (var i = 0; i < btns.length; i++) {
+      if (on) {
+        btns[i].disabled = true;
+        btns[i].setAttribute("aria-busy", "true");
+      } else {
+        btns[i].disabled = false;
+        btns[i].removeAttribute("aria-busy");
+      }
+    }
+  }
+
+  // Plain forms: after the browser has read the form (the submitter's value
+  // included), so disabling cannot drop it. GET forms (filters, search)
+  // stay usable.
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!(form instanceof HTMLFormElement) || e.defaultPrevented) return;
+    if ((form.getAttribute("method") || "get").toLowerCase() !== "post") return;
+    if (form.hasAttribute("hx-post")) return; // htmx: below
+    setTimeout(function () { busy(form, true); }, 0);
+  });
+  // Back/forward cache: a page shown again has its buttons back.
+  window.addEventListener("pageshow", function () {
+    var forms = document.querySelectorAll("form");
+    for (var i = 0; i < forms.length; i++) busy(forms[i], false);
+  });
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var el = e.detail && e.detail.elt;
+    if (el instanceof HTMLFormElement) busy(el, true);
+  });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var el = e.detail && e.detail.elt;
+    if (el instanceof HTMLFormElement) busy(el, false);
+  });
+})();
+
+// 8. Scrolling tables: a .table-wrap whose table is wider than it (it
+//    scrolls sideways) becomes a keyboard-focusable, named region, so
+//    keyboard users can scroll it too; checked on load, resize and swaps.
+(function () {
+  "use strict";
+  function mark(root) {
+    var wraps = (root || document).querySelectorAll(".table-wrap");
+    for (var i = 0; i < wraps.length; i++) {
+      var w = wraps[i];
+      if (w.scrollWidth > w.clientWidth + 1 || w.scrollHeight > w.clientHeight + 1) {
+        w.setAttribute("tabindex", "0");
+        w.setAttribute("role", "region");
+        if (!w.hasAttribute("aria-label")) {
+          var t = w.querySelector("table");
+          var cap = t && t.querySelector("caption");
+          w.setAttribute("aria-label", cap ? cap.textContent : "Table (scrolls sideways)");
+        }
+      } else if (w.getAttribute("role") === "region") {
+        w.removeAttribute("tabindex");
+        w.removeAttribute("role");
+      }
+    }
+  }
+  window.addEventListener("resize", function () { mark(document); });
+  document.addEventListener("htmx:afterSettle", function () { mark(document); });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { mark(document); });
+  } else {
+    mark(document);
+  }
+})();
+
+// 9. Error summary: a [data-error-summary] shown by the page or an htmx
+//    swap gets the focus (screen readers read it, keyboard users start
+//    there); its links move the focus to their field (the first control
+//    of a fieldset).
+(function () {
+  "use strict";
+  function focusSummary(root) {
+    var s = (root || document).querySelector("[data-error-summary]");
+    if (s) s.focus();
+  }
+  document.addEventListener("click", function (e) {
+    var a = e.target.closest && e.target.closest("[data-error-summary] a[href^='#']");
+    if (!a) return;
+    var el = document.getElementById(a.getAttribute("href").slice(1));
+    if (!el) return;
+    if (el.tagName === "FIELDSET" || el.tagName === "DIV") el = el.querySelector("input, select, textarea") || el;
+    e.preventDefault();
+    el.focus();
+    if (el.scrollIntoView) el.scrollIntoView({ block: "center" });
+  });
+  document.addEventListener("htmx:afterSettle", function (e) { focusSummary(e.target); });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { focusSummary(document); });
+  } else {
+    focusSummary(document);
   }
 })();

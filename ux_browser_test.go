@@ -1,0 +1,280 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"gatehouse/browsertest"
+)
+
+// Page checks shared by the journeys (issue 13): every page a journey
+// visits is looked at in Chromium at 1280 and 390 px: no sideways scroll
+// and no serious or critical axe-core violation at either width. With
+// GATEHOUSE_SCREENSHOTS=<dir> each check also writes a screenshot per width
+// there (for people to look at; the tests never compare pixels).
+
+// uxWidths are the widths every journey page is checked at.
+var uxWidths = []int64{1280, 390}
+
+// checkPage checks the current page at every width and returns to 1280.
+func checkPage(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	for _, w := range uxWidths {
+		browsertest.SetViewport(t, ctx, w, 900)
+		what := name + " @" + itoa64(w)
+		browsertest.AssertNoOverflow(t, ctx, what)
+		browsertest.AssertAccessible(t, ctx, what)
+		if dir := os.Getenv("GATEHOUSE_SCREENSHOTS"); dir != "" {
+			browsertest.Screenshot(t, ctx, filepath.Join(dir, t.Name(), slug(name)+"-"+itoa64(w)+".png"))
+		}
+	}
+	browsertest.SetViewport(t, ctx, 1280, 900)
+}
+
+func itoa64(n int64) string {
+	return strings.TrimSpace(strings.Repeat(" ", 0) + func() string { return fmtInt(n) }())
+}
+
+func fmtInt(n int64) string {
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; n > 0; n /= 10 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+	}
+	return string(b)
+}
+
+var nonWord = regexp.MustCompile(`[^a-z0-9]+`)
+
+func slug(s string) string {
+	return strings.Trim(nonWord.ReplaceAllString(strings.ToLower(s), "-"), "-")
+}
+
+// visit navigates to base+path, waits for sel and checks the page.
+func visit(t *testing.T, ctx context.Context, base, path, sel, name string) {
+	t.Helper()
+	browsertest.Navigate(t, ctx, base+path)
+	browsertest.WaitVisible(t, ctx, sel)
+	checkPage(t, ctx, name)
+}
+
+// TestJourneyEndUser: alice (the SRE group) lands on Home, sees her
+// targets with Start session, starts one on echo, copies the command and
+// token, looks at echo's page and My targets, ends the session from Home
+// (a confirmation naming the target), and the session page replaces the
+// token card with "Session ended" live.
+func TestJourneyEndUser(t *testing.T) {
+	base, _ := startDev(t, t.TempDir())
+	ctx := browsertest.New(t)
+	browsertest.FailOnConsoleErrors(t, ctx)
+	dialogs := browsertest.HandleDialogs(t, ctx, true)
+	loginThroughDevProvider(t, ctx, base, "alice")
+
+	browsertest.Navigate(t, ctx, base+"/")
+	browsertest.WaitText(t, ctx, "[data-testid=home-targets]", "echo")
+	browsertest.WaitVisible(t, ctx, "[data-testid=no-live-sessions]")
+	checkPage(t, ctx, "home")
+
+	browsertest.Click(t, ctx, `[data-testid=home-targets] li:first-child [data-testid=start-session]`)
+	browsertest.WaitVisible(t, ctx, "[data-testid=session-token]")
+	checkPage(t, ctx, "session started")
+	browsertest.Click(t, ctx, "[data-testid=copy-connect-command]")
+	browsertest.WaitText(t, ctx, "[data-testid=copy-connect-command]", "Copied")
+	sessionURL := browsertest.Location(t, ctx)
+
+	browsertest.Navigate(t, ctx, base+"/targets")
+	browsertest.WaitVisible(t, ctx, "[data-testid=my-target-list]")
+	checkPage(t, ctx, "my targets")
+	browsertest.Click(t, ctx, `[data-testid=my-target-list] [data-testid=col-name] a`)
+	browsertest.WaitVisible(t, ctx, "[data-testid=target-name]")
+	checkPage(t, ctx, "target for an end user")
+
+	visit(t, ctx, base, "/sessions", "[data-testid=session-list]", "my sessions")
+
+	browsertest.Navigate(t, ctx, base+"/")
+	browsertest.WaitVisible(t, ctx, "[data-testid=live-session-list]")
+	checkPage(t, ctx, "home with a session")
+	browsertest.Click(t, ctx, "[data-testid=live-session-list] [data-testid=cancel-session]")
+	browsertest.WaitVisible(t, ctx, "[data-testid=no-live-sessions]")
+	if msgs := dialogs.Messages(); len(msgs) != 1 || !strings.Contains(msgs[0], "End the session on echo?") {
+		t.Errorf("confirmation = %q", msgs)
+	}
+
+	browsertest.Navigate(t, ctx, sessionURL)
+	browsertest.WaitVisible(t, ctx, "[data-testid=session-ended]")
+	if browsertest.Exists(t, ctx, "[data-testid=how-to-connect]") || browsertest.Exists(t, ctx, "[data-testid=countdown]") {
+		t.Error("an ended session still shows the connect card or a countdown")
+	}
+	checkPage(t, ctx, "session ended")
+	visit(t, ctx, base, "/explain", "h1", "why cant i")
+	visit(t, ctx, base, "/account", "h1", "account")
+}
+
+// TestJourneyNoAccess: bob (in no group) lands on Home and is told plainly
+// that he may start no session, how to get access (the operator's text) and
+// where to ask why; My targets says the same; the navigation offers only
+// what he may use; a page he may not open links to "Why can't I?".
+func TestJourneyNoAccess(t *testing.T) {
+	base, _ := startDev(t, t.TempDir())
+	ctx := browsertest.New(t)
+	browsertest.FailOnConsoleErrors(t, ctx, "status of 403", "status of 404")
+	// The dev provider is global's primary auth method: single sign-on is
+	// the login page's primary button, the password form secondary.
+	visit(t, ctx, base, "/login", "[data-testid=password-login]", "login")
+	if !browsertest.Exists(t, ctx, "a.provider-btn.btn-primary") || browsertest.Exists(t, ctx, "[data-testid=login-submit].btn-primary") {
+		t.Error("single sign-on is not the primary button")
+	}
+	loginThroughDevProvider(t, ctx, base, "bob")
+
+	visit(t, ctx, base, "/", "[data-testid=no-access]", "home without access")
+	if got := browsertest.Text(t, ctx, "[data-testid=access-help]"); !strings.Contains(got, "log in as admin") {
+		t.Errorf("access help = %q", got)
+	}
+	for _, hidden := range []string{`a[href="/users"]`, `a[href="/admin/sessions"]`, `a[href="/admin/targets"]`, `a[href="/roles"]`, "[data-testid=admin-card]"} {
+		if browsertest.Exists(t, ctx, hidden) {
+			t.Errorf("bob sees %s", hidden)
+		}
+	}
+	visit(t, ctx, base, "/targets", "[data-testid=no-access]", "my targets without access")
+	visit(t, ctx, base, "/sessions", "[data-testid=empty]", "my sessions without access")
+	visit(t, ctx, base, "/explain", "h1", "why cant i without access")
+	visit(t, ctx, base, "/account", "h1", "account without access")
+	// The guided target form is not his: refused, with a way to ask why.
+	browsertest.Navigate(t, ctx, base+"/admin/targets/new?project=p_nope")
+	browsertest.WaitVisible(t, ctx, "[data-testid=error-page]")
+	checkPage(t, ctx, "refused page")
+}
+
+// TestJourneyAdminGuidedTarget: the administrator opens Targets from the
+// sidebar, sends the guided form empty (an error summary takes the focus
+// and links to each field, the input is kept), then makes a host-based
+// target in one go (catalog, two hosts, host set), finds it on its page
+// and in the projects overview, and looks at the admin pages.
+func TestJourneyAdminGuidedTarget(t *testing.T) {
+	base, _ := startDev(t, t.TempDir())
+	ctx := browsertest.New(t)
+	browsertest.FailOnConsoleErrors(t, ctx, "status of 422") // the refused form answers 422, on purpose
+	loginThroughDevProvider(t, ctx, base, "admin")
+
+	browsertest.Navigate(t, ctx, base+"/")
+	browsertest.Click(t, ctx, `[data-testid=sidebar] a[href="/admin/targets"]`)
+	browsertest.WaitVisible(t, ctx, "[data-testid=admin-target-list]")
+	checkPage(t, ctx, "admin targets")
+	browsertest.Click(t, ctx, "[data-testid=add-target]")
+	browsertest.WaitVisible(t, ctx, "[data-testid=guided-target-form]")
+	checkPage(t, ctx, "guided target form")
+
+	browsertest.Fill(t, ctx, "#name", "web")
+	browsertest.Click(t, ctx, "[data-testid=save]")
+	browsertest.WaitVisible(t, ctx, "[data-testid=form-error]")
+	if focused := browsertest.Eval[bool](t, ctx, `document.activeElement.hasAttribute("data-error-summary")`); !focused {
+		t.Error("the error summary does not have the focus")
+	}
+	if n := browsertest.Count(t, ctx, `[data-testid=form-error] a[href="#project"]`); n != 1 {
+		t.Errorf("summary links to #project %d times", n)
+	}
+	if got := browsertest.Value(t, ctx, "#name"); got != "web" {
+		t.Errorf("name after a refusal = %q", got)
+	}
+	checkPage(t, ctx, "guided target form with errors")
+
+	browsertest.Select(t, ctx, "#project", browsertest.Eval[string](t, ctx, `document.querySelector("#project option:nth-child(2)").value`))
+	browsertest.Fill(t, ctx, "#default_port", "8080")
+	browsertest.Fill(t, ctx, "#hosts", "web-1 127.0.0.1\nweb-2 127.0.0.2")
+	browsertest.Fill(t, ctx, "#session_max_seconds_amount", "2")
+	browsertest.Select(t, ctx, "#session_max_seconds_unit", "hours")
+	browsertest.Click(t, ctx, "#session_connection_limit_limited")
+	browsertest.Fill(t, ctx, "#session_connection_limit_count", "3")
+	browsertest.Click(t, ctx, "[data-testid=save]")
+	browsertest.WaitText(t, ctx, "[data-testid=target-name]", "web")
+	browsertest.WaitText(t, ctx, "[data-testid=host-source-list]", "web hosts")
+	for sel, want := range map[string]string{"target-max": "2 hours", "target-limit": "3"} {
+		if got := browsertest.Text(t, ctx, "[data-testid="+sel+"]"); got != want {
+			t.Errorf("%s = %q, want %q", sel, got, want)
+		}
+	}
+	checkPage(t, ctx, "new target page")
+
+	visit(t, ctx, base, "/admin/projects", "[data-testid=project-list]", "projects")
+	for _, p := range []struct{ path, sel, name string }{
+		{"/", "[data-testid=admin-card]", "admin home"},
+		{"/admin/sessions", "h1", "all sessions"},
+		{"/audit/sessions", "h1", "session history"},
+		{"/audit/sessions/charts", "h1", "charts"},
+		{"/users", "[data-testid=new-user]", "users"},
+		{"/groups", "h1", "groups"},
+		{"/roles", "h1", "roles"},
+		{"/auth-methods", "h1", "auth methods"},
+		{"/scopes/global", "h1", "scopes"},
+	} {
+		visit(t, ctx, base, p.path, p.sel, p.name)
+	}
+}
+
+// crawlScript walks every same-site link reachable from Home as the
+// logged-in person (fetch with their cookie, redirects followed), at most
+// 400 pages, and returns the visited count and every link that did not
+// answer 2xx (or ended on the login page).
+const crawlScript = `(async () => {
+	const skip = k => k.startsWith("/static/") || k.startsWith("/dev-idp") || k.startsWith("/logout") || k.startsWith("/sessions/events");
+	const seen = new Set(["/"]), queue = [["/", "(start)"]], bad = [];
+	let visited = 0;
+	while (queue.length && visited < 400) {
+		const [path, from] = queue.shift();
+		visited++;
+		const r = await fetch(path, {credentials: "same-origin"});
+		const landed = new URL(r.url);
+		if (r.status < 200 || r.status > 299 || landed.pathname === "/login") {
+			bad.push(path + " -> " + r.status + " (linked from " + from + ")");
+			continue;
+		}
+		if (!(r.headers.get("content-type") || "").startsWith("text/html")) continue;
+		const doc = new DOMParser().parseFromString(await r.text(), "text/html");
+		for (const a of doc.querySelectorAll("a[href]")) {
+			const u = new URL(a.getAttribute("href"), location.origin + path);
+			if (u.origin !== location.origin) continue;
+			const k = u.pathname + u.search;
+			if (skip(k) || seen.has(k)) continue;
+			seen.add(k);
+			queue.push([k, path]);
+		}
+	}
+	return {visited, bad, left: queue.length};
+})()`
+
+// TestCrawlAsEachSeededUser: as admin, alice and bob (the dev seeds), every
+// link on every page they can reach answers 2xx: no link leads to a 404 or
+// 403 the app made for that person.
+func TestCrawlAsEachSeededUser(t *testing.T) {
+	base, _ := startDev(t, t.TempDir())
+	for _, user := range []string{"admin", "alice", "bob"} {
+		t.Run(user, func(t *testing.T) {
+			ctx := browsertest.New(t)
+			loginThroughDevProvider(t, ctx, base, user)
+			// Something to link to: a session of the person's own (alice).
+			if user == "alice" {
+				browsertest.Navigate(t, ctx, base+"/")
+				browsertest.Click(t, ctx, `[data-testid=home-targets] li:first-child [data-testid=start-session]`)
+				browsertest.WaitVisible(t, ctx, "[data-testid=session-token]")
+			}
+			browsertest.Navigate(t, ctx, base+"/")
+			got := browsertest.EvalAsync[struct {
+				Visited, Left int
+				Bad           []string
+			}](t, ctx, crawlScript)
+			t.Logf("%s: %d pages visited", user, got.Visited)
+			if got.Visited < 5 || got.Left > 0 {
+				t.Errorf("crawl visited %d pages, %d left", got.Visited, got.Left)
+			}
+			for _, b := range got.Bad {
+				t.Errorf("link: %s", b)
+			}
+		})
+	}
+}
