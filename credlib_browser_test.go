@@ -30,7 +30,7 @@ func shotDir(t testing.TB) string {
 // checkPage looks at the current page at 1280 and 390 px: a screenshot of
 // each, no horizontal overflow, and no serious or critical axe-core
 // violation. It leaves the viewport at 1280 px.
-func checkPage(t testing.TB, ctx context.Context, dir, name string) {
+func checkLibraryPage(t testing.TB, ctx context.Context, dir, name string) {
 	t.Helper()
 	axe, err := os.ReadFile("node_modules/axe-core/axe.min.js")
 	if err != nil {
@@ -96,7 +96,7 @@ func TestBrowserCredentialLibraries(t *testing.T) {
 	browsertest.Click(t, ctx, "[data-testid=save]")
 	browsertest.WaitText(t, ctx, "[data-testid=credential-store-name]", "Vault")
 	browsertest.WaitVisible(t, ctx, "[data-testid=no-libraries]")
-	checkPage(t, ctx, dir, "store")
+	checkLibraryPage(t, ctx, dir, "store")
 
 	// Postgres library: bad values, then good ones.
 	browsertest.Click(t, ctx, "[data-testid=new-postgres-library]")
@@ -115,7 +115,7 @@ func TestBrowserCredentialLibraries(t *testing.T) {
 	if browsertest.Value(t, ctx, "#password") != "" {
 		t.Fatal("the password came back to the browser")
 	}
-	checkPage(t, ctx, dir, "library-form-errors")
+	checkLibraryPage(t, ctx, dir, "library-form-errors")
 	browsertest.Fill(t, ctx, "#url", pg.URL)
 	browsertest.Fill(t, ctx, "#password", "unused-trust")
 	browsertest.Fill(t, ctx, "#username_template", pg.Prefix+"_{{.User.Name}}_{{.Session.ShortID}}")
@@ -124,7 +124,7 @@ func TestBrowserCredentialLibraries(t *testing.T) {
 	browsertest.WaitText(t, ctx, "[data-testid=library-name]", "Reporting role")
 	browsertest.Click(t, ctx, "[data-testid=test-library]")
 	browsertest.WaitText(t, ctx, "[data-testid=test-result]", "Connected")
-	checkPage(t, ctx, dir, "library-postgres")
+	checkLibraryPage(t, ctx, dir, "library-postgres")
 
 	// SSH certificate library.
 	browsertest.Click(t, ctx, `a[href^="/credential-stores/"]`)
@@ -143,7 +143,7 @@ func TestBrowserCredentialLibraries(t *testing.T) {
 		t.Fatalf("CA key: %q", k)
 	}
 	browsertest.WaitText(t, ctx, "[data-testid=sshd-lines]", "TrustedUserCAKeys /etc/ssh/gatehouse_clssh_")
-	checkPage(t, ctx, dir, "library-ssh")
+	checkLibraryPage(t, ctx, dir, "library-ssh")
 
 	// Attach both to the target echo.
 	browsertest.Navigate(t, ctx, app.URL+"/targets")
@@ -164,7 +164,7 @@ func TestBrowserCredentialLibraries(t *testing.T) {
 	if n := browsertest.Count(t, ctx, "[data-testid^=library-source-row-]"); n != 2 {
 		t.Fatalf("%d libraries attached, want 2", n)
 	}
-	checkPage(t, ctx, dir, "target-libraries")
+	checkLibraryPage(t, ctx, dir, "target-libraries")
 	browsertest.Click(t, ctx, "[data-testid=logout]")
 	browsertest.WaitVisible(t, ctx, "#login_name")
 
@@ -183,11 +183,11 @@ func TestBrowserCredentialLibraries(t *testing.T) {
 	browsertest.Fill(t, ctx, "#public_key", "not a key")
 	browsertest.Click(t, ctx, "[data-testid=sign-key]")
 	browsertest.WaitText(t, ctx, "[data-testid=public_key-error]", "one OpenSSH public key")
-	checkPage(t, ctx, dir, "session-key-error")
+	checkLibraryPage(t, ctx, dir, "session-key-error")
 	browsertest.Fill(t, ctx, "#public_key", strings.TrimSpace(string(pub)))
 	browsertest.Click(t, ctx, "[data-testid=sign-key]")
 	browsertest.WaitText(t, ctx, "[data-testid=credential-certificate]", "ssh-ed25519-cert-v01@openssh.com")
-	checkPage(t, ctx, dir, "session-credentials")
+	checkLibraryPage(t, ctx, dir, "session-credentials")
 	browsertest.HandleDialogs(t, ctx, true)
 	browsertest.Click(t, ctx, "[data-testid=cancel-session]")
 	browsertest.WaitText(t, ctx, "[data-testid=state]", "terminated")
@@ -222,5 +222,5 @@ func TestBrowserCredentialLibraries(t *testing.T) {
 	if roles := pg.Roles(t); len(roles) != 0 {
 		t.Fatalf("roles left: %v", roles)
 	}
-	checkPage(t, ctx, dir, "audit-record")
+	checkLibraryPage(t, ctx, dir, "audit-record")
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -35,20 +36,7 @@ func checkPage(t *testing.T, ctx context.Context, name string) {
 	browsertest.SetViewport(t, ctx, 1280, 900)
 }
 
-func itoa64(n int64) string {
-	return strings.TrimSpace(strings.Repeat(" ", 0) + func() string { return fmtInt(n) }())
-}
-
-func fmtInt(n int64) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
-}
+func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
 
 var nonWord = regexp.MustCompile(`[^a-z0-9]+`)
 
