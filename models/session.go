@@ -55,6 +55,15 @@ type Session struct {
 	UpdatedAt       time.Time
 	EndedAt         *time.Time
 	Version         int
+	// Just-in-time access (session_extend.go): the access grant the
+	// session runs under (nil: a role allowed it), the extension allowance
+	// and whether extensions need approval (fixed at the start), how much
+	// it was extended, and why it ended when its grant did.
+	AccessGrantID          *string
+	ExtensionMaxSeconds    int
+	ExtensionNeedsApproval bool
+	ExtendedSeconds        int
+	AccessNote             string
 }
 
 // ReasonText is the termination reason, or "" while not terminated.

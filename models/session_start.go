@@ -139,6 +139,10 @@ func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput)
 	if u.LoginExpiresAt.Before(expires) {
 		expires = u.LoginExpiresAt.UTC().Truncate(time.Microsecond)
 	}
+	access, err := s.sessionAccess(ctx, t.ID, grants, &expires)
+	if err != nil {
+		return nil, err
+	}
 	if !expires.After(now) {
 		return nil, fmt.Errorf("your login ends now: %w", ErrUnauthenticated)
 	}
@@ -149,6 +153,7 @@ func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput)
 		HostSetID: host.HostSetID, HostCatalogID: host.CatalogID, Endpoint: endpoint, TokenHash: hashSecret(token),
 		State: StatePending, ExpiresAt: expires, ConnectionLimit: t.SessionConnectionLimit, ClientIP: in.ClientIP,
 		CreatedAt: now, UpdatedAt: now, Version: 1}
+	access.apply(&sess)
 	if err := s.q(ctx).Create(&sess).Error; err != nil {
 		return nil, fmt.Errorf("create session: %w", err)
 	}
@@ -176,6 +181,9 @@ func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput)
 			StoreID: c.StoreID, StoreName: c.StoreName})
 	}
 	if err := s.warehouseSessionCreated(ctx, &snap); err != nil {
+		return nil, err
+	}
+	if err := s.recordGrantSession(ctx, access, &sess); err != nil {
 		return nil, err
 	}
 	if err := s.publishChanges(ctx, []SessionChange{{SessionID: sess.ID, UserID: sess.UserID}}); err != nil {

@@ -1,0 +1,55 @@
+package models
+
+import (
+	"context"
+	"time"
+)
+
+// sessionAccessTerms are what just-in-time access adds to a new session:
+// the grant it runs under (if any) and the target's extension settings.
+type sessionAccessTerms struct {
+	grant    *AccessGrant
+	settings TargetAccessSettings
+}
+
+// sessionAccess decides a new session's access terms on target targetID,
+// allowed by matches: under a grant, its expiration (*expires) is capped
+// at the grant's end. Errors: ErrForbidden (the grant ended meanwhile).
+func (s *Store) sessionAccess(ctx context.Context, targetID string, matches []GrantMatch, expires *time.Time) (sessionAccessTerms, error) {
+	var out sessionAccessTerms
+	var err error
+	if out.grant, err = s.sessionGrant(ctx, matches); err != nil {
+		return out, err
+	}
+	if out.grant != nil && out.grant.EndsAt.Before(*expires) {
+		*expires = out.grant.EndsAt.UTC()
+	}
+	out.settings, err = s.accessSettings(ctx, targetID)
+	return out, err
+}
+
+// apply sets the session's access columns.
+func (t sessionAccessTerms) apply(sess *Session) {
+	if t.grant != nil {
+		id := t.grant.ID
+		sess.AccessGrantID = &id
+	}
+	sess.ExtensionMaxSeconds, sess.ExtensionNeedsApproval = t.settings.ExtensionMaxSeconds, t.settings.ExtensionNeedsApproval
+}
+
+// recordGrantSession writes the warehouse event of a session started under
+// a grant (its audit record then shows the grant's story).
+func (s *Store) recordGrantSession(ctx context.Context, t sessionAccessTerms, sess *Session) error {
+	if t.grant == nil {
+		return nil
+	}
+	r, err := first[AccessRequest](s.q(ctx), "access request", t.grant.RequestID)
+	if err != nil {
+		return err
+	}
+	ev := r.event("session-started", sess.CreatedAt)
+	ev.GrantID, ev.SessionID, ev.ActorID, ev.ActorName = t.grant.ID, sess.ID, sess.UserID, sess.UserName
+	ev.FromAt, ev.ToAt = &sess.CreatedAt, &sess.ExpiresAt
+	ev.RequestKind = RequestKindAccess
+	return s.recordAccessEvents(ctx, ev)
+}
