@@ -109,7 +109,8 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		Crypter: crypter, LoginLifetime: cfg.LoginLifetime, LoginIdleTimeout: cfg.LoginIdle,
 		CheckOIDCProvider: oidcauth.Checker(oidcClient),
 		Sessions: models.SessionOptions{Notifier: broker, InstanceID: instanceID, InstanceGrace: cfg.InstanceGrace,
-			Ended: hook.ended, EndedChannel: worker.NotifyChannel},
+			Ended: hook.ended, EndedChannel: worker.NotifyChannel,
+			Access: broker, Retimed: hook.retimed, RetimedChannel: worker.RetimeChannel},
 	})
 	if len(cfg.RootKeyPrevious) > 0 { // root key rotation: see docs/root-key-rotation.md
 		if n, err := store.RewrapCredentialSecrets(ctx); err != nil {
@@ -209,7 +210,9 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		// One LISTEN connection: other instances' session changes for the
 		// live pages, and their cancels for this instance's worker.
 		l := &pgnotify.Listener{DatabaseURL: cfg.DatabaseURL, InstanceID: instanceID, Sink: broker, Logger: log,
-			Channels: map[string]func(string){worker.NotifyChannel: func(payload string) { cancelFromNotification(wk, payload) }}}
+			Channels: map[string]func(string){worker.NotifyChannel: func(payload string) { cancelFromNotification(wk, payload) },
+				worker.RetimeChannel:       func(payload string) { retimeFromNotification(wk, payload) },
+				models.AccessNotifyChannel: func(payload string) { broker.AccessFromNotification(instanceID, payload) }}}
 		g.Go(func() error { return l.Run(gctx) })
 	}
 	g.Go(func() error { return wk.Run(gctx) })

@@ -17,6 +17,11 @@ type Filter struct {
 	SessionID string
 	UserID    string
 	All       bool
+	// Access: AccessAll wakes on every access request change, AccessUserID
+	// on those of one requester (see access.go). Session changes never
+	// wake an access-only filter, nor access changes a session one.
+	AccessAll    bool
+	AccessUserID string
 }
 
 func (f Filter) matches(c models.SessionChange) bool {

@@ -53,3 +53,13 @@ func (s *Store) recordGrantSession(ctx context.Context, t sessionAccessTerms, se
 	ev.RequestKind = RequestKindAccess
 	return s.recordAccessEvents(ctx, ev)
 }
+
+// SessionAccessNote returns why the session of token ended when its access
+// grant did ("access grant revoked by …"), or "" (for `connect`).
+func (s *Store) SessionAccessNote(ctx context.Context, token string) string {
+	var notes []string
+	if err := s.q(ctx).Raw("SELECT access_note FROM sessions WHERE token_hash = ?", hashSecret(token)).Scan(&notes).Error; err != nil || len(notes) != 1 {
+		return ""
+	}
+	return notes[0]
+}
