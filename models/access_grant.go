@@ -255,8 +255,8 @@ func (s *Store) sessionGrant(ctx context.Context, matches []GrantMatch) (*Access
 		}
 		ids = append(ids, m.RoleID)
 	}
-	if len(ids) == 0 {
-		return nil, nil
+	if len(ids) == 0 { // nothing allowed it (roles changed since they were read)
+		return nil, fmt.Errorf("no grant allows this session any more: %w", ErrForbidden)
 	}
 	q := s.q(ctx).Where("id IN ?", ids)
 	if s.dialect == Postgres {

@@ -44,6 +44,12 @@ func (AccessEvent) TableName() string { return "warehouse_access_events" }
 var AccessEventKinds = []string{"requested", "approved", "denied", "expired", "canceled", "granted", "revoked",
 	"grant-ended", "session-started", "extended", "shortened"}
 
+// accessEventRank orders events of the same instant by their place in a
+// request's life.
+const accessEventRank = `CASE kind WHEN 'requested' THEN 0 WHEN 'approved' THEN 1 WHEN 'denied' THEN 1 WHEN 'canceled' THEN 1
+ WHEN 'expired' THEN 1 WHEN 'granted' THEN 2 WHEN 'session-started' THEN 3 WHEN 'extended' THEN 4 WHEN 'shortened' THEN 4
+ WHEN 'revoked' THEN 5 ELSE 6 END`
+
 // recordAccessEvents writes events to the warehouse.
 func (s *Store) recordAccessEvents(ctx context.Context, events ...AccessEvent) error {
 	if len(events) == 0 {
@@ -187,7 +193,7 @@ func (s *Store) AccessHistory(ctx context.Context, a Actor, f AccessHistoryFilte
 		limit = 200
 	}
 	var out []AccessEvent
-	if err := s.q(ctx).Where(cond, args...).Order("at DESC, id DESC").Limit(min(limit, 1000)).Find(&out).Error; err != nil {
+	if err := s.q(ctx).Where(cond, args...).Order("at DESC, " + accessEventRank + " DESC, id DESC").Limit(min(limit, 1000)).Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("access history: %w", err)
 	}
 	return out, nil
@@ -234,7 +240,7 @@ func (s *Store) SessionAccessHistory(ctx context.Context, sessionID string) ([]A
 	var out []AccessEvent
 	err := s.q(ctx).Where(`session_id = ? OR request_id IN (SELECT request_id FROM warehouse_access_events
 		WHERE grant_id <> '' AND grant_id IN (SELECT grant_id FROM warehouse_access_events WHERE session_id = ? AND grant_id <> ''))`,
-		sessionID, sessionID).Order("at, id").Find(&out).Error
+		sessionID, sessionID).Order("at, " + accessEventRank + ", id").Find(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("access history of session %s: %w", sessionID, err)
 	}

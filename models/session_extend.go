@@ -55,7 +55,7 @@ func (s *Store) ExtendSession(ctx context.Context, a Actor, id string, in Extend
 		if sess.UserID != a.UserID {
 			return fmt.Errorf("only its own user extends a session: %w", ErrForbidden)
 		}
-		if sess, err = first[Session](tx.forUpdate(tx.q(ctx)), "session", id); err != nil {
+		if sess, err = tx.lockForMove(ctx, sess); err != nil {
 			return err
 		}
 		v := validator{}
@@ -156,7 +156,10 @@ func (s *Store) requestExtension(ctx context.Context, a Actor, sess *Session, by
 // approveExtension applies the approved extension request r: the bounds are
 // checked again now, against the session's user's login.
 func (s *Store) approveExtension(ctx context.Context, approver Actor, r *AccessRequest, d AccessDecision) ([]AccessEvent, error) {
-	sess, err := first[Session](s.forUpdate(s.q(ctx)), "session", *r.SessionID)
+	sess, err := first[Session](s.q(ctx), "session", *r.SessionID)
+	if err == nil {
+		sess, err = s.lockForMove(ctx, sess)
+	}
 	if err != nil {
 		return nil, Invalid("decision", "The session is gone: it can no longer be extended.")
 	}
@@ -197,7 +200,9 @@ func (s *Store) ShortenSession(ctx context.Context, a Actor, id string, in Short
 		if err != nil {
 			return err
 		}
-		if err := tx.authorize(ctx, a, ActionCancel, sessionResource(sess)); err != nil {
+		admin := sessionResource(sess)
+		admin.OwnerUserID = "" // cancel:self on one's own session is not enough
+		if err := tx.authorize(ctx, a, ActionCancel, admin); err != nil {
 			return err
 		}
 		if sess, err = first[Session](tx.forUpdate(tx.q(ctx)), "session", id); err != nil {
@@ -330,4 +335,16 @@ func minTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// lockForMove locks a session before its expiration moves: first its
+// access grant (shared), then the session row, the order the revocation
+// and the grant's end take too, so they never deadlock.
+func (s *Store) lockForMove(ctx context.Context, sess *Session) (*Session, error) {
+	if sess.AccessGrantID != nil && s.dialect == Postgres {
+		if err := s.q(ctx).Exec("SELECT 1 FROM access_grants WHERE id = ? FOR SHARE", *sess.AccessGrantID).Error; err != nil {
+			return nil, fmt.Errorf("lock access grant: %w", err)
+		}
+	}
+	return first[Session](s.forUpdate(s.q(ctx)), "session", sess.ID)
 }
