@@ -61,7 +61,9 @@ type AccessRequest struct {
 func (AccessRequest) TableName() string { return "access_requests" }
 
 // Duration is the access (or extension) asked for.
-func (r AccessRequest) Duration() time.Duration { return time.Duration(r.DurationSeconds) * time.Second }
+func (r AccessRequest) Duration() time.Duration {
+	return time.Duration(r.DurationSeconds) * time.Second
+}
 
 // AccessDecision is one approver's decision on a request.
 type AccessDecision struct {

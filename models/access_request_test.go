@@ -460,7 +460,9 @@ func TestGrantEndExtensionRace(t *testing.T) {
 				f.clock.Add(4 * time.Minute)
 				var wg sync.WaitGroup
 				var extErr error
-				wg.Go(func() { _, extErr = f.store.ExtendSession(ctx, fresh(f.bob), st.Session.ID, models.ExtendSessionInput{By: "3m"}) })
+				wg.Go(func() {
+					_, extErr = f.store.ExtendSession(ctx, fresh(f.bob), st.Session.ID, models.ExtendSessionInput{By: "3m"})
+				})
 				wg.Go(func() {
 					f.store.DB().Exec("UPDATE access_grants SET ends_at = ? WHERE id = ?", f.clock.Now(), it.Grant.ID)
 					_, _ = f.store.SweepSessions(ctx)

@@ -69,7 +69,7 @@ type registry struct {
 	sessions map[string]map[*liveConn]struct{}
 	ended    map[string]endedSession
 	retimed  map[string]retimedSession // see retime.go
-	purged   time.Time // when ended was last swept of old entries
+	purged   time.Time                 // when ended was last swept of old entries
 	shutdown bool
 	wg       sync.WaitGroup
 }
