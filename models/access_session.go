@@ -63,3 +63,21 @@ func (s *Store) SessionAccessNote(ctx context.Context, token string) string {
 	}
 	return notes[0]
 }
+
+// Session page actions of just-in-time access (marks in SessionItem.Actions).
+const (
+	// ActionExtendSession: the session's own user may extend it now.
+	ActionExtendSession Action = "extend-session"
+	// ActionShortenSession: the actor may shorten it (cancel on others'
+	// sessions, not cancel:self).
+	ActionShortenSession Action = "shorten-session"
+)
+
+// accessSessionActions adds Extend and Shorten to a session's actions.
+func (s *Store) accessSessionActions(ctx context.Context, a Actor, sess *Session, out map[Action]bool) {
+	live := (sess.State == StatePending || sess.State == StateActive) && sess.ExpiresAt.After(s.now())
+	out[ActionExtendSession] = live && sess.UserID == a.UserID && sess.ExtensionLeft() >= time.Minute
+	res := sessionResource(sess)
+	res.OwnerUserID = ""
+	out[ActionShortenSession] = live && s.Allowed(ctx, a, res, ActionCancel)[ActionCancel]
+}

@@ -65,3 +65,41 @@ func (s *Store) withTargetAccess(ctx context.Context, a Actor, items []MyTarget)
 	}
 	return nil
 }
+
+// RequestTarget is a target as the request form shows it.
+type RequestTarget struct {
+	Target
+	ProjectName string
+	Settings    TargetAccessSettings
+}
+
+// TargetForRequest returns a target on which the actor may request access,
+// with its access settings. Errors: ErrUnauthenticated, ErrNotFound,
+// ErrForbidden.
+func (s *Store) TargetForRequest(ctx context.Context, a Actor, id string) (*RequestTarget, error) {
+	if !a.Authenticated() {
+		return nil, ErrUnauthenticated
+	}
+	t, err := first[Target](s.q(ctx), "target", id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, a, ActionRequestAccess, targetResource(t)); err != nil {
+		return nil, err
+	}
+	out := &RequestTarget{Target: *t}
+	if out.ProjectName, err = s.projectName(ctx, t.ScopeID); err != nil {
+		return nil, err
+	}
+	out.Settings, err = s.accessSettings(ctx, id)
+	return out, err
+}
+
+// accessCapabilities tells whether acl holds approve-access, and
+// request-access, on some target in scopes.
+func accessCapabilities(acl *ACL, scopes []string) (approve, request bool) {
+	has := func(act Action) bool {
+		return !acl.only("target", string(act)).ListFilter("target", string(act), scopes).Empty()
+	}
+	return has(ActionApproveAccess), has(ActionRequestAccess)
+}

@@ -26,6 +26,9 @@ type Capabilities struct {
 	// ExplainOthers: may read users in at least one scope, so the explain
 	// page may ask about someone other than the actor.
 	ExplainOthers bool
+	// ApproveAccess, RequestAccess: holds approve-access or request-access
+	// on some target (the Access requests page and its badge).
+	ApproveAccess, RequestAccess bool
 }
 
 // capabilities computes a's Capabilities. Errors leave everything false.
@@ -56,6 +59,7 @@ func (s *Store) capabilities(ctx context.Context, a Actor) Capabilities {
 	c.AllSessions = len(acl.only("session", "read").ListFilter("session", "read", scopes).ScopeIDs) > 0
 	c.SessionHistory = len(acl.only("session", string(ActionReadHistory)).ListFilter("session", string(ActionReadHistory), scopes).ScopeIDs) > 0
 	c.ExplainOthers = len(acl.only("user", "read").ListFilter("user", "read", scopes).ScopeIDs) > 0
+	c.ApproveAccess, c.RequestAccess = accessCapabilities(acl, scopes)
 	return c
 }
 

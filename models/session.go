@@ -195,10 +195,12 @@ func (s *Store) sessionActions(ctx context.Context, a Actor, sess *Session) map[
 	res := sessionResource(sess)
 	can := s.Allowed(ctx, a, res, ActionRead, ActionReadSelf, ActionCancel, ActionCancelSelf)
 	own := sess.UserID == a.UserID
-	return map[Action]bool{
+	out := map[Action]bool{
 		ActionRead:   can[ActionRead] || (own && can[ActionReadSelf]),
 		ActionCancel: !sess.State.Final() && (can[ActionCancel] || (own && can[ActionCancelSelf])),
 	}
+	s.accessSessionActions(ctx, a, sess, out) // Extend, Shorten (access_session.go)
+	return out
 }
 
 // GetSession returns one session with its history, connections and brokered

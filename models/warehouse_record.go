@@ -19,6 +19,9 @@ type HistoryRecord struct {
 	Connections []HistoryConnection
 	// Revocations of the session's credentials (none before it terminated).
 	Revocations []HistoryRevocation
+	// Access is the session's access story: the request and grant it ran
+	// under, and every change of its expiration (access_history.go).
+	Access []AccessEvent
 }
 
 // RevokedAt returns when the snapshot's credential c was revoked, or nil
@@ -83,6 +86,9 @@ func (s *Store) GetHistorySession(ctx context.Context, a Actor, id string) (*His
 	}
 	if err := db.Where("session_id = ?", id).Order("credential_id, purpose").Find(&rec.Revocations).Error; err != nil {
 		return nil, fmt.Errorf("session history %s credential revocations: %w", id, err)
+	}
+	if rec.Access, err = s.SessionAccessHistory(ctx, id); err != nil {
+		return nil, err
 	}
 	return &rec, nil
 }

@@ -65,6 +65,7 @@ type Store interface {
 	handlers.CredentialStoreStore
 	handlers.CredentialItemStore
 	handlers.MyTargetStore
+	handlers.AccessStore
 	Ping(ctx context.Context) error
 	PublicAuthMethods(ctx context.Context) ([]models.LoginOption, error)
 	AuthenticatePassword(ctx context.Context, in models.PasswordLogin) (*models.NewLoginResult, error)
