@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"gatehouse/models/acl"
 	"gorm.io/gorm/clause"
 )
 
@@ -79,7 +80,7 @@ func (s *Store) RevokeAccessGrant(ctx context.Context, a Actor, grantID, comment
 		if err != nil {
 			return err
 		}
-		if err := tx.authorize(ctx, a, ActionApproveAccess, Resource{Type: "target", ID: g.TargetID, ScopeID: g.ProjectID}); err != nil {
+		if err := tx.authorize(ctx, a, ActionApproveAccess, acl.Resource{Type: "target", ID: g.TargetID, ScopeID: g.ProjectID}); err != nil {
 			return err
 		}
 		v := validator{}
@@ -220,7 +221,7 @@ func (s *Store) SweepAccess(ctx context.Context) (AccessSweep, error) {
 // accessGrantRoles returns the user's grants that are in force now, each as
 // a role granting authorize-session on its target in its project: the one
 // hook through which grants join the authorization engine.
-func (s *Store) accessGrantRoles(ctx context.Context, userID string) ([]RoleGrants, error) {
+func (s *Store) accessGrantRoles(ctx context.Context, userID string) ([]acl.RoleGrants, error) {
 	if userID == "" {
 		return nil, nil
 	}
@@ -230,14 +231,14 @@ func (s *Store) accessGrantRoles(ctx context.Context, userID string) ([]RoleGran
 		Order("id").Find(&gs).Error; err != nil {
 		return nil, fmt.Errorf("access grants of %s: %w", userID, err)
 	}
-	out := make([]RoleGrants, 0, len(gs))
+	out := make([]acl.RoleGrants, 0, len(gs))
 	for _, g := range gs {
-		grant, err := ParseGrant("ids=" + g.TargetID + ";actions=" + string(ActionAuthorizeSession))
+		grant, err := acl.ParseGrant("ids=" + g.TargetID + ";actions=" + string(ActionAuthorizeSession))
 		if err != nil {
 			continue // a target id that no longer parses grants nothing
 		}
-		out = append(out, RoleGrants{RoleID: g.ID, RoleName: grantRoleName(g), RoleScopeID: g.ProjectID,
-			GrantScopes: []string{GrantScopeThis}, Grants: []Grant{grant}})
+		out = append(out, acl.RoleGrants{RoleID: g.ID, RoleName: grantRoleName(g), RoleScopeID: g.ProjectID,
+			GrantScopes: []string{acl.GrantScopeThis}, Grants: []acl.Grant{grant}})
 	}
 	return out, nil
 }
@@ -247,7 +248,7 @@ func (s *Store) accessGrantRoles(ctx context.Context, userID string) ([]RoleGran
 // good otherwise). It locks those grants against revocation until commit
 // and returns the one in force that ends last; none in force any more
 // (revoked or ended since the actor's roles were read) is ErrForbidden.
-func (s *Store) sessionGrant(ctx context.Context, matches []GrantMatch) (*AccessGrant, error) {
+func (s *Store) sessionGrant(ctx context.Context, matches []acl.GrantMatch) (*AccessGrant, error) {
 	var ids []string
 	for _, m := range matches {
 		if !strings.HasPrefix(m.RoleID, PrefixAccessGrant+"_") {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"gatehouse/models/acl"
 )
 
 // AccessRequestState is where an access request stands.
@@ -385,8 +387,8 @@ func (s *Store) CancelAccessRequest(ctx context.Context, a Actor, id string) err
 
 // targetResource is the target a request is about (its stored ids, so a
 // deleted target's requests stay decidable by whoever held the grant).
-func (r *AccessRequest) targetResource() Resource {
-	return Resource{Type: "target", ID: r.TargetID, ScopeID: r.ProjectID}
+func (r *AccessRequest) targetResource() acl.Resource {
+	return acl.Resource{Type: "target", ID: r.TargetID, ScopeID: r.ProjectID}
 }
 
 // event starts the warehouse event of kind about r.

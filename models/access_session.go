@@ -3,6 +3,8 @@ package models
 import (
 	"context"
 	"time"
+
+	"gatehouse/models/acl"
 )
 
 // sessionAccessTerms are what just-in-time access adds to a new session:
@@ -15,7 +17,7 @@ type sessionAccessTerms struct {
 // sessionAccess decides a new session's access terms on target targetID,
 // allowed by matches: under a grant, its expiration (*expires) is capped
 // at the grant's end. Errors: ErrForbidden (the grant ended meanwhile).
-func (s *Store) sessionAccess(ctx context.Context, targetID string, matches []GrantMatch, expires *time.Time) (sessionAccessTerms, error) {
+func (s *Store) sessionAccess(ctx context.Context, targetID string, matches []acl.GrantMatch, expires *time.Time) (sessionAccessTerms, error) {
 	var out sessionAccessTerms
 	var err error
 	if out.grant, err = s.sessionGrant(ctx, matches); err != nil {

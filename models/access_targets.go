@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"gatehouse/models/acl"
 )
 
 // TargetAccess is a person's just-in-time access to one target, for My
@@ -97,9 +99,9 @@ func (s *Store) TargetForRequest(ctx context.Context, a Actor, id string) (*Requ
 
 // accessCapabilities tells whether acl holds approve-access, and
 // request-access, on some target in scopes.
-func accessCapabilities(acl *ACL, scopes []string) (approve, request bool) {
+func accessCapabilities(access *acl.ACL, scopes []string) (approve, request bool) {
 	has := func(act Action) bool {
-		return !acl.only("target", string(act)).ListFilter("target", string(act), scopes).Empty()
+		return !access.Only("target", string(act)).ListFilter("target", string(act), scopes).Empty()
 	}
 	return has(ActionApproveAccess), has(ActionRequestAccess)
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"gatehouse/models/acl"
 )
 
 // SessionRetime says that a session's expiration moved: the deadlines of its
@@ -109,7 +111,7 @@ func (s *Store) extensionFits(ctx context.Context, a Actor, sess *Session, by ti
 			": a session cannot outlive it. Log in again to extend further.")
 	}
 	if sess.AccessGrantID != nil {
-		g, err := s.sessionGrant(ctx, []GrantMatch{{RoleID: *sess.AccessGrantID}})
+		g, err := s.sessionGrant(ctx, []acl.GrantMatch{{RoleID: *sess.AccessGrantID}})
 		if err != nil {
 			return time.Time{}, Invalid("by", "Your access grant has ended: the session cannot be extended.")
 		}
