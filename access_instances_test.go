@@ -33,6 +33,11 @@ func TestExtensionAcrossInstances(t *testing.T) {
 	defer conn.Close()
 	echoOnce(t, conn, "before the extension")
 
+	// Past the allowance: refused, the message next to the buttons.
+	if p := post(t, c, a.URL+"/sessions/"+id+"/extend", url.Values{"by": {"2h"}}); p.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(p.Body, `data-testid="by-error" role="alert">At most 1 hour more`) {
+		t.Fatalf("extend past the allowance: %d\n%s", p.Status, p.Body)
+	}
 	if p := post(t, c, a.URL+"/sessions/"+id+"/extend", url.Values{"by": {"1m"}}); p.Status != http.StatusSeeOther {
 		t.Fatalf("extend on A: %d\n%s", p.Status, p.Body)
 	}

@@ -162,20 +162,7 @@ func accessHistoryFilter(q url.Values) (models.AccessHistoryFilter, views.Form) 
 		f.Values[k] = strings.TrimSpace(q.Get(k))
 	}
 	af := models.AccessHistoryFilter{User: f.V("user"), Target: f.V("target"), Kind: f.V("kind"), RequestID: f.V("request"), SessionID: f.V("session")}
-	for _, k := range []string{"from", "to"} {
-		if v := f.V(k); v != "" {
-			t, err := time.Parse(filterTime, v)
-			if err != nil {
-				f.Errors[k] = "Enter a date and time like 2026-03-01T09:00."
-				continue
-			}
-			if k == "from" {
-				af.From = t
-			} else {
-				af.To = t
-			}
-		}
-	}
+	af.From, af.To = filterTimes(f)
 	if len(f.Errors) == 0 {
 		f.Errors = nil
 	}

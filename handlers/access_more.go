@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/a-h/templ"
 	"github.com/go-chi/chi/v5"
@@ -100,47 +98,10 @@ func (h Access) Events(w http.ResponseWriter, r *http.Request) error {
 	}
 	sub := h.Live.Subscribe(filter)
 	defer sub.Close()
-	rc := http.NewResponseController(w)
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	if _, err := fmt.Fprint(w, ": live\nretry: 2000\n\n"); err != nil {
-		return nil
+	if view != "badge" {
+		first = nil // the page already shows it; the badge starts empty
 	}
-	if view == "badge" {
-		_ = writeEvent(ctx, w, "access", first)
-	}
-	_ = rc.Flush()
-	heartbeat := time.NewTicker(streamHeartbeat)
-	defer heartbeat.Stop()
-	end := time.After(streamMaxLife)
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-end:
-			return nil
-		case <-heartbeat.C:
-			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil {
-				return nil
-			}
-		case _, ok := <-sub.C:
-			if !ok {
-				return nil
-			}
-			c, err := h.fragment(ctx, a, view, q.Get("id"))
-			if err != nil {
-				return nil
-			}
-			if err := writeEvent(ctx, w, "access", c); err != nil {
-				return nil
-			}
-		}
-		if err := rc.Flush(); err != nil {
-			return nil
-		}
-	}
+	return stream(ctx, w, sub, "access", first, func() (templ.Component, error) { return h.fragment(ctx, a, view, q.Get("id")) })
 }
 
 // fragment renders what a live access view shows.
@@ -200,10 +161,7 @@ func (h Access) export(w http.ResponseWriter, r *http.Request, ctype, filename s
 	started := false
 	start := func() error {
 		started = true
-		w.Header().Set("Content-Type", ctype)
-		w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusOK)
+		startDownload(w, ctype, filename)
 		return header()
 	}
 	err := h.Store.ExportAccessHistory(r.Context(), ActorFrom(r.Context()), af, func(e *models.AccessEvent) error {

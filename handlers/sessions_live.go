@@ -3,7 +3,6 @@ package handlers
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -48,44 +47,7 @@ func (h Sessions) Events(w http.ResponseWriter, r *http.Request) error {
 	}
 	sub := h.Live.Subscribe(filter)
 	defer sub.Close()
-	rc := http.NewResponseController(w)
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	if _, err := fmt.Fprint(w, ": live\nretry: 2000\n\n"); err != nil {
-		return nil
-	}
-	_ = rc.Flush()
-	heartbeat := time.NewTicker(streamHeartbeat)
-	defer heartbeat.Stop()
-	end := time.After(streamMaxLife)
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-end:
-			return nil
-		case <-heartbeat.C:
-			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil {
-				return nil
-			}
-		case _, ok := <-sub.C:
-			if !ok {
-				return nil
-			}
-			c, err := h.liveFragment(ctx, a, view, q)
-			if err != nil {
-				return nil // gone or no longer visible: end the stream
-			}
-			if err := writeEvent(ctx, w, "sessions", c); err != nil {
-				return nil
-			}
-		}
-		if err := rc.Flush(); err != nil {
-			return nil
-		}
-	}
+	return stream(ctx, w, sub, "sessions", nil, func() (templ.Component, error) { return h.liveFragment(ctx, a, view, q) })
 }
 
 // liveFragment renders the fragment a live view shows.

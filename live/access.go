@@ -1,6 +1,10 @@
 package live
 
-import "gatehouse/models"
+import (
+	"slices"
+
+	"gatehouse/models"
+)
 
 func (f Filter) matchesAccess(c models.AccessChange) bool {
 	return f.AccessAll || (f.AccessUserID != "" && f.AccessUserID == c.UserID)
@@ -9,19 +13,7 @@ func (f Filter) matchesAccess(c models.AccessChange) bool {
 // AccessChanged wakes every subscription watching access requests that one
 // of the changes concerns. It never blocks (models.AccessNotifier).
 func (b *Broker) AccessChanged(changes []models.AccessChange) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for s := range b.subs {
-		for _, c := range changes {
-			if s.filter.matchesAccess(c) {
-				select {
-				case s.c <- struct{}{}:
-				default:
-				}
-				break
-			}
-		}
-	}
+	b.wake(func(f Filter) bool { return slices.ContainsFunc(changes, f.matchesAccess) })
 }
 
 // AccessFromNotification hands an access notification payload of another

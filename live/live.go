@@ -6,6 +6,7 @@
 package live
 
 import (
+	"slices"
 	"sync"
 
 	"gatehouse/models"
@@ -77,16 +78,19 @@ func (b *Broker) Subscribe(f Filter) *Subscription {
 // SessionsChanged wakes every subscription watching one of the changes. It
 // never blocks (models.SessionNotifier).
 func (b *Broker) SessionsChanged(changes []models.SessionChange) {
+	b.wake(func(f Filter) bool { return slices.ContainsFunc(changes, f.matches) })
+}
+
+// wake wakes every subscription whose filter wants. Several wakes before a
+// read coalesce: the reader re-renders everything.
+func (b *Broker) wake(wants func(Filter) bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for s := range b.subs {
-		for _, c := range changes {
-			if s.filter.matches(c) {
-				select {
-				case s.c <- struct{}{}:
-				default: // already woken; the reader re-renders everything
-				}
-				break
+		if wants(s.filter) {
+			select {
+			case s.c <- struct{}{}:
+			default:
 			}
 		}
 	}
