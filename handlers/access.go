@@ -9,7 +9,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"gatehouse/live"
 	"gatehouse/models"
 	"gatehouse/views"
 )
@@ -38,7 +37,7 @@ type Access struct {
 	Base
 	Store AccessStore
 	// Live wakes the pages' event streams.
-	Live *live.Broker
+	Live LiveFeed
 }
 
 // List renders Access requests: those awaiting the actor's decision and its
