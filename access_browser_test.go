@@ -271,7 +271,9 @@ func clickAndLoad(t testing.TB, ctx context.Context, sel string) {
 	t.Helper()
 	browsertest.Eval[bool](t, ctx, `window.__beforeSubmit = true`)
 	browsertest.Click(t, ctx, sel)
-	for deadline := time.Now().Add(browsertest.Timeout); ; {
+	// A form POST and the page it redirects to can take longer than one
+	// helper's Timeout on a loaded machine: allow three.
+	for deadline := time.Now().Add(3 * browsertest.Timeout); ; {
 		if done, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__beforeSubmit !== true && document.readyState === "complete"`)); err == nil && done {
 			return
 		}

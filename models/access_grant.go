@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"gatehouse/models/acl"
-	"gorm.io/gorm/clause"
 )
 
 // Grant states: active from approval until its end; revoked when an
@@ -257,14 +256,13 @@ func (s *Store) sessionGrant(ctx context.Context, matches []acl.GrantMatch) (*Ac
 		ids = append(ids, m.RoleID)
 	}
 	if len(ids) == 0 { // nothing allowed it (roles changed since they were read)
-		return nil, fmt.Errorf("no grant allows this session any more: %w", ErrForbidden)
+		return nil, &Error{Kind: ErrForbidden, Op: "start session under an access grant", Message: "Your access has ended: request access again."}
 	}
-	q := s.q(ctx).Where("id IN ?", ids)
-	if s.dialect == Postgres {
-		q = q.Clauses(clause.Locking{Strength: "SHARE"})
+	if err := s.shareRows(ctx, "access_grants", "id IN ?", ids); err != nil {
+		return nil, fmt.Errorf("lock access grants: %w", err)
 	}
 	var gs []AccessGrant
-	if err := q.Find(&gs).Error; err != nil {
+	if err := s.q(ctx).Where("id IN ?", ids).Find(&gs).Error; err != nil {
 		return nil, fmt.Errorf("access grants: %w", err)
 	}
 	now := s.now()
@@ -276,7 +274,7 @@ func (s *Store) sessionGrant(ctx context.Context, matches []acl.GrantMatch) (*Ac
 		}
 	}
 	if best == nil {
-		return nil, fmt.Errorf("your access grant has ended: %w", ErrForbidden)
+		return nil, &Error{Kind: ErrForbidden, Op: "start session under an access grant", Message: "Your access grant has ended: request access again."}
 	}
 	return best, nil
 }

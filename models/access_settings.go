@@ -118,7 +118,7 @@ func (s *Store) UpdateTargetAccessSettings(ctx context.Context, a Actor, targetI
 			return err
 		}
 		if in.Version != cur.Version {
-			return fmt.Errorf("access settings of %s were changed by someone else since you opened them: %w", t.Name, ErrConflict)
+			return stale("update access settings of " + targetID)
 		}
 		v := validator{}
 		out = cur
@@ -149,7 +149,7 @@ func (s *Store) UpdateTargetAccessSettings(ctx context.Context, a Actor, targetI
 			return fmt.Errorf("save access settings: %w", res.Error)
 		}
 		if res.RowsAffected == 0 {
-			return fmt.Errorf("access settings of %s were changed by someone else since you opened them: %w", t.Name, ErrConflict)
+			return stale("update access settings of " + targetID)
 		}
 		return nil
 	})

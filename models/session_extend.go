@@ -55,7 +55,7 @@ func (s *Store) ExtendSession(ctx context.Context, a Actor, id string, in Extend
 			return err
 		}
 		if sess.UserID != a.UserID {
-			return fmt.Errorf("only its own user extends a session: %w", ErrForbidden)
+			return &Error{Kind: ErrForbidden, Op: "extend session " + id, Message: "Only the session's own user may extend it."}
 		}
 		if sess, err = tx.lockForMove(ctx, sess); err != nil {
 			return err
@@ -343,8 +343,8 @@ func minTime(a, b time.Time) time.Time {
 // access grant (shared), then the session row, the order the revocation
 // and the grant's end take too, so they never deadlock.
 func (s *Store) lockForMove(ctx context.Context, sess *Session) (*Session, error) {
-	if sess.AccessGrantID != nil && s.dialect == Postgres {
-		if err := s.q(ctx).Exec("SELECT 1 FROM access_grants WHERE id = ? FOR SHARE", *sess.AccessGrantID).Error; err != nil {
+	if sess.AccessGrantID != nil {
+		if err := s.shareRows(ctx, "access_grants", "id = ?", *sess.AccessGrantID); err != nil {
 			return nil, fmt.Errorf("lock access grant: %w", err)
 		}
 	}
