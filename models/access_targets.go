@@ -18,20 +18,17 @@ type TargetAccess struct {
 
 // myTargetsCondition keeps the targets on which the actor may authorize a
 // session or request access.
-func (s *Store) myTargetsCondition(ctx context.Context, a Actor) (string, []any, error) {
+func (s *Store) myTargetsCondition(ctx context.Context, a Actor) (string, []any, bool, error) {
 	cols := ListColumns{Scope: "t.scope_id", ID: "t.id"}
 	authz, args, err := s.listCondition(ctx, a, "target", ActionAuthorizeSession, cols)
 	if err != nil {
-		return "", nil, err
+		return "", nil, false, err
 	}
 	req, rargs, err := s.listCondition(ctx, a, "target", ActionRequestAccess, cols)
-	if err != nil {
-		return "", nil, err
+	if err != nil || req == "1=0" {
+		return authz, args, false, nil
 	}
-	if req == "1=0" {
-		return authz, args, nil
-	}
-	return "((" + authz + ") OR (" + req + "))", append(args, rargs...), nil
+	return "((" + authz + ") OR (" + req + "))", append(args, rargs...), true, nil
 }
 
 // withTargetAccess fills the TargetAccess of the listed targets.

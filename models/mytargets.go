@@ -52,7 +52,7 @@ type MyTargetsPage struct {
 func (s *Store) ListMyTargets(ctx context.Context, a Actor, opt MyTargetsOptions) (MyTargetsPage, error) {
 	opt.ListOptions = opt.norm()
 	out := MyTargetsPage{Page: Page[MyTarget]{Page: opt.Page, PerPage: opt.PerPage}}
-	cond, args, err := s.myTargetsCondition(ctx, a) // authorize-session, or request-access (access_targets.go)
+	cond, args, requests, err := s.myTargetsCondition(ctx, a) // authorize-session, or request-access (access_targets.go)
 	if err != nil {
 		return out, err
 	}
@@ -114,7 +114,13 @@ func (s *Store) ListMyTargets(ctx context.Context, a Actor, opt MyTargetsOptions
 	for i := range out.Items {
 		it := &out.Items[i]
 		it.HostNames, it.Credentials = hosts[it.ID], names[it.ID]
-		it.Actions = s.Allowed(ctx, a, targetResource(&it.Target), ActionRead, ActionAuthorizeSession, ActionRequestAccess)
+		it.Actions = map[Action]bool{ActionAuthorizeSession: true}
+		for k, v := range s.Allowed(ctx, a, targetResource(&it.Target), ActionRead) {
+			it.Actions[k] = v
+		}
+		if requests { // some rows may be there for request-access only
+			it.Actions = s.Allowed(ctx, a, targetResource(&it.Target), ActionRead, ActionAuthorizeSession, ActionRequestAccess)
+		}
 	}
 	return out, s.withTargetAccess(ctx, a, out.Items)
 }
