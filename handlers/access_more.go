@@ -104,6 +104,12 @@ func (h Access) Events(w http.ResponseWriter, r *http.Request) error {
 	return stream(ctx, w, sub, "access", first, func() (templ.Component, error) { return h.fragment(ctx, a, view, q.Get("id")) })
 }
 
+// Badge renders the navigation's count of requests awaiting the actor's
+// decision (GET /access/badge).
+func (h Access) Badge(w http.ResponseWriter, r *http.Request) error {
+	return render(w, r, http.StatusOK, views.AccessBadge(h.Store.PendingAccessCount(r.Context(), ActorFrom(r.Context()))))
+}
+
 // fragment renders what a live access view shows.
 func (h Access) fragment(ctx context.Context, a models.Actor, view, id string) (templ.Component, error) {
 	switch view {

@@ -185,6 +185,7 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 		access := handlers.Access{Base: base, Store: s.store, Live: s.cfg.Live}
 		r.Get("/access", h(access.List))
 		r.Get("/access/events", h(access.Events))
+		r.Get("/access/badge", h(access.Badge))
 		r.Get("/access/home", h(access.Home))
 		r.Get("/access/history", h(access.History))
 		r.Get("/access/history.csv", h(access.ExportCSV))
