@@ -151,7 +151,8 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		PasswordHashes:    models.NewPasswordHashLimiter(cmp.Or(cfg.PasswordHashes, models.DefaultPasswordHashSlots), models.DefaultPasswordHashWait),
 		CredentialBackend: libraries, Revocations: models.RevocationOptions{Kick: revoke.kick, RetryBase: cfg.RevocationRetry},
 		Sessions: models.SessionOptions{Notifier: broker, InstanceID: instanceID, InstanceGrace: cfg.InstanceGrace,
-			Ended: hook.Ended, EndedChannel: worker.NotifyChannel},
+			Ended: hook.Ended, EndedChannel: worker.NotifyChannel,
+			Access: broker, Retimed: hook.Retimed, RetimedChannel: worker.RetimeChannel},
 	})
 	if len(cfg.RootKeyPrevious) > 0 { // root key rotation: see docs/root-key-rotation.md
 		if n, err := store.RewrapCredentialSecrets(ctx); err != nil {
@@ -260,8 +261,10 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		// live pages, and their cancels for this instance's worker.
 		l := &pgnotify.Listener{DatabaseURL: cfg.DatabaseURL, InstanceID: instanceID, Sink: broker, Logger: log,
 			Channels: map[string]func(string){
-				worker.NotifyChannel:      func(payload string) { cancelFromNotification(wk, payload) },
-				models.LoginsEndedChannel: func(payload string) { broker.LoginsEnded(strings.Fields(payload)) },
+				worker.NotifyChannel:       func(payload string) { cancelFromNotification(wk, payload) },
+				models.LoginsEndedChannel:  func(payload string) { broker.LoginsEnded(strings.Fields(payload)) },
+				worker.RetimeChannel:       func(payload string) { retimeFromNotification(wk, payload) },
+				models.AccessNotifyChannel: func(payload string) { broker.AccessFromNotification(instanceID, payload) },
 			}}
 		g.Go(func() error { return l.Run(gctx) })
 	}

@@ -47,7 +47,8 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 			fmt.Fprintf(w, "\nGatehouse (dev) is running at %s\n", url)
 			fmt.Fprintf(w, "  data folder: %s (delete it to start over)\n", *dataDir)
 			fmt.Fprintf(w, "  log in as admin / password, or with the dev provider as alice, bob or admin (password: password)\n")
-			fmt.Fprintf(w, "  try the proxy: as alice, start a session on the target echo (127.0.0.1:%d) and run the command it shows\n\n", devseed.EchoPort)
+			fmt.Fprintf(w, "  try the proxy: as alice, start a session on the target echo (127.0.0.1:%d) and run the command it shows\n", devseed.EchoPort)
+			fmt.Fprintf(w, "  try just-in-time access: as bob, request access to echo in My targets; as admin, approve it in Access requests\n\n")
 		},
 		Seed: func(ctx context.Context, store *models.Store, ext *url.URL, mounts map[string]http.Handler) error {
 			return devseed.Seed(ctx, store, ext, mounts, logger)

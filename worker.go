@@ -36,6 +36,9 @@ func newWorker(store *models.Store, trusted []netip.Prefix, m *metrics.Registry,
 // the database.
 func reconcileLoop(ctx context.Context, w *worker.Worker, store *models.Store, interval time.Duration, log *slog.Logger) error {
 	return every(ctx, interval, func(ctx context.Context) {
+		if _, err := w.ReconcileExpirations(ctx, store.SessionExpirations); err != nil && ctx.Err() == nil {
+			log.Warn("reconcile session expirations", "error", err)
+		}
 		n, err := w.Reconcile(ctx, store.EndedSessions)
 		if err != nil && ctx.Err() == nil {
 			log.Warn("reconcile live connections", "error", err)
@@ -85,5 +88,13 @@ func instanceLoop(ctx context.Context, store *models.Store, w *worker.Worker, in
 func cancelFromNotification(w *worker.Worker, payload string) {
 	if id, reason, ok := worker.ParseNotification(payload); ok {
 		w.Cancel(id, reason)
+	}
+}
+
+// retimeFromNotification moves, on this instance, the deadlines of a
+// session whose expiration another instance moved (worker.RetimeChannel).
+func retimeFromNotification(w *worker.Worker, payload string) {
+	if r, ok := models.DecodeRetime(payload); ok {
+		w.Retime(r.SessionID, r.ExpiresAt)
 	}
 }

@@ -288,23 +288,48 @@ func mayPass(err error) bool {
 var errExecDone = errors.New("command exited")
 
 // watch ends Run when the session ends: at its expiration time, or when a
-// poll of its info says so.
+// poll of its info says so. A poll that finds the expiration moved (the
+// session was extended or shortened) moves the timer; when the timer fires
+// the info is read once more, so an extension made since the last poll is
+// honoured.
 func (p *Proxy) watch(ctx context.Context, info *tunnel.Info, end context.CancelCauseFunc) {
-	expiry := time.NewTimer(time.Until(info.ExpiresAt))
+	expires := info.ExpiresAt
+	expiry := time.NewTimer(time.Until(expires))
 	defer expiry.Stop()
 	poll := time.NewTicker(p.PollInterval)
 	defer poll.Stop()
+	moved := func(cur *tunnel.Info) {
+		if !cur.ExpiresAt.Equal(expires) {
+			expires = cur.ExpiresAt
+			expiry.Reset(time.Until(expires))
+			fmt.Fprintf(p.Out, "The session's expiration moved: it now expires %s (in %s).\n",
+				expires.Local().Format("2006-01-02 15:04:05 MST"), time.Until(expires).Round(time.Second))
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-expiry.C:
-			end(errSessionOver{"The session has expired."})
+			cur, err := p.Client.Info(ctx)
+			if err == nil && cur.ExpiresAt.After(time.Now()) {
+				moved(cur)
+				continue
+			}
+			msg := "The session has expired."
+			if SessionOver(err) {
+				msg = err.Error()
+			}
+			end(errSessionOver{msg})
 			return
 		case <-poll.C:
-			if _, err := p.Client.Info(ctx); SessionOver(err) {
+			cur, err := p.Client.Info(ctx)
+			if SessionOver(err) {
 				end(errSessionOver{err.Error()})
 				return
+			}
+			if err == nil {
+				moved(cur)
 			}
 		}
 	}

@@ -34,5 +34,8 @@ func Seed(ctx context.Context, store *models.Store, ext *url.URL, mounts map[str
 	if err != nil {
 		return err
 	}
-	return access(ctx, store, admin, projectID, methodID)
+	if err := access(ctx, store, admin, projectID, methodID); err != nil {
+		return err
+	}
+	return jit(ctx, store, admin, projectID) // just-in-time access (jit.go)
 }

@@ -45,10 +45,7 @@ func (h Audit) export(w http.ResponseWriter, r *http.Request, ctype, filename st
 	started, n := false, 0
 	start := func() error {
 		started = true
-		w.Header().Set("Content-Type", ctype)
-		w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusOK)
+		startDownload(w, ctype, filename)
 		return header()
 	}
 	err = h.Store.ExportHistory(r.Context(), ActorFrom(r.Context()), f, func(row *models.HistoryRow) error {

@@ -144,6 +144,16 @@ func sessionFilter(q url.Values) (models.SessionFilter, views.Form) {
 	page, _ := strconv.Atoi(q.Get("page"))
 	sf := models.SessionFilter{User: f.V("user"), Target: f.V("target"), Project: f.V("project"), State: f.V("state"),
 		Reason: f.V("reason"), Sort: f.V("sort"), ListOptions: models.ListOptions{Page: page}}
+	sf.From, sf.To = filterTimes(f)
+	if len(f.Errors) == 0 {
+		f.Errors = nil
+	}
+	return sf, f
+}
+
+// filterTimes reads the from and to fields of a filter form (datetime-local
+// UTC, or RFC 3339), putting their messages in f.Errors.
+func filterTimes(f views.Form) (from, to time.Time) {
 	for _, k := range []string{"from", "to"} {
 		if v := f.V(k); v != "" {
 			t, err := time.Parse(filterTime, v)
@@ -155,14 +165,11 @@ func sessionFilter(q url.Values) (models.SessionFilter, views.Form) {
 				continue
 			}
 			if k == "from" {
-				sf.From = t
+				from = t
 			} else {
-				sf.To = t
+				to = t
 			}
 		}
 	}
-	if len(f.Errors) == 0 {
-		f.Errors = nil
-	}
-	return sf, f
+	return from, to
 }

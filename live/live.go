@@ -6,6 +6,7 @@
 package live
 
 import (
+	"slices"
 	"sync"
 
 	"gatehouse/models"
@@ -20,6 +21,12 @@ type Filter struct {
 	// LoginID is the login the stream belongs to: LoginsEnded with this id
 	// closes the subscription (it wakes nothing by itself).
 	LoginID string
+
+	// Access: AccessAll wakes on every access request change, AccessUserID
+	// on those of one requester (see access.go). Session changes never
+	// wake an access-only filter, nor access changes a session one.
+	AccessAll    bool
+	AccessUserID string
 }
 
 func (f Filter) matches(c models.SessionChange) bool {
@@ -76,16 +83,19 @@ func (b *Broker) Subscribe(f Filter) *Subscription {
 // SessionsChanged wakes every subscription watching one of the changes. It
 // never blocks (models.SessionNotifier).
 func (b *Broker) SessionsChanged(changes []models.SessionChange) {
+	b.wake(func(f Filter) bool { return slices.ContainsFunc(changes, f.matches) })
+}
+
+// wake wakes every subscription whose filter wants. Several wakes before a
+// read coalesce: the reader re-renders everything.
+func (b *Broker) wake(wants func(Filter) bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for s := range b.subs {
-		for _, c := range changes {
-			if s.filter.matches(c) {
-				select {
-				case s.c <- struct{}{}:
-				default: // already woken; the reader re-renders everything
-				}
-				break
+		if wants(s.filter) {
+			select {
+			case s.c <- struct{}{}:
+			default:
 			}
 		}
 	}

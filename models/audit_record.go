@@ -28,6 +28,9 @@ type HistoryRecord struct {
 	Certificates []SSHCertificate
 	// MayRetry: the actor may retry a revocation of this session.
 	MayRetry bool
+	// Access is the session's access story: the request and grant it ran
+	// under, and every change of its expiration (access_history.go).
+	Access []AccessEvent
 }
 
 // Revocation returns the queued revocation of the snapshot's credential c,
@@ -115,6 +118,9 @@ func (s *Store) GetHistorySession(ctx context.Context, a Actor, id string) (*His
 		return nil, err
 	}
 	rec.MayRetry = s.authorize(ctx, a, ActionCancel, res) == nil
+	if rec.Access, err = s.SessionAccessHistory(ctx, id); err != nil {
+		return nil, err
+	}
 	return &rec, nil
 }
 

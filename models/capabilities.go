@@ -34,6 +34,10 @@ type Capabilities struct {
 	// stores in at least one project (the Infrastructure navigation group
 	// and the global Targets list).
 	Infrastructure bool
+
+	// ApproveAccess, RequestAccess: holds approve-access or request-access
+	// on some target (the Access requests page and its badge).
+	ApproveAccess, RequestAccess bool
 }
 
 // capabilities computes a's Capabilities. Errors leave everything false.
@@ -73,5 +77,6 @@ func (s *Store) capabilities(ctx context.Context, a Actor) Capabilities {
 	c.AllSessions = len(access.Only("session", "read").ListFilter("session", "read", scopes).ScopeIDs) > 0
 	c.SessionHistory = len(access.Only("session", string(ActionReadHistory)).ListFilter("session", string(ActionReadHistory), scopes).ScopeIDs) > 0
 	c.ExplainOthers = len(access.Only("user", "read").ListFilter("user", "read", scopes).ScopeIDs) > 0
+	c.ApproveAccess, c.RequestAccess = accessCapabilities(access, scopes)
 	return c
 }

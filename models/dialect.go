@@ -108,3 +108,13 @@ func (s *Store) jsonText(col, key string) string {
 	}
 	return "json_extract(" + col + ", '$." + key + "')"
 }
+
+// shareRows locks the rows of table matching cond against change and
+// deletion (other readers may share them) until commit on Postgres
+// (SELECT … FOR SHARE); SQLite's single writer needs no lock.
+func (s *Store) shareRows(ctx context.Context, table, cond string, args ...any) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	return s.q(ctx).Exec("SELECT 1 FROM "+table+" WHERE "+cond+" FOR SHARE", args...).Error
+}

@@ -28,6 +28,9 @@ type MyTarget struct {
 	// Credentials are the names of the brokered credentials, sorted.
 	Credentials []string        `gorm:"-"`
 	Actions     map[Action]bool `gorm:"-"`
+	// Access is the actor's just-in-time access to the target (the grant
+	// in force, or a pending request); see access_targets.go.
+	TargetAccess `gorm:"-"`
 }
 
 // ProjectRef names a project and its organization (for filters).
@@ -45,11 +48,11 @@ type MyTargetsPage struct {
 }
 
 // ListMyTargets lists every target, across all projects, on which the actor
-// may authorize a session, filtered in SQL. Errors: ErrUnauthenticated.
+// may authorize a session or request access, filtered in SQL. Errors: ErrUnauthenticated.
 func (s *Store) ListMyTargets(ctx context.Context, a Actor, opt MyTargetsOptions) (MyTargetsPage, error) {
 	opt.ListOptions = opt.norm()
 	out := MyTargetsPage{Page: Page[MyTarget]{Page: opt.Page, PerPage: opt.PerPage}}
-	cond, args, err := s.listCondition(ctx, a, "target", ActionAuthorizeSession, ListColumns{Scope: "t.scope_id", ID: "t.id"})
+	cond, args, requests, err := s.myTargetsCondition(ctx, a) // authorize-session, or request-access (access_targets.go)
 	if err != nil {
 		return out, err
 	}
@@ -115,8 +118,11 @@ func (s *Store) ListMyTargets(ctx context.Context, a Actor, opt MyTargetsOptions
 		for k, v := range s.Allowed(ctx, a, targetResource(&it.Target), ActionRead) {
 			it.Actions[k] = v
 		}
+		if requests { // some rows may be there for request-access only
+			it.Actions = s.Allowed(ctx, a, targetResource(&it.Target), ActionRead, ActionAuthorizeSession, ActionRequestAccess)
+		}
 	}
-	return out, nil
+	return out, s.withTargetAccess(ctx, a, out.Items)
 }
 
 // searchMyTargets keeps the targets whose name, description or address, or

@@ -86,6 +86,11 @@ ORDER BY 1, 4, 6`
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("load roles of %s: %w", a.UserID, err)
 	}
+	grants, err := s.accessGrantRoles(ctx, a.UserID) // time-boxed access grants (access_grant.go)
+	if err != nil {
+		return nil, err
+	}
+	roles = append(roles, grants...)
 	return acl.NewACL(acl.Principal{UserID: a.UserID, AccountID: a.AccountID}, roles, cacheTree{s.scopes}), nil
 }
 

@@ -179,7 +179,8 @@ func TestDefaultRoles(t *testing.T) {
 			t.Errorf("bob can %+v", bob.Can)
 		}
 		want := models.Capabilities{Scopes: true, Users: true, Groups: true, Roles: true, AllSessions: true, SessionHistory: true, ExplainOthers: true,
-			CreateUsers: true, CreateGroups: true, CreateRoles: true, CreateAuthMethods: true, Infrastructure: false} // no project in this world
+			CreateUsers: true, CreateGroups: true, CreateRoles: true, CreateAuthMethods: true, Infrastructure: false, // no project in this world
+			ApproveAccess: true, RequestAccess: true}
 		if w.admin.Can != want {
 			t.Errorf("admin can %+v", w.admin.Can)
 		}

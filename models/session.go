@@ -57,6 +57,15 @@ type Session struct {
 	UpdatedAt       time.Time
 	EndedAt         *time.Time
 	Version         int
+	// Just-in-time access (session_extend.go): the access grant the
+	// session runs under (nil: a role allowed it), the extension allowance
+	// and whether extensions need approval (fixed at the start), how much
+	// it was extended, and why it ended when its grant did.
+	AccessGrantID          *string
+	ExtensionMaxSeconds    int
+	ExtensionNeedsApproval bool
+	ExtendedSeconds        int
+	AccessNote             string
 }
 
 // ReasonText is the termination reason, or "" while not terminated.
@@ -199,10 +208,12 @@ func (s *Store) sessionActions(ctx context.Context, a Actor, sess *Session) map[
 	res := sessionResource(sess)
 	can := s.Allowed(ctx, a, res, ActionRead, ActionReadSelf, ActionCancel, ActionCancelSelf)
 	own := sess.UserID == a.UserID
-	return map[Action]bool{
+	out := map[Action]bool{
 		ActionRead:   can[ActionRead] || (own && can[ActionReadSelf]),
 		ActionCancel: !sess.State.Final() && (can[ActionCancel] || (own && can[ActionCancelSelf])),
 	}
+	s.accessSessionActions(ctx, a, sess, out) // Extend, Shorten (access_session.go)
+	return out
 }
 
 // GetSession returns one session with its history, connections and brokered

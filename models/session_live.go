@@ -30,6 +30,17 @@ type SessionOptions struct {
 	// announced to other instances, one "<session id> <reason>" payload
 	// each (worker.NotifyChannel); empty: none.
 	EndedChannel string
+	// Access is told, after each commit, which access requests changed
+	// (the live pages' broker). Nil: nobody is told.
+	Access AccessNotifier
+	// Retimed is told, after each commit, which sessions' expiration moved
+	// (the worker's Retime: the deadlines of their live connections). It
+	// must not block for long.
+	Retimed func(retimes []SessionRetime)
+	// RetimedChannel is the Postgres channel on which those moves reach
+	// other instances, one "<session id> <unix nanoseconds>" payload each
+	// (worker.RetimeChannel); empty: none.
+	RetimedChannel string
 	// FilterFirstMax is the match count up to which SQLite lists a
 	// name-prefix session filter by reading every match and sorting them;
 	// above it, SQLite walks the sort order's index and checks the prefix
@@ -132,7 +143,8 @@ type SweepResult struct {
 // closeOrphanedConnections), expired live sessions terminate (timed out;
 // canceling ones keep canceled), canceling sessions with no open
 // connection terminate (canceled), and active sessions whose limit is used
-// up with every connection closed terminate (connection limit). Safe when
+// up with every connection closed terminate (connection limit); then
+// SweepAccess expires undecided requests and ended grants. Safe when
 // several instances run it at once on one Postgres (rows another instance
 // is moving are skipped).
 func (s *Store) SweepSessions(ctx context.Context) (SweepResult, error) {
@@ -163,7 +175,10 @@ func (s *Store) SweepSessions(ctx context.Context) (SweepResult, error) {
 			return r, err
 		}
 	}
-	return r, nil
+	// Then access requests and grants (access_grant.go): grants end after
+	// their sessions timed out above, so those keep the reason "timed out".
+	_, err = s.SweepAccess(ctx)
+	return r, err
 }
 
 // NextSessionExpiry returns the earliest expiration of a live session, or

@@ -148,6 +148,10 @@ func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput)
 	if u.LoginExpiresAt.Before(expires) {
 		expires = u.LoginExpiresAt.UTC().Truncate(time.Microsecond)
 	}
+	terms, err := s.sessionAccess(ctx, t.ID, grants, &expires)
+	if err != nil {
+		return nil, err
+	}
 	if !expires.After(now) {
 		return nil, fmt.Errorf("your login ends now: %w", ErrUnauthenticated)
 	}
@@ -158,6 +162,7 @@ func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput)
 		HostSetID: host.HostSetID, HostCatalogID: host.CatalogID, Endpoint: endpoint, TokenHash: hashSecret(token),
 		State: StatePending, ExpiresAt: expires, ConnectionLimit: t.SessionConnectionLimit, ClientIP: in.ClientIP,
 		CreatedAt: now, UpdatedAt: now, Version: 1}
+	terms.apply(&sess)
 	if err := s.q(ctx).Create(&sess).Error; err != nil {
 		return nil, fmt.Errorf("create session: %w", err)
 	}
@@ -186,6 +191,9 @@ func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput)
 			ValidBefore: c.ValidBefore})
 	}
 	if err := s.warehouseSessionCreated(ctx, &snap); err != nil {
+		return nil, err
+	}
+	if err := s.recordGrantSession(ctx, terms, &sess); err != nil {
 		return nil, err
 	}
 	if err := s.publishChanges(ctx, []SessionChange{{SessionID: sess.ID, UserID: sess.UserID}}); err != nil {

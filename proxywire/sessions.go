@@ -161,6 +161,9 @@ func (p Sessions) refusal(ctx context.Context, token string, err error) error {
 	if p.store.SessionTimedOut(ctx, token) {
 		return worker.ErrExpired
 	}
+	if note := p.store.SessionAccessNote(ctx, token); note != "" {
+		return &worker.EndedError{Why: note} // "access grant revoked by …"
+	}
 	return err
 }
 
@@ -190,5 +193,17 @@ func (h *EndedHook) Ended(ends []models.SessionEnd) {
 			continue
 		}
 		h.Worker.Cancel(e.SessionID, e.Reason)
+	}
+}
+
+// Retimed moves, in-process and at once, the deadlines of the live
+// connections of sessions whose expiration moved (extended or shortened):
+// the Store's Retimed option, bound late like Ended.
+func (h *EndedHook) Retimed(rs []models.SessionRetime) {
+	if h.Worker == nil {
+		return
+	}
+	for _, r := range rs {
+		h.Worker.Retime(r.SessionID, r.ExpiresAt)
 	}
 }

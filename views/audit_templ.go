@@ -1560,7 +1560,7 @@ func HistoryRecordPage(m Meta, rec *models.HistoryRecord) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 137, "<div class=\"table-wrap\"><table class=\"list\" data-testid=\"connections\"><thead><tr><th scope=\"col\">Connection</th><th scope=\"col\">Client</th><th scope=\"col\">Endpoint</th><th scope=\"col\">Authorized</th><th scope=\"col\">Connected</th><th scope=\"col\">Closed</th><th scope=\"col\">Bytes up / down</th><th scope=\"col\">Closed reason</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 137, "<div class=\"table-wrap\" tabindex=\"0\" role=\"region\" aria-label=\"Connections\"><table class=\"list\" data-testid=\"connections\"><thead><tr><th scope=\"col\">Connection</th><th scope=\"col\">Client</th><th scope=\"col\">Endpoint</th><th scope=\"col\">Authorized</th><th scope=\"col\">Connected</th><th scope=\"col\">Closed</th><th scope=\"col\">Bytes up / down</th><th scope=\"col\">Closed reason</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -1707,6 +1707,10 @@ func HistoryRecordPage(m Meta, rec *models.HistoryRecord) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
+			templ_7745c5c3_Err = AccessAuditEvents(rec.Access).Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
 			return nil
 		})
 		templ_7745c5c3_Err = Layout(m).Render(templ.WithChildren(ctx, templ_7745c5c3_Var36), templ_7745c5c3_Buffer)
@@ -1754,7 +1758,7 @@ func namedRefs(refs []models.NamedRef) templ.Component {
 				var templ_7745c5c3_Var96 string
 				templ_7745c5c3_Var96, templ_7745c5c3_Err = templ.JoinStringErrs(r.Name)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/audit.templ`, Line: 248, Col: 11}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/audit.templ`, Line: 249, Col: 11}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var96))
 				if templ_7745c5c3_Err != nil {

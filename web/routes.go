@@ -223,6 +223,27 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 		r.Get("/admin/targets/new", h(adminTargets.New))
 		r.Post("/admin/targets/new", h(adminTargets.Create))
 		r.Get("/admin/projects", h(adminTargets.Projects))
+
+
+		// Just-in-time access (issue 15).
+		access := handlers.Access{Base: base, Store: s.store, Live: s.cfg.Live}
+		r.Get("/access", h(access.List))
+		r.Get("/access/events", h(access.Events))
+		r.Get("/access/badge", h(access.Badge))
+		r.Get("/access/home", h(access.Home))
+		r.Get("/access/history", h(access.History))
+		r.Get("/access/history.csv", h(access.ExportCSV))
+		r.Get("/access/history.jsonl", h(access.ExportJSONL))
+		r.Get("/access/requests/{id}", h(access.Show))
+		r.Post("/access/requests/{id}/decide", h(access.Decide))
+		r.Post("/access/requests/{id}/cancel", h(access.Cancel))
+		r.Post("/access/requests/{id}/revoke", h(access.Revoke))
+		r.Get("/targets/{id}/request-access", h(access.NewRequest))
+		r.Post("/targets/{id}/request-access", h(access.CreateRequest))
+		r.Get("/targets/{id}/access", h(access.Settings))
+		r.Post("/targets/{id}/access", h(access.SaveSettings))
+		r.Post("/sessions/{id}/extend", h(access.Extend))
+		r.Post("/sessions/{id}/shorten", h(access.Shorten))
 		r.Get("/auth-methods", h(authMethods.List))
 		r.Get("/auth-methods/new", h(authMethods.New))
 		r.Post("/auth-methods/new", h(authMethods.Create))

@@ -81,6 +81,8 @@ type Store interface {
 	handlers.MyTargetStore
 	handlers.HomeStore
 	handlers.AdminTargetStore
+
+	handlers.AccessStore
 	Ping(ctx context.Context) error
 	PublicAuthMethods(ctx context.Context) ([]models.LoginOption, error)
 	AuthenticatePassword(ctx context.Context, in models.PasswordLogin) (*models.NewLoginResult, error)

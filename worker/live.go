@@ -27,7 +27,7 @@ type liveConn struct {
 	expires       time.Time
 	up, down      atomic.Int64
 
-	mu     sync.Mutex // guards socks, reason, cut
+	mu     sync.Mutex // guards socks, reason, cut, expires
 	socks  []net.Conn
 	reason string
 	cut    bool
@@ -69,7 +69,8 @@ type registry struct {
 	mu       sync.Mutex
 	sessions map[string]map[*liveConn]struct{}
 	ended    map[string]endedSession
-	purged   time.Time // when ended was last swept of old entries
+	retimed  map[string]retimedSession // see retime.go
+	purged   time.Time                 // when ended was last swept of old entries
 	shutdown bool
 	wg       sync.WaitGroup
 }
@@ -80,7 +81,7 @@ type endedSession struct {
 }
 
 func newRegistry() *registry {
-	return &registry{sessions: map[string]map[*liveConn]struct{}{}, ended: map[string]endedSession{}}
+	return &registry{sessions: map[string]map[*liveConn]struct{}{}, ended: map[string]endedSession{}, retimed: map[string]retimedSession{}}
 }
 
 // add registers c, unless its session was just cut or the worker is
@@ -101,6 +102,9 @@ func (g *registry) add(c *liveConn) (string, error) {
 	}
 	m[c] = struct{}{}
 	g.wg.Add(1)
+	if e, ok := g.retimed[c.sessionID]; ok {
+		c.expires = e.expires // moved after this connection's admission read it
+	}
 	return "", nil
 }
 
@@ -234,7 +238,7 @@ func (w *Worker) relay(c *liveConn, client, target net.Conn) {
 	errUp, errDown := tunnel.Join(client, target,
 		func(n int64) { c.up.Add(n) }, func(n int64) { c.down.Add(n) })
 	reason := closeReason(errUp, errDown)
-	if reason != ReasonTimedOut && !time.Now().Before(c.expires.Add(-expiryTolerance)) {
+	if reason != ReasonTimedOut && !time.Now().Before(c.expiry().Add(-expiryTolerance)) {
 		// The session was expiring: `connect` closes its side at the
 		// expiration too, and may beat this worker's deadline by a hair.
 		reason = ReasonTimedOut

@@ -207,9 +207,9 @@ func (w *Worker) serveTunnel(rw http.ResponseWriter, r *http.Request) {
 		w.end(c, "")
 		return
 	}
-	// The session's expiration bounds both sockets, whatever the sweeper does.
-	_ = conn.SetDeadline(adm.ExpiresAt)
-	_ = target.SetDeadline(adm.ExpiresAt)
+	// The session's expiration bounds both sockets, whatever the sweeper
+	// does; Retime moves it when the session is extended or shortened.
+	c.applyDeadline()
 	if _, err := conn.Write([]byte(tunnel.SwitchingProtocols)); err != nil {
 		w.end(c, ReasonNetworkError)
 		return
@@ -267,8 +267,13 @@ func (w *Worker) refuse(rw http.ResponseWriter, r *http.Request, err error) {
 		writeRefusal(rw, http.StatusUnauthorized, tunnel.CodeBadToken,
 			"Gatehouse does not know this session token: copy the whole connect command again from the session page.")
 	case errors.Is(err, ErrSessionEnded):
+		why := "canceled or terminated"
+		var ended *EndedError
+		if errors.As(err, &ended) && ended.Why != "" {
+			why = ended.Why
+		}
 		writeRefusal(rw, http.StatusGone, tunnel.CodeSessionEnded,
-			"The session has ended (canceled or terminated): start a new session.")
+			"The session has ended ("+why+"): start a new session.")
 	case errors.Is(err, ErrExpired):
 		writeRefusal(rw, http.StatusGone, tunnel.CodeExpired,
 			"The session has expired: start a new session.")

@@ -78,7 +78,7 @@ func TestParseGrantInvalid(t *testing.T) {
 		{"id=ttcp_1;actions=read", `unknown key "id" (did you mean "ids"?)`},
 		{"colour=red;actions=read", `unknown key "colour" (the keys are ids, type, actions and output_fields)`},
 		{"ids=ttcp_1;actions=raed", `unknown action "raed" for type target (did you mean "read"?)`},
-		{"ids=ttcp_1;actions=fly", `unknown action "fly" for type target (valid: no-op, read, update, delete, add-host-sources, set-host-sources, remove-host-sources, add-credential-sources, set-credential-sources, remove-credential-sources, authorize-session, list, create)`},
+		{"ids=ttcp_1;actions=fly", `unknown action "fly" for type target (valid: no-op, read, update, delete, add-host-sources, set-host-sources, remove-host-sources, add-credential-sources, set-credential-sources, remove-credential-sources, authorize-session, request-access, approve-access, list, create)`},
 		{"ids=hst_1;actions=authorize-session", `action "authorize-session" is not valid for type host (valid: no-op, read, update, delete, list, create)`},
 		{"ids=ttcp_1;actions=read;actions=update", `duplicate key "actions"`},
 		{"ids=ttcp_1;actions=", "empty actions"},

@@ -37,7 +37,7 @@ var aclTypes = map[string]aclTypeSpec{
 	"host-catalog":       {aclBasicItem, aclListNew},
 	"host":               {aclBasicItem, aclListNew},
 	"host-set":           {aclWith("add-hosts", "set-hosts", "remove-hosts"), aclListNew},
-	"target":             {aclWith("add-host-sources", "set-host-sources", "remove-host-sources", "add-credential-sources", "set-credential-sources", "remove-credential-sources", "authorize-session"), aclListNew},
+	"target":             {aclWith("add-host-sources", "set-host-sources", "remove-host-sources", "add-credential-sources", "set-credential-sources", "remove-credential-sources", "authorize-session", "request-access", "approve-access"), aclListNew},
 	"credential-store":   {aclBasicItem, aclListNew},
 	"credential-library": {aclBasicItem, aclListNew},
 	"credential":         {aclBasicItem, aclListNew},

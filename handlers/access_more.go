@@ -1,0 +1,195 @@
+package handlers
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+
+	"github.com/a-h/templ"
+	"github.com/go-chi/chi/v5"
+
+	"gatehouse/live"
+	"gatehouse/models"
+	"gatehouse/views"
+)
+
+// Settings shows a target's access settings form (GET /targets/{id}/access).
+func (h Access) Settings(w http.ResponseWriter, r *http.Request) error {
+	id := chi.URLParam(r, "id")
+	st, err := h.Store.TargetAccessSettings(r.Context(), ActorFrom(r.Context()), id)
+	if err != nil {
+		return err
+	}
+	return render(w, r, http.StatusOK, views.AccessSettingsPage(h.Meta(r, "Access settings", "scopes"), id, views.AccessSettingsForm(st)))
+}
+
+// SaveSettings saves them (POST /targets/{id}/access); bad input re-renders
+// with 422 and the messages next to the fields.
+func (h Access) SaveSettings(w http.ResponseWriter, r *http.Request) error {
+	id := chi.URLParam(r, "id")
+	f := formValues(r, "request_max", "approvals_required", "request_ttl", "extension_max", "extension_needs_approval", "version")
+	_, err := h.Store.UpdateTargetAccessSettings(r.Context(), ActorFrom(r.Context()), id, models.AccessSettingsInput{
+		RequestMax: f.V("request_max"), ApprovalsRequired: f.V("approvals_required"), RequestTTL: f.V("request_ttl"),
+		ExtensionMax: f.V("extension_max"), ExtensionNeedsApproval: f.Checked("extension_needs_approval"), Version: atoi(f.V("version"))})
+	if f, err = withErrors(f, err); err != nil {
+		return err
+	}
+	if f.HasErrors() {
+		return render(w, r, http.StatusUnprocessableEntity, views.AccessSettingsPage(h.Meta(r, "Access settings", "scopes"), id, f))
+	}
+	return redirect(w, r, "/targets/"+id+"?done=saved")
+}
+
+// Extend extends the actor's own session (POST /sessions/{id}/extend,
+// fields by and reason); refused bounds re-render the session page with
+// the message next to the field.
+func (h Access) Extend(w http.ResponseWriter, r *http.Request) error {
+	id := chi.URLParam(r, "id")
+	f := formValues(r, "by", "reason")
+	out, err := h.Store.ExtendSession(r.Context(), ActorFrom(r.Context()), id, models.ExtendSessionInput{By: f.V("by"), Reason: f.V("reason")})
+	if f, err = withErrors(f, err); err != nil {
+		return err
+	}
+	if f.HasErrors() {
+		return render(w, r, http.StatusUnprocessableEntity, views.SessionActionPage(h.Meta(r, "Extend session", "sessions"), id, f))
+	}
+	if out.Request != nil {
+		return redirect(w, r, "/access/requests/"+out.Request.ID)
+	}
+	return redirect(w, r, "/sessions/"+id)
+}
+
+// Shorten moves a session's expiration earlier (POST
+// /sessions/{id}/shorten, field expires_at, UTC).
+func (h Access) Shorten(w http.ResponseWriter, r *http.Request) error {
+	id := chi.URLParam(r, "id")
+	f := formValues(r, "expires_at")
+	_, err := h.Store.ShortenSession(r.Context(), ActorFrom(r.Context()), id, models.ShortenInput{ExpiresAt: f.V("expires_at")})
+	if f, err = withErrors(f, err); err != nil {
+		return err
+	}
+	if f.HasErrors() {
+		return render(w, r, http.StatusUnprocessableEntity, views.SessionActionPage(h.Meta(r, "Shorten session", "sessions"), id, f))
+	}
+	return redirect(w, r, "/sessions/"+id)
+}
+
+// Events streams a live access view (GET /access/events?view=page|badge|
+// home|request&id=): event "access" carries the re-rendered fragment, each
+// time an access request it shows changes (and once at the start for the
+// badge). Like the session streams it ends after streamMaxLife.
+func (h Access) Events(w http.ResponseWriter, r *http.Request) error {
+	ctx, a, q := r.Context(), ActorFrom(r.Context()), r.URL.Query()
+	view := q.Get("view")
+	filter := live.Filter{AccessUserID: a.UserID}
+	switch view {
+	case "page", "request":
+		filter.AccessAll = true // approvers' lists; visibility is checked at each render
+	case "badge":
+		filter = live.Filter{AccessAll: true}
+	case "home":
+	default:
+		return models.ErrNotFound
+	}
+	filter.LoginID = a.LoginID // the stream ends with its login
+	first, err := h.fragment(ctx, a, view, q.Get("id"))
+	if err != nil {
+		return err
+	}
+	sub := h.Live.Subscribe(filter)
+	defer sub.Close()
+	if view != "badge" {
+		first = nil // the page already shows it; the badge starts empty
+	}
+	return stream(ctx, w, sub, "access", first, func() (templ.Component, error) { return h.fragment(ctx, a, view, q.Get("id")) })
+}
+
+// Badge renders the navigation's count of requests awaiting the actor's
+// decision (GET /access/badge).
+func (h Access) Badge(w http.ResponseWriter, r *http.Request) error {
+	return render(w, r, http.StatusOK, views.AccessBadge(h.Store.PendingAccessCount(r.Context(), ActorFrom(r.Context()))))
+}
+
+// fragment renders what a live access view shows.
+func (h Access) fragment(ctx context.Context, a models.Actor, view, id string) (templ.Component, error) {
+	switch view {
+	case "badge":
+		return views.AccessBadge(h.Store.PendingAccessCount(ctx, a)), nil
+	case "request":
+		it, err := h.Store.GetAccessRequest(ctx, a, id)
+		if err != nil {
+			return nil, err
+		}
+		return views.AccessRequestDetail(it, views.Form{}), nil
+	}
+	lists, err := h.Store.ListAccessRequests(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	if view == "home" {
+		return views.AccessHomeCard(lists), nil
+	}
+	return views.AccessLists(lists), nil
+}
+
+// ExportCSV streams the filtered access history as CSV (GET /access/history.csv).
+func (h Access) ExportCSV(w http.ResponseWriter, r *http.Request) error {
+	cw := csv.NewWriter(w)
+	return h.export(w, r, "text/csv; charset=utf-8", "access-history.csv",
+		func() error { return cw.Write(models.AccessEventColumns) },
+		func(e *models.AccessEvent) error { return cw.Write(e.Values()) },
+		func() error { cw.Flush(); return cw.Error() })
+}
+
+// ExportJSONL streams it as JSON lines, one event per line (GET
+// /access/history.jsonl).
+func (h Access) ExportJSONL(w http.ResponseWriter, r *http.Request) error {
+	enc := json.NewEncoder(w)
+	return h.export(w, r, "application/jsonl; charset=utf-8", "access-history.jsonl", func() error { return nil },
+		func(e *models.AccessEvent) error {
+			m := make(map[string]any, len(models.AccessEventColumns))
+			for i, v := range e.Values() {
+				m[models.AccessEventColumns[i]] = v
+			}
+			m["duration_seconds"] = e.DurationSeconds
+			return enc.Encode(m)
+		}, func() error { return nil })
+}
+
+// export runs one streamed export; nothing is written before the first
+// event, so a refused request still gets its error page.
+func (h Access) export(w http.ResponseWriter, r *http.Request, ctype, filename string,
+	header func() error, write func(*models.AccessEvent) error, flush func() error) error {
+	af, f := accessHistoryFilter(r.URL.Query())
+	if f.HasErrors() {
+		return &models.ValidationError{Fields: f.Errors}
+	}
+	started := false
+	start := func() error {
+		started = true
+		startDownload(w, ctype, filename)
+		return header()
+	}
+	err := h.Store.ExportAccessHistory(r.Context(), ActorFrom(r.Context()), af, func(e *models.AccessEvent) error {
+		if !started {
+			if err := start(); err != nil {
+				return err
+			}
+		}
+		return write(e)
+	})
+	if err != nil && !started {
+		return err
+	}
+	if !started {
+		if err := start(); err != nil {
+			return err
+		}
+	}
+	if err != nil {
+		h.Logger.Warn("access history export cut short", "error", err)
+		return nil
+	}
+	return flush()
+}
