@@ -224,7 +224,6 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 		r.Post("/admin/targets/new", h(adminTargets.Create))
 		r.Get("/admin/projects", h(adminTargets.Projects))
 
-
 		// Just-in-time access (issue 15).
 		access := handlers.Access{Base: base, Store: s.store, Live: s.cfg.Live}
 		r.Get("/access", h(access.List))
