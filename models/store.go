@@ -29,6 +29,8 @@ type Options struct {
 	// provider's discovery document before the method may be active; its
 	// error text is shown to the admin. Nil refuses to activate OIDC methods.
 	CheckOIDCProvider func(ctx context.Context, issuer string, signingAlgorithms []string) error
+	// Webhooks tune webhook deliveries (webhook_queue.go).
+	Webhooks WebhookOptions
 }
 
 // Store is the one door to Gatehouse's data. Its use-case methods check
