@@ -260,6 +260,9 @@ func (s *Store) recordChange(ctx context.Context, a Actor, action Action, resour
 	if err != nil {
 		return err
 	}
+	if before != nil && after != nil && toJSON(before.values) == toJSON(after.values) && maps.Equal(before.secrets, after.secrets) {
+		return nil // nothing changed: nothing to record
+	}
 	e := ChangeEvent{Action: string(action), ResourceType: resourceType, ResourceID: id}
 	var bv, av map[string]any
 	for _, st := range []*changeState{before, after} {
@@ -353,4 +356,31 @@ func changePayload(e *ChangeEvent, before, after map[string]any) ChangeEventData
 		Actor:    ChangeActor{UserID: e.ActorID, Name: e.ActorName, LoginID: e.LoginID, ClientIP: e.ClientIP},
 		Resource: ChangeResource{Type: e.ResourceType, ID: e.ResourceID, Name: e.ResourceName, ScopeID: e.ScopeID},
 		Before:   before, After: after, RequestID: e.RequestID}
+}
+
+// changeTx runs change in one transaction (joining the caller's) and
+// records it in the change log: action on the resource, with its values
+// before and after. Every mutating use case goes through it (or createTx).
+func (s *Store) changeTx(ctx context.Context, a Actor, action Action, resourceType, id string, change func(tx *Store) error) error {
+	return s.Transact(ctx, func(tx *Store) error {
+		before, err := tx.snapshot(ctx, resourceType, id)
+		if err != nil {
+			return err
+		}
+		if err := change(tx); err != nil {
+			return err
+		}
+		return tx.recordChange(ctx, a, action, resourceType, id, before)
+	})
+}
+
+// createTx is changeTx for a creation: id tells the new resource's id once
+// change has succeeded.
+func (s *Store) createTx(ctx context.Context, a Actor, resourceType string, id func() string, change func(tx *Store) error) error {
+	return s.Transact(ctx, func(tx *Store) error {
+		if err := change(tx); err != nil {
+			return err
+		}
+		return tx.recordChange(ctx, a, ActionCreate, resourceType, id(), nil)
+	})
 }

@@ -53,7 +53,7 @@ func credentialStoreResource(cs *CredentialStore) Resource {
 // ErrNotFound, ErrForbidden.
 func (s *Store) CreateCredentialStore(ctx context.Context, a Actor, projectID string, in CredentialStoreInput) (*CredentialStore, error) {
 	var out *CredentialStore
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.createTx(ctx, a, "credential-store", func() string { return out.ID }, func(tx *Store) error {
 		p, err := tx.projectForInfra(ctx, a, projectID, "credential-store")
 		if err != nil {
 			return err
@@ -140,7 +140,7 @@ func (s *Store) ListCredentialStores(ctx context.Context, a Actor, projectID str
 // match (ErrConflict otherwise).
 func (s *Store) UpdateCredentialStore(ctx context.Context, a Actor, id string, version int, in CredentialStoreInput) (*CredentialStore, error) {
 	var out *CredentialStore
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.changeTx(ctx, a, ActionUpdate, "credential-store", id, func(tx *Store) error {
 		cs, err := seeItem(ctx, tx, a, "credential store", id, credentialStoreResource)
 		if err != nil {
 			return err
@@ -165,7 +165,7 @@ func (s *Store) UpdateCredentialStore(ctx context.Context, a Actor, id string, v
 // DeleteCredentialStore deletes a store with its credentials (removing them
 // from every target).
 func (s *Store) DeleteCredentialStore(ctx context.Context, a Actor, id string) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionDelete, "credential-store", id, func(tx *Store) error {
 		cs, err := seeItem(ctx, tx, a, "credential store", id, credentialStoreResource)
 		if err != nil {
 			return err

@@ -49,7 +49,7 @@ func hostResource(h *Host) Resource {
 // already used in the catalog), ErrNotFound, ErrForbidden.
 func (s *Store) CreateHost(ctx context.Context, a Actor, catalogID string, in HostInput) (*Host, error) {
 	var out *Host
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.createTx(ctx, a, "host", func() string { return out.ID }, func(tx *Store) error {
 		c, err := tx.readHostCatalog(ctx, a, catalogID)
 		if err != nil {
 			return err
@@ -127,7 +127,7 @@ func (s *Store) ListHosts(ctx context.Context, a Actor, catalogID string, opt Li
 // UpdateHost changes a host; version must match (ErrConflict otherwise).
 func (s *Store) UpdateHost(ctx context.Context, a Actor, id string, version int, in HostInput) (*Host, error) {
 	var out *Host
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.changeTx(ctx, a, ActionUpdate, "host", id, func(tx *Store) error {
 		h, err := seeItem(ctx, tx, a, "host", id, hostResource)
 		if err != nil {
 			return err
@@ -151,7 +151,7 @@ func (s *Store) UpdateHost(ctx context.Context, a Actor, id string, version int,
 
 // DeleteHost deletes a host (leaving every host set it was in).
 func (s *Store) DeleteHost(ctx context.Context, a Actor, id string) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionDelete, "host", id, func(tx *Store) error {
 		h, err := seeItem(ctx, tx, a, "host", id, hostResource)
 		if err != nil {
 			return err

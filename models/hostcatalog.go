@@ -56,7 +56,7 @@ func hostCatalogResource(c *HostCatalog) Resource {
 // ErrNotFound, ErrForbidden.
 func (s *Store) CreateHostCatalog(ctx context.Context, a Actor, projectID string, in HostCatalogInput) (*HostCatalog, error) {
 	var out *HostCatalog
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.createTx(ctx, a, "host-catalog", func() string { return out.ID }, func(tx *Store) error {
 		p, err := tx.projectForInfra(ctx, a, projectID, "host-catalog")
 		if err != nil {
 			return err
@@ -161,7 +161,7 @@ func (s *Store) ListHostCatalogs(ctx context.Context, a Actor, projectID string,
 // be the one the editor saw (ErrConflict otherwise).
 func (s *Store) UpdateHostCatalog(ctx context.Context, a Actor, id string, version int, in HostCatalogInput) (*HostCatalog, error) {
 	var out *HostCatalog
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.changeTx(ctx, a, ActionUpdate, "host-catalog", id, func(tx *Store) error {
 		c, err := seeItem(ctx, tx, a, "host catalog", id, hostCatalogResource)
 		if err != nil {
 			return err
@@ -186,7 +186,7 @@ func (s *Store) UpdateHostCatalog(ctx context.Context, a Actor, id string, versi
 // DeleteHostCatalog deletes a catalog with its hosts and host sets (and so
 // removes those host sets from every target), in one transaction.
 func (s *Store) DeleteHostCatalog(ctx context.Context, a Actor, id string) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionDelete, "host-catalog", id, func(tx *Store) error {
 		c, err := seeItem(ctx, tx, a, "host catalog", id, hostCatalogResource)
 		if err != nil {
 			return err

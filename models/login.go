@@ -89,7 +89,7 @@ func (s *Store) AuthenticatePassword(ctx context.Context, in PasswordLogin) (*Ne
 		hash = *row.PasswordHash
 	}
 	if !checkPassword(in.Password, hash) {
-		return nil, ErrBadCredentials // already counted
+		return nil, s.refusedLogin(ctx, in.AuthMethodID, name, in.ClientIP, ErrBadCredentials) // already counted
 	}
 	var out *NewLoginResult
 	err = s.Transact(ctx, func(tx *Store) error {
@@ -118,6 +118,10 @@ func (s *Store) startLogin(ctx context.Context, acct *Account, clientIP, userAge
 		ExpiresAt: now.Add(s.opts.LoginLifetime), LastUsedAt: now}
 	if err := s.q(ctx).Create(&l).Error; err != nil {
 		return nil, fmt.Errorf("create login: %w", err)
+	}
+	if err := s.recordLogin(ctx, Actor{UserID: l.UserID, LoginID: l.ID, AccountID: l.AccountID}, ChangeLogin, l.AuthMethodID,
+		map[string]any{"account_id": l.AccountID, "login_id": l.ID, "client_ip": clientIP, "user_agent": userAgent}); err != nil {
+		return nil, err
 	}
 	return &NewLoginResult{Login: l, Token: token}, nil
 }
@@ -170,10 +174,33 @@ func (s *Store) Logout(ctx context.Context, token string) error {
 	if token == "" {
 		return nil
 	}
-	if err := s.q(ctx).Where("token_hash = ?", hashSecret(token)).Delete(&Login{}).Error; err != nil {
-		return fmt.Errorf("logout: %w", err)
+	return s.Transact(ctx, func(tx *Store) error {
+		var ended []Login
+		if err := tx.q(ctx).Raw("DELETE FROM logins WHERE token_hash = ? RETURNING id, user_id, account_id, auth_method_id",
+			hashSecret(token)).Scan(&ended).Error; err != nil {
+			return fmt.Errorf("logout: %w", err)
+		}
+		for _, l := range ended {
+			if err := tx.recordLogin(ctx, Actor{UserID: l.UserID, LoginID: l.ID, AccountID: l.AccountID}, ChangeLogout,
+				l.AuthMethodID, map[string]any{"account_id": l.AccountID, "login_id": l.ID}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// refusedLogin records a refused login (its own transaction) and returns
+// refusal, or the recording's error.
+func (s *Store) refusedLogin(ctx context.Context, authMethodID, loginName, clientIP string, refusal error) error {
+	err := s.Transact(ctx, func(tx *Store) error {
+		return tx.recordLogin(ctx, Anonymous, ChangeLoginRefused, authMethodID,
+			map[string]any{"login_name": loginName, "client_ip": clientIP, "reason": refusal.Error()})
+	})
+	if err != nil {
+		return err
 	}
-	return nil
+	return refusal
 }
 
 // PurgeLogins deletes expired and idle logins; safe to run on every instance.

@@ -157,7 +157,7 @@ func (s *Store) credentialSourceViews(ctx context.Context, targetIDs []string) (
 // sources. Errors on "host_set_ids": none chosen, unknown ids or host sets of
 // another project, or a target that has a direct address.
 func (s *Store) AddTargetHostSources(ctx context.Context, a Actor, targetID string, hostSetIDs []string) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionAddHostSources, "target", targetID, func(tx *Store) error {
 		t, err := tx.lockTarget(ctx, a, targetID)
 		if err != nil {
 			return err
@@ -192,7 +192,7 @@ func (s *Store) AddTargetHostSources(ctx context.Context, a Actor, targetID stri
 // RemoveTargetHostSource removes a host set from a target's host sources
 // (ErrNotFound when it is not one).
 func (s *Store) RemoveTargetHostSource(ctx context.Context, a Actor, targetID, hostSetID string) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionRemoveHostSources, "target", targetID, func(tx *Store) error {
 		t, err := tx.lockTarget(ctx, a, targetID)
 		if err != nil {
 			return err
@@ -218,7 +218,7 @@ func (s *Store) RemoveTargetHostSource(ctx context.Context, a Actor, targetID, h
 // brokered credentials. Errors on "credential_ids": none chosen, unknown ids
 // or credentials of another project.
 func (s *Store) AddTargetCredentialSources(ctx context.Context, a Actor, targetID string, credentialIDs []string) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionAddCredentialSources, "target", targetID, func(tx *Store) error {
 		t, err := tx.lockTarget(ctx, a, targetID)
 		if err != nil {
 			return err
@@ -250,7 +250,7 @@ func (s *Store) AddTargetCredentialSources(ctx context.Context, a Actor, targetI
 // RemoveTargetCredentialSource removes a brokered credential from a target
 // (ErrNotFound when it is not one).
 func (s *Store) RemoveTargetCredentialSource(ctx context.Context, a Actor, targetID, credentialID string) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionRemoveCredentialSources, "target", targetID, func(tx *Store) error {
 		t, err := tx.lockTarget(ctx, a, targetID)
 		if err != nil {
 			return err
