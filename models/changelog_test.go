@@ -80,10 +80,10 @@ func TestChangeLogEveryUseCase(t *testing.T) {
 					return groupID, err
 				}},
 			{name: "add group members", action: "add-members", typ: "group", before: map[string]string{"members": "[]"},
-				call: func() (string, error) { return groupID, s.AddGroupMembers(ctx, admin, groupID, []string{userID}) },
+				call:  func() (string, error) { return groupID, s.AddGroupMembers(ctx, admin, groupID, []string{userID}) },
 				after: map[string]string{"members": "[\"USER\"]"}},
 			{name: "remove group members", action: "remove-members", typ: "group", after: map[string]string{"members": "[]"},
-				call: func() (string, error) { return groupID, s.RemoveGroupMembers(ctx, admin, groupID, []string{userID}) },
+				call:   func() (string, error) { return groupID, s.RemoveGroupMembers(ctx, admin, groupID, []string{userID}) },
 				before: map[string]string{"members": "[\"USER\"]"}},
 			{name: "create role", action: "create", typ: "role", noBefore: true, after: map[string]string{"name": "Auditors", "grants": "[]"},
 				call: func() (string, error) {
@@ -197,7 +197,9 @@ func TestChangeLogEveryUseCase(t *testing.T) {
 					return credID, err
 				}},
 			{name: "add target credential sources", action: "add-credential-sources", typ: "target", before: map[string]string{"credential_sources": "[]"}, after: map[string]string{"credential_sources": `["CRED"]`},
-				call: func() (string, error) { return targetID, s.AddTargetCredentialSources(ctx, admin, targetID, []string{credID}) }},
+				call: func() (string, error) {
+					return targetID, s.AddTargetCredentialSources(ctx, admin, targetID, []string{credID})
+				}},
 			{name: "remove target credential source", action: "remove-credential-sources", typ: "target", before: map[string]string{"credential_sources": `["CRED"]`}, after: map[string]string{"credential_sources": "[]"},
 				call: func() (string, error) { return targetID, s.RemoveTargetCredentialSource(ctx, admin, targetID, credID) }},
 			{name: "remove target host source", action: "remove-host-sources", typ: "target", before: map[string]string{"host_sources": `["SET"]`}, after: map[string]string{"host_sources": "[]"},

@@ -58,7 +58,7 @@ type Webhook struct {
 	URL            string
 	EventTypes     string // space-separated
 	Format         string
-	ExpiringLead   int // seconds before expiry of session.expiring_soon
+	ExpiringLead   int    // seconds before expiry of session.expiring_soon
 	Secret         string `json:"-"`
 	Enabled        bool
 	DisabledReason string

@@ -176,15 +176,15 @@ type ConnEvent struct {
 
 // sessionEventRow is what a session event reads from the warehouse.
 type sessionEventRow struct {
-	SessionID, State, TerminationReason   string
-	UserID, UserName, UserEmail           string
-	TargetID, TargetName, HostID          string
-	HostName, Endpoint                    string
-	ProjectID, ProjectName, OrgID         string
-	OrgName, ClientIP                     string
-	CreatedAt, ExpiresAt                  time.Time
-	CancelingAt                           *time.Time
-	ConnectionCount                       int
+	SessionID, State, TerminationReason string
+	UserID, UserName, UserEmail         string
+	TargetID, TargetName, HostID        string
+	HostName, Endpoint                  string
+	ProjectID, ProjectName, OrgID       string
+	OrgName, ClientIP                   string
+	CreatedAt, ExpiresAt                time.Time
+	CancelingAt                         *time.Time
+	ConnectionCount                     int
 }
 
 func (r *sessionEventRow) data() SessionEventData {
