@@ -56,6 +56,8 @@ type appConfig struct {
 	// others close its connections (default models.DefaultInstanceGrace).
 	InstanceGrace time.Duration
 	Dev           bool
+	// Webhooks are the outbound delivery settings.
+	Webhooks webhookConfig
 	// Bootstrap chooses the initial administrator on an empty database.
 	Bootstrap models.BootstrapOptions
 	// Announce prints the banner once the server listens.
@@ -105,8 +107,10 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	broker := live.New()
 	instanceID := base64.RawURLEncoding.EncodeToString(randomKey(9))
 	hook := &workerHook{}
+	deliverer := newDeliverer(cfg.Webhooks, log)
 	store := models.NewStore(db, dialect, models.Options{
 		Crypter: crypter, LoginLifetime: cfg.LoginLifetime, LoginIdleTimeout: cfg.LoginIdle,
+		Webhooks: models.WebhookOptions{Wake: deliverer.Wake},
 		CheckOIDCProvider: oidcauth.Checker(oidcClient),
 		Sessions: models.SessionOptions{Notifier: broker, InstanceID: instanceID, InstanceGrace: cfg.InstanceGrace,
 			Ended: hook.ended, EndedChannel: worker.NotifyChannel},
@@ -213,6 +217,8 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		g.Go(func() error { return l.Run(gctx) })
 	}
 	g.Go(func() error { return wk.Run(gctx) })
+	deliverer.Store = store
+	g.Go(func() error { return deliverer.Run(gctx) })
 	reconcile := cfg.Reconcile
 	if reconcile <= 0 {
 		reconcile = 5 * time.Second

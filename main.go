@@ -150,7 +150,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		RootKey: cfg.RootKey, RootKeyPrevious: cfg.RootKeyPrevious, TrustedProxies: cfg.TrustedProxies,
 		LoginLifetime: cfg.LoginLifetime, LoginIdle: cfg.LoginIdle, SessionSweep: cfg.SessionSweep, InstanceGrace: cfg.InstanceGrace,
 		SessionRetention: cfg.SessionRetention, TLSCertFile: cfg.TLSCertFile, TLSKeyFile: cfg.TLSKeyFile,
-		Logger: logger, Stdout: stdout,
+		Webhooks: cfg.Webhooks, Logger: logger, Stdout: stdout,
 	})
 }
 

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -93,29 +92,7 @@ func parseHistoryFilter(q url.Values) (models.HistoryFilter, views.Form, error) 
 		Reason: v("reason"), ClientIP: v("client_ip"), Text: v("q"), Oldest: v("sort") == "oldest",
 	}
 	errs := map[string]string{}
-	parse := func(name string, inclusive bool) time.Time {
-		s := v(name)
-		if s == "" {
-			return time.Time{}
-		}
-		if t, err := time.Parse(time.DateOnly, s); err == nil {
-			if inclusive {
-				t = t.AddDate(0, 0, 1)
-			}
-			return t
-		}
-		for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", time.RFC3339} {
-			if t, err := time.Parse(layout, s); err == nil {
-				return t.UTC()
-			}
-		}
-		errs[name] = "Enter a date as YYYY-MM-DD."
-		return time.Time{}
-	}
-	f.From, f.To = parse("from", false), parse("to", true)
-	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
-		errs["to"] = "Must be after the start of the range."
-	}
+	f.From, f.To = filterRange(v, errs)
 	if r := f.Reason; r != "" && r != "live" && !models.ValidTerminationReason(r) {
 		errs["reason"] = "Choose a termination reason from the list."
 	}

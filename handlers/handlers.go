@@ -61,6 +61,8 @@ func flashText(code string) string {
 		return "Deleted."
 	case "removed":
 		return "Removed."
+	case "queued":
+		return "Queued for delivery."
 	}
 	return ""
 }

@@ -26,6 +26,9 @@ type Capabilities struct {
 	// ExplainOthers: may read users in at least one scope, so the explain
 	// page may ask about someone other than the actor.
 	ExplainOthers bool
+	// ChangeLog: may list change-log entries (type=event with list) in at
+	// least one scope; Webhooks: may list webhooks (in global).
+	ChangeLog, Webhooks bool
 }
 
 // capabilities computes a's Capabilities. Errors leave everything false.
@@ -56,6 +59,11 @@ func (s *Store) capabilities(ctx context.Context, a Actor) Capabilities {
 	c.AllSessions = len(acl.only("session", "read").ListFilter("session", "read", scopes).ScopeIDs) > 0
 	c.SessionHistory = len(acl.only("session", string(ActionReadHistory)).ListFilter("session", string(ActionReadHistory), scopes).ScopeIDs) > 0
 	c.ExplainOthers = len(acl.only("user", "read").ListFilter("user", "read", scopes).ScopeIDs) > 0
+	events := acl.only(EventType, "list")
+	for _, id := range scopes {
+		c.ChangeLog = c.ChangeLog || may(events, EventType, "list", id)
+	}
+	c.Webhooks = may(acl, WebhookType, "list", GlobalScopeID)
 	return c
 }
 
