@@ -25,6 +25,20 @@ func forbidden(ip netip.Addr) bool {
 		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() || cgnat.Contains(ip)
 }
 
+// CheckDial refuses an ip:port that outbound webhook requests may not
+// reach (ErrPrivateDestination). The client calls it on the resolved
+// address of every connection it opens.
+func CheckDial(address string) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("webhook dial %s: %w", address, err)
+	}
+	if forbidden(ap.Addr()) {
+		return fmt.Errorf("webhook dial %s: %w", address, ErrPrivateDestination)
+	}
+	return nil
+}
+
 // NewClient makes the HTTP client deliveries go through: no proxy, no
 // redirects, timeout per request, and (unless allowPrivate) a check of the
 // address actually dialled, after name resolution, so a name that resolves
@@ -32,16 +46,7 @@ func forbidden(ip netip.Addr) bool {
 func NewClient(allowPrivate bool, timeout time.Duration) *http.Client {
 	dialer := &net.Dialer{Timeout: timeout}
 	if !allowPrivate {
-		dialer.Control = func(network, address string, _ syscall.RawConn) error {
-			ap, err := netip.ParseAddrPort(address)
-			if err != nil {
-				return fmt.Errorf("webhook dial %s: %w", address, err)
-			}
-			if forbidden(ap.Addr()) {
-				return fmt.Errorf("webhook dial %s: %w", address, ErrPrivateDestination)
-			}
-			return nil
-		}
+		dialer.Control = func(network, address string, _ syscall.RawConn) error { return CheckDial(address) }
 	}
 	tr := &http.Transport{
 		Proxy: nil,
