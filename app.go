@@ -110,7 +110,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	deliverer := newDeliverer(cfg.Webhooks, log)
 	store := models.NewStore(db, dialect, models.Options{
 		Crypter: crypter, LoginLifetime: cfg.LoginLifetime, LoginIdleTimeout: cfg.LoginIdle,
-		Webhooks: models.WebhookOptions{Wake: deliverer.Wake},
+		Webhooks:          models.WebhookOptions{Wake: deliverer.Wake},
 		CheckOIDCProvider: oidcauth.Checker(oidcClient),
 		Sessions: models.SessionOptions{Notifier: broker, InstanceID: instanceID, InstanceGrace: cfg.InstanceGrace,
 			Ended: hook.ended, EndedChannel: worker.NotifyChannel},
