@@ -5,8 +5,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -25,24 +23,7 @@ func TestKilledInstanceConnectionsClose(t *testing.T) {
 	w := newProxyWorldEnv(t, models.Postgres, 1, map[string]string{"GATEHOUSE_INSTANCE_GRACE": "3s"})
 	a, env := w.Apps[0], w.Env
 
-	child := exec.Command(os.Args[0], "-test.run", "^$")
-	child.Env = append(os.Environ(), childServeEnv+"=1")
-	for k, v := range env {
-		child.Env = append(child.Env, k+"="+v)
-	}
-	out, errOut := &syncBuffer{}, &syncBuffer{}
-	child.Stdout, child.Stderr = out, errOut
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
-	var bURL string
-	for deadline := time.Now().Add(60 * time.Second); bURL == ""; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("instance B did not start:\n%s\n%s", out, errOut)
-		}
-		bURL = urlPattern.FindString(out.String())
-	}
+	child, bURL := startChildServe(t, env)
 
 	c := client(t)
 	id, tok := startSession(t, c, a)
