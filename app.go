@@ -22,6 +22,7 @@ import (
 	"gatehouse/models"
 	"gatehouse/oidcauth"
 	"gatehouse/pgnotify"
+	"gatehouse/proxywire"
 	"gatehouse/web"
 	"gatehouse/worker"
 )
@@ -106,14 +107,14 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	oidcClient := &http.Client{Timeout: 15 * time.Second}
 	broker := live.New()
 	instanceID := base64.RawURLEncoding.EncodeToString(randomKey(9))
-	hook := &workerHook{}
+	hook := &proxywire.EndedHook{}
 	deliverer := newDeliverer(cfg.Webhooks, log)
 	store := models.NewStore(db, dialect, models.Options{
 		Crypter: crypter, LoginLifetime: cfg.LoginLifetime, LoginIdleTimeout: cfg.LoginIdle,
 		Webhooks:          models.WebhookOptions{Wake: deliverer.Wake},
 		CheckOIDCProvider: oidcauth.Checker(oidcClient),
 		Sessions: models.SessionOptions{Notifier: broker, InstanceID: instanceID, InstanceGrace: cfg.InstanceGrace,
-			Ended: hook.ended, EndedChannel: worker.NotifyChannel},
+			Ended: hook.Ended, EndedChannel: worker.NotifyChannel},
 	})
 	if len(cfg.RootKeyPrevious) > 0 { // root key rotation: see docs/root-key-rotation.md
 		if n, err := store.RewrapCredentialSecrets(ctx); err != nil {
@@ -153,7 +154,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	// The embedded worker takes tunnels on this listener (POST /v1/proxy;
 	// no browser headers, so the CSRF check lets the CLI through).
 	wk := newWorker(store, cfg.TrustedProxies, reg, log)
-	hook.w = wk
+	hook.Worker = wk
 	mounts := map[string]http.Handler{worker.MountPath: wk.Handler()}
 	if cfg.Seed != nil {
 		if err := cfg.Seed(ctx, store, ext, mounts); err != nil {

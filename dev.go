@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"gatehouse/devseed"
 	"gatehouse/models"
 )
 
@@ -40,21 +41,15 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	return startApp(ctx, appConfig{
 		DatabaseURL: filepath.Join(*dataDir, "gatehouse.db"), Listen: *listen, ListenSetting: s.name(listen),
 		CookieHashKey: keys.CookieHashKey, CookieBlockKey: keys.CookieBlockKey, RootKey: keys.RootKey,
-		Dev: true, Webhooks: webhookConfig{AllowPrivate: true}, EchoListen: fmt.Sprintf("127.0.0.1:%d", devEchoPort), Bootstrap: models.BootstrapOptions{AdminLoginName: "admin", AdminPassword: "password"},
+		Dev: true, Webhooks: webhookConfig{AllowPrivate: true}, EchoListen: fmt.Sprintf("127.0.0.1:%d", devseed.EchoPort), Bootstrap: models.BootstrapOptions{AdminLoginName: devseed.AdminLoginName, AdminPassword: "password"},
 		Announce: func(w io.Writer, url string, boot *models.BootstrapResult) {
 			fmt.Fprintf(w, "\nGatehouse (dev) is running at %s\n", url)
 			fmt.Fprintf(w, "  data folder: %s (delete it to start over)\n", *dataDir)
 			fmt.Fprintf(w, "  log in as admin / password, or with the dev provider as alice, bob or admin (password: password)\n")
-			fmt.Fprintf(w, "  try the proxy: as alice, start a session on the target echo (127.0.0.1:%d) and run the command it shows\n\n", devEchoPort)
+			fmt.Fprintf(w, "  try the proxy: as alice, start a session on the target echo (127.0.0.1:%d) and run the command it shows\n\n", devseed.EchoPort)
 		},
 		Seed: func(ctx context.Context, store *models.Store, ext *url.URL, mounts map[string]http.Handler) error {
-			if err := seedDevProvider(ctx, store, ext, mounts, logger); err != nil {
-				return err
-			}
-			if err := seedDevInfrastructure(ctx, store); err != nil {
-				return err
-			}
-			return seedDevAccess(ctx, store)
+			return devseed.Seed(ctx, store, ext, mounts, logger)
 		},
 		Logger: logger, Stdout: stdout,
 	})

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"gatehouse/browsertest"
+	"gatehouse/devseed"
 	"gatehouse/models"
 )
 
@@ -269,7 +270,7 @@ func TestBrowserConnectEndToEnd(t *testing.T) {
 	}
 	r := rows[0]
 	if !r.Connected || !r.Closed || r.ClosedReason.String != "canceled" || r.BytesUp != 26 || r.BytesDown != 26 ||
-		r.UserIP != "127.0.0.1" || !strings.HasPrefix(r.ClientAddr, "127.0.0.1:") || r.EndpointAddr != fmt.Sprintf("127.0.0.1:%d", devEchoPort) {
+		r.UserIP != "127.0.0.1" || !strings.HasPrefix(r.ClientAddr, "127.0.0.1:") || r.EndpointAddr != fmt.Sprintf("127.0.0.1:%d", devseed.EchoPort) {
 		t.Fatalf("connection row: %+v", r)
 	}
 	if st, reason, count, open := sessionState(t, filepath.Join(dataDir, "gatehouse.db"), proc.SessionID); st != "terminated" ||

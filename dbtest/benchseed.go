@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"gatehouse/models"
+	"gatehouse/models/acl"
 )
 
 // InfraBenchConfig sizes the infrastructure a benchmark seeds (SeedInfraBench).
@@ -198,7 +199,7 @@ func SeedHeavyUser(tb testing.TB, store *models.Store, w InfraBenchWorld) HeavyU
 			[]string{"ids=*;type=target;actions=list,read,authorize-session"})
 	}
 	for i := range 50 {
-		role(w.OrgIDs[i%10], fmt.Sprintf("read targets %d", i), managed[i%10], []string{models.GrantScopeChildren},
+		role(w.OrgIDs[i%10], fmt.Sprintf("read targets %d", i), managed[i%10], []string{acl.GrantScopeChildren},
 			[]string{"ids=*;type=target;actions=read"})
 	}
 	for i := range 50 {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"gatehouse/models"
+	"gatehouse/models/acl"
 	"gatehouse/views"
 )
 
@@ -31,7 +32,7 @@ func (h Explain) Show(w http.ResponseWriter, r *http.Request) error {
 	f := views.Form{Values: map[string]string{"user": strings.TrimSpace(q.Get("user")), "resource": strings.TrimSpace(q.Get("resource"))},
 		Errors: map[string]string{}}
 	userID := f.V("user")
-	if t, _ := models.ResourceTypeOfID(userID); userID != "" && t != "user" {
+	if t, _ := acl.ResourceTypeOfID(userID); userID != "" && t != "user" {
 		id, msg, err := h.userByName(ctx, a, userID)
 		if err != nil {
 			return err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"gatehouse/models/acl"
+
 	"gorm.io/gorm/clause"
 )
 
@@ -89,11 +91,11 @@ func (s *Store) Bootstrap(ctx context.Context, opt BootstrapOptions) (*Bootstrap
 		}
 		global := &Scope{ID: GlobalScopeID, Name: "Global"}
 		if _, err := tx.insertRole(ctx, global, AdminRoleName, "Everything, everywhere",
-			[]string{GrantScopeDescendants, GrantScopeThis}, []string{FullGrant}, []string{u.ID}); err != nil {
+			[]string{acl.GrantScopeDescendants, acl.GrantScopeThis}, []string{FullGrant}, []string{u.ID}); err != nil {
 			return fmt.Errorf("create administration role: %w", err)
 		}
 		if _, err := tx.insertRole(ctx, global, SelfServiceRoleName, "What every logged-in user needs",
-			[]string{GrantScopeDescendants, GrantScopeThis}, SelfServiceGrants, []string{PrincipalAuthenticated}); err != nil {
+			[]string{acl.GrantScopeDescendants, acl.GrantScopeThis}, SelfServiceGrants, []string{PrincipalAuthenticated}); err != nil {
 			return fmt.Errorf("create self-service role: %w", err)
 		}
 		*res = BootstrapResult{Created: true, AuthMethodID: m.ID, AdminUserID: u.ID,

@@ -2,7 +2,8 @@ package models
 
 import (
 	"context"
-	"slices"
+
+	"gatehouse/models/acl"
 )
 
 // Capabilities are the few yes/no answers the navigation needs, computed
@@ -34,7 +35,7 @@ type Capabilities struct {
 // capabilities computes a's Capabilities. Errors leave everything false.
 func (s *Store) capabilities(ctx context.Context, a Actor) Capabilities {
 	var c Capabilities
-	acl, err := s.aclFor(ctx, a)
+	access, err := s.aclFor(ctx, a)
 	if err != nil {
 		return c
 	}
@@ -42,11 +43,11 @@ func (s *Store) capabilities(ctx context.Context, a Actor) Capabilities {
 	if err != nil {
 		return c
 	}
-	may := func(acl *ACL, typ, act, scope string) bool {
-		return acl.Allowed(Resource{Type: typ, ScopeID: scope}, act).Allowed
+	may := func(access *acl.ACL, typ, act, scope string) bool {
+		return access.Allowed(acl.Resource{Type: typ, ScopeID: scope}, act).Allowed
 	}
-	users, groups, roles := acl.only("user", "list"), acl.only("group", "list"), acl.only("role", "list")
-	c.Scopes = may(acl, "scope", "list", GlobalScopeID)
+	users, groups, roles := access.Only("user", "list"), access.Only("group", "list"), access.Only("role", "list")
+	c.Scopes = may(access, "scope", "list", GlobalScopeID)
 	scopes := make([]string, 0, len(tree))
 	for id, parent := range tree {
 		scopes = append(scopes, id)
@@ -56,33 +57,13 @@ func (s *Store) capabilities(ctx context.Context, a Actor) Capabilities {
 		}
 		c.Roles = c.Roles || may(roles, "role", "list", id)
 	}
-	c.AllSessions = len(acl.only("session", "read").ListFilter("session", "read", scopes).ScopeIDs) > 0
-	c.SessionHistory = len(acl.only("session", string(ActionReadHistory)).ListFilter("session", string(ActionReadHistory), scopes).ScopeIDs) > 0
-	c.ExplainOthers = len(acl.only("user", "read").ListFilter("user", "read", scopes).ScopeIDs) > 0
-	events := acl.only(EventType, "list")
+	c.AllSessions = len(access.Only("session", "read").ListFilter("session", "read", scopes).ScopeIDs) > 0
+	c.SessionHistory = len(access.Only("session", string(ActionReadHistory)).ListFilter("session", string(ActionReadHistory), scopes).ScopeIDs) > 0
+	c.ExplainOthers = len(access.Only("user", "read").ListFilter("user", "read", scopes).ScopeIDs) > 0
+	events := access.Only(EventType, "list")
 	for _, id := range scopes {
 		c.ChangeLog = c.ChangeLog || may(events, EventType, "list", id)
 	}
-	c.Webhooks = may(acl, WebhookType, "list", GlobalScopeID)
+	c.Webhooks = may(access, WebhookType, "list", GlobalScopeID)
 	return c
-}
-
-// only returns an ACL with just the grants that name typ (or *) with action
-// act (or *): the same answers for typ and act, computed faster.
-func (a *ACL) only(typ, act string) *ACL {
-	out := &ACL{principal: a.principal, tree: a.tree}
-	for _, r := range a.roles {
-		keep := r
-		keep.grants = nil
-		for _, g := range r.grants {
-			typed := g.Type == typ || g.Type == "*" || (g.Type == "" && g.idType == typ)
-			if typed && (slices.Contains(g.Actions, act) || slices.Contains(g.Actions, "*") || slices.Contains(g.Actions, act+":self")) {
-				keep.grants = append(keep.grants, g)
-			}
-		}
-		if len(keep.grants) > 0 {
-			out.roles = append(out.roles, keep)
-		}
-	}
-	return out
 }

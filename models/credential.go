@@ -7,6 +7,8 @@ import (
 	"errors"
 	"time"
 
+	"gatehouse/models/acl"
+
 	"golang.org/x/crypto/ssh"
 )
 
@@ -85,8 +87,8 @@ type CredentialItem struct {
 	Actions   map[Action]bool `gorm:"-"`
 }
 
-func credentialResource(c *Credential) Resource {
-	return Resource{Type: "credential", ID: c.ID, ScopeID: c.ScopeID, ParentID: c.StoreID}
+func credentialResource(c *Credential) acl.Resource {
+	return acl.Resource{Type: "credential", ID: c.ID, ScopeID: c.ScopeID, ParentID: c.StoreID}
 }
 
 func credentialPrefix(typ string) string {

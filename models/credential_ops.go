@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+
+	"gatehouse/models/acl"
 )
 
 // CreateCredential adds a static credential to a store, its secret
@@ -17,7 +19,7 @@ func (s *Store) CreateCredential(ctx context.Context, a Actor, storeID string, i
 		if err != nil {
 			return err
 		}
-		if err := tx.authorize(ctx, a, ActionCreate, Resource{Type: "credential", ScopeID: cs.ScopeID, ParentID: cs.ID}); err != nil {
+		if err := tx.authorize(ctx, a, ActionCreate, acl.Resource{Type: "credential", ScopeID: cs.ScopeID, ParentID: cs.ID}); err != nil {
 			return err
 		}
 		in, secret, fp, err := in.validate(in.Type, true)
@@ -75,7 +77,7 @@ func (s *Store) ListCredentials(ctx context.Context, a Actor, storeID string, op
 	if err != nil {
 		return page, err
 	}
-	if err := s.authorize(ctx, a, ActionList, Resource{Type: "credential", ScopeID: cs.ScopeID, ParentID: cs.ID}); err != nil {
+	if err := s.authorize(ctx, a, ActionList, acl.Resource{Type: "credential", ScopeID: cs.ScopeID, ParentID: cs.ID}); err != nil {
 		return page, err
 	}
 	cond, args, err := s.listCondition(ctx, a, "credential", ActionRead, ListColumns{Scope: "cr.scope_id", ID: "cr.id", Parent: "cr.store_id"})

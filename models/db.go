@@ -16,15 +16,6 @@ import (
 	"gorm.io/gorm/logger"
 )
 
-// Dialect names the database flavour behind a Store.
-type Dialect string
-
-// The two supported databases.
-const (
-	Postgres Dialect = "postgres"
-	SQLite   Dialect = "sqlite"
-)
-
 // ParseDatabaseURL tells which database a URL names and returns it in the
 // form OpenDB and the Postgres driver take. postgres:// and postgresql://
 // URLs (the scheme in any case) are Postgres; a plain file path, or a file:

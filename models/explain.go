@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"gatehouse/models/acl"
 )
 
 // resourceResolvers find an item's scope, parent, owner and name from its id,
@@ -28,20 +30,20 @@ var resourceResolvers = map[string]string{
 
 // resolveResource returns the Resource an id denotes and its name, with no
 // authorization. ErrNotFound for an unknown id or a type without resolver.
-func (s *Store) resolveResource(ctx context.Context, id string) (Resource, string, error) {
-	typ, ok := ResourceTypeOfID(id)
+func (s *Store) resolveResource(ctx context.Context, id string) (acl.Resource, string, error) {
+	typ, ok := acl.ResourceTypeOfID(id)
 	q, known := resourceResolvers[typ]
 	if !ok || !known {
-		return Resource{}, "", fmt.Errorf("resource %q: %w", id, ErrNotFound)
+		return acl.Resource{}, "", fmt.Errorf("resource %q: %w", id, ErrNotFound)
 	}
 	var row struct{ ScopeID, ParentID, OwnerID, Name string }
 	if err := s.q(ctx).Raw(q, id).Scan(&row).Error; err != nil {
-		return Resource{}, "", fmt.Errorf("resolve %s: %w", id, err)
+		return acl.Resource{}, "", fmt.Errorf("resolve %s: %w", id, err)
 	}
 	if row.ScopeID == "" {
-		return Resource{}, "", fmt.Errorf("resource %q: %w", id, ErrNotFound)
+		return acl.Resource{}, "", fmt.Errorf("resource %q: %w", id, ErrNotFound)
 	}
-	return Resource{Type: typ, ID: id, ScopeID: row.ScopeID, ParentID: row.ParentID, OwnerUserID: row.OwnerID}, row.Name, nil
+	return acl.Resource{Type: typ, ID: id, ScopeID: row.ScopeID, ParentID: row.ParentID, OwnerUserID: row.OwnerID}, row.Name, nil
 }
 
 // AccessExplanation answers "why can't I?": for one user and one resource,
@@ -51,9 +53,9 @@ func (s *Store) resolveResource(ctx context.Context, id string) (Resource, strin
 type AccessExplanation struct {
 	UserID       string
 	UserName     string
-	Resource     Resource
+	Resource     acl.Resource
 	ResourceName string
-	Actions      []ActionExplanation
+	Actions      []acl.ActionExplanation
 }
 
 // ExplainAccess explains userID's access to the resource with resourceID
@@ -102,21 +104,21 @@ func (s *Store) ExplainAccess(ctx context.Context, a Actor, userID, resourceID s
 			subject.AccountID = acct[0]
 		}
 	}
-	acl, err := s.aclFor(ctx, subject)
+	access, err := s.aclFor(ctx, subject)
 	if err != nil {
 		return nil, err
 	}
 	var item, coll []string
-	for _, act := range ValidActions(res.Type) {
-		if aclIsCollectionAction(act) {
+	for _, act := range acl.ValidActions(res.Type) {
+		if acl.IsCollectionAction(act) {
 			coll = append(coll, act)
 		} else if act != string(ActionNoOp) {
 			item = append(item, act)
 		}
 	}
 	out := &AccessExplanation{UserID: u.ID, UserName: u.DisplayName(), Resource: res, ResourceName: name}
-	out.Actions = acl.Explain(res, item)
-	collection := Resource{Type: res.Type, ScopeID: res.ScopeID, ParentID: res.ParentID}
-	out.Actions = append(out.Actions, acl.Explain(collection, coll)...)
+	out.Actions = access.Explain(res, item)
+	collection := acl.Resource{Type: res.Type, ScopeID: res.ScopeID, ParentID: res.ParentID}
+	out.Actions = append(out.Actions, access.Explain(collection, coll)...)
 	return out, nil
 }

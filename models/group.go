@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"gatehouse/models/acl"
 )
 
 // Group actions beyond CRUD (see ValidActions("group")).
@@ -60,7 +62,9 @@ type groupMember struct {
 	CreatedAt time.Time
 }
 
-func groupResource(g *Group) Resource { return Resource{Type: "group", ID: g.ID, ScopeID: g.ScopeID} }
+func groupResource(g *Group) acl.Resource {
+	return acl.Resource{Type: "group", ID: g.ID, ScopeID: g.ScopeID}
+}
 
 var groupItemActions = []Action{ActionRead, ActionUpdate, ActionDelete, ActionAddMembers, ActionRemoveMembers}
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"gatehouse/models/acl"
 )
 
 // Host is a machine of a static host catalog: a name and an address (host
@@ -41,8 +43,8 @@ func (in HostInput) validate() (HostInput, error) {
 	return in, v.err()
 }
 
-func hostResource(h *Host) Resource {
-	return Resource{Type: "host", ID: h.ID, ScopeID: h.ScopeID, ParentID: h.CatalogID}
+func hostResource(h *Host) acl.Resource {
+	return acl.Resource{Type: "host", ID: h.ID, ScopeID: h.ScopeID, ParentID: h.CatalogID}
 }
 
 // CreateHost adds a host to a catalog. Errors: ErrInvalid (bad input, a name
@@ -54,7 +56,7 @@ func (s *Store) CreateHost(ctx context.Context, a Actor, catalogID string, in Ho
 		if err != nil {
 			return err
 		}
-		if err := tx.authorize(ctx, a, ActionCreate, Resource{Type: "host", ScopeID: c.ScopeID, ParentID: c.ID}); err != nil {
+		if err := tx.authorize(ctx, a, ActionCreate, acl.Resource{Type: "host", ScopeID: c.ScopeID, ParentID: c.ID}); err != nil {
 			return err
 		}
 		if in, err = in.validate(); err != nil {
@@ -103,7 +105,7 @@ func (s *Store) ListHosts(ctx context.Context, a Actor, catalogID string, opt Li
 	if err != nil {
 		return page, err
 	}
-	if err := s.authorize(ctx, a, ActionList, Resource{Type: "host", ScopeID: c.ScopeID, ParentID: c.ID}); err != nil {
+	if err := s.authorize(ctx, a, ActionList, acl.Resource{Type: "host", ScopeID: c.ScopeID, ParentID: c.ID}); err != nil {
 		return page, err
 	}
 	cond, args, err := s.listCondition(ctx, a, "host", ActionRead, ListColumns{Scope: "h.scope_id", ID: "h.id", Parent: "h.catalog_id"})

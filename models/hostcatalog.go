@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"gatehouse/models/acl"
 )
 
 // HostCatalogStatic is the only host catalog type: hosts entered by hand.
@@ -47,8 +49,8 @@ func (in HostCatalogInput) validate() (HostCatalogInput, error) {
 	return in, v.err()
 }
 
-func hostCatalogResource(c *HostCatalog) Resource {
-	return Resource{Type: "host-catalog", ID: c.ID, ScopeID: c.ScopeID}
+func hostCatalogResource(c *HostCatalog) acl.Resource {
+	return acl.Resource{Type: "host-catalog", ID: c.ID, ScopeID: c.ScopeID}
 }
 
 // CreateHostCatalog creates a static host catalog in a project. Errors:
@@ -98,10 +100,10 @@ func (s *Store) GetHostCatalog(ctx context.Context, a Actor, id string) (*HostCa
 		return nil, err
 	}
 	item := &HostCatalogItem{HostCatalog: *c, Actions: s.Allowed(ctx, a, hostCatalogResource(c), ActionUpdate, ActionDelete)}
-	child := Resource{Type: "host", ScopeID: c.ScopeID, ParentID: c.ID}
+	child := acl.Resource{Type: "host", ScopeID: c.ScopeID, ParentID: c.ID}
 	item.Actions[ActionCreate] = s.authorize(ctx, a, ActionCreate, child) == nil
 	item.MayListHosts = s.authorize(ctx, a, ActionList, child) == nil
-	item.MayListHostSets = s.authorize(ctx, a, ActionList, Resource{Type: "host-set", ScopeID: c.ScopeID, ParentID: c.ID}) == nil
+	item.MayListHostSets = s.authorize(ctx, a, ActionList, acl.Resource{Type: "host-set", ScopeID: c.ScopeID, ParentID: c.ID}) == nil
 	// The counts are those of the hosts and host sets tabs' lists.
 	hosts, hargs, err := s.visibleCount(ctx, a, "host", "hosts", "h", hostColumns, "h.catalog_id = c.id")
 	if err != nil {

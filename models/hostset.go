@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"gatehouse/models/acl"
+
 	"gorm.io/gorm/clause"
 )
 
@@ -51,8 +53,8 @@ func (in HostSetInput) validate() (HostSetInput, error) {
 	return in, v.err()
 }
 
-func hostSetResource(hs *HostSet) Resource {
-	return Resource{Type: "host-set", ID: hs.ID, ScopeID: hs.ScopeID, ParentID: hs.CatalogID}
+func hostSetResource(hs *HostSet) acl.Resource {
+	return acl.Resource{Type: "host-set", ID: hs.ID, ScopeID: hs.ScopeID, ParentID: hs.CatalogID}
 }
 
 // CreateHostSet adds a host set to a catalog, with the given hosts of that
@@ -65,7 +67,7 @@ func (s *Store) CreateHostSet(ctx context.Context, a Actor, catalogID string, in
 		if err != nil {
 			return err
 		}
-		if err := tx.authorize(ctx, a, ActionCreate, Resource{Type: "host-set", ScopeID: c.ScopeID, ParentID: c.ID}); err != nil {
+		if err := tx.authorize(ctx, a, ActionCreate, acl.Resource{Type: "host-set", ScopeID: c.ScopeID, ParentID: c.ID}); err != nil {
 			return err
 		}
 		if in, err = in.validate(); err != nil {
@@ -153,7 +155,7 @@ func (s *Store) ListHostSets(ctx context.Context, a Actor, catalogID string, opt
 	if err != nil {
 		return page, err
 	}
-	if err := s.authorize(ctx, a, ActionList, Resource{Type: "host-set", ScopeID: c.ScopeID, ParentID: c.ID}); err != nil {
+	if err := s.authorize(ctx, a, ActionList, acl.Resource{Type: "host-set", ScopeID: c.ScopeID, ParentID: c.ID}); err != nil {
 		return page, err
 	}
 	cond, args, err := s.listCondition(ctx, a, "host-set", ActionRead, ListColumns{Scope: "hs.scope_id", ID: "hs.id", Parent: "hs.catalog_id"})
@@ -237,7 +239,7 @@ func (s *Store) RemoveHostSetMember(ctx context.Context, a Actor, hostSetID, hos
 		if err := tx.authorize(ctx, a, ActionRemoveHosts, hostSetResource(hs)); err != nil {
 			return err
 		}
-		if err := tx.beforeSourceRemoval(ctx, hostSetResource(hs), Resource{Type: "host", ID: hostID, ScopeID: hs.ScopeID, ParentID: hs.CatalogID}); err != nil {
+		if err := tx.beforeSourceRemoval(ctx, hostSetResource(hs), acl.Resource{Type: "host", ID: hostID, ScopeID: hs.ScopeID, ParentID: hs.CatalogID}); err != nil {
 			return err
 		}
 		res := tx.q(ctx).Where("host_set_id = ? AND host_id = ?", hs.ID, hostID).Delete(&HostSetMember{})

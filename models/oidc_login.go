@@ -190,3 +190,48 @@ func claimText(claims map[string]any, name string, max int) string {
 	}
 	return v
 }
+
+// OIDCLoginConfig is what the login flow needs to talk to a provider,
+// including the decrypted client secret. Never show it to anyone.
+type OIDCLoginConfig struct {
+	AuthMethodID      string
+	Name              string
+	State             string
+	Issuer            string
+	ClientID          string
+	ClientSecret      string
+	ClaimsScopes      []string
+	AllowedAudiences  []string
+	SigningAlgorithms []string
+	MaxAge            int
+	Prompts           []string
+	Version           int
+}
+
+// OIDCConfigForLogin returns an active OIDC auth method's settings for the
+// login flow, which runs before anyone is logged in (Boundary's
+// "authenticate" action is open to anyone on active methods). Unknown and
+// inactive methods are ErrNotFound.
+func (s *Store) OIDCConfigForLogin(ctx context.Context, id string) (*OIDCLoginConfig, error) {
+	m, set, err := s.loadOIDCMethod(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if m.State == StateInactive {
+		return nil, fmt.Errorf("auth method %s is inactive: %w", id, ErrNotFound)
+	}
+	cfg := &OIDCLoginConfig{AuthMethodID: m.ID, Name: m.Name, State: m.State, Issuer: set.Issuer, ClientID: set.ClientID,
+		ClaimsScopes: splitList(set.ClaimsScopes), AllowedAudiences: splitList(set.AllowedAudiences),
+		SigningAlgorithms: splitList(set.SigningAlgorithms), MaxAge: set.MaxAge, Prompts: splitList(set.Prompts), Version: m.Version}
+	if set.ClientSecret != "" {
+		if s.opts.Crypter == nil {
+			return nil, fmt.Errorf("decrypt client secret of %s: no root key configured", id)
+		}
+		b, err := s.opts.Crypter.Decrypt(set.ClientSecret, m.ID)
+		if err != nil {
+			return nil, fmt.Errorf("decrypt client secret of %s: %w", id, err)
+		}
+		cfg.ClientSecret = string(b)
+	}
+	return cfg, nil
+}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"gatehouse/models/acl"
+
 	"gorm.io/gorm"
 )
 
@@ -192,8 +194,8 @@ func issuerProblem(issuer string) string {
 	return ""
 }
 
-func authMethodResource(m *AuthMethod) Resource {
-	return Resource{Type: "auth-method", ID: m.ID, ScopeID: m.ScopeID}
+func authMethodResource(m *AuthMethod) acl.Resource {
+	return acl.Resource{Type: "auth-method", ID: m.ID, ScopeID: m.ScopeID}
 }
 
 // CreateOIDCMethod adds an OIDC auth method to global or an org. It starts
@@ -207,7 +209,7 @@ func (s *Store) CreateOIDCMethod(ctx context.Context, a Actor, scopeID string, i
 		if err != nil {
 			return err
 		}
-		if err := tx.authorize(ctx, a, ActionCreate, Resource{Type: "auth-method", ScopeID: sc.ID}); err != nil {
+		if err := tx.authorize(ctx, a, ActionCreate, acl.Resource{Type: "auth-method", ScopeID: sc.ID}); err != nil {
 			return err
 		}
 		if sc.Type == ScopeProject {
@@ -327,7 +329,7 @@ func (s *Store) GetOIDCMethod(ctx context.Context, a Actor, id string) (*OIDCMet
 	}
 	out := oidcMethodOf(m, set)
 	out.Actions = s.Allowed(ctx, a, authMethodResource(m), ActionUpdate, ActionDelete, ActionChangeState)
-	out.Actions[ActionCreate] = s.authorize(ctx, a, ActionCreate, Resource{Type: "managed-group", ScopeID: m.ScopeID, ParentID: m.ID}) == nil
+	out.Actions[ActionCreate] = s.authorize(ctx, a, ActionCreate, acl.Resource{Type: "managed-group", ScopeID: m.ScopeID, ParentID: m.ID}) == nil
 	if err := s.q(ctx).Model(&Scope{}).Select("name").Where("id = ?", m.ScopeID).Scan(&out.ScopeName).Error; err != nil {
 		return nil, fmt.Errorf("load scope name: %w", err)
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"gatehouse/models/acl"
 )
 
 // Actor is who is calling a use case: the user behind a login, or nobody.
@@ -29,7 +31,7 @@ type Actor struct {
 // actorACL caches an actor's ACL for the life of one Actor value.
 type actorACL struct {
 	mu  sync.Mutex
-	acl *ACL
+	acl *acl.ACL
 }
 
 // Anonymous is the actor of requests without a login.
@@ -72,18 +74,18 @@ const (
 // ErrNotFound when the actor may not even see the item (no action at all on
 // it, so guessing ids reveals nothing), and ErrForbidden when it may see but
 // not do.
-func (s *Store) authorize(ctx context.Context, a Actor, action Action, res Resource) error {
-	acl, err := s.aclForResource(ctx, a, res)
+func (s *Store) authorize(ctx context.Context, a Actor, action Action, res acl.Resource) error {
+	access, err := s.aclForResource(ctx, a, res)
 	if err != nil {
 		return err
 	}
-	if acl.Allowed(res, string(action)).Allowed {
+	if access.Allowed(res, string(action)).Allowed {
 		return nil
 	}
 	if !a.Authenticated() {
 		return ErrUnauthenticated
 	}
-	if res.ID != "" && (action == ActionNoOp || !acl.Allowed(res, string(ActionNoOp)).Allowed) {
+	if res.ID != "" && (action == ActionNoOp || !access.Allowed(res, string(ActionNoOp)).Allowed) {
 		return fmt.Errorf("%s %s: %w", res.Type, res.ID, ErrNotFound)
 	}
 	return fmt.Errorf("%s %s on %s: %w", a.UserID, action, res.Type, ErrForbidden)
@@ -92,14 +94,14 @@ func (s *Store) authorize(ctx context.Context, a Actor, action Action, res Resou
 // Allowed reports which of the candidate actions the actor may do on res;
 // the UI uses it to show only usable buttons. Errors loading the roles
 // count as "not allowed".
-func (s *Store) Allowed(ctx context.Context, a Actor, res Resource, candidates ...Action) map[Action]bool {
+func (s *Store) Allowed(ctx context.Context, a Actor, res acl.Resource, candidates ...Action) map[Action]bool {
 	out := make(map[Action]bool, len(candidates))
-	acl, err := s.aclForResource(ctx, a, res)
+	access, err := s.aclForResource(ctx, a, res)
 	if err != nil {
 		return out
 	}
 	for _, c := range candidates {
-		out[c] = acl.Allowed(res, string(c)).Allowed
+		out[c] = access.Allowed(res, string(c)).Allowed
 	}
 	return out
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"gatehouse/models/acl"
 )
 
 // Special principals: every caller holds the roles of u_anon, every logged-in
@@ -16,18 +18,18 @@ const (
 
 // aclFor returns the actor's ACL, loading its roles on first use and keeping
 // them with the Actor value (see Actor).
-func (s *Store) aclFor(ctx context.Context, a Actor) (*ACL, error) {
+func (s *Store) aclFor(ctx context.Context, a Actor) (*acl.ACL, error) {
 	if a.acl == nil {
 		return s.loadACL(ctx, a)
 	}
 	a.acl.mu.Lock()
 	defer a.acl.mu.Unlock()
 	if a.acl.acl == nil {
-		acl, err := s.loadACL(ctx, a)
+		access, err := s.loadACL(ctx, a)
 		if err != nil {
 			return nil, err
 		}
-		a.acl.acl = acl
+		a.acl.acl = access
 	}
 	return a.acl.acl, nil
 }
@@ -45,7 +47,7 @@ const anonRolesSQL = `SELECT rp.role_id FROM role_principals rp WHERE rp.princip
 
 // loadACL reads the actor's roles with their grant scopes and grants in one
 // query and builds its ACL.
-func (s *Store) loadACL(ctx context.Context, a Actor) (*ACL, error) {
+func (s *Store) loadACL(ctx context.Context, a Actor) (*acl.ACL, error) {
 	held, args := anonRolesSQL, []any{}
 	if a.Authenticated() {
 		held, args = heldRolesSQL, []any{a.UserID, a.UserID, a.UserID}
@@ -62,7 +64,7 @@ ORDER BY 1, 4, 6`
 		return nil, fmt.Errorf("load roles of %s: %w", a.UserID, err)
 	}
 	defer rows.Close()
-	var roles []RoleGrants
+	var roles []acl.RoleGrants
 	for rows.Next() {
 		var id, name, scopeID, kind, value string
 		var position int
@@ -70,7 +72,7 @@ ORDER BY 1, 4, 6`
 			return nil, fmt.Errorf("load roles of %s: %w", a.UserID, err)
 		}
 		if len(roles) == 0 || roles[len(roles)-1].RoleID != id {
-			roles = append(roles, RoleGrants{RoleID: id, RoleName: name, RoleScopeID: scopeID})
+			roles = append(roles, acl.RoleGrants{RoleID: id, RoleName: name, RoleScopeID: scopeID})
 		}
 		cur := &roles[len(roles)-1]
 		if kind == "s" {
@@ -84,7 +86,7 @@ ORDER BY 1, 4, 6`
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("load roles of %s: %w", a.UserID, err)
 	}
-	return NewACL(Principal{UserID: a.UserID, AccountID: a.AccountID}, roles, cacheTree{s.scopes}), nil
+	return acl.NewACL(acl.Principal{UserID: a.UserID, AccountID: a.AccountID}, roles, cacheTree{s.scopes}), nil
 }
 
 // grantCache keeps parsed stored grants by their text (grants are
@@ -98,13 +100,13 @@ var grantCacheLen atomic.Int64
 
 // parseStoredGrant parses a grant read from the database; ok is false for one
 // that no longer parses (it is then ignored: it grants nothing).
-func parseStoredGrant(text string) (Grant, bool) {
+func parseStoredGrant(text string) (acl.Grant, bool) {
 	if g, ok := grantCache.Load(text); ok {
-		return g.(Grant), true
+		return g.(acl.Grant), true
 	}
-	g, err := ParseGrant(text)
+	g, err := acl.ParseGrant(text)
 	if err != nil {
-		return Grant{}, false
+		return acl.Grant{}, false
 	}
 	if grantCacheLen.Load() < grantCacheMax {
 		if _, loaded := grantCache.LoadOrStore(text, g); !loaded {
@@ -120,10 +122,10 @@ func parseStoredGrant(text string) (Grant, bool) {
 // list query (scopes made by another instance).
 type scopeCache struct {
 	mu sync.Mutex
-	m  ScopeParents // replaced, never mutated
+	m  acl.ScopeParents // replaced, never mutated
 }
 
-func (c *scopeCache) get() ScopeParents {
+func (c *scopeCache) get() acl.ScopeParents {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.m
@@ -136,7 +138,7 @@ type cacheTree struct{ c *scopeCache }
 func (t cacheTree) Parent(id string) (string, bool) { return t.c.get().Parent(id) }
 
 // scopeTree returns the scope tree, reloading it when fresh is set.
-func (s *Store) scopeTree(ctx context.Context, fresh bool) (ScopeParents, error) {
+func (s *Store) scopeTree(ctx context.Context, fresh bool) (acl.ScopeParents, error) {
 	if m := s.scopes.get(); m != nil && !fresh {
 		return m, nil
 	}
@@ -147,7 +149,7 @@ func (s *Store) scopeTree(ctx context.Context, fresh bool) (ScopeParents, error)
 	if err := s.q(ctx).Table("scopes").Select("id, parent_id").Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("load scope tree: %w", err)
 	}
-	m := make(ScopeParents, len(rows))
+	m := make(acl.ScopeParents, len(rows))
 	for _, r := range rows {
 		m[r.ID] = ""
 		if r.ParentID != nil {

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	"gatehouse/models/acl"
+
 	"gorm.io/gorm"
 )
 
@@ -27,7 +29,7 @@ import (
 // action (no-op). A type-only grant never reveals an item. Errors:
 // ErrUnauthenticated for an anonymous actor allowed nothing.
 func (s *Store) listCondition(ctx context.Context, a Actor, resourceType string, action Action, cols ListColumns) (string, []any, error) {
-	acl, err := s.aclFor(ctx, a)
+	access, err := s.aclFor(ctx, a)
 	if err != nil {
 		return "", nil, err
 	}
@@ -41,24 +43,24 @@ func (s *Store) listCondition(ctx context.Context, a Actor, resourceType string,
 	}
 	slices.Sort(all)
 	if resourceType == sessionType { // sessions outlive their scopes
-		if acl, all, err = s.withDeletedScopes(ctx, acl, tree); err != nil {
+		if access, all, err = s.withDeletedScopes(ctx, access, tree); err != nil {
 			return "", nil, err
 		}
 	}
 	act, listed := string(action), all
 	if action == ActionList {
 		act = string(ActionNoOp)
-		if _, child := aclParentType[resourceType]; !child {
+		if _, child := acl.ParentType(resourceType); !child {
 			listed = nil
 			for _, sc := range all {
-				if acl.Allowed(Resource{Type: resourceType, ScopeID: sc}, "list").Allowed {
+				if access.Allowed(acl.Resource{Type: resourceType, ScopeID: sc}, "list").Allowed {
 					listed = append(listed, sc)
 				}
 			}
 		}
 	}
-	f := acl.ListFilter(resourceType, act, listed)
-	cond, args := listFilterSQL(f, cols, acl.principal.UserID, len(listed) == len(all))
+	f := access.ListFilter(resourceType, act, listed)
+	cond, args := listFilterSQL(f, cols, access.Principal().UserID, len(listed) == len(all))
 	if cond == "1=0" && !a.Authenticated() {
 		return "", nil, ErrUnauthenticated
 	}
@@ -67,7 +69,7 @@ func (s *Store) listCondition(ctx context.Context, a Actor, resourceType string,
 
 // listFilterSQL turns f into the condition documented on listCondition.
 // everyScope tells that f was computed over every scope there is.
-func listFilterSQL(f ListFilter, cols ListColumns, userID string, everyScope bool) (string, []any) {
+func listFilterSQL(f acl.ListFilter, cols ListColumns, userID string, everyScope bool) (string, []any) {
 	if f.All && everyScope {
 		return "1=1", nil
 	}
@@ -82,7 +84,7 @@ func listFilterSQL(f ListFilter, cols ListColumns, userID string, everyScope boo
 	if len(f.ScopeIDs) > 0 {
 		parts = append(parts, in(cols.Scope, f.ScopeIDs))
 	}
-	perScope := func(col string, ids []ScopedID) {
+	perScope := func(col string, ids []acl.ScopedID) {
 		if col == "" {
 			return
 		}

@@ -9,6 +9,7 @@ import (
 
 	"gatehouse/dbtest"
 	"gatehouse/models"
+	"gatehouse/models/acl"
 )
 
 // TestBadGrants: every bad line gets its own message, and nothing is saved.
@@ -151,21 +152,21 @@ func TestDefaultRoles(t *testing.T) {
 			}
 		}
 		for _, g := range append(slices.Clone(models.SelfServiceGrants), models.DefaultProjectGrants...) {
-			if pg, err := models.ParseGrant(g); err != nil || pg.String() != g {
+			if pg, err := acl.ParseGrant(g); err != nil || pg.String() != g {
 				t.Errorf("grant %q is not canonical: %v %q", g, err, pg.String())
 			}
 		}
 		// What the defaults mean for bob, a plain user.
 		bob := w.bob(t)
-		own := models.Resource{Type: "session", ID: "s_1", ScopeID: w.p1, OwnerUserID: bob.UserID}
-		other := models.Resource{Type: "session", ID: "s_2", ScopeID: w.p1, OwnerUserID: w.admin.UserID}
+		own := acl.Resource{Type: "session", ID: "s_1", ScopeID: w.p1, OwnerUserID: bob.UserID}
+		other := acl.Resource{Type: "session", ID: "s_2", ScopeID: w.p1, OwnerUserID: w.admin.UserID}
 		if got := store.Allowed(ctx, bob, own, "read:self", "cancel:self", "read"); !got["read:self"] || !got["cancel:self"] || !got["read"] {
 			t.Errorf("own session: %v", got)
 		}
 		if got := store.Allowed(ctx, bob, other, "read:self", "cancel", "read"); got["read"] || got["cancel"] || got["read:self"] {
 			t.Errorf("other's session: %v", got)
 		}
-		if got := store.Allowed(ctx, bob, models.Resource{Type: "session", ScopeID: w.p1}, models.ActionList); !got[models.ActionList] {
+		if got := store.Allowed(ctx, bob, acl.Resource{Type: "session", ScopeID: w.p1}, models.ActionList); !got[models.ActionList] {
 			t.Errorf("list sessions: %v", got)
 		}
 		if _, err := store.GetUser(ctx, bob, bob.UserID); err != nil {

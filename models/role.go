@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"gatehouse/models/acl"
 )
 
 // Role actions beyond CRUD (see ValidActions("role")).
@@ -68,8 +70,8 @@ func (in RoleInput) validate() (RoleInput, error) {
 	return in, v.err()
 }
 
-func roleResource(r *Role) Resource {
-	return Resource{Type: "role", ID: r.ID, ScopeID: r.ScopeID}
+func roleResource(r *Role) acl.Resource {
+	return acl.Resource{Type: "role", ID: r.ID, ScopeID: r.ScopeID}
 }
 
 var roleItemActions = []Action{ActionRead, ActionUpdate, ActionDelete, ActionAddPrincipals, ActionRemovePrincipals, ActionSetGrants}
@@ -87,7 +89,7 @@ func (s *Store) CreateRole(ctx context.Context, a Actor, scopeID string, in Role
 		if in, err = in.validate(); err != nil {
 			return err
 		}
-		out, err = tx.insertRole(ctx, sc, in.Name, in.Description, []string{GrantScopeThis}, nil, nil)
+		out, err = tx.insertRole(ctx, sc, in.Name, in.Description, []string{acl.GrantScopeThis}, nil, nil)
 		return err
 	})
 	return out, err
@@ -251,10 +253,8 @@ func (s *Store) keepAnAdministrator(ctx context.Context, change func() error) er
 	// Guarded changes take turns (Postgres; SQLite has a single writer):
 	// two at once, each removing a different administrator, would each
 	// still see the other one.
-	if s.dialect == Postgres {
-		if err := s.q(ctx).Exec("SELECT pg_advisory_xact_lock(?)", adminGuardLock).Error; err != nil {
-			return fmt.Errorf("administrator guard: %w", err)
-		}
+	if err := s.advisoryLock(ctx, adminGuardLock); err != nil {
+		return fmt.Errorf("administrator guard: %w", err)
 	}
 	before, err := s.countAdministrators(ctx)
 	if err != nil {
@@ -282,7 +282,7 @@ func (s *Store) countAdministrators(ctx context.Context) (int64, error) {
 			" OR EXISTS (SELECT 1 FROM accounts ac WHERE ac.user_id = p.user_id)"+
 			" OR EXISTS (SELECT 1 FROM group_members gm JOIN accounts ac ON ac.user_id = gm.user_id WHERE gm.group_id = p.group_id)"+
 			" OR EXISTS (SELECT 1 FROM managed_group_members mm WHERE mm.managed_group_id = p.managed_group_id))",
-			GlobalScopeID, FullGrant, GrantScopeThis).Count(&n).Error
+			GlobalScopeID, FullGrant, acl.GrantScopeThis).Count(&n).Error
 	if err != nil {
 		return 0, fmt.Errorf("count administrators: %w", err)
 	}

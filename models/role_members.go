@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"gatehouse/models/acl"
 )
 
 type rolePrincipal struct {
@@ -104,11 +106,11 @@ func canonicalGrants(lines []string) ([]string, error) {
 			continue
 		}
 		n := i + 1
-		g, err := ParseGrant(line)
+		g, err := acl.ParseGrant(line)
 		var msg string
 		switch {
 		case err != nil:
-			msg = err.(*GrantError).Reason
+			msg = err.(*acl.GrantError).Reason
 		case seen[g.String()] > 0:
 			msg = fmt.Sprintf("repeats line %d", seen[g.String()])
 		default:
@@ -181,8 +183,8 @@ func (s *Store) SetRoleGrantScopes(ctx context.Context, a Actor, id string, vers
 }
 
 // validGrantScopes checks grant scopes against the role's scope and the tree.
-func validGrantScopes(roleScope string, in []string, tree ScopeParents) ([]string, error) {
-	acl := NewACL(Principal{}, nil, tree)
+func validGrantScopes(roleScope string, in []string, tree acl.ScopeParents) ([]string, error) {
+	access := acl.NewACL(acl.Principal{}, nil, tree)
 	var out []string
 	fail := func(msg string) ([]string, error) { return nil, Invalid("grant_scopes", msg) }
 	isProject := tree[roleScope] != "" && tree[tree[roleScope]] != ""
@@ -191,21 +193,21 @@ func validGrantScopes(roleScope string, in []string, tree ScopeParents) ([]strin
 		switch {
 		case gs == "" || slices.Contains(out, gs):
 			continue
-		case gs == GrantScopeThis:
-		case gs == GrantScopeChildren || gs == GrantScopeDescendants:
+		case gs == acl.GrantScopeThis:
+		case gs == acl.GrantScopeChildren || gs == acl.GrantScopeDescendants:
 			if isProject {
 				return fail(fmt.Sprintf("A project has no scopes below it, so %q does not apply.", gs))
 			}
 		case gs == roleScope:
 			return fail(fmt.Sprintf("%q is the role's own scope: use \"this\".", gs))
 		default:
-			if _, ok := tree[gs]; !ok || !acl.below(roleScope, gs) {
+			if _, ok := tree[gs]; !ok || !access.Below(roleScope, gs) {
 				return fail(fmt.Sprintf("%q is not a scope below the role's scope.", gs))
 			}
 		}
 		out = append(out, gs)
 	}
-	if slices.Contains(out, GrantScopeChildren) && slices.Contains(out, GrantScopeDescendants) {
+	if slices.Contains(out, acl.GrantScopeChildren) && slices.Contains(out, acl.GrantScopeDescendants) {
 		return fail(`Choose "children" or "descendants", not both (descendants include the children).`)
 	}
 	slices.Sort(out)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"gatehouse/models/acl"
 )
 
 // principalTarget is a principal being added, resolved from its id.
@@ -21,9 +23,9 @@ func (s *Store) resolvePrincipal(ctx context.Context, a Actor, roleScope, id str
 	if id == PrincipalAnyone || id == PrincipalAuthenticated {
 		return &principalTarget{typ: "user", row: rolePrincipal{PrincipalType: "user", PrincipalID: id}}, nil
 	}
-	var res Resource
+	var res acl.Resource
 	var row struct{ ScopeID, ParentID string }
-	t, _ := ResourceTypeOfID(id)
+	t, _ := acl.ResourceTypeOfID(id)
 	switch t {
 	case "user":
 		res.Type = "user"
@@ -55,8 +57,8 @@ func (s *Store) resolvePrincipal(ctx context.Context, a Actor, roleScope, id str
 	if err != nil {
 		return nil, err
 	}
-	acl := NewACL(Principal{}, nil, tree)
-	if roleScope != GlobalScopeID && row.ScopeID != GlobalScopeID && row.ScopeID != roleScope && !acl.below(row.ScopeID, roleScope) {
+	access := acl.NewACL(acl.Principal{}, nil, tree)
+	if roleScope != GlobalScopeID && row.ScopeID != GlobalScopeID && row.ScopeID != roleScope && !access.Below(row.ScopeID, roleScope) {
 		return nil, Invalid("principals", fmt.Sprintf("The %s %q lives in another organization than the role.", res.Type, id))
 	}
 	pt := &principalTarget{typ: res.Type, scopeID: row.ScopeID, row: rolePrincipal{PrincipalType: res.Type, PrincipalID: id}}

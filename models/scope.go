@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"gatehouse/models/acl"
+
 	"gorm.io/gorm"
 )
 
@@ -53,12 +55,12 @@ func (in ScopeInput) validate() (ScopeInput, error) {
 	return in, v.err()
 }
 
-func scopeResource(sc *Scope) Resource {
+func scopeResource(sc *Scope) acl.Resource {
 	parent := GlobalScopeID // global is its own holder
 	if sc.ParentID != nil {
 		parent = *sc.ParentID
 	}
-	return Resource{Type: "scope", ID: sc.ID, ScopeID: parent}
+	return acl.Resource{Type: "scope", ID: sc.ID, ScopeID: parent}
 }
 
 // DefaultProjectRoleName is the role every new project gets, held by u_auth
@@ -104,7 +106,7 @@ func (s *Store) CreateScope(ctx context.Context, a Actor, parentID string, in Sc
 		}
 		if sc.Type == ScopeProject {
 			if _, err := tx.insertRole(ctx, sc, DefaultProjectRoleName, "Default grants for every authenticated user",
-				[]string{GrantScopeThis}, DefaultProjectGrants, []string{PrincipalAuthenticated}); err != nil {
+				[]string{acl.GrantScopeThis}, DefaultProjectGrants, []string{PrincipalAuthenticated}); err != nil {
 				return fmt.Errorf("create default role: %w", err)
 			}
 		}
@@ -124,7 +126,7 @@ func (s *Store) collectionScope(ctx context.Context, a Actor, id, resourceType s
 	if err != nil {
 		return nil, err
 	}
-	err = s.authorize(ctx, a, action, Resource{Type: resourceType, ScopeID: sc.ID})
+	err = s.authorize(ctx, a, action, acl.Resource{Type: resourceType, ScopeID: sc.ID})
 	if err != nil && s.authorize(ctx, a, ActionRead, scopeResource(sc)) != nil {
 		if !a.Authenticated() {
 			return nil, ErrUnauthenticated
@@ -170,7 +172,7 @@ func (s *Store) GetScope(ctx context.Context, a Actor, id string) (*ScopeItem, e
 	}
 	item := &ScopeItem{Scope: *sc, Actions: s.Allowed(ctx, a, scopeResource(sc), ActionUpdate, ActionDelete)}
 	// Creating a child is a collection action on the scope's children.
-	item.Actions[ActionCreate] = s.authorize(ctx, a, ActionCreate, Resource{Type: "scope", ScopeID: sc.ID}) == nil
+	item.Actions[ActionCreate] = s.authorize(ctx, a, ActionCreate, acl.Resource{Type: "scope", ScopeID: sc.ID}) == nil
 	if sc.ID == GlobalScopeID {
 		item.Actions[ActionDelete] = false
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+
+	"gatehouse/models/acl"
 )
 
 // Sessions outlive their scopes: deleting a project or an org cancels its
@@ -41,8 +43,8 @@ func (s *Store) rememberDeletedScopes(ctx context.Context, id string) error {
 
 // historicTree is the live scope tree plus the deleted scopes.
 type historicTree struct {
-	live ScopeTree
-	gone ScopeParents
+	live acl.ScopeTree
+	gone acl.ScopeParents
 }
 
 // Parent implements ScopeTree.
@@ -55,22 +57,22 @@ func (t historicTree) Parent(id string) (string, bool) {
 }
 
 // deletedScopes loads the deleted scopes with their parents.
-func (s *Store) deletedScopes(ctx context.Context) (ScopeParents, error) {
+func (s *Store) deletedScopes(ctx context.Context) (acl.ScopeParents, error) {
 	var rows []struct{ ID, ParentID string }
 	if err := s.q(ctx).Raw("SELECT id, parent_id FROM deleted_scopes").Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("load deleted scopes: %w", err)
 	}
-	m := make(ScopeParents, len(rows))
+	m := make(acl.ScopeParents, len(rows))
 	for _, r := range rows {
 		m[r.ID] = r.ParentID
 	}
 	return m, nil
 }
 
-// withDeletedScopes returns acl resolving scopes over the tree as it was
+// withDeletedScopes returns access resolving scopes over the tree as it was
 // (live plus deleted scopes), and the ids of every scope of both, for
 // session authorization. live is the current tree (ids → parents).
-func (s *Store) withDeletedScopes(ctx context.Context, acl *ACL, live ScopeParents) (*ACL, []string, error) {
+func (s *Store) withDeletedScopes(ctx context.Context, access *acl.ACL, live acl.ScopeParents) (*acl.ACL, []string, error) {
 	gone, err := s.deletedScopes(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -83,17 +85,15 @@ func (s *Store) withDeletedScopes(ctx context.Context, acl *ACL, live ScopeParen
 	}
 	slices.Sort(ids)
 	if len(gone) == 0 {
-		return acl, ids, nil
+		return access, ids, nil
 	}
-	c := *acl
-	c.tree = historicTree{live: live, gone: gone}
-	return &c, ids, nil
+	return access.WithTree(historicTree{live: live, gone: gone}), ids, nil
 }
 
 // aclForResource is the actor's ACL for res: for a session whose scope is
 // gone, one that knows the deleted scopes.
-func (s *Store) aclForResource(ctx context.Context, a Actor, res Resource) (*ACL, error) {
-	acl, err := s.aclFor(ctx, a)
+func (s *Store) aclForResource(ctx context.Context, a Actor, res acl.Resource) (*acl.ACL, error) {
+	access, err := s.aclFor(ctx, a)
 	if err != nil {
 		return nil, err
 	}
@@ -101,15 +101,15 @@ func (s *Store) aclForResource(ctx context.Context, a Actor, res Resource) (*ACL
 		return nil, err
 	}
 	if res.Type != sessionType || res.ScopeID == "" {
-		return acl, nil
+		return access, nil
 	}
 	live, err := s.scopeTree(ctx, false)
 	if err != nil {
 		return nil, err
 	}
 	if _, ok := live[res.ScopeID]; ok {
-		return acl, nil
+		return access, nil
 	}
-	acl, _, err = s.withDeletedScopes(ctx, acl, live)
-	return acl, err
+	access, _, err = s.withDeletedScopes(ctx, access, live)
+	return access, err
 }

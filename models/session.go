@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"gatehouse/models/acl"
 )
 
 // Session actions (grant_types.go lists them for type "session").
@@ -153,8 +155,8 @@ type SessionDetail struct {
 	Credentials []IssuedCredential
 }
 
-func sessionResource(s *Session) Resource {
-	return Resource{Type: "session", ID: s.ID, ScopeID: s.ProjectID, OwnerUserID: s.UserID}
+func sessionResource(s *Session) acl.Resource {
+	return acl.Resource{Type: "session", ID: s.ID, ScopeID: s.ProjectID, OwnerUserID: s.UserID}
 }
 
 // readSession loads a session the actor may read (read, or read:self on its
@@ -174,7 +176,7 @@ func (s *Store) readSession(ctx context.Context, a Actor, id string) (*Session, 
 }
 
 // authorizeSelf allows action, or its :self form on the actor's own item.
-func (s *Store) authorizeSelf(ctx context.Context, a Actor, action, self Action, res Resource) error {
+func (s *Store) authorizeSelf(ctx context.Context, a Actor, action, self Action, res acl.Resource) error {
 	if res.OwnerUserID != "" && res.OwnerUserID == a.UserID && s.authorize(ctx, a, self, res) == nil {
 		return nil
 	}

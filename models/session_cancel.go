@@ -3,6 +3,8 @@ package models
 import (
 	"context"
 	"fmt"
+
+	"gatehouse/models/acl"
 )
 
 // CancelSession cancels a session: its own user with cancel:self, anyone
@@ -59,7 +61,7 @@ var sessionUse = map[string]struct{ cond, table string }{
 // records stay. On Postgres it first locks res's row, so a session being
 // started on it either commits first (and is canceled here) or fails with
 // not found after the deletion. It returns the number of sessions moved.
-func (s *Store) CancelSessionsOf(ctx context.Context, res Resource) (int, error) {
+func (s *Store) CancelSessionsOf(ctx context.Context, res acl.Resource) (int, error) {
 	cond, table := "", ""
 	args := []any{res.ID}
 	switch res.Type {
@@ -77,8 +79,8 @@ func (s *Store) CancelSessionsOf(ctx context.Context, res Resource) (int, error)
 		}
 		cond, table = u.cond, u.table
 	}
-	if s.dialect == Postgres && table != "credential_libraries" {
-		if err := s.q(ctx).Exec("SELECT 1 FROM "+table+" WHERE id = ? FOR UPDATE", res.ID).Error; err != nil {
+	if table != "credential_libraries" {
+		if err := s.lockRows(ctx, table, "id = ?", res.ID); err != nil {
 			return 0, fmt.Errorf("lock %s %s: %w", res.Type, res.ID, err)
 		}
 	}
@@ -92,7 +94,7 @@ func (s *Store) CancelSessionsOf(ctx context.Context, res Resource) (int, error)
 // CancelSessionsOfRemoval cancels, inside the caller's transaction, the
 // sessions that used item through parent when item is removed from it: a
 // host set or credential removed from a target, a host leaving a host set.
-func (s *Store) CancelSessionsOfRemoval(ctx context.Context, parent, item Resource) (int, error) {
+func (s *Store) CancelSessionsOfRemoval(ctx context.Context, parent, item acl.Resource) (int, error) {
 	var cond string
 	var args []any
 	switch {

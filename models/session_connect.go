@@ -158,10 +158,8 @@ func (s *Store) ConnectionClosed(ctx context.Context, connectionID string, bytes
 		sid := ids[0]
 		// Lock the session before its connection, the order every
 		// session move takes, so the two never deadlock.
-		if tx.dialect == Postgres {
-			if err := tx.q(ctx).Exec(`SELECT 1 FROM sessions WHERE id = ? FOR UPDATE`, sid).Error; err != nil {
-				return err
-			}
+		if err := tx.lockRows(ctx, "sessions", "id = ?", sid); err != nil {
+			return err
 		}
 		if err := tx.q(ctx).Exec(`UPDATE session_connections SET bytes_up = ?, bytes_down = ? WHERE id = ?`,
 			bytesUp, bytesDown, connectionID).Error; err != nil {
@@ -211,11 +209,8 @@ func (s *Store) FlushConnectionBytes(ctx context.Context, connectionID string, b
 		var c Connection
 		// Lock the session before its connection, the order every session
 		// move takes (see ConnectionClosed), so the two never deadlock.
-		if tx.dialect == Postgres {
-			if err := tx.q(ctx).Exec(`SELECT 1 FROM sessions WHERE id = (SELECT session_id FROM session_connections WHERE id = ?) FOR UPDATE`,
-				connectionID).Error; err != nil {
-				return err
-			}
+		if err := tx.lockRows(ctx, "sessions", "id = (SELECT session_id FROM session_connections WHERE id = ?)", connectionID); err != nil {
+			return err
 		}
 		err := tx.q(ctx).Raw(`UPDATE session_connections SET bytes_up = ?, bytes_down = ? WHERE id = ? AND closed_at IS NULL
 			RETURNING id, session_id`, bytesUp, bytesDown, connectionID).Scan(&c).Error

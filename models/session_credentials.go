@@ -114,12 +114,9 @@ func (s *Store) staticCredential(ctx context.Context, id string) (*IssuedCredent
 // and records them on the session.
 func (s *Store) issueCredentials(ctx context.Context, sessionID, targetID string, now time.Time) ([]IssuedCredential, error) {
 	var srcs []CredentialSource
-	q := `SELECT tcs.credential_id, tcs.purpose FROM target_credential_sources tcs
+	q := s.keyShare(`SELECT tcs.credential_id, tcs.purpose FROM target_credential_sources tcs
 		JOIN credentials c ON c.id = tcs.credential_id JOIN credential_stores cs ON cs.id = c.store_id
-		WHERE tcs.target_id = ? ORDER BY tcs.credential_id`
-	if s.dialect == Postgres {
-		q += " FOR KEY SHARE OF c, cs"
-	}
+		WHERE tcs.target_id = ? ORDER BY tcs.credential_id`, "c, cs")
 	if err := s.q(ctx).Raw(q, targetID).Scan(&srcs).Error; err != nil {
 		return nil, fmt.Errorf("credential sources of %s: %w", targetID, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"gatehouse/models"
+	"gatehouse/models/acl"
 )
 
 // TestDeletionCancelsSessions deletes each of the twelve associated
@@ -27,7 +28,7 @@ func TestDeletionCancelsSessions(t *testing.T) {
 			// libraries arrive later): call the sessions hook such a
 			// Delete runs in its transaction, as it will.
 			return f.store.Transact(ctx, func(tx *models.Store) error {
-				_, err := tx.CancelSessionsOf(ctx, models.Resource{Type: "credential-library", ID: "clvlt_lib1"})
+				_, err := tx.CancelSessionsOf(ctx, acl.Resource{Type: "credential-library", ID: "clvlt_lib1"})
 				return err
 			})
 		}, true},

@@ -176,19 +176,3 @@ func (s *Store) listSessions(ctx context.Context, a Actor, cond string, args []a
 	}
 	return page, nil
 }
-
-// prefixRange is a case-insensitive "starts with" condition on col as a
-// range on lower(col), which an expression index serves on both databases
-// (byte order: COLLATE "C" on Postgres, SQLite's default). indexed false
-// keeps SQLite from using that index for it (unary +, same value).
-func (s *Store) prefixRange(col, prefix string, indexed bool) (string, string, string) {
-	lo := strings.ToLower(prefix)
-	hi := lo + "\U0010FFFF"
-	expr := "lower(" + col + ")"
-	if s.dialect == Postgres {
-		expr += ` COLLATE "C"`
-	} else if !indexed {
-		expr = "+" + expr
-	}
-	return expr + " >= ? AND " + expr + " < ?", lo, hi
-}

@@ -21,21 +21,6 @@ type sessionMove struct {
 
 const moveReturning = " RETURNING id, user_id, previous_state, state, termination_reason, ending_reason"
 
-// lockedSet turns a condition on sessions into one that, on Postgres, first
-// locks the matching rows in id order (so concurrent set-based moves never
-// deadlock); with skipLocked rows another instance is moving are left to it.
-// SQLite's single writer needs neither.
-func (s *Store) lockedSet(cond string, skipLocked bool) string {
-	if s.dialect != Postgres {
-		return cond
-	}
-	lock := " FOR UPDATE"
-	if skipLocked {
-		lock += " SKIP LOCKED"
-	}
-	return "id IN (SELECT id FROM sessions WHERE " + cond + " ORDER BY id" + lock + ")"
-}
-
 // terminateSessions applies a terminating event to the sessions matching
 // cond (plus the event's from-states, checked again on the row itself), as
 // one statement, and records what moved.
@@ -82,15 +67,6 @@ func (s *Store) endSessions(ctx context.Context, idle, live SessionEvent, cond s
 		return nil, fmt.Errorf("%s sessions: %w", idle, err)
 	}
 	return moved, s.recordMoves(ctx, moved, now)
-}
-
-// timeParam is a time placeholder whose type Postgres cannot infer (in a
-// CASE); SQLite takes the bound text as is.
-func (s *Store) timeParam() string {
-	if s.dialect == Postgres {
-		return "CAST(? AS timestamptz)"
-	}
-	return "?"
 }
 
 // recordMoves writes, in the moving transaction, one history row per move,

@@ -9,6 +9,7 @@ import (
 
 	"gatehouse/dbtest"
 	"gatehouse/models"
+	"gatehouse/models/acl"
 )
 
 // countingLibrary counts Revoke calls per session.
@@ -68,7 +69,7 @@ func TestSessionRaces(t *testing.T) {
 				run(func() error { _, err := f.store.SweepSessions(ctx); return err })
 				run(func() error {
 					return f.store.Transact(ctx, func(tx *models.Store) error {
-						_, err := tx.CancelSessionsOf(ctx, models.Resource{Type: "target", ID: f.target})
+						_, err := tx.CancelSessionsOf(ctx, acl.Resource{Type: "target", ID: f.target})
 						return err
 					})
 				})

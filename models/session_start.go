@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"gatehouse/models/acl"
+
 	"gorm.io/gorm"
 )
 
@@ -62,16 +64,6 @@ type sessionUser struct {
 	LoginExpiresAt                                                                     time.Time
 }
 
-// keyShare locks the read rows against deletion until commit on Postgres,
-// so a deletion either sees the new session (and cancels it) or makes the
-// start fail with not found.
-func (s *Store) keyShare(sql string, of string) string {
-	if s.dialect == Postgres {
-		return sql + " FOR KEY SHARE OF " + of
-	}
-	return sql
-}
-
 // StartSession starts a session on a target the actor may authorize-session
 // on (evaluated here, once), in the target's project. Its expiration is now
 // + the target's session_max_seconds, capped at the actor's login expiry;
@@ -108,16 +100,16 @@ func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput)
 	if err != nil {
 		return nil, err
 	}
-	targetRes := Resource{Type: "target", ID: t.ID, ScopeID: t.ScopeID}
+	targetRes := acl.Resource{Type: "target", ID: t.ID, ScopeID: t.ScopeID}
 	if err := s.authorize(ctx, a, ActionAuthorizeSession, targetRes); err != nil {
 		return nil, err
 	}
 	// The grants that allowed it, for the warehouse snapshot.
-	acl, err := s.aclFor(ctx, a)
+	access, err := s.aclFor(ctx, a)
 	if err != nil {
 		return nil, err
 	}
-	grants := acl.Allowed(targetRes, string(ActionAuthorizeSession)).Matches
+	grants := access.Allowed(targetRes, string(ActionAuthorizeSession)).Matches
 	var u sessionUser
 	err = s.q(ctx).Raw(s.keyShare(`SELECT u.id, u.name, u.full_name, u.email, ac.id AS account_id,
 		am.id AS auth_method_id, am.name AS auth_method_name, am.type AS auth_method_type, l.expires_at AS login_expires_at
@@ -188,7 +180,7 @@ func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput)
 // of its account through which it holds a role whose grants allowed the
 // session (grants): the groups that counted, for the snapshot. Its other
 // groups are left out.
-func (s *Store) groupsThatCounted(ctx context.Context, userID, accountID string, grants []GrantMatch) (groups, managed []NamedRef, err error) {
+func (s *Store) groupsThatCounted(ctx context.Context, userID, accountID string, grants []acl.GrantMatch) (groups, managed []NamedRef, err error) {
 	var roleIDs []string
 	for _, g := range grants {
 		if !slices.Contains(roleIDs, g.RoleID) {

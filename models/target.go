@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"gatehouse/models/acl"
 )
 
 // Target defaults and the only target type.
@@ -81,8 +83,8 @@ func (in TargetInput) validate() (TargetInput, error) {
 	return in, v.err()
 }
 
-func targetResource(t *Target) Resource {
-	return Resource{Type: "target", ID: t.ID, ScopeID: t.ScopeID}
+func targetResource(t *Target) acl.Resource {
+	return acl.Resource{Type: "target", ID: t.ID, ScopeID: t.ScopeID}
 }
 
 func nilIfEmpty(s string) *string {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"gatehouse/models/acl"
+
 	"gorm.io/gorm/clause"
 )
 
@@ -93,10 +95,10 @@ func (s *Store) GetTarget(ctx context.Context, a Actor, id string) (*TargetDetai
 	}
 	for i := range d.CredentialSources {
 		c := &d.CredentialSources[i]
-		if !d.Actions[ActionAuthorizeSession] && s.authorize(ctx, a, ActionNoOp, Resource{Type: "credential", ID: c.CredentialID, ScopeID: c.ScopeID, ParentID: c.StoreID}) != nil {
+		if !d.Actions[ActionAuthorizeSession] && s.authorize(ctx, a, ActionNoOp, acl.Resource{Type: "credential", ID: c.CredentialID, ScopeID: c.ScopeID, ParentID: c.StoreID}) != nil {
 			c.CredentialName, c.CredentialType, c.CredentialHidden = c.CredentialID, "", true
 		}
-		if s.authorize(ctx, a, ActionNoOp, Resource{Type: "credential-store", ID: c.StoreID, ScopeID: c.ScopeID}) != nil {
+		if s.authorize(ctx, a, ActionNoOp, acl.Resource{Type: "credential-store", ID: c.StoreID, ScopeID: c.ScopeID}) != nil {
 			c.StoreName, c.StoreHidden = c.StoreID, true
 		}
 	}
@@ -126,10 +128,10 @@ func (s *Store) hostSourceViews(ctx context.Context, a Actor, targetID string) (
 	}
 	for i := range out {
 		v := &out[i]
-		if s.authorize(ctx, a, ActionNoOp, Resource{Type: "host-set", ID: v.HostSetID, ScopeID: v.ScopeID, ParentID: v.CatalogID}) != nil {
+		if s.authorize(ctx, a, ActionNoOp, acl.Resource{Type: "host-set", ID: v.HostSetID, ScopeID: v.ScopeID, ParentID: v.CatalogID}) != nil {
 			v.HostSetName, v.HostSetHidden = v.HostSetID, true
 		}
-		if s.authorize(ctx, a, ActionNoOp, Resource{Type: "host-catalog", ID: v.CatalogID, ScopeID: v.ScopeID}) != nil {
+		if s.authorize(ctx, a, ActionNoOp, acl.Resource{Type: "host-catalog", ID: v.CatalogID, ScopeID: v.ScopeID}) != nil {
 			v.CatalogName, v.CatalogHidden = v.CatalogID, true
 		}
 	}
@@ -200,7 +202,7 @@ func (s *Store) RemoveTargetHostSource(ctx context.Context, a Actor, targetID, h
 		if err := tx.authorize(ctx, a, ActionRemoveHostSources, targetResource(t)); err != nil {
 			return err
 		}
-		if err := tx.beforeSourceRemoval(ctx, targetResource(t), Resource{Type: "host-set", ID: hostSetID, ScopeID: t.ScopeID}); err != nil {
+		if err := tx.beforeSourceRemoval(ctx, targetResource(t), acl.Resource{Type: "host-set", ID: hostSetID, ScopeID: t.ScopeID}); err != nil {
 			return err
 		}
 		res := tx.q(ctx).Where("target_id = ? AND host_set_id = ?", t.ID, hostSetID).Delete(&TargetHostSource{})
@@ -258,7 +260,7 @@ func (s *Store) RemoveTargetCredentialSource(ctx context.Context, a Actor, targe
 		if err := tx.authorize(ctx, a, ActionRemoveCredentialSources, targetResource(t)); err != nil {
 			return err
 		}
-		if err := tx.beforeSourceRemoval(ctx, targetResource(t), Resource{Type: "credential", ID: credentialID, ScopeID: t.ScopeID}); err != nil {
+		if err := tx.beforeSourceRemoval(ctx, targetResource(t), acl.Resource{Type: "credential", ID: credentialID, ScopeID: t.ScopeID}); err != nil {
 			return err
 		}
 		res := tx.q(ctx).Where("target_id = ? AND credential_id = ? AND purpose = ?", t.ID, credentialID, CredentialPurposeBrokered).

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"gatehouse/models/acl"
+
 	"gorm.io/gorm"
 )
 
@@ -128,8 +130,8 @@ func (in UserInput) validate(creating bool) (UserInput, error) {
 	return in, v.err()
 }
 
-func userResource(u *User) Resource {
-	return Resource{Type: "user", ID: u.ID, ScopeID: u.ScopeID, OwnerUserID: u.ID}
+func userResource(u *User) acl.Resource {
+	return acl.Resource{Type: "user", ID: u.ID, ScopeID: u.ScopeID, OwnerUserID: u.ID}
 }
 
 // CreateUser creates a user in global or an org and, when a login name is
@@ -408,7 +410,7 @@ func (s *Store) DeleteAccount(ctx context.Context, a Actor, accountID string) er
 		if acct.ID == a.AccountID {
 			return fmt.Errorf("you cannot remove the account you are logged in with: %w", ErrConflict)
 		}
-		if _, err := tx.CancelSessionsOf(ctx, Resource{Type: "account", ID: accountID, ScopeID: u.ScopeID}); err != nil {
+		if _, err := tx.CancelSessionsOf(ctx, acl.Resource{Type: "account", ID: accountID, ScopeID: u.ScopeID}); err != nil {
 			return err
 		}
 		return tx.keepAnAdministrator(ctx, func() error {

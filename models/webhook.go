@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"gatehouse/models/acl"
 )
 
 // EventType is the grant type of the change log (action list: read the
@@ -142,8 +144,8 @@ func (in WebhookInput) validate() (WebhookInput, error) {
 	return in, v.err()
 }
 
-func webhookResource(id string) Resource {
-	return Resource{Type: WebhookType, ID: id, ScopeID: GlobalScopeID}
+func webhookResource(id string) acl.Resource {
+	return acl.Resource{Type: WebhookType, ID: id, ScopeID: GlobalScopeID}
 }
 
 // NewWebhookSecret makes a signing secret in the Standard Webhooks form:

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"gatehouse/models"
+	"gatehouse/models/acl"
 )
 
 // grantLineError is one bad line of the grants textarea.
@@ -46,7 +47,7 @@ func explicitGrantScopes(r *models.RoleDetail, f Form) string {
 	}
 	var ids []string
 	for _, gs := range r.GrantScopes {
-		if gs != models.GrantScopeThis && gs != models.GrantScopeChildren && gs != models.GrantScopeDescendants {
+		if gs != acl.GrantScopeThis && gs != acl.GrantScopeChildren && gs != acl.GrantScopeDescendants {
 			ids = append(ids, gs)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"gatehouse/models/acl"
 )
 
 // CredentialStoreStatic is the only credential store type: credentials
@@ -44,8 +46,8 @@ func (in CredentialStoreInput) validate() (CredentialStoreInput, error) {
 	return in, v.err()
 }
 
-func credentialStoreResource(cs *CredentialStore) Resource {
-	return Resource{Type: "credential-store", ID: cs.ID, ScopeID: cs.ScopeID}
+func credentialStoreResource(cs *CredentialStore) acl.Resource {
+	return acl.Resource{Type: "credential-store", ID: cs.ID, ScopeID: cs.ScopeID}
 }
 
 // CreateCredentialStore creates a static credential store in a project.
@@ -93,7 +95,7 @@ func (s *Store) GetCredentialStore(ctx context.Context, a Actor, id string) (*Cr
 		return nil, err
 	}
 	item := &CredentialStoreItem{CredentialStore: *cs, Actions: s.Allowed(ctx, a, credentialStoreResource(cs), ActionUpdate, ActionDelete)}
-	item.Actions[ActionCreate] = s.authorize(ctx, a, ActionCreate, Resource{Type: "credential", ScopeID: cs.ScopeID, ParentID: cs.ID}) == nil
+	item.Actions[ActionCreate] = s.authorize(ctx, a, ActionCreate, acl.Resource{Type: "credential", ScopeID: cs.ScopeID, ParentID: cs.ID}) == nil
 	// The count is that of the store page's list.
 	cond, args, err := s.listCondition(ctx, a, "credential", ActionRead, credentialColumns)
 	if err != nil {

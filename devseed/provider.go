@@ -1,7 +1,8 @@
-package main
+package devseed
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -19,13 +20,13 @@ const (
 	devMethodName  = "Dev provider"
 )
 
-// seedDevProvider starts the built-in development OpenID provider at
+// provider starts the built-in development OpenID provider at
 // <external URL>/dev-idp with the seeded people, and creates or updates the
 // active-public, primary OIDC auth method "Dev provider" in global pointing
 // at it (its issuer and a fresh client secret follow the current run's
 // address). It also links the provider's "admin" to the bootstrap
-// administrator and seeds an "SRE" managed group.
-func seedDevProvider(ctx context.Context, store *models.Store, ext *url.URL, mounts map[string]http.Handler, logger *slog.Logger) error {
+// administrator and seeds an "SRE" managed group. It returns the method's id.
+func provider(ctx context.Context, store *models.Store, ext *url.URL, mounts map[string]http.Handler, logger *slog.Logger) (string, error) {
 	base := ext.String()
 	issuer := base + devIdPPath
 	secret := string(randomKeyText(24))
@@ -35,7 +36,7 @@ func seedDevProvider(ctx context.Context, store *models.Store, ext *url.URL, mou
 		PostLogoutRedirectURIs: []string{base + "/login"},
 	}}, logger.With("component", "dev-idp"))
 	if err != nil {
-		return err
+		return "", err
 	}
 	mounts[devIdPPath] = idp.Handler()
 	m, err := store.SeedOIDCMethod(ctx, models.GlobalScopeID, models.OIDCMethodInput{
@@ -44,17 +45,21 @@ func seedDevProvider(ctx context.Context, store *models.Store, ext *url.URL, mou
 		SigningAlgorithms: "RS256", Primary: true,
 	})
 	if err != nil {
-		return fmt.Errorf("seed dev auth method: %w", err)
+		return "", fmt.Errorf("seed dev auth method: %w", err)
 	}
 	if err := store.SeedDevExtras(ctx, m.ID, "admin", "dev-admin", issuer); err != nil {
-		return fmt.Errorf("seed dev extras: %w", err)
+		return "", fmt.Errorf("seed dev extras: %w", err)
 	}
-	return nil
+	return m.ID, nil
 }
 
+// randomKeyText returns n random letters and digits.
 func randomKeyText(n int) []byte {
 	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	b := randomKey(n)
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand.Read never fails on supported platforms
+	}
 	for i := range b {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"gatehouse/models/acl"
 )
 
 // ActionReadHistory lets an actor read the session warehouse (Session
@@ -144,7 +146,7 @@ func (s *Store) historyWhere(ctx context.Context, a Actor, f HistoryFilter) (str
 		if v = strings.TrimSpace(v); v == "" {
 			return
 		}
-		if t, ok := ResourceTypeOfID(v); ok && t == idType {
+		if t, ok := acl.ResourceTypeOfID(v); ok && t == idType {
 			add("w."+idCol+" = ?", v)
 		} else {
 			add("lower(w."+nameCol+") = ?", strings.ToLower(v))

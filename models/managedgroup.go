@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"gatehouse/models/acl"
+
 	"github.com/hashicorp/go-bexpr"
 	"gorm.io/gorm"
 )
@@ -77,8 +79,8 @@ func (in ManagedGroupInput) validate() (ManagedGroupInput, error) {
 	return in, v.err()
 }
 
-func managedGroupResource(g *ManagedGroup, scopeID string) Resource {
-	return Resource{Type: "managed-group", ID: g.ID, ScopeID: scopeID, ParentID: g.AuthMethodID}
+func managedGroupResource(g *ManagedGroup, scopeID string) acl.Resource {
+	return acl.Resource{Type: "managed-group", ID: g.ID, ScopeID: scopeID, ParentID: g.AuthMethodID}
 }
 
 // CreateManagedGroup adds a managed group to an OIDC auth method. A filter
@@ -88,7 +90,7 @@ func (s *Store) CreateManagedGroup(ctx context.Context, a Actor, methodID string
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, a, ActionCreate, Resource{Type: "managed-group", ScopeID: m.ScopeID, ParentID: m.ID}); err != nil {
+	if err := s.authorize(ctx, a, ActionCreate, acl.Resource{Type: "managed-group", ScopeID: m.ScopeID, ParentID: m.ID}); err != nil {
 		return nil, err
 	}
 	if in, err = in.validate(); err != nil {
@@ -161,7 +163,7 @@ func (s *Store) ListManagedGroups(ctx context.Context, a Actor, methodID string,
 	if err != nil {
 		return page, err
 	}
-	if err := s.authorize(ctx, a, ActionList, Resource{Type: "managed-group", ScopeID: m.ScopeID, ParentID: m.ID}); err != nil {
+	if err := s.authorize(ctx, a, ActionList, acl.Resource{Type: "managed-group", ScopeID: m.ScopeID, ParentID: m.ID}); err != nil {
 		return page, err
 	}
 	cond, args, err := s.listCondition(ctx, a, "managed-group", ActionRead, ListColumns{Scope: "m.scope_id", ID: "g.id", Parent: "g.auth_method_id"})

@@ -1,4 +1,4 @@
-package main
+package devseed
 
 import (
 	"context"
@@ -9,23 +9,24 @@ import (
 
 const devAccessRoleName = "Dev SRE access"
 
-// seedDevAccess gives the dev provider's "SRE" managed group (alice) a role
-// in the dev project that lists, reads and starts sessions on its targets;
-// bob gets nothing, so the first run shows the difference between two
-// people. Idempotent across restarts.
-func seedDevAccess(ctx context.Context, store *models.Store) error {
-	admin, err := devAdmin(ctx, store)
+// access gives the dev provider's "SRE" managed group (alice) of auth
+// method methodID a role in project projectID that lists, reads and starts
+// sessions on its targets; bob gets nothing, so the first run shows the
+// difference between two people. Idempotent across restarts.
+func access(ctx context.Context, store *models.Store, admin models.Actor, projectID, methodID string) error {
+	groups, err := store.ListManagedGroups(ctx, admin, methodID, models.ListOptions{Search: "SRE", PerPage: 200})
 	if err != nil {
-		return err
+		return fmt.Errorf("find the SRE managed group: %w", err)
 	}
-	var projectID, groupID string
-	if err := store.DB().WithContext(ctx).Table("scopes").Select("id").
-		Where("type = ? AND name = ?", models.ScopeProject, devProjectName).Limit(1).Scan(&projectID).Error; err != nil || projectID == "" {
-		return fmt.Errorf("find the dev project: %v", err)
+	var groupID string
+	for _, g := range groups.Items {
+		if g.Name == "SRE" {
+			groupID = g.ID
+			break
+		}
 	}
-	if err := store.DB().WithContext(ctx).Table("managed_groups").Select("id").
-		Where("name = ?", "SRE").Order("created_at").Limit(1).Scan(&groupID).Error; err != nil || groupID == "" {
-		return fmt.Errorf("find the SRE managed group: %v", err)
+	if groupID == "" {
+		return fmt.Errorf("find the SRE managed group: %w", models.ErrNotFound)
 	}
 	page, err := store.ListRoles(ctx, admin, projectID, models.ListOptions{Search: devAccessRoleName})
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"gatehouse/models/acl"
 )
 
 // HistorySession is one session as the warehouse keeps it: the snapshot of
@@ -60,10 +62,10 @@ type HistorySession struct {
 	BytesDown               int64      `gorm:"column:bytes_down"`
 
 	// Decoded from the JSON columns by GetHistorySession.
-	Groups        []NamedRef      `gorm:"-"`
-	ManagedGroups []NamedRef      `gorm:"-"`
-	Grants        []GrantMatch    `gorm:"-"`
-	Credentials   []CredentialRef `gorm:"-"`
+	Groups        []NamedRef       `gorm:"-"`
+	ManagedGroups []NamedRef       `gorm:"-"`
+	Grants        []acl.GrantMatch `gorm:"-"`
+	Credentials   []CredentialRef  `gorm:"-"`
 }
 
 // TableName is the warehouse's session table.

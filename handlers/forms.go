@@ -1,26 +1,15 @@
 package handlers
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"strings"
 
-	"gatehouse/models"
 	"gatehouse/views"
 )
 
 // Helpers shared by the infrastructure pages (host catalogs, hosts, host
 // sets, targets, credential stores, credentials).
-
-// PathStore gives the scope path for breadcrumbs (no authorization gate)
-// and the create checks for "New …" buttons and forms.
-type PathStore interface {
-	ScopePath(ctx context.Context, a models.Actor, id string) ([]models.Scope, error)
-	AuthorizeCreate(ctx context.Context, a models.Actor, resourceType, scopeID string) error
-	ProjectSections(ctx context.Context, a models.Actor, projectID string) models.ProjectSections
-	MayCreate(ctx context.Context, a models.Actor, resourceType, scopeID, parentID string) bool
-}
 
 // intField reads a number field: empty gives def, anything that is not a
 // whole number gives 0, which the domain refuses with the field's message.
@@ -48,15 +37,6 @@ func multiValues(r *http.Request, f *views.Form, name string) []string {
 // nameDesc returns a form prefilled with a name and description.
 func nameDesc(name, description string) views.Form {
 	return views.Form{Values: map[string]string{"name": name, "description": description}}
-}
-
-// crumbs builds breadcrumbs from label/href pairs.
-func crumbs(pairs ...string) []views.Crumb {
-	out := make([]views.Crumb, 0, len(pairs)/2)
-	for i := 0; i+1 < len(pairs); i += 2 {
-		out = append(out, views.Crumb{Label: pairs[i], Href: pairs[i+1]})
-	}
-	return out
 }
 
 // plural writes "1 host" or "n hosts".

@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -111,91 +110,4 @@ func (s *Store) DeleteAuthMethod(ctx context.Context, a Actor, id string) error 
 			return nil
 		})
 	})
-}
-
-// SeedOIDCMethod creates or updates, by name in scopeID, an OIDC auth method
-// that is active-public and primary, without checking the provider (its
-// caller may not be serving yet). It is for trusted start-up seeding only
-// (`gatehouse dev`); no actor is involved.
-func (s *Store) SeedOIDCMethod(ctx context.Context, scopeID string, in OIDCMethodInput) (*AuthMethod, error) {
-	var out *AuthMethod
-	err := s.Transact(ctx, func(tx *Store) error {
-		in, set, err := in.validate(true)
-		if err != nil {
-			return err
-		}
-		var m AuthMethod
-		err = tx.q(ctx).Where("scope_id = ? AND type = ? AND lower(name) = lower(?)", scopeID, AuthMethodOIDC, in.Name).Take(&m).Error
-		creating := errors.Is(err, gorm.ErrRecordNotFound)
-		if err != nil && !creating {
-			return fmt.Errorf("find seeded auth method: %w", err)
-		}
-		now := tx.now()
-		if creating {
-			m = AuthMethod{ID: NewID(PrefixOIDCMethod), ScopeID: scopeID, Type: AuthMethodOIDC, CreatedAt: now, Version: 1}
-		}
-		m.Name, m.Description, m.State, m.UpdatedAt = in.Name, in.Description, StateActivePublic, now
-		if !creating {
-			// The seeded provider's address may change between runs; its
-			// people stay the same, so their accounts follow the issuer.
-			if err := tx.q(ctx).Model(&Account{}).Where("auth_method_id = ? AND issuer IS NOT NULL", m.ID).
-				Update("issuer", set.Issuer).Error; err != nil {
-				return fmt.Errorf("move accounts to the new issuer: %w", err)
-			}
-		}
-		if err := tx.saveOIDCMethod(ctx, &m, set, in.ClientSecret, true, creating); err != nil {
-			return err
-		}
-		if err := tx.q(ctx).Model(&AuthMethod{}).Where("id = ?", m.ID).Update("state", StateActivePublic).Error; err != nil {
-			return fmt.Errorf("activate seeded auth method: %w", err)
-		}
-		out = &m
-		return nil
-	})
-	return out, err
-}
-
-// OIDCLoginConfig is what the login flow needs to talk to a provider,
-// including the decrypted client secret. Never show it to anyone.
-type OIDCLoginConfig struct {
-	AuthMethodID      string
-	Name              string
-	State             string
-	Issuer            string
-	ClientID          string
-	ClientSecret      string
-	ClaimsScopes      []string
-	AllowedAudiences  []string
-	SigningAlgorithms []string
-	MaxAge            int
-	Prompts           []string
-	Version           int
-}
-
-// OIDCConfigForLogin returns an active OIDC auth method's settings for the
-// login flow, which runs before anyone is logged in (Boundary's
-// "authenticate" action is open to anyone on active methods). Unknown and
-// inactive methods are ErrNotFound.
-func (s *Store) OIDCConfigForLogin(ctx context.Context, id string) (*OIDCLoginConfig, error) {
-	m, set, err := s.loadOIDCMethod(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if m.State == StateInactive {
-		return nil, fmt.Errorf("auth method %s is inactive: %w", id, ErrNotFound)
-	}
-	cfg := &OIDCLoginConfig{AuthMethodID: m.ID, Name: m.Name, State: m.State, Issuer: set.Issuer, ClientID: set.ClientID,
-		ClaimsScopes: splitList(set.ClaimsScopes), AllowedAudiences: splitList(set.AllowedAudiences),
-		SigningAlgorithms: splitList(set.SigningAlgorithms), MaxAge: set.MaxAge, Prompts: splitList(set.Prompts), Version: m.Version}
-	if set.ClientSecret != "" {
-		if s.opts.Crypter == nil {
-			return nil, fmt.Errorf("decrypt client secret of %s: no root key configured", id)
-		}
-		b, err := s.opts.Crypter.Decrypt(set.ClientSecret, m.ID)
-		if err != nil {
-			return nil, fmt.Errorf("decrypt client secret of %s: %w", id, err)
-		}
-		cfg.ClientSecret = string(b)
-	}
-	return cfg, nil
 }

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"time"
 
+	"gatehouse/models/acl"
+
 	"gorm.io/gorm"
 )
 
@@ -54,7 +56,7 @@ func (s *Store) GetHistorySession(ctx context.Context, a Actor, id string) (*His
 	if err != nil {
 		return nil, fmt.Errorf("session history %s: %w", id, err)
 	}
-	res := Resource{Type: sessionType, ID: id, ScopeID: scope}
+	res := acl.Resource{Type: sessionType, ID: id, ScopeID: scope}
 	if err := s.authorize(ctx, a, ActionReadHistory, res); err != nil {
 		return nil, notFoundIfHidden(err)
 	}

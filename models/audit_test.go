@@ -11,6 +11,7 @@ import (
 
 	"gatehouse/dbtest"
 	"gatehouse/models"
+	"gatehouse/models/acl"
 )
 
 var whT0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -24,7 +25,7 @@ func whSnapshot(id string, created time.Time) *models.SessionSnapshot {
 		AccountID: "acctpw_alice", AuthMethodID: "ampw_main", AuthMethodName: "Passwords", AuthMethodType: "password",
 		Groups:        []models.NamedRef{{ID: "g_ops", Name: "ops"}},
 		ManagedGroups: []models.NamedRef{{ID: "mgoidc_eng", Name: "engineers"}},
-		Grants:        []models.GrantMatch{{RoleID: "r_dev", RoleName: "developers", RoleScopeID: "o_acme", GrantScope: "descendants", Grant: "ids=*;type=target;actions=authorize-session"}},
+		Grants:        []acl.GrantMatch{{RoleID: "r_dev", RoleName: "developers", RoleScopeID: "o_acme", GrantScope: "descendants", Grant: "ids=*;type=target;actions=authorize-session"}},
 		TargetID:      "ttcp_db", TargetName: "prod-db", TargetType: "tcp", TargetDescription: "the database",
 		TargetPort: 5432, TargetSessionMaxSeconds: 28800, TargetConnectionLimit: 3,
 		HostID: "hst_db1", HostName: "db1", HostAddress: "10.0.0.5", HostSetID: "hsst_dbs", HostSetName: "databases",

@@ -1,6 +1,10 @@
 package models
 
-import "time"
+import (
+	"time"
+
+	"gatehouse/models/acl"
+)
 
 // This file is the contract between the session lifecycle and the data
 // warehouse: the session code calls these inside the transaction of the
@@ -35,7 +39,7 @@ type SessionSnapshot struct {
 	AccountID, AuthMethodID                   string
 	AuthMethodName, AuthMethodType            string
 	Groups, ManagedGroups                     []NamedRef
-	Grants                                    []GrantMatch // what allowed authorize-session
+	Grants                                    []acl.GrantMatch // what allowed authorize-session
 	TargetID, TargetName, TargetType          string
 	TargetDescription                         string
 	TargetPort                                int

@@ -1,4 +1,4 @@
-package models
+package acl
 
 import (
 	"fmt"
@@ -58,7 +58,7 @@ func (a *ACL) suggest(r Resource, act string) string {
 		return "the resource has no scope; nothing can be granted on it"
 	}
 	if r.ID == "" {
-		if !aclIsCollectionAction(act) && act != "no-op" {
+		if !IsCollectionAction(act) && act != "no-op" {
 			return fmt.Sprintf("%q acts on one %s: ask it with the item's id", act, r.Type)
 		}
 		if _, child := aclParentType[r.Type]; child {
@@ -69,7 +69,7 @@ func (a *ACL) suggest(r Resource, act string) string {
 		}
 		return a.where(r, fmt.Sprintf("type=%s;actions=%s", r.Type, act))
 	}
-	if aclIsCollectionAction(act) {
+	if IsCollectionAction(act) {
 		return fmt.Sprintf("%q is a collection action: ask it on the %s collection, without an id", act, r.Type)
 	}
 	if t, _ := ResourceTypeOfID(r.ID); t != r.Type {

@@ -1,4 +1,4 @@
-package models
+package acl
 
 import (
 	"cmp"
@@ -48,7 +48,7 @@ func (f ListFilter) Empty() bool {
 // type, or no scopes.
 func (a *ACL) ListFilter(resourceType, action string, scopeIDs []string) ListFilter {
 	var f ListFilter
-	if !aclTypeHas(resourceType, action) || aclIsCollectionAction(action) {
+	if !aclTypeHas(resourceType, action) || IsCollectionAction(action) {
 		return f
 	}
 	full := map[string]bool{}

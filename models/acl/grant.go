@@ -1,4 +1,4 @@
-package models
+package acl
 
 import (
 	"fmt"
@@ -253,7 +253,7 @@ func (g *Grant) validateTypeOnly() string {
 		return reason
 	}
 	for _, a := range g.Actions {
-		if !aclIsCollectionAction(a) && a != "no-op" {
+		if !IsCollectionAction(a) && a != "no-op" {
 			return fmt.Sprintf(`type=%s without ids allows only collection actions (list, create, no-op) and reveals no item; for %q use "ids=*;type=%s;actions=%s" or name the ids`,
 				g.Type, a, g.Type, a)
 		}
@@ -288,7 +288,7 @@ func (g *Grant) validateIDs() string {
 	switch {
 	case g.Type == "":
 		for _, a := range g.Actions {
-			if !aclIsCollectionAction(a) {
+			if !IsCollectionAction(a) {
 				continue
 			}
 			if parent, ok := aclParentType[idType]; ok {

@@ -1,4 +1,4 @@
-package main
+package devseed
 
 import (
 	"context"
@@ -10,25 +10,25 @@ import (
 
 // Dev seed names (issue 4): what `gatehouse dev` shows on a first run.
 const (
+	// EchoPort is the port of the dev echo service (worker.ServeEcho, run by
+	// `gatehouse dev`) and of the seeded target echo.
+	EchoPort = 9201
+
 	devOrgName     = "Dev org"
 	devProjectName = "Dev project"
 	devCatalogName = "Dev catalog"
 	devHostName    = "localhost"
 	devHostSetName = "Local hosts"
 	devEchoTarget  = "echo"
-	devEchoPort    = 9201 // worker.ServeEcho, run by `gatehouse dev`
 	devPGTarget    = "postgres-local"
 )
 
-// seedDevInfrastructure makes the dev org and project with a static catalog
+// infrastructure makes the dev org and project with a static catalog
 // holding 127.0.0.1 in a host set, and the targets echo (direct address,
 // port 9201) and postgres-local (the host set, port 5432). It finds what an
-// earlier run made by name, so it is idempotent across restarts.
-func seedDevInfrastructure(ctx context.Context, store *models.Store) error {
-	admin, err := devAdmin(ctx, store)
-	if err != nil {
-		return err
-	}
+// earlier run made by name, so it is idempotent across restarts. It returns
+// the dev project's id.
+func infrastructure(ctx context.Context, store *models.Store, admin models.Actor) (string, error) {
 	org, err := findOrCreate(func(o models.ListOptions) ([]models.ScopeItem, error) {
 		p, err := store.ListScopes(ctx, admin, models.GlobalScopeID, o)
 		return p.Items, err
@@ -37,7 +37,7 @@ func seedDevInfrastructure(ctx context.Context, store *models.Store) error {
 		return id(sc, err)
 	})
 	if err != nil {
-		return fmt.Errorf("dev org: %w", err)
+		return "", fmt.Errorf("dev org: %w", err)
 	}
 	proj, err := findOrCreate(func(o models.ListOptions) ([]models.ScopeItem, error) {
 		p, err := store.ListScopes(ctx, admin, org, o)
@@ -47,7 +47,7 @@ func seedDevInfrastructure(ctx context.Context, store *models.Store) error {
 		return id(sc, err)
 	})
 	if err != nil {
-		return fmt.Errorf("dev project: %w", err)
+		return "", fmt.Errorf("dev project: %w", err)
 	}
 	catalog, err := findOrCreate(func(o models.ListOptions) ([]models.HostCatalogItem, error) {
 		p, err := store.ListHostCatalogs(ctx, admin, proj, o)
@@ -57,7 +57,7 @@ func seedDevInfrastructure(ctx context.Context, store *models.Store) error {
 		return id(c, err)
 	})
 	if err != nil {
-		return fmt.Errorf("dev catalog: %w", err)
+		return "", fmt.Errorf("dev catalog: %w", err)
 	}
 	host, err := findOrCreate(func(o models.ListOptions) ([]models.HostItem, error) {
 		p, err := store.ListHosts(ctx, admin, catalog, o)
@@ -67,7 +67,7 @@ func seedDevInfrastructure(ctx context.Context, store *models.Store) error {
 		return id(h, err)
 	})
 	if err != nil {
-		return fmt.Errorf("dev host: %w", err)
+		return "", fmt.Errorf("dev host: %w", err)
 	}
 	set, err := findOrCreate(func(o models.ListOptions) ([]models.HostSetItem, error) {
 		p, err := store.ListHostSets(ctx, admin, catalog, o)
@@ -77,7 +77,7 @@ func seedDevInfrastructure(ctx context.Context, store *models.Store) error {
 		return id(hs, err)
 	})
 	if err != nil {
-		return fmt.Errorf("dev host set: %w", err)
+		return "", fmt.Errorf("dev host set: %w", err)
 	}
 	listTargets := func(o models.ListOptions) ([]models.TargetItem, error) {
 		p, err := store.ListTargets(ctx, admin, proj, o)
@@ -86,11 +86,11 @@ func seedDevInfrastructure(ctx context.Context, store *models.Store) error {
 	targetName := func(t models.TargetItem) (string, string) { return t.Name, t.ID }
 	if _, err := findOrCreate(listTargets, targetName, devEchoTarget, func() (string, error) {
 		t, err := store.CreateTarget(ctx, admin, proj, models.TargetInput{Name: devEchoTarget, Description: "The dev echo service",
-			DefaultPort: devEchoPort, Address: "127.0.0.1", SessionMaxSeconds: models.DefaultSessionMaxSeconds,
+			DefaultPort: EchoPort, Address: "127.0.0.1", SessionMaxSeconds: models.DefaultSessionMaxSeconds,
 			SessionConnectionLimit: models.UnlimitedConnections})
 		return id(t, err)
 	}); err != nil {
-		return fmt.Errorf("dev target %s: %w", devEchoTarget, err)
+		return "", fmt.Errorf("dev target %s: %w", devEchoTarget, err)
 	}
 	if _, err := findOrCreate(listTargets, targetName, devPGTarget, func() (string, error) {
 		t, err := store.CreateTarget(ctx, admin, proj, models.TargetInput{Name: devPGTarget, Description: "A Postgres on this machine",
@@ -100,21 +100,9 @@ func seedDevInfrastructure(ctx context.Context, store *models.Store) error {
 		}
 		return t.ID, store.AddTargetHostSources(ctx, admin, t.ID, []string{set})
 	}); err != nil {
-		return fmt.Errorf("dev target %s: %w", devPGTarget, err)
+		return "", fmt.Errorf("dev target %s: %w", devPGTarget, err)
 	}
-	return nil
-}
-
-// devAdmin is the actor the dev seeds act as: the bootstrap administrator
-// (login name "admin").
-func devAdmin(ctx context.Context, store *models.Store) (models.Actor, error) {
-	var userID string
-	err := store.DB().WithContext(ctx).Table("accounts").Select("user_id").
-		Where("login_name = ?", "admin").Order("created_at").Limit(1).Scan(&userID).Error
-	if err != nil || userID == "" {
-		return models.Actor{}, fmt.Errorf("find the dev administrator: %v", err)
-	}
-	return models.Actor{UserID: userID, Name: "admin"}, nil
+	return proj, nil
 }
 
 // findOrCreate returns the id of the listed item named name (exact, case

@@ -1,4 +1,4 @@
-package models
+package acl
 
 import (
 	"slices"
@@ -43,8 +43,8 @@ var aclTypes = map[string]aclTypeSpec{
 	"credential":         {aclBasicItem, aclListNew},
 	"session":            {[]string{"no-op", "read", "read:self", "cancel", "cancel:self", "read-history"}, aclListOnly},
 	"auth-token":         {[]string{"no-op", "read", "read:self", "delete", "delete:self"}, aclListOnly},
-	EventType:            {[]string{"no-op", "read"}, aclListOnly},
-	WebhookType:          {aclBasicItem, aclListNew},
+	"event":              {[]string{"no-op", "read"}, aclListOnly},
+	"webhook":            {aclBasicItem, aclListNew},
 }
 
 // aclParentType maps each child type to the type of the item it lives under.
@@ -74,7 +74,7 @@ var aclIDPrefixes = map[string]string{
 	"cred": "credential", "credup": "credential", "credspk": "credential", "credjson": "credential",
 	"s":  "session",
 	"at": "auth-token",
-	"ev": EventType, "wh": WebhookType,
+	"ev": "event", "wh": "webhook",
 }
 
 // ResourceTypeOfID returns the resource type an id denotes by its prefix (the
@@ -104,8 +104,9 @@ func ValidActions(resourceType string) []string {
 	return append(slices.Clone(spec.item), spec.collection...)
 }
 
-// aclIsCollectionAction reports whether act operates on a collection.
-func aclIsCollectionAction(act string) bool {
+// IsCollectionAction reports whether act operates on a collection (list,
+// create) rather than on one item.
+func IsCollectionAction(act string) bool {
 	return act == "list" || act == "create"
 }
 
@@ -167,4 +168,11 @@ func aclEditDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// ParentType returns the type of the item a child resource type lives under
+// (host-catalog for host); ok is false for types that live in a scope.
+func ParentType(resourceType string) (parent string, ok bool) {
+	parent, ok = aclParentType[resourceType]
+	return parent, ok
 }

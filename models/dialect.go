@@ -1,0 +1,91 @@
+package models
+
+import (
+	"context"
+	"strings"
+)
+
+// Dialect differences live here: the Dialect type and every helper that
+// writes SQL one way on Postgres and another on SQLite (row locks, key-share
+// locks, advisory locks, typed time parameters, prefix ranges). Use cases
+// call these helpers rather than testing s.dialect inline; the remaining
+// inline tests (history text search, chart grouping, export batching, the
+// session list plan, Postgres notifications) choose a query plan, not a
+// locking rule.
+
+// Dialect names the database flavour behind a Store.
+type Dialect string
+
+// The two supported databases.
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+// lockedSet turns a condition on sessions into one that, on Postgres, first
+// locks the matching rows in id order (so concurrent set-based moves never
+// deadlock); with skipLocked rows another instance is moving are left to it.
+// SQLite's single writer needs neither.
+func (s *Store) lockedSet(cond string, skipLocked bool) string {
+	if s.dialect != Postgres {
+		return cond
+	}
+	lock := " FOR UPDATE"
+	if skipLocked {
+		lock += " SKIP LOCKED"
+	}
+	return "id IN (SELECT id FROM sessions WHERE " + cond + " ORDER BY id" + lock + ")"
+}
+
+// timeParam is a time placeholder whose type Postgres cannot infer (in a
+// CASE); SQLite takes the bound text as is.
+func (s *Store) timeParam() string {
+	if s.dialect == Postgres {
+		return "CAST(? AS timestamptz)"
+	}
+	return "?"
+}
+
+// keyShare locks the read rows against deletion until commit on Postgres,
+// so a deletion either sees the new session (and cancels it) or makes the
+// start fail with not found.
+func (s *Store) keyShare(sql string, of string) string {
+	if s.dialect == Postgres {
+		return sql + " FOR KEY SHARE OF " + of
+	}
+	return sql
+}
+
+// prefixRange is a case-insensitive "starts with" condition on col as a
+// range on lower(col), which an expression index serves on both databases
+// (byte order: COLLATE "C" on Postgres, SQLite's default). indexed false
+// keeps SQLite from using that index for it (unary +, same value).
+func (s *Store) prefixRange(col, prefix string, indexed bool) (string, string, string) {
+	lo := strings.ToLower(prefix)
+	hi := lo + "\U0010FFFF"
+	expr := "lower(" + col + ")"
+	if s.dialect == Postgres {
+		expr += ` COLLATE "C"`
+	} else if !indexed {
+		expr = "+" + expr
+	}
+	return expr + " >= ? AND " + expr + " < ?", lo, hi
+}
+
+// lockRows locks the rows of table matching cond until commit on Postgres
+// (SELECT … FOR UPDATE); SQLite's single writer needs no lock.
+func (s *Store) lockRows(ctx context.Context, table, cond string, args ...any) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	return s.q(ctx).Exec("SELECT 1 FROM "+table+" WHERE "+cond+" FOR UPDATE", args...).Error
+}
+
+// advisoryLock takes the Postgres transaction-scoped advisory lock key, so
+// the changes guarded by it take turns; SQLite's single writer needs none.
+func (s *Store) advisoryLock(ctx context.Context, key int64) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	return s.q(ctx).Exec("SELECT pg_advisory_xact_lock(?)", key).Error
+}
