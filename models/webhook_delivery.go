@@ -122,39 +122,70 @@ func excerpt(s string, n int) string {
 // (then failed). An endpoint whose deliveries fail for DisableAfter without
 // a success is disabled, with the reason shown on its page.
 func (s *Store) FinishWebhookDelivery(ctx context.Context, job *WebhookJob, at WebhookAttempt) error {
-	o := s.opts.Webhooks.withDefaults()
+	return s.FinishWebhookDeliveries(ctx, []WebhookJob{*job}, []WebhookAttempt{at})
+}
+
+// FinishWebhookDeliveries is FinishWebhookDelivery for a batch (attempts[i]
+// is the outcome of jobs[i]), in one transaction.
+func (s *Store) FinishWebhookDeliveries(ctx context.Context, jobs []WebhookJob, attempts []WebhookAttempt) error {
 	return s.Transact(ctx, func(tx *Store) error {
-		now := tx.now()
-		upd := map[string]any{"locked_until": nil, "last_attempt_at": now, "last_status": at.Status,
-			"last_latency_ms": int(at.Latency / time.Millisecond), "last_response": excerpt(at.Response, 1024),
-			"last_error": excerpt(at.Error, 512)}
-		if at.OK {
-			upd["state"], upd["delivered_at"] = "delivered", now
-		} else if now.Sub(job.CreatedAt) >= o.RetryFor {
-			upd["state"] = "failed"
-		} else {
-			delay := o.BackoffBase << min(max(job.Attempts-1, 0), 20)
-			upd["next_attempt_at"] = now.Add(min(delay, o.BackoffMax))
+		last := map[string]int{} // endpoint -> index of its outcome that counts
+		for i := range jobs {
+			if err := tx.finishDelivery(ctx, &jobs[i], attempts[i]); err != nil {
+				return err
+			}
+			if j, seen := last[jobs[i].EndpointID]; !seen || !attempts[j].OK {
+				last[jobs[i].EndpointID] = i // a success in the batch wins
+			}
 		}
-		if err := tx.q(ctx).Model(&WebhookDelivery{}).Where("id = ?", job.ID).Updates(upd).Error; err != nil {
-			return fmt.Errorf("finish webhook delivery %s: %w", job.ID, err)
+		for ep, i := range last {
+			if err := tx.endpointOutcome(ctx, ep, attempts[i]); err != nil {
+				return err
+			}
 		}
-		ep := tx.q(ctx).Model(&Webhook{}).Where("id = ?", job.EndpointID)
-		if at.OK {
-			return ep.Where("failing_since IS NOT NULL").Update("failing_since", nil).Error
-		}
-		if err := ep.Where("failing_since IS NULL").Update("failing_since", now).Error; err != nil {
-			return fmt.Errorf("webhook %s failing: %w", job.EndpointID, err)
-		}
-		last := at.Error
-		if last == "" {
-			last = fmt.Sprintf("HTTP %d", at.Status)
-		}
-		reason := fmt.Sprintf("Disabled automatically at %s: every delivery failed for %s (last: %s). Fix the receiver, then enable it again.",
-			now.Format(time.RFC3339), o.DisableAfter, excerpt(last, 200))
-		return tx.q(ctx).Model(&Webhook{}).Where("id = ? AND enabled AND failing_since <= ?", job.EndpointID, now.Add(-o.DisableAfter)).
-			Updates(map[string]any{"enabled": false, "disabled_reason": reason}).Error
+		return nil
 	})
+}
+
+func (s *Store) finishDelivery(ctx context.Context, job *WebhookJob, at WebhookAttempt) error {
+	o, tx, now := s.opts.Webhooks.withDefaults(), s, s.now()
+	upd := map[string]any{"locked_until": nil, "last_attempt_at": now, "last_status": at.Status,
+		"last_latency_ms": int(at.Latency / time.Millisecond), "last_response": excerpt(at.Response, 1024),
+		"last_error": excerpt(at.Error, 512)}
+	if at.OK {
+		upd["state"], upd["delivered_at"] = "delivered", now
+	} else if now.Sub(job.CreatedAt) >= o.RetryFor {
+		upd["state"] = "failed"
+	} else {
+		delay := o.BackoffBase << min(max(job.Attempts-1, 0), 20)
+		upd["next_attempt_at"] = now.Add(min(delay, o.BackoffMax))
+	}
+	if err := tx.q(ctx).Model(&WebhookDelivery{}).Where("id = ?", job.ID).Updates(upd).Error; err != nil {
+		return fmt.Errorf("finish webhook delivery %s: %w", job.ID, err)
+	}
+	return nil
+}
+
+// endpointOutcome records on an endpoint whether its latest attempt
+// succeeded: a success clears its failing time; a failure starts it, and
+// disables an endpoint failing for DisableAfter.
+func (s *Store) endpointOutcome(ctx context.Context, endpointID string, at WebhookAttempt) error {
+	o, tx, now := s.opts.Webhooks.withDefaults(), s, s.now()
+	ep := tx.q(ctx).Model(&Webhook{}).Where("id = ?", endpointID)
+	if at.OK {
+		return ep.Where("failing_since IS NOT NULL").Update("failing_since", nil).Error
+	}
+	if err := ep.Where("failing_since IS NULL").Update("failing_since", now).Error; err != nil {
+		return fmt.Errorf("webhook %s failing: %w", endpointID, err)
+	}
+	last := at.Error
+	if last == "" {
+		last = fmt.Sprintf("HTTP %d", at.Status)
+	}
+	reason := fmt.Sprintf("Disabled automatically at %s: every delivery failed for %s (last: %s). Fix the receiver, then enable it again.",
+		now.Format(time.RFC3339), o.DisableAfter, excerpt(last, 200))
+	return tx.q(ctx).Model(&Webhook{}).Where("id = ? AND enabled AND failing_since <= ?", endpointID, now.Add(-o.DisableAfter)).
+		Updates(map[string]any{"enabled": false, "disabled_reason": reason}).Error
 }
 
 // WebhookDeliveryPage is one page of an endpoint's delivery log, newest

@@ -67,18 +67,25 @@ func (s *Store) subscribedEndpoints(ctx context.Context, eventType string) ([]We
 }
 
 // enqueueEvent queues, in the caller's transaction, one delivery of the
-// event per endpoint subscribed to it. Deliveries of an endpoint with the
+// event per enabled endpoint subscribed to it, in one INSERT … SELECT (no
+// round trip when nobody is subscribed). Deliveries of an endpoint with the
 // same orderingKey go out in order; a dedupeKey queues the event at most
 // once per endpoint.
 func (s *Store) enqueueEvent(ctx context.Context, eventType, orderingKey, dedupeKey string, data any) error {
-	eps, err := s.subscribedEndpoints(ctx, eventType)
-	if err != nil || len(eps) == 0 {
-		return err
-	}
-	return s.enqueueFor(ctx, eps, eventType, orderingKey, dedupeKey, data)
+	return s.enqueueWhere(ctx, "", nil, eventType, orderingKey, dedupeKey, data)
 }
 
+// enqueueFor is enqueueEvent for the given endpoints only (already known
+// to be subscribed).
 func (s *Store) enqueueFor(ctx context.Context, eps []Webhook, eventType, orderingKey, dedupeKey string, data any) error {
+	ids := make([]string, len(eps))
+	for i, ep := range eps {
+		ids[i] = ep.ID
+	}
+	return s.enqueueWhere(ctx, " AND w.id IN ?", []any{ids}, eventType, orderingKey, dedupeKey, data)
+}
+
+func (s *Store) enqueueWhere(ctx context.Context, cond string, condArgs []any, eventType, orderingKey, dedupeKey string, data any) error {
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return fmt.Errorf("webhook payload %s: %w", eventType, err)
@@ -93,18 +100,18 @@ func (s *Store) enqueueFor(ctx context.Context, eps []Webhook, eventType, orderi
 	if dedupeKey != "" {
 		dk = dedupeKey
 	}
-	vals := make([]string, 0, len(eps))
-	args := make([]any, 0, 9*len(eps))
-	for _, ep := range eps {
-		vals = append(vals, "(?, ?, ?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, NewID("whd"), msgID, ep.ID, eventType, orderingKey, dk, string(body), now, now)
+	family, _, _ := strings.Cut(eventType, ".")
+	args := append([]any{msgID + "_", msgID, eventType, orderingKey, dk, string(body), now, now,
+		"% " + eventType + " %", "% " + family + ".* %", "% * %"}, condArgs...)
+	res := s.q(ctx).Exec(`INSERT INTO webhook_deliveries (id, message_id, endpoint_id, event_type, ordering_key,
+		dedupe_key, payload, created_at, next_attempt_at)
+		SELECT ? || w.id, ?, w.id, ?, ?, ?, ?, ?, ? FROM webhook_endpoints w
+		WHERE w.enabled AND ((' ' || w.event_types || ' ') LIKE ? OR (' ' || w.event_types || ' ') LIKE ?
+			OR (' ' || w.event_types || ' ') LIKE ?)`+cond+` ON CONFLICT DO NOTHING`, args...)
+	if res.Error != nil {
+		return fmt.Errorf("queue webhook %s: %w", eventType, res.Error)
 	}
-	err = s.q(ctx).Exec(`INSERT INTO webhook_deliveries (id, message_id, endpoint_id, event_type, ordering_key,
-		dedupe_key, payload, created_at, next_attempt_at) VALUES `+strings.Join(vals, ", ")+` ON CONFLICT DO NOTHING`, args...).Error
-	if err != nil {
-		return fmt.Errorf("queue webhook %s: %w", eventType, err)
-	}
-	if wake := s.opts.Webhooks.Wake; wake != nil {
+	if wake := s.opts.Webhooks.Wake; wake != nil && res.RowsAffected > 0 {
 		s.afterCommit(wake)
 	}
 	return nil
@@ -321,4 +328,13 @@ func (s *Store) QueueExpiringSessions(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// snapshotEventData is a new session's event data, from its snapshot.
+func snapshotEventData(snap *SessionSnapshot) SessionEventData {
+	r := sessionEventRow{SessionID: snap.SessionID, State: "pending", UserID: snap.UserID, UserName: snap.UserName,
+		UserEmail: snap.UserEmail, TargetID: snap.TargetID, TargetName: snap.TargetName, HostID: snap.HostID,
+		HostName: snap.HostName, Endpoint: snap.Endpoint, ProjectID: snap.ProjectID, ProjectName: snap.ProjectName,
+		OrgID: snap.OrgID, OrgName: snap.OrgName, ClientIP: snap.ClientIP, CreatedAt: snap.CreatedAt, ExpiresAt: snap.ExpiresAt}
+	return r.data()
 }
