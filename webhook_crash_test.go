@@ -127,4 +127,3 @@ func TestWebhookSurvivesKill9(t *testing.T) {
 		t.Errorf("payload %s does not name session %s", payloadSession, id)
 	}
 }
-

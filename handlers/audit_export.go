@@ -36,14 +36,23 @@ func (h Audit) ExportJSONL(w http.ResponseWriter, r *http.Request) error {
 		func() error { return nil })
 }
 
-// export runs one streamed export: nothing is written before the first row
-// (or the end), so a refused or invalid request still gets its error page.
+// export runs one streamed export of the filtered history.
 func (h Audit) export(w http.ResponseWriter, r *http.Request, ctype, filename string,
 	header func() error, write func(*models.HistoryRow) error, flush func() error) error {
 	f, _, err := parseHistoryFilter(r.URL.Query())
 	if err != nil {
 		return err
 	}
+	return streamExport(w, r, h.Logger, ctype, filename, header, write, flush, func(emit func(*models.HistoryRow) error) error {
+		return h.Store.ExportHistory(r.Context(), ActorFrom(r.Context()), f, emit)
+	})
+}
+
+// streamExport streams the rows run emits as a download: nothing is written
+// before the first row (or the end), so a refused or invalid request still
+// gets its error page; written rows are flushed every exportFlushRows.
+func streamExport[T any](w http.ResponseWriter, r *http.Request, log *slog.Logger, ctype, filename string,
+	header func() error, write func(T) error, flush func() error, run func(emit func(T) error) error) error {
 	rc := http.NewResponseController(w)
 	started, n := false, 0
 	start := func() error {
@@ -54,7 +63,7 @@ func (h Audit) export(w http.ResponseWriter, r *http.Request, ctype, filename st
 		w.WriteHeader(http.StatusOK)
 		return header()
 	}
-	err = h.Store.ExportHistory(r.Context(), ActorFrom(r.Context()), f, func(row *models.HistoryRow) error {
+	err := run(func(row T) error {
 		if !started {
 			if err := start(); err != nil {
 				return err
@@ -78,7 +87,7 @@ func (h Audit) export(w http.ResponseWriter, r *http.Request, ctype, filename st
 	}
 	if err != nil {
 		// Headers are gone: the truncated download is all we can signal.
-		h.Logger.WarnContext(r.Context(), "session history export stopped", slog.Int("rows", n), slog.Any("error", err))
+		log.WarnContext(r.Context(), "export stopped", slog.String("file", filename), slog.Int("rows", n), slog.Any("error", err))
 		return nil
 	}
 	if !started {
@@ -87,6 +96,14 @@ func (h Audit) export(w http.ResponseWriter, r *http.Request, ctype, filename st
 		}
 	}
 	return flush()
+}
+
+// csvSafe prefixes with ' text that a spreadsheet would run as a formula.
+func csvSafe(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
 }
 
 // csvRecord fills rec with row's fields in models.HistoryColumns order.
@@ -102,8 +119,8 @@ func csvRecord(rec []string, r *models.HistoryRow) []string {
 		r.HostID, r.HostName, r.HostAddress, r.ProjectID, r.ProjectName, r.OrgID, r.OrgName, r.ClientIP,
 		strconv.Itoa(r.ConnectionCount), strconv.FormatInt(r.BytesUp, 10), strconv.FormatInt(r.BytesDown, 10)}
 	for i, v := range vals {
-		if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) && i < 21 {
-			v = "'" + v
+		if i < 21 {
+			v = csvSafe(v)
 		}
 		rec[i] = v
 	}

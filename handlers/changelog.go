@@ -66,7 +66,13 @@ func (h ChangeLog) ExportCSV(w http.ResponseWriter, r *http.Request) error {
 	cw := csv.NewWriter(w)
 	return h.export(w, r, "text/csv; charset=utf-8", "change-log.csv",
 		func() error { return cw.Write(models.ChangeLogColumns) },
-		func(e *models.ChangeEvent) error { return cw.Write(e.CSVRecord()) },
+		func(e *models.ChangeEvent) error {
+			rec := e.CSVRecord()
+			for i := range rec {
+				rec[i] = csvSafe(rec[i])
+			}
+			return cw.Write(rec)
+		},
 		func() error { cw.Flush(); return cw.Error() })
 }
 
@@ -80,44 +86,16 @@ func (h ChangeLog) ExportJSONL(w http.ResponseWriter, r *http.Request) error {
 		func() error { return nil })
 }
 
-// export writes nothing before the first entry (or the end), so a refused
-// or invalid request still gets its error page.
+// export streams the filtered change log (streamExport).
 func (h ChangeLog) export(w http.ResponseWriter, r *http.Request, ctype, filename string,
 	header func() error, write func(*models.ChangeEvent) error, flush func() error) error {
 	f, _, err := parseChangeFilter(r.URL.Query())
 	if err != nil {
 		return err
 	}
-	started := false
-	start := func() error {
-		started = true
-		w.Header().Set("Content-Type", ctype)
-		w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusOK)
-		return header()
-	}
-	err = h.Store.ExportChangeEvents(r.Context(), ActorFrom(r.Context()), f, func(e *models.ChangeEvent) error {
-		if !started {
-			if err := start(); err != nil {
-				return err
-			}
-		}
-		return write(e)
+	return streamExport(w, r, h.Logger, ctype, filename, header, write, flush, func(emit func(*models.ChangeEvent) error) error {
+		return h.Store.ExportChangeEvents(r.Context(), ActorFrom(r.Context()), f, emit)
 	})
-	if err != nil {
-		if started {
-			h.Logger.Error("change log export interrupted", "error", err)
-			return nil
-		}
-		return err
-	}
-	if !started {
-		if err := start(); err != nil {
-			return err
-		}
-	}
-	return flush()
 }
 
 // parseChangeFilter reads the change log filter from a query; dates are UTC

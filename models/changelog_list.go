@@ -73,6 +73,21 @@ const changeEventColumns = `e.seq, e.id, e.at, e.actor_id, e.actor_name, e.login
 // read (grant type "event" with list), newest first, starting below the
 // cursor before (0: the newest). Nobody without such a grant sees any.
 func (s *Store) ListChangeEvents(ctx context.Context, a Actor, f ChangeLogFilter, before int64) (*ChangeLogPage, error) {
+	events, err := s.changeEvents(ctx, a, f, before, changeLogPageSize+1)
+	if err != nil {
+		return nil, err
+	}
+	page := &ChangeLogPage{Events: events}
+	if len(page.Events) > changeLogPageSize {
+		page.Events = page.Events[:changeLogPageSize]
+		page.Next = page.Events[changeLogPageSize-1].Seq
+	}
+	return page, nil
+}
+
+// changeEvents reads up to limit entries of the filtered change log the
+// actor may read, newest first, below the cursor before (0: the newest).
+func (s *Store) changeEvents(ctx context.Context, a Actor, f ChangeLogFilter, before int64, limit int) ([]ChangeEvent, error) {
 	where, args, err := s.changeLogWhere(ctx, a, f)
 	if err != nil {
 		return nil, err
@@ -81,17 +96,13 @@ func (s *Store) ListChangeEvents(ctx context.Context, a Actor, f ChangeLogFilter
 		where += " AND e.seq < ?"
 		args = append(args, before)
 	}
-	page := &ChangeLogPage{}
+	var out []ChangeEvent
 	err = s.q(ctx).Raw("SELECT "+changeEventColumns+" FROM change_events e WHERE "+where+
-		fmt.Sprintf(" ORDER BY e.seq DESC LIMIT %d", changeLogPageSize+1), args...).Scan(&page.Events).Error
+		fmt.Sprintf(" ORDER BY e.seq DESC LIMIT %d", limit), args...).Scan(&out).Error
 	if err != nil {
-		return nil, fmt.Errorf("list change log: %w", err)
+		return nil, fmt.Errorf("read change log: %w", err)
 	}
-	if len(page.Events) > changeLogPageSize {
-		page.Events = page.Events[:changeLogPageSize]
-		page.Next = page.Events[changeLogPageSize-1].Seq
-	}
-	return page, nil
+	return out, nil
 }
 
 // GetChangeEvent returns one change log entry; ErrNotFound when it does not
@@ -119,7 +130,7 @@ func (s *Store) GetChangeEvent(ctx context.Context, a Actor, id string) (*Change
 func (s *Store) ExportChangeEvents(ctx context.Context, a Actor, f ChangeLogFilter, emit func(*ChangeEvent) error) error {
 	var before int64
 	for {
-		page, err := s.exportChangeBatch(ctx, a, f, before)
+		page, err := s.changeEvents(ctx, a, f, before, exportBatchSQLite)
 		if err != nil {
 			return err
 		}
@@ -133,24 +144,6 @@ func (s *Store) ExportChangeEvents(ctx context.Context, a Actor, f ChangeLogFilt
 		}
 		before = page[len(page)-1].Seq
 	}
-}
-
-func (s *Store) exportChangeBatch(ctx context.Context, a Actor, f ChangeLogFilter, before int64) ([]ChangeEvent, error) {
-	where, args, err := s.changeLogWhere(ctx, a, f)
-	if err != nil {
-		return nil, err
-	}
-	if before > 0 {
-		where += " AND e.seq < ?"
-		args = append(args, before)
-	}
-	var out []ChangeEvent
-	err = s.q(ctx).Raw("SELECT "+changeEventColumns+" FROM change_events e WHERE "+where+
-		fmt.Sprintf(" ORDER BY e.seq DESC LIMIT %d", exportBatchSQLite), args...).Scan(&out).Error
-	if err != nil {
-		return nil, fmt.Errorf("export change log: %w", err)
-	}
-	return out, nil
 }
 
 // ChangeLogColumns are the CSV export's columns, in order.

@@ -30,7 +30,7 @@ func TestChangeLogEveryUseCase(t *testing.T) {
 	eachSessionDB(t, func(t *testing.T, f *sessionFixture) {
 		ctx := models.WithRequestInfo(context.Background(), models.RequestInfo{ClientIP: "198.51.100.7", RequestID: "req-42"})
 		s, admin := f.store, f.admin
-		var roleID, groupID, scopeID, userID, catID, hostID, setID, targetID, storeID, credID, methodID, mgID string
+		var roleID, groupID, scopeID, userID, catID, hostID, setID, targetID, storeID, credID, methodID, mgID, hookID, hookSecret string
 		ver := func(table, id string) int {
 			var v int
 			if err := s.DB().Raw("SELECT version FROM "+table+" WHERE id = ?", id).Scan(&v).Error; err != nil {
@@ -245,6 +245,20 @@ func TestChangeLogEveryUseCase(t *testing.T) {
 					_, err := s.CancelSession(ctx, admin, st.Session.ID)
 					return st.Session.ID, err
 				}},
+			{name: "create webhook", action: "create", typ: "webhook", noBefore: true, after: map[string]string{"name": "Audit sink", "url": "https://sink.example.com/x"}, changedField: "secret",
+				call: func() (string, error) {
+					w, secret, err := s.CreateWebhook(ctx, admin, models.WebhookInput{Name: "Audit sink", URL: "https://sink.example.com/x", EventTypes: []string{"change.*"}})
+					if err == nil {
+						hookID, hookSecret = w.ID, secret
+					}
+					return hookID, err
+				}},
+			{name: "update webhook", action: "update", typ: "webhook", before: map[string]string{"event_types": "change.*"}, after: map[string]string{"event_types": "change.* session.*"},
+				call: func() (string, error) {
+					return hookID, s.UpdateWebhook(ctx, admin, hookID, ver("webhook_endpoints", hookID), models.WebhookInput{Name: "Audit sink", URL: "https://sink.example.com/x", EventTypes: []string{"change.*", "session.*"}, Enabled: true})
+				}},
+			{name: "delete webhook", action: "delete", typ: "webhook", before: map[string]string{"name": "Audit sink"}, noAfter: true,
+				call: func() (string, error) { return hookID, s.DeleteWebhook(ctx, admin, hookID) }},
 			{name: "delete managed group", action: "delete", typ: "managed-group", before: map[string]string{"name": "Operations"}, noAfter: true,
 				call: func() (string, error) { return mgID, s.DeleteManagedGroup(ctx, admin, mgID) }},
 			{name: "delete auth method", action: "delete", typ: "auth-method", before: map[string]string{"name": "Corp SSO"}, noAfter: true,
@@ -336,6 +350,7 @@ func TestChangeLogEveryUseCase(t *testing.T) {
 		if err := s.DB().Raw("SELECT secret FROM credentials UNION ALL SELECT password_hash FROM accounts WHERE password_hash IS NOT NULL").Scan(&hashes).Error; err != nil {
 			t.Fatal(err)
 		}
+		secrets = append(secrets, hookSecret)
 		for _, text := range all {
 			for _, sec := range append(secrets, hashes...) {
 				if strings.Contains(text, sec) {

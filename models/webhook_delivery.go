@@ -222,7 +222,8 @@ func (s *Store) ListWebhookDeliveries(ctx context.Context, a Actor, endpointID s
 // pending).
 func (s *Store) RedeliverWebhook(ctx context.Context, a Actor, endpointID, deliveryID string) error {
 	return s.Transact(ctx, func(tx *Store) error {
-		if _, err := tx.GetWebhook(ctx, a, endpointID); err != nil {
+		w, err := tx.GetWebhook(ctx, a, endpointID)
+		if err != nil {
 			return err
 		}
 		if err := tx.authorize(ctx, a, ActionUpdate, webhookResource(endpointID)); err != nil {
@@ -236,7 +237,7 @@ func (s *Store) RedeliverWebhook(ctx context.Context, a Actor, endpointID, deliv
 			return fmt.Errorf("webhook delivery %s is still being delivered: %w", deliveryID, ErrConflict)
 		}
 		now := tx.now()
-		err := tx.q(ctx).Exec(`INSERT INTO webhook_deliveries (id, message_id, endpoint_id, event_type, ordering_key,
+		err = tx.q(ctx).Exec(`INSERT INTO webhook_deliveries (id, message_id, endpoint_id, event_type, ordering_key,
 			payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, '', ?, ?, ?)`,
 			NewID("whd"), d.MessageID, endpointID, d.EventType, d.Payload, now, now).Error
 		if err != nil {
@@ -245,10 +246,7 @@ func (s *Store) RedeliverWebhook(ctx context.Context, a Actor, endpointID, deliv
 		if wake := tx.opts.Webhooks.Wake; wake != nil {
 			tx.afterCommit(wake)
 		}
-		before, err := tx.snapshot(ctx, WebhookType, endpointID)
-		if err != nil {
-			return err
-		}
-		return tx.recordChange(ctx, a, "redeliver", WebhookType, endpointID, before)
+		e := ChangeEvent{Action: "redeliver", ResourceType: WebhookType, ResourceID: endpointID, ResourceName: w.Name, ScopeID: GlobalScopeID}
+		return tx.writeChange(ctx, a, &e, nil, map[string]any{"delivery_id": deliveryID, "message_id": d.MessageID, "event_type": d.EventType})
 	})
 }

@@ -258,6 +258,17 @@ func (s *Store) sessionEvents(ctx context.Context, eventType string, ids []strin
 	return nil
 }
 
+// EmitSessionEvent queues a session event (e.g. EventSessionExtended,
+// from the use case that extends a session) for the sessions, in the
+// caller's transaction: call it inside Transact after the change, so the
+// payload reads the session as changed.
+func (s *Store) EmitSessionEvent(ctx context.Context, eventType string, sessionIDs ...string) error {
+	if !strings.HasPrefix(eventType, "session.") {
+		return fmt.Errorf("session event %q: %w", eventType, ErrInvalid)
+	}
+	return s.sessionEvents(ctx, eventType, sessionIDs, nil)
+}
+
 // sessionStateEvent is the webhook event of a move to state ("" for none).
 func sessionStateEvent(state string) string {
 	switch state {
