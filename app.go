@@ -27,7 +27,9 @@ import (
 	"gatehouse/worker"
 )
 
-// appConfig is everything startApp needs, whichever command built it.
+// appConfig is the one configuration type: everything startApp needs,
+// whichever command built it (parseServeConfig for serve, runDev for dev).
+// A new setting is a field here and a line in parseServeConfig.
 type appConfig struct {
 	DatabaseURL string
 	Listen      string
@@ -57,6 +59,9 @@ type appConfig struct {
 	// others close its connections (default models.DefaultInstanceGrace).
 	InstanceGrace time.Duration
 	Dev           bool
+	// LogFormat ("json" or "text") and LogLevel build Logger (serve).
+	LogFormat string
+	LogLevel  slog.Level
 	// Webhooks are the outbound delivery settings.
 	Webhooks webhookConfig
 	// Bootstrap chooses the initial administrator on an empty database.

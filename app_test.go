@@ -47,6 +47,14 @@ var urlPattern = regexp.MustCompile(`https?://127\.0\.0\.1:\d+`)
 // until it prints its URL. The app stops when the test ends.
 func launch(t testing.TB, env map[string]string, args ...string) *testApp {
 	t.Helper()
+	return launchUntil(t, env, urlPattern, args...)
+}
+
+// launchUntil is launch waiting until stdout matches ready; URL is ready's
+// first group (or its whole match when it has none). It is the one way the
+// tests of package main start the app.
+func launchUntil(t testing.TB, env map[string]string, ready *regexp.Regexp, args ...string) *testApp {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &testApp{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, stop: cancel, done: make(chan error, 1)}
 	getenv := func(k string) string { return env[k] }
@@ -61,7 +69,9 @@ func launch(t testing.TB, env map[string]string, args ...string) *testApp {
 			cancel()
 			t.Fatalf("gatehouse %v did not print its URL\nstdout:\n%s\nstderr:\n%s", args, a.Stdout, a.Stderr)
 		case <-time.After(20 * time.Millisecond):
-			a.URL = urlPattern.FindString(a.Stdout.String())
+			if m := ready.FindStringSubmatch(a.Stdout.String()); m != nil {
+				a.URL = m[len(m)-1]
+			}
 		}
 	}
 	t.Cleanup(func() { a.Stop(t) })

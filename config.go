@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -80,36 +79,10 @@ func (s *settings) name(v *string) string {
 	return "?"
 }
 
-// serveConfig is the validated configuration of `gatehouse serve`.
-type serveConfig struct {
-	DatabaseURL string
-	Listen      string
-	// ListenSetting is how errors name Listen: "--listen / GATEHOUSE_LISTEN".
-	ListenSetting   string
-	ExternalURL     *url.URL
-	CookieHashKey   []byte
-	CookieBlockKey  []byte
-	RootKey         []byte
-	RootKeyPrevious [][]byte
-	LogFormat       string
-	LogLevel        slog.Level
-	TrustedProxies  []netip.Prefix
-	LoginLifetime   time.Duration
-	LoginIdle       time.Duration
-	// SessionRetention keeps operational rows of terminated sessions this long.
-	SessionRetention time.Duration
-	// SessionSweep is the interval of the session expiry/termination loop.
-	SessionSweep time.Duration
-	// InstanceGrace is how long an instance may go unseen before the
-	// others close its connections.
-	InstanceGrace time.Duration
-	// TLSCertFile and TLSKeyFile (both or neither) make serve speak HTTPS.
-	TLSCertFile, TLSKeyFile string
-	// Webhooks: outbound delivery settings.
-	Webhooks webhookConfig
-}
-
-func parseServeConfig(args []string, getenv func(string) string, stderr io.Writer) (*serveConfig, error) {
+// parseServeConfig reads and validates the settings of `gatehouse serve`
+// (flags, then environment) into the one configuration type, appConfig;
+// the caller adds the logger and output.
+func parseServeConfig(args []string, getenv func(string) string, stderr io.Writer) (*appConfig, error) {
 	s := newSettings("serve", stderr)
 	dbURL := s.add("database-url", "GATEHOUSE_DATABASE_URL", "", "postgres://… URL or SQLite file path", true)
 	listen := s.add("listen", "GATEHOUSE_LISTEN", ":9200", "address to listen on", false)
@@ -137,7 +110,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	bad := func(v *string, format string, a ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", s.name(v), fmt.Sprintf(format, a...)))
 	}
-	cfg := &serveConfig{DatabaseURL: *dbURL, Listen: *listen, ListenSetting: s.name(listen), LogFormat: *logFormat}
+	cfg := &appConfig{DatabaseURL: *dbURL, Listen: *listen, ListenSetting: s.name(listen), LogFormat: *logFormat}
 	if cfg.DatabaseURL == "" {
 		bad(dbURL, "missing: set a postgres:// URL or a SQLite file path")
 	} else if _, u, err := models.ParseDatabaseURL(cfg.DatabaseURL); err != nil {

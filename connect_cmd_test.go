@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -10,7 +9,6 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,23 +16,6 @@ import (
 	"gatehouse/worker"
 	"gatehouse/worker/workertest"
 )
-
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestConnectThroughTheWebApp mounts the worker in the whole app (its
 // middleware chain: access log, CSRF, security headers, login lookup) and
@@ -77,7 +58,7 @@ func TestConnectThroughTheWebApp(t *testing.T) {
 	}
 
 	cctx, stop := context.WithCancel(ctx)
-	out, errOut := &lockedBuf{}, &lockedBuf{}
+	out, errOut := &syncBuffer{}, &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(cctx, []string{"connect", "--addr", base, "--token", "tok-web"}, func(string) string { return "" }, out, errOut)

@@ -143,15 +143,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	logger := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
-	return startApp(ctx, appConfig{
-		DatabaseURL: cfg.DatabaseURL, Listen: cfg.Listen, ListenSetting: cfg.ListenSetting, ExternalURL: cfg.ExternalURL,
-		CookieHashKey: cfg.CookieHashKey, CookieBlockKey: cfg.CookieBlockKey,
-		RootKey: cfg.RootKey, RootKeyPrevious: cfg.RootKeyPrevious, TrustedProxies: cfg.TrustedProxies,
-		LoginLifetime: cfg.LoginLifetime, LoginIdle: cfg.LoginIdle, SessionSweep: cfg.SessionSweep, InstanceGrace: cfg.InstanceGrace,
-		SessionRetention: cfg.SessionRetention, TLSCertFile: cfg.TLSCertFile, TLSKeyFile: cfg.TLSKeyFile,
-		Webhooks: cfg.Webhooks, Logger: logger, Stdout: stdout,
-	})
+	cfg.Logger, cfg.Stdout = newLogger(stderr, cfg.LogFormat, cfg.LogLevel), stdout
+	return startApp(ctx, *cfg)
 }
 
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -36,6 +36,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// serveEnv configures `gatehouse serve` on a random loopback port with
+// fresh keys (its external URL is a fixed placeholder).
 func serveEnv(dbURL string) map[string]string {
 	k := func(n int) string { return base64.StdEncoding.EncodeToString(randomKey(n)) }
 	return map[string]string{
@@ -47,6 +49,21 @@ func serveEnv(dbURL string) map[string]string {
 		"GATEHOUSE_ROOT_KEY":         k(32),
 		"GATEHOUSE_LOG_FORMAT":       "json",
 	}
+}
+
+// serveEnvOnFreePort is serveEnv on a free loopback port that is also its
+// external URL (what OpenID callbacks need up front).
+func serveEnvOnFreePort(t testing.TB, dbURL string) map[string]string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	env := serveEnv(dbURL)
+	env["GATEHOUSE_LISTEN"], env["GATEHOUSE_EXTERNAL_URL"] = addr, "http://"+addr
+	return env
 }
 
 func TestServeRefusesBadConfiguration(t *testing.T) {

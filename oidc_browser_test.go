@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"io"
 	"net"
 	"net/http"
@@ -22,66 +21,11 @@ import (
 	"gatehouse/models"
 )
 
-// startRun runs `gatehouse args...` in the background until stop is called
-// or the test ends, and returns once its stdout matches ready (whose first
-// group is returned, e.g. the URL).
-func startRun(t *testing.T, env map[string]string, ready *regexp.Regexp, args ...string) (string, *syncBuffer, func()) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
-	var runErr error
-	exited := make(chan struct{})
-	go func() {
-		runErr = run(ctx, args, func(k string) string { return env[k] }, stdout, stderr)
-		close(exited)
-	}()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case <-exited:
-			case <-time.After(15 * time.Second):
-				t.Errorf("gatehouse %s did not stop", args[0])
-			}
-		})
-	}
-	t.Cleanup(stop)
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := ready.FindStringSubmatch(stdout.String()); m != nil {
-			return m[1], stdout, stop
-		}
-		select {
-		case <-exited:
-			t.Fatalf("gatehouse %s exited: %v\n%s", args[0], runErr, stderr.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	t.Fatalf("gatehouse %s did not start:\n%s\n%s", args[0], stdout.String(), stderr.String())
-	return "", nil, nil
-}
-
-// serveEnv configures `gatehouse serve` on a free loopback port with a
-// SQLite file and fresh keys (serve needs its external URL up front).
-func oidcServeEnv(t *testing.T, dbPath string) map[string]string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	key := func(n int) string { return base64.StdEncoding.EncodeToString(randomKey(n)) }
-	return map[string]string{"GATEHOUSE_DATABASE_URL": dbPath, "GATEHOUSE_LISTEN": addr, "GATEHOUSE_EXTERNAL_URL": "http://" + addr,
-		"GATEHOUSE_COOKIE_HASH_KEY": key(64), "GATEHOUSE_COOKIE_BLOCK_KEY": key(32), "GATEHOUSE_ROOT_KEY": key(32)}
-}
-
 var devURL = regexp.MustCompile(`Gatehouse \(dev\) is running at (http://\S+)`)
 
 func startDev(t *testing.T, dataDir string) (string, func()) {
-	u, _, stop := startRun(t, nil, devURL, "dev", "--listen", "127.0.0.1:0", "--data-dir", dataDir)
-	return u, stop
+	a := launchUntil(t, nil, devURL, "dev", "--listen", "127.0.0.1:0", "--data-dir", dataDir)
+	return a.URL, func() { a.Stop(t) }
 }
 
 // loginThroughDevProvider clicks "Log in with Dev provider" and signs in at
@@ -168,8 +112,8 @@ func TestDevProviderFollowsPortChanges(t *testing.T) {
 }
 
 func TestServeDoesNotMountDevProvider(t *testing.T) {
-	env := oidcServeEnv(t, filepath.Join(t.TempDir(), "g.db"))
-	base, _, _ := startRun(t, env, regexp.MustCompile(`listening on (http://\S+)`), "serve")
+	env := serveEnvOnFreePort(t, filepath.Join(t.TempDir(), "g.db"))
+	base := launchUntil(t, env, regexp.MustCompile(`listening on (http://\S+)`), "serve").URL
 	for _, p := range []string{"/dev-idp/.well-known/openid-configuration", "/dev-idp/keys", "/dev-idp/login"} {
 		resp, err := http.Get(base + p)
 		if err != nil {
@@ -263,8 +207,9 @@ func exampleOPLoginsAndManagedGroups(t *testing.T, d models.Dialect) {
 	issuer := startExampleOP(t, users)
 
 	dbPath := dbtest.NewDatabaseURL(t, d)
-	env := oidcServeEnv(t, dbPath)
-	base, stdout, _ := startRun(t, env, regexp.MustCompile(`listening on (http://\S+)`), "serve")
+	env := serveEnvOnFreePort(t, dbPath)
+	app := launchUntil(t, env, regexp.MustCompile(`listening on (http://\S+)`), "serve")
+	base, stdout := app.URL, app.Stdout
 	adminPassword := serveAdmin.FindStringSubmatch(stdout.String())[1]
 	// One client id per test: exampleop keeps clients in a package-global map.
 	clientID := "gatehouse-browser-test-" + string(d)
@@ -349,14 +294,7 @@ func exampleOPLoginsAndManagedGroups(t *testing.T, d models.Dialect) {
 	logout := func() {
 		t.Helper()
 		browsertest.Click(t, ctx, "[data-testid=logout]")
-		deadline := time.Now().Add(10 * time.Second)
-		for time.Now().Before(deadline) && !(strings.HasPrefix(browsertest.Location(t, ctx), issuer) &&
-			browsertest.Eval[string](t, ctx, "document.readyState") == "complete") {
-			time.Sleep(50 * time.Millisecond)
-		}
-		if loc := browsertest.Location(t, ctx); !strings.HasPrefix(loc, issuer+"/end_session") {
-			t.Errorf("after logout the browser is at %s, want the provider's end_session", loc)
-		}
+		browsertest.WaitLocation(t, ctx, issuer+"/end_session")
 	}
 	logout()
 	browsertest.Navigate(t, ctx, base+"/account")

@@ -290,6 +290,38 @@ func WaitText(t testing.TB, ctx context.Context, sel, want string) string {
 	}
 }
 
+// WaitLocation waits until the page at prefix (a URL prefix) has finished
+// loading and returns its URL. Reads made while a navigation replaces the
+// document fail in Chromium ("Inspected target navigated or closed"); they
+// are retried, not reported.
+func WaitLocation(t testing.TB, ctx context.Context, prefix string) string {
+	t.Helper()
+	deadline := time.Now().Add(Timeout)
+	last := ""
+	for {
+		tctx, cancel := context.WithTimeout(ctx, Timeout)
+		loc, err := chromedp.Run(tctx, chromedp.Location())
+		var state string
+		if err == nil {
+			state, err = chromedp.Run(tctx, chromedp.Evaluate[string]("document.readyState"))
+		}
+		cancel()
+		if err != nil && ctx.Err() != nil {
+			t.Fatalf("browsertest: wait for location %s: %v", prefix, err)
+		}
+		if err == nil {
+			last = loc
+			if strings.HasPrefix(loc, prefix) && state == "complete" {
+				return loc
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("browsertest: location did not reach %s within %s; last: %q (error: %v)", prefix, Timeout, last, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // Count returns how many elements match sel right now, without waiting.
 func Count(t testing.TB, ctx context.Context, sel string) int {
 	t.Helper()

@@ -30,7 +30,8 @@ func (e Errors) Wrap(fn HandlerFunc) http.HandlerFunc {
 // kinds, a login redirect for ErrUnauthenticated, and a 500 page that never
 // shows the error's text (which is logged with the request id).
 func (e Errors) Serve(w http.ResponseWriter, r *http.Request, err error) {
-	status, title, msg := classify(err)
+	p := ProblemOf(err)
+	status, title, msg := p.Status, p.Title, p.Message
 	if status == http.StatusUnauthorized && r.Method == http.MethodGet && r.Header.Get("HX-Request") == "" {
 		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		return
@@ -57,30 +58,51 @@ func (e Errors) MethodNotAllowed(w http.ResponseWriter, r *http.Request) {
 		http.StatusMethodNotAllowed, "Method not allowed", "This address does not accept that kind of request."))
 }
 
-func classify(err error) (int, string, string) {
-	var ve *models.ValidationError
-	switch {
-	case errors.As(err, &ve):
-		return http.StatusUnprocessableEntity, "Invalid input", ve.Error()
-	case errors.Is(err, models.ErrNotFound):
-		return http.StatusNotFound, "Not found", "There is nothing here, or you may not see it."
-	case errors.Is(err, models.ErrForbidden):
-		return http.StatusForbidden, "Not allowed", "You are not allowed to do that."
-	case errors.Is(err, models.ErrConflict):
-		return http.StatusConflict, "Conflict", conflictText(err)
-	case errors.Is(err, models.ErrUnauthenticated):
-		return http.StatusUnauthorized, "Please log in", "Your login has ended. Log in again to continue."
-	}
-	return http.StatusInternalServerError, "Something went wrong", "The server could not complete the request. It has been logged; please try again."
+// Problem is what an adapter tells people about an error: a status, a
+// title, a message (the error's message for people, or the kind's own
+// text) and, for invalid input, the messages by field. The HTML adapter
+// (Serve) renders it as a page or fragment; an API adapter can write the
+// same as application/problem+json (status, title, detail, and the fields
+// as an extension member). The operator text (err.Error()) is never in it.
+type Problem struct {
+	Status  int
+	Title   string
+	Message string
+	Fields  map[string]string
 }
 
-// conflictText keeps the domain's explanation of a conflict (written for
-// people) but drops the wrapped kind's suffix.
-func conflictText(err error) string {
-	msg := err.Error()
-	const suffix = ": conflict"
-	if len(msg) > len(suffix) && msg[len(msg)-len(suffix):] == suffix {
-		msg = msg[:len(msg)-len(suffix)]
+// problemKinds maps each domain kind to its status, title and the text
+// shown when the error carries no message for people.
+var problemKinds = []struct {
+	kind          error
+	status        int
+	title, detail string
+}{
+	{models.ErrInvalid, http.StatusUnprocessableEntity, "Invalid input", "Some fields are not right."},
+	{models.ErrNotFound, http.StatusNotFound, "Not found", "There is nothing here, or you may not see it."},
+	{models.ErrForbidden, http.StatusForbidden, "Not allowed", "You are not allowed to do that."},
+	{models.ErrConflict, http.StatusConflict, "Conflict", "It changed since you opened it, or cannot be done as it is now."},
+	{models.ErrUnauthenticated, http.StatusUnauthorized, "Please log in", "Your login has ended. Log in again to continue."},
+}
+
+// ProblemOf classifies err by its kind. Messages for people are kept for
+// invalid input and conflicts; other kinds always show their own text (so
+// that nothing an actor may not see leaks through a not-found or a
+// forbidden). Anything else is a 500 whose text is only logged.
+func ProblemOf(err error) Problem {
+	for _, k := range problemKinds {
+		if !errors.Is(err, k.kind) {
+			continue
+		}
+		p := Problem{Status: k.status, Title: k.title, Message: k.detail}
+		if k.kind == models.ErrInvalid || k.kind == models.ErrConflict {
+			if msg := models.PublicMessage(err); msg != "" {
+				p.Message = msg
+			}
+			p.Fields = models.FieldErrors(err)
+		}
+		return p
 	}
-	return msg
+	return Problem{Status: http.StatusInternalServerError, Title: "Something went wrong",
+		Message: "The server could not complete the request. It has been logged; please try again."}
 }

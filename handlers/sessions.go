@@ -10,7 +10,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"gatehouse/live"
 	"gatehouse/models"
 	"gatehouse/views"
 )
@@ -30,7 +29,7 @@ type Sessions struct {
 	Base
 	Store SessionStore
 	// Live wakes the pages' event streams (sessions_live.go).
-	Live *live.Broker
+	Live LiveFeed
 	// ClientIP is the person's address for a request (trusted proxies applied).
 	ClientIP func(r *http.Request) string
 	// ExternalURL is the address `gatehouse connect --addr` takes.

@@ -15,6 +15,12 @@ import (
 	"gatehouse/views"
 )
 
+// LiveFeed is what the live session pages need of the broker (a
+// *live.Broker): a subscription woken by the changes a filter matches.
+type LiveFeed interface {
+	Subscribe(f live.Filter) *live.Subscription
+}
+
 // Server-Sent Events of the live session views. The stream sends event
 // "sessions" whose data is the view's re-rendered fragment, each time the
 // broker says something it shows changed. It ends after streamMaxLife (the

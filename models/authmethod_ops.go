@@ -38,7 +38,7 @@ func (s *Store) ChangeAuthMethodState(ctx context.Context, a Actor, id string, v
 			return fmt.Errorf("change state of auth method %s: %w", id, res.Error)
 		}
 		if res.RowsAffected == 0 {
-			return fmt.Errorf("change state of auth method %s: changed by someone else since you opened it: %w", id, ErrConflict)
+			return stale("change state of auth method " + id)
 		}
 		return nil
 	})
@@ -97,7 +97,7 @@ func (s *Store) DeleteAuthMethod(ctx context.Context, a Actor, id string) error 
 				return fmt.Errorf("check own account: %w", err)
 			}
 			if n > 0 {
-				return fmt.Errorf("you cannot delete the auth method you are logged in with: %w", ErrConflict)
+				return Conflict("delete auth method "+id, "You cannot delete the auth method you are logged in with.")
 			}
 		}
 		if _, err := tx.CancelSessionsOf(ctx, authMethodResource(m)); err != nil {

@@ -384,3 +384,7 @@ func (s *Store) createTx(ctx context.Context, a Actor, resourceType string, id f
 		return tx.recordChange(ctx, a, ActionCreate, resourceType, id(), nil)
 	})
 }
+
+// changeType is the change log's resource type of an item named in words
+// ("host set" → "host-set").
+func changeType(what string) string { return strings.ReplaceAll(what, " ", "-") }

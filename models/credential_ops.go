@@ -140,17 +140,7 @@ func (s *Store) UpdateCredential(ctx context.Context, a Actor, id string, versio
 
 // DeleteCredential deletes a credential (removing it from every target).
 func (s *Store) DeleteCredential(ctx context.Context, a Actor, id string) error {
-	return s.changeTx(ctx, a, ActionDelete, "credential", id, func(tx *Store) error {
-		c, err := seeItem(ctx, tx, a, "credential", id, credentialResource)
-		if err != nil {
-			return err
-		}
-		res := credentialResource(c)
-		if err := tx.authorize(ctx, a, ActionDelete, res); err != nil {
-			return err
-		}
-		return tx.deleteInfra(ctx, &Credential{}, res)
-	})
+	return deleteItem(ctx, s, a, "credential", id, credentialResource)
 }
 
 // decryptCredential loads a credential with its decrypted secret, without

@@ -141,41 +141,15 @@ func (s *Store) ListCredentialStores(ctx context.Context, a Actor, projectID str
 // UpdateCredentialStore changes a store's name and description; version must
 // match (ErrConflict otherwise).
 func (s *Store) UpdateCredentialStore(ctx context.Context, a Actor, id string, version int, in CredentialStoreInput) (*CredentialStore, error) {
-	var out *CredentialStore
-	err := s.changeTx(ctx, a, ActionUpdate, "credential-store", id, func(tx *Store) error {
-		cs, err := seeItem(ctx, tx, a, "credential store", id, credentialStoreResource)
-		if err != nil {
-			return err
-		}
-		if err := tx.authorize(ctx, a, ActionUpdate, credentialStoreResource(cs)); err != nil {
-			return err
-		}
-		if in, err = in.validate(); err != nil {
-			return err
-		}
-		if err := tx.updateVersioned(ctx, &CredentialStore{}, "credential store", id, version,
-			map[string]any{"name": in.Name, "description": in.Description},
-			fmt.Sprintf("Another credential store in this project is already named %q.", in.Name)); err != nil {
-			return err
-		}
-		out, err = first[CredentialStore](tx.q(ctx), "credential store", id)
-		return err
+	return updateItem(ctx, s, a, "credential store", id, version, credentialStoreResource, func() (map[string]any, string, error) {
+		in, err := in.validate()
+		return map[string]any{"name": in.Name, "description": in.Description},
+			fmt.Sprintf("Another credential store in this project is already named %q.", in.Name), err
 	})
-	return out, err
 }
 
 // DeleteCredentialStore deletes a store with its credentials (removing them
 // from every target).
 func (s *Store) DeleteCredentialStore(ctx context.Context, a Actor, id string) error {
-	return s.changeTx(ctx, a, ActionDelete, "credential-store", id, func(tx *Store) error {
-		cs, err := seeItem(ctx, tx, a, "credential store", id, credentialStoreResource)
-		if err != nil {
-			return err
-		}
-		res := credentialStoreResource(cs)
-		if err := tx.authorize(ctx, a, ActionDelete, res); err != nil {
-			return err
-		}
-		return tx.deleteInfra(ctx, &CredentialStore{}, res)
-	})
+	return deleteItem(ctx, s, a, "credential store", id, credentialStoreResource)
 }

@@ -153,15 +153,5 @@ func (s *Store) UpdateHost(ctx context.Context, a Actor, id string, version int,
 
 // DeleteHost deletes a host (leaving every host set it was in).
 func (s *Store) DeleteHost(ctx context.Context, a Actor, id string) error {
-	return s.changeTx(ctx, a, ActionDelete, "host", id, func(tx *Store) error {
-		h, err := seeItem(ctx, tx, a, "host", id, hostResource)
-		if err != nil {
-			return err
-		}
-		res := hostResource(h)
-		if err := tx.authorize(ctx, a, ActionDelete, res); err != nil {
-			return err
-		}
-		return tx.deleteInfra(ctx, &Host{}, res)
-	})
+	return deleteItem(ctx, s, a, "host", id, hostResource)
 }

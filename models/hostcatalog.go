@@ -162,41 +162,15 @@ func (s *Store) ListHostCatalogs(ctx context.Context, a Actor, projectID string,
 // UpdateHostCatalog changes a catalog's name and description; version must
 // be the one the editor saw (ErrConflict otherwise).
 func (s *Store) UpdateHostCatalog(ctx context.Context, a Actor, id string, version int, in HostCatalogInput) (*HostCatalog, error) {
-	var out *HostCatalog
-	err := s.changeTx(ctx, a, ActionUpdate, "host-catalog", id, func(tx *Store) error {
-		c, err := seeItem(ctx, tx, a, "host catalog", id, hostCatalogResource)
-		if err != nil {
-			return err
-		}
-		if err := tx.authorize(ctx, a, ActionUpdate, hostCatalogResource(c)); err != nil {
-			return err
-		}
-		if in, err = in.validate(); err != nil {
-			return err
-		}
-		if err := tx.updateVersioned(ctx, &HostCatalog{}, "host catalog", id, version,
-			map[string]any{"name": in.Name, "description": in.Description},
-			fmt.Sprintf("Another host catalog in this project is already named %q.", in.Name)); err != nil {
-			return err
-		}
-		out, err = first[HostCatalog](tx.q(ctx), "host catalog", id)
-		return err
+	return updateItem(ctx, s, a, "host catalog", id, version, hostCatalogResource, func() (map[string]any, string, error) {
+		in, err := in.validate()
+		return map[string]any{"name": in.Name, "description": in.Description},
+			fmt.Sprintf("Another host catalog in this project is already named %q.", in.Name), err
 	})
-	return out, err
 }
 
 // DeleteHostCatalog deletes a catalog with its hosts and host sets (and so
 // removes those host sets from every target), in one transaction.
 func (s *Store) DeleteHostCatalog(ctx context.Context, a Actor, id string) error {
-	return s.changeTx(ctx, a, ActionDelete, "host-catalog", id, func(tx *Store) error {
-		c, err := seeItem(ctx, tx, a, "host catalog", id, hostCatalogResource)
-		if err != nil {
-			return err
-		}
-		res := hostCatalogResource(c)
-		if err := tx.authorize(ctx, a, ActionDelete, res); err != nil {
-			return err
-		}
-		return tx.deleteInfra(ctx, &HostCatalog{}, res)
-	})
+	return deleteItem(ctx, s, a, "host catalog", id, hostCatalogResource)
 }

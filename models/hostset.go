@@ -255,15 +255,5 @@ func (s *Store) RemoveHostSetMember(ctx context.Context, a Actor, hostSetID, hos
 
 // DeleteHostSet deletes a host set (removing it from every target).
 func (s *Store) DeleteHostSet(ctx context.Context, a Actor, id string) error {
-	return s.changeTx(ctx, a, ActionDelete, "host-set", id, func(tx *Store) error {
-		hs, err := seeItem(ctx, tx, a, "host set", id, hostSetResource)
-		if err != nil {
-			return err
-		}
-		res := hostSetResource(hs)
-		if err := tx.authorize(ctx, a, ActionDelete, res); err != nil {
-			return err
-		}
-		return tx.deleteInfra(ctx, &HostSet{}, res)
-	})
+	return deleteItem(ctx, s, a, "host set", id, hostSetResource)
 }

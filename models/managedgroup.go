@@ -214,7 +214,7 @@ func (s *Store) UpdateManagedGroup(ctx context.Context, a Actor, id string, vers
 			return fmt.Errorf("update managed group %s: %w", id, res.Error)
 		}
 		if res.RowsAffected == 0 {
-			return fmt.Errorf("update managed group %s: changed by someone else since you opened it: %w", id, ErrConflict)
+			return stale("update managed group " + id)
 		}
 		return nil
 	})

@@ -90,7 +90,8 @@ func splitList(s string) []string {
 	return out
 }
 
-var claimNameOK = func(s string) bool {
+// claimNameOK reports a claim name without spaces, quotes or controls.
+func claimNameOK(s string) bool {
 	return s != "" && !strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == '"' || r == 0x7f })
 }
 
@@ -361,7 +362,7 @@ func (s *Store) UpdateOIDCMethod(ctx context.Context, a Actor, id string, versio
 			return err
 		}
 		if cur.Version != version {
-			return fmt.Errorf("update auth method %s: changed by someone else since you opened it: %w", id, ErrConflict)
+			return stale("update auth method " + id)
 		}
 		cur.Name, cur.Description = in.Name, in.Description
 		return tx.saveOIDCMethod(ctx, cur, set, in.ClientSecret, in.Primary, false)

@@ -79,7 +79,7 @@ ORDER BY 1, 4, 6`
 			cur.GrantScopes = append(cur.GrantScopes, value)
 			continue
 		}
-		if g, ok := parseStoredGrant(value); ok {
+		if g, ok := s.grants.parse(value); ok {
 			cur.Grants = append(cur.Grants, g)
 		}
 	}
@@ -89,28 +89,30 @@ ORDER BY 1, 4, 6`
 	return acl.NewACL(acl.Principal{UserID: a.UserID, AccountID: a.AccountID}, roles, cacheTree{s.scopes}), nil
 }
 
-// grantCache keeps parsed stored grants by their text (grants are
-// immutable values, so a parse stays true). It is bounded: past
-// grantCacheMax entries new texts are parsed every time.
-var grantCache sync.Map
+// grantCache keeps a Store's parsed stored grants by their text (grants
+// are immutable values, so a parse stays true); shared with the Store's
+// transactions. It is bounded: past grantCacheMax entries new texts are
+// parsed every time.
+type grantCache struct {
+	m   sync.Map // grant text → acl.Grant
+	len atomic.Int64
+}
 
 const grantCacheMax = 10000
 
-var grantCacheLen atomic.Int64
-
-// parseStoredGrant parses a grant read from the database; ok is false for one
-// that no longer parses (it is then ignored: it grants nothing).
-func parseStoredGrant(text string) (acl.Grant, bool) {
-	if g, ok := grantCache.Load(text); ok {
+// parse parses a grant read from the database; ok is false for one that no
+// longer parses (it is then ignored: it grants nothing).
+func (c *grantCache) parse(text string) (acl.Grant, bool) {
+	if g, ok := c.m.Load(text); ok {
 		return g.(acl.Grant), true
 	}
 	g, err := acl.ParseGrant(text)
 	if err != nil {
 		return acl.Grant{}, false
 	}
-	if grantCacheLen.Load() < grantCacheMax {
-		if _, loaded := grantCache.LoadOrStore(text, g); !loaded {
-			grantCacheLen.Add(1)
+	if c.len.Load() < grantCacheMax {
+		if _, loaded := c.m.LoadOrStore(text, g); !loaded {
+			c.len.Add(1)
 		}
 	}
 	return g, true

@@ -47,7 +47,7 @@ func (s *Store) updateVersioned(ctx context.Context, model any, what, id string,
 		return fmt.Errorf("update %s %s: %w", what, id, res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return fmt.Errorf("update %s %s: changed by someone else since you opened it: %w", what, id, ErrConflict)
+		return stale("update " + what + " " + id)
 	}
 	return nil
 }
@@ -130,4 +130,49 @@ func seeItem[T any](ctx context.Context, s *Store, a Actor, what, id string, res
 		return nil, notFoundIfHidden(err)
 	}
 	return row, nil
+}
+
+// updateItem is the update use case of an infrastructure item, in one
+// transaction: see it (seeItem), check update on it, then changes validates
+// the input and returns the columns to set and the message for a duplicate
+// name, and the row is updated at version (ErrConflict otherwise) and read
+// back.
+func updateItem[T any](ctx context.Context, s *Store, a Actor, what, id string, version int, res func(*T) acl.Resource, changes func() (map[string]any, string, error)) (*T, error) {
+	var out *T
+	err := s.changeTx(ctx, a, ActionUpdate, changeType(what), id, func(tx *Store) error {
+		row, err := seeItem(ctx, tx, a, what, id, res)
+		if err != nil {
+			return err
+		}
+		if err := tx.authorize(ctx, a, ActionUpdate, res(row)); err != nil {
+			return err
+		}
+		updates, dupMsg, err := changes()
+		if err != nil {
+			return err
+		}
+		if err := tx.updateVersioned(ctx, new(T), what, id, version, updates, dupMsg); err != nil {
+			return err
+		}
+		out, err = first[T](tx.q(ctx), what, id)
+		return err
+	})
+	return out, err
+}
+
+// deleteItem is the delete use case of an infrastructure item, in one
+// transaction: see it (seeItem), check delete on it, and delete it with
+// what depends on it (deleteInfra).
+func deleteItem[T any](ctx context.Context, s *Store, a Actor, what, id string, res func(*T) acl.Resource) error {
+	return s.changeTx(ctx, a, ActionDelete, changeType(what), id, func(tx *Store) error {
+		row, err := seeItem(ctx, tx, a, what, id, res)
+		if err != nil {
+			return err
+		}
+		r := res(row)
+		if err := tx.authorize(ctx, a, ActionDelete, r); err != nil {
+			return err
+		}
+		return tx.deleteInfra(ctx, new(T), r)
+	})
 }

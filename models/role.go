@@ -268,7 +268,7 @@ func (s *Store) keepAnAdministrator(ctx context.Context, change func() error) er
 		return err
 	}
 	if before > 0 && after == 0 {
-		return fmt.Errorf("this would leave nobody with full access to global (a role in global granting %q with grant scope this, and a principal): %w", FullGrant, ErrConflict)
+		return Conflict("administrator guard", fmt.Sprintf("This would leave nobody with full access to global (a role in global granting %q with grant scope this, and a principal).", FullGrant))
 	}
 	return nil
 }

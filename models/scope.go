@@ -283,7 +283,7 @@ func (s *Store) UpdateScope(ctx context.Context, a Actor, id string, version int
 			return fmt.Errorf("update scope %s: %w", id, res.Error)
 		}
 		if res.RowsAffected == 0 {
-			return fmt.Errorf("update scope %s: changed by someone else since you opened it: %w", id, ErrConflict)
+			return stale("update scope " + id)
 		}
 		out, err = first[Scope](tx.q(ctx), "scope", id)
 		return err
@@ -304,7 +304,7 @@ func (s *Store) DeleteScope(ctx context.Context, a Actor, id string) error {
 			return err
 		}
 		if sc.Type == ScopeGlobal {
-			return fmt.Errorf("the global scope cannot be deleted: %w", ErrConflict)
+			return Conflict("delete scope global", "The global scope cannot be deleted.")
 		}
 		if _, err := tx.CancelSessionsOf(ctx, scopeResource(sc)); err != nil {
 			return err

@@ -27,9 +27,9 @@ type Admission struct {
 // Reasons a connection is refused (each wraps ErrConflict, or ErrNotFound
 // for an unknown token).
 var (
-	ErrSessionEnded   = fmt.Errorf("the session is canceled or terminated: %w", ErrConflict)
-	ErrSessionExpired = fmt.Errorf("the session has expired: %w", ErrConflict)
-	ErrLimitReached   = fmt.Errorf("the session's connection limit is reached: %w", ErrConflict)
+	ErrSessionEnded   error = Conflict("", "The session is canceled or terminated.")
+	ErrSessionExpired error = Conflict("", "The session has expired.")
+	ErrLimitReached   error = Conflict("", "The session's connection limit is reached.")
 )
 
 // AdmitConnection admits a connection on the session whose token this is,

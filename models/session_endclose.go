@@ -46,7 +46,7 @@ func (s *Store) CloseSessionByEndUser(ctx context.Context, token string) (*Sessi
 		case !sess.ExpiresAt.After(tx.now()):
 			return ErrSessionExpired
 		}
-		return fmt.Errorf("session %s did not move: %w", sess.ID, ErrConflict)
+		return Conflict("close session "+sess.ID, "The session did not change: try again.")
 	})
 	if err != nil {
 		return nil, fmt.Errorf("close session by end-user: %w", err)

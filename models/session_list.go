@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -107,13 +106,8 @@ func (s *Store) ListSessions(ctx context.Context, a Actor, f SessionFilter) (Pag
 // a broad filter over millions of rows would cost more than the page).
 const SessionCountCap = 10000
 
-// sessionFilterFirstMax is the match count up to which SQLite lists a
-// name-prefix filter by reading every match and sorting them; above it,
-// SQLite walks the sort order's index and checks the prefix on each row
-// (see listSessions). A variable for the tests of both paths.
-var sessionFilterFirstMax atomic.Int64
-
-func init() { sessionFilterFirstMax.Store(2000) }
+// DefaultFilterFirstMax is SessionOptions.FilterFirstMax's default.
+const DefaultFilterFirstMax = 2000
 
 func (s *Store) listSessions(ctx context.Context, a Actor, cond string, args []any, f SessionFilter) (Page[SessionItem], error) {
 	prefixes := f.User != "" || f.Target != "" || f.Project != ""
@@ -156,7 +150,7 @@ func (s *Store) listSessions(ctx context.Context, a Actor, cond string, args []a
 		// Postgres estimates a prefix range from its statistics and picks
 		// between the sort order's index and the name index by itself.
 		q = filtered(true).Select("s.*").Order(order).Limit(f.PerPage).Offset(f.offset())
-	case page.Total <= sessionFilterFirstMax.Load():
+	case page.Total <= s.filterFirstMax():
 		// SQLite guesses every range alike, so the count (just made) tells
 		// it: few matches are read through the name index and sorted…
 		q = s.q(ctx).Raw("WITH m AS MATERIALIZED (?) SELECT s.* FROM m AS s ORDER BY "+order+" LIMIT ? OFFSET ?",
@@ -175,4 +169,12 @@ func (s *Store) listSessions(ctx context.Context, a Actor, cond string, args []a
 		page.Items[i] = SessionItem{Session: rows[i], Actions: s.sessionActions(ctx, a, &rows[i])}
 	}
 	return page, nil
+}
+
+// filterFirstMax is SessionOptions.FilterFirstMax or its default.
+func (s *Store) filterFirstMax() int64 {
+	if n := s.opts.Sessions.FilterFirstMax; n != 0 {
+		return max(n, 0)
+	}
+	return DefaultFilterFirstMax
 }

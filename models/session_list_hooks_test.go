@@ -1,6 +1,10 @@
 package models
 
-// SetSessionFilterFirstMax sets the match count up to which SQLite lists
-// a name-prefix filter by sorting all its matches (see listSessions) and
-// returns the previous value. Compiled into tests only.
-func SetSessionFilterFirstMax(n int64) int64 { return sessionFilterFirstMax.Swap(n) }
+// WithFilterFirstMax returns a Store on the same database whose session
+// lists use SessionOptions.FilterFirstMax n, so that tests can compare
+// both of SQLite's plans on the same rows.
+func (s *Store) WithFilterFirstMax(n int64) *Store {
+	c := *s
+	c.opts.Sessions.FilterFirstMax = n
+	return &c
+}

@@ -84,10 +84,10 @@ func TestListSessions(t *testing.T) {
 		}
 		// Both ways SQLite lists a name prefix (all matches sorted, or the
 		// sort order's index walked) give the same pages.
-		for _, filterFirstMax := range []int64{1 << 30, 0} {
-			prev := models.SetSessionFilterFirstMax(filterFirstMax)
+		for _, filterFirstMax := range []int64{1 << 30, -1} {
+			store := f.store.WithFilterFirstMax(filterFirstMax)
 			for _, c := range cases {
-				p, err := f.store.ListSessions(ctx, f.admin, c.f)
+				p, err := store.ListSessions(ctx, f.admin, c.f)
 				if err != nil {
 					t.Fatalf("%s: %v", c.name, err)
 				}
@@ -99,7 +99,6 @@ func TestListSessions(t *testing.T) {
 					t.Fatalf("%s (filter first up to %d): got %v, want %v", c.name, filterFirstMax, got, c.want)
 				}
 			}
-			models.SetSessionFilterFirstMax(prev)
 		}
 		// Live includes canceling sessions (connections still being closed)
 		// and hides only terminated ones.

@@ -30,6 +30,12 @@ type SessionOptions struct {
 	// announced to other instances, one "<session id> <reason>" payload
 	// each (worker.NotifyChannel); empty: none.
 	EndedChannel string
+	// FilterFirstMax is the match count up to which SQLite lists a
+	// name-prefix session filter by reading every match and sorting them;
+	// above it, SQLite walks the sort order's index and checks the prefix
+	// on each row (listSessions). 0 means DefaultFilterFirstMax; negative
+	// means always walk the index.
+	FilterFirstMax int64
 }
 
 // SessionChange says that a session changed (state, connections, bytes).

@@ -42,6 +42,7 @@ type Store struct {
 	opts    Options
 	inTx    bool
 	scopes  *scopeCache // shared with the Store's transactions
+	grants  *grantCache // shared with the Store's transactions
 	// after holds what runs once the outermost transaction commits.
 	after *[]func()
 }
@@ -61,7 +62,7 @@ func NewStore(db *gorm.DB, dialect Dialect, opts Options) *Store {
 		p := DefaultPasswordParams
 		opts.PasswordParams = &p
 	}
-	return &Store{db: db, dialect: dialect, opts: opts, scopes: &scopeCache{}}
+	return &Store{db: db, dialect: dialect, opts: opts, scopes: &scopeCache{}, grants: &grantCache{}}
 }
 
 // Dialect tells which database the Store uses.
@@ -100,7 +101,7 @@ func (s *Store) Transact(ctx context.Context, fn func(tx *Store) error) error {
 	var after []func()
 	err := s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
 		after = after[:0]
-		return fn(&Store{db: gtx, dialect: s.dialect, opts: s.opts, inTx: true, scopes: s.scopes, after: &after})
+		return fn(&Store{db: gtx, dialect: s.dialect, opts: s.opts, inTx: true, scopes: s.scopes, grants: s.grants, after: &after})
 	})
 	if err == nil {
 		for _, f := range after {
@@ -221,7 +222,7 @@ func (s *Store) bumpVersion(ctx context.Context, model any, what, id string, ver
 		return fmt.Errorf("update %s %s: %w", what, id, res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return fmt.Errorf("update %s %s: changed by someone else since you opened it: %w", what, id, ErrConflict)
+		return stale("update " + what + " " + id)
 	}
 	return nil
 }

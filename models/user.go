@@ -340,7 +340,7 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id string, version int,
 			return fmt.Errorf("update user %s: %w", id, res.Error)
 		}
 		if res.RowsAffected == 0 {
-			return fmt.Errorf("update user %s: changed by someone else since you opened it: %w", id, ErrConflict)
+			return stale("update user " + id)
 		}
 		if in.LoginName != "" {
 			if err := tx.setPasswordAccount(ctx, u, in.LoginName, in.Password); err != nil {
@@ -366,7 +366,7 @@ func (s *Store) DeleteUser(ctx context.Context, a Actor, id string) error {
 			return err
 		}
 		if u.ID == a.UserID {
-			return fmt.Errorf("you cannot delete your own user: %w", ErrConflict)
+			return Conflict("delete user "+id, "You cannot delete your own user.")
 		}
 		if _, err := tx.CancelSessionsOf(ctx, userResource(u)); err != nil {
 			return err
@@ -408,7 +408,7 @@ func (s *Store) DeleteAccount(ctx context.Context, a Actor, accountID string) er
 			return err
 		}
 		if acct.ID == a.AccountID {
-			return fmt.Errorf("you cannot remove the account you are logged in with: %w", ErrConflict)
+			return Conflict("remove account "+accountID, "You cannot remove the account you are logged in with.")
 		}
 		if _, err := tx.CancelSessionsOf(ctx, acl.Resource{Type: "account", ID: accountID, ScopeID: u.ScopeID}); err != nil {
 			return err

@@ -36,20 +36,8 @@ func newEnv(t *testing.T, d models.Dialect, external string) *env {
 func newEnvWith(t *testing.T, d models.Dialect, external string, opts models.Options) *env {
 	t.Helper()
 	store := dbtest.Open(t, d, opts)
-	boot, err := store.Bootstrap(context.Background(), models.BootstrapOptions{AdminPassword: "password"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ext, _ := url.Parse(external)
-	key := func(n int) []byte { return []byte(strings.Repeat("k", n)) }
-	s, err := web.NewServer(web.Config{ExternalURL: ext, CookieHashKey: key(64), CookieBlockKey: key(32)}, store,
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, store: store, method: boot.AuthMethodID}
+	srv, method := serve(t, store, external)
+	return &env{t: t, srv: srv, store: store, method: method}
 }
 
 func (e *env) client() *http.Client {

@@ -37,24 +37,35 @@ func newApp(t *testing.T) *app {
 // newAppOn is newApp on a given store (e.g. one of dbtest.Each).
 func newAppOn(t *testing.T, store *models.Store) *app {
 	t.Helper()
-	admin := dbtest.Admin(t, store)
-	boot, err := store.Bootstrap(context.Background(), models.BootstrapOptions{})
+	srv, method := serve(t, store, "")
+	return &app{t: t, store: store, admin: dbtest.Admin(t, store), method: method, srv: srv}
+}
+
+// serve is the one bootstrap of the web tests: it bootstraps store (admin
+// / password) and serves web.NewServer on it with fresh cookie keys at
+// external ("" means the test server's own URL). It returns the server and
+// the password auth method's id.
+func serve(t *testing.T, store *models.Store, external string) (*httptest.Server, string) {
+	t.Helper()
+	boot, err := store.Bootstrap(context.Background(), models.BootstrapOptions{AdminLoginName: "admin", AdminPassword: "password"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	key := func(n int) []byte { b := make([]byte, n); _, _ = rand.Read(b); return b }
-	a := &app{t: t, store: store, admin: admin, method: boot.AuthMethodID}
 	var handler http.Handler
-	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
-	t.Cleanup(a.srv.Close)
-	ext, _ := url.Parse(a.srv.URL)
-	s, err := web.NewServer(web.Config{ExternalURL: ext, CookieHashKey: key(32), CookieBlockKey: key(32)}, store,
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	if external == "" {
+		external = srv.URL
+	}
+	ext, _ := url.Parse(external)
+	s, err := web.NewServer(web.Config{ExternalURL: ext, CookieHashKey: key(64), CookieBlockKey: key(32)}, store,
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	handler = s
-	return a
+	return srv, boot.AuthMethodID
 }
 
 // client is a browser-like HTTP client with its own cookies; it does not
