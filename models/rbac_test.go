@@ -178,7 +178,7 @@ func TestDefaultRoles(t *testing.T) {
 		if bob.Can != (models.Capabilities{}) {
 			t.Errorf("bob can %+v", bob.Can)
 		}
-		want := models.Capabilities{Scopes: true, Users: true, Groups: true, Roles: true, AllSessions: true, SessionHistory: true, ExplainOthers: true}
+		want := models.Capabilities{Scopes: true, Users: true, Groups: true, Roles: true, AllSessions: true, SessionHistory: true, ExplainOthers: true, ChangeLog: true, Webhooks: true}
 		if w.admin.Can != want {
 			t.Errorf("admin can %+v", w.admin.Can)
 		}
