@@ -292,6 +292,9 @@ func purgeLogins(ctx context.Context, store *models.Store, log *slog.Logger) {
 	if _, err := store.PurgeLoginFailures(ctx); err != nil && ctx.Err() == nil {
 		log.Warn("purge login failures", "error", err)
 	}
+	if _, err := store.PurgeAPITokens(ctx); err != nil && ctx.Err() == nil {
+		log.Warn("purge API tokens", "error", err)
+	}
 }
 
 // purgeSessions is the retention loop's tick: it deletes operational rows of

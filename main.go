@@ -5,7 +5,10 @@
 //	gatehouse dev [--listen ADDR] [--data-dir DIR]   everything embedded, for a first run
 //	gatehouse serve [flags]                            production server (see --help)
 //	gatehouse migrate up|status [--database-url URL]   schema migrations
+//	gatehouse login --addr URL [--password]          log the CLI in (browser loopback redirect with PKCE)
+//	gatehouse connect TARGET [--exec CMD -- ARGS]      start a session and relay local connections to it
 //	gatehouse connect --addr URL --token T [--keep-session] [--exec CMD -- ARGS]   local proxy client for a session
+//	gatehouse targets|sessions|cancel|history|logout|completion   see docs/cli.md
 //	gatehouse genkeys                                  print fresh keys for serve
 //	gatehouse version
 package main
@@ -23,6 +26,7 @@ import (
 	"strings"
 	"syscall"
 
+	"gatehouse/cli"
 	"gatehouse/connect"
 	"gatehouse/migrations"
 	"gatehouse/models"
@@ -72,15 +76,20 @@ func stopSignals(args []string) []os.Signal {
 
 // exitStatus is the process exit status for run's result: 0 for nil, the
 // client's own status when `connect --exec` ran a client that failed
-// (silently: the client spoke for itself), else 1 after printing err
-// (except for --help).
+// (silently: the client spoke for itself), a CLI command's own code (see
+// docs/cli.md) after printing err, else 1 after printing err (except for
+// --help).
 func exitStatus(err error, stderr io.Writer) int {
 	var exit *connect.ExitError
+	var coded interface{ ExitCode() int }
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &exit):
 		return exit.Code
+	case errors.As(err, &coded):
+		fmt.Fprintln(stderr, "gatehouse:", err)
+		return coded.ExitCode()
 	case !errors.Is(err, flag.ErrHelp):
 		fmt.Fprintln(stderr, "gatehouse:", err)
 	}
@@ -93,7 +102,15 @@ commands:
   dev       run everything embedded (SQLite, generated keys) for a first try
   serve     run the production server (configure with flags or GATEHOUSE_* variables)
   migrate   up|status: apply or show database migrations
-  connect   relay local connections to a session's host (see connect --help)
+  login     log the CLI in (--addr URL; the browser, or --password)
+  logout    revoke the CLI's token and forget it
+  targets   list the targets you can reach [SEARCH]
+  connect   connect TARGET: start a session and relay local connections to it
+            (connect --token TOKEN: a session started on the web page)
+  sessions  list your sessions (--all: every session you may see; --state S)
+  cancel    cancel a session by id
+  history   session history (filters; --format table|json|csv)
+  completion bash|zsh|fish: print a shell completion script
   genkeys   print fresh random keys for serve's configuration
   version   print the version
 `
@@ -113,8 +130,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runServe(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, args[1:], getenv, stdout, stderr)
-	case "connect":
-		return connect.Main(ctx, args[1:], getenv, stdout, stderr)
+	case "login", "logout", "targets", "connect", "sessions", "cancel", "history", "completion":
+		return cli.Main(ctx, args[0], args[1:], cli.Env{Getenv: getenv, Stdin: os.Stdin, Stdout: stdout, Stderr: stderr})
 	case "genkeys":
 		return runGenkeys(stdout)
 	case "version":

@@ -73,22 +73,9 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	if *port < 0 || *port > 65535 {
 		return fmt.Errorf("--listen-port %d: want 0 to 65535", *port)
 	}
-	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
-	if *caFile != "" {
-		pem, err := os.ReadFile(*caFile)
-		if err != nil {
-			return fmt.Errorf("--ca-file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return fmt.Errorf("--ca-file %s: no PEM certificate in it", *caFile)
-		}
-		tlsConfig.RootCAs = pool
-	}
-	if *insecure {
-		tlsConfig.InsecureSkipVerify = true
-		fmt.Fprintln(stderr, "WARNING: --insecure: Gatehouse's TLS certificate is NOT verified. Anyone on the network path can read")
-		fmt.Fprintln(stderr, "WARNING: and change this traffic and steal the session token. Use it only for development.")
+	tlsConfig, err := TLSConfig(*caFile, *insecure, stderr)
+	if err != nil {
+		return err
 	}
 	client, err := NewClient(*addr, *token, tlsConfig)
 	if err != nil {
@@ -102,6 +89,30 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	return p.Run(ctx)
 }
 
+// TLSConfig is the client TLS configuration of --ca-file (PEM CA
+// certificates; empty: the system's) and --insecure (no verification,
+// with a warning on stderr).
+func TLSConfig(caFile string, insecure bool, stderr io.Writer) (*tls.Config, error) {
+	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("--ca-file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--ca-file %s: no PEM certificate in it", caFile)
+		}
+		tlsConfig.RootCAs = pool
+	}
+	if insecure {
+		tlsConfig.InsecureSkipVerify = true
+		fmt.Fprintln(stderr, "WARNING: --insecure: Gatehouse's TLS certificate is NOT verified. Anyone on the network path can read")
+		fmt.Fprintln(stderr, "WARNING: and change this traffic and steal the session token. Use it only for development.")
+	}
+	return tlsConfig, nil
+}
+
 // Proxy is a running `gatehouse connect`.
 type Proxy struct {
 	Client     *Client
@@ -110,6 +121,9 @@ type Proxy struct {
 	// Exec, when set, is run with {{host}} and {{port}} substituted once the
 	// listener is up; Run ends when it exits.
 	Exec []string
+	// Env is added to the Exec command's environment (e.g. brokered
+	// credentials).
+	Env []string
 	// PollInterval is how often the session is checked; default 2 s.
 	PollInterval time.Duration
 	// Ready, when set, receives the listener's address once it listens.
@@ -338,6 +352,9 @@ func (p *Proxy) exec(ctx context.Context, addr *net.TCPAddr) error {
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, p.Out, p.Err
+	if p.Env != nil {
+		cmd.Env = append(os.Environ(), p.Env...)
+	}
 	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("%s: %w", argv[0], err)

@@ -79,33 +79,13 @@ func (h Audit) Charts(w http.ResponseWriter, r *http.Request) error {
 	return render(w, r, status, views.HistoryChartsPage(h.Meta(r, "Session charts", "audit"), form, st, q))
 }
 
-// parseHistoryFilter reads the history filter from a query. Dates are UTC
-// days (YYYY-MM-DD; "to" includes its day) or minutes (YYYY-MM-DDTHH:MM).
+// parseHistoryFilter reads the history filter from a query (the rules are
+// models.ParseHistoryFilter's) and keeps the values for the form.
 func parseHistoryFilter(q url.Values) (models.HistoryFilter, views.Form, error) {
 	form := views.Form{Values: map[string]string{}}
 	for _, k := range views.HistoryFilterFields {
 		form.Values[k] = strings.TrimSpace(q.Get(k))
 	}
-	v := form.V
-	f := models.HistoryFilter{
-		User: v("user"), Target: v("target"), Project: v("project"), Org: v("org"), AuthMethod: v("auth_method"),
-		Reason: v("reason"), ClientIP: v("client_ip"), Text: v("q"), Oldest: v("sort") == "oldest",
-	}
-	errs := map[string]string{}
-	f.From, f.To = filterRange(v, errs)
-	if r := f.Reason; r != "" && r != "live" && !models.ValidTerminationReason(r) {
-		errs["reason"] = "Choose a termination reason from the list."
-	}
-	if s := v("sort"); s != "" && s != "newest" && s != "oldest" {
-		errs["sort"] = "Choose newest or oldest first."
-	}
-	for _, k := range views.HistoryFilterFields {
-		if len(v(k)) > 256 {
-			errs[k] = "At most 256 characters."
-		}
-	}
-	if len(errs) > 0 {
-		return f, form, &models.ValidationError{Fields: errs}
-	}
-	return f, form, nil
+	f, err := models.ParseHistoryFilter(q.Get)
+	return f, form, err
 }

@@ -57,16 +57,6 @@ func (h Users) Show(w http.ResponseWriter, r *http.Request) error {
 	return render(w, r, http.StatusOK, views.UserPage(h.Meta(r, u.DisplayName(), "users"), u))
 }
 
-// Account renders the caller's own page (GET /account).
-func (h Users) Account(w http.ResponseWriter, r *http.Request) error {
-	a := ActorFrom(r.Context())
-	u, err := h.Store.GetUser(r.Context(), a, a.UserID)
-	if err != nil {
-		return err
-	}
-	return render(w, r, http.StatusOK, views.AccountPage(h.Meta(r, "My account", "account"), u))
-}
-
 // New renders the create form (GET /users/new).
 func (h Users) New(w http.ResponseWriter, r *http.Request) error {
 	f := views.Form{Values: map[string]string{"scope_id": r.URL.Query().Get("scope")}}

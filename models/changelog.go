@@ -245,7 +245,9 @@ var changeSpecs = map[string]changeSpec{
 	"credential-store": {table: "credential_stores", key: "id", nameField: "name"},
 	"credential":       {table: "credentials", key: "id", nameField: "name"},
 	"session":          {table: "sessions", key: "id", nameField: "id", scopeSQL: "SELECT project_id FROM sessions WHERE id = ?"},
-	"webhook":          {table: "webhook_endpoints", key: "id", nameField: "name", scopeSQL: "SELECT 'global' WHERE ? <> ''"},
+	"api-token": {table: "api_tokens", key: "id", nameField: "name",
+		scopeSQL: "SELECT u.scope_id FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?"},
+	"webhook": {table: "webhook_endpoints", key: "id", nameField: "name", scopeSQL: "SELECT 'global' WHERE ? <> ''"},
 }
 
 // ChangeLogResourceTypes are the resource types the change log records.

@@ -61,9 +61,21 @@ var ErrBadCredentials = fmt.Errorf("wrong login name or password: %w", ErrUnauth
 // right, starts a fresh login (never reusing one). Repeated failures are
 // slowed down per account and per client address (a *ThrottledError).
 func (s *Store) AuthenticatePassword(ctx context.Context, in PasswordLogin) (*NewLoginResult, error) {
+	var out *NewLoginResult
+	err := s.authenticatePassword(ctx, in, func(tx *Store, acct *Account) error {
+		var err error
+		out, err = tx.startLogin(ctx, acct, in.ClientIP, in.UserAgent)
+		return err
+	})
+	return out, err
+}
+
+// authenticatePassword checks a password login (throttled) and, when it is
+// right, runs then in the transaction that clears the failures.
+func (s *Store) authenticatePassword(ctx context.Context, in PasswordLogin, then func(tx *Store, acct *Account) error) error {
 	name := strings.ToLower(strings.TrimSpace(in.LoginName))
 	if name == "" || in.Password == "" || len(in.Password) > MaxPasswordLength || len(name) > 128 {
-		return nil, ErrBadCredentials
+		return ErrBadCredentials
 	}
 	keys := []string{"acct:" + in.AuthMethodID + ":" + name, "ip:" + in.ClientIP}
 	// The attempt is counted as a failure before the (slow) hash check, in
@@ -71,7 +83,7 @@ func (s *Store) AuthenticatePassword(ctx context.Context, in PasswordLogin) (*Ne
 	// all pass the check; a success gives it back.
 	held, err := s.reserveAttempt(ctx, keys)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var row struct {
 		Account
@@ -82,27 +94,24 @@ func (s *Store) AuthenticatePassword(ctx context.Context, in PasswordLogin) (*Ne
 		Joins("JOIN auth_methods m ON m.id = a.auth_method_id").
 		Where("a.auth_method_id = ? AND lower(a.login_name) = ?", in.AuthMethodID, name).Take(&row).Error
 	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, fmt.Errorf("find account: %w", err)
+		return fmt.Errorf("find account: %w", err)
 	}
 	hash := ""
 	if err == nil && row.PasswordHash != nil && row.MethodType == AuthMethodPassword && row.State != StateInactive {
 		hash = *row.PasswordHash
 	}
 	if !checkPassword(in.Password, hash) {
-		return nil, s.refusedLogin(ctx, in.AuthMethodID, name, in.ClientIP, ErrBadCredentials) // already counted
+		return s.refusedLogin(ctx, in.AuthMethodID, name, in.ClientIP, ErrBadCredentials) // already counted
 	}
-	var out *NewLoginResult
-	err = s.Transact(ctx, func(tx *Store) error {
+	return s.Transact(ctx, func(tx *Store) error {
 		if err := tx.q(ctx).Where("key = ?", keys[0]).Delete(&loginFailure{}).Error; err != nil {
 			return fmt.Errorf("clear failures: %w", err)
 		}
 		if err := tx.refundAttempt(ctx, held[1]); err != nil {
 			return err
 		}
-		out, err = tx.startLogin(ctx, &row.Account, in.ClientIP, in.UserAgent)
-		return err
+		return then(tx, &row.Account)
 	})
-	return out, err
 }
 
 // startLogin writes a new login for an account. Runs in the caller's

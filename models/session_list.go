@@ -16,9 +16,11 @@ import (
 // From/To bound the start time (zero: open).
 type SessionFilter struct {
 	User, Target, Project string
-	State                 string
-	Reason                string
-	From, To              time.Time
+	// UserID, when set, keeps only that user's sessions (exact id).
+	UserID   string
+	State    string
+	Reason   string
+	From, To time.Time
 	// Sort is one of SessionSorts' keys (default "-started").
 	Sort string
 	ListOptions
@@ -97,6 +99,9 @@ func (s *Store) ListSessions(ctx context.Context, a Actor, f SessionFilter) (Pag
 	cond, args, err := s.listCondition(ctx, a, "session", ActionRead, ListColumns{Scope: "s.project_id", ID: "s.id", Owner: "s.user_id"})
 	if err != nil {
 		return Page[SessionItem]{}, err
+	}
+	if f.UserID != "" {
+		cond, args = "("+cond+") AND s.user_id = ?", append(args, f.UserID)
 	}
 	return s.listSessions(ctx, a, cond, args, f)
 }

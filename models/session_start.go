@@ -113,7 +113,7 @@ func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput)
 	var u sessionUser
 	err = s.q(ctx).Raw(s.keyShare(`SELECT u.id, u.name, u.full_name, u.email, ac.id AS account_id,
 		am.id AS auth_method_id, am.name AS auth_method_name, am.type AS auth_method_type, l.expires_at AS login_expires_at
-		FROM logins l JOIN users u ON u.id = l.user_id JOIN accounts ac ON ac.id = l.account_id
+		FROM `+a.loginTable()+` l JOIN users u ON u.id = l.user_id JOIN accounts ac ON ac.id = l.account_id
 		JOIN auth_methods am ON am.id = l.auth_method_id WHERE l.id = ? AND l.user_id = ?`, "u, ac, am"),
 		a.LoginID, a.UserID).Take(&u).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {

@@ -6,6 +6,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"gatehouse/api"
 	"gatehouse/handlers"
 	"gatehouse/static"
 )
@@ -30,6 +31,10 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	r.Post("/logout", h(s.logout))
 	r.Get("/auth/oidc/{id}/start", h(s.oidcStart))
 	r.Get(OIDCCallbackPath, h(s.oidcCallback))
+	r.Get("/download/gatehouse", h(s.downloadBinary))
+	r.Get("/download/gatehouse.sha256", h(s.downloadChecksum))
+	// The JSON API authenticates with bearer tokens only (package api).
+	r.Handle(api.Prefix+"/*", api.New(api.Config{ExternalURL: s.externalAddr(), ClientIP: s.clientIP, Logger: s.logger, Classify: classify}, s.store))
 	for prefix, handler := range s.cfg.Mounts {
 		r.Mount(prefix, handler)
 	}
@@ -55,10 +60,16 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	managedGroups := handlers.ManagedGroups{Base: base, Store: s.store}
 	changeLog := handlers.ChangeLog{Base: base, Store: s.store}
 	webhooks := handlers.Webhooks{Base: base, Store: s.store}
+	tokens := handlers.APITokens{Base: base, Store: s.store, Users: s.store, Now: s.now}
+	cliLogin := handlers.CLILogin{Base: base, Store: s.store, Lifetime: s.store.LoginLifetime()}
 	r.Group(func(r chi.Router) {
 		r.Use(s.requireLogin)
 		r.Get("/", h(home.Show))
-		r.Get("/account", h(users.Account))
+		r.Get("/account", h(tokens.Account))
+		r.Post("/account/tokens", h(tokens.Create))
+		r.Post("/account/tokens/{id}/revoke", h(tokens.Revoke))
+		r.Get("/cli/login", h(cliLogin.Show))
+		r.Post("/cli/login", h(cliLogin.Decide))
 
 		r.Get("/scopes", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "/scopes/global", http.StatusSeeOther)

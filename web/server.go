@@ -15,6 +15,7 @@ import (
 
 	"github.com/gorilla/sessions"
 
+	"gatehouse/api"
 	"gatehouse/handlers"
 	"gatehouse/live"
 	"gatehouse/metrics"
@@ -78,6 +79,9 @@ type Store interface {
 	handlers.WebhookStore
 	OIDCConfigForLogin(ctx context.Context, id string) (*models.OIDCLoginConfig, error)
 	OIDCLogin(ctx context.Context, id models.OIDCIdentity) (*models.NewLoginResult, error)
+	api.Store
+	handlers.APITokenStore
+	handlers.CLILoginStore
 }
 
 // Server is the Gatehouse web application.
@@ -89,6 +93,7 @@ type Server struct {
 	errs    handlers.Errors
 	router  http.Handler
 	oidc    *oidcauth.RelyingParty
+	bin     binary
 }
 
 // NewServer wires the router with every dependency it needs.
@@ -129,4 +134,11 @@ func (s *Server) externalAddr() string {
 		return ""
 	}
 	return strings.TrimSuffix(s.cfg.ExternalURL.String(), "/")
+}
+
+// classify is handlers.ProblemOf for the API: one classification of domain
+// errors for pages and problem+json.
+func classify(err error) (int, string, string, map[string]string) {
+	p := handlers.ProblemOf(err)
+	return p.Status, p.Title, p.Message, p.Fields
 }
