@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"gorm.io/gorm"
 
 	"gatehouse/live"
 	"gatehouse/metrics"
@@ -23,6 +25,7 @@ import (
 	"gatehouse/oidcauth"
 	"gatehouse/pgnotify"
 	"gatehouse/proxywire"
+	"gatehouse/tunnel"
 	"gatehouse/web"
 	"gatehouse/worker"
 )
@@ -53,6 +56,8 @@ type appConfig struct {
 	// EchoListen, when set (dev), runs the TCP echo service there; a busy
 	// address is logged and skipped.
 	EchoListen string
+	// PprofListen, when set, serves /debug/pprof/ there (see pprof.go).
+	PprofListen string
 	// Reconcile is the interval of the worker's safety net (default 5 s).
 	Reconcile time.Duration
 	// InstanceGrace is how long an instance may go unseen before the
@@ -74,6 +79,20 @@ type appConfig struct {
 	Stdout io.Writer
 }
 
+// openDatabase opens the database at databaseURL (models.OpenDB) and its
+// *sql.DB, which the caller closes.
+func openDatabase(ctx context.Context, databaseURL string) (*gorm.DB, *sql.DB, models.Dialect, error) {
+	db, dialect, err := models.OpenDB(ctx, databaseURL)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return db, sqlDB, dialect, nil
+}
+
 // startApp binds the listener, opens and migrates the database, bootstraps
 // it, and serves until ctx ends, with the background loops under one errgroup.
 func startApp(ctx context.Context, cfg appConfig) error {
@@ -90,11 +109,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		return fmt.Errorf("%s: cannot listen on %q: %w", name, cfg.Listen, err)
 	}
 	defer ln.Close() // the server closes it too on shutdown; a second Close is harmless
-	db, dialect, err := models.OpenDB(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	sqlDB, err := db.DB()
+	db, sqlDB, dialect, err := openDatabase(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
@@ -184,7 +199,8 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	g.Go(func() error {
 		var err error
 		if cfg.TLSCertFile != "" {
-			err = httpSrv.ServeTLS(ln, cfg.TLSCertFile, cfg.TLSKeyFile)
+			// RecordListener lets the tunnel move many TLS records per system call.
+			err = httpSrv.ServeTLS(tunnel.RecordListener(ln), cfg.TLSCertFile, cfg.TLSKeyFile)
 		} else {
 			err = httpSrv.Serve(ln)
 		}
@@ -234,6 +250,9 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	g.Go(func() error {
 		return instanceLoop(gctx, store, wk, min(max(grace/3, 100*time.Millisecond), 5*time.Second), grace, log)
 	})
+	if cfg.PprofListen != "" {
+		g.Go(func() error { return servePprof(gctx, cfg.PprofListen, log) })
+	}
 	if cfg.EchoListen != "" {
 		if eln, err := net.Listen("tcp", cfg.EchoListen); err != nil {
 			log.Warn("dev echo service not started: the target echo will refuse connections", "addr", cfg.EchoListen, "error", err)

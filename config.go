@@ -103,6 +103,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	tlsKey := s.add("tls-key", "GATEHOUSE_TLS_KEY", "", "PEM private key file of --tls-cert", false)
 	whTimeout := s.add("webhook-timeout", "GATEHOUSE_WEBHOOK_TIMEOUT", "10s", "timeout of one webhook request", false)
 	whPrivate := s.fs.Bool("webhook-allow-private", false, "let webhooks reach private, loopback and link-local addresses (env GATEHOUSE_WEBHOOK_ALLOW_PRIVATE=true)")
+	pprofListen := s.add("pprof-listen", "GATEHOUSE_PPROF_LISTEN", "", pprofUsage, false)
 	if err := s.parse(args, getenv); err != nil {
 		return nil, err
 	}
@@ -186,6 +187,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	cfg.InstanceGrace = dur(grace)
 	cfg.Webhooks = webhookConfig{Timeout: dur(whTimeout), AllowPrivate: *whPrivate || getenv("GATEHOUSE_WEBHOOK_ALLOW_PRIVATE") == "true"}
 	cfg.TLSCertFile, cfg.TLSKeyFile = *tlsCert, *tlsKey
+	cfg.PprofListen = *pprofListen
 	switch {
 	case (*tlsCert == "") != (*tlsKey == ""):
 		missing, set := tlsKey, tlsCert

@@ -27,6 +27,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	s := newSettings("dev", stderr)
 	listen := s.add("listen", "GATEHOUSE_DEV_LISTEN", "127.0.0.1:9200", "address to listen on", false)
 	dataDir := s.add("data-dir", "GATEHOUSE_DEV_DATA_DIR", ".gatehouse-dev", "folder for the database and generated keys", false)
+	pprofListen := s.add("pprof-listen", "GATEHOUSE_PPROF_LISTEN", "", pprofUsage, false)
 	if err := s.parse(args, getenv); err != nil {
 		return err
 	}
@@ -41,7 +42,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	return startApp(ctx, appConfig{
 		DatabaseURL: filepath.Join(*dataDir, "gatehouse.db"), Listen: *listen, ListenSetting: s.name(listen),
 		CookieHashKey: keys.CookieHashKey, CookieBlockKey: keys.CookieBlockKey, RootKey: keys.RootKey,
-		Dev: true, Webhooks: webhookConfig{AllowPrivate: true}, EchoListen: fmt.Sprintf("127.0.0.1:%d", devseed.EchoPort), Bootstrap: models.BootstrapOptions{AdminLoginName: devseed.AdminLoginName, AdminPassword: "password"},
+		Dev: true, Webhooks: webhookConfig{AllowPrivate: true}, PprofListen: *pprofListen, EchoListen: fmt.Sprintf("127.0.0.1:%d", devseed.EchoPort), Bootstrap: models.BootstrapOptions{AdminLoginName: devseed.AdminLoginName, AdminPassword: "password"},
 		Announce: func(w io.Writer, url string, boot *models.BootstrapResult) {
 			fmt.Fprintf(w, "\nGatehouse (dev) is running at %s\n", url)
 			fmt.Fprintf(w, "  data folder: %s (delete it to start over)\n", *dataDir)

@@ -181,11 +181,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	} else {
 		*dbURL = u
 	}
-	db, dialect, err := models.OpenDB(ctx, *dbURL)
-	if err != nil {
-		return err
-	}
-	sqlDB, err := db.DB()
+	_, sqlDB, dialect, err := openDatabase(ctx, *dbURL)
 	if err != nil {
 		return err
 	}

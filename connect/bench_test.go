@@ -48,6 +48,7 @@ func gatehouseOver(b testing.TB, target string, useTLS bool) string {
 	srv := httptest.NewUnstartedServer(w.Handler())
 	var tlsConfig *tls.Config
 	if useTLS {
+		srv.Listener = tunnel.RecordListener(srv.Listener) // as the app's TLS listener
 		srv.StartTLS()
 		pool := x509.NewCertPool()
 		pool.AddCert(srv.Certificate())

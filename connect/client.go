@@ -87,7 +87,8 @@ func (c *Client) dial(ctx context.Context) (net.Conn, error) {
 	if c.tls == nil {
 		return conn, nil
 	}
-	tc := tls.Client(conn, c.tls)
+	// RecordConn lets the relay move many TLS records per system call.
+	tc := tls.Client(tunnel.NewRecordConn(conn), c.tls)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("TLS with Gatehouse at %s: %w", c.base.Host, err)

@@ -10,7 +10,7 @@ import (
 
 	"gatehouse/devidp"
 	"gatehouse/models"
-	"gatehouse/web"
+	"gatehouse/oidcauth"
 )
 
 // Dev provider wiring: `gatehouse dev` only (never serve).
@@ -32,7 +32,7 @@ func provider(ctx context.Context, store *models.Store, ext *url.URL, mounts map
 	secret := string(randomKeyText(24))
 	idp, err := devidp.New(issuer, devidp.DefaultUsers(), []devidp.Client{{
 		ID: devIdPClientID, Secret: secret,
-		RedirectURIs:           []string{base + web.OIDCCallbackPath},
+		RedirectURIs:           []string{base + oidcauth.CallbackPath},
 		PostLogoutRedirectURIs: []string{base + "/login"},
 	}}, logger.With("component", "dev-idp"))
 	if err != nil {

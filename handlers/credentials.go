@@ -148,15 +148,12 @@ func (h Credentials) ConfirmDelete(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	if !c.Actions[models.ActionDelete] {
-		return models.ErrForbidden
-	}
-	_, path, cr, err := h.page(r, c.StoreID, c.Name, "/credentials/"+c.ID, "Delete", "")
-	if err != nil {
-		return err
-	}
-	return render(w, r, http.StatusOK, views.InfraDeletePage(h.Meta(r, "Delete "+c.Name, "scopes"), path, cr, "credential", c.Name,
-		"/credentials/"+c.ID+"/delete", "/credentials/"+c.ID, "Targets stop brokering it."))
+	href := "/credentials/" + c.ID
+	return h.confirmDelete(w, r, c.Actions[models.ActionDelete], deletePage{"credential", c.Name, href, "Targets stop brokering it."},
+		func() ([]models.Scope, []views.Crumb, error) {
+			_, path, cr, err := h.page(r, c.StoreID, c.Name, href, "Delete", "")
+			return path, cr, err
+		})
 }
 
 // Delete deletes a credential (POST /credentials/{id}/delete).

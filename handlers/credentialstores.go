@@ -139,22 +139,14 @@ func (h CredentialStores) Update(w http.ResponseWriter, r *http.Request) error {
 
 // ConfirmDelete asks before deleting (GET /credential-stores/{id}/delete).
 func (h CredentialStores) ConfirmDelete(w http.ResponseWriter, r *http.Request) error {
-	ctx, a := r.Context(), ActorFrom(r.Context())
-	cs, err := h.Store.GetCredentialStore(ctx, a, chi.URLParam(r, "id"))
+	cs, err := h.Store.GetCredentialStore(r.Context(), ActorFrom(r.Context()), chi.URLParam(r, "id"))
 	if err != nil {
 		return err
 	}
-	if !cs.Actions[models.ActionDelete] {
-		return models.ErrForbidden
-	}
-	path, err := h.Store.ScopePath(ctx, a, cs.ScopeID)
-	if err != nil {
-		return err
-	}
-	return render(w, r, http.StatusOK, views.InfraDeletePage(h.Meta(r, "Delete "+cs.Name, "scopes"), path,
-		crumbs("Credential stores", "/scopes/"+cs.ScopeID+"/credential-stores", cs.Name, "/credential-stores/"+cs.ID, "Delete", ""),
-		"credential store", cs.Name, "/credential-stores/"+cs.ID+"/delete", "/credential-stores/"+cs.ID,
-		"Its "+plural(cs.Credentials, "credential", "credentials")+" are deleted with it and are no longer brokered by any target."))
+	href := "/credential-stores/" + cs.ID
+	return h.confirmDelete(w, r, cs.Actions[models.ActionDelete], deletePage{"credential store", cs.Name, href,
+		"Its " + plural(cs.Credentials, "credential", "credentials") + " are deleted with it and are no longer brokered by any target."},
+		inProject(r, h.Store, cs.ScopeID, "Credential stores", "/scopes/"+cs.ScopeID+"/credential-stores", cs.Name, href))
 }
 
 // Delete deletes a store (POST /credential-stores/{id}/delete).

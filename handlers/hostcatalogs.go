@@ -157,22 +157,14 @@ func (h HostCatalogs) Update(w http.ResponseWriter, r *http.Request) error {
 
 // ConfirmDelete asks before deleting (GET /host-catalogs/{id}/delete).
 func (h HostCatalogs) ConfirmDelete(w http.ResponseWriter, r *http.Request) error {
-	ctx, a := r.Context(), ActorFrom(r.Context())
-	c, err := h.Store.GetHostCatalog(ctx, a, chi.URLParam(r, "id"))
+	c, err := h.Store.GetHostCatalog(r.Context(), ActorFrom(r.Context()), chi.URLParam(r, "id"))
 	if err != nil {
 		return err
 	}
-	if !c.Actions[models.ActionDelete] {
-		return models.ErrForbidden
-	}
-	path, err := h.Store.ScopePath(ctx, a, c.ScopeID)
-	if err != nil {
-		return err
-	}
-	return render(w, r, http.StatusOK, views.InfraDeletePage(h.Meta(r, "Delete "+c.Name, "scopes"), path,
-		crumbs("Host catalogs", "/scopes/"+c.ScopeID+"/host-catalogs", c.Name, "/host-catalogs/"+c.ID, "Delete", ""),
-		"host catalog", c.Name, "/host-catalogs/"+c.ID+"/delete", "/host-catalogs/"+c.ID,
-		"Its "+plural(c.Hosts, "host", "hosts")+" and "+plural(c.HostSets, "host set", "host sets")+" are deleted with it and leave every target that used them."))
+	href := "/host-catalogs/" + c.ID
+	return h.confirmDelete(w, r, c.Actions[models.ActionDelete], deletePage{"host catalog", c.Name, href,
+		"Its " + plural(c.Hosts, "host", "hosts") + " and " + plural(c.HostSets, "host set", "host sets") + " are deleted with it and leave every target that used them."},
+		inProject(r, h.Store, c.ScopeID, "Host catalogs", "/scopes/"+c.ScopeID+"/host-catalogs", c.Name, href))
 }
 
 // Delete deletes a catalog (POST /host-catalogs/{id}/delete).

@@ -134,15 +134,12 @@ func (h Hosts) ConfirmDelete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !host.Actions[models.ActionDelete] {
-		return models.ErrForbidden
-	}
-	_, path, cr, err := h.page(r, host.CatalogID, host.Name, "/hosts/"+host.ID, "Delete", "")
-	if err != nil {
-		return err
-	}
-	return render(w, r, http.StatusOK, views.InfraDeletePage(h.Meta(r, "Delete "+host.Name, "scopes"), path, cr, "host", host.Name,
-		"/hosts/"+host.ID+"/delete", "/hosts/"+host.ID, "The host leaves every host set it is in."))
+	href := "/hosts/" + host.ID
+	return h.confirmDelete(w, r, host.Actions[models.ActionDelete], deletePage{"host", host.Name, href, "The host leaves every host set it is in."},
+		func() ([]models.Scope, []views.Crumb, error) {
+			_, path, cr, err := h.page(r, host.CatalogID, host.Name, href, "Delete", "")
+			return path, cr, err
+		})
 }
 
 // Delete deletes a host (POST /hosts/{id}/delete).

@@ -170,15 +170,13 @@ func (h HostSets) ConfirmDelete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !hs.Actions[models.ActionDelete] {
-		return models.ErrForbidden
-	}
-	_, path, cr, err := h.page(r, hs.CatalogID, hs.Name, "/host-sets/"+hs.ID, "Delete", "")
-	if err != nil {
-		return err
-	}
-	return render(w, r, http.StatusOK, views.InfraDeletePage(h.Meta(r, "Delete "+hs.Name, "scopes"), path, cr, "host set", hs.Name,
-		"/host-sets/"+hs.ID+"/delete", "/host-sets/"+hs.ID, "The host set leaves every target that uses it as a host source; its hosts stay."))
+	href := "/host-sets/" + hs.ID
+	return h.confirmDelete(w, r, hs.Actions[models.ActionDelete],
+		deletePage{"host set", hs.Name, href, "The host set leaves every target that uses it as a host source; its hosts stay."},
+		func() ([]models.Scope, []views.Crumb, error) {
+			_, path, cr, err := h.page(r, hs.CatalogID, hs.Name, href, "Delete", "")
+			return path, cr, err
+		})
 }
 
 // Delete deletes a host set (POST /host-sets/{id}/delete).

@@ -205,21 +205,13 @@ func (h Targets) RemoveCredentialSource(w http.ResponseWriter, r *http.Request) 
 
 // ConfirmDelete asks before deleting (GET /targets/{id}/delete).
 func (h Targets) ConfirmDelete(w http.ResponseWriter, r *http.Request) error {
-	ctx, a := r.Context(), ActorFrom(r.Context())
-	t, err := h.Store.GetTarget(ctx, a, chi.URLParam(r, "id"))
+	t, err := h.Store.GetTarget(r.Context(), ActorFrom(r.Context()), chi.URLParam(r, "id"))
 	if err != nil {
 		return err
 	}
-	if !t.Actions[models.ActionDelete] {
-		return models.ErrForbidden
-	}
-	path, err := h.Store.ScopePath(ctx, a, t.ScopeID)
-	if err != nil {
-		return err
-	}
-	return render(w, r, http.StatusOK, views.InfraDeletePage(h.Meta(r, "Delete "+t.Name, "scopes"), path,
-		crumbs("Targets", "/scopes/"+t.ScopeID+"/targets", t.Name, "/targets/"+t.ID, "Delete", ""), "target", t.Name,
-		"/targets/"+t.ID+"/delete", "/targets/"+t.ID, "Nobody can start sessions on it any more."))
+	href := "/targets/" + t.ID
+	return h.confirmDelete(w, r, t.Actions[models.ActionDelete], deletePage{"target", t.Name, href, "Nobody can start sessions on it any more."},
+		inProject(r, h.Store, t.ScopeID, "Targets", "/scopes/"+t.ScopeID+"/targets", t.Name, href))
 }
 
 // Delete deletes a target (POST /targets/{id}/delete).

@@ -45,14 +45,7 @@ func (s *Store) CreateCredential(ctx context.Context, a Actor, storeID string, i
 }
 
 func (s *Store) readCredential(ctx context.Context, a Actor, id string) (*Credential, error) {
-	c, err := first[Credential](s.q(ctx), "credential", id)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, a, ActionRead, credentialResource(c)); err != nil {
-		return nil, notFoundIfHidden(err)
-	}
-	return c, nil
+	return readItem(ctx, s, a, "credential", id, credentialResource)
 }
 
 // GetCredential returns a credential without its secret.

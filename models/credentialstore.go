@@ -54,38 +54,14 @@ func credentialStoreResource(cs *CredentialStore) acl.Resource {
 // Errors: ErrInvalid (bad input, duplicate name, scope not a project),
 // ErrNotFound, ErrForbidden.
 func (s *Store) CreateCredentialStore(ctx context.Context, a Actor, projectID string, in CredentialStoreInput) (*CredentialStore, error) {
-	var out *CredentialStore
-	err := s.createTx(ctx, a, "credential-store", func() string { return out.ID }, func(tx *Store) error {
-		p, err := tx.projectForInfra(ctx, a, projectID, "credential-store")
-		if err != nil {
-			return err
-		}
-		if in, err = in.validate(); err != nil {
-			return err
-		}
-		cs := &CredentialStore{ID: NewID(PrefixCredentialStore), ScopeID: p.ID, Type: CredentialStoreStatic, Name: in.Name,
-			Description: in.Description, CreatedAt: tx.now(), UpdatedAt: tx.now(), Version: 1}
-		if err := tx.q(ctx).Create(cs).Error; err != nil {
-			if isUniqueViolation(err) {
-				return Invalid("name", fmt.Sprintf("%s already has a credential store named %q.", p.Name, in.Name))
-			}
-			return fmt.Errorf("create credential store: %w", err)
-		}
-		out = cs
-		return nil
+	return createNamed(ctx, s, a, projectID, "credential-store", "credential store", in.validate, func(p *Scope, in CredentialStoreInput, now time.Time) (*CredentialStore, string) {
+		return &CredentialStore{ID: NewID(PrefixCredentialStore), ScopeID: p.ID, Type: CredentialStoreStatic, Name: in.Name,
+			Description: in.Description, CreatedAt: now, UpdatedAt: now, Version: 1}, in.Name
 	})
-	return out, err
 }
 
 func (s *Store) readCredentialStore(ctx context.Context, a Actor, id string) (*CredentialStore, error) {
-	cs, err := first[CredentialStore](s.q(ctx), "credential store", id)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, a, ActionRead, credentialStoreResource(cs)); err != nil {
-		return nil, notFoundIfHidden(err)
-	}
-	return cs, nil
+	return readItem(ctx, s, a, "credential store", id, credentialStoreResource)
 }
 
 // GetCredentialStore returns one store with its count and actions.

@@ -100,14 +100,7 @@ func (s *Store) CreateGroup(ctx context.Context, a Actor, scopeID string, in Gro
 }
 
 func (s *Store) readGroup(ctx context.Context, a Actor, id string) (*Group, error) {
-	g, err := first[Group](s.q(ctx), "group", id)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, a, ActionRead, groupResource(g)); err != nil {
-		return nil, notFoundIfHidden(err)
-	}
-	return g, nil
+	return readItem(ctx, s, a, "group", id, groupResource)
 }
 
 // GetGroup returns a group with its members. ErrNotFound for unknown or

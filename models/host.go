@@ -77,14 +77,7 @@ func (s *Store) CreateHost(ctx context.Context, a Actor, catalogID string, in Ho
 }
 
 func (s *Store) readHost(ctx context.Context, a Actor, id string) (*Host, error) {
-	h, err := first[Host](s.q(ctx), "host", id)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, a, ActionRead, hostResource(h)); err != nil {
-		return nil, notFoundIfHidden(err)
-	}
-	return h, nil
+	return readItem(ctx, s, a, "host", id, hostResource)
 }
 
 // GetHost returns one host with its actions.

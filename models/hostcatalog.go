@@ -57,38 +57,14 @@ func hostCatalogResource(c *HostCatalog) acl.Resource {
 // ErrInvalid (bad input, duplicate name in the project, scope not a project),
 // ErrNotFound, ErrForbidden.
 func (s *Store) CreateHostCatalog(ctx context.Context, a Actor, projectID string, in HostCatalogInput) (*HostCatalog, error) {
-	var out *HostCatalog
-	err := s.createTx(ctx, a, "host-catalog", func() string { return out.ID }, func(tx *Store) error {
-		p, err := tx.projectForInfra(ctx, a, projectID, "host-catalog")
-		if err != nil {
-			return err
-		}
-		if in, err = in.validate(); err != nil {
-			return err
-		}
-		c := &HostCatalog{ID: NewID(PrefixHostCatalog), ScopeID: p.ID, Type: HostCatalogStatic, Name: in.Name,
-			Description: in.Description, CreatedAt: tx.now(), UpdatedAt: tx.now(), Version: 1}
-		if err := tx.q(ctx).Create(c).Error; err != nil {
-			if isUniqueViolation(err) {
-				return Invalid("name", fmt.Sprintf("%s already has a host catalog named %q.", p.Name, in.Name))
-			}
-			return fmt.Errorf("create host catalog: %w", err)
-		}
-		out = c
-		return nil
+	return createNamed(ctx, s, a, projectID, "host-catalog", "host catalog", in.validate, func(p *Scope, in HostCatalogInput, now time.Time) (*HostCatalog, string) {
+		return &HostCatalog{ID: NewID(PrefixHostCatalog), ScopeID: p.ID, Type: HostCatalogStatic, Name: in.Name,
+			Description: in.Description, CreatedAt: now, UpdatedAt: now, Version: 1}, in.Name
 	})
-	return out, err
 }
 
 func (s *Store) readHostCatalog(ctx context.Context, a Actor, id string) (*HostCatalog, error) {
-	c, err := first[HostCatalog](s.q(ctx), "host catalog", id)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, a, ActionRead, hostCatalogResource(c)); err != nil {
-		return nil, notFoundIfHidden(err)
-	}
-	return c, nil
+	return readItem(ctx, s, a, "host catalog", id, hostCatalogResource)
 }
 
 // GetHostCatalog returns one catalog with its counts and actions (create

@@ -115,14 +115,7 @@ func (s *Store) addMembers(ctx context.Context, hs *HostSet, hostIDs []string) e
 }
 
 func (s *Store) readHostSet(ctx context.Context, a Actor, id string) (*HostSet, error) {
-	hs, err := first[HostSet](s.q(ctx), "host set", id)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, a, ActionRead, hostSetResource(hs)); err != nil {
-		return nil, notFoundIfHidden(err)
-	}
-	return hs, nil
+	return readItem(ctx, s, a, "host set", id, hostSetResource)
 }
 
 // GetHostSet returns a host set with its hosts (by name) and actions.

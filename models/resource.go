@@ -3,7 +3,9 @@ package models
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
+	"time"
 
 	"gatehouse/models/acl"
 
@@ -175,4 +177,45 @@ func deleteItem[T any](ctx context.Context, s *Store, a Actor, what, id string, 
 		}
 		return tx.deleteInfra(ctx, new(T), r)
 	})
+}
+
+// readItem loads row id of a table and checks read on it; ErrNotFound for
+// unknown ids and for ids the actor may not see (never told apart).
+func readItem[T any](ctx context.Context, s *Store, a Actor, what, id string, res func(*T) acl.Resource) (*T, error) {
+	row, err := first[T](s.q(ctx), what, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, a, ActionRead, res(row)); err != nil {
+		return nil, notFoundIfHidden(err)
+	}
+	return row, nil
+}
+
+// createNamed is the create use case of a named project-level item (host
+// catalog, credential store), in one transaction: check create in the
+// project (projectForInfra), validate the input, insert the row build makes (and names);
+// a duplicate name is ErrInvalid on field "name".
+func createNamed[T, I any](ctx context.Context, s *Store, a Actor, projectID, resourceType, what string, validate func() (I, error), build func(p *Scope, in I, now time.Time) (row *T, name string)) (*T, error) {
+	var out *T
+	err := s.createTx(ctx, a, resourceType, func() string { return reflect.ValueOf(out).Elem().FieldByName("ID").String() }, func(tx *Store) error {
+		p, err := tx.projectForInfra(ctx, a, projectID, resourceType)
+		if err != nil {
+			return err
+		}
+		in, err := validate()
+		if err != nil {
+			return err
+		}
+		row, name := build(p, in, tx.now())
+		if err := tx.q(ctx).Create(row).Error; err != nil {
+			if isUniqueViolation(err) {
+				return Invalid("name", fmt.Sprintf("%s already has a %s named %q.", p.Name, what, name))
+			}
+			return fmt.Errorf("create %s: %w", what, err)
+		}
+		out = row
+		return nil
+	})
+	return out, err
 }

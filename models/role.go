@@ -129,14 +129,7 @@ func userColumn(id string) *string {
 }
 
 func (s *Store) readRole(ctx context.Context, a Actor, id string) (*Role, error) {
-	r, err := first[Role](s.q(ctx), "role", id)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, a, ActionRead, roleResource(r)); err != nil {
-		return nil, notFoundIfHidden(err)
-	}
-	return r, nil
+	return readItem(ctx, s, a, "role", id, roleResource)
 }
 
 // GetRole returns a role with its principals, grant scopes and grants.

@@ -138,14 +138,7 @@ func (s *Store) collectionScope(ctx context.Context, a Actor, id, resourceType s
 
 // readScope loads a scope the actor may read (ErrNotFound otherwise).
 func (s *Store) readScope(ctx context.Context, a Actor, id string) (*Scope, error) {
-	sc, err := first[Scope](s.q(ctx), "scope", id)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, a, ActionRead, scopeResource(sc)); err != nil {
-		return nil, notFoundIfHidden(err)
-	}
-	return sc, nil
+	return readItem(ctx, s, a, "scope", id, scopeResource)
 }
 
 // visibleScope loads a scope the actor may see: any action on it (the

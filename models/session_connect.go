@@ -40,6 +40,10 @@ var (
 // ErrNotFound (unknown token), ErrSessionEnded, ErrSessionExpired,
 // ErrLimitReached.
 func (s *Store) AdmitConnection(ctx context.Context, in AdmitInput) (*Admission, error) {
+	// An active session's connection: one statement (session_admit.go).
+	if adm, ok, err := s.admitActive(ctx, in); err != nil || ok {
+		return adm, err
+	}
 	var out *Admission
 	err := s.Transact(ctx, func(tx *Store) error {
 		now := tx.now()
@@ -114,30 +118,7 @@ func (s *Store) refusal(ctx context.Context, token string, now time.Time) error 
 // address it dialled, as ip:port; empty keeps the session's endpoint).
 // Idempotent; a closed connection is left as it is.
 func (s *Store) ConnectionConnected(ctx context.Context, connectionID, endpointAddr string) error {
-	return s.Transact(ctx, func(tx *Store) error {
-		var c Connection
-		now := tx.now()
-		upd := map[string]any{"connected_at": now}
-		if endpointAddr != "" {
-			upd["endpoint_addr"] = endpointAddr
-		}
-		r := tx.q(ctx).Model(&Connection{}).Where("id = ? AND connected_at IS NULL AND closed_at IS NULL", connectionID).
-			Updates(upd)
-		if r.Error != nil || r.RowsAffected == 0 {
-			return r.Error
-		}
-		if err := tx.q(ctx).Where("id = ?", connectionID).Take(&c).Error; err != nil {
-			return err
-		}
-		if err := tx.warehouseConnection(ctx, c.warehouse()); err != nil {
-			return err
-		}
-		var uid []string
-		if err := tx.q(ctx).Raw("SELECT user_id FROM sessions WHERE id = ?", c.SessionID).Scan(&uid).Error; err != nil || len(uid) == 0 {
-			return err
-		}
-		return tx.publishChanges(ctx, []SessionChange{{SessionID: c.SessionID, UserID: uid[0]}})
-	})
+	return s.connectionConnected(ctx, connectionID, endpointAddr) // session_admit.go
 }
 
 // ConnectionClosed records a connection's final bytes and closes it with

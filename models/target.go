@@ -124,14 +124,7 @@ func (s *Store) CreateTarget(ctx context.Context, a Actor, projectID string, in 
 }
 
 func (s *Store) readTarget(ctx context.Context, a Actor, id string) (*Target, error) {
-	t, err := first[Target](s.q(ctx), "target", id)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, a, ActionRead, targetResource(t)); err != nil {
-		return nil, notFoundIfHidden(err)
-	}
-	return t, nil
+	return readItem(ctx, s, a, "target", id, targetResource)
 }
 
 // lockTarget loads a target for a change of its settings or sources,

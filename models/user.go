@@ -217,14 +217,7 @@ func (s *Store) setPasswordAccount(ctx context.Context, u *User, loginName, pass
 }
 
 func (s *Store) readUser(ctx context.Context, a Actor, id string) (*User, error) {
-	u, err := first[User](s.q(ctx), "user", id)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, a, ActionRead, userResource(u)); err != nil {
-		return nil, notFoundIfHidden(err)
-	}
-	return u, nil
+	return readItem(ctx, s, a, "user", id, userResource)
 }
 
 // GetUser returns a user with its accounts, groups and managed groups. A

@@ -20,6 +20,11 @@ import (
 	"golang.org/x/oauth2"
 )
 
+// CallbackPath is the one redirect URI path of every OIDC auth method,
+// below the external URL. The web shell routes it; the dev provider registers
+// it as its client's redirect URI.
+const CallbackPath = "/auth/oidc/callback"
+
 // Settings are an OIDC auth method's settings as the flow needs them.
 type Settings struct {
 	Issuer            string

@@ -7,9 +7,13 @@ import (
 	"sync"
 )
 
-// bigBuf is the buffer of a busy non-spliced copy, pooled so that idle
-// connections do not hold one.
-var bigBuf = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+// bigBufSize is the buffer of a busy non-spliced copy: large, so that a
+// bulk transfer takes few system calls (a TLS side still reads one record,
+// at most 16 KiB, per Read; the plain side reads whatever is queued).
+const bigBufSize = 256 << 10
+
+// bigBuf pools the big buffers, so that idle connections do not hold one.
+var bigBuf = sync.Pool{New: func() any { b := make([]byte, bigBufSize); return &b }}
 
 // smallBufSize is the buffer an idle non-spliced copy holds while it waits.
 const smallBufSize = 512
@@ -21,7 +25,7 @@ const smallBufSize = 512
 // Between two *net.TCPConn on Linux it waits for src to be readable and then
 // splices exactly the bytes waiting in the socket (no user-space copy, no
 // pipe or buffer held while idle, counts exact at every chunk). Otherwise it
-// reads into a 512-byte buffer and switches to a pooled 32 KiB buffer while
+// reads into a 512-byte buffer and switches to a pooled 256 KiB buffer while
 // reads fill the small one, so an idle copy holds little memory.
 func Copy(dst, src net.Conn, count func(int64)) error {
 	if count == nil {
@@ -37,8 +41,24 @@ func Copy(dst, src net.Conn, count func(int64)) error {
 	return bufferCopy(dst, src, count)
 }
 
-func bufferCopy(dst io.Writer, src net.Conn, count func(int64)) error {
+// maxRecordPlaintext is the most plaintext one TLS record carries.
+const maxRecordPlaintext = 16 << 10
+
+func bufferCopy(dst, src net.Conn, count func(int64)) error {
 	wait := readableWaiter(src)
+	stc, srec := recordConnOf(src)
+	write := dst.Write
+	if dtc, drec := recordConnOf(dst); drec != nil {
+		// One write for all the records of a chunk.
+		write = func(p []byte) (int, error) {
+			drec.startBatch()
+			n, err := dtc.Write(p)
+			if ferr := drec.flushBatch(); err == nil {
+				err = ferr
+			}
+			return n, err
+		}
+	}
 	small := make([]byte, smallBufSize)
 	var big *[]byte
 	defer func() {
@@ -46,29 +66,49 @@ func bufferCopy(dst io.Writer, src net.Conn, count func(int64)) error {
 			bigBuf.Put(big)
 		}
 	}()
+	// full: the last read filled the big buffer, so more is queued and
+	// the next read needs no readiness wait.
+	full := false
 	for {
 		buf := small
 		if wait != nil {
 			// Readiness is known without a buffer: take the big one only
 			// while there is data.
-			if err := wait(); err != nil {
-				return err
+			if !full {
+				if err := wait(); err != nil {
+					return err
+				}
 			}
-			big = bigBuf.Get().(*[]byte)
+			if big == nil {
+				big = bigBuf.Get().(*[]byte)
+			}
 			buf = *big
 		} else if big != nil {
 			buf = *big
 		}
 		n, err := src.Read(buf)
+		if stc != nil && err == nil {
+			// More TLS records already here: gather them (one record per
+			// Read) and write them on together.
+			for len(buf)-n >= maxRecordPlaintext && srec.recordReady() {
+				m, rerr := stc.Read(buf[n:])
+				n += m
+				if rerr != nil {
+					err = rerr
+					break
+				}
+			}
+		}
 		if n > 0 {
-			w, werr := dst.Write(buf[:n])
+			w, werr := write(buf[:n])
 			count(int64(w))
 			if werr != nil {
 				return werr
 			}
 		}
+		full = wait != nil && n == len(buf)
 		switch {
-		case wait != nil || (big != nil && n < smallBufSize):
+		case wait != nil && !full, wait == nil && big != nil && n < smallBufSize:
 			if big != nil {
 				bigBuf.Put(big)
 				big = nil

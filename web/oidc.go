@@ -38,7 +38,7 @@ const maxHintLength = 2000
 
 // OIDCCallbackPath is the one redirect URI of every OIDC auth method,
 // below the external URL; admins register it at their provider.
-const OIDCCallbackPath = "/auth/oidc/callback"
+const OIDCCallbackPath = oidcauth.CallbackPath
 
 func settingsOf(c *models.OIDCLoginConfig) oidcauth.Settings {
 	return oidcauth.Settings{Issuer: c.Issuer, ClientID: c.ClientID, ClientSecret: c.ClientSecret, ClaimsScopes: c.ClaimsScopes,

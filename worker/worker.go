@@ -175,18 +175,27 @@ func (w *Worker) serveTunnel(rw http.ResponseWriter, r *http.Request) {
 		w.refuse(rw, r, ErrSessionEnded)
 		return
 	}
-	endpoint, _ := netip.ParseAddrPort(target.RemoteAddr().String())
-	if err := w.cfg.Sessions.ConnectionConnected(r.Context(), c.id, endpoint, w.cfg.Now()); err != nil {
-		w.end(c, ReasonSystemError)
-		w.refuse(rw, r, fmt.Errorf("record connection %s connected: %w", c.id, err))
-		return
-	}
 	conn, brw, err := http.NewResponseController(rw).Hijack()
 	if err != nil {
 		w.end(c, ReasonSystemError)
 		w.refuse(rw, r, fmt.Errorf("hijack tunnel %s: %w", c.id, err))
 		return
 	}
+	// The connect is recorded while the first bytes already flow (one
+	// database round trip off the first byte's path); c's record lock
+	// keeps every later record of c (byte flushes, the close) after it. A
+	// failure cuts the connection: it is then recorded closed, never half.
+	endpoint, _ := netip.ParseAddrPort(target.RemoteAddr().String())
+	c.recMu.Lock()
+	go func() {
+		defer c.recMu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := w.cfg.Sessions.ConnectionConnected(ctx, c.id, endpoint, w.cfg.Now()); err != nil {
+			w.cfg.Logger.Error("proxy", slog.String("connection_id", c.id), slog.Any("error", fmt.Errorf("record connection connected: %w", err)))
+			c.cutWith(ReasonSystemError)
+		}
+	}()
 	if !c.attach(conn) {
 		w.end(c, "")
 		return

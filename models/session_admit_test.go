@@ -1,0 +1,105 @@
+package models_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"gatehouse/dbtest"
+	"gatehouse/models"
+)
+
+// changeLog records the live-page notifications.
+type changeLog struct {
+	mu      sync.Mutex
+	changes []models.SessionChange
+}
+
+func (l *changeLog) SessionsChanged(c []models.SessionChange) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.changes = append(l.changes, c...)
+}
+
+func (l *changeLog) count(sessionID string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, c := range l.changes {
+		if c.SessionID == sessionID {
+			n++
+		}
+	}
+	return n
+}
+
+// TestAdmissionRecordsEveryConnection: the first connection of a session
+// (pending → active) and the later ones (one statement on Postgres) are
+// recorded alike, in the operational rows and the warehouse, with the
+// worker's instance, and each admission and connect is announced to the
+// live pages; the connect is recorded once (idempotent) in both places.
+func TestAdmissionRecordsEveryConnection(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			log := &changeLog{}
+			f := newSessionFixture(t, d, models.SessionOptions{InstanceID: "inst-a", Notifier: log})
+			ctx := context.Background()
+			must(t, f.store.DB().Exec("UPDATE targets SET session_connection_limit = 3 WHERE id = ?", f.target).Error)
+			st := f.start(t)
+			before := log.count(st.Session.ID)
+			var ids []string
+			for i := 0; i < 3; i++ {
+				adm, err := f.store.AdmitConnection(ctx, models.AdmitInput{Token: st.Token, ClientAddr: "127.0.0.1:4000", UserIP: "192.0.2.7"})
+				if err != nil {
+					t.Fatalf("admit %d: %v", i, err)
+				}
+				if adm.Session.ID != st.Session.ID || adm.Session.ConnectionCount != i+1 || adm.Session.OpenConnections != i+1 ||
+					adm.Session.State != models.StateActive || adm.Connection.EndpointAddr != adm.Session.Endpoint || adm.Session.Endpoint == "" {
+					t.Fatalf("admission %d: %+v", i, adm)
+				}
+				ids = append(ids, adm.Connection.ID)
+			}
+			if _, err := f.store.AdmitConnection(ctx, models.AdmitInput{Token: st.Token}); err != models.ErrLimitReached {
+				t.Fatalf("fourth admission on a limit of 3: %v", err)
+			}
+			if got := log.count(st.Session.ID) - before; got != 3 {
+				t.Fatalf("%d notifications for 3 admissions", got)
+			}
+			for i := 0; i < 2; i++ { // the second time changes nothing
+				must(t, f.store.ConnectionConnected(ctx, ids[1], "10.0.0.1:5432"))
+			}
+			dt := f.get(t, st.Session.ID)
+			checkHistory(t, dt)
+			if len(dt.History) != 2 || dt.ConnectionCount != 3 || len(dt.Connections) != 3 {
+				t.Fatalf("session %+v, %d history rows, %d connections", dt.Session, len(dt.History), len(dt.Connections))
+			}
+			for _, c := range dt.Connections {
+				connected := c.ID == ids[1]
+				if c.InstanceID == nil || *c.InstanceID != "inst-a" || c.UserIP != "192.0.2.7" || c.ClientAddr != "127.0.0.1:4000" ||
+					(c.ConnectedAt != nil) != connected || (connected && c.EndpointAddr != "10.0.0.1:5432") || (!connected && c.EndpointAddr != dt.Endpoint) {
+					t.Fatalf("connection row %+v", c)
+				}
+			}
+			var wh []struct {
+				ConnectionID, EndpointAddr, UserIP string
+				Connected                          bool
+			}
+			must(t, f.store.DB().Raw(`SELECT connection_id, endpoint_addr, user_ip, connected_at IS NOT NULL AS connected
+				FROM warehouse_connections WHERE session_id = ? ORDER BY authorized_at, connection_id`, st.Session.ID).Scan(&wh).Error)
+			var count int
+			must(t, f.store.DB().Raw(`SELECT connection_count FROM warehouse_sessions WHERE session_id = ?`, st.Session.ID).Scan(&count).Error)
+			if len(wh) != 3 || count != 3 {
+				t.Fatalf("warehouse: %d connections, count %d", len(wh), count)
+			}
+			for _, w := range wh {
+				// The warehouse keeps the session's endpoint it saw first.
+				if w.UserIP != "192.0.2.7" || w.EndpointAddr != dt.Endpoint || w.Connected != (w.ConnectionID == ids[1]) {
+					t.Fatalf("warehouse row %+v", w)
+				}
+			}
+			if got := log.count(st.Session.ID) - before; got != 4 {
+				t.Fatalf("%d notifications for 3 admissions and one connect", got)
+			}
+		})
+	}
+}
