@@ -75,6 +75,8 @@ type appConfig struct {
 	// LogFormat ("json" or "text") and LogLevel build Logger (serve).
 	LogFormat string
 	LogLevel  slog.Level
+	// Webhooks are the outbound delivery settings.
+	Webhooks webhookConfig
 	// Bootstrap chooses the initial administrator on an empty database.
 	Bootstrap models.BootstrapOptions
 	// Announce prints the banner once the server listens.
@@ -145,8 +147,10 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	libraries := credlib.New()
 	defer libraries.Close()
 	revoke := make(revocationKick, 1)
+	deliverer := newDeliverer(cfg.Webhooks, log)
 	store := models.NewStore(db, dialect, models.Options{
 		Crypter: crypter, LoginLifetime: cfg.LoginLifetime, LoginIdleTimeout: cfg.LoginIdle,
+		Webhooks:          models.WebhookOptions{Wake: deliverer.Wake},
 		CheckOIDCProvider: oidcauth.Checker(oidcClient), LoginsEnded: broker.LoginsEnded,
 		PasswordHashes:    models.NewPasswordHashLimiter(cmp.Or(cfg.PasswordHashes, models.DefaultPasswordHashSlots), models.DefaultPasswordHashWait),
 		CredentialBackend: libraries, Revocations: models.RevocationOptions{Kick: revoke.kick, RetryBase: cfg.RevocationRetry},
@@ -269,6 +273,8 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		g.Go(func() error { return l.Run(gctx) })
 	}
 	g.Go(func() error { return wk.Run(gctx) })
+	deliverer.Store = store
+	g.Go(func() error { return deliverer.Run(gctx) })
 	reconcile := cfg.Reconcile
 	if reconcile <= 0 {
 		reconcile = 5 * time.Second

@@ -103,6 +103,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	grace := s.add("instance-grace", "GATEHOUSE_INSTANCE_GRACE", "30s", "an instance unseen this long is dead: the others close its connections (system error)", false)
 	tlsCert := s.add("tls-cert", "GATEHOUSE_TLS_CERT", "", "PEM certificate chain file: serve HTTPS (with --tls-key)", false)
 	tlsKey := s.add("tls-key", "GATEHOUSE_TLS_KEY", "", "PEM private key file of --tls-cert", false)
+	whTimeout := s.add("webhook-timeout", "GATEHOUSE_WEBHOOK_TIMEOUT", "10s", "timeout of one webhook request", false)
+	whPrivate := s.fs.Bool("webhook-allow-private", false, "let webhooks reach private, loopback and link-local addresses (env GATEHOUSE_WEBHOOK_ALLOW_PRIVATE=true)")
 	pprofListen := s.add("pprof-listen", "GATEHOUSE_PPROF_LISTEN", "", pprofUsage, false)
 
 	limits := addLimitSettings(s)
@@ -190,6 +192,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	cfg.SessionSweep = dur(sweep)
 	cfg.InstanceGrace = dur(grace)
 	cfg.RevocationInterval, cfg.RevocationRetry = dur(revInterval), dur(revRetry)
+
+	cfg.Webhooks = webhookConfig{Timeout: dur(whTimeout), AllowPrivate: *whPrivate || getenv("GATEHOUSE_WEBHOOK_ALLOW_PRIVATE") == "true"}
 	cfg.TLSCertFile, cfg.TLSKeyFile = *tlsCert, *tlsKey
 	cfg.PprofListen = *pprofListen
 

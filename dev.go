@@ -42,7 +42,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	return startApp(ctx, appConfig{
 		DatabaseURL: filepath.Join(*dataDir, "gatehouse.db"), Listen: *listen, ListenSetting: s.name(listen),
 		CookieHashKey: keys.CookieHashKey, CookieBlockKey: keys.CookieBlockKey, RootKey: keys.RootKey,
-		Dev: true, PprofListen: *pprofListen, AccessHelp: "In development, log in as admin and give yourself a role in Dev project (Access → Roles), or log in as alice, who is in the SRE group.", EchoListen: fmt.Sprintf("127.0.0.1:%d", devseed.EchoPort), Bootstrap: models.BootstrapOptions{AdminLoginName: devseed.AdminLoginName, AdminPassword: "password"},
+		Dev: true, Webhooks: webhookConfig{AllowPrivate: true}, PprofListen: *pprofListen, AccessHelp: "In development, log in as admin and give yourself a role in Dev project (Access → Roles), or log in as alice, who is in the SRE group.", EchoListen: fmt.Sprintf("127.0.0.1:%d", devseed.EchoPort), Bootstrap: models.BootstrapOptions{AdminLoginName: devseed.AdminLoginName, AdminPassword: "password"},
 		Announce: func(w io.Writer, url string, boot *models.BootstrapResult) {
 			fmt.Fprintf(w, "\nGatehouse (dev) is running at %s\n", url)
 			fmt.Fprintf(w, "  data folder: %s (delete it to start over)\n", *dataDir)

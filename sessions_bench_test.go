@@ -215,7 +215,7 @@ func pct(ds []time.Duration, p int) time.Duration {
 	return s[min(max(i-1, 0), len(s)-1)]
 }
 
-func newBenchWorld(b *testing.B, d models.Dialect) *benchWorld {
+func newBenchWorld(b *testing.B, d models.Dialect, tune ...func(*models.Options)) *benchWorld {
 	ctx := context.Background()
 	dbURL := b.TempDir() + "/bench.db"
 	if d == models.Postgres {
@@ -233,8 +233,12 @@ func newBenchWorld(b *testing.B, d models.Dialect) *benchWorld {
 	crypter, _ := models.NewCrypter(randomKey(32))
 	p := dbtest.FastPasswords
 	broker := live.New()
-	store := models.NewStore(db, dialect, models.Options{Crypter: crypter, PasswordParams: &p,
-		Sessions: models.SessionOptions{Notifier: broker, InstanceID: "bench"}})
+	opts := models.Options{Crypter: crypter, PasswordParams: &p,
+		Sessions: models.SessionOptions{Notifier: broker, InstanceID: "bench"}}
+	for _, f := range tune {
+		f(&opts)
+	}
+	store := models.NewStore(db, dialect, opts)
 	boot, err := store.Bootstrap(ctx, models.BootstrapOptions{AdminLoginName: "admin", AdminPassword: "password"})
 	if err != nil {
 		b.Fatal(err)

@@ -3,8 +3,6 @@ package handlers
 import (
 	"encoding/csv"
 	"encoding/json"
-	"errors"
-	"log/slog"
 	"net/http"
 
 	"gatehouse/models"
@@ -41,44 +39,7 @@ func (h Audit) export(w http.ResponseWriter, r *http.Request, ctype, filename st
 	if err != nil {
 		return err
 	}
-	rc := http.NewResponseController(w)
-	started, n := false, 0
-	start := func() error {
-		started = true
-		startDownload(w, ctype, filename)
-		return header()
-	}
-	err = h.Store.ExportHistory(r.Context(), ActorFrom(r.Context()), f, func(row *models.HistoryRow) error {
-		if !started {
-			if err := start(); err != nil {
-				return err
-			}
-		}
-		if err := write(row); err != nil {
-			return err
-		}
-		if n++; n%exportFlushRows == 0 {
-			if err := flush(); err != nil {
-				return err
-			}
-			if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
-				return err
-			}
-		}
-		return nil
+	return streamExport(w, r, h.Logger, ctype, filename, header, write, flush, func(emit func(*models.HistoryRow) error) error {
+		return h.Store.ExportHistory(r.Context(), ActorFrom(r.Context()), f, emit)
 	})
-	if err != nil && !started {
-		return err
-	}
-	if err != nil {
-		// Headers are gone: the truncated download is all we can signal.
-		h.Logger.WarnContext(r.Context(), "session history export stopped", slog.Int("rows", n), slog.Any("error", err))
-		return nil
-	}
-	if !started {
-		if err := start(); err != nil {
-			return err
-		}
-	}
-	return flush()
 }

@@ -70,6 +70,9 @@ func flashText(code string) string {
 
 	case "repeated":
 		return "This start was already sent: here is the session it started (its token was shown on the first answer)."
+
+	case "queued":
+		return "Queued for delivery."
 	}
 	return ""
 }

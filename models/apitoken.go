@@ -115,7 +115,12 @@ func (s *Store) CreateAPIToken(ctx context.Context, a Actor, in APITokenInput) (
 	if methodID == "" {
 		return nil, ErrUnauthenticated
 	}
-	return s.insertAPIToken(ctx, APITokenPersonal, name, a.UserID, a.AccountID, methodID, in.ExpiresAt.UTC().Truncate(time.Microsecond))
+	var out *NewAPIToken
+	err := s.createTx(ctx, a, "api-token", func() string { return out.ID }, func(tx *Store) (err error) {
+		out, err = tx.insertAPIToken(ctx, APITokenPersonal, name, a.UserID, a.AccountID, methodID, in.ExpiresAt.UTC().Truncate(time.Microsecond))
+		return err
+	})
+	return out, err
 }
 
 func (s *Store) insertAPIToken(ctx context.Context, kind, name, userID, accountID, methodID string, expires time.Time) (*NewAPIToken, error) {
@@ -147,14 +152,16 @@ func (s *Store) RevokeAPIToken(ctx context.Context, a Actor, id string) error {
 	if !a.Authenticated() {
 		return ErrUnauthenticated
 	}
-	res := s.q(ctx).Where("id = ? AND user_id = ?", id, a.UserID).Delete(&APIToken{})
-	if res.Error != nil {
-		return fmt.Errorf("revoke API token %s: %w", id, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("API token %s: %w", id, ErrNotFound)
-	}
-	return nil
+	return s.changeTx(ctx, a, ActionDelete, "api-token", id, func(tx *Store) error {
+		res := tx.q(ctx).Where("id = ? AND user_id = ?", id, a.UserID).Delete(&APIToken{})
+		if res.Error != nil {
+			return fmt.Errorf("revoke API token %s: %w", id, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("API token %s: %w", id, ErrNotFound)
+		}
+		return nil
+	})
 }
 
 // RevokeOwnAPIToken deletes the token holding secret (`gatehouse logout`).

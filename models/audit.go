@@ -186,7 +186,7 @@ func (s *Store) warehouseSessionCreated(ctx context.Context, snap *SessionSnapsh
 	if err := db.Create(&st).Error; err != nil {
 		return fmt.Errorf("warehouse session %s state: %w", snap.SessionID, err)
 	}
-	return nil
+	return s.enqueueEvent(ctx, EventSessionStarted, snap.SessionID, "", snapshotEventData(snap))
 }
 
 // warehouseSessionsState records that the sessions moved to state at the
@@ -195,7 +195,7 @@ func (s *Store) warehouseSessionCreated(ctx context.Context, snap *SessionSnapsh
 // idempotent: a state already recorded for a session keeps its first time,
 // and a session's current state never moves backwards. Ids without a
 // warehouse snapshot are ignored.
-func (s *Store) warehouseSessionsState(ctx context.Context, sessionIDs []string, state, reason string, at time.Time) error {
+func (s *Store) warehouseSessionsState(ctx context.Context, sessionIDs []string, state, reason string, at time.Time) (err error) {
 	rank, ok := historyStateRank[state]
 	if !ok {
 		return fmt.Errorf("warehouse state %q: %w", state, ErrInvalid)
@@ -205,6 +205,11 @@ func (s *Store) warehouseSessionsState(ctx context.Context, sessionIDs []string,
 	}
 	at = at.UTC().Truncate(time.Microsecond)
 	col := state + "_at"
+	defer func(ids []string) {
+		if ev := sessionStateEvent(state); ev != "" && err == nil {
+			err = s.sessionEvents(ctx, ev, ids, nil)
+		}
+	}(sessionIDs)
 	for len(sessionIDs) > 0 {
 		n := min(len(sessionIDs), warehouseIDChunk)
 		ids := sessionIDs[:n]
@@ -234,7 +239,7 @@ func (s *Store) warehouseSessionsState(ctx context.Context, sessionIDs []string,
 // its connection rows. Times already recorded are kept; byte counters only
 // grow. A connection of a session without a warehouse snapshot is ignored.
 func (s *Store) warehouseConnection(ctx context.Context, c *WarehouseConnection) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.Transact(ctx, func(tx *Store) (err error) {
 		db := tx.q(ctx)
 		var old []HistoryConnection
 		if err := tx.forUpdate(db.Where("connection_id = ?", c.ConnectionID)).Find(&old).Error; err != nil {
@@ -254,7 +259,10 @@ func (s *Store) warehouseConnection(ctx context.Context, c *WarehouseConnection)
 			if err := db.Create(&row).Error; err != nil {
 				return fmt.Errorf("warehouse connection %s: %w", c.ConnectionID, err)
 			}
-			return tx.addSessionTotals(ctx, c.SessionID, 1, row.BytesUp, row.BytesDown)
+			if err := tx.addSessionTotals(ctx, c.SessionID, 1, row.BytesUp, row.BytesDown); err != nil || c.ClosedAt == nil {
+				return err
+			}
+			return tx.sessionEvents(ctx, EventSessionConnectionClosed, []string{c.SessionID}, c)
 		}
 		o := old[0]
 		up, down := max(c.BytesUp-o.BytesUp, 0), max(c.BytesDown-o.BytesDown, 0)
@@ -273,6 +281,11 @@ func (s *Store) warehouseConnection(ctx context.Context, c *WarehouseConnection)
 		}
 		if o.ClosedAt == nil && c.ClosedAt != nil {
 			upd["closed_at"] = *utcPtr(c.ClosedAt)
+			defer func() {
+				if err == nil {
+					err = tx.sessionEvents(ctx, EventSessionConnectionClosed, []string{o.SessionID}, c)
+				}
+			}()
 		}
 		if err := db.Model(&HistoryConnection{}).Where("connection_id = ?", o.ConnectionID).Updates(upd).Error; err != nil {
 			return fmt.Errorf("warehouse connection %s: %w", c.ConnectionID, err)

@@ -31,15 +31,17 @@ func (s *Store) ChangeAuthMethodState(ctx context.Context, a Actor, id string, v
 			return err
 		}
 	}
-	res := s.q(ctx).Model(&AuthMethod{}).Where("id = ? AND version = ?", id, version).
-		Updates(map[string]any{"state": state, "updated_at": s.now(), "version": gorm.Expr("version + 1")})
-	if res.Error != nil {
-		return fmt.Errorf("change state of auth method %s: %w", id, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return stale("change state of auth method " + id)
-	}
-	return nil
+	return s.changeTx(ctx, a, ActionChangeState, "auth-method", id, func(tx *Store) error {
+		res := tx.q(ctx).Model(&AuthMethod{}).Where("id = ? AND version = ?", id, version).
+			Updates(map[string]any{"state": state, "updated_at": tx.now(), "version": gorm.Expr("version + 1")})
+		if res.Error != nil {
+			return fmt.Errorf("change state of auth method %s: %w", id, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return stale("change state of auth method " + id)
+		}
+		return nil
+	})
 }
 
 // AuthMethodItem is an auth method in a list.
@@ -81,7 +83,7 @@ func (s *Store) ListAuthMethods(ctx context.Context, a Actor, scopeID string, op
 // groups and the logins made through it; removing the last full
 // administrator this way is refused. Password methods are not deleted here.
 func (s *Store) DeleteAuthMethod(ctx context.Context, a Actor, id string) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionDelete, "auth-method", id, func(tx *Store) error {
 		m, _, err := tx.readOIDCMethod(ctx, a, id)
 		if err != nil {
 			return err

@@ -38,6 +38,10 @@ type Capabilities struct {
 	// ApproveAccess, RequestAccess: holds approve-access or request-access
 	// on some target (the Access requests page and its badge).
 	ApproveAccess, RequestAccess bool
+
+	// ChangeLog: may list change-log entries (type=event with list) in at
+	// least one scope; Webhooks: may list webhooks (in global).
+	ChangeLog, Webhooks bool
 }
 
 // capabilities computes a's Capabilities. Errors leave everything false.
@@ -78,5 +82,11 @@ func (s *Store) capabilities(ctx context.Context, a Actor) Capabilities {
 	c.SessionHistory = len(access.Only("session", string(ActionReadHistory)).ListFilter("session", string(ActionReadHistory), scopes).ScopeIDs) > 0
 	c.ExplainOthers = len(access.Only("user", "read").ListFilter("user", "read", scopes).ScopeIDs) > 0
 	c.ApproveAccess, c.RequestAccess = accessCapabilities(access, scopes)
+
+	events := access.Only(EventType, "list")
+	for _, id := range scopes {
+		c.ChangeLog = c.ChangeLog || may(events, EventType, "list", id)
+	}
+	c.Webhooks = may(access, WebhookType, "list", GlobalScopeID)
 	return c
 }

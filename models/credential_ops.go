@@ -14,7 +14,7 @@ import (
 // duplicate name in the store), ErrNotFound, ErrForbidden.
 func (s *Store) CreateCredential(ctx context.Context, a Actor, storeID string, in CredentialInput) (*Credential, error) {
 	var out *Credential
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.createTx(ctx, a, "credential", func() string { return out.ID }, func(tx *Store) error {
 		cs, err := tx.readCredentialStore(ctx, a, storeID)
 		if err != nil {
 			return err
@@ -100,7 +100,7 @@ func (s *Store) ListCredentials(ctx context.Context, a Actor, storeID string, op
 // match (ErrConflict otherwise).
 func (s *Store) UpdateCredential(ctx context.Context, a Actor, id string, version int, in CredentialInput) (*Credential, error) {
 	var out *Credential
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.changeTx(ctx, a, ActionUpdate, "credential", id, func(tx *Store) error {
 		c, err := seeItem(ctx, tx, a, "credential", id, credentialResource)
 		if err != nil {
 			return err

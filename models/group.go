@@ -72,7 +72,7 @@ var groupItemActions = []Action{ActionRead, ActionUpdate, ActionDelete, ActionAd
 // input, duplicate name, a project), ErrNotFound, ErrForbidden.
 func (s *Store) CreateGroup(ctx context.Context, a Actor, scopeID string, in GroupInput) (*Group, error) {
 	var out *Group
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.createTx(ctx, a, "group", func() string { return out.ID }, func(tx *Store) error {
 		sc, err := tx.collectionScope(ctx, a, scopeID, "group", ActionCreate)
 		if err != nil {
 			return err
@@ -150,7 +150,7 @@ func (s *Store) ListGroups(ctx context.Context, a Actor, scopeID string, opt Lis
 // UpdateGroup changes a group's name and description; version must match.
 func (s *Store) UpdateGroup(ctx context.Context, a Actor, id string, version int, in GroupInput) (*Group, error) {
 	var out *Group
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.changeTx(ctx, a, ActionUpdate, "group", id, func(tx *Store) error {
 		g, err := tx.readGroup(ctx, a, id)
 		if err != nil {
 			return err
@@ -180,7 +180,7 @@ func (s *Store) bumpGroup(ctx context.Context, id string, version int, updates m
 // DeleteGroup deletes a group (its members keep their users; roles lose the
 // group as principal). Refused when it would leave no full administrator.
 func (s *Store) DeleteGroup(ctx context.Context, a Actor, id string) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionDelete, "group", id, func(tx *Store) error {
 		g, err := tx.readGroup(ctx, a, id)
 		if err != nil {
 			return err
@@ -198,7 +198,7 @@ func (s *Store) DeleteGroup(ctx context.Context, a Actor, id string) error {
 // user must be visible to the actor and live in global or the group's org.
 // Errors: ErrInvalid (field "members"), ErrNotFound, ErrForbidden.
 func (s *Store) AddGroupMembers(ctx context.Context, a Actor, id string, userIDs []string) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionAddMembers, "group", id, func(tx *Store) error {
 		g, err := tx.readGroup(ctx, a, id)
 		if err != nil {
 			return err
@@ -234,7 +234,7 @@ func (s *Store) AddGroupMembers(ctx context.Context, a Actor, id string, userIDs
 // RemoveGroupMembers removes users from a group; refused when it would
 // leave no full administrator (ErrConflict).
 func (s *Store) RemoveGroupMembers(ctx context.Context, a Actor, id string, userIDs []string) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionRemoveMembers, "group", id, func(tx *Store) error {
 		g, err := tx.readGroup(ctx, a, id)
 		if err != nil {
 			return err

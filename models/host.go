@@ -51,7 +51,7 @@ func hostResource(h *Host) acl.Resource {
 // already used in the catalog), ErrNotFound, ErrForbidden.
 func (s *Store) CreateHost(ctx context.Context, a Actor, catalogID string, in HostInput) (*Host, error) {
 	var out *Host
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.createTx(ctx, a, "host", func() string { return out.ID }, func(tx *Store) error {
 		c, err := tx.readHostCatalog(ctx, a, catalogID)
 		if err != nil {
 			return err
@@ -122,7 +122,7 @@ func (s *Store) ListHosts(ctx context.Context, a Actor, catalogID string, opt Li
 // UpdateHost changes a host; version must match (ErrConflict otherwise).
 func (s *Store) UpdateHost(ctx context.Context, a Actor, id string, version int, in HostInput) (*Host, error) {
 	var out *Host
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.changeTx(ctx, a, ActionUpdate, "host", id, func(tx *Store) error {
 		h, err := seeItem(ctx, tx, a, "host", id, hostResource)
 		if err != nil {
 			return err

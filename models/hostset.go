@@ -62,7 +62,7 @@ func hostSetResource(hs *HostSet) acl.Resource {
 // of another catalog on "host_ids"), ErrNotFound, ErrForbidden.
 func (s *Store) CreateHostSet(ctx context.Context, a Actor, catalogID string, in HostSetInput, hostIDs []string) (*HostSet, error) {
 	var out *HostSet
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.createTx(ctx, a, "host-set", func() string { return out.ID }, func(tx *Store) error {
 		c, err := tx.readHostCatalog(ctx, a, catalogID)
 		if err != nil {
 			return err
@@ -180,7 +180,7 @@ func (s *Store) ListHostSets(ctx context.Context, a Actor, catalogID string, opt
 // match (ErrConflict otherwise).
 func (s *Store) UpdateHostSet(ctx context.Context, a Actor, id string, version int, in HostSetInput) (*HostSet, error) {
 	var out *HostSet
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.changeTx(ctx, a, ActionUpdate, "host-set", id, func(tx *Store) error {
 		hs, err := seeItem(ctx, tx, a, "host set", id, hostSetResource)
 		if err != nil {
 			return err
@@ -206,7 +206,7 @@ func (s *Store) UpdateHostSet(ctx context.Context, a Actor, id string, version i
 // (already present ones are kept). ErrInvalid on "host_ids" for hosts of
 // another catalog or unknown ids.
 func (s *Store) AddHostSetMembers(ctx context.Context, a Actor, hostSetID string, hostIDs []string) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionAddHosts, "host-set", hostSetID, func(tx *Store) error {
 		hs, err := seeItem(ctx, tx, a, "host set", hostSetID, hostSetResource)
 		if err != nil {
 			return err
@@ -224,7 +224,7 @@ func (s *Store) AddHostSetMembers(ctx context.Context, a Actor, hostSetID string
 // RemoveHostSetMember takes a host out of a host set. Removing a host that
 // is not a member gives ErrNotFound.
 func (s *Store) RemoveHostSetMember(ctx context.Context, a Actor, hostSetID, hostID string) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionRemoveHosts, "host-set", hostSetID, func(tx *Store) error {
 		hs, err := seeItem(ctx, tx, a, "host set", hostSetID, hostSetResource)
 		if err != nil {
 			return err

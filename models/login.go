@@ -147,7 +147,7 @@ func (s *Store) authenticatePassword(ctx context.Context, in PasswordLogin, then
 		return err
 	}
 	if !ok {
-		return ErrBadCredentials // already counted
+		return s.refusedLogin(ctx, in.AuthMethodID, name, in.ClientIP, ErrBadCredentials) // already counted
 	}
 	return s.Transact(ctx, func(tx *Store) error {
 		// The owner's own address starts again; the others get this
@@ -177,6 +177,10 @@ func (s *Store) startLogin(ctx context.Context, acct *Account, clientIP, userAge
 		ExpiresAt: now.Add(s.opts.LoginLifetime), LastUsedAt: now}
 	if err := s.q(ctx).Create(&l).Error; err != nil {
 		return nil, fmt.Errorf("create login: %w", err)
+	}
+	if err := s.recordLogin(ctx, Actor{UserID: l.UserID, LoginID: l.ID, AccountID: l.AccountID}, ChangeLogin, l.AuthMethodID,
+		map[string]any{"account_id": l.AccountID, "login_id": l.ID, "client_ip": clientIP, "user_agent": userAgent}); err != nil {
+		return nil, err
 	}
 	return &NewLoginResult{Login: l, Token: token}, nil
 }
@@ -229,10 +233,36 @@ func (s *Store) Logout(ctx context.Context, token string) error {
 	if token == "" {
 		return nil
 	}
-	if _, err := s.endLogins(ctx, "token_hash = ?", hashSecret(token)); err != nil {
-		return fmt.Errorf("logout: %w", err)
+	return s.Transact(ctx, func(tx *Store) error {
+		var ended []Login
+		if err := tx.q(ctx).Raw("SELECT id, user_id, account_id, auth_method_id FROM logins WHERE token_hash = ?",
+			hashSecret(token)).Scan(&ended).Error; err != nil {
+			return fmt.Errorf("logout: %w", err)
+		}
+		for _, l := range ended {
+			if err := tx.recordLogin(ctx, Actor{UserID: l.UserID, LoginID: l.ID, AccountID: l.AccountID}, ChangeLogout,
+				l.AuthMethodID, map[string]any{"account_id": l.AccountID, "login_id": l.ID}); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.endLogins(ctx, "token_hash = ?", hashSecret(token)); err != nil {
+			return fmt.Errorf("logout: %w", err)
+		}
+		return nil
+	})
+}
+
+// refusedLogin records a refused login (its own transaction) and returns
+// refusal, or the recording's error.
+func (s *Store) refusedLogin(ctx context.Context, authMethodID, loginName, clientIP string, refusal error) error {
+	err := s.Transact(ctx, func(tx *Store) error {
+		return tx.recordLogin(ctx, Anonymous, ChangeLoginRefused, authMethodID,
+			map[string]any{"login_name": loginName, "client_ip": clientIP, "reason": refusal.Error()})
+	})
+	if err != nil {
+		return err
 	}
-	return nil
+	return refusal
 }
 
 // PurgeLogins deletes expired and idle logins; safe to run on every instance.

@@ -99,11 +99,17 @@ func (s *Store) CreateManagedGroup(ctx context.Context, a Actor, methodID string
 	now := s.now()
 	g := &ManagedGroup{ID: NewID(PrefixManagedGroup), AuthMethodID: m.ID, Name: in.Name, Description: in.Description,
 		Filter: in.Filter, CreatedAt: now, UpdatedAt: now, Version: 1}
-	if err := s.q(ctx).Create(g).Error; err != nil {
-		if isUniqueViolation(err) {
-			return nil, Invalid("name", fmt.Sprintf("%s already has a managed group named %q.", m.Name, in.Name))
+	err = s.createTx(ctx, a, "managed-group", func() string { return g.ID }, func(tx *Store) error {
+		if err := tx.q(ctx).Create(g).Error; err != nil {
+			if isUniqueViolation(err) {
+				return Invalid("name", fmt.Sprintf("%s already has a managed group named %q.", m.Name, in.Name))
+			}
+			return fmt.Errorf("create managed group: %w", err)
 		}
-		return nil, fmt.Errorf("create managed group: %w", err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return g, nil
 }
@@ -198,24 +204,26 @@ func (s *Store) UpdateManagedGroup(ctx context.Context, a Actor, id string, vers
 	if in, err = in.validate(); err != nil {
 		return err
 	}
-	res := s.q(ctx).Model(&ManagedGroup{}).Where("id = ? AND version = ?", id, version).Updates(map[string]any{
-		"name": in.Name, "description": in.Description, "filter": in.Filter, "updated_at": s.now(), "version": gorm.Expr("version + 1")})
-	if isUniqueViolation(res.Error) {
-		return Invalid("name", fmt.Sprintf("%s already has a managed group named %q.", it.MethodName, in.Name))
-	}
-	if res.Error != nil {
-		return fmt.Errorf("update managed group %s: %w", id, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return stale("update managed group " + id)
-	}
-	return nil
+	return s.changeTx(ctx, a, ActionUpdate, "managed-group", id, func(tx *Store) error {
+		res := tx.q(ctx).Model(&ManagedGroup{}).Where("id = ? AND version = ?", id, version).Updates(map[string]any{
+			"name": in.Name, "description": in.Description, "filter": in.Filter, "updated_at": tx.now(), "version": gorm.Expr("version + 1")})
+		if isUniqueViolation(res.Error) {
+			return Invalid("name", fmt.Sprintf("%s already has a managed group named %q.", it.MethodName, in.Name))
+		}
+		if res.Error != nil {
+			return fmt.Errorf("update managed group %s: %w", id, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return stale("update managed group " + id)
+		}
+		return nil
+	})
 }
 
 // DeleteManagedGroup deletes a managed group and its membership; removing
 // the last full administrator this way is refused (see keepAnAdministrator).
 func (s *Store) DeleteManagedGroup(ctx context.Context, a Actor, id string) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionDelete, "managed-group", id, func(tx *Store) error {
 		it, err := tx.readManagedGroup(ctx, a, id)
 		if err != nil {
 			return err

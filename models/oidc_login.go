@@ -110,6 +110,9 @@ func (s *Store) OIDCLogin(ctx context.Context, id OIDCIdentity) (*NewLoginResult
 		out, err = tx.startLogin(ctx, &acct, id.ClientIP, id.UserAgent)
 		return err
 	})
+	if refusal := (*OIDCRefusal)(nil); errors.As(err, &refusal) {
+		return nil, s.refusedLogin(ctx, id.AuthMethodID, id.Subject, id.ClientIP, err)
+	}
 	return out, err
 }
 

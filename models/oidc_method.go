@@ -205,7 +205,7 @@ func authMethodResource(m *AuthMethod) acl.Resource {
 // ErrNotFound (scope), ErrForbidden.
 func (s *Store) CreateOIDCMethod(ctx context.Context, a Actor, scopeID string, in OIDCMethodInput) (*OIDCMethod, error) {
 	var id string
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.createTx(ctx, a, "auth-method", func() string { return id }, func(tx *Store) error {
 		sc, err := tx.readScope(ctx, a, scopeID)
 		if err != nil {
 			return err
@@ -356,7 +356,7 @@ func (s *Store) UpdateOIDCMethod(ctx context.Context, a Actor, id string, versio
 			return nil, err
 		}
 	}
-	err = s.Transact(ctx, func(tx *Store) error {
+	err = s.changeTx(ctx, a, ActionUpdate, "auth-method", id, func(tx *Store) error {
 		cur, err := first[AuthMethod](tx.forUpdate(tx.q(ctx)), "auth method", id)
 		if err != nil {
 			return err

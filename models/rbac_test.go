@@ -180,7 +180,7 @@ func TestDefaultRoles(t *testing.T) {
 		}
 		want := models.Capabilities{Scopes: true, Users: true, Groups: true, Roles: true, AllSessions: true, SessionHistory: true, ExplainOthers: true,
 			CreateUsers: true, CreateGroups: true, CreateRoles: true, CreateAuthMethods: true, Infrastructure: false, // no project in this world
-			ApproveAccess: true, RequestAccess: true}
+			ApproveAccess: true, RequestAccess: true, ChangeLog: true, Webhooks: true}
 		if w.admin.Can != want {
 			t.Errorf("admin can %+v", w.admin.Can)
 		}

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -140,7 +141,7 @@ func seeItem[T any](ctx context.Context, s *Store, a Actor, what, id string, res
 // back.
 func updateItem[T any](ctx context.Context, s *Store, a Actor, what, id string, version int, res func(*T) acl.Resource, changes func() (map[string]any, string, error)) (*T, error) {
 	var out *T
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.changeTx(ctx, a, ActionUpdate, changeType(what), id, func(tx *Store) error {
 		row, err := seeItem(ctx, tx, a, what, id, res)
 		if err != nil {
 			return err
@@ -165,7 +166,7 @@ func updateItem[T any](ctx context.Context, s *Store, a Actor, what, id string, 
 // transaction: see it (seeItem), check delete on it, and delete it with
 // what depends on it (deleteInfra).
 func deleteItem[T any](ctx context.Context, s *Store, a Actor, what, id string, res func(*T) acl.Resource) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionDelete, changeType(what), id, func(tx *Store) error {
 		row, err := seeItem(ctx, tx, a, what, id, res)
 		if err != nil {
 			return err
@@ -197,7 +198,7 @@ func readItem[T any](ctx context.Context, s *Store, a Actor, what, id string, re
 // a duplicate name is ErrInvalid on field "name".
 func createNamed[T, I any](ctx context.Context, s *Store, a Actor, projectID, resourceType, what string, validate func() (I, error), build func(p *Scope, in I, now time.Time) (row *T, name string)) (*T, error) {
 	var out *T
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.createTx(ctx, a, resourceType, func() string { return reflect.ValueOf(out).Elem().FieldByName("ID").String() }, func(tx *Store) error {
 		p, err := tx.projectForInfra(ctx, a, projectID, resourceType)
 		if err != nil {
 			return err

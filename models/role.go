@@ -81,7 +81,7 @@ var roleItemActions = []Action{ActionRead, ActionUpdate, ActionDelete, ActionAdd
 // scope), ErrNotFound (scope invisible), ErrForbidden.
 func (s *Store) CreateRole(ctx context.Context, a Actor, scopeID string, in RoleInput) (*Role, error) {
 	var out *Role
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.createTx(ctx, a, "role", func() string { return out.ID }, func(tx *Store) error {
 		sc, err := tx.collectionScope(ctx, a, scopeID, "role", ActionCreate)
 		if err != nil {
 			return err
@@ -184,7 +184,7 @@ func (s *Store) ListRoles(ctx context.Context, a Actor, scopeID string, opt List
 // UpdateRole changes a role's name and description; version must match.
 func (s *Store) UpdateRole(ctx context.Context, a Actor, id string, version int, in RoleInput) (*Role, error) {
 	var out *Role
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.changeTx(ctx, a, ActionUpdate, "role", id, func(tx *Store) error {
 		r, err := tx.readRole(ctx, a, id)
 		if err != nil {
 			return err
@@ -213,7 +213,7 @@ func (s *Store) bumpRole(ctx context.Context, id string, version int, updates ma
 // DeleteRole deletes a role. Deleting the last role that gives someone
 // everything in global is refused (ErrConflict).
 func (s *Store) DeleteRole(ctx context.Context, a Actor, id string) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionDelete, "role", id, func(tx *Store) error {
 		r, err := tx.readRole(ctx, a, id)
 		if err != nil {
 			return err

@@ -71,7 +71,7 @@ func principalLabel(id, name string) string {
 // bad line and "grants.N" (N = 1-based line) for each, ErrConflict (version,
 // or it would remove the last full administrator), ErrNotFound, ErrForbidden.
 func (s *Store) SetRoleGrants(ctx context.Context, a Actor, id string, version int, lines []string) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionSetGrants, "role", id, func(tx *Store) error {
 		r, err := tx.readRole(ctx, a, id)
 		if err != nil {
 			return err
@@ -154,7 +154,7 @@ func (s *Store) writeGrantScopes(ctx context.Context, roleID string, scopes []st
 // the role. Errors: ErrInvalid (field "grant_scopes"), ErrConflict,
 // ErrNotFound, ErrForbidden.
 func (s *Store) SetRoleGrantScopes(ctx context.Context, a Actor, id string, version int, grantScopes []string) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, "set-grant-scopes", "role", id, func(tx *Store) error {
 		r, err := tx.readRole(ctx, a, id)
 		if err != nil {
 			return err

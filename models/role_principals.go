@@ -78,7 +78,7 @@ func (s *Store) resolvePrincipal(ctx context.Context, a Actor, roleScope, id str
 // ErrInvalid (field "principals": an unknown/invisible id, or one from
 // another organization), ErrNotFound, ErrForbidden.
 func (s *Store) AddRolePrincipals(ctx context.Context, a Actor, roleID string, ids []string) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionAddPrincipals, "role", roleID, func(tx *Store) error {
 		r, err := tx.readRole(ctx, a, roleID)
 		if err != nil {
 			return err
@@ -113,7 +113,7 @@ func (s *Store) AddRolePrincipals(ctx context.Context, a Actor, roleID string, i
 // RemoveRolePrincipals removes principals from a role; ids not there are
 // ignored. Removing the last full administrator is refused (ErrConflict).
 func (s *Store) RemoveRolePrincipals(ctx context.Context, a Actor, roleID string, ids []string) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionRemovePrincipals, "role", roleID, func(tx *Store) error {
 		r, err := tx.readRole(ctx, a, roleID)
 		if err != nil {
 			return err

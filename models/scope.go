@@ -82,7 +82,7 @@ var DefaultProjectGrants = []string{"ids=*;type=session;actions=cancel:self,list
 // ErrForbidden.
 func (s *Store) CreateScope(ctx context.Context, a Actor, parentID string, in ScopeInput) (*Scope, error) {
 	var out *Scope
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.createTx(ctx, a, "scope", func() string { return out.ID }, func(tx *Store) error {
 		parent, err := tx.collectionScope(ctx, a, parentID, "scope", ActionCreate)
 		if err != nil {
 			return err
@@ -259,7 +259,7 @@ func (s *Store) ListScopes(ctx context.Context, a Actor, parentID string, opt Li
 // version the editor saw; a newer one in the database gives ErrConflict.
 func (s *Store) UpdateScope(ctx context.Context, a Actor, id string, version int, in ScopeInput) (*Scope, error) {
 	var out *Scope
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.changeTx(ctx, a, ActionUpdate, "scope", id, func(tx *Store) error {
 		sc, err := tx.readScope(ctx, a, id)
 		if err != nil {
 			return err
@@ -292,7 +292,7 @@ func (s *Store) UpdateScope(ctx context.Context, a Actor, id string, version int
 // scope cannot be deleted, nor a scope whose users, groups or auth methods
 // hold the last full administration (see keepAnAdministrator).
 func (s *Store) DeleteScope(ctx context.Context, a Actor, id string) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionDelete, "scope", id, func(tx *Store) error {
 		sc, err := tx.readScope(ctx, a, id)
 		if err != nil {
 			return err

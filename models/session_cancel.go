@@ -17,7 +17,7 @@ func (s *Store) CancelSession(ctx context.Context, a Actor, id string) (*Session
 	if !a.Authenticated() {
 		return nil, fmt.Errorf("cancel session %s: %w", id, ErrUnauthenticated)
 	}
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.changeTx(ctx, a, ActionCancel, "session", id, func(tx *Store) error {
 		// Canceling needs no read (as in Boundary): visibility (any
 		// action, a :self one on one's own session) and then cancel.
 		sess, err := seeItem(ctx, tx, a, "session", id, sessionResource)

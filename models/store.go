@@ -43,6 +43,9 @@ type Options struct {
 	CredentialBackend LibraryBackend
 	// Revocations tune the revocation queue (credlibrary_revoke.go).
 	Revocations RevocationOptions
+
+	// Webhooks tune webhook deliveries (webhook_queue.go).
+	Webhooks WebhookOptions
 }
 
 // Store is the one door to Gatehouse's data. Its use-case methods check

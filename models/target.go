@@ -100,7 +100,7 @@ func nilIfEmpty(s string) *string {
 // in the project, scope not a project), ErrNotFound, ErrForbidden.
 func (s *Store) CreateTarget(ctx context.Context, a Actor, projectID string, in TargetInput) (*Target, error) {
 	var out *Target
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.createTx(ctx, a, "target", func() string { return out.ID }, func(tx *Store) error {
 		p, err := tx.projectForInfra(ctx, a, projectID, "target")
 		if err != nil {
 			return err
@@ -177,7 +177,7 @@ func (s *Store) ListTargets(ctx context.Context, a Actor, projectID string, opt 
 // "address".
 func (s *Store) UpdateTarget(ctx context.Context, a Actor, id string, version int, in TargetInput) (*Target, error) {
 	var out *Target
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.changeTx(ctx, a, ActionUpdate, "target", id, func(tx *Store) error {
 		t, err := tx.lockTarget(ctx, a, id)
 		if err != nil {
 			return err
@@ -211,7 +211,7 @@ func (s *Store) UpdateTarget(ctx context.Context, a Actor, id string, version in
 
 // DeleteTarget deletes a target with its host and credential sources.
 func (s *Store) DeleteTarget(ctx context.Context, a Actor, id string) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionDelete, "target", id, func(tx *Store) error {
 		t, err := tx.lockTarget(ctx, a, id)
 		if err != nil {
 			return err

@@ -166,7 +166,7 @@ func (s *Store) credentialSourceViews(ctx context.Context, targetIDs []string) (
 // sources. Errors on "host_set_ids": none chosen, unknown ids or host sets of
 // another project, or a target that has a direct address.
 func (s *Store) AddTargetHostSources(ctx context.Context, a Actor, targetID string, hostSetIDs []string) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionAddHostSources, "target", targetID, func(tx *Store) error {
 		t, err := tx.lockTarget(ctx, a, targetID)
 		if err != nil {
 			return err
@@ -201,7 +201,7 @@ func (s *Store) AddTargetHostSources(ctx context.Context, a Actor, targetID stri
 // RemoveTargetHostSource removes a host set from a target's host sources
 // (ErrNotFound when it is not one).
 func (s *Store) RemoveTargetHostSource(ctx context.Context, a Actor, targetID, hostSetID string) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionRemoveHostSources, "target", targetID, func(tx *Store) error {
 		t, err := tx.lockTarget(ctx, a, targetID)
 		if err != nil {
 			return err
@@ -258,7 +258,7 @@ var (
 // addTargetSources links items of kind k of the target's own project to it
 // (add-credential-sources on the target); linking one twice changes nothing.
 func (s *Store) addTargetSources(ctx context.Context, a Actor, targetID string, itemIDs []string, k targetSourceKind) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionAddCredentialSources, "target", targetID, func(tx *Store) error {
 		t, err := tx.lockTarget(ctx, a, targetID)
 		if err != nil {
 			return err
@@ -290,7 +290,7 @@ func (s *Store) addTargetSources(ctx context.Context, a Actor, targetID string, 
 // removeTargetSource unlinks an item of kind k from a target, canceling the
 // target's sessions that used it (ErrNotFound when it is not linked).
 func (s *Store) removeTargetSource(ctx context.Context, a Actor, targetID, itemID string, k targetSourceKind) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionRemoveCredentialSources, "target", targetID, func(tx *Store) error {
 		t, err := tx.lockTarget(ctx, a, targetID)
 		if err != nil {
 			return err

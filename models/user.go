@@ -140,7 +140,7 @@ func userResource(u *User) acl.Resource {
 // given, its password account, in one transaction.
 func (s *Store) CreateUser(ctx context.Context, a Actor, scopeID string, in UserInput) (*User, error) {
 	var out *User
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.createTx(ctx, a, "user", func() string { return out.ID }, func(tx *Store) error {
 		sc, err := tx.collectionScope(ctx, a, scopeID, "user", ActionCreate)
 		if err != nil {
 			return err
@@ -318,7 +318,7 @@ func (s *Store) ListUsers(ctx context.Context, a Actor, scopeID string, opt List
 // version must match. Roles are managed on the role pages.
 func (s *Store) UpdateUser(ctx context.Context, a Actor, id string, version int, in UserInput) (*User, error) {
 	var out *User
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.changeTx(ctx, a, ActionUpdate, "user", id, func(tx *Store) error {
 		u, err := tx.readUser(ctx, a, id)
 		if err != nil {
 			return err
@@ -357,7 +357,7 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id string, version int,
 // actor cannot delete itself, and deleting the last principal of a full
 // administration role is refused (see keepAnAdministrator).
 func (s *Store) DeleteUser(ctx context.Context, a Actor, id string) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionDelete, "user", id, func(tx *Store) error {
 		u, err := tx.forUpdateUser(ctx, a, id)
 		if err != nil {
 			return err
@@ -398,7 +398,7 @@ func (s *Store) forUpdateUser(ctx context.Context, a Actor, id string) (*User, e
 // Removing the last full administrator this way (the account was the only
 // member of an administrators' managed group) is refused.
 func (s *Store) DeleteAccount(ctx context.Context, a Actor, accountID string) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionDelete, "account", accountID, func(tx *Store) error {
 		acct, u, err := tx.accountToUpdate(ctx, a, accountID)
 		if err != nil {
 			return err

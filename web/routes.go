@@ -14,7 +14,7 @@ import (
 // routes lists every URL Gatehouse serves.
 func (s *Server) routes(base handlers.Base) http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, s.accessLog, s.recoverer, s.compressText, securityHeaders, s.limitBodies, s.csrf, s.authenticate)
+	r.Use(middleware.RequestID, s.accessLog, s.recoverer, s.compressText, securityHeaders, s.limitBodies, s.csrf, s.requestInfo, s.authenticate)
 	r.NotFound(s.errs.NotFound)
 	r.MethodNotAllowed(s.errs.MethodNotAllowed)
 	h := s.errs.Wrap
@@ -71,6 +71,8 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	authMethods := handlers.AuthMethods{Base: base, Store: s.store, CallbackURL: s.callbackURL()}
 	managedGroups := handlers.ManagedGroups{Base: base, Store: s.store}
 	adminTargets := handlers.AdminTargets{Base: base, Store: s.store}
+	changeLog := handlers.ChangeLog{Base: base, Store: s.store}
+	webhooks := handlers.Webhooks{Base: base, Store: s.store}
 	tokens := handlers.APITokens{Base: base, Store: s.store, Users: s.store, Now: s.now}
 	cliLogin := handlers.CLILogin{Base: base, Store: s.store, Lifetime: s.store.LoginLifetime()}
 	r.Group(func(r chi.Router) {
@@ -259,6 +261,21 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 		r.Post("/managed-groups/{id}/edit", h(managedGroups.Update))
 		r.Get("/managed-groups/{id}/delete", h(managedGroups.ConfirmDelete))
 		r.Post("/managed-groups/{id}/delete", h(managedGroups.Delete))
+
+		// Change log and webhooks (issue 16).
+		r.Get("/change-log", h(changeLog.List))
+		r.Get("/change-log.csv", h(changeLog.ExportCSV))
+		r.Get("/change-log.jsonl", h(changeLog.ExportJSONL))
+		r.Get("/change-log/{id}", h(changeLog.Show))
+		r.Get("/webhooks", h(webhooks.List))
+		r.Get("/webhooks/new", h(webhooks.New))
+		r.Post("/webhooks/new", h(webhooks.Create))
+		r.Get("/webhooks/{id}", h(webhooks.Show))
+		r.Get("/webhooks/{id}/edit", h(webhooks.Edit))
+		r.Post("/webhooks/{id}/edit", h(webhooks.Update))
+		r.Get("/webhooks/{id}/delete", h(webhooks.ConfirmDelete))
+		r.Post("/webhooks/{id}/delete", h(webhooks.Delete))
+		r.Post("/webhooks/{id}/deliveries/{delivery}/redeliver", h(webhooks.Redeliver))
 	})
 	return r
 }

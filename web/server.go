@@ -92,6 +92,8 @@ type Store interface {
 	LoginLifetime() time.Duration
 	handlers.AuthMethodStore
 	handlers.ManagedGroupStore
+	handlers.ChangeLogStore
+	handlers.WebhookStore
 	OIDCConfigForLogin(ctx context.Context, id string) (*models.OIDCLoginConfig, error)
 	OIDCLogin(ctx context.Context, id models.OIDCIdentity) (*models.NewLoginResult, error)
 	api.Store

@@ -199,6 +199,7 @@ func TestResourceTypeOfID(t *testing.T) {
 		{"hc_1", "host-catalog", true}, {"hcst_1", "host-catalog", true}, {"hst_1", "host", true}, {"hsst_1", "host-set", true},
 		{"ttcp_1", "target", true}, {"csvlt_1", "credential-store", true}, {"clvlt_1", "credential-library", true},
 		{"credup_1", "credential", true}, {"s_1", "session", true}, {"at_1", "auth-token", true},
+		{"ev_1", "event", true}, {"wh_1", "webhook", true},
 		{"foo", "", false}, {"zz_1", "", false}, {"ttcp_", "", false}, {"", "", false}, {"_1", "", false},
 	}
 	for _, tt := range tests {
@@ -227,7 +228,7 @@ func TestValidActions(t *testing.T) {
 		}
 	}
 	// Every type of the domain has a row, and only child types have parents.
-	domain := []string{"scope", "user", "group", "role", "auth-method", "account", "managed-group", "host-catalog", "host", "host-set", "target", "credential-store", "credential-library", "credential", "session", "auth-token"}
+	domain := []string{"scope", "user", "group", "role", "auth-method", "account", "managed-group", "host-catalog", "host", "host-set", "target", "credential-store", "credential-library", "credential", "session", "auth-token", "event", "webhook"}
 	if got := aclAllTypes(); len(got) != len(domain) {
 		t.Fatalf("types = %q, want %q", got, domain)
 	}

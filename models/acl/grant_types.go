@@ -43,6 +43,8 @@ var aclTypes = map[string]aclTypeSpec{
 	"credential":         {aclBasicItem, aclListNew},
 	"session":            {[]string{"no-op", "read", "read:self", "cancel", "cancel:self", "read-history"}, aclListOnly},
 	"auth-token":         {[]string{"no-op", "read", "read:self", "delete", "delete:self"}, aclListOnly},
+	"event":              {[]string{"no-op", "read"}, aclListOnly},
+	"webhook":            {aclBasicItem, aclListNew},
 }
 
 // aclParentType maps each child type to the type of the item it lives under.
@@ -72,6 +74,7 @@ var aclIDPrefixes = map[string]string{
 	"cred": "credential", "credup": "credential", "credspk": "credential", "credjson": "credential",
 	"s":  "session",
 	"at": "auth-token",
+	"ev": "event", "wh": "webhook",
 }
 
 // ResourceTypeOfID returns the resource type an id denotes by its prefix (the

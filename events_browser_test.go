@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"gatehouse/browsertest"
+	"gatehouse/models"
+)
+
+// TestBrowserChangeLogAndWebhooks: the admin edits a role and finds the
+// change, with its before/after values, in the change log; then adds a
+// webhook and watches the deliveries of alice's new session arrive. Every
+// page it visits is checked with axe-core and shot at 1280 and 390 px.
+func TestBrowserChangeLogAndWebhooks(t *testing.T) {
+	w := newProxyWorldEnv(t, models.SQLite, 1, map[string]string{"GATEHOUSE_WEBHOOK_ALLOW_PRIVATE": "true"})
+	app := w.Apps[0]
+	var mu sync.Mutex
+	var received []string
+	recv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		received = append(received, r.Header.Get("webhook-id"))
+		mu.Unlock()
+		rw.WriteHeader(http.StatusNoContent)
+	}))
+	defer recv.Close()
+
+	b := browsertest.New(t)
+	browsertest.FailOnConsoleErrors(t, b, "Failed to load resource")
+	browsertest.Navigate(t, b, app.URL+"/login")
+	browsertest.Fill(t, b, "#login_name", "admin")
+	browsertest.Fill(t, b, "#password", "password")
+	browsertest.Click(t, b, `[data-testid="login-submit"]`)
+	browsertest.WaitVisible(t, b, `[data-testid="current-user"]`)
+
+	// Edit the role "connect".
+	browsertest.Navigate(t, b, app.URL+"/roles?q=connect")
+	browsertest.Click(t, b, `[data-testid="role-list"] a`)
+	browsertest.WaitVisible(t, b, `[data-testid="role-name"]`)
+	roleURL := browsertest.Location(t, b)
+	browsertest.Navigate(t, b, roleURL+"/edit")
+	browsertest.Fill(t, b, "#description", "Alice's way into the lab")
+	browsertest.Click(t, b, `form[action$="/edit"] button[type="submit"]`)
+	browsertest.WaitText(t, b, `[data-testid="flash"]`, "Saved.")
+
+	// The role's page links to its history; the entry shows the diff.
+	browsertest.Click(t, b, `[data-testid="change-history"] a, a[data-testid="change-history"]`)
+	browsertest.WaitVisible(t, b, `[data-testid="change-list"]`)
+	checkEventsPage(t, b, "change-log")
+	if got := browsertest.Text(t, b, `[data-testid="change-list"] tbody tr:first-child [data-testid="action"]`); got != "update" {
+		t.Errorf("newest change of the role: %q, want update", got)
+	}
+	browsertest.Click(t, b, `[data-testid="change-list"] tbody tr:first-child a`)
+	browsertest.WaitVisible(t, b, `[data-testid="change-diff"]`)
+	if got := browsertest.Text(t, b, `[data-testid="diff-description"] [data-testid="before"]`); got != "" {
+		t.Errorf("description before = %q, want empty", got)
+	}
+	if got := browsertest.Text(t, b, `[data-testid="diff-description"] [data-testid="after"]`); got != "Alice's way into the lab" {
+		t.Errorf("description after = %q", got)
+	}
+	if !strings.Contains(browsertest.Text(t, b, `[data-testid="diff-description"]`), "changed") {
+		t.Error("the description is not marked changed")
+	}
+	if got := browsertest.Text(t, b, `[data-testid="change-facts"] [data-testid="actor"]`); !strings.Contains(got, "dmin") {
+		t.Errorf("actor %q", got)
+	}
+	checkEventsPage(t, b, "change-event")
+
+	// Add a webhook for session events: the secret is shown once.
+	browsertest.Navigate(t, b, app.URL+"/webhooks/new")
+	browsertest.Fill(t, b, "#name", "Lab receiver")
+	browsertest.Click(t, b, `input[name="event_types"][value="change.*"]`)
+	checkEventsPage(t, b, "webhook-form")
+	// A bad URL is refused next to the field.
+	browsertest.Fill(t, b, "#url", "ftp://nowhere")
+	browsertest.Eval[bool](t, b, `(document.querySelector("#url").type = "text", true)`)
+	browsertest.Click(t, b, `[data-testid="webhook-form"] button[type="submit"]`)
+	browsertest.WaitVisible(t, b, `[data-testid="url-error"]`)
+	browsertest.Fill(t, b, "#url", recv.URL+"/hook")
+	browsertest.Click(t, b, `[data-testid="webhook-form"] button[type="submit"]`)
+	secret := browsertest.WaitText(t, b, `[data-testid="webhook-secret"]`, "whsec_")
+	if !strings.HasPrefix(secret, "whsec_") {
+		t.Fatalf("secret %q", secret)
+	}
+	checkEventsPage(t, b, "webhook-secret")
+	browsertest.Click(t, b, `[data-testid="webhook-continue"]`)
+	browsertest.WaitVisible(t, b, `[data-testid="webhook-name"]`)
+	hookURL := browsertest.Location(t, b)
+	if strings.Contains(browsertest.HTML(t, b, "main"), secret) {
+		t.Error("the webhook page shows the secret again")
+	}
+
+	// Alice starts a session in her own browser.
+	alice := browsertest.New(t)
+	sid := browserStartAsAlice(t, alice, app.URL)
+
+	// The admin sees the deliveries arrive.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		browsertest.Navigate(t, b, hookURL)
+		if browsertest.Exists(t, b, `[data-testid="delivery-list"]`) &&
+			strings.Contains(browsertest.Text(t, b, `[data-testid="delivery-list"]`), "session.started") &&
+			strings.Contains(browsertest.Text(t, b, `[data-testid="delivery-list"]`), "delivered") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no delivered session.started on %s:\n%s", hookURL, browsertest.HTML(t, b, "main"))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	checkEventsPage(t, b, "webhook-deliveries")
+	mu.Lock()
+	n := len(received)
+	mu.Unlock()
+	if n == 0 {
+		t.Error("the receiver got nothing")
+	}
+	browsertest.Navigate(t, b, app.URL+"/webhooks")
+	browsertest.WaitVisible(t, b, `[data-testid="webhook-list"]`)
+	checkEventsPage(t, b, "webhooks")
+	_ = sid
+}
+
+// checkPage runs axe-core on the current page (no serious or critical
+// violations), checks there is no horizontal overflow at 1280 and 390 px,
+// and shoots both widths into $SCREENSHOT_DIR (or the test's temp dir).
+func checkEventsPage(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	src, err := os.ReadFile("node_modules/axe-core/axe.min.js")
+	if err != nil {
+		t.Fatalf("axe-core: %v (run `npm ci` to install the pinned browser-test packages)", err)
+	}
+	dir := os.Getenv("SCREENSHOT_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	for _, width := range []int64{1280, 390} {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 900)); err != nil {
+			t.Fatal(err)
+		}
+		if over := browsertest.Eval[bool](t, ctx, `document.documentElement.scrollWidth > window.innerWidth + 1`); over {
+			t.Errorf("%s at %d px: horizontal overflow", name, width)
+		}
+		browsertest.Screenshot(t, ctx, filepath.Join(dir, fmt.Sprintf("%s-%d.png", name, width)))
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Eval[bool](t, ctx, "(function(){"+string(src)+"\n;window.__axe = axe; return true})()")
+	found, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__axe.run(document, {resultTypes: ["violations"]}).then(r =>
+		r.violations.filter(v => v.impact === "serious" || v.impact === "critical").map(v => v.id + ": " + v.help + " — " + v.nodes.map(n => n.target.join(" ")).join(", ")))`,
+		chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("axe on %s: %v", name, err)
+	}
+	for _, v := range found {
+		t.Errorf("axe on %s: %s", name, v)
+	}
+}

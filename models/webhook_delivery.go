@@ -1,0 +1,252 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+	"unicode/utf8"
+)
+
+// WebhookDelivery is one event queued for one endpoint, with its latest
+// attempt. MessageID is the webhook-id header, the same for every retry and
+// redelivery of the event.
+type WebhookDelivery struct {
+	Seq           int64
+	ID            string
+	MessageID     string
+	EndpointID    string
+	EventType     string
+	OrderingKey   string
+	Payload       string
+	State         string // pending, delivered, failed
+	Attempts      int
+	CreatedAt     time.Time
+	NextAttemptAt time.Time
+	LastAttemptAt *time.Time
+	LastStatus    int
+	LastLatencyMs int
+	LastResponse  string
+	LastError     string
+	DeliveredAt   *time.Time
+}
+
+// TableName is the delivery queue's table.
+func (WebhookDelivery) TableName() string { return "webhook_deliveries" }
+
+// WebhookJob is a claimed delivery with what sending it needs.
+type WebhookJob struct {
+	WebhookDelivery
+	URL    string
+	Format string
+	Secret string // the endpoint's signing secret (whsec_…)
+}
+
+// WebhookAttempt is the outcome of sending a delivery once.
+type WebhookAttempt struct {
+	OK       bool
+	Status   int
+	Latency  time.Duration
+	Response string // an excerpt of the response body
+	Error    string
+}
+
+// ClaimWebhookDeliveries takes up to limit due deliveries of enabled
+// endpoints for this caller for lease (the sender's timeout and some
+// margin): another caller, on any instance, does not take them while the
+// lease runs. Only the oldest pending delivery of each endpoint and
+// ordering key is due, so deliveries of one session go out in order. On
+// Postgres concurrent callers skip each other's rows (SKIP LOCKED).
+func (s *Store) ClaimWebhookDeliveries(ctx context.Context, limit int, lease time.Duration) ([]WebhookJob, error) {
+	now := s.now()
+	lock := ""
+	if s.dialect == Postgres {
+		lock = " FOR UPDATE OF d SKIP LOCKED"
+	}
+	var claimed []WebhookDelivery
+	err := s.q(ctx).Raw(`UPDATE webhook_deliveries SET locked_until = ?, attempts = attempts + 1 WHERE seq IN (
+		SELECT d.seq FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.enabled
+		WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND (d.locked_until IS NULL OR d.locked_until <= ?)
+		AND (d.ordering_key = '' OR NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id
+			AND p.ordering_key = d.ordering_key AND p.state = 'pending' AND p.seq < d.seq))
+		ORDER BY d.seq LIMIT ?`+lock+`)
+		RETURNING seq, id, message_id, endpoint_id, event_type, ordering_key, payload, state, attempts, created_at, next_attempt_at`,
+		now.Add(lease), now, now, limit).Scan(&claimed).Error
+	if err != nil {
+		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
+	}
+	if len(claimed) == 0 {
+		return nil, nil
+	}
+	slices.SortFunc(claimed, func(a, b WebhookDelivery) int { return int(a.Seq - b.Seq) })
+	ids := make([]string, 0, len(claimed))
+	for _, d := range claimed {
+		ids = append(ids, d.EndpointID)
+	}
+	var eps []Webhook
+	if err := s.q(ctx).Where("id IN ?", ids).Find(&eps).Error; err != nil {
+		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
+	}
+	byID := map[string]Webhook{}
+	for _, ep := range eps {
+		byID[ep.ID] = ep
+	}
+	jobs := make([]WebhookJob, 0, len(claimed))
+	for _, d := range claimed {
+		ep, ok := byID[d.EndpointID]
+		if !ok || s.opts.Crypter == nil {
+			continue
+		}
+		secret, err := s.opts.Crypter.Decrypt(ep.Secret, ep.ID)
+		if err != nil {
+			return nil, fmt.Errorf("webhook %s secret: %w", ep.ID, err)
+		}
+		jobs = append(jobs, WebhookJob{WebhookDelivery: d, URL: ep.URL, Format: ep.Format, Secret: string(secret)})
+	}
+	return jobs, nil
+}
+
+// excerpt keeps the first n bytes of s that are valid UTF-8.
+func excerpt(s string, n int) string {
+	if len(s) > n {
+		s = s[:n]
+	}
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// FinishWebhookDelivery records an attempt of a claimed delivery: delivered,
+// or retried with exponential backoff until it is older than RetryFor
+// (then failed). An endpoint whose deliveries fail for DisableAfter without
+// a success is disabled, with the reason shown on its page.
+func (s *Store) FinishWebhookDelivery(ctx context.Context, job *WebhookJob, at WebhookAttempt) error {
+	return s.FinishWebhookDeliveries(ctx, []WebhookJob{*job}, []WebhookAttempt{at})
+}
+
+// FinishWebhookDeliveries is FinishWebhookDelivery for a batch (attempts[i]
+// is the outcome of jobs[i]), in one transaction.
+func (s *Store) FinishWebhookDeliveries(ctx context.Context, jobs []WebhookJob, attempts []WebhookAttempt) error {
+	return s.Transact(ctx, func(tx *Store) error {
+		last := map[string]int{} // endpoint -> index of its outcome that counts
+		for i := range jobs {
+			if err := tx.finishDelivery(ctx, &jobs[i], attempts[i]); err != nil {
+				return err
+			}
+			if j, seen := last[jobs[i].EndpointID]; !seen || !attempts[j].OK {
+				last[jobs[i].EndpointID] = i // a success in the batch wins
+			}
+		}
+		for ep, i := range last {
+			if err := tx.endpointOutcome(ctx, ep, attempts[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) finishDelivery(ctx context.Context, job *WebhookJob, at WebhookAttempt) error {
+	o, tx, now := s.opts.Webhooks.withDefaults(), s, s.now()
+	upd := map[string]any{"locked_until": nil, "last_attempt_at": now, "last_status": at.Status,
+		"last_latency_ms": int(at.Latency / time.Millisecond), "last_response": excerpt(at.Response, 1024),
+		"last_error": excerpt(at.Error, 512)}
+	if at.OK {
+		upd["state"], upd["delivered_at"] = "delivered", now
+	} else if now.Sub(job.CreatedAt) >= o.RetryFor {
+		upd["state"] = "failed"
+	} else {
+		delay := o.BackoffBase << min(max(job.Attempts-1, 0), 20)
+		upd["next_attempt_at"] = now.Add(min(delay, o.BackoffMax))
+	}
+	if err := tx.q(ctx).Model(&WebhookDelivery{}).Where("id = ?", job.ID).Updates(upd).Error; err != nil {
+		return fmt.Errorf("finish webhook delivery %s: %w", job.ID, err)
+	}
+	return nil
+}
+
+// endpointOutcome records on an endpoint whether its latest attempt
+// succeeded: a success clears its failing time; a failure starts it, and
+// disables an endpoint failing for DisableAfter.
+func (s *Store) endpointOutcome(ctx context.Context, endpointID string, at WebhookAttempt) error {
+	o, tx, now := s.opts.Webhooks.withDefaults(), s, s.now()
+	ep := tx.q(ctx).Model(&Webhook{}).Where("id = ?", endpointID)
+	if at.OK {
+		return ep.Where("failing_since IS NOT NULL").Update("failing_since", nil).Error
+	}
+	if err := ep.Where("failing_since IS NULL").Update("failing_since", now).Error; err != nil {
+		return fmt.Errorf("webhook %s failing: %w", endpointID, err)
+	}
+	last := at.Error
+	if last == "" {
+		last = fmt.Sprintf("HTTP %d", at.Status)
+	}
+	reason := fmt.Sprintf("Disabled automatically at %s: every delivery failed for %s (last: %s). Fix the receiver, then enable it again.",
+		now.Format(time.RFC3339), o.DisableAfter, excerpt(last, 200))
+	return tx.q(ctx).Model(&Webhook{}).Where("id = ? AND enabled AND failing_since <= ?", endpointID, now.Add(-o.DisableAfter)).
+		Updates(map[string]any{"enabled": false, "disabled_reason": reason}).Error
+}
+
+// WebhookDeliveryPage is one page of an endpoint's delivery log, newest
+// first; Next is the cursor of the following page (0: none).
+type WebhookDeliveryPage struct {
+	Items []WebhookDelivery
+	Next  int64
+}
+
+// ListWebhookDeliveries returns an endpoint's delivery log below the cursor
+// before (0: newest). ErrNotFound for an unknown or invisible endpoint.
+func (s *Store) ListWebhookDeliveries(ctx context.Context, a Actor, endpointID string, before int64) (*WebhookDeliveryPage, error) {
+	if _, err := s.GetWebhook(ctx, a, endpointID); err != nil {
+		return nil, err
+	}
+	q := s.q(ctx).Where("endpoint_id = ?", endpointID)
+	if before > 0 {
+		q = q.Where("seq < ?", before)
+	}
+	page := &WebhookDeliveryPage{}
+	if err := q.Order("seq DESC").Limit(51).Find(&page.Items).Error; err != nil {
+		return nil, fmt.Errorf("list webhook deliveries: %w", err)
+	}
+	if len(page.Items) > 50 {
+		page.Items = page.Items[:50]
+		page.Next = page.Items[49].Seq
+	}
+	return page, nil
+}
+
+// RedeliverWebhook queues a delivered or failed delivery again, with the
+// same webhook-id (receivers deduplicate on it), at once. It needs update on
+// the endpoint. Errors: ErrNotFound, ErrForbidden, ErrConflict (still
+// pending).
+func (s *Store) RedeliverWebhook(ctx context.Context, a Actor, endpointID, deliveryID string) error {
+	return s.Transact(ctx, func(tx *Store) error {
+		w, err := tx.GetWebhook(ctx, a, endpointID)
+		if err != nil {
+			return err
+		}
+		if err := tx.authorize(ctx, a, ActionUpdate, webhookResource(endpointID)); err != nil {
+			return err
+		}
+		var d WebhookDelivery
+		if err := tx.q(ctx).Where("id = ? AND endpoint_id = ?", deliveryID, endpointID).Take(&d).Error; err != nil {
+			return fmt.Errorf("webhook delivery %s: %w", deliveryID, ErrNotFound)
+		}
+		if d.State == "pending" {
+			return fmt.Errorf("webhook delivery %s is still being delivered: %w", deliveryID, ErrConflict)
+		}
+		now := tx.now()
+		err = tx.q(ctx).Exec(`INSERT INTO webhook_deliveries (id, message_id, endpoint_id, event_type, ordering_key,
+			payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, '', ?, ?, ?)`,
+			NewID("whd"), d.MessageID, endpointID, d.EventType, d.Payload, now, now).Error
+		if err != nil {
+			return fmt.Errorf("redeliver %s: %w", deliveryID, err)
+		}
+		if wake := tx.opts.Webhooks.Wake; wake != nil {
+			tx.afterCommit(wake)
+		}
+		e := ChangeEvent{Action: "redeliver", ResourceType: WebhookType, ResourceID: endpointID, ResourceName: w.Name, ScopeID: GlobalScopeID}
+		return tx.writeChange(ctx, a, &e, nil, map[string]any{"delivery_id": deliveryID, "message_id": d.MessageID, "event_type": d.EventType})
+	})
+}

@@ -1,0 +1,351 @@
+package models
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// WebhookOptions tune webhook deliveries.
+type WebhookOptions struct {
+	// Wake is told, after a commit that queued deliveries, that there is
+	// work (the local deliverer's doorbell). It must not block.
+	Wake func()
+	// RetryFor is how long a delivery is retried (default 24 h).
+	RetryFor time.Duration
+	// BackoffBase is the first retry's delay, doubled at each attempt up
+	// to BackoffMax (defaults 5 s and 1 h).
+	BackoffBase, BackoffMax time.Duration
+	// DisableAfter disables an endpoint whose deliveries have failed
+	// without a success for this long (default 3 days).
+	DisableAfter time.Duration
+}
+
+func (o WebhookOptions) withDefaults() WebhookOptions {
+	if o.RetryFor == 0 {
+		o.RetryFor = 24 * time.Hour
+	}
+	if o.BackoffBase == 0 {
+		o.BackoffBase = 5 * time.Second
+	}
+	if o.BackoffMax == 0 {
+		o.BackoffMax = time.Hour
+	}
+	if o.DisableAfter == 0 {
+		o.DisableAfter = 72 * time.Hour
+	}
+	return o
+}
+
+// WebhookPayloadVersion is the version of the documented payloads.
+const WebhookPayloadVersion = 1
+
+// WebhookPayload is the JSON body of every standard delivery.
+type WebhookPayload struct {
+	Type      string          `json:"type"`
+	Version   int             `json:"version"`
+	Timestamp time.Time       `json:"timestamp"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// subscribedEndpoints returns the ids and leads of the enabled endpoints
+// subscribed to eventType.
+func (s *Store) subscribedEndpoints(ctx context.Context, eventType string) ([]Webhook, error) {
+	var all []Webhook
+	if err := s.q(ctx).Select("id", "event_types", "expiring_lead").Where("enabled = ?", true).Find(&all).Error; err != nil {
+		return nil, fmt.Errorf("webhook endpoints: %w", err)
+	}
+	out := all[:0]
+	for _, w := range all {
+		if Subscribes(w.Events(), eventType) {
+			out = append(out, w)
+		}
+	}
+	return out, nil
+}
+
+// enqueueEvent queues, in the caller's transaction, one delivery of the
+// event per enabled endpoint subscribed to it, in one INSERT … SELECT (no
+// round trip when nobody is subscribed). Deliveries of an endpoint with the
+// same orderingKey go out in order; a dedupeKey queues the event at most
+// once per endpoint.
+func (s *Store) enqueueEvent(ctx context.Context, eventType, orderingKey, dedupeKey string, data any) error {
+	return s.enqueueWhere(ctx, "", nil, eventType, orderingKey, dedupeKey, data)
+}
+
+// enqueueFor is enqueueEvent for the given endpoints only (already known
+// to be subscribed).
+func (s *Store) enqueueFor(ctx context.Context, eps []Webhook, eventType, orderingKey, dedupeKey string, data any) error {
+	ids := make([]string, len(eps))
+	for i, ep := range eps {
+		ids[i] = ep.ID
+	}
+	return s.enqueueWhere(ctx, " AND w.id IN ?", []any{ids}, eventType, orderingKey, dedupeKey, data)
+}
+
+func (s *Store) enqueueWhere(ctx context.Context, cond string, condArgs []any, eventType, orderingKey, dedupeKey string, data any) error {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("webhook payload %s: %w", eventType, err)
+	}
+	now := s.now()
+	body, err := json.Marshal(WebhookPayload{Type: eventType, Version: WebhookPayloadVersion, Timestamp: now, Data: raw})
+	if err != nil {
+		return fmt.Errorf("webhook payload %s: %w", eventType, err)
+	}
+	msgID := NewID("msg")
+	var dk any
+	if dedupeKey != "" {
+		dk = dedupeKey
+	}
+	family, _, _ := strings.Cut(eventType, ".")
+	args := append([]any{msgID + "_", msgID, eventType, orderingKey, dk, string(body), now, now,
+		"% " + eventType + " %", "% " + family + ".* %", "% * %"}, condArgs...)
+	res := s.q(ctx).Exec(`INSERT INTO webhook_deliveries (id, message_id, endpoint_id, event_type, ordering_key,
+		dedupe_key, payload, created_at, next_attempt_at)
+		SELECT ? || w.id, ?, w.id, ?, ?, ?, ?, ?, ? FROM webhook_endpoints w
+		WHERE w.enabled AND ((' ' || w.event_types || ' ') LIKE ? OR (' ' || w.event_types || ' ') LIKE ?
+			OR (' ' || w.event_types || ' ') LIKE ?)`+cond+` ON CONFLICT DO NOTHING`, args...)
+	if res.Error != nil {
+		return fmt.Errorf("queue webhook %s: %w", eventType, res.Error)
+	}
+	if wake := s.opts.Webhooks.Wake; wake != nil && res.RowsAffected > 0 {
+		s.afterCommit(wake)
+	}
+	return nil
+}
+
+// EmitAccessEvent queues an access-request event (EventAccessRequested,
+// …Approved, …Denied, …Revoked) in the caller's transaction (call it from
+// inside Transact, in the use case that makes the change). The payload's
+// data is AccessEventData, ordered per request.
+func (s *Store) EmitAccessEvent(ctx context.Context, eventType string, d AccessEventData) error {
+	if !strings.HasPrefix(eventType, "access.") {
+		return fmt.Errorf("access event %q: %w", eventType, ErrInvalid)
+	}
+	return s.enqueueEvent(ctx, eventType, d.RequestID, "", d)
+}
+
+// AccessEventData is the data of access.* events (docs/webhooks.md).
+type AccessEventData struct {
+	RequestID   string     `json:"request_id"`
+	State       string     `json:"state"`
+	Requester   Party      `json:"requester"`
+	Approver    *Party     `json:"approver"`
+	Target      NamedRef   `json:"target"`
+	Project     NamedRef   `json:"project"`
+	Reason      string     `json:"reason"`
+	Decision    string     `json:"decision"`
+	StartsAt    *time.Time `json:"starts_at"`
+	EndsAt      *time.Time `json:"ends_at"`
+	RequestedAt time.Time  `json:"requested_at"`
+}
+
+// Party is a person in an event: user id, name and email.
+type Party struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Email string `json:"email"`
+}
+
+// SessionEventData is the data of session.* events (docs/webhooks.md).
+type SessionEventData struct {
+	SessionID         string     `json:"session_id"`
+	State             string     `json:"state"`
+	TerminationReason string     `json:"termination_reason"`
+	User              Party      `json:"user"`
+	Target            NamedRef   `json:"target"`
+	Host              NamedRef   `json:"host"`
+	Endpoint          string     `json:"endpoint"`
+	Project           NamedRef   `json:"project"`
+	Org               NamedRef   `json:"org"`
+	ClientIP          string     `json:"client_ip"`
+	CreatedAt         time.Time  `json:"created_at"`
+	ExpiresAt         time.Time  `json:"expires_at"`
+	ConnectionCount   int        `json:"connection_count"`
+	Connection        *ConnEvent `json:"connection,omitempty"`
+	ExpiresInSeconds  *int       `json:"expires_in_seconds,omitempty"`
+}
+
+// ConnEvent is the connection of a session.connection_closed event.
+type ConnEvent struct {
+	ConnectionID string     `json:"connection_id"`
+	ClientAddr   string     `json:"client_addr"`
+	EndpointAddr string     `json:"endpoint_addr"`
+	ConnectedAt  *time.Time `json:"connected_at"`
+	ClosedAt     *time.Time `json:"closed_at"`
+	ClosedReason string     `json:"closed_reason"`
+	BytesUp      int64      `json:"bytes_up"`
+	BytesDown    int64      `json:"bytes_down"`
+}
+
+// sessionEventRow is what a session event reads from the warehouse.
+type sessionEventRow struct {
+	SessionID, State, TerminationReason string
+	UserID, UserName, UserEmail         string
+	TargetID, TargetName, HostID        string
+	HostName, Endpoint                  string
+	ProjectID, ProjectName, OrgID       string
+	OrgName, ClientIP                   string
+	CreatedAt, ExpiresAt                time.Time
+	CancelingAt                         *time.Time
+	ConnectionCount                     int
+}
+
+func (r *sessionEventRow) data() SessionEventData {
+	return SessionEventData{SessionID: r.SessionID, State: r.State, TerminationReason: r.TerminationReason,
+		User: Party{ID: r.UserID, Name: r.UserName, Email: r.UserEmail}, Target: NamedRef{ID: r.TargetID, Name: r.TargetName},
+		Host: NamedRef{ID: r.HostID, Name: r.HostName}, Endpoint: r.Endpoint,
+		Project: NamedRef{ID: r.ProjectID, Name: r.ProjectName}, Org: NamedRef{ID: r.OrgID, Name: r.OrgName},
+		ClientIP: r.ClientIP, CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(), ConnectionCount: r.ConnectionCount}
+}
+
+const sessionEventColumns = `session_id, state, termination_reason, user_id, user_name, user_email, target_id,
+	target_name, host_id, host_name, endpoint, project_id, project_name, org_id, org_name, client_ip, created_at,
+	expires_at, canceling_at, connection_count`
+
+// sessionEvents queues the webhook events of sessions that moved to state
+// (the warehouse hooks call it after recording the move): first connection
+// (active), canceled (canceling, or terminated as canceled without going
+// through canceling) and terminated. conn is the closed connection of a
+// session.connection_closed event.
+func (s *Store) sessionEvents(ctx context.Context, eventType string, ids []string, conn *WarehouseConnection) error {
+	types := []string{eventType}
+	if eventType == EventSessionTerminated {
+		types = append(types, EventSessionCanceled)
+	}
+	eps := map[string][]Webhook{}
+	for _, t := range types {
+		list, err := s.subscribedEndpoints(ctx, t)
+		if err != nil {
+			return err
+		}
+		if len(list) > 0 {
+			eps[t] = list
+		}
+	}
+	if len(eps) == 0 {
+		return nil
+	}
+	for _, chunk := range chunks(ids, 500) {
+		var rows []sessionEventRow
+		if err := s.q(ctx).Raw("SELECT "+sessionEventColumns+" FROM warehouse_sessions WHERE session_id IN ? ORDER BY session_id",
+			chunk).Scan(&rows).Error; err != nil {
+			return fmt.Errorf("session events: %w", err)
+		}
+		for _, r := range rows {
+			d := r.data()
+			if conn != nil {
+				d.Connection = &ConnEvent{ConnectionID: conn.ConnectionID, ClientAddr: conn.ClientAddr,
+					EndpointAddr: conn.EndpointAddr, ConnectedAt: utcPtr(conn.ConnectedAt), ClosedAt: utcPtr(conn.ClosedAt),
+					ClosedReason: conn.ClosedReason, BytesUp: conn.BytesUp, BytesDown: conn.BytesDown}
+			}
+			if l := eps[EventSessionCanceled]; eventType == EventSessionTerminated && len(l) > 0 &&
+				r.TerminationReason == string(ReasonCanceled) && r.CancelingAt == nil {
+				if err := s.enqueueFor(ctx, l, EventSessionCanceled, r.SessionID, "", d); err != nil {
+					return err
+				}
+			}
+			if l := eps[eventType]; len(l) > 0 {
+				if err := s.enqueueFor(ctx, l, eventType, r.SessionID, "", d); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// EmitSessionEvent queues a session event (e.g. EventSessionExtended,
+// from the use case that extends a session) for the sessions, in the
+// caller's transaction: call it inside Transact after the change, so the
+// payload reads the session as changed.
+func (s *Store) EmitSessionEvent(ctx context.Context, eventType string, sessionIDs ...string) error {
+	if !strings.HasPrefix(eventType, "session.") {
+		return fmt.Errorf("session event %q: %w", eventType, ErrInvalid)
+	}
+	return s.sessionEvents(ctx, eventType, sessionIDs, nil)
+}
+
+// sessionStateEvent is the webhook event of a move to state ("" for none).
+func sessionStateEvent(state string) string {
+	switch state {
+	case "active":
+		return EventSessionFirstConnection
+	case "canceling":
+		return EventSessionCanceled
+	case "terminated":
+		return EventSessionTerminated
+	}
+	return ""
+}
+
+// QueueExpiringSessions queues session.expiring_soon for the live sessions
+// that expire within each subscribed endpoint's lead time, once per session
+// and endpoint (safe to run on every instance at once). It returns how
+// many deliveries it queued.
+func (s *Store) QueueExpiringSessions(ctx context.Context) (int, error) {
+	eps, err := s.subscribedEndpoints(ctx, EventSessionExpiringSoon)
+	if err != nil || len(eps) == 0 {
+		return 0, err
+	}
+	maxLead := 0
+	for _, ep := range eps {
+		maxLead = max(maxLead, ep.ExpiringLead)
+	}
+	now := s.now()
+	var rows []sessionEventRow
+	err = s.q(ctx).Raw("SELECT "+sessionEventColumns+` FROM warehouse_sessions WHERE session_id IN
+		(SELECT id FROM sessions WHERE state IN ('pending', 'active') AND expires_at > ? AND expires_at <= ?)
+		ORDER BY expires_at`, now, now.Add(time.Duration(maxLead)*time.Second)).Scan(&rows).Error
+	if err != nil {
+		return 0, fmt.Errorf("expiring sessions: %w", err)
+	}
+	keys := make([]string, len(rows))
+	for i, r := range rows {
+		keys[i] = "expiring:" + r.SessionID
+	}
+	var queued []struct{ EndpointID, DedupeKey string }
+	for _, chunk := range chunks(keys, 500) {
+		var part []struct{ EndpointID, DedupeKey string }
+		if err := s.q(ctx).Raw("SELECT endpoint_id, dedupe_key FROM webhook_deliveries WHERE dedupe_key IN ?", chunk).
+			Scan(&part).Error; err != nil {
+			return 0, fmt.Errorf("expiring sessions: %w", err)
+		}
+		queued = append(queued, part...)
+	}
+	done := map[[2]string]bool{}
+	for _, q := range queued {
+		done[[2]string{q.EndpointID, q.DedupeKey}] = true
+	}
+	n := 0
+	for _, r := range rows {
+		left := int(r.ExpiresAt.Sub(now).Seconds())
+		for _, ep := range eps {
+			if left > ep.ExpiringLead || done[[2]string{ep.ID, "expiring:" + r.SessionID}] {
+				continue
+			}
+			d := r.data()
+			d.ExpiresInSeconds = &left
+			err := s.Transact(ctx, func(tx *Store) error {
+				return tx.enqueueFor(ctx, []Webhook{ep}, EventSessionExpiringSoon, r.SessionID, "expiring:"+r.SessionID, d)
+			})
+			if err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
+}
+
+// snapshotEventData is a new session's event data, from its snapshot.
+func snapshotEventData(snap *SessionSnapshot) SessionEventData {
+	r := sessionEventRow{SessionID: snap.SessionID, State: "pending", UserID: snap.UserID, UserName: snap.UserName,
+		UserEmail: snap.UserEmail, TargetID: snap.TargetID, TargetName: snap.TargetName, HostID: snap.HostID,
+		HostName: snap.HostName, Endpoint: snap.Endpoint, ProjectID: snap.ProjectID, ProjectName: snap.ProjectName,
+		OrgID: snap.OrgID, OrgName: snap.OrgName, ClientIP: snap.ClientIP, CreatedAt: snap.CreatedAt, ExpiresAt: snap.ExpiresAt}
+	return r.data()
+}

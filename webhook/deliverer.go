@@ -1,0 +1,236 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"gatehouse/models"
+)
+
+// Store is what the deliverer needs from the domain: the durable queue.
+type Store interface {
+	ClaimWebhookDeliveries(ctx context.Context, limit int, lease time.Duration) ([]models.WebhookJob, error)
+	FinishWebhookDeliveries(ctx context.Context, jobs []models.WebhookJob, attempts []models.WebhookAttempt) error
+	QueueExpiringSessions(ctx context.Context) (int, error)
+	Now() time.Time
+}
+
+// MaxResponseBytes is how much of a receiver's response is read (the rest
+// is discarded unread; the connection is then closed).
+const MaxResponseBytes = 64 << 10
+
+// Deliverer sends queued deliveries. Run it once per instance: instances
+// sharing a Postgres database claim disjoint deliveries.
+type Deliverer struct {
+	Store  Store
+	Client *http.Client
+	Logger *slog.Logger
+	// Timeout is the client's per-request timeout; a claim's lease is a
+	// little longer, so a crash mid-request frees the delivery soon.
+	Timeout time.Duration
+	// Interval is how often the queue is polled without a wake-up
+	// (default 1 s); Batch how many deliveries are claimed at once
+	// (default 64); Parallel how many are sent at once (default 8).
+	Interval        time.Duration
+	Batch, Parallel int
+	// Coalesce is how long a wake-up waits for more events before
+	// claiming (default 20 ms): fewer, larger claims under load.
+	Coalesce time.Duration
+	// UserAgent is sent with every request.
+	UserAgent string
+
+	once sync.Once
+	wake chan struct{}
+}
+
+func (d *Deliverer) init() {
+	d.once.Do(func() {
+		d.wake = make(chan struct{}, 1)
+		if d.Interval <= 0 {
+			d.Interval = time.Second
+		}
+		if d.Batch <= 0 {
+			d.Batch = 64
+		}
+		if d.Parallel <= 0 {
+			d.Parallel = 8
+		}
+		if d.Coalesce <= 0 {
+			d.Coalesce = 20 * time.Millisecond
+		}
+		if d.Timeout <= 0 {
+			d.Timeout = 10 * time.Second
+		}
+		if d.Logger == nil {
+			d.Logger = slog.New(slog.DiscardHandler)
+		}
+		if d.UserAgent == "" {
+			d.UserAgent = "Gatehouse-Webhooks/1"
+		}
+	})
+}
+
+// Wake tells the deliverer that deliveries were queued (models'
+// WebhookOptions.Wake). It never blocks.
+func (d *Deliverer) Wake() {
+	d.init()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers until ctx ends: at every wake-up or tick it queues the
+// expiring-soon events and sends everything due.
+func (d *Deliverer) Run(ctx context.Context) error {
+	d.init()
+	t := time.NewTicker(d.Interval)
+	defer t.Stop()
+	lastSweep := time.Time{}
+	for {
+		if time.Since(lastSweep) >= d.Interval {
+			lastSweep = time.Now()
+			if _, err := d.Store.QueueExpiringSessions(ctx); err != nil && ctx.Err() == nil {
+				d.Logger.Error("webhooks: queue expiring sessions", "error", err)
+			}
+		}
+		if _, err := d.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			d.Logger.Error("webhooks: deliver", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-d.wake:
+			// Let a burst of events gather: one claim takes them all.
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(d.Coalesce):
+			}
+		case <-t.C:
+		}
+	}
+}
+
+// RunOnce sends everything due now, claim after claim, and returns how
+// many attempts it made.
+func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
+	d.init()
+	n := 0
+	for ctx.Err() == nil {
+		jobs, err := d.Store.ClaimWebhookDeliveries(ctx, d.Batch, d.Timeout+10*time.Second)
+		if err != nil || len(jobs) == 0 {
+			return n, err
+		}
+		sem := make(chan struct{}, d.Parallel)
+		var wg sync.WaitGroup
+		attempts := make([]models.WebhookAttempt, len(jobs))
+		for i := range jobs {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				attempts[i] = d.Send(ctx, &jobs[i])
+			}()
+		}
+		wg.Wait()
+		if ctx.Err() != nil {
+			return n, nil // shutting down: the leases free the deliveries
+		}
+		// One transaction records the whole batch.
+		if err := d.Store.FinishWebhookDeliveries(ctx, jobs, attempts); err != nil {
+			return n, err
+		}
+		n += len(jobs)
+	}
+	return n, nil
+}
+
+// Send makes one attempt of a delivery: a signed POST of its payload (or
+// its Slack-compatible form); any 2xx answer is a success.
+func (d *Deliverer) Send(ctx context.Context, job *models.WebhookJob) models.WebhookAttempt {
+	d.init()
+	body := []byte(job.Payload)
+	if job.Format == models.WebhookFormatSlack {
+		body = SlackBody(job.Payload)
+	}
+	ts := d.Store.Now().Unix()
+	sig, err := Sign(job.Secret, job.MessageID, ts, body)
+	if err != nil {
+		return models.WebhookAttempt{Error: err.Error()}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, job.URL, bytes.NewReader(body))
+	if err != nil {
+		return models.WebhookAttempt{Error: err.Error()}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", d.UserAgent)
+	req.Header.Set("webhook-id", job.MessageID)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
+	req.Header.Set("webhook-signature", sig)
+	start := time.Now()
+	resp, err := d.Client.Do(req)
+	if err != nil {
+		return models.WebhookAttempt{Latency: time.Since(start), Error: err.Error()}
+	}
+	defer resp.Body.Close()
+	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes))
+	at := models.WebhookAttempt{Status: resp.StatusCode, Latency: time.Since(start), Response: string(excerpt),
+		OK: resp.StatusCode >= 200 && resp.StatusCode < 300}
+	if !at.OK {
+		at.Error = fmt.Sprintf("HTTP %d", resp.StatusCode)
+	}
+	return at
+}
+
+// SlackBody turns a standard payload into a Slack-compatible message
+// ({"text": …}) for incoming-webhook URLs.
+func SlackBody(payload string) []byte {
+	var p struct {
+		Type string          `json:"type"`
+		Data json.RawMessage `json:"data"`
+	}
+	_ = json.Unmarshal([]byte(payload), &p)
+	var d struct {
+		SessionID         string `json:"session_id"`
+		TerminationReason string `json:"termination_reason"`
+		ExpiresInSeconds  int    `json:"expires_in_seconds"`
+		User              struct{ Name string }
+		Target            struct{ Name string }
+		Action            string
+		Actor             struct{ Name string }
+		Resource          struct{ Type, Name, ID string }
+		RequestID         string `json:"request_id"`
+		Requester         struct{ Name string }
+	}
+	_ = json.Unmarshal(p.Data, &d)
+	var text string
+	switch {
+	case len(p.Type) > 8 && p.Type[:8] == "session.":
+		text = fmt.Sprintf("Gatehouse: %s — %s on %s (%s)", p.Type, d.User.Name, d.Target.Name, d.SessionID)
+		if d.TerminationReason != "" {
+			text += ", reason: " + d.TerminationReason
+		}
+		if d.ExpiresInSeconds > 0 {
+			text += fmt.Sprintf(", expires in %d min", (d.ExpiresInSeconds+59)/60)
+		}
+	case len(p.Type) > 7 && p.Type[:7] == "change.":
+		who := d.Actor.Name
+		if who == "" {
+			who = "someone"
+		}
+		text = fmt.Sprintf("Gatehouse: %s %s %s %q (%s)", who, d.Action, d.Resource.Type, d.Resource.Name, d.Resource.ID)
+	default:
+		text = fmt.Sprintf("Gatehouse: %s — request %s by %s", p.Type, d.RequestID, d.Requester.Name)
+	}
+	b, _ := json.Marshal(map[string]string{"text": text})
+	return b
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gatehouse/dbtest"
+	"gatehouse/models"
+	"gatehouse/webhook"
+)
+
+// BenchmarkWebhookSessionStarts measures what webhooks cost session starts
+// (issue 16): starts/s with 16 concurrent callers with three endpoints
+// subscribed to everything against the same world with them disabled, in
+// alternating rounds, and the delivery lag from the event to the receiver:
+//
+//	go test -run '^$' -bench BenchmarkWebhookSessionStarts -benchtime 1x -timeout 30m .
+func BenchmarkWebhookSessionStarts(b *testing.B) {
+	for _, d := range dbtest.Dialects {
+		b.Run(string(d), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				benchWebhookStarts(b, d)
+			}
+		})
+	}
+}
+
+func benchWebhookStarts(b *testing.B, d models.Dialect) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	deliverer := &webhook.Deliverer{Client: webhook.NewClient(true, 10*time.Second), Timeout: 10 * time.Second}
+	w := newBenchWorld(b, d, func(o *models.Options) { o.Webhooks.Wake = deliverer.Wake })
+	deliverer.Store = w.store
+	var running context.CancelFunc
+	runDeliverer := func(on bool) {
+		if running != nil {
+			running()
+			running = nil
+		}
+		if on {
+			var dctx context.Context
+			dctx, running = context.WithCancel(ctx)
+			go func() { _ = deliverer.Run(dctx) }()
+		}
+	}
+	runDeliverer(true)
+
+	var mu sync.Mutex
+	var lags []time.Duration
+	recv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		now := time.Now()
+		var p struct{ Timestamp time.Time }
+		if json.Unmarshal(body, &p) == nil && strings.Contains(string(body), `"session.`) {
+			mu.Lock()
+			lags = append(lags, now.Sub(p.Timestamp))
+			mu.Unlock()
+		}
+		rw.WriteHeader(http.StatusNoContent)
+	}))
+	defer recv.Close()
+	admin := benchAdmin(b, w)
+	for i := range 3 {
+		if _, _, err := w.store.CreateWebhook(ctx, admin, models.WebhookInput{Name: fmt.Sprint("receiver ", i),
+			URL: recv.URL + fmt.Sprint("/", i), EventTypes: []string{"*"}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	setEnabled := func(on bool) {
+		if err := w.store.DB().Exec("UPDATE webhook_endpoints SET enabled = ?", on).Error; err != nil {
+			b.Fatal(err)
+		}
+	}
+	drained := func() {
+		for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
+			var n int64
+			w.store.DB().Raw("SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'").Scan(&n)
+			if n == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("%d deliveries still pending", n)
+			}
+		}
+	}
+	start := func(i int) {
+		req := httptest.NewRequest(http.MethodPost, "/targets/"+w.targets[i%len(w.targets)]+"/sessions", strings.NewReader(url.Values{}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for _, c := range w.alice {
+			req.AddCookie(c)
+		}
+		rec := httptest.NewRecorder()
+		w.srv.ServeHTTP(rec, req)
+		if rec.Code != http.StatusCreated {
+			b.Fatalf("start: %d %s", rec.Code, rec.Body.String())
+		}
+	}
+	rate := func() float64 {
+		const callers, each = 16, 100
+		var wg sync.WaitGroup
+		t0 := time.Now()
+		for c := range callers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range each {
+					start(c*each + i)
+				}
+			}()
+		}
+		wg.Wait()
+		return callers * each / time.Since(t0).Seconds()
+	}
+	setEnabled(false)
+	for i := range 50 {
+		start(i)
+	}
+	var without, with, queued []float64
+	var liveLags []time.Duration
+	mu.Lock()
+	lags = lags[:0]
+	mu.Unlock()
+	for range 3 {
+		setEnabled(false)
+		without = append(without, rate())
+		setEnabled(true)
+		with = append(with, rate())
+		drained()
+		mu.Lock()
+		liveLags = append(liveLags, lags...)
+		lags = lags[:0]
+		mu.Unlock()
+		// The same with the deliverer paused: what queuing alone costs a
+		// start, apart from the delivery work competing for the CPU.
+		runDeliverer(false)
+		queued = append(queued, rate())
+		runDeliverer(true)
+		drained()
+		mu.Lock()
+		lags = lags[:0] // the paused round's lags measure the pause
+		mu.Unlock()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	mid := func(v []float64) float64 { // median of three
+		a, b2, c := v[0], v[1], v[2]
+		return max(min(a, b2), min(max(a, b2), c))
+	}
+	w0, w1, wq := mid(without), mid(with), mid(queued)
+	fmt.Printf("%s: session starts/s, 16 callers: without webhooks %.0f %v, with 3 endpoints %.0f %v (%.1f%%), queued only (deliverer paused) %.0f %v (%.1f%%); lag of the live rounds' %d deliveries p50 %.1f ms p99 %.1f ms\n",
+		d, w0, round(without), w1, round(with), 100*(w1-w0)/w0, wq, round(queued), 100*(wq-w0)/w0, len(liveLags), ms(pct(liveLags, 50)), ms(pct(liveLags, 99)))
+}
+
+func round(v []float64) []int {
+	out := make([]int, len(v))
+	for i, x := range v {
+		out[i] = int(x + 0.5)
+	}
+	return out
+}
+
+// benchAdmin is the bench world's administrator as an Actor.
+func benchAdmin(b *testing.B, w *benchWorld) models.Actor {
+	var methodID string
+	if err := w.store.DB().Raw("SELECT id FROM auth_methods WHERE type = 'password' ORDER BY created_at LIMIT 1").Scan(&methodID).Error; err != nil {
+		b.Fatal(err)
+	}
+	return dbtest.Login(b, w.store, methodID, "admin", "password")
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gatehouse/models"
+)
+
+// TestWebhookSurvivesKill9: Gatehouse is killed (SIGKILL) after the
+// session's start committed and while its webhook was being sent; the
+// restarted instance delivers it, with the same webhook-id.
+func TestWebhookSurvivesKill9(t *testing.T) {
+	w := newProxyWorldEnv(t, models.Postgres, 0, map[string]string{
+		"GATEHOUSE_WEBHOOK_ALLOW_PRIVATE": "true", "GATEHOUSE_WEBHOOK_TIMEOUT": "2s"})
+	var (
+		mu       sync.Mutex
+		attempts []string // webhook-id of each request, in order
+		hang     = make(chan struct{})
+		arrived  = make(chan struct{}, 1)
+	)
+	recv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		attempts = append(attempts, r.Header.Get("webhook-id"))
+		first := len(attempts) == 1
+		mu.Unlock()
+		if first { // the first attempt never gets an answer: Gatehouse dies meanwhile
+			arrived <- struct{}{}
+			select {
+			case <-hang:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		rw.WriteHeader(http.StatusNoContent)
+	}))
+	defer recv.Close()
+	defer close(hang)
+	rootKey, _ := base64.StdEncoding.DecodeString(w.Env["GATEHOUSE_ROOT_KEY"])
+	crypter, err := models.NewCrypter(rootKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := crypter.Encrypt([]byte(models.NewWebhookSecret()), "wh_crash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.exec(t, `INSERT INTO webhook_endpoints (id, name, url, event_types, secret, created_at, updated_at)
+		VALUES ('wh_crash', 'crash', ?, 'session.started', ?, now(), now())`, recv.URL, secret)
+
+	child, u := startChildServe(t, w.Env)
+	c := client(t)
+	id, _ := startSession(t, c, &testApp{URL: u})
+	select {
+	case <-arrived:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the webhook was not sent")
+	}
+	if err := child.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = child.Wait()
+	var state string
+	var n int
+	db, _, err := models.OpenDB(context.Background(), w.DBURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, _ := db.DB()
+	defer sqlDB.Close()
+	if err := db.Raw("SELECT state, count(*) OVER () FROM webhook_deliveries").Row().Scan(&state, &n); err != nil || state != "pending" || n != 1 {
+		t.Fatalf("after the kill: %q x%d (%v), want one pending delivery", state, n, err)
+	}
+
+	startChildServe(t, w.Env) // the restart: its lease (timeout + 10 s) must run out first
+	for deadline := time.Now().Add(40 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if err := db.Raw("SELECT state FROM webhook_deliveries").Row().Scan(&state); err != nil {
+			t.Fatal(err)
+		}
+		if state == "delivered" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not delivered after the restart (state %s)", state)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(attempts) != 2 || attempts[0] != attempts[1] || attempts[0] == "" {
+		t.Errorf("attempts %v: want the same webhook-id twice", attempts)
+	}
+	var payloadSession string
+	if err := db.Raw("SELECT payload FROM webhook_deliveries").Row().Scan(&payloadSession); err != nil || !strings.Contains(payloadSession, id) {
+		t.Errorf("payload %s does not name session %s", payloadSession, id)
+	}
+}
