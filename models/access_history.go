@@ -62,6 +62,42 @@ func (s *Store) recordAccessEvents(ctx context.Context, events ...AccessEvent) e
 	if err := s.q(ctx).CreateInBatches(events, 200).Error; err != nil {
 		return fmt.Errorf("record access history: %w", err)
 	}
+	return s.emitAccessWebhooks(ctx, events)
+}
+
+// accessWebhookEvents maps access history kinds to the webhook events they
+// are reported as (docs/webhooks.md); other kinds are history only.
+var accessWebhookEvents = map[string]string{
+	"requested": EventAccessRequested, "approved": EventAccessApproved,
+	"denied": EventAccessDenied, "revoked": EventAccessRevoked,
+}
+
+// emitAccessWebhooks queues the webhook deliveries of access history events
+// in their transaction: access.* for requests and grants, session.extended
+// for a session's moved expiration.
+func (s *Store) emitAccessWebhooks(ctx context.Context, events []AccessEvent) error {
+	for _, e := range events {
+		if (e.Kind == "extended" || e.Kind == "shortened") && e.SessionID != "" {
+			if err := s.EmitSessionEvent(ctx, EventSessionExtended, e.SessionID); err != nil {
+				return err
+			}
+			continue
+		}
+		typ, ok := accessWebhookEvents[e.Kind]
+		if !ok {
+			continue
+		}
+		d := AccessEventData{RequestID: e.RequestID, State: e.Kind,
+			Requester: Party{ID: e.UserID, Name: e.UserName},
+			Target:    NamedRef{ID: e.TargetID, Name: e.TargetName}, Project: NamedRef{ID: e.ProjectID, Name: e.ProjectName},
+			Reason: e.Reason, Decision: e.Comment, StartsAt: e.FromAt, EndsAt: e.ToAt, RequestedAt: e.At}
+		if e.ActorID != "" && e.ActorID != e.UserID {
+			d.Approver = &Party{ID: e.ActorID, Name: e.ActorName}
+		}
+		if err := s.EmitAccessEvent(ctx, typ, d); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -478,3 +478,39 @@ func TestGrantEndExtensionRace(t *testing.T) {
 		})
 	}
 }
+
+// TestAccessWebhookEvents: a request, its approval and the grant's
+// revocation are queued as access.requested, access.approved and
+// access.revoked webhook deliveries, in the transactions that made them,
+// with the request and target named in the payload.
+func TestAccessWebhookEvents(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			f := newAccessFixture(t, d)
+			ctx := context.Background()
+			if _, _, err := f.store.CreateWebhook(ctx, f.admin, models.WebhookInput{Name: "Access", URL: "https://hooks.example.com/in",
+				EventTypes: []string{"access.*"}}); err != nil {
+				t.Fatal(err)
+			}
+			r := f.request(t, "30m")
+			it := f.approve(t, f.carol, r.ID)
+			if _, err := f.store.RevokeAccessGrant(ctx, fresh(f.carol), it.Grant.ID, "done"); err != nil {
+				t.Fatal(err)
+			}
+			var rows []struct{ EventType, Payload string }
+			if err := f.store.DB().Raw("SELECT event_type, payload FROM webhook_deliveries ORDER BY seq").Scan(&rows).Error; err != nil {
+				t.Fatal(err)
+			}
+			var types []string
+			for _, row := range rows {
+				types = append(types, row.EventType)
+				if !strings.Contains(row.Payload, r.ID) || !strings.Contains(row.Payload, f.direct) {
+					t.Errorf("%s payload does not name the request and target: %s", row.EventType, row.Payload)
+				}
+			}
+			if got := strings.Join(types, ","); got != "access.requested,access.approved,access.revoked" {
+				t.Fatalf("access deliveries = %s", got)
+			}
+		})
+	}
+}
