@@ -69,12 +69,15 @@ func TestDevServesDevProviderAndAliceLogsIn(t *testing.T) {
 	browsertest.Click(t, ctx, "[data-testid=logout]")
 	browsertest.WaitVisible(t, ctx, "[data-testid=password-login]")
 
-	// bob is in no group: he sees no target.
+	// bob is in no group: he may start nothing; echo is his only to request
+	// (the dev seeds), and Home says how to get access.
 	loginThroughDevProvider(t, ctx, base, "bob")
-	browsertest.Navigate(t, ctx, base+"/targets")
+	browsertest.Navigate(t, ctx, base+"/")
 	browsertest.WaitVisible(t, ctx, "[data-testid=no-access]")
-	if browsertest.Exists(t, ctx, "[data-testid=my-target-list]") {
-		t.Error("bob sees targets")
+	browsertest.Navigate(t, ctx, base+"/targets")
+	browsertest.WaitText(t, ctx, "[data-testid=my-target-list]", "Request access")
+	if browsertest.Exists(t, ctx, "[data-testid=start-session]") {
+		t.Error("bob may start a session")
 	}
 	browsertest.Click(t, ctx, "[data-testid=logout]")
 	browsertest.WaitVisible(t, ctx, "[data-testid=password-login]")

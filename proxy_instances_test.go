@@ -258,7 +258,12 @@ func TestConnectRefusals(t *testing.T) {
 			if !strings.Contains(proc.Err.String(), "connection refused") {
 				t.Errorf("connect's message lacks the cause: %q", proc.Err)
 			}
+			// Connection ends are recorded in batches: wait for the close.
 			rows := connectionRows(t, w.DBURL, id)
+			for deadline := time.Now().Add(5 * time.Second); len(rows) == 1 && !rows[0].Closed && time.Now().Before(deadline); {
+				time.Sleep(20 * time.Millisecond)
+				rows = connectionRows(t, w.DBURL, id)
+			}
 			if len(rows) != 1 || rows[0].Connected || !rows[0].Closed || rows[0].ClosedReason.String != "network error" ||
 				rows[0].BytesUp != 0 || rows[0].BytesDown != 0 || rows[0].UserIP != "127.0.0.1" {
 				t.Fatalf("refused connection rows: %+v", rows)

@@ -195,6 +195,7 @@ func (s *Store) ConnectionsClosed(ctx context.Context, ends []ConnectionEnd) (in
 			}
 		}
 		closed := map[string]int{}
+		var dialFailed [][2]string // session, connection: closed with network error
 		for _, e := range ends {
 			sid, ok := sessionOf[e.ConnectionID]
 			if !ok {
@@ -207,8 +208,8 @@ func (s *Store) ConnectionsClosed(ctx context.Context, ends []ConnectionEnd) (in
 			}
 			if r.RowsAffected == 1 {
 				closed[sid]++
-				if err := tx.giveBackDialSlot(ctx, sid, e.ConnectionID, e.Reason); err != nil {
-					return err
+				if e.Reason == reasonNetworkError {
+					dialFailed = append(dialFailed, [2]string{sid, e.ConnectionID})
 				}
 				continue
 			}
@@ -220,6 +221,12 @@ func (s *Store) ConnectionsClosed(ctx context.Context, ends []ConnectionEnd) (in
 		for sid, n := range closed {
 			if err := tx.q(ctx).Exec(`UPDATE sessions SET open_connections = CASE WHEN open_connections > ? THEN open_connections - ? ELSE 0 END
 				WHERE id = ?`, n, n, sid).Error; err != nil {
+				return err
+			}
+		}
+		// After the open counts went down (open_connections <= connection_count).
+		for _, f := range dialFailed {
+			if err := tx.giveBackDialSlot(ctx, f[0], f[1], reasonNetworkError); err != nil {
 				return err
 			}
 		}

@@ -155,3 +155,14 @@ func explainURL(path string) string {
 	}
 	return "/explain"
 }
+
+// anyReachable reports whether the actor may start a session on one of
+// targets (the others are listed only to be requested).
+func anyReachable(targets []models.MyTarget) bool {
+	for _, t := range targets {
+		if t.Actions[models.ActionAuthorizeSession] {
+			return true
+		}
+	}
+	return false
+}
