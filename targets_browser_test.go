@@ -138,22 +138,23 @@ func TestBrowserRoleForManagedGroupGivesAliceExactlyHerTarget(t *testing.T) {
 		t.Errorf("alice's row is not target %s", targetID)
 	}
 	for sel, want := range map[string]string{"col-name": "lab-ssh", "col-project": "Lab Org / Lab", "col-address": "10.7.0.1", "col-port": "22"} {
-		if got := browsertest.Text(t, ctx, "[data-testid^=my-target-row-] [data-testid="+sel+"]"); strings.TrimSpace(got) != want {
+		if got := browsertest.Text(t, ctx, "[data-testid=my-target-row-"+targetID+"] [data-testid="+sel+"]"); strings.TrimSpace(got) != want {
 			t.Errorf("alice's %s = %q, want %q", sel, got, want)
 		}
 	}
-	if got := browsertest.Text(t, ctx, "[data-testid=project-filter]"); strings.Contains(got, "Dev") || !strings.Contains(got, "Lab") {
+	// Dev project is there too: echo is hers to request (the dev seeds).
+	if got := browsertest.Text(t, ctx, "[data-testid=project-filter]"); !strings.Contains(got, "Lab") {
 		t.Errorf("alice's project filter = %q", got)
 	}
 	browsertest.Click(t, ctx, "[data-testid=logout]")
 	browsertest.WaitVisible(t, ctx, "[data-testid=password-login]")
 
-	// bob: none.
+	// bob: none to start (echo only to request), and how to get access.
 	loginThroughDevProvider(t, ctx, base, "bob")
 	browsertest.Navigate(t, ctx, base+"/targets")
 	browsertest.WaitVisible(t, ctx, "[data-testid=no-access]")
-	if browsertest.Exists(t, ctx, "[data-testid=my-target-list]") {
-		t.Error("bob sees targets")
+	if browsertest.Exists(t, ctx, "[data-testid=start-session]") {
+		t.Error("bob may start a session")
 	}
 }
 
