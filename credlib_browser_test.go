@@ -158,7 +158,7 @@ func TestBrowserCredentialLibraries(t *testing.T) {
 		return db.Raw("SELECT id FROM targets WHERE name = 'echo'").Scan(&targetID).Error
 	}())
 	browsertest.Navigate(t, ctx, app.URL+"/targets/"+targetID)
-	browsertest.Eval[chromedp.Void](t, ctx, `document.querySelectorAll("#library_ids option").forEach(o => o.selected = true)`)
+	browsertest.Eval[chromedp.Void](t, ctx, `document.querySelectorAll("#library_ids input[type=checkbox]").forEach(c => c.checked = true)`)
 	browsertest.Click(t, ctx, "[data-testid=add-library-sources]")
 	browsertest.WaitVisible(t, ctx, "[data-testid=library-source-list]")
 	if n := browsertest.Count(t, ctx, "[data-testid^=library-source-row-]"); n != 2 {
