@@ -207,10 +207,10 @@ func TestBrowserAccessRequestFlow(t *testing.T) {
 	deny := requestAs(t, bob, app.URL, "15m", "look at logs")
 	browsertest.Navigate(t, adm, deny)
 	waitSSEOpen(t, adm)
-	clickAndLoad(t, adm, `[data-testid="deny"]`) // no comment: refused next to the field
+	browsertest.Click(t, adm, `[data-testid="deny"]`) // no comment: refused next to the field
 	browsertest.WaitText(t, adm, `[data-testid="comment-error"]`, "Comment is required")
 	browsertest.Fill(t, adm, "#comment", "not today")
-	clickAndLoad(t, adm, `[data-testid="deny"]`)
+	browsertest.Click(t, adm, `[data-testid="deny"]`)
 	browsertest.WaitText(t, adm, `[data-testid="request-state"]`, "denied")
 	browsertest.WaitText(t, bob, `[data-testid="request-state"]`, "denied")
 	browsertest.WaitText(t, bob, `[data-testid="decisions"]`, "not today")
