@@ -59,15 +59,17 @@ const massCloseConnections = 9000
 //
 // On Postgres, opening the 9,000 tunnels alone took 4m37s on the shared
 // 2-core machine (admission, not the close, is the slow part there), so the
-// Postgres run is opt-in (GATEHOUSE_MASS_CLOSE_POSTGRES=1); CI runs SQLite,
-// whose single connection is where a close storm starves the heartbeat.
+// Postgres run closes 1,000 connections unless GATEHOUSE_MASS_CLOSE_POSTGRES=1
+// asks for all 9,000; SQLite, whose single connection is where a close storm
+// starves the heartbeat, always runs the full figure.
 func TestMassCloseEndsTheSession(t *testing.T) {
 	for _, d := range dbtest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
+			n := massCloseConnections
 			if d == models.Postgres && os.Getenv("GATEHOUSE_MASS_CLOSE_POSTGRES") != "1" {
-				t.Skip("opt-in on Postgres: GATEHOUSE_MASS_CLOSE_POSTGRES=1 (about 5 minutes here)")
+				n = 1000 // the same storm, smaller: 9,000 with GATEHOUSE_MASS_CLOSE_POSTGRES=1
 			}
-			massClose(t, d, massCloseConnections)
+			massClose(t, d, n)
 		})
 	}
 }
