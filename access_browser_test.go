@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -202,11 +203,52 @@ func TestBrowserAccessRequestFlow(t *testing.T) {
 	}
 	browsertest.WaitText(t, adm, `[data-testid="grant-revoked"]`, "revoked by Administrator")
 
-	// The deny and expired-request steps of this flow are not driven in the
-	// browser at this stop: the approver's tab stops loading pages after a
-	// few live updates (a known defect, issue 15 left open). Denials and
-	// expiry are covered by the store tests (TestAccessRequestRules,
-	// TestAccessGrantExpiry, TestAccessDecideRace) on both databases.
+	// A denial, seen live.
+	deny := requestAs(t, bob, app.URL, "15m", "look at logs")
+	browsertest.Navigate(t, adm, deny)
+	waitSSEOpen(t, adm)
+	browsertest.Click(t, adm, `[data-testid="deny"]`) // no comment: refused next to the field
+	browsertest.WaitText(t, adm, `[data-testid="comment-error"]`, "Comment is required")
+	browsertest.Fill(t, adm, "#comment", "not today")
+	browsertest.Click(t, adm, `[data-testid="deny"]`)
+	browsertest.WaitText(t, adm, `[data-testid="request-state"]`, "denied")
+	browsertest.WaitText(t, bob, `[data-testid="request-state"]`, "denied")
+	browsertest.WaitText(t, bob, `[data-testid="decisions"]`, "not today")
+
+	// A request nobody decides expires, seen live.
+	exp := requestAs(t, bob, app.URL, "15m", "later maybe")
+	w.exec(t, "UPDATE access_requests SET expires_at = ? WHERE id = ?", time.Now().UTC().Add(-time.Second), exp[strings.LastIndex(exp, "/")+1:])
+	browsertest.WaitText(t, bob, `[data-testid="request-state"]`, "expired")
+
+	// The history shows it all, and exports it.
+	browsertest.Navigate(t, adm, app.URL+"/access/history")
+	browsertest.WaitVisible(t, adm, `[data-testid="access-row-revoked"]`)
+	for _, kind := range []string{"requested", "approved", "granted", "session-started", "denied", "expired"} {
+		if !browsertest.Exists(t, adm, `[data-testid="access-row-`+kind+`"]`) {
+			t.Errorf("history lacks %s", kind)
+		}
+	}
+	checkAccessPage(t, adm, "access-history")
+	browsertest.Navigate(t, adm, app.URL+"/audit/sessions/"+sessionID)
+	browsertest.WaitVisible(t, adm, `[data-testid="access-event-revoked"]`)
+	checkAccessPage(t, adm, "audit-record")
+	c := client(t)
+	loginAs(t, c, app.URL, "admin", "password")
+	csv := get(t, c, app.URL+"/access/history.csv?kind=revoked")
+	if csv.Status != http.StatusOK || !strings.HasPrefix(csv.Body, "id,at,kind,") || strings.Count(csv.Body, ",revoked,") != 1 {
+		t.Fatalf("CSV export: %d\n%s", csv.Status, csv.Body)
+	}
+	jl := get(t, c, app.URL+"/access/history.jsonl?target=echo")
+	if jl.Status != http.StatusOK || strings.Count(jl.Body, "\n") < 9 || !strings.Contains(jl.Body, `"kind":"session-started"`) {
+		t.Fatalf("JSON lines export: %d\n%s", jl.Status, jl.Body)
+	}
+	var echoID string
+	if m := regexp.MustCompile(`/targets/(ttcp_[A-Za-z0-9]+)/`).FindStringSubmatch(get(t, c, app.URL+"/targets").Body); m != nil {
+		echoID = m[1]
+	}
+	browsertest.Navigate(t, adm, app.URL+"/targets/"+echoID+"/access")
+	browsertest.WaitVisible(t, adm, `[data-testid="access-settings"]`)
+	checkAccessPage(t, adm, "access-settings")
 }
 
 // requestAs makes a request as the browser's user (on echo) and leaves the

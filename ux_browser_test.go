@@ -100,14 +100,28 @@ func TestJourneyEndUser(t *testing.T) {
 		t.Error("an ended session still shows the connect card or a countdown")
 	}
 	checkPage(t, ctx, "session ended")
-	// Known defect (issue 13, open): since the access-request merge, the
-	// tab cannot navigate away from an ended session's page (the load
-	// never completes); the remaining pages are checked in a fresh tab
-	// until it is found.
-	ctx2 := browsertest.New(t)
-	loginThroughDevProvider(t, ctx2, base, "alice")
-	visit(t, ctx2, base, "/explain", "h1", "why cant i")
-	visit(t, ctx2, base, "/account", "h1", "account")
+	visit(t, ctx, base, "/explain", "h1", "why cant i")
+	visit(t, ctx, base, "/account", "h1", "account")
+
+	// Pages left behind release their event streams: the browser keeps
+	// them in its back/forward cache, and before app.js closed their
+	// streams on pagehide, a few visits to live pages used up the six
+	// connections per host and the next page never loaded.
+	for i := 0; i < 5; i++ {
+		visitLive(t, ctx, base+"/", "[data-testid=home-targets]")
+		visitLive(t, ctx, base+"/sessions", "[data-testid=session-list]")
+		visitLive(t, ctx, sessionURL, "[data-testid=session-ended]")
+	}
+	browsertest.Navigate(t, ctx, base+"/sessions")
+	browsertest.WaitVisible(t, ctx, "[data-testid=session-list]")
+}
+
+// visitLive opens a live page and waits until its event stream is open.
+func visitLive(t *testing.T, ctx context.Context, url, sel string) {
+	t.Helper()
+	browsertest.Navigate(t, ctx, url)
+	browsertest.WaitVisible(t, ctx, sel)
+	waitSSEOpen(t, ctx)
 }
 
 // TestJourneyNoAccess: bob (in no group) lands on Home and is told plainly

@@ -29,6 +29,8 @@ type AccessStore interface {
 	UpdateTargetAccessSettings(ctx context.Context, a models.Actor, targetID string, in models.AccessSettingsInput) (*models.TargetAccessSettings, error)
 	ExtendSession(ctx context.Context, a models.Actor, id string, in models.ExtendSessionInput) (*models.ExtendOutcome, error)
 	ShortenSession(ctx context.Context, a models.Actor, id string, in models.ShortenInput) (*models.Session, error)
+	// LoginEnds says when a login ends unless used (live streams end then).
+	LoginEnds(ctx context.Context, loginID string) (time.Time, error)
 }
 
 // Access serves access requests, approvals, grants, their history, target

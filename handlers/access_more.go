@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/a-h/templ"
 	"github.com/go-chi/chi/v5"
@@ -78,7 +79,7 @@ func (h Access) Shorten(w http.ResponseWriter, r *http.Request) error {
 // Events streams a live access view (GET /access/events?view=page|badge|
 // home|request&id=): event "access" carries the re-rendered fragment, each
 // time an access request it shows changes (and once at the start for the
-// badge). Like the session streams it ends after streamMaxLife.
+// badge). It ends like every live stream (liveStream).
 func (h Access) Events(w http.ResponseWriter, r *http.Request) error {
 	ctx, a, q := r.Context(), ActorFrom(r.Context()), r.URL.Query()
 	view := q.Get("view")
@@ -102,7 +103,12 @@ func (h Access) Events(w http.ResponseWriter, r *http.Request) error {
 	if view != "badge" {
 		first = nil // the page already shows it; the badge starts empty
 	}
-	return stream(ctx, w, sub, "access", first, func() (templ.Component, error) { return h.fragment(ctx, a, view, q.Get("id")) })
+	return liveStream{
+		Event:     "access",
+		First:     first,
+		Render:    func() (templ.Component, error) { return h.fragment(ctx, a, view, q.Get("id")) },
+		LoginEnds: func() (time.Time, error) { return h.Store.LoginEnds(ctx, a.LoginID) },
+	}.serve(ctx, w, sub)
 }
 
 // Badge renders the navigation's count of requests awaiting the actor's

@@ -3,7 +3,6 @@ package handlers
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -20,19 +19,6 @@ import (
 type LiveFeed interface {
 	Subscribe(f live.Filter) *live.Subscription
 }
-
-// Server-Sent Events of the live session views. The stream sends event
-// "sessions" whose data is the view's re-rendered fragment, each time the
-// broker says something it shows changed. It ends after streamMaxLife (the
-// browser reconnects, and the login and roles are checked again), when the
-// client leaves, at shutdown (the broker closes), and as soon as its login
-// ends: at once when the broker hears of it (logout, password change, user
-// or account deleted, on any instance), at the login's expiry or idle
-// deadline, and otherwise at the next heartbeat, which checks the login.
-const (
-	streamMaxLife   = 5 * time.Minute
-	streamHeartbeat = 20 * time.Second
-)
 
 // Events streams a live view (GET /sessions/events?view=mine|session|all
 // with id= for one session, and the page's own list or filter query).
@@ -58,69 +44,11 @@ func (h Sessions) Events(w http.ResponseWriter, r *http.Request) error {
 	filter.LoginID = a.LoginID
 	sub := h.Live.Subscribe(filter)
 	defer sub.Close()
-	loginEnds, err := h.Store.LoginEnds(ctx, a.LoginID)
-	if err != nil {
-		return err
-	}
-	rc := http.NewResponseController(w)
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	if _, err := fmt.Fprint(w, ": live\nretry: 2000\n\n"); err != nil {
-		return nil
-	}
-	_ = rc.Flush()
-	heartbeat := time.NewTicker(streamHeartbeat)
-	defer heartbeat.Stop()
-	end := time.After(streamMaxLife)
-	loginEnd := time.NewTimer(time.Until(loginEnds))
-	defer loginEnd.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-end:
-			return nil
-		case <-loginEnd.C: // expired, or idle unless used meanwhile
-			if !h.loginLives(ctx, a, loginEnd) {
-				return nil
-			}
-			continue
-		case <-heartbeat.C:
-			if !h.loginLives(ctx, a, loginEnd) {
-				return nil
-			}
-			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil {
-				return nil
-			}
-		case _, ok := <-sub.C:
-			if !ok {
-				return nil
-			}
-			c, err := h.liveFragment(ctx, a, view, q)
-			if err != nil {
-				return nil // gone or no longer visible: end the stream
-			}
-			if err := writeEvent(ctx, w, "sessions", c); err != nil {
-				return nil
-			}
-		}
-		if err := rc.Flush(); err != nil {
-			return nil
-		}
-	}
-}
-
-// loginLives reports whether the stream's login still lives, and sets
-// loginEnd to fire when it would end next.
-func (h Sessions) loginLives(ctx context.Context, a models.Actor, loginEnd *time.Timer) bool {
-	ends, err := h.Store.LoginEnds(ctx, a.LoginID)
-	if err != nil {
-		return false
-	}
-	loginEnd.Reset(time.Until(ends))
-	return true
+	return liveStream{
+		Event:     "sessions",
+		Render:    func() (templ.Component, error) { return h.liveFragment(ctx, a, view, q) },
+		LoginEnds: func() (time.Time, error) { return h.Store.LoginEnds(ctx, a.LoginID) },
+	}.serve(ctx, w, sub)
 }
 
 // liveFragment renders the fragment a live view shows.

@@ -11,14 +11,38 @@ import (
 	"gatehouse/live"
 )
 
-// stream serves one Server-Sent Events stream: the preamble, then (when
-// first is set) event with first, then event with render's fragment each
-// time sub wakes, heartbeats in between, until the client leaves, the
-// broker closes, render fails (gone or no longer visible) or streamMaxLife
-// passes (the browser reconnects, and the login and roles are checked
-// again).
-func stream(ctx context.Context, w http.ResponseWriter, sub *live.Subscription, event string, first templ.Component,
-	render func() (templ.Component, error)) error {
+// Server-Sent Events of the live views. A stream sends one named event
+// whose data is the view's re-rendered fragment, each time the broker says
+// something it shows changed. It ends after streamMaxLife (the browser
+// reconnects, and the login and roles are checked again), when the client
+// leaves, at shutdown (the broker closes), and as soon as its login ends: at
+// once when the broker hears of it (logout, password change, user or
+// account deleted, on any instance), at the login's expiry or idle deadline,
+// and otherwise at the next heartbeat, which checks the login. A stream
+// whose login ended says so last (event signedOutEvent), so the page closes
+// it instead of reconnecting.
+const (
+	streamMaxLife   = 5 * time.Minute
+	streamHeartbeat = 20 * time.Second
+	signedOutEvent  = "signed-out"
+)
+
+// liveStream is one stream: its event name, an optional first event, the
+// fragment to send at each wake-up (an error ends the stream: gone or no
+// longer visible) and when its login ends (an error: it has ended).
+type liveStream struct {
+	Event     string
+	First     templ.Component
+	Render    func() (templ.Component, error)
+	LoginEnds func() (time.Time, error)
+}
+
+// serve runs the stream on w until it ends.
+func (s liveStream) serve(ctx context.Context, w http.ResponseWriter, sub *live.Subscription) error {
+	ends, err := s.LoginEnds()
+	if err != nil {
+		return err
+	}
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
@@ -27,8 +51,8 @@ func stream(ctx context.Context, w http.ResponseWriter, sub *live.Subscription, 
 	if _, err := fmt.Fprint(w, ": live\nretry: 2000\n\n"); err != nil {
 		return nil
 	}
-	if first != nil {
-		if err := writeEvent(ctx, w, event, first); err != nil {
+	if s.First != nil {
+		if err := writeEvent(ctx, w, s.Event, s.First); err != nil {
 			return nil
 		}
 	}
@@ -36,25 +60,49 @@ func stream(ctx context.Context, w http.ResponseWriter, sub *live.Subscription, 
 	heartbeat := time.NewTicker(streamHeartbeat)
 	defer heartbeat.Stop()
 	end := time.After(streamMaxLife)
+	loginEnd := time.NewTimer(time.Until(ends))
+	defer loginEnd.Stop()
+	// lives reports whether the login still lives, and resets loginEnd to
+	// when it would end next; once it has ended, the page is told.
+	lives := func() bool {
+		ends, err := s.LoginEnds()
+		if err != nil {
+			signedOut(w, rc)
+			return false
+		}
+		loginEnd.Reset(time.Until(ends))
+		return true
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-end:
 			return nil
+		case <-loginEnd.C: // expired, or idle unless used meanwhile
+			if !lives() {
+				return nil
+			}
+			continue
 		case <-heartbeat.C:
+			if !lives() {
+				return nil
+			}
 			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil {
 				return nil
 			}
 		case _, ok := <-sub.C:
-			if !ok {
+			if !ok { // the login ended (or the server is shutting down)
+				if ctx.Err() == nil {
+					lives()
+				}
 				return nil
 			}
-			c, err := render()
+			c, err := s.Render()
 			if err != nil {
 				return nil
 			}
-			if err := writeEvent(ctx, w, event, c); err != nil {
+			if err := writeEvent(ctx, w, s.Event, c); err != nil {
 				return nil
 			}
 		}
@@ -62,6 +110,12 @@ func stream(ctx context.Context, w http.ResponseWriter, sub *live.Subscription, 
 			return nil
 		}
 	}
+}
+
+// signedOut writes the stream's last event: its login has ended.
+func signedOut(w http.ResponseWriter, rc *http.ResponseController) {
+	_, _ = fmt.Fprint(w, "event: "+signedOutEvent+"\ndata: \n\n")
+	_ = rc.Flush()
 }
 
 // startDownload answers 200 with an attachment of ctype named filename

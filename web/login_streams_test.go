@@ -15,10 +15,16 @@ import (
 )
 
 // openStream opens c's live stream of its sessions and returns a channel
-// that is closed when the server ends the stream.
-func openStream(t *testing.T, a *app, c *appClient) <-chan struct{} {
+// that receives the stream's last event name when the server ends it.
+func openStream(t *testing.T, a *app, c *appClient) <-chan string {
 	t.Helper()
-	resp, err := c.http.Get(a.srv.URL + "/sessions/events?view=mine")
+	return openStreamAt(t, a, c, "/sessions/events?view=mine")
+}
+
+// openStreamAt is openStream for the live stream at path.
+func openStreamAt(t *testing.T, a *app, c *appClient, path string) <-chan string {
+	t.Helper()
+	resp, err := c.http.Get(a.srv.URL + path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,23 +32,32 @@ func openStream(t *testing.T, a *app, c *appClient) <-chan struct{} {
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		t.Fatalf("stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	ended := make(chan struct{})
+	ended := make(chan string, 1)
 	go func() {
-		defer close(ended)
+		last := ""
 		sc := bufio.NewScanner(resp.Body)
 		for sc.Scan() {
+			if ev, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+				last = ev
+			}
 		}
+		ended <- last
 	}()
 	return ended
 }
 
 // waitEnded fails the test when the stream is still open after a minute
 // (the safety net of a missed end is a 20 s heartbeat; before the fix a
-// stream outlived its login by up to 5 minutes).
-func waitEnded(t *testing.T, ended <-chan struct{}, what string) {
+// stream outlived its login by up to 5 minutes), or when its last event
+// does not tell the page it is signed out (it would reconnect, and log an
+// error).
+func waitEnded(t *testing.T, ended <-chan string, what string) {
 	t.Helper()
 	select {
-	case <-ended:
+	case last := <-ended:
+		if last != "signed-out" {
+			t.Fatalf("the stream ended (%s) with last event %q, not signed-out", what, last)
+		}
 	case <-time.After(time.Minute):
 		t.Fatalf("the live stream outlived its login (%s)", what)
 	}
@@ -62,15 +77,16 @@ func TestLiveStreamsEndWithTheirLogin(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			bobStream := func() <-chan struct{} { return openStream(t, a, a.login("bob", "bob's password")) }
+			bobStream := func() <-chan string { return openStream(t, a, a.login("bob", "bob's password")) }
 
 			// Logout: the stream of that login ends, another login's stays.
 			c := a.login("bob", "bob's password")
-			ended, other := openStream(t, a, c), bobStream()
+			ended, badge, other := openStream(t, a, c), openStreamAt(t, a, c, "/access/events?view=badge"), bobStream()
 			if st, _, _ := c.post("/logout", nil); st != http.StatusSeeOther {
 				t.Fatalf("logout: %d", st)
 			}
 			waitEnded(t, ended, "logout")
+			waitEnded(t, badge, "logout, access badge")
 			select {
 			case <-other:
 				t.Fatal("logging out ended another login's stream")

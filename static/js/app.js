@@ -17,6 +17,9 @@
 //    htmx's SSE extension; when EventSource is missing, or while its stream
 //    is failing (htmx:sseError until htmx:sseOpen), the element is refreshed
 //    from that URL every 5 s instead (an htmx request targeting it).
+//    A stream that says its login ended ("signed-out") is closed and the
+//    page says "You are signed out" instead of reconnecting; streams are
+//    closed when the page is hidden (see pagehide below).
 // 5. Address: a page rendered as the answer to a POST may carry
 //    <body data-replace-url="/path">; the address bar then shows that path
 //    (history.replaceState), so a reload is a plain GET of it instead of
@@ -163,6 +166,47 @@
   });
   document.addEventListener("htmx:sseOpen", function (e) {
     all(e.target, "[data-live-poll]").forEach(liveStopPoll);
+  });
+
+  // A stream whose login has ended says so last (event "signed-out"): the
+  // page closes it instead of reconnecting, and says so once.
+  document.addEventListener("htmx:sseOpen", function (e) {
+    var source = e.detail && e.detail.source;
+    if (!source || source._ghSignedOut) return;
+    source._ghSignedOut = true;
+    source.addEventListener("signed-out", function () {
+      source.close();
+      signedOutNotice();
+    });
+  });
+  function signedOutNotice() {
+    var main = document.querySelector("main");
+    if (!main || document.querySelector("[data-testid=signed-out]")) return;
+    var div = document.createElement("div");
+    div.className = "alert alert-info";
+    div.setAttribute("role", "status");
+    div.setAttribute("data-testid", "signed-out");
+    div.appendChild(document.createTextNode("You are signed out; this page no longer updates. "));
+    var a = document.createElement("a");
+    a.href = "/login";
+    a.textContent = "Sign in again";
+    div.appendChild(a);
+    main.insertBefore(div, main.firstChild);
+  }
+
+  // A page left for another keeps its event streams open while the browser
+  // holds it in the back/forward cache; a few such pages use up the six
+  // connections a browser allows per host over HTTP/1.1, and the next page
+  // never loads. Streams are closed when the page is hidden; a page shown
+  // again from that cache is reloaded, so it is current and live again.
+  window.addEventListener("pagehide", function () {
+    all(document, "[sse-connect]").forEach(function (el) {
+      var data = el["htmx-internal-data"];
+      if (data && data.sseEventSource) data.sseEventSource.close();
+    });
+  });
+  window.addEventListener("pageshow", function (e) {
+    if (e.persisted && document.querySelector("[sse-connect]")) location.reload();
   });
 
   function start() {
