@@ -33,9 +33,11 @@ func TestExtensionAcrossInstances(t *testing.T) {
 	defer conn.Close()
 	echoOnce(t, conn, "before the extension")
 
-	// Past the allowance: refused, the message next to the buttons.
+	// Past the allowance: refused on the session's own page, the message
+	// next to the buttons.
 	if p := post(t, c, a.URL+"/sessions/"+id+"/extend", url.Values{"by": {"2h"}}); p.Status != http.StatusUnprocessableEntity ||
-		!strings.Contains(p.Body, `data-testid="by-error" role="alert">At most 1 hour more`) {
+		!strings.Contains(p.Body, `data-testid="by-error" role="alert">At most 1 hour more`) ||
+		!strings.Contains(p.Body, `data-testid="live-session"`) || !strings.Contains(p.Body, `data-testid="extend-form"`) {
 		t.Fatalf("extend past the allowance: %d\n%s", p.Status, p.Body)
 	}
 	if p := post(t, c, a.URL+"/sessions/"+id+"/extend", url.Values{"by": {"1m"}}); p.Status != http.StatusSeeOther {
@@ -51,6 +53,11 @@ func TestExtensionAcrossInstances(t *testing.T) {
 	// cuts the connection then, not before.
 	admin := client(t)
 	loginAs(t, admin, a.URL, "admin", "password")
+	// Not earlier than the expiration: refused on the session's page.
+	if p := post(t, admin, a.URL+"/sessions/"+id+"/shorten", url.Values{"expires_at": {time.Now().UTC().Add(5 * time.Hour).Format(time.RFC3339)}}); p.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(p.Body, `data-testid="expires_at-error"`) || !strings.Contains(p.Body, `data-testid="live-session"`) {
+		t.Fatalf("shorten later: %d\n%s", p.Status, p.Body)
+	}
 	newExp := time.Now().UTC().Add(2 * time.Second).Truncate(time.Second).Add(time.Second)
 	if p := post(t, admin, a.URL+"/sessions/"+id+"/shorten", url.Values{"expires_at": {newExp.Format(time.RFC3339)}}); p.Status != http.StatusSeeOther {
 		t.Fatalf("shorten on A: %d\n%s", p.Status, p.Body)

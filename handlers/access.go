@@ -31,6 +31,8 @@ type AccessStore interface {
 	ShortenSession(ctx context.Context, a models.Actor, id string, in models.ShortenInput) (*models.Session, error)
 	// LoginEnds says when a login ends unless used (live streams end then).
 	LoginEnds(ctx context.Context, loginID string) (time.Time, error)
+	// GetSession reads a session (a refused Extend or Shorten shows its page).
+	GetSession(ctx context.Context, a models.Actor, id string) (*models.SessionDetail, error)
 }
 
 // Access serves access requests, approvals, grants, their history, target
@@ -40,6 +42,9 @@ type Access struct {
 	Store AccessStore
 	// Live wakes the pages' event streams.
 	Live LiveFeed
+	// ExternalURL is the address `gatehouse connect --addr` takes (the
+	// session page's connect hint).
+	ExternalURL string
 }
 
 // List renders Access requests: those awaiting the actor's decision and its

@@ -53,7 +53,7 @@ func (h Access) Extend(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if f.HasErrors() {
-		return render(w, r, http.StatusUnprocessableEntity, views.SessionActionPage(h.Meta(r, "Extend session", "sessions"), id, f))
+		return h.refusedAction(w, r, id, "extend", f)
 	}
 	if out.Request != nil {
 		return redirect(w, r, "/access/requests/"+out.Request.ID)
@@ -71,9 +71,21 @@ func (h Access) Shorten(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if f.HasErrors() {
-		return render(w, r, http.StatusUnprocessableEntity, views.SessionActionPage(h.Meta(r, "Shorten session", "sessions"), id, f))
+		return h.refusedAction(w, r, id, "shorten", f)
 	}
 	return redirect(w, r, "/sessions/"+id)
+}
+
+// refusedAction answers a refused Extend or Shorten with the session's own
+// page (422), the form showing its messages next to the fields.
+func (h Access) refusedAction(w http.ResponseWriter, r *http.Request, id, action string, f views.Form) error {
+	d, err := h.Store.GetSession(r.Context(), ActorFrom(r.Context()), id)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	page := views.SessionPage(h.Meta(r, "Session on "+d.TargetName, "sessions"), d, views.ConnectHint{Addr: h.ExternalURL})
+	return render(w, r.WithContext(views.WithSessionForm(r.Context(), action, f)), http.StatusUnprocessableEntity, page)
 }
 
 // Events streams a live access view (GET /access/events?view=page|badge|

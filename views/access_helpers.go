@@ -1,6 +1,7 @@
 package views
 
 import (
+	"context"
 	"strconv"
 	"time"
 
@@ -98,4 +99,21 @@ func shortDuration(n int) string {
 		}
 	}
 	return s
+}
+
+// sessionFormKey keys a refused Extend or Shorten form in a context.
+type sessionFormKey struct{ action string }
+
+// WithSessionForm returns ctx carrying the refused form of a session action
+// ("extend" or "shorten"): the session page rendered with it shows the form
+// with its messages next to the fields, where the person clicked.
+func WithSessionForm(ctx context.Context, action string, f Form) context.Context {
+	return context.WithValue(ctx, sessionFormKey{action}, f)
+}
+
+// sessionForm is the refused form of action carried by ctx, else an empty
+// one.
+func sessionForm(ctx context.Context, action string) Form {
+	f, _ := ctx.Value(sessionFormKey{action}).(Form)
+	return f
 }

@@ -227,7 +227,7 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 		r.Get("/admin/projects", h(adminTargets.Projects))
 
 		// Just-in-time access (issue 15).
-		access := handlers.Access{Base: base, Store: s.store, Live: s.cfg.Live}
+		access := handlers.Access{Base: base, Store: s.store, Live: s.cfg.Live, ExternalURL: s.externalAddr()}
 		r.Get("/access", h(access.List))
 		r.Get("/access/events", h(access.Events))
 		r.Get("/access/badge", h(access.Badge))
