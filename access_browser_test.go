@@ -4,10 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -59,38 +56,6 @@ func browserLogin(t testing.TB, ctx context.Context, base, name, password, shown
 	browsertest.WaitText(t, ctx, `[data-testid="current-user"]`, shown)
 }
 
-// checkPage screenshots the page at 1280 and 390 px wide, fails on
-// horizontal overflow and on serious or critical axe-core violations.
-func checkAccessPage(t testing.TB, ctx context.Context, name string) {
-	t.Helper()
-	axe, err := os.ReadFile("node_modules/axe-core/axe.min.js")
-	if err != nil {
-		t.Fatalf("axe-core is pinned in package.json: run `npm ci` (%v)", err)
-	}
-	for _, width := range []int64{1280, 390} {
-		if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 900)); err != nil {
-			t.Fatal(err)
-		}
-		browsertest.Screenshot(t, ctx, filepath.Join("testdata", "screenshots", "access", name+"-"+strconv.FormatInt(width, 10)+".png"))
-		if browsertest.Eval[bool](t, ctx, `document.documentElement.scrollWidth > window.innerWidth + 1`) {
-			t.Errorf("%s at %d px: the page scrolls horizontally", name, width)
-		}
-		browsertest.Eval[bool](t, ctx, string(axe)+";true")
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`axe.run(document, {resultTypes: ["violations"]}).then(r =>
-			r.violations.filter(v => v.impact === "serious" || v.impact === "critical").map(v => v.id + ": " + v.nodes.map(n => n.target.join(" ")).join(", ")))`,
-			chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(v) > 0 {
-			t.Errorf("%s at %d px: axe-core: %s", name, width, strings.Join(v, "; "))
-		}
-	}
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestBrowserAccessRequestFlow: bob requests access to echo (a too long
 // duration is refused next to the field); the admin, watching Access
 // requests, sees it arrive live with the badge and approves; bob sees the
@@ -120,7 +85,7 @@ func TestBrowserAccessRequestFlow(t *testing.T) {
 	}
 	browsertest.Click(t, bob, `[data-testid="request-access"]`)
 	browsertest.WaitVisible(t, bob, `[data-testid="request-form"]`)
-	checkAccessPage(t, bob, "request-form")
+	checkPage(t, bob, "request-form")
 	browsertest.Fill(t, bob, "#duration", "2h")
 	browsertest.Fill(t, bob, "#reason", "deploy the fix")
 	browsertest.Click(t, bob, `[data-testid="submit-request"]`)
@@ -130,7 +95,7 @@ func TestBrowserAccessRequestFlow(t *testing.T) {
 	if v, _ := browsertest.Attr(t, bob, "#duration", "aria-invalid"); v != "true" {
 		t.Fatal("the duration field is not marked invalid")
 	}
-	checkAccessPage(t, bob, "request-form-error")
+	checkPage(t, bob, "request-form-error")
 	browsertest.Fill(t, bob, "#duration", "30m")
 	browsertest.Click(t, bob, `[data-testid="submit-request"]`)
 	browsertest.WaitText(t, bob, `[data-testid="request-state"]`, "waiting for approval")
@@ -143,11 +108,11 @@ func TestBrowserAccessRequestFlow(t *testing.T) {
 	if !browsertest.Eval[bool](t, adm, `window.__noReload === true`) {
 		t.Fatal("the admin's page was reloaded")
 	}
-	checkAccessPage(t, adm, "access-requests")
+	checkPage(t, adm, "access-requests")
 	browsertest.Click(t, adm, `[data-testid="to-decide"] a[href^="/access/requests/"]`)
 	browsertest.WaitVisible(t, adm, `[data-testid="decide"]`)
 	waitSSEOpen(t, adm)
-	checkAccessPage(t, adm, "request-decide")
+	checkPage(t, adm, "request-decide")
 	browsertest.Fill(t, adm, "#comment", "go ahead")
 	clickAndLoad(t, adm, `[data-testid="approve"]`)
 	browsertest.WaitText(t, adm, `[data-testid="request-state"]`, "approved: access until")
@@ -156,10 +121,10 @@ func TestBrowserAccessRequestFlow(t *testing.T) {
 	browsertest.WaitText(t, bob, `[data-testid="request-state"]`, "approved: access until")
 	browsertest.Navigate(t, bob, app.URL+"/")
 	browsertest.WaitText(t, bob, `[data-testid="access-home"] [data-testid="request-state"]`, "approved")
-	checkAccessPage(t, bob, "home")
+	checkPage(t, bob, "home")
 	browsertest.Navigate(t, bob, app.URL+"/targets")
 	browsertest.WaitText(t, bob, `[data-testid="access-until"]`, "access until")
-	checkAccessPage(t, bob, "my-targets")
+	checkPage(t, bob, "my-targets")
 	browsertest.Click(t, bob, `[data-testid="my-target-list"] [data-testid="start-session"]`)
 	tok := browsertest.WaitText(t, bob, `[data-testid="session-token"]`, "")
 	m := regexp.MustCompile(`/sessions/(s_[A-Za-z0-9]+)$`).FindStringSubmatch(browsertest.Location(t, bob))
@@ -168,7 +133,7 @@ func TestBrowserAccessRequestFlow(t *testing.T) {
 	}
 	sessionID := m[1]
 	browsertest.WaitVisible(t, bob, `[data-testid="extend-form"]`)
-	checkAccessPage(t, bob, "session-extend")
+	checkPage(t, bob, "session-extend")
 	proc := startConnect(t, "--addr", app.URL, "--token", tok)
 	conn, err := net.Dial("tcp", proc.Addr)
 	if err != nil {
@@ -228,10 +193,10 @@ func TestBrowserAccessRequestFlow(t *testing.T) {
 			t.Errorf("history lacks %s", kind)
 		}
 	}
-	checkAccessPage(t, adm, "access-history")
+	checkPage(t, adm, "access-history")
 	browsertest.Navigate(t, adm, app.URL+"/audit/sessions/"+sessionID)
 	browsertest.WaitVisible(t, adm, `[data-testid="access-event-revoked"]`)
-	checkAccessPage(t, adm, "audit-record")
+	checkPage(t, adm, "audit-record")
 	c := client(t)
 	loginAs(t, c, app.URL, "admin", "password")
 	csv := get(t, c, app.URL+"/access/history.csv?kind=revoked")
@@ -248,7 +213,7 @@ func TestBrowserAccessRequestFlow(t *testing.T) {
 	}
 	browsertest.Navigate(t, adm, app.URL+"/targets/"+echoID+"/access")
 	browsertest.WaitVisible(t, adm, `[data-testid="access-settings"]`)
-	checkAccessPage(t, adm, "access-settings")
+	checkPage(t, adm, "access-settings")
 }
 
 // requestAs makes a request as the browser's user (on echo) and leaves the

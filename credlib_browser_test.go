@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,50 +16,6 @@ import (
 	"gatehouse/dbtest"
 	"gatehouse/models"
 )
-
-// shotDir is where the credential library browser test writes its
-// screenshots (1280 and 390 px wide); GATEHOUSE_SHOTS overrides it.
-func shotDir(t testing.TB) string {
-	if d := os.Getenv("GATEHOUSE_SHOTS"); d != "" {
-		return d
-	}
-	return t.TempDir()
-}
-
-// checkPage looks at the current page at 1280 and 390 px: a screenshot of
-// each, no horizontal overflow, and no serious or critical axe-core
-// violation. It leaves the viewport at 1280 px.
-func checkLibraryPage(t testing.TB, ctx context.Context, dir, name string) {
-	t.Helper()
-	axe, err := os.ReadFile("node_modules/axe-core/axe.min.js")
-	if err != nil {
-		t.Fatalf("axe-core missing (npm ci installs it from package.json): %v", err)
-	}
-	for _, w := range []int64{1280, 390} {
-		if err := chromedp.Do(ctx, chromedp.EmulateViewport(w, 900)); err != nil {
-			t.Fatal(err)
-		}
-		browsertest.Screenshot(t, ctx, filepath.Join(dir, fmt.Sprintf("%s-%d.png", name, w)))
-		if over := browsertest.Eval[int](t, ctx, `document.documentElement.scrollWidth - window.innerWidth`); over > 0 {
-			t.Errorf("%s at %d px: the page overflows by %d px", name, w, over)
-		}
-		if !browsertest.Eval[bool](t, ctx, `typeof axe !== "undefined"`) {
-			browsertest.Eval[chromedp.Void](t, ctx, string(axe)+";undefined")
-		}
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`axe.run(document, {resultTypes: ["violations"]}).then(r =>
-			r.violations.filter(v => v.impact === "serious" || v.impact === "critical").map(v => v.id + ": " + v.nodes.map(n => n.target.join(" ")).join(", ")))`,
-			chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(v) > 0 {
-			t.Errorf("%s at %d px: axe violations: %v", name, w, v)
-		}
-	}
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // TestBrowserCredentialLibraries: an admin creates a Postgres library
 // (bad values first: each message shows next to its field), tests its
@@ -76,7 +31,6 @@ func TestBrowserCredentialLibraries(t *testing.T) {
 	rootKey, _ := base64.StdEncoding.DecodeString(env["GATEHOUSE_ROOT_KEY"])
 	seedSessionWorld(t, dbURL, rootKey)
 	app := launch(t, env, "serve")
-	dir := shotDir(t)
 	ctx := browsertest.New(t)
 	browsertest.FailOnConsoleErrors(t, ctx, "422 (Unprocessable Entity)", "favicon.ico")
 
@@ -96,7 +50,7 @@ func TestBrowserCredentialLibraries(t *testing.T) {
 	browsertest.Click(t, ctx, "[data-testid=save]")
 	browsertest.WaitText(t, ctx, "[data-testid=credential-store-name]", "Vault")
 	browsertest.WaitVisible(t, ctx, "[data-testid=no-libraries]")
-	checkLibraryPage(t, ctx, dir, "store")
+	checkPage(t, ctx, "store")
 
 	// Postgres library: bad values, then good ones.
 	browsertest.Click(t, ctx, "[data-testid=new-postgres-library]")
@@ -115,7 +69,7 @@ func TestBrowserCredentialLibraries(t *testing.T) {
 	if browsertest.Value(t, ctx, "#password") != "" {
 		t.Fatal("the password came back to the browser")
 	}
-	checkLibraryPage(t, ctx, dir, "library-form-errors")
+	checkPage(t, ctx, "library-form-errors")
 	browsertest.Fill(t, ctx, "#url", pg.URL)
 	browsertest.Fill(t, ctx, "#password", "unused-trust")
 	browsertest.Fill(t, ctx, "#username_template", pg.Prefix+"_{{.User.Name}}_{{.Session.ShortID}}")
@@ -124,7 +78,7 @@ func TestBrowserCredentialLibraries(t *testing.T) {
 	browsertest.WaitText(t, ctx, "[data-testid=library-name]", "Reporting role")
 	browsertest.Click(t, ctx, "[data-testid=test-library]")
 	browsertest.WaitText(t, ctx, "[data-testid=test-result]", "Connected")
-	checkLibraryPage(t, ctx, dir, "library-postgres")
+	checkPage(t, ctx, "library-postgres")
 
 	// SSH certificate library.
 	browsertest.Click(t, ctx, `a[href^="/credential-stores/"]`)
@@ -143,7 +97,7 @@ func TestBrowserCredentialLibraries(t *testing.T) {
 		t.Fatalf("CA key: %q", k)
 	}
 	browsertest.WaitText(t, ctx, "[data-testid=sshd-lines]", "TrustedUserCAKeys /etc/ssh/gatehouse_clssh_")
-	checkLibraryPage(t, ctx, dir, "library-ssh")
+	checkPage(t, ctx, "library-ssh")
 
 	// Attach both to the target echo.
 	browsertest.Navigate(t, ctx, app.URL+"/targets")
@@ -164,7 +118,7 @@ func TestBrowserCredentialLibraries(t *testing.T) {
 	if n := browsertest.Count(t, ctx, "[data-testid^=library-source-row-]"); n != 2 {
 		t.Fatalf("%d libraries attached, want 2", n)
 	}
-	checkLibraryPage(t, ctx, dir, "target-libraries")
+	checkPage(t, ctx, "target-libraries")
 	browsertest.Click(t, ctx, "[data-testid=logout]")
 	browsertest.WaitVisible(t, ctx, "#login_name")
 
@@ -183,11 +137,11 @@ func TestBrowserCredentialLibraries(t *testing.T) {
 	browsertest.Fill(t, ctx, "#public_key", "not a key")
 	browsertest.Click(t, ctx, "[data-testid=sign-key]")
 	browsertest.WaitText(t, ctx, "[data-testid=public_key-error]", "one OpenSSH public key")
-	checkLibraryPage(t, ctx, dir, "session-key-error")
+	checkPage(t, ctx, "session-key-error")
 	browsertest.Fill(t, ctx, "#public_key", strings.TrimSpace(string(pub)))
 	browsertest.Click(t, ctx, "[data-testid=sign-key]")
 	browsertest.WaitText(t, ctx, "[data-testid=credential-certificate]", "ssh-ed25519-cert-v01@openssh.com")
-	checkLibraryPage(t, ctx, dir, "session-credentials")
+	checkPage(t, ctx, "session-credentials")
 	browsertest.HandleDialogs(t, ctx, true)
 	browsertest.Click(t, ctx, "[data-testid=cancel-session]")
 	browsertest.WaitText(t, ctx, "[data-testid=state]", "terminated")
@@ -222,5 +176,5 @@ func TestBrowserCredentialLibraries(t *testing.T) {
 	if roles := pg.Roles(t); len(roles) != 0 {
 		t.Fatalf("roles left: %v", roles)
 	}
-	checkLibraryPage(t, ctx, dir, "audit-record")
+	checkPage(t, ctx, "audit-record")
 }

@@ -5,38 +5,25 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
 	"gatehouse/browsertest"
 )
 
-// Page checks shared by the journeys (issue 13): every page a journey
-// visits is looked at in Chromium at 1280 and 390 px: no sideways scroll
-// and no serious or critical axe-core violation at either width. With
-// GATEHOUSE_SCREENSHOTS=<dir> each check also writes a screenshot per width
-// there (for people to look at; the tests never compare pixels).
-
-// uxWidths are the widths every journey page is checked at.
-var uxWidths = []int64{1280, 390}
-
-// checkPage checks the current page at every width and returns to 1280.
-func checkPage(t *testing.T, ctx context.Context, name string) {
+// checkPage checks the current page the way every browser test looks at
+// its pages (browsertest.CheckPage: 1280 and 390 px, no sideways scroll, no
+// serious or critical axe-core violation). With GATEHOUSE_SCREENSHOTS=<dir>
+// it also writes a screenshot per width in <dir>/<test name>/, for people to
+// look at (the tests never compare pixels).
+func checkPage(t testing.TB, ctx context.Context, name string) {
 	t.Helper()
-	for _, w := range uxWidths {
-		browsertest.SetViewport(t, ctx, w, 900)
-		what := name + " @" + itoa64(w)
-		browsertest.AssertNoOverflow(t, ctx, what)
-		browsertest.AssertAccessible(t, ctx, what)
-		if dir := os.Getenv("GATEHOUSE_SCREENSHOTS"); dir != "" {
-			browsertest.Screenshot(t, ctx, filepath.Join(dir, t.Name(), slug(name)+"-"+itoa64(w)+".png"))
-		}
+	dir := os.Getenv("GATEHOUSE_SCREENSHOTS")
+	if dir != "" {
+		dir = filepath.Join(dir, t.Name())
 	}
-	browsertest.SetViewport(t, ctx, 1280, 900)
+	browsertest.CheckPage(t, ctx, slug(name), dir)
 }
-
-func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
 
 var nonWord = regexp.MustCompile(`[^a-z0-9]+`)
 

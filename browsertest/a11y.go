@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -94,4 +95,27 @@ func EvalAsync[T any](t testing.TB, ctx context.Context, expr string) T {
 		t.Fatalf("browsertest: evaluate (async): %v", err)
 	}
 	return v
+}
+
+// Widths are the widths CheckPage looks at a page in: a desktop and a
+// phone.
+var Widths = []int64{1280, 390}
+
+// CheckPage checks the current page at every width of Widths: no sideways
+// scroll and no serious or critical axe-core violation (failures name the
+// page by name and width). With dir set it also writes a screenshot per
+// width there (name-WIDTH.png), for people to look at; tests never compare
+// pixels. It leaves the viewport at 1280 x 900.
+func CheckPage(t testing.TB, ctx context.Context, name, dir string) {
+	t.Helper()
+	for _, w := range Widths {
+		SetViewport(t, ctx, w, 900)
+		what := fmt.Sprintf("%s @%d", name, w)
+		AssertNoOverflow(t, ctx, what)
+		AssertAccessible(t, ctx, what)
+		if dir != "" {
+			Screenshot(t, ctx, filepath.Join(dir, fmt.Sprintf("%s-%d.png", name, w)))
+		}
+	}
+	SetViewport(t, ctx, 1280, 900)
 }
