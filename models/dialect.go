@@ -92,12 +92,16 @@ func (s *Store) advisoryLock(ctx context.Context, key int64) error {
 
 // skipLockedRows ends a SELECT so that, on Postgres, it locks the rows it
 // returns and skips those another transaction holds (work queues: each
-// instance claims disjoint rows). SQLite's single writer needs neither.
-func (s *Store) skipLockedRows(sql string) string {
-	if s.dialect == Postgres {
-		return sql + " FOR UPDATE SKIP LOCKED"
+// instance claims disjoint rows); with of set, only the rows of that table
+// (alias) of a join. SQLite's single writer needs neither.
+func (s *Store) skipLockedRows(sql string, of ...string) string {
+	if s.dialect != Postgres {
+		return sql
 	}
-	return sql
+	if len(of) > 0 {
+		return sql + " FOR UPDATE OF " + strings.Join(of, ", ") + " SKIP LOCKED"
+	}
+	return sql + " FOR UPDATE SKIP LOCKED"
 }
 
 // jsonText is the SQL expression of the text at key of the JSON object in

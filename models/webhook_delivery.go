@@ -59,17 +59,13 @@ type WebhookAttempt struct {
 // Postgres concurrent callers skip each other's rows (SKIP LOCKED).
 func (s *Store) ClaimWebhookDeliveries(ctx context.Context, limit int, lease time.Duration) ([]WebhookJob, error) {
 	now := s.now()
-	lock := ""
-	if s.dialect == Postgres {
-		lock = " FOR UPDATE OF d SKIP LOCKED"
-	}
-	var claimed []WebhookDelivery
-	err := s.q(ctx).Raw(`UPDATE webhook_deliveries SET locked_until = ?, attempts = attempts + 1 WHERE seq IN (
-		SELECT d.seq FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.enabled
+	due := s.skipLockedRows(`SELECT d.seq FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.enabled
 		WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND (d.locked_until IS NULL OR d.locked_until <= ?)
 		AND (d.ordering_key = '' OR NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id
 			AND p.ordering_key = d.ordering_key AND p.state = 'pending' AND p.seq < d.seq))
-		ORDER BY d.seq LIMIT ?`+lock+`)
+		ORDER BY d.seq LIMIT ?`, "d")
+	var claimed []WebhookDelivery
+	err := s.q(ctx).Raw(`UPDATE webhook_deliveries SET locked_until = ?, attempts = attempts + 1 WHERE seq IN (`+due+`)
 		RETURNING seq, id, message_id, endpoint_id, event_type, ordering_key, payload, state, attempts, created_at, next_attempt_at`,
 		now.Add(lease), now, now, limit).Scan(&claimed).Error
 	if err != nil {
