@@ -168,8 +168,12 @@ func TestBrowserAccessRequestFlow(t *testing.T) {
 	}
 	browsertest.WaitText(t, adm, `[data-testid="grant-revoked"]`, "revoked by Administrator")
 
-	// A denial, seen live.
+	// A denial, seen live; the request arrives in the badge on any page.
+	browsertest.Navigate(t, adm, app.URL+"/")
+	waitSSEOpen(t, adm)
+	browsertest.WaitText(t, adm, `[data-testid="access-badge-live"]`, "")
 	deny := requestAs(t, bob, app.URL, "15m", "look at logs")
+	browsertest.WaitText(t, adm, `[data-testid="access-badge"]`, "1")
 	browsertest.Navigate(t, adm, deny)
 	waitSSEOpen(t, adm)
 	browsertest.Click(t, adm, `[data-testid="deny"]`) // no comment: refused next to the field

@@ -176,25 +176,27 @@ func TestBrowserMySessionsLiveRow(t *testing.T) {
 	}
 }
 
-// waitSSEOpen waits until the page's EventSource is open (htmx:sseOpen).
+// waitSSEOpen waits until every event stream of the page is open (the
+// navigation's badge has one for approvers, besides the page's own).
 func waitSSEOpen(t testing.TB, ctx context.Context) {
 	t.Helper()
-	browsertest.Eval[bool](t, ctx, `(function(){
-		window.__sseOpen = false;
-		document.body.addEventListener("htmx:sseOpen", function(){ window.__sseOpen = true; });
-		var el = document.querySelector("[sse-connect]");
-		var src = el && el["htmx-internal-data"] && el["htmx-internal-data"].sseEventSource;
-		if (src && src.readyState === 1) window.__sseOpen = true;
+	const allOpen = `(function(){
+		var els = document.querySelectorAll("[sse-connect]");
+		if (els.length === 0) return false;
+		for (var i = 0; i < els.length; i++) {
+			var d = els[i]["htmx-internal-data"];
+			if (!d || !d.sseEventSource || d.sseEventSource.readyState !== 1) return false;
+		}
 		return true;
-	})()`)
+	})()`
 	browsertest.WaitVisible(t, ctx, "body")
-	for i := 0; i < 100; i++ {
-		if browsertest.Eval[bool](t, ctx, `window.__sseOpen === true`) {
+	for i := 0; i < 200; i++ {
+		if browsertest.Eval[bool](t, ctx, allOpen) {
 			return
 		}
-		// Polling a browser-side flag: a short real pause between looks (this
-		// waits for the page, not for a clock).
+		// Polling a browser-side state: a short real pause between looks
+		// (this waits for the page, not for a clock).
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatal("the event stream did not open")
+	t.Fatal("the event streams did not open")
 }

@@ -5,8 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"gatehouse/browsertest"
 )
@@ -101,6 +103,40 @@ func TestJourneyEndUser(t *testing.T) {
 	}
 	browsertest.Navigate(t, ctx, base+"/sessions")
 	browsertest.WaitVisible(t, ctx, "[data-testid=session-list]")
+
+	// A tab in the background closes its stream, and when shown again
+	// opens it anew with a fresh copy of the view: a session started
+	// meanwhile is listed. (Hidden is simulated; the wait is shortened.)
+	browsertest.Navigate(t, ctx, sessionURL)
+	startAction := browsertest.Eval[string](t, ctx, `document.querySelector("[data-testid=start-again]").form.getAttribute("action")`)
+	visitLive(t, ctx, base+"/sessions", "[data-testid=session-list]")
+	rows := `document.querySelectorAll("[data-testid^=session-row-]").length`
+	before := browsertest.Eval[int](t, ctx, rows)
+	setHidden := func(hidden bool) {
+		browsertest.Eval[bool](t, ctx, `window.gatehouseHiddenMs = 50;
+			Object.defineProperty(document, "hidden", {configurable: true, get: () => `+strconv.FormatBool(hidden)+`});
+			document.dispatchEvent(new Event("visibilitychange")); true`)
+	}
+	streamState := `document.querySelector("[sse-connect]")["htmx-internal-data"].sseEventSource.readyState`
+	setHidden(true)
+	waitEval(t, ctx, streamState+` === 2`, "the hidden tab's stream closed")
+	if st := browsertest.EvalAwait[int](t, ctx, `fetch(`+strconv.Quote(startAction)+`, {method: "POST", body: new URLSearchParams({nonce: "while-hidden"})}).then(r => r.status)`); st != 201 {
+		t.Fatalf("start while hidden: %d", st)
+	}
+	setHidden(false)
+	waitEval(t, ctx, streamState+` === 1`, "the stream open again")
+	waitEval(t, ctx, rows+` === `+strconv.Itoa(before+1), "the session started meanwhile listed")
+}
+
+// waitEval waits until the JavaScript expression cond is true.
+func waitEval(t *testing.T, ctx context.Context, cond, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(browsertest.Timeout); !browsertest.Eval[bool](t, ctx, cond); {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, browsertest.Timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // visitLive opens a live page and waits until its event stream is open.

@@ -343,6 +343,13 @@ func Eval[T any](t testing.TB, ctx context.Context, expr string) T {
 	return run(t, ctx, "evaluate "+expr, chromedp.Evaluate[T](expr))
 }
 
+// EvalAwait is Eval of an expression whose value is a promise: it waits
+// for the promise and decodes what it resolves to.
+func EvalAwait[T any](t testing.TB, ctx context.Context, expr string) T {
+	t.Helper()
+	return run(t, ctx, "evaluate "+expr, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+}
+
 // Screenshot writes a PNG of the whole page to path (relative paths are
 // under the test's working directory; directories are created) and logs
 // where it went. It is for debugging: call it before a failing assertion.

@@ -209,6 +209,50 @@
     if (e.persisted && document.querySelector("[sse-connect]")) location.reload();
   });
 
+  // Tabs in the background hold no streams either: hidden for HIDDEN_MS, a
+  // tab closes its streams (a few background tabs would use up the six
+  // connections); shown again, it opens them anew and fetches a fresh copy
+  // of each live view (what changed meanwhile was not streamed to it).
+  // (window.gatehouseHiddenMs overrides the wait, for tests.)
+  var HIDDEN_MS = 10000;
+  var hiddenTimer = null;
+  var closedWhileHidden = false;
+  function closeStreams() {
+    var n = 0;
+    all(document, "[sse-connect]").forEach(function (el) {
+      var data = el["htmx-internal-data"];
+      if (data && data.sseEventSource && data.sseEventSource.readyState !== 2) {
+        data.sseEventSource.close();
+        n++;
+      }
+    });
+    return n;
+  }
+  function reopenStreams() {
+    if (!window.htmx) return;
+    all(document, "[sse-connect]").forEach(function (el) {
+      var fresh = el.cloneNode(true);
+      el.parentNode.replaceChild(fresh, el);
+      window.htmx.process(fresh);
+      all(fresh, "[data-live-poll]").forEach(function (p) {
+        window.htmx.ajax("GET", p.getAttribute("data-live-poll"), { target: p, swap: "innerHTML" });
+      });
+    });
+  }
+  document.addEventListener("visibilitychange", function () {
+    clearTimeout(hiddenTimer);
+    if (document.hidden) {
+      hiddenTimer = setTimeout(function () {
+        closedWhileHidden = closeStreams() > 0 || closedWhileHidden;
+      }, window.gatehouseHiddenMs || HIDDEN_MS);
+      return;
+    }
+    if (closedWhileHidden) {
+      closedWhileHidden = false;
+      reopenStreams();
+    }
+  });
+
   function start() {
     var replace = document.body && document.body.getAttribute("data-replace-url");
     if (replace && replace.charAt(0) === "/" && window.history && history.replaceState) {
