@@ -317,7 +317,11 @@ func (s *Server) iamResources(r chi.Router) {
 		del: st.DeleteUser, patchable: checkPatch[userBody]}
 	s.mount(r, users)
 	r.Delete("/accounts/{id}", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
-		if err := st.DeleteAccount(r.Context(), actorFrom(r.Context()), chi.URLParam(r, "id")); err != nil {
+		ctx, err := deleteIfMatch(r, chi.URLParam(r, "id"))
+		if err != nil {
+			return err
+		}
+		if err := st.DeleteAccount(ctx, actorFrom(ctx), chi.URLParam(r, "id")); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)

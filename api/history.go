@@ -12,7 +12,8 @@ import (
 )
 
 // history lists one page of Session history (GET /history): the page's
-// filters, newest first (sort=oldest for oldest first), keyset pages.
+// filters, newest first (sort=oldest for oldest first), keyset pages, and
+// the total of sessions matching the filters (on every page).
 func (s *Server) history(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f, err := models.ParseHistoryFilter(q.Get)
@@ -29,14 +30,15 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) error {
 			return badRequest("page_size", "page_size must be a number from 1 to 500.")
 		}
 	}
-	p, err := s.store.HistorySessions(r.Context(), actorFrom(r.Context()), models.HistoryPageRequest{Filter: f, After: after, PerPage: size})
+	p, err := s.store.HistorySessions(r.Context(), actorFrom(r.Context()), models.HistoryPageRequest{Filter: f, After: after, PerPage: size, Count: true})
 	if err != nil {
 		return err
 	}
 	out := struct {
 		Items         []models.HistoryJSON `json:"items"`
+		Total         int64                `json:"total"`
 		NextPageToken string               `json:"next_page_token,omitempty"`
-	}{Items: make([]models.HistoryJSON, 0, len(p.Rows)), NextPageToken: p.Next}
+	}{Items: make([]models.HistoryJSON, 0, len(p.Rows)), Total: p.Total, NextPageToken: p.Next}
 	for i := range p.Rows {
 		out.Items = append(out.Items, p.Rows[i].JSON())
 	}

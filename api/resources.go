@@ -15,7 +15,7 @@ import (
 // resource is one admin resource served by the generic handlers: list
 // (paginated, filtered by parent and search), read (with ETag), create,
 // update (PATCH merged onto the current item, If-Match required) and
-// delete. Every function calls one Store use case; the Store authorizes.
+// delete (If-Match honored when sent). Every function calls one Store use case; the Store authorizes.
 type resource struct {
 	// path is the collection's path ("/targets").
 	path string
@@ -103,7 +103,12 @@ func (s *Server) mount(r chi.Router, res resource) {
 	}
 	if res.del != nil {
 		r.Delete(res.path+"/{id}", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
-			if err := res.del(r.Context(), actorFrom(r.Context()), chi.URLParam(r, "id")); err != nil {
+			id := chi.URLParam(r, "id")
+			ctx, err := deleteIfMatch(r, id)
+			if err != nil {
+				return err
+			}
+			if err := res.del(ctx, actorFrom(ctx), id); err != nil {
 				return err
 			}
 			w.WriteHeader(http.StatusNoContent)
