@@ -1,10 +1,14 @@
 package api_test
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/ssh"
 
 	"gatehouse/dbtest"
 	"gatehouse/models"
@@ -260,5 +264,84 @@ func TestCredentialLibraryTestAndSourcesThroughTheAPI(t *testing.T) {
 			t.Errorf("after detaching %s", a.body)
 		}
 		want(t, "detach again", h.call(h.adminTok, http.MethodDelete, tgt+"/library-sources/"+w.sshLibrary, nil), http.StatusNotFound)
+	})
+}
+
+// TestSSHCertificatesThroughTheAPI: a session on a target with an SSH
+// certificate library brokers the credential (principals, no certificate
+// yet); its user signs a public key through the API, as on the session
+// page; a bad key is a field error, another user is refused.
+func TestSSHCertificatesThroughTheAPI(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		w := newWorld(t, h)
+		x := w.infra
+		if err := h.store.AddTargetLibrarySources(t.Context(), h.admin, x.TargetID, []string{w.sshLibrary}); err != nil {
+			t.Fatal(err)
+		}
+		alice, bob := h.user("alice"), h.user("bob")
+		h.grant(x.ProjectID, alice.UserID, "ids=*;type=target;actions=list,read,authorize-session")
+		at := h.token(dbtest.Login(t, h.store, h.authID, "alice", "alice-password-1"))
+		auth := h.call(at, http.MethodPost, "/targets/"+x.TargetID+"/authorize-session", map[string]string{"host_id": x.HostID})
+		want(t, "authorize", auth, http.StatusCreated)
+		type cred struct {
+			Type        string   `json:"type"`
+			Principals  []string `json:"principals"`
+			Certificate string   `json:"certificate"`
+			ValidBefore string   `json:"valid_before"`
+		}
+		var started struct {
+			Session     struct{ ID string }
+			Credentials []cred
+		}
+		_ = json.Unmarshal(auth.body, &started)
+		var sshCred *cred
+		for i, c := range started.Credentials {
+			if c.Type == models.CredentialSSHCertificate {
+				sshCred = &started.Credentials[i]
+			}
+		}
+		if sshCred == nil || len(sshCred.Principals) != 1 || sshCred.Principals[0] != "alice" || sshCred.Certificate != "" {
+			t.Fatalf("authorized %s", auth.body)
+		}
+		pub, _, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sshPub, err := ssh.NewPublicKey(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub)))
+		path := "/sessions/" + started.Session.ID + "/ssh-key"
+		a := h.call(at, http.MethodPost, path, map[string]string{"public_key": "not a key"})
+		want(t, "bad key", a, http.StatusUnprocessableEntity)
+		if p := a.problem(t); p.Errors["public_key"] == "" {
+			t.Errorf("bad key: %+v", p)
+		}
+		want(t, "no body", h.bad(at, http.MethodPost, path, nil), http.StatusBadRequest)
+		want(t, "bob signs", h.call(h.token(bob), http.MethodPost, path, map[string]string{"public_key": key}), http.StatusNotFound)
+		a = h.call(at, http.MethodPost, path, map[string]string{"public_key": key})
+		want(t, "sign", a, http.StatusOK)
+		var signed struct{ Credentials []cred }
+		_ = json.Unmarshal(a.body, &signed)
+		if len(signed.Credentials) != 1 || signed.Credentials[0].ValidBefore == "" {
+			t.Fatalf("signed %s", a.body)
+		}
+		c, _, _, _, err := ssh.ParseAuthorizedKey([]byte(signed.Credentials[0].Certificate))
+		if err != nil {
+			t.Fatalf("certificate %q: %v", signed.Credentials[0].Certificate, err)
+		}
+		cert, ok := c.(*ssh.Certificate)
+		if !ok || string(cert.Key.Marshal()) != string(sshPub.Marshal()) || len(cert.ValidPrincipals) != 1 || cert.ValidPrincipals[0] != "alice" {
+			t.Errorf("certificate %+v", c)
+		}
+		caKey, err := h.store.SSHCAPublicKey(t.Context(), w.sshLibrary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ca, _, _, _, err := ssh.ParseAuthorizedKey([]byte(caKey))
+		if err != nil || string(cert.SignatureKey.Marshal()) != string(ca.Marshal()) {
+			t.Errorf("certificate not signed by the library's CA (%v)", err)
+		}
 	})
 }

@@ -175,11 +175,38 @@ type credentialJSON struct {
 	PrivateKey string          `json:"private_key,omitempty"`
 	Passphrase string          `json:"passphrase,omitempty"`
 	Object     json.RawMessage `json:"object,omitempty"`
+	// Principals, Certificate (authorized_keys format; empty until a public
+	// key is signed: POST /sessions/{id}/ssh-key) and ValidBefore are an
+	// SSH certificate's.
+	Principals  []string   `json:"principals,omitempty"`
+	Certificate string     `json:"certificate,omitempty"`
+	ValidBefore *time.Time `json:"valid_before,omitempty"`
 }
 
 func credentialOf(c models.IssuedCredential) credentialJSON {
 	return credentialJSON{ID: c.ID, Name: c.Name, Type: c.Type, Purpose: c.Purpose, StoreName: c.StoreName, Username: c.Username,
-		Password: c.Password, PrivateKey: c.PrivateKey, Passphrase: c.Passphrase, Object: c.Object}
+		Password: c.Password, PrivateKey: c.PrivateKey, Passphrase: c.Passphrase, Object: c.Object,
+		Principals: c.Principals, Certificate: c.Certificate, ValidBefore: c.ValidBefore}
+}
+
+// signSSHKey signs the caller's public key with the CA of every SSH
+// certificate library of their live session (POST /sessions/{id}/ssh-key,
+// body {"public_key": "ssh-ed25519 …"}), as the session page's form does,
+// and answers the session's SSH certificate credentials.
+func (s *Server) signSSHKey(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		PublicKey string `json:"public_key"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	creds, err := s.store.SignSessionSSHKey(r.Context(), actorFrom(r.Context()), chi.URLParam(r, "id"), in.PublicKey)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		Credentials []credentialJSON `json:"credentials"`
+	}{mapSlice(creds, credentialOf)})
 }
 
 // authorizedJSON is a session just started: its token and credentials are

@@ -22,6 +22,7 @@ type Store interface {
 	StartSession(ctx context.Context, a models.Actor, in models.StartSessionInput) (*models.StartedSession, error)
 	GetSession(ctx context.Context, a models.Actor, id string) (*models.SessionDetail, error)
 	CancelSession(ctx context.Context, a models.Actor, id string) (*models.Session, error)
+	SignSessionSSHKey(ctx context.Context, a models.Actor, sessionID, publicKey string) ([]models.IssuedCredential, error)
 	ListSessions(ctx context.Context, a models.Actor, f models.SessionFilter) (models.Page[models.SessionItem], error)
 	HistorySessions(ctx context.Context, a models.Actor, req models.HistoryPageRequest) (*models.HistoryPage, error)
 	ExportHistory(ctx context.Context, a models.Actor, f models.HistoryFilter, emit func(*models.HistoryRow) error) error
