@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -247,7 +248,7 @@ func (s *Server) members(r chi.Router, res resource, sub string, add func(contex
 			return &models.ValidationError{Fields: map[string]string{"ids": "Name at least one id."}}
 		}
 		if err := add(r.Context(), actorFrom(r.Context()), chi.URLParam(r, "id"), in.IDs); err != nil {
-			return err
+			return idsField(err)
 		}
 		return s.writeItem(w, r, res, chi.URLParam(r, "id"), http.StatusOK)
 	}))
@@ -279,4 +280,21 @@ func namedWrites[In nameInput, T, U any](create func(context.Context, models.Act
 			_, err := update(ctx, a, id, v, In{Name: b.Name, Description: b.Description})
 			return err
 		})
+}
+
+// idsField names the body's "ids" member in a membership's field errors:
+// the Store names the form's field ("library_ids", "host_ids", …).
+func idsField(err error) error {
+	fields := models.FieldErrors(err)
+	if fields == nil {
+		return err
+	}
+	out := map[string]string{}
+	for k, v := range fields {
+		if strings.HasSuffix(k, "_ids") {
+			k = "ids"
+		}
+		out[k] = v
+	}
+	return &models.ValidationError{Fields: out}
 }
