@@ -350,3 +350,46 @@ func TestConditionalDeleteThroughTheAPI(t *testing.T) {
 		want(t, "If-Match *", h.call(h.adminTok, http.MethodDelete, c.path+"/"+id, nil, "If-Match", "*"), http.StatusNoContent)
 	})
 }
+
+// TestConditionalAccountDeleteThroughTheAPI: an account's version is on its
+// user; DELETE /accounts/{id} with a stale one is 412 and keeps it.
+func TestConditionalAccountDeleteThroughTheAPI(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		created := h.call(h.adminTok, http.MethodPost, "/users", map[string]any{"scope_id": "global", "name": "yan", "login_name": "yan", "password": "yan-password-1"})
+		want(t, "create user", created, http.StatusCreated)
+		var u struct {
+			ID       string `json:"id"`
+			Accounts []struct {
+				ID      string `json:"id"`
+				Version int    `json:"version"`
+			} `json:"accounts"`
+		}
+		_ = json.Unmarshal(created.body, &u)
+		if len(u.Accounts) != 1 || u.Accounts[0].Version != 1 {
+			t.Fatalf("user %s", created.body)
+		}
+		acct := u.Accounts[0].ID
+		want(t, "new password", h.call(h.adminTok, http.MethodPatch, "/users/"+u.ID, map[string]any{"password": "yan-password-2"},
+			"If-Match", created.header.Get("ETag")), http.StatusOK)
+		got := h.call(h.adminTok, http.MethodGet, "/users/"+u.ID, nil)
+		_ = json.Unmarshal(got.body, &u)
+		if len(u.Accounts) != 1 || u.Accounts[0].Version != 2 {
+			t.Fatalf("after a new password: %s", got.body)
+		}
+		a := h.call(h.adminTok, http.MethodDelete, "/accounts/"+acct, nil, "If-Match", `"1"`)
+		want(t, "stale account delete", a, http.StatusPreconditionFailed)
+		got = h.call(h.adminTok, http.MethodGet, "/users/"+u.ID, nil)
+		u.Accounts = nil
+		_ = json.Unmarshal(got.body, &u)
+		if len(u.Accounts) != 1 || u.Accounts[0].ID != acct {
+			t.Fatalf("a stale delete removed the account: %s", got.body)
+		}
+		want(t, "account delete", h.call(h.adminTok, http.MethodDelete, "/accounts/"+acct, nil, "If-Match", `"2"`), http.StatusNoContent)
+		got = h.call(h.adminTok, http.MethodGet, "/users/"+u.ID, nil)
+		u.Accounts = nil
+		_ = json.Unmarshal(got.body, &u)
+		if len(u.Accounts) != 0 {
+			t.Errorf("account still listed: %s", got.body)
+		}
+	})
+}
