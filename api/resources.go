@@ -16,7 +16,8 @@ import (
 // resource is one admin resource served by the generic handlers: list
 // (paginated, filtered by parent and search), read (with ETag), create,
 // update (PATCH merged onto the current item, If-Match required) and
-// delete (If-Match honored when sent). Every function calls one Store use case; the Store authorizes.
+// delete (If-Match honored when sent). Every function calls one Store use
+// case; the Store authorizes.
 type resource struct {
 	// path is the collection's path ("/targets").
 	path string

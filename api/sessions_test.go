@@ -255,8 +255,8 @@ func TestSessionsThroughTheAPI(t *testing.T) {
 }
 
 // TestHistoryTotalsThroughTheAPI: history pages report how many sessions
-// match the filters in all, on every page, the same for each filter, and
-// only the sessions the caller may see.
+// match the filters in all, on every page of a walk (counted on its first
+// page), for each filter, and only the sessions the caller may see.
 func TestHistoryTotalsThroughTheAPI(t *testing.T) {
 	each(t, func(t *testing.T, h *harness) {
 		x := h.project("Prod")
@@ -292,6 +292,9 @@ func TestHistoryTotalsThroughTheAPI(t *testing.T) {
 			return p
 		}
 		p := get(h.adminTok, "page_size=2")
+		// A session started during the walk: the walk's pages keep the
+		// total of its first page (counted once, carried by the token).
+		start(x.AddrTargetID, nil)
 		seen := map[string]bool{}
 		for pages := 1; ; pages++ {
 			if p.Total != 5 {
@@ -311,10 +314,18 @@ func TestHistoryTotalsThroughTheAPI(t *testing.T) {
 		if len(seen) != 5 {
 			t.Errorf("pages listed %d sessions, want 5", len(seen))
 		}
+		if p := get(h.adminTok, "page_size=2"); p.Total != 6 {
+			t.Errorf("a new walk counts again: total %d, want 6", p.Total)
+		}
+		a := h.call(h.adminTok, http.MethodGet, "/history?page_token=2026-01-01T00:00:00Z~s_x~many", nil)
+		want(t, "bad page token", a, http.StatusBadRequest)
+		if p := a.problem(t); p.Errors["page_token"] == "" {
+			t.Errorf("bad token: %+v", p)
+		}
 		if p := get(h.adminTok, "target="+x.TargetID+"&page_size=1"); p.Total != 3 || len(p.Items) != 1 {
 			t.Errorf("filtered by target: total %d, %d items", p.Total, len(p.Items))
 		}
-		if p := get(h.adminTok, "target="+x.AddrTargetID+"&sort=oldest"); p.Total != 2 || len(p.Items) != 2 {
+		if p := get(h.adminTok, "target="+x.AddrTargetID+"&sort=oldest"); p.Total != 3 || len(p.Items) != 3 {
 			t.Errorf("filtered by the other target: total %d, %d items", p.Total, len(p.Items))
 		}
 		if p := get(h.adminTok, "user=nobody-at-all"); p.Total != 0 || len(p.Items) != 0 {
