@@ -345,3 +345,97 @@ func TestSSHCertificatesThroughTheAPI(t *testing.T) {
 		}
 	})
 }
+
+// TestRevocationRetryThroughTheAPI: a session's minted Postgres role is
+// listed (without secrets) with its revocation's state once the session
+// ends; who may cancel the project's sessions makes a waiting revocation
+// due now, as the audit page's Retry does; a revoked one is a field error.
+func TestRevocationRetryThroughTheAPI(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		x := h.project("Prod")
+		pg := dbtest.NewPGTarget(t)
+		lib, err := h.store.CreateCredentialLibrary(t.Context(), h.admin, x.StoreID, models.CredentialLibraryInput{Type: models.LibraryPostgres,
+			Name: "real", URL: pg.URL, Password: "unused-trust", UsernameTemplate: pg.Prefix + "_{{.User.Name}}_{{.Session.ShortID}}",
+			GrantRoles: pg.GrantRole, CreationStatements: models.DefaultCreationStatements, RevocationStatements: models.DefaultRevocationStatements})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.store.AddTargetLibrarySources(t.Context(), h.admin, x.TargetID, []string{lib.ID}); err != nil {
+			t.Fatal(err)
+		}
+		alice, bob := h.user("alice"), h.user("bob")
+		h.grant(x.ProjectID, alice.UserID, "ids=*;type=target;actions=list,read,authorize-session")
+		at := h.token(dbtest.Login(t, h.store, h.authID, "alice", "alice-password-1"))
+		auth := h.call(at, http.MethodPost, "/targets/"+x.TargetID+"/authorize-session", map[string]string{"host_id": x.HostID})
+		want(t, "authorize", auth, http.StatusCreated)
+		var started struct {
+			Session     struct{ ID string }
+			Credentials []struct{ ID, Type, Username, Password string }
+		}
+		_ = json.Unmarshal(auth.body, &started)
+		var roleID, role, rolePassword string
+		for _, c := range started.Credentials {
+			if c.Type == models.CredentialPostgresRole && c.Password != "" {
+				roleID, role, rolePassword = c.ID, c.Username, c.Password
+			}
+		}
+		if roleID == "" || !strings.HasPrefix(role, pg.Prefix+"_alice_") {
+			t.Fatalf("no minted role: %s", auth.body)
+		}
+		want(t, "cancel", h.call(at, http.MethodPost, "/sessions/"+started.Session.ID+"/cancel", nil), http.StatusOK)
+
+		type brokered struct {
+			CredentialID string `json:"credential_id"`
+			Source       string `json:"source"`
+			LibraryID    string `json:"library_id"`
+			Revocation   *struct {
+				State     string  `json:"state"`
+				RevokedAt *string `json:"revoked_at"`
+			} `json:"revocation"`
+		}
+		minted := func(a answer) brokered {
+			t.Helper()
+			var d struct{ Brokered []brokered }
+			_ = json.Unmarshal(a.body, &d)
+			for _, b := range d.Brokered {
+				if b.CredentialID == roleID {
+					return b
+				}
+			}
+			t.Fatalf("the minted role is not listed: %s", a.body)
+			return brokered{}
+		}
+		path := "/sessions/" + started.Session.ID
+		got := h.call(h.adminTok, http.MethodGet, path, nil)
+		want(t, "read", got, http.StatusOK)
+		if b := minted(got); b.Source != models.LibraryPostgres || b.LibraryID != lib.ID || b.Revocation == nil || b.Revocation.State != models.RevocationPending {
+			t.Errorf("before the queue ran: %+v", b)
+		}
+		if strings.Contains(string(got.body), rolePassword) {
+			t.Error("the ended session's read shows a secret")
+		}
+		retry := path + "/revocations/" + roleID + "/retry"
+		want(t, "bob retries", h.call(h.token(bob), http.MethodPost, retry, nil), http.StatusNotFound)
+		if a := h.call(at, http.MethodPost, retry, nil); a.status != http.StatusForbidden && a.status != http.StatusNotFound {
+			t.Errorf("the session's user retries: %d (only who may cancel the project's sessions may)", a.status)
+		}
+		a := h.call(h.adminTok, http.MethodPost, retry, nil)
+		want(t, "retry", a, http.StatusOK)
+		if b := minted(a); b.Revocation == nil || b.Revocation.State != models.RevocationPending {
+			t.Errorf("after retry: %+v", b)
+		}
+		if _, err := h.store.WorkRevocations(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		got = h.call(h.adminTok, http.MethodGet, path, nil)
+		if b := minted(got); b.Revocation == nil || b.Revocation.State != models.RevocationRevoked || b.Revocation.RevokedAt == nil {
+			t.Errorf("after the queue ran: %+v", b)
+		}
+		a = h.call(h.adminTok, http.MethodPost, retry, nil)
+		want(t, "retry a revoked one", a, http.StatusUnprocessableEntity)
+		if p := a.problem(t); p.Errors["revocation"] == "" {
+			t.Errorf("retry revoked: %+v", p)
+		}
+		want(t, "retry on an unknown session", h.call(h.adminTok, http.MethodPost, "/sessions/s_nope/revocations/"+roleID+"/retry", nil), http.StatusNotFound)
+	})
+}

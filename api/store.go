@@ -23,6 +23,7 @@ type Store interface {
 	GetSession(ctx context.Context, a models.Actor, id string) (*models.SessionDetail, error)
 	CancelSession(ctx context.Context, a models.Actor, id string) (*models.Session, error)
 	SignSessionSSHKey(ctx context.Context, a models.Actor, sessionID, publicKey string) ([]models.IssuedCredential, error)
+	RetryRevocation(ctx context.Context, a models.Actor, sessionID, credentialID string) error
 	ListSessions(ctx context.Context, a models.Actor, f models.SessionFilter) (models.Page[models.SessionItem], error)
 	HistorySessions(ctx context.Context, a models.Actor, req models.HistoryPageRequest) (*models.HistoryPage, error)
 	ExportHistory(ctx context.Context, a models.Actor, f models.HistoryFilter, emit func(*models.HistoryRow) error) error
