@@ -183,6 +183,17 @@ func TestCLIEndToEnd(t *testing.T) {
 	if o, _, code := cliOnce(t, adminEnv, "history", "--target", "echo", "--format", "csv"); code != 0 || strings.Count(o, "\n") != 3 {
 		t.Errorf("history csv: %d\n%s", code, o)
 	}
+	// Tables cut at --limit say how many there are in all (the totals).
+	if o, e, code := cliOnce(t, adminEnv, "history", "--target", "echo", "--limit", "1"); code != 0 || strings.Count(o, "\n") != 2 ||
+		!strings.Contains(e, "Showing 1 of 2 sessions") {
+		t.Errorf("history table cut at 1: %d\n%s\n%s", code, o, e)
+	}
+	if o, e, code := cliOnce(t, env, "sessions", "--limit", "1"); code != 0 || !strings.Contains(e, "Showing 1 of 2 sessions") {
+		t.Errorf("sessions table cut at 1: %d\n%s\n%s", code, o, e)
+	}
+	if _, e, code := cliOnce(t, env, "sessions"); code != 0 || strings.Contains(e, "Showing") {
+		t.Errorf("sessions, all shown: %d %s", code, e)
+	}
 	// Unknown target: a clear refusal with the "Why can't I?" page.
 	if _, e, code := cliOnce(t, env, "connect", "nope"); code != cli.ExitDenied || !strings.Contains(e, "/explain") {
 		t.Errorf("unknown target: %d %s", code, e)

@@ -75,6 +75,9 @@ type accountJSON struct {
 	Subject      *string `json:"subject"`
 	FullName     string  `json:"full_name"`
 	Email        string  `json:"email"`
+	// Version is the account's ETag value, for a conditional
+	// DELETE /accounts/{id} (If-Match: "<version>").
+	Version int `json:"version"`
 }
 
 func userItemOf(it models.UserItem) userJSON {
@@ -87,7 +90,7 @@ func userOf(d *models.UserDetail) userJSON {
 		FullName: d.FullName, Email: d.Email, Description: d.Description, Accounts: []accountJSON{}}
 	for _, ac := range d.Accounts {
 		u.Accounts = append(u.Accounts, accountJSON{ID: ac.ID, AuthMethodID: ac.AuthMethodID, MethodName: ac.MethodName, MethodType: ac.MethodType,
-			LoginName: ac.LoginName, Issuer: ac.Issuer, Subject: ac.Subject, FullName: ac.FullName, Email: ac.Email})
+			LoginName: ac.LoginName, Issuer: ac.Issuer, Subject: ac.Subject, FullName: ac.FullName, Email: ac.Email, Version: ac.Version})
 		if ac.LoginName != nil && ac.MethodType == models.AuthMethodPassword && ac.AuthMethodID != "" && u.LoginName == "" {
 			u.LoginName = *ac.LoginName
 		}
@@ -317,7 +320,11 @@ func (s *Server) iamResources(r chi.Router) {
 		del: st.DeleteUser, patchable: checkPatch[userBody]}
 	s.mount(r, users)
 	r.Delete("/accounts/{id}", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
-		if err := st.DeleteAccount(r.Context(), actorFrom(r.Context()), chi.URLParam(r, "id")); err != nil {
+		ctx, err := deleteIfMatch(r, chi.URLParam(r, "id"))
+		if err != nil {
+			return err
+		}
+		if err := st.DeleteAccount(ctx, actorFrom(ctx), chi.URLParam(r, "id")); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)

@@ -91,6 +91,8 @@ type targetJSON struct {
 	CredentialSourceCount  int64          `json:"credential_source_count"`
 	HostSources            []namedRefJSON `json:"host_sources,omitempty"`
 	CredentialSources      []namedRefJSON `json:"credential_sources,omitempty"`
+	// LibrarySources are the attached credential libraries (on reads).
+	LibrarySources []namedRefJSON `json:"library_sources,omitempty"`
 }
 
 func targetItemOf(it models.TargetItem) targetJSON {
@@ -109,6 +111,10 @@ func targetOf(d *models.TargetDetail) targetJSON {
 	}
 	for _, c := range d.CredentialSources {
 		out.CredentialSources = append(out.CredentialSources, namedRefJSON{ID: c.CredentialID, Name: c.CredentialName, Type: c.CredentialType})
+	}
+	out.LibrarySources = []namedRefJSON{}
+	for _, l := range d.LibrarySources {
+		out.LibrarySources = append(out.LibrarySources, namedRefJSON{ID: l.LibraryID, Name: l.LibraryName, Type: l.LibraryType})
 	}
 	return out
 }
@@ -182,7 +188,7 @@ func (b credentialBody) input() models.CredentialInput {
 }
 
 // infraResources are host catalogs, hosts, host sets, targets, credential
-// stores and credentials.
+// stores, credentials and credential libraries.
 func (s *Server) infraResources(r chi.Router) {
 	st := s.store
 	catalogsCreate, catalogsUpdate := namedWrites(st.CreateHostCatalog, func(x *models.HostCatalog) string { return x.ID }, st.UpdateHostCatalog)
@@ -257,6 +263,7 @@ func (s *Server) infraResources(r chi.Router) {
 		}),
 		del: st.DeleteCredential, patchable: checkPatch[credentialBody]}
 	s.mount(r, creds)
+	s.libraryResources(r, targets)
 }
 
 func (s *Server) adminRoutes(r chi.Router) {

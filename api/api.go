@@ -139,6 +139,8 @@ func (s *Server) routes() chi.Router {
 			r.Get("/sessions", s.wrap(s.listSessions))
 			r.Get("/sessions/{id}", s.wrap(s.getSession))
 			r.Post("/sessions/{id}/cancel", s.wrap(s.cancelSession))
+			r.Post("/sessions/{id}/ssh-key", s.wrap(s.signSSHKey))
+			r.Post("/sessions/{id}/revocations/{credential}/retry", s.wrap(s.retryRevocation))
 			r.Get("/history", s.wrap(s.history))
 			r.Get("/history/export", s.wrap(s.exportHistory))
 			s.adminRoutes(r)

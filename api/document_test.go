@@ -119,3 +119,38 @@ func TestValidationCatchesDrift(t *testing.T) {
 		})
 	}
 }
+
+// TestDocumentKeepsSecretsWriteOnly: the items the admin API answers
+// (validated with additionalProperties: false) have no secret member, and
+// every body member carrying a secret is marked writeOnly.
+func TestDocumentKeepsSecretsWriteOnly(t *testing.T) {
+	doc := loadDocument(t)
+	secrets := []string{"password", "client_secret", "private_key", "passphrase", "json", "secret", "ca_private"}
+	for _, name := range []string{"User", "AuthMethod", "Credential", "CredentialLibrary", "CredentialStore", "Target"} {
+		s := doc.Components.Schemas[name]
+		if s == nil || s.Value == nil {
+			t.Fatalf("schema %s missing", name)
+		}
+		if ap := s.Value.AdditionalProperties.Has; ap == nil || *ap {
+			t.Errorf("%s does not refuse unknown members", name)
+		}
+		for _, k := range secrets {
+			if _, ok := s.Value.Properties[k]; ok {
+				t.Errorf("%s answers the secret %q", name, k)
+			}
+		}
+	}
+	for name, body := range map[string][]string{"UserBody": {"password"}, "OIDCBody": {"client_secret"},
+		"CredentialBody": {"password", "private_key", "passphrase", "json"}, "CredentialLibraryBody": {"password"}} {
+		s := doc.Components.Schemas[name]
+		if s == nil || s.Value == nil {
+			t.Fatalf("schema %s missing", name)
+		}
+		for _, k := range body {
+			p := s.Value.Properties[k]
+			if p == nil || p.Value == nil || !p.Value.WriteOnly {
+				t.Errorf("%s.%s is not writeOnly", name, k)
+			}
+		}
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"gatehouse/api"
+	"gatehouse/credlib"
 	"gatehouse/dbtest"
 	"gatehouse/handlers"
 	"gatehouse/models"
@@ -73,7 +74,10 @@ func loadDocument(t testing.TB) *openapi3.T {
 func newHarness(t *testing.T, d models.Dialect) *harness {
 	t.Helper()
 	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
-	store := dbtest.Open(t, d, models.Options{Now: c.Now, CheckOIDCProvider: func(context.Context, string, []string) error { return nil }})
+	backend := credlib.New()
+	t.Cleanup(backend.Close)
+	store := dbtest.Open(t, d, models.Options{Now: c.Now, CheckOIDCProvider: func(context.Context, string, []string) error { return nil },
+		CredentialBackend: backend})
 	h := &harness{t: t, store: store, clock: c}
 	h.admin = dbtest.Admin(t, store)
 	if err := store.DB().Raw("SELECT id FROM auth_methods WHERE type = 'password' ORDER BY created_at LIMIT 1").Scan(&h.authID).Error; err != nil {

@@ -7,19 +7,28 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"gatehouse/models"
 )
 
 // history lists one page of Session history (GET /history): the page's
-// filters, newest first (sort=oldest for oldest first), keyset pages.
+// filters, newest first (sort=oldest for oldest first), keyset pages, and
+// the total of sessions matching the filters. The total is counted on the
+// first page and carried by next_page_token, so the pages of one walk
+// report the same total and a deep page stays as cheap as the first
+// (a count over a million sessions costs up to a second; docs/api.md).
 func (s *Server) history(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f, err := models.ParseHistoryFilter(q.Get)
 	if err != nil {
 		return err
 	}
-	after, err := models.ParseHistoryCursor(q.Get("page_token"))
+	cursor, total, err := historyToken(q.Get("page_token"))
+	if err != nil {
+		return badRequest("page_token", "page_token is not one this API gave out (use next_page_token).")
+	}
+	after, err := models.ParseHistoryCursor(cursor)
 	if err != nil {
 		return badRequest("page_token", "page_token is not one this API gave out (use next_page_token).")
 	}
@@ -29,14 +38,21 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) error {
 			return badRequest("page_size", "page_size must be a number from 1 to 500.")
 		}
 	}
-	p, err := s.store.HistorySessions(r.Context(), actorFrom(r.Context()), models.HistoryPageRequest{Filter: f, After: after, PerPage: size})
+	p, err := s.store.HistorySessions(r.Context(), actorFrom(r.Context()), models.HistoryPageRequest{Filter: f, After: after, PerPage: size, Count: total < 0})
 	if err != nil {
 		return err
 	}
+	if total < 0 {
+		total = p.Total
+	}
+	if p.Next != "" {
+		p.Next += "~" + strconv.FormatInt(total, 10)
+	}
 	out := struct {
 		Items         []models.HistoryJSON `json:"items"`
+		Total         int64                `json:"total"`
 		NextPageToken string               `json:"next_page_token,omitempty"`
-	}{Items: make([]models.HistoryJSON, 0, len(p.Rows)), NextPageToken: p.Next}
+	}{Items: make([]models.HistoryJSON, 0, len(p.Rows)), Total: total, NextPageToken: p.Next}
 	for i := range p.Rows {
 		out.Items = append(out.Items, p.Rows[i].JSON())
 	}
@@ -121,4 +137,20 @@ func (s *Server) exportHistory(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return flush()
+}
+
+// historyToken splits a history page token ("<cursor>~<total>") into its
+// cursor and the total counted on the walk's first page (-1 when it
+// carries none, as a bare cursor: count again).
+func historyToken(tok string) (cursor string, total int64, err error) {
+	switch strings.Count(tok, "~") {
+	case 0, 1:
+		return tok, -1, nil
+	case 2:
+		i := strings.LastIndex(tok, "~")
+		if n, err := strconv.ParseInt(tok[i+1:], 10, 64); err == nil && n >= 0 {
+			return tok[:i], n, nil
+		}
+	}
+	return "", 0, errors.New("not a history page token")
 }

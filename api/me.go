@@ -89,7 +89,7 @@ func (s *Server) cliToken(w http.ResponseWriter, r *http.Request) error {
 
 // logout revokes the caller's own token (DELETE /auth/token).
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
-	if err := s.store.RevokeOwnAPIToken(r.Context(), bearer(r)); err != nil {
+	if err := s.store.RevokeOwnAPIToken(r.Context(), actorFrom(r.Context()), bearer(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

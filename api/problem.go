@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -211,4 +212,20 @@ func ifMatch(r *http.Request) (int, error) {
 		return 0, errBadETag
 	}
 	return v, nil
+}
+
+// deleteIfMatch reads a DELETE's optional If-Match: absent or "*", the
+// delete is unconditional (as Terraform and Boundary's own API delete); an
+// ETag makes it conditional on the item still being at that version (the
+// Store refuses a stale one: 412), and one this API never gave out is 412.
+func deleteIfMatch(r *http.Request, id string) (context.Context, error) {
+	h := strings.TrimSpace(r.Header.Get("If-Match"))
+	if h == "" || h == "*" {
+		return r.Context(), nil
+	}
+	v, err := ifMatch(r)
+	if err != nil {
+		return nil, err
+	}
+	return models.WithIfVersion(r.Context(), id, v), nil
 }

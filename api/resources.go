@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -15,7 +16,8 @@ import (
 // resource is one admin resource served by the generic handlers: list
 // (paginated, filtered by parent and search), read (with ETag), create,
 // update (PATCH merged onto the current item, If-Match required) and
-// delete. Every function calls one Store use case; the Store authorizes.
+// delete (If-Match honored when sent). Every function calls one Store use
+// case; the Store authorizes.
 type resource struct {
 	// path is the collection's path ("/targets").
 	path string
@@ -103,7 +105,12 @@ func (s *Server) mount(r chi.Router, res resource) {
 	}
 	if res.del != nil {
 		r.Delete(res.path+"/{id}", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
-			if err := res.del(r.Context(), actorFrom(r.Context()), chi.URLParam(r, "id")); err != nil {
+			id := chi.URLParam(r, "id")
+			ctx, err := deleteIfMatch(r, id)
+			if err != nil {
+				return err
+			}
+			if err := res.del(ctx, actorFrom(ctx), id); err != nil {
 				return err
 			}
 			w.WriteHeader(http.StatusNoContent)
@@ -242,7 +249,7 @@ func (s *Server) members(r chi.Router, res resource, sub string, add func(contex
 			return &models.ValidationError{Fields: map[string]string{"ids": "Name at least one id."}}
 		}
 		if err := add(r.Context(), actorFrom(r.Context()), chi.URLParam(r, "id"), in.IDs); err != nil {
-			return err
+			return idsField(err)
 		}
 		return s.writeItem(w, r, res, chi.URLParam(r, "id"), http.StatusOK)
 	}))
@@ -274,4 +281,21 @@ func namedWrites[In nameInput, T, U any](create func(context.Context, models.Act
 			_, err := update(ctx, a, id, v, In{Name: b.Name, Description: b.Description})
 			return err
 		})
+}
+
+// idsField names the body's "ids" member in a membership's field errors:
+// the Store names the form's field ("library_ids", "host_ids", …).
+func idsField(err error) error {
+	fields := models.FieldErrors(err)
+	if fields == nil {
+		return err
+	}
+	out := map[string]string{}
+	for k, v := range fields {
+		if strings.HasSuffix(k, "_ids") {
+			k = "ids"
+		}
+		out[k] = v
+	}
+	return &models.ValidationError{Fields: out}
 }

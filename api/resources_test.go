@@ -28,7 +28,9 @@ type world struct {
 	orgID  string
 	method string // an OIDC auth method
 	mg     string // a managed group of it
-	cases  []resourceCase
+	// pgLibrary and sshLibrary are credential libraries of the store.
+	pgLibrary, sshLibrary string
+	cases                 []resourceCase
 }
 
 func newWorld(t *testing.T, h *harness) *world {
@@ -62,6 +64,16 @@ func newWorld(t *testing.T, h *harness) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pgLib, err := h.store.CreateCredentialLibrary(ctx, h.admin, w.infra.StoreID, pgLibraryInput("roles"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sshLib, err := h.store.CreateCredentialLibrary(ctx, h.admin, w.infra.StoreID, models.CredentialLibraryInput{Type: models.LibrarySSHCert,
+		Name: "ssh ca", PrincipalsTemplate: models.DefaultPrincipalsTemplate, Extensions: []string{"permit-pty"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.pgLibrary, w.sshLibrary = pgLib.ID, sshLib.ID
 	x, pj := w.infra, w.infra.ProjectID
 	w.cases = []resourceCase{
 		{"scope", "/scopes", "?parent_id=" + w.orgID, w.orgID, pj, map[string]any{"parent_id": w.orgID, "name": "Staging"}, "scopes"},
@@ -79,8 +91,20 @@ func newWorld(t *testing.T, h *harness) *world {
 		{"credential-store", "/credential-stores", "?scope_id=" + pj, pj, x.StoreID, map[string]any{"scope_id": pj, "name": "Vault"}, "credential_stores"},
 		{"credential", "/credentials", "?store_id=" + x.StoreID, pj, x.CredentialID, map[string]any{"store_id": x.StoreID, "type": "username_password",
 			"name": "app", "username": "app", "password": "pw"}, "credentials"},
+		{"credential-library", "/credential-libraries", "?store_id=" + x.StoreID, pj, pgLib.ID, map[string]any{"store_id": x.StoreID, "type": "postgres",
+			"name": "readers", "url": "postgres://admin@db.example.com:5432/app", "password": "pg-admin-pw", "grant_roles": []string{"app_read"}}, "credential_libraries"},
+		{"credential-library", "/credential-libraries", "?store_id=" + x.StoreID, pj, sshLib.ID, map[string]any{"store_id": x.StoreID, "type": "ssh_certificate",
+			"name": "ops ssh", "principals_template": "ops", "extensions": []string{"permit-pty", "permit-port-forwarding"}, "clock_skew_seconds": 30}, "credential_libraries"},
 	}
 	return w
+}
+
+// pgLibraryInput is a valid Postgres library (never connected to unless
+// tested).
+func pgLibraryInput(name string) models.CredentialLibraryInput {
+	return models.CredentialLibraryInput{Type: models.LibraryPostgres, Name: name, URL: "postgres://admin@db.example.com:5432/postgres",
+		Password: "admin-pw", UsernameTemplate: models.DefaultUsernameTemplate, GrantRoles: "app_read", CreationStatements: models.DefaultCreationStatements,
+		RevocationStatements: models.DefaultRevocationStatements}
 }
 
 // listed reports whether the list answer holds id.
@@ -270,5 +294,102 @@ func TestStaleWritesThroughTheAPI(t *testing.T) {
 			"If-Match", got.header.Get("ETag")), http.StatusOK)
 		want(t, "stale grants", h.call(h.adminTok, http.MethodPut, r.path+"/"+r.id+"/grants", map[string]any{"grants": []string{}},
 			"If-Match", got.header.Get("ETag")), http.StatusPreconditionFailed)
+	})
+}
+
+// TestConditionalDeleteThroughTheAPI: per resource, a DELETE may carry
+// If-Match: a stale ETag is 412 and deletes nothing (nor logs a change), an
+// ETag this API never gave out is 412, the current one deletes. Without
+// If-Match (or with *) the delete is unconditional (the matrix test). A
+// stale ETag never tells a hidden item apart (404 to who cannot see it) nor
+// gets round a refusal (403 to a reader).
+func TestConditionalDeleteThroughTheAPI(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		w := newWorld(t, h)
+		nobody := h.token(h.user("nobody"))
+		reader := h.user("rita")
+		for _, c := range w.cases {
+			h.grant(c.roleScope, reader.UserID, "ids=*;type="+c.kind+";actions=list,read")
+		}
+		readerTok := h.token(dbtest.Login(t, h.store, h.authID, "rita", "rita-password-1"))
+		for _, c := range w.cases {
+			t.Run(c.kind, func(t *testing.T) {
+				created := h.call(h.adminTok, http.MethodPost, c.path, c.create)
+				want(t, "create", created, http.StatusCreated)
+				id, _ := created.json(t)["id"].(string)
+				v1 := created.header.Get("ETag")
+				upd := h.call(h.adminTok, http.MethodPatch, c.path+"/"+id, map[string]any{"description": "moved on"}, "If-Match", v1)
+				want(t, "update", upd, http.StatusOK)
+				v2 := upd.header.Get("ETag")
+				if v2 == v1 {
+					t.Fatalf("the update kept ETag %s", v1)
+				}
+				want(t, "nobody, stale", h.call(nobody, http.MethodDelete, c.path+"/"+id, nil, "If-Match", v1), http.StatusNotFound)
+				want(t, "reader, stale", h.call(readerTok, http.MethodDelete, c.path+"/"+id, nil, "If-Match", v1), http.StatusForbidden)
+				changes := h.count("change_events")
+				a := h.call(h.adminTok, http.MethodDelete, c.path+"/"+id, nil, "If-Match", v1)
+				want(t, "stale delete", a, http.StatusPreconditionFailed)
+				if p := a.problem(t); p.Code != "stale" {
+					t.Errorf("stale delete: %+v", p)
+				}
+				a = h.call(h.adminTok, http.MethodDelete, c.path+"/"+id, nil, "If-Match", `"not-a-version"`)
+				want(t, "foreign ETag", a, http.StatusPreconditionFailed)
+				want(t, "still there", h.call(h.adminTok, http.MethodGet, c.path+"/"+id, nil), http.StatusOK)
+				if n := h.count("change_events"); n != changes {
+					t.Errorf("refused deletes logged %d changes", n-changes)
+				}
+				want(t, "current ETag", h.call(h.adminTok, http.MethodDelete, c.path+"/"+id, nil, "If-Match", v2), http.StatusNoContent)
+				want(t, "gone", h.call(h.adminTok, http.MethodGet, c.path+"/"+id, nil), http.StatusNotFound)
+			})
+		}
+		// If-Match: * deletes whatever the version.
+		c := w.cases[2]
+		created := h.call(h.adminTok, http.MethodPost, c.path, c.create)
+		want(t, "create", created, http.StatusCreated)
+		id, _ := created.json(t)["id"].(string)
+		want(t, "If-Match *", h.call(h.adminTok, http.MethodDelete, c.path+"/"+id, nil, "If-Match", "*"), http.StatusNoContent)
+	})
+}
+
+// TestConditionalAccountDeleteThroughTheAPI: an account's version is on its
+// user; DELETE /accounts/{id} with a stale one is 412 and keeps it.
+func TestConditionalAccountDeleteThroughTheAPI(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		created := h.call(h.adminTok, http.MethodPost, "/users", map[string]any{"scope_id": "global", "name": "yan", "login_name": "yan", "password": "yan-password-1"})
+		want(t, "create user", created, http.StatusCreated)
+		var u struct {
+			ID       string `json:"id"`
+			Accounts []struct {
+				ID      string `json:"id"`
+				Version int    `json:"version"`
+			} `json:"accounts"`
+		}
+		_ = json.Unmarshal(created.body, &u)
+		if len(u.Accounts) != 1 || u.Accounts[0].Version != 1 {
+			t.Fatalf("user %s", created.body)
+		}
+		acct := u.Accounts[0].ID
+		want(t, "new password", h.call(h.adminTok, http.MethodPatch, "/users/"+u.ID, map[string]any{"password": "yan-password-2"},
+			"If-Match", created.header.Get("ETag")), http.StatusOK)
+		got := h.call(h.adminTok, http.MethodGet, "/users/"+u.ID, nil)
+		_ = json.Unmarshal(got.body, &u)
+		if len(u.Accounts) != 1 || u.Accounts[0].Version != 2 {
+			t.Fatalf("after a new password: %s", got.body)
+		}
+		a := h.call(h.adminTok, http.MethodDelete, "/accounts/"+acct, nil, "If-Match", `"1"`)
+		want(t, "stale account delete", a, http.StatusPreconditionFailed)
+		got = h.call(h.adminTok, http.MethodGet, "/users/"+u.ID, nil)
+		u.Accounts = nil
+		_ = json.Unmarshal(got.body, &u)
+		if len(u.Accounts) != 1 || u.Accounts[0].ID != acct {
+			t.Fatalf("a stale delete removed the account: %s", got.body)
+		}
+		want(t, "account delete", h.call(h.adminTok, http.MethodDelete, "/accounts/"+acct, nil, "If-Match", `"2"`), http.StatusNoContent)
+		got = h.call(h.adminTok, http.MethodGet, "/users/"+u.ID, nil)
+		u.Accounts = nil
+		_ = json.Unmarshal(got.body, &u)
+		if len(u.Accounts) != 0 {
+			t.Errorf("account still listed: %s", got.body)
+		}
 	})
 }

@@ -175,11 +175,38 @@ type credentialJSON struct {
 	PrivateKey string          `json:"private_key,omitempty"`
 	Passphrase string          `json:"passphrase,omitempty"`
 	Object     json.RawMessage `json:"object,omitempty"`
+	// Principals, Certificate (authorized_keys format; empty until a public
+	// key is signed: POST /sessions/{id}/ssh-key) and ValidBefore are an
+	// SSH certificate's.
+	Principals  []string   `json:"principals,omitempty"`
+	Certificate string     `json:"certificate,omitempty"`
+	ValidBefore *time.Time `json:"valid_before,omitempty"`
 }
 
 func credentialOf(c models.IssuedCredential) credentialJSON {
 	return credentialJSON{ID: c.ID, Name: c.Name, Type: c.Type, Purpose: c.Purpose, StoreName: c.StoreName, Username: c.Username,
-		Password: c.Password, PrivateKey: c.PrivateKey, Passphrase: c.Passphrase, Object: c.Object}
+		Password: c.Password, PrivateKey: c.PrivateKey, Passphrase: c.Passphrase, Object: c.Object,
+		Principals: c.Principals, Certificate: c.Certificate, ValidBefore: c.ValidBefore}
+}
+
+// signSSHKey signs the caller's public key with the CA of every SSH
+// certificate library of their live session (POST /sessions/{id}/ssh-key,
+// body {"public_key": "ssh-ed25519 …"}), as the session page's form does,
+// and answers the session's SSH certificate credentials.
+func (s *Server) signSSHKey(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		PublicKey string `json:"public_key"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	creds, err := s.store.SignSessionSSHKey(r.Context(), actorFrom(r.Context()), chi.URLParam(r, "id"), in.PublicKey)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		Credentials []credentialJSON `json:"credentials"`
+	}{mapSlice(creds, credentialOf)})
 }
 
 // authorizedJSON is a session just started: its token and credentials are
@@ -245,6 +272,51 @@ type sessionDetailJSON struct {
 	History     []stateJSON      `json:"history"`
 	Connections []connectionJSON `json:"connections"`
 	Credentials []credentialJSON `json:"credentials"`
+	// Brokered are the credentials the session was given, without
+	// secrets, with the revocation state of those a library minted.
+	Brokered []brokeredJSON `json:"brokered"`
+}
+
+// brokeredJSON is a credential given to a session (no secret).
+type brokeredJSON struct {
+	CredentialID string          `json:"credential_id"`
+	Name         string          `json:"name"`
+	Type         string          `json:"type"`
+	Source       string          `json:"source"`
+	LibraryID    string          `json:"library_id,omitempty"`
+	IssuedAt     time.Time       `json:"issued_at"`
+	RevokedAt    *time.Time      `json:"revoked_at"`
+	Revocation   *revocationJSON `json:"revocation,omitempty"`
+}
+
+// revocationJSON is where a minted credential's revocation stands.
+type revocationJSON struct {
+	State         string     `json:"state"`
+	Attempts      int        `json:"attempts"`
+	LastError     string     `json:"last_error,omitempty"`
+	NextAttemptAt time.Time  `json:"next_attempt_at"`
+	RevokedAt     *time.Time `json:"revoked_at"`
+}
+
+func brokeredOf(b models.SessionCredentialRow) brokeredJSON {
+	out := brokeredJSON{CredentialID: b.CredentialID, Name: b.Name, Type: b.Type, Source: b.Source, LibraryID: b.LibraryID,
+		IssuedAt: b.IssuedAt, RevokedAt: b.RevokedAt}
+	if r := b.Revocation; r != nil {
+		out.Revocation = &revocationJSON{State: r.State, Attempts: r.Attempts, LastError: r.LastError, NextAttemptAt: r.NextAttemptAt,
+			RevokedAt: r.RevokedAt}
+	}
+	return out
+}
+
+// retryRevocation makes a minted credential's failed or pending
+// revocation due now, as the audit page's Retry button does
+// (POST /sessions/{id}/revocations/{credential}/retry), and answers the
+// session.
+func (s *Server) retryRevocation(w http.ResponseWriter, r *http.Request) error {
+	if err := s.store.RetryRevocation(r.Context(), actorFrom(r.Context()), chi.URLParam(r, "id"), chi.URLParam(r, "credential")); err != nil {
+		return err
+	}
+	return s.getSession(w, r)
 }
 
 type stateJSON struct {
@@ -259,7 +331,8 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := sessionDetailJSON{sessionJSON: sessionOf(models.SessionItem{Session: d.Session, Actions: d.Actions}),
-		Connections: nonNil(mapSlice(d.Connections, connectionOf)), Credentials: nonNil(mapSlice(d.Credentials, credentialOf))}
+		Connections: nonNil(mapSlice(d.Connections, connectionOf)), Credentials: nonNil(mapSlice(d.Credentials, credentialOf)),
+		Brokered: nonNil(mapSlice(d.Brokered, brokeredOf))}
 	for _, h := range d.History {
 		out.History = append(out.History, stateJSON{string(h.State), h.At})
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -99,10 +100,31 @@ func TestTokenLifecycleThroughTheAPI(t *testing.T) {
 		}
 		a = h.bad("", http.MethodGet, "/me", nil, "Authorization", "Basic YWRtaW46cGFzc3dvcmQ=")
 		want(t, "basic auth", a, http.StatusUnauthorized)
-		// Logout revokes the token of the request.
-		tok3 := h.token(h.user("bob"))
+		// Logout revokes the token of the request, recorded in the change
+		// log like any token revocation (by its owner, on the token).
+		bob := h.user("bob")
+		tok3 := h.token(bob)
+		var tokenID string
+		if err := h.store.DB().Raw("SELECT id FROM api_tokens WHERE user_id = ?", bob.UserID).Scan(&tokenID).Error; err != nil || tokenID == "" {
+			t.Fatalf("bob's token: %q %v", tokenID, err)
+		}
 		want(t, "logout", h.call(tok3, http.MethodDelete, "/auth/token", nil), http.StatusNoContent)
 		want(t, "after logout", h.call(tok3, http.MethodGet, "/me", nil), http.StatusUnauthorized)
+		var logged []struct{ ActorID, ResourceType, ResourceName, BeforeJSON, AfterJSON string }
+		if err := h.store.DB().Raw("SELECT actor_id, resource_type, resource_name, before_json, after_json FROM change_events WHERE resource_id = ? AND action = 'delete'",
+			tokenID).Scan(&logged).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(logged) != 1 || logged[0].ActorID != bob.UserID || logged[0].ResourceType != "api-token" || logged[0].ResourceName != "test" ||
+			logged[0].BeforeJSON == "" || logged[0].AfterJSON != "" {
+			t.Errorf("logout in the change log: %+v", logged)
+		}
+		// Logging out again (the token is gone) is refused, and logs nothing.
+		changes := h.count("change_events")
+		want(t, "logout twice", h.call(tok3, http.MethodDelete, "/auth/token", nil), http.StatusUnauthorized)
+		if n := h.count("change_events"); n != changes {
+			t.Errorf("a refused logout logged %d changes", n-changes)
+		}
 	})
 }
 
@@ -228,6 +250,90 @@ func TestSessionsThroughTheAPI(t *testing.T) {
 		}
 		if n != 1 {
 			t.Errorf("jsonl lines %d, want 1: %s", n, jl.body)
+		}
+	})
+}
+
+// TestHistoryTotalsThroughTheAPI: history pages report how many sessions
+// match the filters in all, on every page of a walk (counted on its first
+// page), for each filter, and only the sessions the caller may see.
+func TestHistoryTotalsThroughTheAPI(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		x := h.project("Prod")
+		alice, bob := h.user("alice"), h.user("bob")
+		h.grant(x.ProjectID, alice.UserID, "ids=*;type=target;actions=list,read,authorize-session")
+		alice = dbtest.Login(t, h.store, h.authID, "alice", "alice-password-1")
+		at := h.token(alice)
+		start := func(target string, body any) {
+			t.Helper()
+			want(t, "authorize", h.call(at, http.MethodPost, "/targets/"+target+"/authorize-session", body), http.StatusCreated)
+			h.clock.Add(time.Minute)
+		}
+		for range 3 {
+			start(x.TargetID, map[string]string{"host_id": x.HostID})
+		}
+		start(x.AddrTargetID, nil)
+		start(x.AddrTargetID, nil)
+		type histPage struct {
+			Items []struct {
+				SessionID string `json:"session_id"`
+			} `json:"items"`
+			Total int    `json:"total"`
+			Next  string `json:"next_page_token"`
+		}
+		get := func(tok, query string) histPage {
+			t.Helper()
+			a := h.call(tok, http.MethodGet, "/history?"+query, nil)
+			want(t, "history "+query, a, http.StatusOK)
+			var p histPage
+			if err := json.Unmarshal(a.body, &p); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+		p := get(h.adminTok, "page_size=2")
+		// A session started during the walk: the walk's pages keep the
+		// total of its first page (counted once, carried by the token).
+		start(x.AddrTargetID, nil)
+		seen := map[string]bool{}
+		for pages := 1; ; pages++ {
+			if p.Total != 5 {
+				t.Errorf("page %d: total %d, want 5", pages, p.Total)
+			}
+			for _, it := range p.Items {
+				seen[it.SessionID] = true
+			}
+			if p.Next == "" {
+				if pages != 3 {
+					t.Errorf("%d pages, want 3", pages)
+				}
+				break
+			}
+			p = get(h.adminTok, "page_size=2&page_token="+url.QueryEscape(p.Next))
+		}
+		if len(seen) != 5 {
+			t.Errorf("pages listed %d sessions, want 5", len(seen))
+		}
+		if p := get(h.adminTok, "page_size=2"); p.Total != 6 {
+			t.Errorf("a new walk counts again: total %d, want 6", p.Total)
+		}
+		a := h.call(h.adminTok, http.MethodGet, "/history?page_token=2026-01-01T00:00:00Z~s_x~many", nil)
+		want(t, "bad page token", a, http.StatusBadRequest)
+		if p := a.problem(t); p.Errors["page_token"] == "" {
+			t.Errorf("bad token: %+v", p)
+		}
+		if p := get(h.adminTok, "target="+x.TargetID+"&page_size=1"); p.Total != 3 || len(p.Items) != 1 {
+			t.Errorf("filtered by target: total %d, %d items", p.Total, len(p.Items))
+		}
+		if p := get(h.adminTok, "target="+x.AddrTargetID+"&sort=oldest"); p.Total != 3 || len(p.Items) != 3 {
+			t.Errorf("filtered by the other target: total %d, %d items", p.Total, len(p.Items))
+		}
+		if p := get(h.adminTok, "user=nobody-at-all"); p.Total != 0 || len(p.Items) != 0 {
+			t.Errorf("no match: %+v", p)
+		}
+		// Bob may not see alice's sessions: his total says so too.
+		if p := get(h.token(bob), ""); p.Total != 0 || len(p.Items) != 0 {
+			t.Errorf("bob's history: %+v", p)
 		}
 	})
 }

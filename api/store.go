@@ -12,7 +12,7 @@ type Store interface {
 	ActorByAPIToken(ctx context.Context, token string) (models.Actor, *models.APIToken, error)
 	PasswordAPIToken(ctx context.Context, in models.PasswordLogin, name string) (*models.NewAPIToken, error)
 	ExchangeCLILoginCode(ctx context.Context, code, verifier, redirectURI string) (*models.NewAPIToken, error)
-	RevokeOwnAPIToken(ctx context.Context, token string) error
+	RevokeOwnAPIToken(ctx context.Context, a models.Actor, token string) error
 	ListAPITokens(ctx context.Context, a models.Actor) ([]models.APIToken, error)
 	RevokeAPIToken(ctx context.Context, a models.Actor, id string) error
 	PublicAuthMethods(ctx context.Context) ([]models.LoginOption, error)
@@ -22,6 +22,8 @@ type Store interface {
 	StartSession(ctx context.Context, a models.Actor, in models.StartSessionInput) (*models.StartedSession, error)
 	GetSession(ctx context.Context, a models.Actor, id string) (*models.SessionDetail, error)
 	CancelSession(ctx context.Context, a models.Actor, id string) (*models.Session, error)
+	SignSessionSSHKey(ctx context.Context, a models.Actor, sessionID, publicKey string) ([]models.IssuedCredential, error)
+	RetryRevocation(ctx context.Context, a models.Actor, sessionID, credentialID string) error
 	ListSessions(ctx context.Context, a models.Actor, f models.SessionFilter) (models.Page[models.SessionItem], error)
 	HistorySessions(ctx context.Context, a models.Actor, req models.HistoryPageRequest) (*models.HistoryPage, error)
 	ExportHistory(ctx context.Context, a models.Actor, f models.HistoryFilter, emit func(*models.HistoryRow) error) error
@@ -111,6 +113,15 @@ type Store interface {
 	CreateCredential(ctx context.Context, a models.Actor, storeID string, in models.CredentialInput) (*models.Credential, error)
 	UpdateCredential(ctx context.Context, a models.Actor, id string, version int, in models.CredentialInput) (*models.Credential, error)
 	DeleteCredential(ctx context.Context, a models.Actor, id string) error
+
+	ListCredentialLibraries(ctx context.Context, a models.Actor, storeID string, opt models.ListOptions) (models.Page[models.CredentialLibraryItem], error)
+	GetCredentialLibrary(ctx context.Context, a models.Actor, id string) (*models.CredentialLibraryItem, error)
+	CreateCredentialLibrary(ctx context.Context, a models.Actor, storeID string, in models.CredentialLibraryInput) (*models.CredentialLibrary, error)
+	UpdateCredentialLibrary(ctx context.Context, a models.Actor, id string, version int, in models.CredentialLibraryInput) (*models.CredentialLibrary, error)
+	DeleteCredentialLibrary(ctx context.Context, a models.Actor, id string) error
+	TestCredentialLibrary(ctx context.Context, a models.Actor, id string) (string, error)
+	AddTargetLibrarySources(ctx context.Context, a models.Actor, targetID string, libraryIDs []string) error
+	RemoveTargetLibrarySource(ctx context.Context, a models.Actor, targetID, libraryID string) error
 }
 
 var _ Store = (*models.Store)(nil)

@@ -164,7 +164,19 @@ func Sessions(ctx context.Context, args []string, env Env) error {
 	if *all {
 		header = append(header, "USER")
 	}
-	return table(env.Stdout, header, rows)
+	if err := table(env.Stdout, header, rows); err != nil {
+		return err
+	}
+	more(env, len(rows), page.Total, "--limit (at most 200), --state or --target")
+	return nil
+}
+
+// more tells, on stderr, that a table shows only shown of total items and
+// how to see the others.
+func more(env Env, shown int, total int64, how string) {
+	if total > int64(shown) {
+		fmt.Fprintf(env.Stderr, "Showing %d of %d sessions; narrow or widen with %s.\n", shown, total, how)
+	}
 }
 
 // Cancel is `gatehouse cancel ID`.
@@ -257,6 +269,7 @@ func History(ctx context.Context, args []string, env Env) error {
 			BytesUp           int64     `json:"bytes_up"`
 			BytesDown         int64     `json:"bytes_down"`
 		} `json:"items"`
+		Total int64 `json:"total"`
 	}
 	if err := cl.do(ctx, http.MethodGet, "/history", q, nil, &page); err != nil {
 		return err
@@ -274,5 +287,9 @@ func History(ctx context.Context, args []string, env Env) error {
 		rows = append(rows, []string{h.SessionID, h.CreatedAt.Local().Format("2006-01-02 15:04"), h.UserName, h.ProjectName + "/" + h.TargetName,
 			st, strconv.Itoa(h.ConnectionCount), strconv.FormatInt(h.BytesUp+h.BytesDown, 10)})
 	}
-	return table(env.Stdout, []string{"SESSION", "STARTED", "USER", "TARGET", "STATE", "CONNECTIONS", "BYTES"}, rows)
+	if err := table(env.Stdout, []string{"SESSION", "STARTED", "USER", "TARGET", "STATE", "CONNECTIONS", "BYTES"}, rows); err != nil {
+		return err
+	}
+	more(env, len(rows), page.Total, "--limit (at most 500) or the filters; --format csv or json streams them all")
+	return nil
 }

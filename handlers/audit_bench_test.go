@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"runtime"
 	"slices"
@@ -119,16 +120,18 @@ func BenchmarkAudit(b *testing.B) {
 			store, admin := benchStore(b, d, n)
 			h := handlers.Audit{Store: store}
 			b.Run("history", func(b *testing.B) { benchHistory(b, h, admin, n) })
+			b.Run("history-total", func(b *testing.B) { benchHistoryTotal(b, store, admin, n) })
 			b.Run("export", func(b *testing.B) { benchExport(b, h, admin) })
 			b.Run("charts", func(b *testing.B) { benchCharts(b, h, admin) })
 		})
 	}
 }
 
-func benchHistory(b *testing.B, h handlers.Audit, admin models.Actor, n int) {
+// historyQueries are the filters the history benchmarks try, one at a time.
+func historyQueries(n int) []struct{ name, q string } {
 	mid := benchT0.Add(time.Duration(n) * time.Second) // the middle of the seeded range
 	deep := models.HistoryCursor{CreatedAt: mid, SessionID: "s_" + fmt.Sprintf("%010d", n/2)}.String()
-	queries := []struct{ name, q string }{
+	return []struct{ name, q string }{
 		{"none", ""},
 		{"range", "from=" + mid.Format(time.DateOnly) + "&to=" + mid.Format(time.DateOnly)},
 		{"user-id", "user=u_42"},
@@ -145,7 +148,10 @@ func benchHistory(b *testing.B, h handlers.Audit, admin models.Actor, n int) {
 		{"oldest", "sort=oldest"},
 		{"deep-page", "after=" + deep},
 	}
-	for _, qc := range queries {
+}
+
+func benchHistory(b *testing.B, h handlers.Audit, admin models.Actor, n int) {
+	for _, qc := range historyQueries(n) {
 		b.Run(qc.name, func(b *testing.B) {
 			durs := make([]time.Duration, 0, b.N)
 			rows := 0
@@ -243,4 +249,44 @@ func vmKB(field string) int64 {
 		}
 	}
 	return -1
+}
+
+// benchHistoryTotal measures what the API's history page adds to the
+// page's query: the total of the filter (HistoryPageRequest.Count), as
+// the Store use case alone without and with it.
+func benchHistoryTotal(b *testing.B, store *models.Store, admin models.Actor, n int) {
+	for _, qc := range historyQueries(n) {
+		vals, _ := url.ParseQuery(qc.q)
+		f, err := models.ParseHistoryFilter(vals.Get)
+		if err != nil {
+			b.Fatal(err)
+		}
+		after, err := models.ParseHistoryCursor(vals.Get("after"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, count := range []bool{false, true} {
+			name := qc.name + "/page"
+			if count {
+				name = qc.name + "/page+total"
+			}
+			b.Run(name, func(b *testing.B) {
+				durs := make([]time.Duration, 0, b.N)
+				var total int64
+				for i := 0; i < b.N; i++ {
+					t0 := time.Now()
+					p, err := store.HistorySessions(context.Background(), admin, models.HistoryPageRequest{Filter: f, After: after, PerPage: 50, Count: count})
+					if err != nil {
+						b.Fatal(err)
+					}
+					durs = append(durs, time.Since(t0))
+					total = p.Total
+				}
+				slices.Sort(durs)
+				b.ReportMetric(float64(durs[len(durs)/2].Microseconds())/1000, "p50-ms")
+				b.ReportMetric(float64(durs[(len(durs)*99)/100].Microseconds())/1000, "p99-ms")
+				b.ReportMetric(float64(total), "total")
+			})
+		}
+	}
 }

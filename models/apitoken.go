@@ -164,16 +164,30 @@ func (s *Store) RevokeAPIToken(ctx context.Context, a Actor, id string) error {
 	})
 }
 
-// RevokeOwnAPIToken deletes the token holding secret (`gatehouse logout`).
-// An unknown token is not an error.
-func (s *Store) RevokeOwnAPIToken(ctx context.Context, secret string) error {
-	if secret == "" {
+// RevokeOwnAPIToken deletes the token holding secret (`gatehouse logout`),
+// which must be one of a's own; the revocation is recorded in the change
+// log in the same transaction, like any other token revocation. An unknown
+// token (or another user's) is not an error: nothing is deleted.
+func (s *Store) RevokeOwnAPIToken(ctx context.Context, a Actor, secret string) error {
+	if secret == "" || !a.Authenticated() {
 		return nil
 	}
-	if err := s.q(ctx).Where("token_hash = ?", hashSecret(secret)).Delete(&APIToken{}).Error; err != nil {
-		return fmt.Errorf("revoke API token: %w", err)
-	}
-	return nil
+	return s.Transact(ctx, func(tx *Store) error {
+		var ids []string
+		if err := tx.forUpdate(tx.q(ctx).Model(&APIToken{})).Where("token_hash = ? AND user_id = ?", hashSecret(secret), a.UserID).
+			Pluck("id", &ids).Error; err != nil {
+			return fmt.Errorf("find API token: %w", err)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		return tx.changeTx(ctx, a, ActionDelete, "api-token", ids[0], func(tx *Store) error {
+			if err := tx.q(ctx).Where("id = ?", ids[0]).Delete(&APIToken{}).Error; err != nil {
+				return fmt.Errorf("revoke API token %s: %w", ids[0], err)
+			}
+			return nil
+		})
+	})
 }
 
 // ActorByAPIToken resolves a bearer token to its actor, like LoginByToken

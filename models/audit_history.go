@@ -67,6 +67,9 @@ type HistoryPageRequest struct {
 	After   HistoryCursor
 	Back    bool
 	PerPage int // default 50, at most 500
+	// Count asks for Total: every row matching Filter (a count the page
+	// itself does not need, so the history page leaves it off).
+	Count bool
 }
 
 // HistoryRow is a session as Session history lists and exports it.
@@ -108,6 +111,8 @@ var HistoryColumns = []string{"session_id", "created_at", "expires_at", "state",
 type HistoryPage struct {
 	Rows       []HistoryRow
 	Next, Prev string
+	// Total is how many rows match the filter in all (when asked: Count).
+	Total int64
 }
 
 // historySelect selects HistoryColumns from from (aliased w).
@@ -285,6 +290,11 @@ func (s *Store) HistorySessions(ctx context.Context, a Actor, req HistoryPageReq
 			if req.After.SessionID != "" {
 				page.Prev = firstC
 			}
+		}
+	}
+	if req.Count {
+		if err := s.q(ctx).Raw("SELECT count(*) FROM warehouse_sessions w WHERE "+where, args...).Scan(&page.Total).Error; err != nil {
+			return nil, fmt.Errorf("count history: %w", err)
 		}
 	}
 	return page, nil

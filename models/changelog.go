@@ -367,12 +367,22 @@ func changePayload(e *ChangeEvent, before, after map[string]any) ChangeEventData
 // before and after. Every mutating use case goes through it (or createTx).
 func (s *Store) changeTx(ctx context.Context, a Actor, action Action, resourceType, id string, change func(tx *Store) error) error {
 	return s.Transact(ctx, func(tx *Store) error {
+		refuse := false
+		if action == ActionDelete {
+			var err error
+			if refuse, err = tx.staleDelete(ctx, resourceType, id); err != nil {
+				return err
+			}
+		}
 		before, err := tx.snapshot(ctx, resourceType, id)
 		if err != nil {
 			return err
 		}
 		if err := change(tx); err != nil {
 			return err
+		}
+		if refuse { // refused only now, after the use case's authorization: rolled back
+			return stale(fmt.Sprintf("delete %s %s", resourceType, id))
 		}
 		return tx.recordChange(ctx, a, action, resourceType, id, before)
 	})

@@ -85,8 +85,12 @@ func (s *Store) GetCredentialStore(ctx context.Context, a Actor, id string) (*Cr
 		return nil, fmt.Errorf("count credentials: %w", err)
 	}
 	item.MayCreateLibrary = s.authorize(ctx, a, ActionCreate, acl.Resource{Type: "credential-library", ScopeID: cs.ScopeID, ParentID: cs.ID}) == nil
-	if item.Libraries, err = s.ListCredentialLibraries(ctx, a, id); err != nil {
-		return nil, err
+	// The store page shows every library the actor may list (none when it
+	// may see the store but not list its libraries).
+	if s.authorize(ctx, a, ActionList, acl.Resource{Type: "credential-library", ScopeID: cs.ScopeID, ParentID: cs.ID}) == nil {
+		if item.Libraries, _, err = s.storeLibraries(ctx, a, cs, ListOptions{}); err != nil {
+			return nil, err
+		}
 	}
 	return item, nil
 }

@@ -108,6 +108,19 @@ func (l CredentialLibrary) Decoded() LibrarySettings {
 // need, for the CA public key written to path.
 func TrustedUserCAKeysLine(path string) string { return "TrustedUserCAKeys " + path }
 
+// SSHCAKeyPath is where the docs, the library page and the API suggest an
+// SSH library's hosts keep its CA public key.
+func SSHCAKeyPath(libraryID string) string { return "/etc/ssh/gatehouse_" + libraryID + ".pub" }
+
+// SSHKRLPath is where they suggest hosts keep the library's KRL.
+func SSHKRLPath(libraryID string) string { return "/etc/ssh/gatehouse_" + libraryID + ".krl" }
+
+// SSHDConfigLines are the sshd_config lines an SSH library's hosts need:
+// TrustedUserCAKeys and RevokedKeys at the suggested paths.
+func SSHDConfigLines(libraryID string) string {
+	return TrustedUserCAKeysLine(SSHCAKeyPath(libraryID)) + "\nRevokedKeys " + SSHKRLPath(libraryID)
+}
+
 // CredentialLibraryInput is the library form. Type is read on create
 // only. On edit an empty Password keeps the stored one.
 type CredentialLibraryInput struct {

@@ -82,31 +82,51 @@ func (s *Store) GetCredentialLibrary(ctx context.Context, a Actor, id string) (*
 	return item, nil
 }
 
-// ListCredentialLibraries lists the libraries of a store the actor may see.
-func (s *Store) ListCredentialLibraries(ctx context.Context, a Actor, storeID string) ([]CredentialLibraryItem, error) {
+// ListCredentialLibraries lists one page of the libraries of a store the
+// actor may see, matching opt.Search on name, description and type, with
+// their total. Errors: ErrNotFound (the store), ErrForbidden (may see the
+// store but not list its libraries).
+func (s *Store) ListCredentialLibraries(ctx context.Context, a Actor, storeID string, opt ListOptions) (Page[CredentialLibraryItem], error) {
+	opt = opt.norm()
+	page := Page[CredentialLibraryItem]{Page: opt.Page, PerPage: opt.PerPage}
 	cs, err := s.readCredentialStore(ctx, a, storeID)
 	if err != nil {
-		return nil, err
+		return page, err
 	}
 	if err := s.authorize(ctx, a, ActionList, acl.Resource{Type: "credential-library", ScopeID: cs.ScopeID, ParentID: cs.ID}); err != nil {
-		return nil, nil // may see the store but not its libraries
+		return page, err
 	}
+	page.Items, page.Total, err = s.storeLibraries(ctx, a, cs, opt)
+	return page, err
+}
+
+// storeLibraries lists the libraries of cs the actor may read (one page of
+// opt; every one when opt.PerPage is 0) and counts them.
+func (s *Store) storeLibraries(ctx context.Context, a Actor, cs *CredentialStore, opt ListOptions) ([]CredentialLibraryItem, int64, error) {
 	cond, args, err := s.listCondition(ctx, a, "credential-library", ActionRead, ListColumns{Scope: "cl.scope_id", ID: "cl.id", Parent: "cl.store_id"})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
+	}
+	q := s.q(ctx).Table("credential_libraries AS cl").Where("cl.store_id = ?", cs.ID).Where(cond, args...)
+	q = s.searchNameDesc(q, "cl", opt.Search, "cl.type")
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, 0, fmt.Errorf("count credential libraries: %w", err)
+	}
+	q = q.Select("cl.id, cl.store_id, cl.scope_id, cl.type, cl.name, cl.description, cl.settings, cl.public_key, cl.created_at, cl.updated_at, cl.version").
+		Order("lower(cl.name), cl.id")
+	if opt.PerPage > 0 {
+		q = q.Limit(opt.PerPage).Offset(opt.offset())
 	}
 	var out []CredentialLibraryItem
-	err = s.q(ctx).Table("credential_libraries AS cl").Where("cl.store_id = ?", cs.ID).Where(cond, args...).
-		Select("cl.id, cl.store_id, cl.scope_id, cl.type, cl.name, cl.description, cl.settings, cl.public_key, cl.created_at, cl.updated_at, cl.version").
-		Order("lower(cl.name), cl.id").Scan(&out).Error
-	if err != nil {
-		return nil, fmt.Errorf("list credential libraries: %w", err)
+	if err := q.Scan(&out).Error; err != nil {
+		return nil, 0, fmt.Errorf("list credential libraries: %w", err)
 	}
 	for i := range out {
 		out[i].StoreName = cs.Name
 		out[i].Actions = s.Allowed(ctx, a, libraryResource(&out[i].CredentialLibrary), ActionRead, ActionUpdate, ActionDelete)
 	}
-	return out, nil
+	return out, total, nil
 }
 
 // UpdateCredentialLibrary edits a library; its type and SSH CA never

@@ -30,11 +30,11 @@ func LibraryForm(l *models.CredentialLibrary) Form {
 
 // caKeyPath is where the docs and the library page suggest hosts keep the CA key.
 func caKeyPath(l *models.CredentialLibraryItem) string {
-	return "/etc/ssh/gatehouse_" + l.ID + ".pub"
+	return models.SSHCAKeyPath(l.ID)
 }
 
 func krlPath(l *models.CredentialLibraryItem) string {
-	return "/etc/ssh/gatehouse_" + l.ID + ".krl"
+	return models.SSHKRLPath(l.ID)
 }
 
 // revocationText says where a credential's revocation stands.
