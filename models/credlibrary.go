@@ -104,10 +104,6 @@ func (l CredentialLibrary) Decoded() LibrarySettings {
 	return s
 }
 
-// TrustedUserCAKeysLine is the sshd_config line an SSH library's hosts
-// need, for the CA public key written to path.
-func TrustedUserCAKeysLine(path string) string { return "TrustedUserCAKeys " + path }
-
 // SSHCAKeyPath is where the docs, the library page and the API suggest an
 // SSH library's hosts keep its CA public key.
 func SSHCAKeyPath(libraryID string) string { return "/etc/ssh/gatehouse_" + libraryID + ".pub" }
@@ -118,7 +114,7 @@ func SSHKRLPath(libraryID string) string { return "/etc/ssh/gatehouse_" + librar
 // SSHDConfigLines are the sshd_config lines an SSH library's hosts need:
 // TrustedUserCAKeys and RevokedKeys at the suggested paths.
 func SSHDConfigLines(libraryID string) string {
-	return TrustedUserCAKeysLine(SSHCAKeyPath(libraryID)) + "\nRevokedKeys " + SSHKRLPath(libraryID)
+	return "TrustedUserCAKeys " + SSHCAKeyPath(libraryID) + "\nRevokedKeys " + SSHKRLPath(libraryID)
 }
 
 // CredentialLibraryInput is the library form. Type is read on create
