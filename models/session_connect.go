@@ -40,9 +40,21 @@ var (
 // ErrNotFound (unknown token), ErrSessionEnded, ErrSessionExpired,
 // ErrLimitReached.
 func (s *Store) AdmitConnection(ctx context.Context, in AdmitInput) (*Admission, error) {
+	if s.inTx || s.admits == nil {
+		return s.admitOne(ctx, in)
+	}
+	return s.admits.admit(ctx, s, in) // session_admit_batch.go
+}
+
+// admitOne is AdmitConnection for one connection on its own: the fast path
+// when the session is active, else the general transaction.
+func (s *Store) admitOne(ctx context.Context, in AdmitInput) (*Admission, error) {
 	// An active session's connection: one statement (session_admit.go).
-	if adm, ok, err := s.admitActive(ctx, in); err != nil || ok {
-		return adm, err
+	if adms, ok, err := s.admitActive(ctx, in.Token, []AdmitInput{in}); err != nil || ok {
+		if err != nil {
+			return nil, err
+		}
+		return adms[0], nil
 	}
 	var out *Admission
 	err := s.Transact(ctx, func(tx *Store) error {
