@@ -49,6 +49,11 @@ func (s *Store) ConnectionsClosed(ctx context.Context, ends []ConnectionEnd) (in
 	}
 	err := s.Transact(ctx, func(tx *Store) error {
 		now := tx.now()
+		if tx.dialect == Postgres && len(ids) <= 500 {
+			var err error
+			known, err = tx.closePostgres(ctx, ids, byID, now)
+			return err
+		}
 		changes, err := tx.lockSessionsOf(ctx, ids)
 		if err != nil || len(changes) == 0 {
 			return err
@@ -286,7 +291,7 @@ func (s *Store) warehouseConnectionsByID(ctx context.Context, ids []string) erro
 				}
 			}
 		}
-		if err := s.connectionClosedEvents(ctx, closing); err != nil {
+		if err := s.connectionClosedEvents(ctx, closing, nil); err != nil {
 			return err
 		}
 	}
@@ -326,14 +331,20 @@ func (s *Store) syncWarehouseConnections(ctx context.Context, ids []string) erro
 
 // connectionClosedEvents queues the session.connection_closed webhook
 // event of each connection just closed in the warehouse (nothing, and one
-// read, when no endpoint subscribes to it).
-func (s *Store) connectionClosedEvents(ctx context.Context, ids []string) error {
+// read, when no endpoint subscribes to it; none when eps, the subscribed
+// endpoints read earlier, is given and empty).
+func (s *Store) connectionClosedEvents(ctx context.Context, ids []string, eps []Webhook) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	eps, err := s.subscribedEndpoints(ctx, EventSessionConnectionClosed)
-	if err != nil || len(eps) == 0 {
-		return err
+	if eps == nil {
+		var err error
+		if eps, err = s.subscribedEndpoints(ctx, EventSessionConnectionClosed); err != nil {
+			return err
+		}
+	}
+	if len(eps) == 0 {
+		return nil
 	}
 	var rows []HistoryConnection
 	if err := s.q(ctx).Where("connection_id IN ?", ids).Order("connection_id").Find(&rows).Error; err != nil {
