@@ -130,48 +130,93 @@ func (s *Store) admitActive(ctx context.Context, token string, ins []AdmitInput)
 	return adms, true, nil
 }
 
-// connectedPostgres records that the worker reached the host, in the
-// operational and warehouse rows, in one statement.
-const connectedPostgres = `WITH c AS (
-	UPDATE session_connections SET connected_at = @now,
-		endpoint_addr = CASE WHEN @ep = '' THEN endpoint_addr ELSE @ep END
-	WHERE id = @id AND connected_at IS NULL AND closed_at IS NULL
-	RETURNING session_id, endpoint_addr
+// connectedPostgres records that the worker reached the hosts of a batch
+// of connections (@rows, a JSON array of {id, ep}), in the operational and
+// warehouse rows, in one statement.
+const connectedPostgres = `WITH n AS (
+	SELECT * FROM json_to_recordset(CAST(@rows AS json)) AS n(id text, ep text)
+), c AS (
+	UPDATE session_connections sc SET connected_at = @now,
+		endpoint_addr = CASE WHEN n.ep = '' THEN sc.endpoint_addr ELSE n.ep END
+	FROM n WHERE sc.id = n.id AND sc.connected_at IS NULL AND sc.closed_at IS NULL
+	RETURNING sc.id, sc.session_id, sc.endpoint_addr
 ), w AS (
 	UPDATE warehouse_connections wc SET connected_at = @now,
 		endpoint_addr = CASE WHEN wc.endpoint_addr = '' THEN c.endpoint_addr ELSE wc.endpoint_addr END
-	FROM c WHERE wc.connection_id = @id AND wc.connected_at IS NULL
+	FROM c WHERE wc.connection_id = c.id AND wc.connected_at IS NULL
 )
-SELECT c.session_id, s.user_id FROM c JOIN sessions s ON s.id = c.session_id`
+SELECT DISTINCT c.session_id, s.user_id FROM c JOIN sessions s ON s.id = c.session_id`
 
-// connectionConnected is ConnectionConnected in one statement on Postgres
-// and one short transaction on SQLite (same rows written).
+// maxConnectBatch bounds the connects recorded by one statement.
+const maxConnectBatch = 256
+
+// connectRequest is one connect waiting to be recorded with others.
+type connectRequest struct {
+	ID  string `json:"id"`
+	EP  string `json:"ep"`
+	at  time.Time
+	err error
+}
+
+// connectionConnected is ConnectionConnected: the connects that arrive
+// while others are being recorded are recorded together (group commit, one
+// statement on Postgres, one short transaction on SQLite).
 func (s *Store) connectionConnected(ctx context.Context, connectionID, endpointAddr string) error {
+	r := &connectRequest{ID: connectionID, EP: endpointAddr}
+	if s.inTx || s.connects == nil {
+		s.connectionsConnected(ctx, []*connectRequest{r})
+		return r.err
+	}
+	s.connects.do("", r, func(batch []*connectRequest) {
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), admitBatchTimeout)
+		defer cancel()
+		s.connectionsConnected(bctx, batch)
+	})
+	return r.err
+}
+
+// connectionsConnected records a batch of connects, all or none, and sets
+// each request's error.
+func (s *Store) connectionsConnected(ctx context.Context, batch []*connectRequest) {
 	now := s.now().UTC().Truncate(time.Microsecond) // what the warehouse keeps
+	err := s.recordConnects(ctx, batch, now)
+	if err != nil {
+		for _, r := range batch {
+			r.err = fmt.Errorf("connection %s connected: %w", r.ID, err)
+		}
+	}
+}
+
+func (s *Store) recordConnects(ctx context.Context, batch []*connectRequest, now time.Time) error {
+	js, err := json.Marshal(batch)
+	if err != nil {
+		return err
+	}
 	var moved []SessionChange
 	if s.dialect == Postgres && !s.inTx {
-		err := s.q(ctx).Raw(connectedPostgres, map[string]any{"now": now, "ep": endpointAddr, "id": connectionID}).Scan(&moved).Error
-		if err != nil {
-			return fmt.Errorf("connection %s connected: %w", connectionID, err)
+		if err := s.q(ctx).Raw(connectedPostgres, map[string]any{"now": now, "rows": string(js)}).Scan(&moved).Error; err != nil {
+			return err
 		}
 		return s.publishChanges(ctx, moved)
 	}
 	return s.Transact(ctx, func(tx *Store) error {
 		db := tx.q(ctx)
-		var rows []struct{ SessionID, EndpointAddr string }
+		var ids []string
 		if err := db.Raw(`UPDATE session_connections SET connected_at = ?,
-			endpoint_addr = CASE WHEN ? = '' THEN endpoint_addr ELSE ? END
-			WHERE id = ? AND connected_at IS NULL AND closed_at IS NULL RETURNING session_id, endpoint_addr`,
-			now, endpointAddr, endpointAddr, connectionID).Scan(&rows).Error; err != nil || len(rows) == 0 {
+			endpoint_addr = CASE WHEN n.ep = '' THEN session_connections.endpoint_addr ELSE n.ep END
+			FROM `+tx.jsonRows("n", "id text", "ep text")+`
+			WHERE session_connections.id = n.id AND session_connections.connected_at IS NULL
+			AND session_connections.closed_at IS NULL RETURNING id`, now, string(js)).Scan(&ids).Error; err != nil || len(ids) == 0 {
 			return err
 		}
 		if err := db.Exec(`UPDATE warehouse_connections SET connected_at = ?,
-			endpoint_addr = CASE WHEN endpoint_addr = '' THEN ? ELSE endpoint_addr END
-			WHERE connection_id = ? AND connected_at IS NULL`, now, rows[0].EndpointAddr, connectionID).Error; err != nil {
-			return fmt.Errorf("warehouse connection %s: %w", connectionID, err)
+			endpoint_addr = CASE WHEN warehouse_connections.endpoint_addr = '' THEN c.endpoint_addr ELSE warehouse_connections.endpoint_addr END
+			FROM session_connections c WHERE c.id = warehouse_connections.connection_id AND c.id IN ?
+			AND warehouse_connections.connected_at IS NULL`, now, ids).Error; err != nil {
+			return fmt.Errorf("warehouse connections: %w", err)
 		}
-		if err := db.Raw(`SELECT c.session_id, s.user_id FROM sessions s JOIN session_connections c ON c.session_id = s.id WHERE c.id = ?`,
-			connectionID).Scan(&moved).Error; err != nil {
+		if err := db.Raw(`SELECT DISTINCT c.session_id, s.user_id FROM sessions s JOIN session_connections c ON c.session_id = s.id WHERE c.id IN ?`,
+			ids).Scan(&moved).Error; err != nil {
 			return err
 		}
 		return tx.publishChanges(ctx, moved)

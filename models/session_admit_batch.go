@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"sync"
 	"time"
 )
 
@@ -24,74 +23,28 @@ const maxAdmitBatch = 128
 // requests, so no single request's context may cut them short).
 const admitBatchTimeout = 30 * time.Second
 
-// admitBatcher queues admissions by session token.
+// admitBatcher groups admissions by session token.
 type admitBatcher struct {
-	mu      sync.Mutex
-	queues  map[string][]*admitRequest // by token
-	running map[string]bool            // a batch of this token is being admitted
+	g groupCommit[admitRequest]
 }
 
 type admitRequest struct {
-	ctx  context.Context
-	in   AdmitInput
-	adm  *Admission
-	err  error
-	done chan struct{}
+	ctx context.Context
+	in  AdmitInput
+	adm *Admission
+	err error
 }
 
-// admit queues in and returns its admission once its batch has run. The
-// caller that finds no batch of its token running admits the queue itself
-// (at once, alone if nobody else waits); batches that queue meanwhile are
-// admitted by a goroutine that carries on until the token's queue is empty.
+// admit queues in with the admissions of its token and returns its
+// admission once its batch has been admitted.
 func (b *admitBatcher) admit(ctx context.Context, s *Store, in AdmitInput) (*Admission, error) {
-	r := &admitRequest{ctx: ctx, in: in, done: make(chan struct{})}
-	b.mu.Lock()
-	if b.queues == nil {
-		b.queues, b.running = map[string][]*admitRequest{}, map[string]bool{}
-	}
-	b.queues[in.Token] = append(b.queues[in.Token], r)
-	lead := !b.running[in.Token]
-	b.running[in.Token] = true
-	b.mu.Unlock()
-	if lead {
-		b.run(s, in.Token)
-	}
-	<-r.done
+	r := &admitRequest{ctx: ctx, in: in}
+	b.g.do(in.Token, r, s.admitBatch)
 	return r.adm, r.err
-}
-
-// run admits one batch of token's queue, then hands what queued meanwhile
-// to a goroutine (so the leader's own request is answered now).
-func (b *admitBatcher) run(s *Store, token string) {
-	b.mu.Lock()
-	q := b.queues[token]
-	n := min(len(q), maxAdmitBatch)
-	batch := q[:n:n]
-	if n == len(q) {
-		delete(b.queues, token)
-	} else {
-		b.queues[token] = q[n:]
-	}
-	b.mu.Unlock()
-	s.admitBatch(batch)
-	b.mu.Lock()
-	more := len(b.queues[token]) > 0
-	if !more {
-		delete(b.running, token)
-	}
-	b.mu.Unlock()
-	if more {
-		go b.run(s, token)
-	}
 }
 
 // admitBatch admits a batch of one token's admissions and answers each.
 func (s *Store) admitBatch(batch []*admitRequest) {
-	defer func() {
-		for _, r := range batch {
-			close(r.done)
-		}
-	}()
 	if len(batch) == 1 {
 		r := batch[0]
 		r.adm, r.err = s.admitOne(r.ctx, r.in)

@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -167,6 +168,59 @@ func TestAdmitBatchOnActiveSession(t *testing.T) {
 				FROM warehouse_sessions ws WHERE ws.session_id = ?`, st.Session.ID).Scan(&w).Error)
 			if w.ConnectionCount != want+1 || w.Rows != want+1 {
 				t.Fatalf("limit %d: warehouse %+v, want %d", limit, w, want+1)
+			}
+		}
+	})
+}
+
+// TestConnectsAtOnce: 30 connects recorded at once (the group-commit path)
+// each set the connection's connected time and endpoint in the
+// operational row and the warehouse; a connect of a closed connection and
+// a repeated one change nothing.
+func TestConnectsAtOnce(t *testing.T) {
+	eachSessionDB(t, func(t *testing.T, f *sessionFixture) {
+		ctx := context.Background()
+		must(t, f.store.DB().Exec("UPDATE targets SET session_connection_limit = -1 WHERE id = ?", f.target).Error)
+		st := f.start(t)
+		var ids []string
+		for range 31 {
+			adm, err := f.store.AdmitConnection(ctx, models.AdmitInput{Token: st.Token, ClientAddr: "127.0.0.1:40000"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, adm.Connection.ID)
+		}
+		closed := ids[30]
+		must(t, f.store.ConnectionClosed(ctx, closed, 0, 0, "closed by end-user"))
+		var wg sync.WaitGroup
+		for i, id := range ids {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := f.store.ConnectionConnected(ctx, id, fmt.Sprintf("127.0.0.1:%d", 7000+i)); err != nil {
+					t.Errorf("connected %s: %v", id, err)
+				}
+			}()
+		}
+		wg.Wait()
+		must(t, f.store.ConnectionConnected(ctx, ids[0], "127.0.0.1:9"))
+		for i, id := range ids {
+			var row struct {
+				EndpointAddr, WEndpoint string
+				Connected, WConnected   bool
+			}
+			must(t, f.store.DB().Raw(`SELECT c.endpoint_addr, w.endpoint_addr AS w_endpoint,
+				c.connected_at IS NOT NULL AS connected, w.connected_at IS NOT NULL AS w_connected
+				FROM session_connections c JOIN warehouse_connections w ON w.connection_id = c.id WHERE c.id = ?`, id).Scan(&row).Error)
+			want := fmt.Sprintf("127.0.0.1:%d", 7000+i)
+			if id == closed {
+				if row.Connected || row.WConnected {
+					t.Errorf("closed connection %s recorded connected: %+v", id, row)
+				}
+				continue
+			}
+			if !row.Connected || !row.WConnected || row.EndpointAddr != want || row.WEndpoint == "" {
+				t.Errorf("connection %d: %+v, want endpoint %s", i, row, want)
 			}
 		}
 	})

@@ -52,14 +52,15 @@ type Options struct {
 // authorization and run multi-step changes in one transaction. A Store is
 // safe for concurrent use.
 type Store struct {
-	db      *gorm.DB
-	dialect Dialect
-	opts    Options
-	inTx    bool
-	scopes  *scopeCache   // shared with the Store's transactions
-	grants  *grantCache   // shared with the Store's transactions
-	notes   *notifyQueue  // shared with the Store's transactions (session_notify.go)
-	admits  *admitBatcher // session_admit_batch.go
+	db       *gorm.DB
+	dialect  Dialect
+	opts     Options
+	inTx     bool
+	scopes   *scopeCache                  // shared with the Store's transactions
+	grants   *grantCache                  // shared with the Store's transactions
+	notes    *notifyQueue                 // shared with the Store's transactions (session_notify.go)
+	admits   *admitBatcher                // session_admit_batch.go
+	connects *groupCommit[connectRequest] // session_admit.go
 	// after holds what runs once the outermost transaction commits.
 	after *[]func()
 	// undo holds what runs when the outermost transaction rolls back
@@ -86,7 +87,8 @@ func NewStore(db *gorm.DB, dialect Dialect, opts Options) *Store {
 		opts.PasswordHashes = NewPasswordHashLimiter(DefaultPasswordHashSlots, DefaultPasswordHashWait)
 	}
 	return &Store{db: db, dialect: dialect, opts: opts, scopes: &scopeCache{}, grants: &grantCache{},
-		notes: &notifyQueue{db: db, instanceID: opts.Sessions.InstanceID}, admits: &admitBatcher{}}
+		notes: &notifyQueue{db: db, instanceID: opts.Sessions.InstanceID}, admits: &admitBatcher{g: groupCommit[admitRequest]{max: maxAdmitBatch}},
+		connects: &groupCommit[connectRequest]{max: maxConnectBatch}}
 }
 
 // Dialect tells which database the Store uses.
