@@ -93,8 +93,14 @@ func OpenDB(ctx context.Context, databaseURL string) (*gorm.DB, Dialect, error) 
 		sqlDB.SetMaxIdleConns(1)
 		sqlDB.SetConnMaxLifetime(0)
 	} else {
+		// Idle connections are kept up to the open limit: closing the
+		// ones above a lower idle limit after each burst and opening them
+		// again at the next (a Postgres backend start and an empty
+		// prepared-statement cache each time) was a large share of an
+		// admission's cost under load (issue 17). Idle ones still go
+		// after five minutes.
 		sqlDB.SetMaxOpenConns(32)
-		sqlDB.SetMaxIdleConns(16)
+		sqlDB.SetMaxIdleConns(32)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)

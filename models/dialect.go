@@ -122,3 +122,19 @@ func (s *Store) shareRows(ctx context.Context, table, cond string, args ...any) 
 	}
 	return s.q(ctx).Exec("SELECT 1 FROM "+table+" WHERE "+cond+" FOR SHARE", args...).Error
 }
+
+// jsonRows is a FROM item named alias whose rows are the objects of the
+// JSON array bound to its one placeholder, with the given columns (each
+// "name type", the type as Postgres spells it): one parameter however many
+// rows, so a batch is one statement with one bind on either database.
+func (s *Store) jsonRows(alias string, cols ...string) string {
+	if s.dialect == Postgres {
+		return "json_to_recordset(CAST(? AS json)) AS " + alias + "(" + strings.Join(cols, ", ") + ")"
+	}
+	sel := make([]string, len(cols))
+	for i, c := range cols {
+		name, _, _ := strings.Cut(c, " ")
+		sel[i] = "json_extract(value, '$." + name + "') AS " + name
+	}
+	return "(SELECT " + strings.Join(sel, ", ") + " FROM json_each(?)) AS " + alias
+}

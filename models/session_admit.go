@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -11,148 +12,211 @@ import (
 // first): it is admitted and recorded, in the operational and the warehouse
 // tables, by one statement on Postgres (one round trip, committed on its
 // own) and by one short transaction of four statements on SQLite.
+// Concurrent admissions on one session are admitted together (group
+// commit, session_admit_batch.go): the same statement admits K of them when
+// all K fit under the limit, so a session's row lock and the commit's WAL
+// flush are taken once for the K.
 // The conditions are those of AdmitConnection's UPDATE restricted to
 // state = 'active', so the limit stays exact under races (the row's
 // connection_count is checked and raised by the same UPDATE, which
-// Postgres serialises on the row lock) and every admitted connection is in
-// the warehouse when the admission commits. Anything else (a pending
-// session's first connection, a refusal) goes the general way.
+// Postgres serialises on the row lock; a batch that would pass the limit
+// admits nobody, and its connections are then admitted one by one) and
+// every admitted connection is in the warehouse when the admission commits.
+// Anything else (a pending session's first connection, a refusal) goes the
+// general way.
 
-// admitActivePostgres admits and records in one statement: the session row
-// is locked only for that statement and its commit.
+// admitActivePostgres admits and records @k connections (@conns, a JSON
+// array of {id, client, userip}) in one statement: the session row is
+// locked only for that statement and its commit.
 const admitActivePostgres = `WITH s AS (
-	UPDATE sessions SET connection_count = connection_count + 1, open_connections = open_connections + 1,
+	UPDATE sessions SET connection_count = connection_count + @k, open_connections = open_connections + @k,
 		updated_at = @now, version = version + 1
 	WHERE token_hash = @hash AND state = 'active' AND expires_at > @now
-		AND (connection_limit = -1 OR connection_count < connection_limit)
+		AND (connection_limit = -1 OR connection_count + @k <= connection_limit)
 	RETURNING *
+), n AS (
+	SELECT * FROM json_to_recordset(CAST(@conns AS json)) AS n(id text, client text, userip text)
 ), c AS (
 	INSERT INTO session_connections (id, session_id, client_addr, user_ip, endpoint_addr, authorized_at, instance_id)
-	SELECT @cid, s.id, @client, @userip, s.endpoint, @now, NULLIF(@inst, '') FROM s
+	SELECT n.id, s.id, n.client, n.userip, s.endpoint, @now, NULLIF(@inst, '') FROM s, n
 ), w AS (
 	INSERT INTO warehouse_connections (connection_id, session_id, client_addr, user_ip, endpoint_addr, authorized_at)
-	SELECT @cid, s.id, @client, @userip, s.endpoint, @now FROM s JOIN warehouse_sessions ws ON ws.session_id = s.id
+	SELECT n.id, s.id, n.client, n.userip, s.endpoint, @now FROM s JOIN warehouse_sessions ws ON ws.session_id = s.id, n
 	RETURNING session_id
 ), t AS (
-	UPDATE warehouse_sessions SET connection_count = connection_count + 1 WHERE session_id IN (SELECT session_id FROM w)
+	UPDATE warehouse_sessions SET connection_count = connection_count + (SELECT count(*) FROM w)
+	WHERE session_id IN (SELECT session_id FROM w)
 )
-SELECT s.*, pg_notify(@channel, @prefix || s.id || ' ' || s.user_id)::text AS notified FROM s`
+SELECT s.* FROM s`
 
-// admitActive admits a connection on the active session whose token this
-// is. ok is false (and nothing is written) when the session is not active,
-// expired, at its limit or unknown: the caller then takes the general path.
-func (s *Store) admitActive(ctx context.Context, in AdmitInput) (adm *Admission, ok bool, err error) {
+// admitRow is one connection of an admission batch, as the statements
+// take it (JSON).
+type admitRow struct {
+	ID     string `json:"id"`
+	Client string `json:"client"`
+	UserIP string `json:"userip"`
+}
+
+// admitActive admits connections on the active session whose token they
+// all present, all of them or none. ok is false (and nothing is written)
+// when the session is not active, expired, has no room for all of them
+// under its limit, or is unknown: the caller then admits them one by one,
+// the general way.
+func (s *Store) admitActive(ctx context.Context, token string, ins []AdmitInput) (adms []*Admission, ok bool, err error) {
 	now := s.now().UTC().Truncate(time.Microsecond) // what the warehouse keeps
-	c := Connection{ID: NewID(PrefixConnection), ClientAddr: in.ClientAddr, UserIP: in.UserIP, AuthorizedAt: now}
 	inst := s.opts.Sessions.InstanceID
-	if inst != "" {
-		c.InstanceID = &inst
+	conns := make([]Connection, len(ins))
+	rows := make([]admitRow, len(ins))
+	for i, in := range ins {
+		conns[i] = Connection{ID: NewID(PrefixConnection), ClientAddr: in.ClientAddr, UserIP: in.UserIP, AuthorizedAt: now}
+		if inst != "" {
+			conns[i].InstanceID = &inst
+		}
+		rows[i] = admitRow{ID: conns[i].ID, Client: in.ClientAddr, UserIP: in.UserIP}
 	}
-	var rows []Session
+	js, err := json.Marshal(rows)
+	if err != nil {
+		return nil, false, err
+	}
+	k := len(ins)
+	var sess []Session
 	if s.dialect == Postgres && !s.inTx {
 		err = s.q(ctx).Raw(admitActivePostgres, map[string]any{
-			"now": now, "hash": hashSecret(in.Token), "cid": c.ID, "client": in.ClientAddr, "userip": in.UserIP,
-			"inst": inst, "channel": SessionNotifyChannel, "prefix": inst + "\n",
-		}).Scan(&rows).Error
-		if err != nil {
-			return nil, false, fmt.Errorf("admit connection: %w", err)
-		}
-		if len(rows) == 0 {
-			return nil, false, nil
-		}
-		// The statement notified the other instances; this one's live
-		// pages hear it now (it has committed).
-		if n := s.opts.Sessions.Notifier; n != nil {
-			n.SessionsChanged([]SessionChange{{SessionID: rows[0].ID, UserID: rows[0].UserID}})
-		}
+			"now": now, "hash": hashSecret(token), "k": k, "conns": string(js), "inst": inst,
+		}).Scan(&sess).Error
 	} else {
 		err = s.Transact(ctx, func(tx *Store) error {
 			db := tx.q(ctx)
-			if err := db.Raw(`UPDATE sessions SET connection_count = connection_count + 1, open_connections = open_connections + 1,
+			if err := db.Raw(`UPDATE sessions SET connection_count = connection_count + ?, open_connections = open_connections + ?,
 				updated_at = ?, version = version + 1
 				WHERE token_hash = ? AND state = 'active' AND expires_at > ?
-				AND (connection_limit = -1 OR connection_count < connection_limit) RETURNING *`,
-				now, hashSecret(in.Token), now).Scan(&rows).Error; err != nil || len(rows) == 0 {
+				AND (connection_limit = -1 OR connection_count + ? <= connection_limit) RETURNING *`,
+				k, k, now, hashSecret(token), now, k).Scan(&sess).Error; err != nil || len(sess) == 0 {
 				return err
 			}
-			sess := rows[0]
+			se := sess[0]
 			if err := db.Exec(`INSERT INTO session_connections (id, session_id, client_addr, user_ip, endpoint_addr, authorized_at, instance_id)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`, c.ID, sess.ID, c.ClientAddr, c.UserIP, sess.Endpoint, now, c.InstanceID).Error; err != nil {
+				SELECT n.id, ?, n.client, n.userip, ?, ?, ? FROM `+tx.jsonRows("n", "id text", "client text", "userip text"),
+				se.ID, se.Endpoint, now, conns[0].InstanceID, string(js)).Error; err != nil {
 				return fmt.Errorf("record connection: %w", err)
 			}
 			r := db.Exec(`INSERT INTO warehouse_connections (connection_id, session_id, client_addr, user_ip, endpoint_addr, authorized_at)
-				SELECT ?, session_id, ?, ?, ?, ? FROM warehouse_sessions WHERE session_id = ?`,
-				c.ID, c.ClientAddr, c.UserIP, sess.Endpoint, now, sess.ID)
+				SELECT n.id, ws.session_id, n.client, n.userip, ?, ? FROM warehouse_sessions ws, `+
+				tx.jsonRows("n", "id text", "client text", "userip text")+` WHERE ws.session_id = ?`,
+				se.Endpoint, now, string(js), se.ID)
 			if r.Error != nil {
-				return fmt.Errorf("warehouse connection %s: %w", c.ID, r.Error)
+				return fmt.Errorf("warehouse connections of %s: %w", se.ID, r.Error)
 			}
-			if r.RowsAffected == 1 {
-				if err := tx.addSessionTotals(ctx, sess.ID, 1, 0, 0); err != nil {
-					return err
-				}
+			if r.RowsAffected > 0 {
+				return tx.addSessionTotals(ctx, se.ID, int(r.RowsAffected), 0, 0)
 			}
-			return tx.publishChanges(ctx, []SessionChange{{SessionID: sess.ID, UserID: sess.UserID}})
+			return nil
 		})
-		if err != nil {
-			return nil, false, fmt.Errorf("admit connection: %w", err)
-		}
-		if len(rows) == 0 {
-			return nil, false, nil
-		}
 	}
-	sess := rows[0]
-	c.SessionID, c.EndpointAddr = sess.ID, sess.Endpoint
-	return &Admission{Connection: c, Session: sess}, true, nil
+	if err != nil {
+		return nil, false, fmt.Errorf("admit connection: %w", err)
+	}
+	if len(sess) == 0 {
+		return nil, false, nil
+	}
+	// Committed: this instance's live pages and the others hear it now.
+	se := sess[0]
+	_ = s.publishChanges(ctx, []SessionChange{{SessionID: se.ID, UserID: se.UserID}})
+	adms = make([]*Admission, k)
+	for i := range conns {
+		conns[i].SessionID, conns[i].EndpointAddr = se.ID, se.Endpoint
+		adms[i] = &Admission{Connection: conns[i], Session: se}
+	}
+	return adms, true, nil
 }
 
-// connectedPostgres records that the worker reached the host, in the
-// operational and warehouse rows, and notifies, in one statement.
-const connectedPostgres = `WITH c AS (
-	UPDATE session_connections SET connected_at = @now,
-		endpoint_addr = CASE WHEN @ep = '' THEN endpoint_addr ELSE @ep END
-	WHERE id = @id AND connected_at IS NULL AND closed_at IS NULL
-	RETURNING session_id, endpoint_addr
+// connectedPostgres records that the worker reached the hosts of a batch
+// of connections (@rows, a JSON array of {id, ep}), in the operational and
+// warehouse rows, in one statement.
+const connectedPostgres = `WITH n AS (
+	SELECT * FROM json_to_recordset(CAST(@rows AS json)) AS n(id text, ep text)
+), c AS (
+	UPDATE session_connections sc SET connected_at = @now,
+		endpoint_addr = CASE WHEN n.ep = '' THEN sc.endpoint_addr ELSE n.ep END
+	FROM n WHERE sc.id = n.id AND sc.connected_at IS NULL AND sc.closed_at IS NULL
+	RETURNING sc.id, sc.session_id, sc.endpoint_addr
 ), w AS (
 	UPDATE warehouse_connections wc SET connected_at = @now,
 		endpoint_addr = CASE WHEN wc.endpoint_addr = '' THEN c.endpoint_addr ELSE wc.endpoint_addr END
-	FROM c WHERE wc.connection_id = @id AND wc.connected_at IS NULL
+	FROM c WHERE wc.connection_id = c.id AND wc.connected_at IS NULL
 )
-SELECT c.session_id, s.user_id, pg_notify(@channel, @prefix || c.session_id || ' ' || s.user_id)::text AS notified
-FROM c JOIN sessions s ON s.id = c.session_id`
+SELECT DISTINCT c.session_id, s.user_id FROM c JOIN sessions s ON s.id = c.session_id`
 
-// connectionConnected is ConnectionConnected in one statement on Postgres
-// and one short transaction on SQLite (same rows written).
+// maxConnectBatch bounds the connects recorded by one statement.
+const maxConnectBatch = 256
+
+// connectRequest is one connect waiting to be recorded with others.
+type connectRequest struct {
+	ID  string `json:"id"`
+	EP  string `json:"ep"`
+	at  time.Time
+	err error
+}
+
+// connectionConnected is ConnectionConnected: the connects that arrive
+// while others are being recorded are recorded together (group commit, one
+// statement on Postgres, one short transaction on SQLite).
 func (s *Store) connectionConnected(ctx context.Context, connectionID, endpointAddr string) error {
+	r := &connectRequest{ID: connectionID, EP: endpointAddr}
+	if s.inTx || s.connects == nil {
+		s.connectionsConnected(ctx, []*connectRequest{r})
+		return r.err
+	}
+	s.connects.do("", r, func(batch []*connectRequest) {
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), admitBatchTimeout)
+		defer cancel()
+		s.connectionsConnected(bctx, batch)
+	})
+	return r.err
+}
+
+// connectionsConnected records a batch of connects, all or none, and sets
+// each request's error.
+func (s *Store) connectionsConnected(ctx context.Context, batch []*connectRequest) {
 	now := s.now().UTC().Truncate(time.Microsecond) // what the warehouse keeps
+	err := s.recordConnects(ctx, batch, now)
+	if err != nil {
+		for _, r := range batch {
+			r.err = fmt.Errorf("connection %s connected: %w", r.ID, err)
+		}
+	}
+}
+
+func (s *Store) recordConnects(ctx context.Context, batch []*connectRequest, now time.Time) error {
+	js, err := json.Marshal(batch)
+	if err != nil {
+		return err
+	}
 	var moved []SessionChange
 	if s.dialect == Postgres && !s.inTx {
-		inst := s.opts.Sessions.InstanceID
-		err := s.q(ctx).Raw(connectedPostgres, map[string]any{"now": now, "ep": endpointAddr, "id": connectionID,
-			"channel": SessionNotifyChannel, "prefix": inst + "\n"}).Scan(&moved).Error
-		if err != nil {
-			return fmt.Errorf("connection %s connected: %w", connectionID, err)
+		if err := s.q(ctx).Raw(connectedPostgres, map[string]any{"now": now, "rows": string(js)}).Scan(&moved).Error; err != nil {
+			return err
 		}
-		if n := s.opts.Sessions.Notifier; n != nil && len(moved) > 0 {
-			n.SessionsChanged(moved)
-		}
-		return nil
+		return s.publishChanges(ctx, moved)
 	}
 	return s.Transact(ctx, func(tx *Store) error {
 		db := tx.q(ctx)
-		var rows []struct{ SessionID, EndpointAddr string }
+		var ids []string
 		if err := db.Raw(`UPDATE session_connections SET connected_at = ?,
-			endpoint_addr = CASE WHEN ? = '' THEN endpoint_addr ELSE ? END
-			WHERE id = ? AND connected_at IS NULL AND closed_at IS NULL RETURNING session_id, endpoint_addr`,
-			now, endpointAddr, endpointAddr, connectionID).Scan(&rows).Error; err != nil || len(rows) == 0 {
+			endpoint_addr = CASE WHEN n.ep = '' THEN session_connections.endpoint_addr ELSE n.ep END
+			FROM `+tx.jsonRows("n", "id text", "ep text")+`
+			WHERE session_connections.id = n.id AND session_connections.connected_at IS NULL
+			AND session_connections.closed_at IS NULL RETURNING id`, now, string(js)).Scan(&ids).Error; err != nil || len(ids) == 0 {
 			return err
 		}
 		if err := db.Exec(`UPDATE warehouse_connections SET connected_at = ?,
-			endpoint_addr = CASE WHEN endpoint_addr = '' THEN ? ELSE endpoint_addr END
-			WHERE connection_id = ? AND connected_at IS NULL`, now, rows[0].EndpointAddr, connectionID).Error; err != nil {
-			return fmt.Errorf("warehouse connection %s: %w", connectionID, err)
+			endpoint_addr = CASE WHEN warehouse_connections.endpoint_addr = '' THEN c.endpoint_addr ELSE warehouse_connections.endpoint_addr END
+			FROM session_connections c WHERE c.id = warehouse_connections.connection_id AND c.id IN ?
+			AND warehouse_connections.connected_at IS NULL`, now, ids).Error; err != nil {
+			return fmt.Errorf("warehouse connections: %w", err)
 		}
-		if err := db.Raw(`SELECT c.session_id, s.user_id FROM sessions s JOIN session_connections c ON c.session_id = s.id WHERE c.id = ?`,
-			connectionID).Scan(&moved).Error; err != nil {
+		if err := db.Raw(`SELECT DISTINCT c.session_id, s.user_id FROM sessions s JOIN session_connections c ON c.session_id = s.id WHERE c.id IN ?`,
+			ids).Scan(&moved).Error; err != nil {
 			return err
 		}
 		return tx.publishChanges(ctx, moved)

@@ -2,6 +2,8 @@ package models_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -102,4 +104,124 @@ func TestAdmissionRecordsEveryConnection(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAdmitBatchOnActiveSession: 40 admissions at once on a session that is
+// already active (the group-commit path) admit exactly min(40, limit − 1)
+// more, each recorded once in the operational rows and the warehouse, with
+// the session's counts and the warehouse totals in agreement, on both
+// databases and for several limits.
+func TestAdmitBatchOnActiveSession(t *testing.T) {
+	eachSessionDB(t, func(t *testing.T, f *sessionFixture) {
+		ctx := context.Background()
+		const n = 40
+		for _, limit := range []int{2, 7, 30, -1} {
+			must(t, f.store.DB().Exec("UPDATE targets SET session_connection_limit = ? WHERE id = ?", limit, f.target).Error)
+			st := f.start(t)
+			if _, err := f.store.AdmitConnection(ctx, models.AdmitInput{Token: st.Token, ClientAddr: "127.0.0.1:39999"}); err != nil {
+				t.Fatal(err)
+			}
+			want := n
+			if limit > 0 {
+				want = min(n, limit-1)
+			}
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			ids := map[string]bool{}
+			refused := 0
+			gate := make(chan struct{})
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-gate
+					adm, err := f.store.AdmitConnection(ctx, models.AdmitInput{Token: st.Token, ClientAddr: "127.0.0.1:40000", UserIP: "192.0.2.9"})
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case err == nil && adm.Session.ID == st.Session.ID && adm.Connection.SessionID == st.Session.ID && !ids[adm.Connection.ID]:
+						ids[adm.Connection.ID] = true
+					case errors.Is(err, models.ErrLimitReached):
+						refused++
+					default:
+						t.Errorf("admission %d: %+v, %v", i, adm, err)
+					}
+				}()
+			}
+			close(gate)
+			wg.Wait()
+			if len(ids) != want || refused != n-want {
+				t.Fatalf("limit %d: admitted %d refused %d, want %d admitted", limit, len(ids), refused, want)
+			}
+			d := f.get(t, st.Session.ID)
+			if d.State != models.StateActive || d.ConnectionCount != want+1 || d.OpenConnections != want+1 || len(d.Connections) != want+1 {
+				t.Fatalf("limit %d: session %+v, %d connections", limit, d.Session, len(d.Connections))
+			}
+			for _, c := range d.Connections {
+				if c.ClientAddr != "127.0.0.1:39999" && !ids[c.ID] {
+					t.Fatalf("limit %d: connection %s recorded but not admitted", limit, c.ID)
+				}
+			}
+			var w struct{ ConnectionCount, Rows int }
+			must(t, f.store.DB().Raw(`SELECT ws.connection_count,
+				(SELECT count(*) FROM warehouse_connections c WHERE c.session_id = ws.session_id) AS rows
+				FROM warehouse_sessions ws WHERE ws.session_id = ?`, st.Session.ID).Scan(&w).Error)
+			if w.ConnectionCount != want+1 || w.Rows != want+1 {
+				t.Fatalf("limit %d: warehouse %+v, want %d", limit, w, want+1)
+			}
+		}
+	})
+}
+
+// TestConnectsAtOnce: 30 connects recorded at once (the group-commit path)
+// each set the connection's connected time and endpoint in the
+// operational row and the warehouse; a connect of a closed connection and
+// a repeated one change nothing.
+func TestConnectsAtOnce(t *testing.T) {
+	eachSessionDB(t, func(t *testing.T, f *sessionFixture) {
+		ctx := context.Background()
+		must(t, f.store.DB().Exec("UPDATE targets SET session_connection_limit = -1 WHERE id = ?", f.target).Error)
+		st := f.start(t)
+		var ids []string
+		for range 31 {
+			adm, err := f.store.AdmitConnection(ctx, models.AdmitInput{Token: st.Token, ClientAddr: "127.0.0.1:40000"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, adm.Connection.ID)
+		}
+		closed := ids[30]
+		must(t, f.store.ConnectionClosed(ctx, closed, 0, 0, "closed by end-user"))
+		var wg sync.WaitGroup
+		for i, id := range ids {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := f.store.ConnectionConnected(ctx, id, fmt.Sprintf("127.0.0.1:%d", 7000+i)); err != nil {
+					t.Errorf("connected %s: %v", id, err)
+				}
+			}()
+		}
+		wg.Wait()
+		must(t, f.store.ConnectionConnected(ctx, ids[0], "127.0.0.1:9"))
+		for i, id := range ids {
+			var row struct {
+				EndpointAddr, WEndpoint string
+				Connected, WConnected   bool
+			}
+			must(t, f.store.DB().Raw(`SELECT c.endpoint_addr, w.endpoint_addr AS w_endpoint,
+				c.connected_at IS NOT NULL AS connected, w.connected_at IS NOT NULL AS w_connected
+				FROM session_connections c JOIN warehouse_connections w ON w.connection_id = c.id WHERE c.id = ?`, id).Scan(&row).Error)
+			want := fmt.Sprintf("127.0.0.1:%d", 7000+i)
+			if id == closed {
+				if row.Connected || row.WConnected {
+					t.Errorf("closed connection %s recorded connected: %+v", id, row)
+				}
+				continue
+			}
+			if !row.Connected || !row.WConnected || row.EndpointAddr != want || row.WEndpoint == "" {
+				t.Errorf("connection %d: %+v, want endpoint %s", i, row, want)
+			}
+		}
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -41,9 +40,21 @@ var (
 // ErrNotFound (unknown token), ErrSessionEnded, ErrSessionExpired,
 // ErrLimitReached.
 func (s *Store) AdmitConnection(ctx context.Context, in AdmitInput) (*Admission, error) {
+	if s.inTx || s.admits == nil {
+		return s.admitOne(ctx, in)
+	}
+	return s.admits.admit(ctx, s, in) // session_admit_batch.go
+}
+
+// admitOne is AdmitConnection for one connection on its own: the fast path
+// when the session is active, else the general transaction.
+func (s *Store) admitOne(ctx context.Context, in AdmitInput) (*Admission, error) {
 	// An active session's connection: one statement (session_admit.go).
-	if adm, ok, err := s.admitActive(ctx, in); err != nil || ok {
-		return adm, err
+	if adms, ok, err := s.admitActive(ctx, in.Token, []AdmitInput{in}); err != nil || ok {
+		if err != nil {
+			return nil, err
+		}
+		return adms[0], nil
 	}
 	var out *Admission
 	err := s.Transact(ctx, func(tx *Store) error {
@@ -139,164 +150,6 @@ func (s *Store) ConnectionClosed(ctx context.Context, connectionID string, bytes
 		err = fmt.Errorf("connection %s: %w", connectionID, ErrNotFound)
 	}
 	return err
-}
-
-// ConnectionEnd is the end of one connection, as its worker saw it.
-type ConnectionEnd struct {
-	ConnectionID       string
-	BytesUp, BytesDown int64
-	Reason             string
-}
-
-// ConnectionsClosed records the final bytes and the close of many
-// connections at once, in one transaction whose sessions are locked once
-// each, in order (a mass close of thousands of connections of one session
-// is a few statements per connection, not a transaction each queued on the
-// session's lock). Idempotent per connection: one already closed, for
-// example by its session's termination, keeps its first reason. When the
-// last open ones close, a canceling session terminates (canceled, or closed
-// by end-user) and an active one whose limit is used up terminates
-// (connection limit). Unknown connections are skipped; it returns how many
-// were known.
-func (s *Store) ConnectionsClosed(ctx context.Context, ends []ConnectionEnd) (int, error) {
-	known := 0
-	err := s.Transact(ctx, func(tx *Store) error {
-		now := tx.now()
-		ids := make([]string, len(ends))
-		for i, e := range ends {
-			ids[i] = e.ConnectionID
-		}
-		sessionOf := map[string]string{}
-		for _, chunk := range chunks(ids, 500) {
-			var rows []struct{ ID, SessionID string }
-			if err := tx.q(ctx).Raw(`SELECT id, session_id FROM session_connections WHERE id IN ?`, chunk).Scan(&rows).Error; err != nil {
-				return fmt.Errorf("find connections: %w", err)
-			}
-			for _, r := range rows {
-				sessionOf[r.ID] = r.SessionID
-			}
-		}
-		known = len(sessionOf)
-		if known == 0 {
-			return nil
-		}
-		var sids []string
-		for _, sid := range sessionOf {
-			if !slices.Contains(sids, sid) {
-				sids = append(sids, sid)
-			}
-		}
-		slices.Sort(sids)
-		// Lock the sessions before their connections, the order every
-		// session move takes, so the two never deadlock.
-		if tx.dialect == Postgres {
-			if err := tx.q(ctx).Exec(`SELECT 1 FROM sessions WHERE id IN ? ORDER BY id FOR UPDATE`, sids).Error; err != nil {
-				return err
-			}
-		}
-		closed := map[string]int{}
-		var dialFailed [][2]string // session, connection: closed with network error
-		for _, e := range ends {
-			sid, ok := sessionOf[e.ConnectionID]
-			if !ok {
-				continue
-			}
-			r := tx.q(ctx).Exec(`UPDATE session_connections SET bytes_up = ?, bytes_down = ?, closed_at = ?, closed_reason = ?
-				WHERE id = ? AND closed_at IS NULL`, e.BytesUp, e.BytesDown, now, e.Reason, e.ConnectionID)
-			if r.Error != nil {
-				return fmt.Errorf("close connection %s: %w", e.ConnectionID, r.Error)
-			}
-			if r.RowsAffected == 1 {
-				closed[sid]++
-				if e.Reason == reasonNetworkError {
-					dialFailed = append(dialFailed, [2]string{sid, e.ConnectionID})
-				}
-				continue
-			}
-			if err := tx.q(ctx).Exec(`UPDATE session_connections SET bytes_up = ?, bytes_down = ? WHERE id = ?`,
-				e.BytesUp, e.BytesDown, e.ConnectionID).Error; err != nil {
-				return fmt.Errorf("connection %s bytes: %w", e.ConnectionID, err)
-			}
-		}
-		for sid, n := range closed {
-			if err := tx.q(ctx).Exec(`UPDATE sessions SET open_connections = CASE WHEN open_connections > ? THEN open_connections - ? ELSE 0 END
-				WHERE id = ?`, n, n, sid).Error; err != nil {
-				return err
-			}
-		}
-		// After the open counts went down (open_connections <= connection_count).
-		for _, f := range dialFailed {
-			if err := tx.giveBackDialSlot(ctx, f[0], f[1], reasonNetworkError); err != nil {
-				return err
-			}
-		}
-		if err := tx.q(ctx).Exec(`UPDATE sessions SET
-			bytes_up = (SELECT COALESCE(SUM(c.bytes_up), 0) FROM session_connections c WHERE c.session_id = sessions.id),
-			bytes_down = (SELECT COALESCE(SUM(c.bytes_down), 0) FROM session_connections c WHERE c.session_id = sessions.id),
-			updated_at = ? WHERE id IN ?`, now, sids).Error; err != nil {
-			return err
-		}
-		if _, err := tx.terminateSessions(ctx, EventConnectionsClosed, "id IN ? AND open_connections = 0", []any{sids}, false); err != nil {
-			return err
-		}
-		if _, err := tx.terminateSessions(ctx, EventLimitReached, "id IN ? AND connection_limit > 0 AND connection_count >= connection_limit AND open_connections = 0", []any{sids}, false); err != nil {
-			return err
-		}
-		for _, chunk := range chunks(ids, 500) {
-			var conns []Connection
-			if err := tx.q(ctx).Where("id IN ?", chunk).Find(&conns).Error; err != nil {
-				return err
-			}
-			for _, c := range conns {
-				if err := tx.warehouseConnection(ctx, c.warehouse()); err != nil {
-					return err
-				}
-			}
-		}
-		var changes []SessionChange
-		if err := tx.q(ctx).Raw("SELECT id AS session_id, user_id FROM sessions WHERE id IN ?", sids).Scan(&changes).Error; err != nil {
-			return err
-		}
-		return tx.publishChanges(ctx, changes)
-	})
-	if err != nil {
-		return 0, fmt.Errorf("record connections closed: %w", err)
-	}
-	return known, nil
-}
-
-// FlushConnectionBytes records the bytes a still open connection has moved
-// so far (the worker calls it periodically) and refreshes its session's
-// totals. A closed or unknown connection is left as it is.
-func (s *Store) FlushConnectionBytes(ctx context.Context, connectionID string, bytesUp, bytesDown int64) error {
-	return s.Transact(ctx, func(tx *Store) error {
-		var c Connection
-		// Lock the session before its connection, the order every session
-		// move takes (see ConnectionClosed), so the two never deadlock.
-		if err := tx.lockRows(ctx, "sessions", "id = (SELECT session_id FROM session_connections WHERE id = ?)", connectionID); err != nil {
-			return err
-		}
-		err := tx.q(ctx).Raw(`UPDATE session_connections SET bytes_up = ?, bytes_down = ? WHERE id = ? AND closed_at IS NULL
-			RETURNING id, session_id`, bytesUp, bytesDown, connectionID).Scan(&c).Error
-		if err != nil || c.ID == "" {
-			return err
-		}
-		if err := tx.q(ctx).Exec(`UPDATE sessions SET
-			bytes_up = (SELECT COALESCE(SUM(bytes_up), 0) FROM session_connections WHERE session_id = ?),
-			bytes_down = (SELECT COALESCE(SUM(bytes_down), 0) FROM session_connections WHERE session_id = ?)
-			WHERE id = ?`, c.SessionID, c.SessionID, c.SessionID).Error; err != nil {
-			return err
-		}
-		if err := tx.q(ctx).Where("id = ?", connectionID).Take(&c).Error; err != nil {
-			return err
-		}
-		if err := tx.warehouseConnection(ctx, c.warehouse()); err != nil {
-			return err
-		}
-		var uid string
-		tx.q(ctx).Raw("SELECT user_id FROM sessions WHERE id = ?", c.SessionID).Scan(&uid)
-		return tx.publishChanges(ctx, []SessionChange{{SessionID: c.SessionID, UserID: uid}})
-	})
 }
 
 // SessionByToken returns the session a proxy token belongs to while it may

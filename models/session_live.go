@@ -68,9 +68,7 @@ const SessionNotifyChannel = "gatehouse_sessions"
 // notifyPayloadMax keeps payloads under Postgres's 8000-byte limit.
 const notifyPayloadMax = 7000
 
-// publishMoves publishes moved sessions: through pg_notify inside the
-// transaction (delivered to other instances on commit) and to the local
-// notifier after commit.
+// publishMoves publishes moved sessions (see publishChanges).
 func (s *Store) publishMoves(ctx context.Context, moved []sessionMove) error {
 	changes := make([]SessionChange, len(moved))
 	for i, m := range moved {
@@ -79,17 +77,16 @@ func (s *Store) publishMoves(ctx context.Context, moved []sessionMove) error {
 	return s.publishChanges(ctx, changes)
 }
 
-// publishChanges is publishMoves for any list of changes.
-func (s *Store) publishChanges(ctx context.Context, changes []SessionChange) error {
+// publishChanges publishes session changes once the transaction commits
+// (at once outside one): to the local notifier, and on Postgres to the
+// other instances through the coalescing notify queue (session_notify.go).
+// Nothing is sent when the transaction rolls back.
+func (s *Store) publishChanges(_ context.Context, changes []SessionChange) error {
 	if len(changes) == 0 {
 		return nil
 	}
-	if s.dialect == Postgres {
-		for _, p := range EncodeSessionChanges(s.opts.Sessions.InstanceID, changes) {
-			if err := s.q(ctx).Exec("SELECT pg_notify(?, ?)", SessionNotifyChannel, p).Error; err != nil {
-				return fmt.Errorf("notify session changes: %w", err)
-			}
-		}
+	if s.dialect == Postgres && s.notes != nil {
+		s.afterCommit(func() { s.notes.add(changes) })
 	}
 	if n := s.opts.Sessions.Notifier; n != nil {
 		s.afterCommit(func() { n.SessionsChanged(changes) })

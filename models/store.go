@@ -52,12 +52,15 @@ type Options struct {
 // authorization and run multi-step changes in one transaction. A Store is
 // safe for concurrent use.
 type Store struct {
-	db      *gorm.DB
-	dialect Dialect
-	opts    Options
-	inTx    bool
-	scopes  *scopeCache // shared with the Store's transactions
-	grants  *grantCache // shared with the Store's transactions
+	db       *gorm.DB
+	dialect  Dialect
+	opts     Options
+	inTx     bool
+	scopes   *scopeCache                  // shared with the Store's transactions
+	grants   *grantCache                  // shared with the Store's transactions
+	notes    *notifyQueue                 // shared with the Store's transactions (session_notify.go)
+	admits   *admitBatcher                // session_admit_batch.go
+	connects *groupCommit[connectRequest] // session_admit.go
 	// after holds what runs once the outermost transaction commits.
 	after *[]func()
 	// undo holds what runs when the outermost transaction rolls back
@@ -83,7 +86,9 @@ func NewStore(db *gorm.DB, dialect Dialect, opts Options) *Store {
 	if opts.PasswordHashes == nil {
 		opts.PasswordHashes = NewPasswordHashLimiter(DefaultPasswordHashSlots, DefaultPasswordHashWait)
 	}
-	return &Store{db: db, dialect: dialect, opts: opts, scopes: &scopeCache{}, grants: &grantCache{}}
+	return &Store{db: db, dialect: dialect, opts: opts, scopes: &scopeCache{}, grants: &grantCache{},
+		notes: &notifyQueue{db: db, instanceID: opts.Sessions.InstanceID}, admits: &admitBatcher{g: groupCommit[admitRequest]{max: maxAdmitBatch}},
+		connects: &groupCommit[connectRequest]{max: maxConnectBatch}}
 }
 
 // Dialect tells which database the Store uses.
@@ -122,7 +127,8 @@ func (s *Store) Transact(ctx context.Context, fn func(tx *Store) error) error {
 	var after, undo []func()
 	err := s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
 		after = after[:0]
-		return fn(&Store{db: gtx, dialect: s.dialect, opts: s.opts, inTx: true, scopes: s.scopes, grants: s.grants, after: &after, undo: &undo})
+		return fn(&Store{db: gtx, dialect: s.dialect, opts: s.opts, inTx: true, scopes: s.scopes, grants: s.grants, notes: s.notes,
+			after: &after, undo: &undo})
 	})
 	if err != nil {
 		for _, f := range undo {

@@ -1,0 +1,394 @@
+package models
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// The close path (issue 17). Closing connections holds their sessions' row
+// locks (Postgres) from the first statement to the commit, and every
+// admission on those sessions waits for them: the close is therefore a
+// fixed, small number of set-based statements however many connections a
+// batch closes, and the sessions' byte totals are kept by adding what each
+// connection moved since it was last recorded, never by summing all of a
+// session's connections again. Every writer of a connection's bytes or
+// close (this file, session moves, the orphan sweep) locks the connection's
+// session first, so under that lock the values read are the current ones.
+
+// ConnectionEnd is the end of one connection, as its worker saw it.
+type ConnectionEnd struct {
+	ConnectionID       string
+	BytesUp, BytesDown int64
+	Reason             string
+}
+
+// ConnectionsClosed records the final bytes and the close of many
+// connections at once, in one transaction whose sessions are locked once
+// each, in order, with a fixed number of statements per batch (a mass close
+// of thousands of connections of one session is a few statements, not a
+// transaction each queued on the session's lock). Idempotent per
+// connection: one already closed, for example by its session's
+// termination, keeps its first reason (its bytes are set to the ones
+// given). When the last open ones close, a canceling session terminates
+// (canceled, or closed by end-user) and an active one whose limit is used
+// up terminates (connection limit). Unknown connections are skipped; it
+// returns how many were known. When one connection is given twice, its
+// last end counts.
+func (s *Store) ConnectionsClosed(ctx context.Context, ends []ConnectionEnd) (int, error) {
+	known := 0
+	byID := make(map[string]ConnectionEnd, len(ends))
+	ids := make([]string, 0, len(ends))
+	for _, e := range ends {
+		if _, dup := byID[e.ConnectionID]; !dup {
+			ids = append(ids, e.ConnectionID)
+		}
+		byID[e.ConnectionID] = e
+	}
+	err := s.Transact(ctx, func(tx *Store) error {
+		now := tx.now()
+		if tx.dialect == Postgres && len(ids) <= 500 {
+			var err error
+			known, err = tx.closePostgres(ctx, ids, byID, now)
+			return err
+		}
+		changes, err := tx.lockSessionsOf(ctx, ids)
+		if err != nil || len(changes) == 0 {
+			return err
+		}
+		old, err := tx.connectionRecords(ctx, ids)
+		if err != nil {
+			return err
+		}
+		known = len(old)
+		type endRow struct {
+			ID     string `json:"id"`
+			Up     int64  `json:"up"`
+			Down   int64  `json:"down"`
+			Reason string `json:"reason"`
+		}
+		rows := make([]endRow, 0, len(old))
+		totals := map[string]*sessionDelta{}
+		for _, id := range ids {
+			o, ok := old[id]
+			if !ok {
+				continue
+			}
+			e := byID[id]
+			rows = append(rows, endRow{ID: id, Up: e.BytesUp, Down: e.BytesDown, Reason: e.Reason})
+			d := totals[o.SessionID]
+			if d == nil {
+				d = &sessionDelta{ID: o.SessionID}
+				totals[o.SessionID] = d
+			}
+			d.Up += e.BytesUp - o.BytesUp
+			d.Down += e.BytesDown - o.BytesDown
+			if o.Open {
+				d.Closed++
+				// A failed dial gives its slot back (session_dial_failed.go).
+				if e.Reason == reasonNetworkError && o.NeverConnected {
+					d.GiveBack++
+				}
+			}
+		}
+		for _, chunk := range chunks(rows, 500) {
+			js, err := json.Marshal(chunk)
+			if err != nil {
+				return err
+			}
+			if err := tx.q(ctx).Exec(`UPDATE session_connections SET bytes_up = e.up, bytes_down = e.down,
+				closed_at = COALESCE(closed_at, ?),
+				closed_reason = CASE WHEN closed_at IS NULL THEN e.reason ELSE closed_reason END
+				FROM `+tx.jsonRows("e", "id text", "up bigint", "down bigint", "reason text")+`
+				WHERE session_connections.id = e.id`, now, string(js)).Error; err != nil {
+				return fmt.Errorf("close connections: %w", err)
+			}
+		}
+		if err := tx.addSessionDeltas(ctx, totals, now); err != nil {
+			return err
+		}
+		if err := tx.warehouseConnectionsByID(ctx, ids); err != nil {
+			return err
+		}
+		return tx.publishChanges(ctx, changes)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("record connections closed: %w", err)
+	}
+	return known, nil
+}
+
+// sessionDelta is what a batch of connection records changes on one
+// session: connections newly closed, slots given back, bytes added.
+type sessionDelta struct {
+	ID       string `json:"id"`
+	Closed   int    `json:"closed"`
+	GiveBack int    `json:"give_back"`
+	Up       int64  `json:"up"`
+	Down     int64  `json:"down"`
+}
+
+// addSessionDeltas applies deltas to their sessions in one statement, then
+// terminates those that it leaves with no open connection while canceling
+// (connections closed) or with their limit used up (connection limit).
+// The sessions must be locked by the caller's transaction.
+func (s *Store) addSessionDeltas(ctx context.Context, deltas map[string]*sessionDelta, now time.Time) error {
+	if len(deltas) == 0 {
+		return nil
+	}
+	list := make([]*sessionDelta, 0, len(deltas))
+	for _, d := range deltas {
+		list = append(list, d)
+	}
+	js, err := json.Marshal(list)
+	if err != nil {
+		return err
+	}
+	var after []struct {
+		ID                               string
+		State                            SessionState
+		OpenConnections, ConnectionCount int
+		ConnectionLimit                  int
+	}
+	if err := s.q(ctx).Raw(`UPDATE sessions SET
+		open_connections = CASE WHEN open_connections > d.closed THEN open_connections - d.closed ELSE 0 END,
+		connection_count = CASE WHEN connection_count > d.give_back THEN connection_count - d.give_back ELSE 0 END,
+		bytes_up = bytes_up + d.up, bytes_down = bytes_down + d.down, updated_at = ?
+		FROM `+s.jsonRows("d", "id text", "closed int", "give_back int", "up bigint", "down bigint")+`
+		WHERE sessions.id = d.id
+		RETURNING sessions.id, sessions.state, sessions.open_connections, sessions.connection_count, sessions.connection_limit`,
+		now, string(js)).Scan(&after).Error; err != nil {
+		return fmt.Errorf("session totals: %w", err)
+	}
+	var ending []string
+	for _, a := range after {
+		if a.OpenConnections == 0 && (a.State == StateCanceling ||
+			a.State == StateActive && a.ConnectionLimit > 0 && a.ConnectionCount >= a.ConnectionLimit) {
+			ending = append(ending, a.ID)
+		}
+	}
+	if len(ending) == 0 {
+		return nil
+	}
+	slices.Sort(ending)
+	if _, err := s.terminateSessions(ctx, EventConnectionsClosed, "id IN ? AND open_connections = 0", []any{ending}, false); err != nil {
+		return err
+	}
+	_, err = s.terminateSessions(ctx, EventLimitReached, "id IN ? AND connection_limit > 0 AND connection_count >= connection_limit AND open_connections = 0", []any{ending}, false)
+	return err
+}
+
+// lockSessionsOf locks, on Postgres, the sessions of the given connections
+// in id order (the order every session move takes, so the two never
+// deadlock) and returns them for publishing.
+func (s *Store) lockSessionsOf(ctx context.Context, connectionIDs []string) ([]SessionChange, error) {
+	if len(connectionIDs) == 0 {
+		return nil, nil
+	}
+	var cond string
+	var arg any = connectionIDs
+	if len(connectionIDs) <= 1000 {
+		cond = "id IN (SELECT session_id FROM session_connections WHERE id IN ?)"
+	} else {
+		var sids []string
+		for _, chunk := range chunks(connectionIDs, 1000) {
+			var part []string
+			if err := s.q(ctx).Raw(`SELECT DISTINCT session_id FROM session_connections WHERE id IN ?`, chunk).Scan(&part).Error; err != nil {
+				return nil, fmt.Errorf("find connections: %w", err)
+			}
+			sids = append(sids, part...)
+		}
+		slices.Sort(sids)
+		sids = slices.Compact(sids)
+		if len(sids) == 0 {
+			return nil, nil
+		}
+		cond, arg = "id IN ?", sids
+	}
+	var out []SessionChange
+	sql := "SELECT id AS session_id, user_id FROM sessions WHERE " + cond + " ORDER BY id"
+	if s.dialect == Postgres {
+		sql += " FOR UPDATE"
+	}
+	if err := s.q(ctx).Raw(sql, arg).Scan(&out).Error; err != nil {
+		return nil, fmt.Errorf("lock sessions: %w", err)
+	}
+	return out, nil
+}
+
+// connectionRecord is what a connection's next record is measured against.
+type connectionRecord struct {
+	ID, SessionID      string
+	BytesUp, BytesDown int64
+	Open               bool // not closed yet
+	NeverConnected     bool // the host was never reached
+}
+
+// connectionRecords reads the connections' current records, by id
+// (unknown ids are absent). Their sessions must be locked.
+func (s *Store) connectionRecords(ctx context.Context, ids []string) (map[string]connectionRecord, error) {
+	out := make(map[string]connectionRecord, len(ids))
+	for _, chunk := range chunks(ids, 500) {
+		var rows []connectionRecord
+		if err := s.q(ctx).Raw(`SELECT id, session_id, bytes_up, bytes_down, closed_at IS NULL AS open,
+			connected_at IS NULL AS never_connected FROM session_connections WHERE id IN ?`, chunk).Scan(&rows).Error; err != nil {
+			return nil, fmt.Errorf("find connections: %w", err)
+		}
+		for _, r := range rows {
+			out[r.ID] = r
+		}
+	}
+	return out, nil
+}
+
+// warehouseConnectionsByID brings the warehouse rows of the given
+// connections up to their operational rows (bytes only grow; times, reason
+// and addresses already recorded are kept) and adds the bytes that are new
+// to their sessions' totals, in a fixed number of statements: what
+// warehouseConnection does for one, for a batch. A connection missing from
+// the warehouse whose session is there (a session started before the
+// warehouse) goes through warehouseConnection; a newly closed one queues
+// its webhook event when an endpoint subscribes to it.
+func (s *Store) warehouseConnectionsByID(ctx context.Context, ids []string) error {
+	for _, chunk := range chunks(ids, 500) {
+		var state []struct {
+			ID      string
+			Missing bool // no warehouse row, but a warehouse session
+			Closing bool // the warehouse row is open, the connection closed
+		}
+		if err := s.q(ctx).Raw(`SELECT c.id, w.connection_id IS NULL AS missing,
+			(w.closed_at IS NULL AND c.closed_at IS NOT NULL) AS closing
+			FROM session_connections c
+			JOIN warehouse_sessions ws ON ws.session_id = c.session_id
+			LEFT JOIN warehouse_connections w ON w.connection_id = c.id
+			WHERE c.id IN ?`, chunk).Scan(&state).Error; err != nil {
+			return fmt.Errorf("warehouse connections: %w", err)
+		}
+		var missing, closing []string
+		for _, r := range state {
+			switch {
+			case r.Missing:
+				missing = append(missing, r.ID)
+			case r.Closing:
+				closing = append(closing, r.ID)
+			}
+		}
+		if len(state) > len(missing) {
+			if err := s.syncWarehouseConnections(ctx, chunk); err != nil {
+				return err
+			}
+		}
+		if len(missing) > 0 {
+			var conns []Connection
+			if err := s.q(ctx).Where("id IN ?", missing).Find(&conns).Error; err != nil {
+				return err
+			}
+			for _, c := range conns {
+				if err := s.warehouseConnection(ctx, c.warehouse()); err != nil {
+					return err
+				}
+			}
+		}
+		if err := s.connectionClosedEvents(ctx, closing, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// syncWarehouseConnections is warehouseConnectionsByID's two statements
+// for connections that have a warehouse row: the sessions' totals first
+// (from the old warehouse bytes), then the rows.
+func (s *Store) syncWarehouseConnections(ctx context.Context, ids []string) error {
+	grow := func(col string) string {
+		return "CASE WHEN c." + col + " > w." + col + " THEN c." + col + " - w." + col + " ELSE 0 END"
+	}
+	if err := s.q(ctx).Exec(`UPDATE warehouse_sessions SET bytes_up = bytes_up + d.up, bytes_down = bytes_down + d.down
+		FROM (SELECT w.session_id AS sid, SUM(`+grow("bytes_up")+`) AS up, SUM(`+grow("bytes_down")+`) AS down
+			FROM warehouse_connections w JOIN session_connections c ON c.id = w.connection_id
+			WHERE w.connection_id IN ? GROUP BY w.session_id) AS d
+		WHERE warehouse_sessions.session_id = d.sid AND (d.up > 0 OR d.down > 0)`, ids).Error; err != nil {
+		return fmt.Errorf("warehouse session totals: %w", err)
+	}
+	keep := func(col string) string {
+		return col + " = CASE WHEN warehouse_connections." + col + " = '' THEN COALESCE(c." + col + ", '') ELSE warehouse_connections." + col + " END"
+	}
+	most := func(col string) string {
+		return col + " = CASE WHEN c." + col + " > warehouse_connections." + col + " THEN c." + col + " ELSE warehouse_connections." + col + " END"
+	}
+	if err := s.q(ctx).Exec(`UPDATE warehouse_connections SET `+most("bytes_up")+`, `+most("bytes_down")+`,
+		connected_at = COALESCE(warehouse_connections.connected_at, c.connected_at),
+		closed_at = COALESCE(warehouse_connections.closed_at, c.closed_at),
+		`+keep("closed_reason")+`, `+keep("endpoint_addr")+`, `+keep("client_addr")+`, `+keep("user_ip")+`
+		FROM session_connections c
+		WHERE c.id = warehouse_connections.connection_id AND c.id IN ?`, ids).Error; err != nil {
+		return fmt.Errorf("warehouse connections: %w", err)
+	}
+	return nil
+}
+
+// connectionClosedEvents queues the session.connection_closed webhook
+// event of each connection just closed in the warehouse (nothing, and one
+// read, when no endpoint subscribes to it; none when eps, the subscribed
+// endpoints read earlier, is given and empty).
+func (s *Store) connectionClosedEvents(ctx context.Context, ids []string, eps []Webhook) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if eps == nil {
+		var err error
+		if eps, err = s.subscribedEndpoints(ctx, EventSessionConnectionClosed); err != nil {
+			return err
+		}
+	}
+	if len(eps) == 0 {
+		return nil
+	}
+	var rows []HistoryConnection
+	if err := s.q(ctx).Where("connection_id IN ?", ids).Order("connection_id").Find(&rows).Error; err != nil {
+		return err
+	}
+	for _, r := range rows {
+		c := &WarehouseConnection{ConnectionID: r.ConnectionID, SessionID: r.SessionID, ClientAddr: r.ClientAddr,
+			UserIP: r.UserIP, EndpointAddr: r.EndpointAddr, AuthorizedAt: r.AuthorizedAt, ConnectedAt: r.ConnectedAt,
+			ClosedAt: r.ClosedAt, BytesUp: r.BytesUp, BytesDown: r.BytesDown, ClosedReason: r.ClosedReason}
+		if err := s.sessionEvents(ctx, EventSessionConnectionClosed, []string{r.SessionID}, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FlushConnectionBytes records the bytes a still open connection has moved
+// so far (the worker calls it periodically) and adds what is new to its
+// session's totals. A closed or unknown connection is left as it is.
+func (s *Store) FlushConnectionBytes(ctx context.Context, connectionID string, bytesUp, bytesDown int64) error {
+	return s.Transact(ctx, func(tx *Store) error {
+		changes, err := tx.lockSessionsOf(ctx, []string{connectionID})
+		if err != nil || len(changes) == 0 {
+			return err
+		}
+		old, err := tx.connectionRecords(ctx, []string{connectionID})
+		if err != nil {
+			return err
+		}
+		o, ok := old[connectionID]
+		if !ok || !o.Open {
+			return nil
+		}
+		if err := tx.q(ctx).Exec(`UPDATE session_connections SET bytes_up = ?, bytes_down = ? WHERE id = ?`,
+			bytesUp, bytesDown, connectionID).Error; err != nil {
+			return err
+		}
+		if err := tx.q(ctx).Exec(`UPDATE sessions SET bytes_up = bytes_up + ?, bytes_down = bytes_down + ? WHERE id = ?`,
+			bytesUp-o.BytesUp, bytesDown-o.BytesDown, o.SessionID).Error; err != nil {
+			return err
+		}
+		if err := tx.warehouseConnectionsByID(ctx, []string{connectionID}); err != nil {
+			return err
+		}
+		return tx.publishChanges(ctx, changes)
+	})
+}
