@@ -75,19 +75,29 @@ func (h Explain) Show(w http.ResponseWriter, r *http.Request) error {
 		}
 		users = page.Items
 	}
-	// How many targets the caller may use, for the plain answer when none.
-	mine, err := h.Store.ListMyTargets(ctx, a, models.MyTargetsOptions{ListOptions: models.ListOptions{PerPage: 1}})
+	// How many targets the caller may start sessions on (not those they
+	// may only request), for the plain answer when none.
+	mine, err := h.Store.ListMyTargets(ctx, a, models.MyTargetsOptions{ListOptions: models.ListOptions{PerPage: 100}})
 	if err != nil {
 		return err
 	}
+	var reachable int64
+	for _, t := range mine.Items {
+		if t.Actions[models.ActionAuthorizeSession] {
+			reachable++
+		}
+	}
+	if mine.Total > int64(len(mine.Items)) && reachable == int64(len(mine.Items)) {
+		reachable = mine.Total // more than a page, all usable so far
+	}
 	var helpers []models.Helper
-	if mine.Total == 0 {
+	if reachable == 0 {
 		if helpers, err = h.Store.AccessHelpers(ctx, a, ""); err != nil {
 			return err
 		}
 	}
 	return render(w, r, status, views.ExplainPage(h.Meta(r, "Why can't I?", "explain"),
-		views.Explanation{Form: f, Users: users, Answer: ex, MyTargets: mine.Total, Helpers: helpers, Choices: choices}))
+		views.Explanation{Form: f, Users: users, Answer: ex, MyTargets: reachable, Helpers: helpers, Choices: choices}))
 }
 
 // resourceByName returns the id of the form's resource: as given when it is

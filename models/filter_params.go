@@ -10,8 +10,10 @@ import (
 // rules and words: the same time range, the same state and termination
 // reason choices, the same messages next to the fields.
 const (
-	// MsgFilterDate is the message of a from/to that is not a date.
-	MsgFilterDate = "Enter a date as YYYY-MM-DD, like 2026-03-01."
+	// MsgFilterDate is the message of a from/to that is not a date. It
+	// names no format: the page's date picker shows the person's own
+	// (day/month order differs by locale), the API documents YYYY-MM-DD.
+	MsgFilterDate = "Enter a real date, with its day, month and year."
 	// MsgFilterRange is the message of a to before its from.
 	MsgFilterRange  = "Must be after the start of the range."
 	msgFilterState  = "Choose a state from the list."
