@@ -125,7 +125,7 @@ func TestSessionPagesOverHTTP(t *testing.T) {
 				t.Fatalf("filter terminated:\n%s", p.Body)
 			}
 			// The state filter offers hiding terminated sessions.
-			if p := get(t, c, app.URL+"/admin/sessions"); !strings.Contains(p.Body, `<option value="live">live (not terminated)</option>`) {
+			if p := get(t, c, app.URL+"/admin/sessions"); !strings.Contains(p.Body, `<option value="live">Live (not terminated)</option>`) {
 				t.Fatalf("All sessions offers no live filter:\n%s", p.Body)
 			}
 			if p := get(t, c, app.URL+"/admin/sessions?state=live"); p.Status != 200 || !strings.Contains(p.Body, `data-testid="session-row-`+id) ||

@@ -400,7 +400,7 @@ func TestJourneySessionLists(t *testing.T) {
 	}
 	// He may start no session: said plainly, with whom to ask.
 	if got := browsertest.Text(t, ctx, "[data-testid=explain-summary]"); !strings.Contains(got, "No role gives you authorize-session") ||
-		!strings.Contains(got, "Ask an administrator") {
+		!strings.Contains(got, "Roles are given by the administrators") || !strings.Contains(got, "log in as admin") {
 		t.Errorf("bob's summary = %q", got)
 	}
 	visit(t, ctx, base, "/explain?resource=nothing-like-this", "[data-testid=resource-error]", "why cant i unknown name")

@@ -57,6 +57,8 @@ type AccessExplanation struct {
 	UserName     string
 	Resource     acl.Resource
 	ResourceName string
+	// ScopeName names the resource's scope.
+	ScopeName string
 	Actions      []acl.ActionExplanation
 	// Helpers, when an action is refused, name who can give access in the
 	// resource's scope (AccessHelpers: only users the actor may read).
@@ -122,6 +124,9 @@ func (s *Store) ExplainAccess(ctx context.Context, a Actor, userID, resourceID s
 		}
 	}
 	out := &AccessExplanation{UserID: u.ID, UserName: u.DisplayName(), Resource: res, ResourceName: name}
+	if err := s.q(ctx).Raw("SELECT name FROM scopes WHERE id = ?", res.ScopeID).Scan(&out.ScopeName).Error; err != nil {
+		return nil, fmt.Errorf("scope of %s: %w", res.ID, err)
+	}
 	out.Actions = access.Explain(res, item)
 	collection := acl.Resource{Type: res.Type, ScopeID: res.ScopeID, ParentID: res.ParentID}
 	out.Actions = append(out.Actions, access.Explain(collection, coll)...)
