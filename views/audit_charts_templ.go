@@ -63,7 +63,7 @@ func HistoryChartsPage(m Meta, f Form, st *models.HistoryStats, q url.Values) te
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = historyFilterForm("/audit/sessions/charts", f).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = historyFilterForm("/audit/sessions/charts", f, nil).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -95,7 +95,7 @@ func HistoryFiltered(f Form, page *models.HistoryPage, q url.Values) templ.Compo
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = historyFilterForm("/audit/sessions", f).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = historyFilterForm("/audit/sessions", f, historySortOptions).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -115,7 +115,7 @@ func HistoryFiltered(f Form, page *models.HistoryPage, q url.Values) templ.Compo
 	})
 }
 
-func historyFilterForm(action string, f Form) templ.Component {
+func historyFilterForm(action string, f Form, sorts [][2]string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -132,7 +132,7 @@ func historyFilterForm(action string, f Form) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = SessionFilterForm(SessionFilter{Action: action, Form: f, Match: "Name or id, exact (any case)", History: true, Sorts: historySortOptions}).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = SessionFilterForm(SessionFilter{Action: action, Form: f, Match: "Name or id, exact (any case)", History: true, Sorts: sorts}).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
