@@ -59,7 +59,7 @@ type AccessExplanation struct {
 	ResourceName string
 	// ScopeName names the resource's scope.
 	ScopeName string
-	Actions      []acl.ActionExplanation
+	Actions   []acl.ActionExplanation
 	// Helpers, when an action is refused, name who can give access in the
 	// resource's scope (AccessHelpers: only users the actor may read).
 	Helpers []Helper
