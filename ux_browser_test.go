@@ -374,6 +374,10 @@ func TestJourneySessionLists(t *testing.T) {
 	if v, _ := browsertest.Attr(t, ctx, "th:has([data-testid=sort-target])", "aria-sort"); v != "ascending" {
 		t.Errorf("my sessions by target: aria-sort %q", v)
 	}
+	// On phones the headers are hidden (cards): a small form sorts.
+	if got := browsertest.Value(t, ctx, "[data-testid=my-sessions-sort] #sort"); got != "target" {
+		t.Errorf("my sessions' sort choice = %q", got)
+	}
 	checkPage(t, ctx, "my sessions sorted")
 
 	// "Why can't I?" by name.

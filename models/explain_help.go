@@ -24,8 +24,9 @@ const maxHelpers = 8
 // AccessHelpers names the people who can give access in scopeID ("" is the
 // actor's own scope): the holders (directly, through a group or a managed
 // group) of a role that may add principals to roles in that scope or one
-// above it. Only users the actor may read are named, so the answer never
-// tells who exists beyond what the actor can already see; it may be empty.
+// above it, at most maxHelpers, sorted by name. Only users the actor may
+// read are named, so the answer never tells who exists beyond what the
+// actor can already see; it may be empty.
 // Errors: ErrUnauthenticated.
 func (s *Store) AccessHelpers(ctx context.Context, a Actor, scopeID string) ([]Helper, error) {
 	if !a.Authenticated() {
@@ -90,11 +91,11 @@ func (s *Store) AccessHelpers(ctx context.Context, a Actor, scopeID string) ([]H
 			continue
 		}
 		out = append(out, Helper{UserID: u.ID, Name: u.DisplayName(), Via: via[h.RoleID]})
+		if len(out) == maxHelpers {
+			break // enough names; a large group need not be read whole
+		}
 	}
 	slices.SortFunc(out, func(x, y Helper) int { return strings.Compare(strings.ToLower(x.Name), strings.ToLower(y.Name)) })
-	if len(out) > maxHelpers {
-		out = out[:maxHelpers]
-	}
 	return out, nil
 }
 
