@@ -347,7 +347,22 @@ func TestJourneySessionLists(t *testing.T) {
 	browsertest.Select(t, ctx, "#state", "live")
 	browsertest.Click(t, ctx, "[data-testid=apply-filters]")
 	browsertest.WaitVisible(t, ctx, "[data-testid=session-list]")
+	// The swap replaced the button that had the focus: it is given back.
+	browsertest.WaitVisible(t, ctx, "[data-testid=apply-filters]:focus")
 	checkPage(t, ctx, "all sessions filtered")
+
+	// A wrong range through htmx (422 swapped): the message is next to
+	// "To" and the error summary takes the focus.
+	browsertest.Navigate(t, ctx, base+"/audit/sessions")
+	browsertest.WaitVisible(t, ctx, "[data-testid=history-list]")
+	// (Set as the picker would: typed keys follow the locale's order.)
+	browsertest.Eval[string](t, ctx, `document.querySelector("#from").value = "2026-03-02"`)
+	browsertest.Eval[string](t, ctx, `document.querySelector("#to").value = "2026-03-01"`)
+	browsertest.Click(t, ctx, "[data-testid=apply-filters]")
+	browsertest.WaitVisible(t, ctx, "[data-error-summary]:focus")
+	if got := browsertest.Text(t, ctx, "[data-testid=to-error]"); got != models.MsgFilterRange {
+		t.Errorf("range message = %q", got)
+	}
 
 	// Sorting Session history by its headers keeps the filter.
 	browsertest.Navigate(t, ctx, base+"/audit/sessions?state=live")
