@@ -338,6 +338,17 @@ func TestJourneySessionLists(t *testing.T) {
 	// Filtering with htmx: the state choice swaps the results and the URL.
 	browsertest.Navigate(t, ctx, base+"/admin/sessions")
 	browsertest.WaitVisible(t, ctx, "[data-testid=session-list]")
+	// Text, as in Session history: nothing, then the session on echo.
+	browsertest.Fill(t, ctx, "#q", "no-such-text")
+	browsertest.Click(t, ctx, "[data-testid=apply-filters]")
+	browsertest.WaitVisible(t, ctx, "[data-testid=empty]")
+	browsertest.Fill(t, ctx, "#q", "CHO")
+	browsertest.Click(t, ctx, "[data-testid=apply-filters]")
+	browsertest.WaitVisible(t, ctx, "[data-testid=session-list]")
+	if loc := browsertest.Location(t, ctx); !strings.Contains(loc, "q=CHO") {
+		t.Errorf("text filter URL = %s", loc)
+	}
+	browsertest.Fill(t, ctx, "#q", "")
 	browsertest.Select(t, ctx, "#state", "terminated")
 	browsertest.Click(t, ctx, "[data-testid=apply-filters]")
 	browsertest.WaitVisible(t, ctx, "[data-testid=empty]")

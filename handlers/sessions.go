@@ -108,7 +108,7 @@ func (h Sessions) Mine(w http.ResponseWriter, r *http.Request) error {
 }
 
 // All renders All sessions with its filters (GET /admin/sessions?user=&target=
-// &project=&state=&reason=&from=&to=&sort=&page=); bad filters re-render
+// &project=&state=&reason=&q=&from=&to=&sort=&page=); bad filters re-render
 // with 422 and their messages.
 func (h Sessions) All(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
@@ -135,7 +135,7 @@ func (h Sessions) All(w http.ResponseWriter, r *http.Request) error {
 const filterTime = "2006-01-02T15:04"
 
 // sessionFilterFields are All sessions' filter inputs (query names).
-var sessionFilterFields = []string{"user", "target", "project", "state", "reason", "from", "to", "sort"}
+var sessionFilterFields = []string{"user", "target", "project", "state", "reason", "q", "from", "to", "sort"}
 
 // sessionFilter reads All sessions' query into a filter (the rules are
 // models.ParseSessionFilter's, shared with Session history) and its form.

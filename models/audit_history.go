@@ -219,26 +219,37 @@ func (s *Store) historyWhere(ctx context.Context, a Actor, f HistoryFilter) (str
 	if v := strings.TrimSpace(f.ClientIP); v != "" {
 		add("w.client_ip = ?", v)
 	}
-	if v := strings.ToLower(strings.TrimSpace(f.Text)); v != "" {
-		if s.dialect == Postgres {
-			// Backslash is Postgres's default LIKE escape; an explicit ESCAPE
-			// would hide the pattern from the trigram index.
-			add("w.search_text LIKE ?", likePattern(v))
-		} else {
-			add("w.search_text LIKE ? ESCAPE '\\'", likePattern(v))
-			// The trigram index answers LIKE only without ESCAPE: narrow with
-			// a looser pattern (% and _ match any one character), then the
-			// exact condition above decides.
-			loose := strings.Map(func(r rune) rune {
-				if r == '%' || r == '_' {
-					return '_'
-				}
-				return r
-			}, v)
-			add("w.session_id IN (SELECT session_id FROM warehouse_sessions_search WHERE search_text LIKE ?)", "%"+loose+"%")
-		}
+	if c, cargs := s.historyTextCond(f.Text); c != "" {
+		add(c, cargs...)
 	}
 	return strings.Join(parts, " AND "), args, nil
+}
+
+// historyTextCond is the free-text condition on warehouse_sessions (alias
+// w) through its trigram index: text in names, email, ids, addresses and
+// user agent, any case, literally. "" for no text. All sessions uses it
+// too (SessionFilter.Text), as a subquery on the warehouse.
+func (s *Store) historyTextCond(text string) (string, []any) {
+	v := strings.ToLower(strings.TrimSpace(text))
+	if v == "" {
+		return "", nil
+	}
+	if s.dialect == Postgres {
+		// Backslash is Postgres's default LIKE escape; an explicit ESCAPE
+		// would hide the pattern from the trigram index.
+		return "w.search_text LIKE ?", []any{likePattern(v)}
+	}
+	// The trigram index answers LIKE only without ESCAPE: narrow with a
+	// looser pattern (% and _ match any one character), then the exact
+	// condition decides.
+	loose := strings.Map(func(r rune) rune {
+		if r == '%' || r == '_' {
+			return '_'
+		}
+		return r
+	}, v)
+	return "w.search_text LIKE ? ESCAPE '\\' AND w.session_id IN (SELECT session_id FROM warehouse_sessions_search WHERE search_text LIKE ?)",
+		[]any{likePattern(v), "%" + loose + "%"}
 }
 
 // HistorySessions returns one page of Session history: the warehouse's

@@ -61,15 +61,15 @@ func parseRange(v validator, get func(string) string) (from, to time.Time) {
 }
 
 // ParseSessionFilter reads All sessions' filter from query parameters (get
-// returns a parameter's value): user, target, project, state, reason, from,
-// to, sort, page, with ParseFilterTime's dates. Bad values are one
+// returns a parameter's value): user, target, project, state, reason, q
+// (free text), from, to, sort, page, with ParseFilterTime's dates. Bad values are one
 // *ValidationError naming each parameter.
 func ParseSessionFilter(get func(string) string) (SessionFilter, error) {
 	v := validator{}
 	t := func(k string) string { return strings.TrimSpace(get(k)) }
 	page, _ := strconv.Atoi(t("page"))
 	f := SessionFilter{User: t("user"), Target: t("target"), Project: t("project"), State: t("state"), Reason: t("reason"),
-		Sort: t("sort"), ListOptions: ListOptions{Page: page}}
+		Text: t("q"), Sort: t("sort"), ListOptions: ListOptions{Page: page}}
 	f.From, f.To = parseRange(v, get)
 	f, err := f.validate()
 	for k, m := range FieldErrors(err) {

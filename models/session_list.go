@@ -18,9 +18,13 @@ import (
 type SessionFilter struct {
 	User, Target, Project string
 	// UserID, when set, keeps only that user's sessions (exact id).
-	UserID   string
-	State    string
-	Reason   string
+	UserID string
+	State  string
+	Reason string
+	// Text finds sessions by free text (names, email, ids, addresses,
+	// user agent; any case) through the session warehouse's text index,
+	// as Session history does.
+	Text     string
 	From, To time.Time
 	// Sort is one of SessionSorts' keys (default "-started").
 	Sort string
@@ -60,6 +64,7 @@ func (f SessionFilter) validate() (SessionFilter, error) {
 	f.User = v.text("user", "User", f.User, false, 128)
 	f.Target = v.text("target", "Target", f.Target, false, 128)
 	f.Project = v.text("project", "Project", f.Project, false, 128)
+	f.Text = v.text("q", "Text", f.Text, false, 256)
 	if f.State != "" && f.State != StateFilterLive && !ValidSessionState(f.State) {
 		v.add("state", msgFilterState)
 	}
@@ -128,7 +133,7 @@ const SessionCountCap = 10000
 const DefaultFilterFirstMax = 2000
 
 func (s *Store) listSessions(ctx context.Context, a Actor, cond string, args []any, f SessionFilter) (Page[SessionItem], error) {
-	prefixes := f.User != "" || f.Target != "" || f.Project != ""
+	prefixes := f.User != "" || f.Target != "" || f.Project != "" || f.Text != ""
 	filtered := func(indexPrefixes bool) *gorm.DB {
 		q := s.q(ctx).Table("sessions AS s").Where(cond, args...)
 		for _, c := range []struct{ col, v string }{{"s.user_name", f.User}, {"s.target_name", f.Target}, {"s.project_name", f.Project}} {
@@ -146,6 +151,9 @@ func (s *Store) listSessions(ctx context.Context, a Actor, cond string, args []a
 		}
 		if f.Reason != "" {
 			q = q.Where("s.termination_reason = ?", f.Reason)
+		}
+		if c, cargs := s.historyTextCond(f.Text); c != "" {
+			q = q.Where("s.id IN (SELECT w.session_id FROM warehouse_sessions w WHERE "+c+")", cargs...)
 		}
 		if !f.From.IsZero() {
 			q = q.Where("s.created_at >= ?", f.From.UTC())

@@ -79,6 +79,8 @@ func TestListSessions(t *testing.T) {
 			{"all, newest first (terminated included)", models.SessionFilter{}, []string{b.Session.ID, a.ID}},
 			{"oldest first", models.SessionFilter{Sort: "started"}, []string{a.ID, b.Session.ID}},
 			{"by target name prefix", models.SessionFilter{Target: "POSTGR"}, []string{a.ID}},
+			{"by text inside a name (the warehouse's index)", models.SessionFilter{Text: "OSTGRE"}, []string{a.ID}},
+			{"by text, literally", models.SessionFilter{Text: "ostg%"}, nil},
 			{"not a prefix", models.SessionFilter{Target: "ostgres"}, nil},
 			{"by user name", models.SessionFilter{User: "alice l"}, []string{b.Session.ID, a.ID}},
 			{"by user name, oldest first", models.SessionFilter{User: "ALICE", Sort: "started"}, []string{a.ID, b.Session.ID}},

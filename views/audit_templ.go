@@ -132,7 +132,7 @@ func historyFilterForm(action string, f Form, sorts [][2]string) templ.Component
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = SessionFilterForm(SessionFilter{Action: action, Form: f, Match: "Name or id, exact (any case)", History: true, Sorts: sorts}).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = SessionFilterForm(SessionFilter{Action: action, Form: f, Match: "Name or id, exact (any case)", History: true, Text: true, Sorts: sorts}).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

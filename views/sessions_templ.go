@@ -1852,7 +1852,7 @@ func AllSessionsFiltered(page models.Page[models.SessionItem], f Form, q url.Val
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = SessionFilterForm(SessionFilter{Action: "/admin/sessions", Form: f, Match: "Name starts with (any case)", Sorts: sessionSortOptions}).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = SessionFilterForm(SessionFilter{Action: "/admin/sessions", Form: f, Match: "Name starts with (any case)", Text: true, Sorts: sessionSortOptions}).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
