@@ -141,7 +141,8 @@ func TestSessionPagesOverHTTP(t *testing.T) {
 			if p := post(t, c, app.URL+"/sessions/"+id+"/cancel", url.Values{}, "HX-Request", "true"); p.Status != http.StatusNoContent {
 				t.Fatalf("cancel: %d", p.Status)
 			}
-			if e := next(5 * time.Second); !strings.Contains(e, "terminated / canceled") || !strings.Contains(e, id) {
+			// The row's state: its badge, then the reason (views stateCell).
+			if e := next(5 * time.Second); !strings.Contains(e, `badge-terminated">terminated</span>`) || !strings.Contains(e, "/ canceled") || !strings.Contains(e, id) {
 				t.Fatalf("My sessions stream: %q", e)
 			}
 			if e := one(5 * time.Second); !strings.Contains(e, "terminated / canceled") || !strings.Contains(e, `data-testid="history-terminated"`) {

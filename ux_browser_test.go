@@ -360,6 +360,7 @@ func TestJourneySessionLists(t *testing.T) {
 	browsertest.WaitVisible(t, ctx, "[data-testid=session-list]")
 	// The swap replaced the button that had the focus: it is given back.
 	browsertest.WaitVisible(t, ctx, "[data-testid=apply-filters]:focus")
+	assertTableFits(t, ctx, "[data-testid=live-sessions] .table-wrap", "all sessions")
 	checkPage(t, ctx, "all sessions filtered")
 
 	// A wrong range through htmx (422 swapped): the message is next to
@@ -391,6 +392,7 @@ func TestJourneySessionLists(t *testing.T) {
 			t.Errorf("sorting dropped the filter: %s", loc)
 		}
 	}
+	assertTableFits(t, ctx, "#results .table-wrap", "session history")
 	checkPage(t, ctx, "session history sorted")
 
 	browsertest.Navigate(t, ctx, base+"/sessions")
@@ -404,6 +406,7 @@ func TestJourneySessionLists(t *testing.T) {
 	if got := browsertest.Value(t, ctx, "[data-testid=my-sessions-sort] #sort"); got != "target" {
 		t.Errorf("my sessions' sort choice = %q", got)
 	}
+	assertTableFits(t, ctx, "[data-testid=live-sessions] .table-wrap", "my sessions")
 	checkPage(t, ctx, "my sessions sorted")
 
 	// "Why can't I?" by name.
@@ -434,4 +437,14 @@ func TestJourneySessionLists(t *testing.T) {
 		t.Errorf("bob's summary = %q", got)
 	}
 	visit(t, ctx, base, "/explain?resource=nothing-like-this", "[data-testid=resource-error]", "why cant i unknown name")
+}
+
+// assertTableFits checks, at the current width, that the table in the
+// wrapper sel needs no sideways scrolling of its own (its row actions are
+// in view).
+func assertTableFits(t *testing.T, ctx context.Context, sel, what string) {
+	t.Helper()
+	if !browsertest.Eval[bool](t, ctx, `(() => { const w = document.querySelector(`+strconv.Quote(sel)+`); return !!w && w.scrollWidth <= w.clientWidth })()`) {
+		t.Errorf("%s: the table scrolls sideways at %s", what, browsertest.Eval[string](t, ctx, `innerWidth + " px"`))
+	}
 }
