@@ -64,7 +64,7 @@ func TestBrowserSessionHistoryOutlivesItsProject(t *testing.T) {
 	// Session history still lists it under the old names.
 	browsertest.Navigate(t, b, app.URL+"/audit/sessions")
 	browsertest.Fill(t, b, "#project", "Dev project")
-	browsertest.Click(t, b, `[data-testid="history-filter"] button[type="submit"]`)
+	browsertest.Click(t, b, `[data-testid="session-filters"] button[type="submit"]`)
 	row := `[data-testid="history-row-` + sid + `"]`
 	browsertest.WaitVisible(t, b, row)
 	// WaitText, not Text: htmx may still be swapping the results as the

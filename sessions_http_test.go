@@ -125,7 +125,7 @@ func TestSessionPagesOverHTTP(t *testing.T) {
 				t.Fatalf("filter terminated:\n%s", p.Body)
 			}
 			// The state filter offers hiding terminated sessions.
-			if p := get(t, c, app.URL+"/admin/sessions"); !strings.Contains(p.Body, `<option value="live">live (not terminated)</option>`) {
+			if p := get(t, c, app.URL+"/admin/sessions"); !strings.Contains(p.Body, `<option value="live">Live (not terminated)</option>`) {
 				t.Fatalf("All sessions offers no live filter:\n%s", p.Body)
 			}
 			if p := get(t, c, app.URL+"/admin/sessions?state=live"); p.Status != 200 || !strings.Contains(p.Body, `data-testid="session-row-`+id) ||
@@ -141,7 +141,8 @@ func TestSessionPagesOverHTTP(t *testing.T) {
 			if p := post(t, c, app.URL+"/sessions/"+id+"/cancel", url.Values{}, "HX-Request", "true"); p.Status != http.StatusNoContent {
 				t.Fatalf("cancel: %d", p.Status)
 			}
-			if e := next(5 * time.Second); !strings.Contains(e, "terminated / canceled") || !strings.Contains(e, id) {
+			// The row's state: its badge, then the reason (views stateCell).
+			if e := next(5 * time.Second); !strings.Contains(e, `badge-terminated">terminated</span>`) || !strings.Contains(e, "/ canceled") || !strings.Contains(e, id) {
 				t.Fatalf("My sessions stream: %q", e)
 			}
 			if e := one(5 * time.Second); !strings.Contains(e, "terminated / canceled") || !strings.Contains(e, `data-testid="history-terminated"`) {

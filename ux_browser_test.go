@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"gatehouse/browsertest"
+	"gatehouse/models"
 )
 
 // checkPage checks the current page the way every browser test looks at
@@ -307,5 +308,166 @@ func TestCrawlAsEachSeededUser(t *testing.T) {
 				t.Errorf("link: %s", b)
 			}
 		})
+	}
+}
+
+// TestJourneySessionLists: the administrator filters All sessions and
+// Session history through the one shared filter (the same fields, words
+// and messages next to the fields; "Clear filters"; htmx swaps form and
+// results and pushes the URL), sorts Session history and My sessions by
+// their column headers (aria-sort on the sorted one, the filter kept), and
+// asks "Why can't I?" by name; bob, who may see no one, is told to ask an
+// administrator and given the operator's access help.
+func TestJourneySessionLists(t *testing.T) {
+	base, _ := startDev(t, t.TempDir())
+	ctx := browsertest.New(t)
+	browsertest.FailOnConsoleErrors(t, ctx, "status of 422") // bad filters answer 422, on purpose
+	loginThroughDevProvider(t, ctx, base, "admin")
+
+	// A session of the admin's own, for the lists.
+	browsertest.Navigate(t, ctx, base+"/targets")
+	browsertest.Click(t, ctx, `[data-testid=my-target-list] [data-testid=start-session]`)
+	browsertest.WaitVisible(t, ctx, "[data-testid=session-token]")
+
+	// Bad filters: the same message next to the same field on both lists.
+	messages := map[string]string{}
+	for _, list := range []string{"/admin/sessions", "/audit/sessions"} {
+		browsertest.Navigate(t, ctx, base+list+"?from=notadate&state=asleep&user=adm")
+		browsertest.WaitVisible(t, ctx, "[data-testid=form-error]")
+		for _, field := range []string{"from", "state"} {
+			got := browsertest.Text(t, ctx, "[data-testid="+field+"-error]")
+			if prev, ok := messages[field]; ok && prev != got {
+				t.Errorf("%s on %s says %q, the other list %q", field, list, got, prev)
+			}
+			messages[field] = got
+			if v, _ := browsertest.Attr(t, ctx, "#"+field, "aria-invalid"); v != "true" {
+				t.Errorf("%s on %s is not aria-invalid", field, list)
+			}
+		}
+		if got := browsertest.Value(t, ctx, "#user"); got != "adm" {
+			t.Errorf("user on %s after a refusal = %q", list, got)
+		}
+		checkPage(t, ctx, list+" with bad filters")
+		browsertest.Click(t, ctx, "[data-testid=clear-filters]")
+		browsertest.WaitGone(t, ctx, "[data-testid=form-error]")
+		if got := browsertest.Location(t, ctx); got != base+list {
+			t.Errorf("clear filters went to %s", got)
+		}
+	}
+	if messages["from"] != models.MsgFilterDate {
+		t.Errorf("date message = %q", messages["from"])
+	}
+
+	// Filtering with htmx: the state choice swaps the results and the URL.
+	browsertest.Navigate(t, ctx, base+"/admin/sessions")
+	browsertest.WaitVisible(t, ctx, "[data-testid=session-list]")
+	// Text, as in Session history: nothing, then the session on echo.
+	browsertest.Fill(t, ctx, "#q", "no-such-text")
+	browsertest.Click(t, ctx, "[data-testid=apply-filters]")
+	browsertest.WaitVisible(t, ctx, "[data-testid=empty]")
+	browsertest.Fill(t, ctx, "#q", "CHO")
+	browsertest.Click(t, ctx, "[data-testid=apply-filters]")
+	browsertest.WaitVisible(t, ctx, "[data-testid=session-list]")
+	if loc := browsertest.Location(t, ctx); !strings.Contains(loc, "q=CHO") {
+		t.Errorf("text filter URL = %s", loc)
+	}
+	browsertest.Fill(t, ctx, "#q", "")
+	browsertest.Select(t, ctx, "#state", "terminated")
+	browsertest.Click(t, ctx, "[data-testid=apply-filters]")
+	browsertest.WaitVisible(t, ctx, "[data-testid=empty]")
+	if got := browsertest.WaitLocation(t, ctx, base+"/admin/sessions?"); !strings.Contains(got, "state=terminated") {
+		t.Errorf("filtered URL = %s", got)
+	}
+	browsertest.Select(t, ctx, "#state", "live")
+	browsertest.Click(t, ctx, "[data-testid=apply-filters]")
+	browsertest.WaitVisible(t, ctx, "[data-testid=session-list]")
+	// The swap replaced the button that had the focus: it is given back.
+	browsertest.WaitVisible(t, ctx, "[data-testid=apply-filters]:focus")
+	assertTableFits(t, ctx, "[data-testid=live-sessions] .table-wrap", "all sessions")
+	checkPage(t, ctx, "all sessions filtered")
+
+	// A wrong range through htmx (422 swapped): the message is next to
+	// "To" and the error summary takes the focus.
+	browsertest.Navigate(t, ctx, base+"/audit/sessions")
+	browsertest.WaitVisible(t, ctx, "[data-testid=history-list]")
+	// (Set as the picker would: typed keys follow the locale's order.)
+	browsertest.Eval[string](t, ctx, `document.querySelector("#from").value = "2026-03-02"`)
+	browsertest.Eval[string](t, ctx, `document.querySelector("#to").value = "2026-03-01"`)
+	browsertest.Click(t, ctx, "[data-testid=apply-filters]")
+	browsertest.WaitVisible(t, ctx, "[data-error-summary]:focus")
+	if got := browsertest.Text(t, ctx, "[data-testid=to-error]"); got != models.MsgFilterRange {
+		t.Errorf("range message = %q", got)
+	}
+
+	// Sorting Session history by its headers keeps the filter.
+	browsertest.Navigate(t, ctx, base+"/audit/sessions?state=live")
+	browsertest.WaitVisible(t, ctx, "[data-testid=history-list]")
+	if v, _ := browsertest.Attr(t, ctx, "th:has([data-testid=sort--started])", "aria-sort"); v != "descending" {
+		t.Errorf("history's default sort: aria-sort %q on Started", v)
+	}
+	for _, want := range []string{"ascending", "descending"} {
+		browsertest.Click(t, ctx, "[data-testid=sort-user]")
+		browsertest.WaitVisible(t, ctx, "[data-testid=history-list]")
+		if v, _ := browsertest.Attr(t, ctx, "th:has([data-testid=sort-user])", "aria-sort"); v != want {
+			t.Errorf("history by user: aria-sort %q, want %q", v, want)
+		}
+		if loc := browsertest.Location(t, ctx); !strings.Contains(loc, "state=live") {
+			t.Errorf("sorting dropped the filter: %s", loc)
+		}
+	}
+	assertTableFits(t, ctx, "#results .table-wrap", "session history")
+	checkPage(t, ctx, "session history sorted")
+
+	browsertest.Navigate(t, ctx, base+"/sessions")
+	browsertest.WaitVisible(t, ctx, "[data-testid=session-list]")
+	browsertest.Click(t, ctx, "[data-testid=sort-target]")
+	browsertest.WaitVisible(t, ctx, "[data-testid=session-list]")
+	if v, _ := browsertest.Attr(t, ctx, "th:has([data-testid=sort-target])", "aria-sort"); v != "ascending" {
+		t.Errorf("my sessions by target: aria-sort %q", v)
+	}
+	// On phones the headers are hidden (cards): a small form sorts.
+	if got := browsertest.Value(t, ctx, "[data-testid=my-sessions-sort] #sort"); got != "target" {
+		t.Errorf("my sessions' sort choice = %q", got)
+	}
+	assertTableFits(t, ctx, "[data-testid=live-sessions] .table-wrap", "my sessions")
+	checkPage(t, ctx, "my sessions sorted")
+
+	// "Why can't I?" by name.
+	browsertest.Navigate(t, ctx, base+"/explain")
+	browsertest.Fill(t, ctx, "#resource", "ECHO")
+	browsertest.Click(t, ctx, "[data-testid=explain]")
+	browsertest.WaitVisible(t, ctx, "[data-testid=explain-subject]")
+	if got := browsertest.Text(t, ctx, "[data-testid=explain-subject]"); !strings.Contains(got, "echo") {
+		t.Errorf("explained %q", got)
+	}
+	checkPage(t, ctx, "why cant i by name")
+
+	ctx = browsertest.New(t)
+	browsertest.FailOnConsoleErrors(t, ctx, "status of 422")
+	loginThroughDevProvider(t, ctx, base, "bob")
+	// bob may only request access to echo: its explanation names no one he
+	// cannot see, and tells him whom to ask.
+	visit(t, ctx, base, "/explain?resource=echo", "[data-testid=explain-help]", "why cant i by name without access")
+	if got := browsertest.Text(t, ctx, "[data-testid=explain-help] [data-testid=helpers]"); !strings.Contains(got, "Ask an administrator") {
+		t.Errorf("bob is told %q", got)
+	}
+	if got := browsertest.Text(t, ctx, "[data-testid=explain-help] [data-testid=access-help]"); !strings.Contains(got, "log in as admin") {
+		t.Errorf("bob's access help = %q", got)
+	}
+	// He may start no session: said plainly, with whom to ask.
+	if got := browsertest.Text(t, ctx, "[data-testid=explain-summary]"); !strings.Contains(got, "No role gives you authorize-session") ||
+		!strings.Contains(got, "Roles are given by the administrators") || !strings.Contains(got, "log in as admin") {
+		t.Errorf("bob's summary = %q", got)
+	}
+	visit(t, ctx, base, "/explain?resource=nothing-like-this", "[data-testid=resource-error]", "why cant i unknown name")
+}
+
+// assertTableFits checks, at the current width, that the table in the
+// wrapper sel needs no sideways scrolling of its own (its row actions are
+// in view).
+func assertTableFits(t *testing.T, ctx context.Context, sel, what string) {
+	t.Helper()
+	if !browsertest.Eval[bool](t, ctx, `(() => { const w = document.querySelector(`+strconv.Quote(sel)+`); return !!w && w.scrollWidth <= w.clientWidth })()`) {
+		t.Errorf("%s: the table scrolls sideways at %s", what, browsertest.Eval[string](t, ctx, `innerWidth + " px"`))
 	}
 }

@@ -76,7 +76,7 @@ func (h Audit) Charts(w http.ResponseWriter, r *http.Request) error {
 	if form.HasErrors() {
 		status = http.StatusUnprocessableEntity
 	}
-	return render(w, r, status, views.HistoryChartsPage(h.Meta(r, "Session charts", "audit"), form, st, q))
+	return render(w, r, status, views.HistoryChartsPage(h.Meta(r, "Session charts", "charts"), form, st, q))
 }
 
 // parseHistoryFilter reads the history filter from a query (the rules are

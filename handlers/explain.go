@@ -16,6 +16,8 @@ type ExplainStore interface {
 	ExplainAccess(ctx context.Context, a models.Actor, userID, resourceID string) (*models.AccessExplanation, error)
 	ListUsers(ctx context.Context, a models.Actor, scopeID string, opt models.ListOptions) (models.Page[models.UserItem], error)
 	ListMyTargets(ctx context.Context, a models.Actor, opt models.MyTargetsOptions) (models.MyTargetsPage, error)
+	FindByName(ctx context.Context, a models.Actor, name string) ([]models.NamedResource, error)
+	AccessHelpers(ctx context.Context, a models.Actor, scopeID string) ([]models.Helper, error)
 }
 
 // Explain serves the "Why can't I?" page.
@@ -26,8 +28,11 @@ type Explain struct {
 
 // Show renders the question form and, when a resource is given, the answer
 // (GET /explain?user=&resource=). user defaults to the caller; asking about
-// someone else takes read on that user, named by id or by exact name. An
-// unknown or invisible user or resource gets its message next to the field.
+// someone else takes read on that user, named by id, name or login name.
+// The resource is an id or a name (any case): several things named so are
+// offered as choices. An unknown or invisible user or resource gets its
+// message next to the field. Who can help is named from what the caller
+// may see (models.AccessHelpers).
 func (h Explain) Show(w http.ResponseWriter, r *http.Request) error {
 	ctx, a, q := r.Context(), ActorFrom(r.Context()), r.URL.Query()
 	f := views.Form{Values: map[string]string{"user": strings.TrimSpace(q.Get("user")), "resource": strings.TrimSpace(q.Get("resource"))},
@@ -42,14 +47,18 @@ func (h Explain) Show(w http.ResponseWriter, r *http.Request) error {
 			f.Errors["user"] = msg
 		}
 	}
+	resourceID, choices, err := h.resourceByName(ctx, a, f)
+	if err != nil {
+		return err
+	}
 	status := http.StatusOK
 	if len(f.Errors) > 0 {
 		status = http.StatusUnprocessableEntity
 	}
 	var ex *models.AccessExplanation
-	if f.V("resource") != "" && len(f.Errors) == 0 {
+	if resourceID != "" && len(f.Errors) == 0 {
 		var err error
-		if ex, err = h.Store.ExplainAccess(ctx, a, userID, f.V("resource")); err != nil {
+		if ex, err = h.Store.ExplainAccess(ctx, a, userID, resourceID); err != nil {
 			fe := models.FieldErrors(err)
 			if fe == nil {
 				return err
@@ -66,12 +75,51 @@ func (h Explain) Show(w http.ResponseWriter, r *http.Request) error {
 		}
 		users = page.Items
 	}
-	// How many targets the caller may use, for the plain answer when none.
-	mine, err := h.Store.ListMyTargets(ctx, a, models.MyTargetsOptions{ListOptions: models.ListOptions{PerPage: 1}})
+	// How many targets the caller may start sessions on (not those they
+	// may only request), for the plain answer when none.
+	mine, err := h.Store.ListMyTargets(ctx, a, models.MyTargetsOptions{ListOptions: models.ListOptions{PerPage: 100}})
 	if err != nil {
 		return err
 	}
-	return render(w, r, status, views.ExplainPage(h.Meta(r, "Why can't I?", "explain"), f, users, ex, mine.Total))
+	var reachable int64
+	for _, t := range mine.Items {
+		if t.Actions[models.ActionAuthorizeSession] {
+			reachable++
+		}
+	}
+	if mine.Total > int64(len(mine.Items)) && reachable == int64(len(mine.Items)) {
+		reachable = mine.Total // more than a page, all usable so far
+	}
+	var helpers []models.Helper
+	if reachable == 0 {
+		if helpers, err = h.Store.AccessHelpers(ctx, a, ""); err != nil {
+			return err
+		}
+	}
+	return render(w, r, status, views.ExplainPage(h.Meta(r, "Why can't I?", "explain"),
+		views.Explanation{Form: f, Users: users, Answer: ex, MyTargets: reachable, Helpers: helpers, Choices: choices}))
+}
+
+// resourceByName returns the id of the form's resource: as given when it is
+// an id, else the one thing the caller may see by that name. Several are
+// returned as choices, none is a message on the field.
+func (h Explain) resourceByName(ctx context.Context, a models.Actor, f views.Form) (string, []models.NamedResource, error) {
+	v := f.V("resource")
+	if _, isID := acl.ResourceTypeOfID(v); v == "" || isID {
+		return v, nil, nil
+	}
+	found, err := h.Store.FindByName(ctx, a, v)
+	switch {
+	case err != nil:
+		return "", nil, err
+	case len(found) == 1:
+		return found[0].ID, nil, nil
+	case len(found) == 0:
+		f.Errors["resource"] = "There is nothing named “" + v + "” that you can see: check the name, or give its id."
+		return "", nil, nil
+	}
+	f.Errors["resource"] = "Several things you can see are named “" + v + "”: choose one below."
+	return "", found, nil
 }
 
 // userByName finds the one user the actor may see whose name or login name

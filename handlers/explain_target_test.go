@@ -82,7 +82,8 @@ func TestExplainTarget(t *testing.T) {
 				t.Errorf("%s: list row = %q", who, l)
 			}
 			del := byTestID(t, body, "explain-delete")
-			want := `add a role in scope ` + proj.ID + ` with grant "ids=` + tg.ID + `;actions=delete" and principal ` + bob.ID
+			// In the person's words: the scope and the user by name.
+			want := `add a role in ` + proj.Name + ` with grant "ids=` + tg.ID + `;actions=delete" for bob`
 			if len(del) != 1 || !strings.Contains(del[0], "no") || !strings.Contains(del[0], want) {
 				t.Errorf("%s: delete row = %q, want suggestion %q", who, del, want)
 			}

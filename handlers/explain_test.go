@@ -109,6 +109,15 @@ func TestExplainPage(t *testing.T) {
 				t.Errorf("by name %q: %d %q", name, code, byTestID(t, byName, "explain-read"))
 			}
 		}
+		// The resource by its name, any case, is the same question too.
+		if code, byName := get(admin, url.Values{"user": {bob.ID}, "resource": {strings.ToUpper(target.Name)}}); code != http.StatusOK ||
+			!slices.Equal(byTestID(t, byName, "explain-update"), byTestID(t, body, "explain-update")) {
+			t.Errorf("resource by name: %d %q", code, byTestID(t, byName, "explain-update"))
+		}
+		if code, b := get(admin, url.Values{"resource": {"nothing-named-so"}}); code != http.StatusUnprocessableEntity ||
+			len(byTestID(t, b, "resource-error")) != 1 || !strings.Contains(byTestID(t, b, "resource-error")[0], "nothing named") {
+			t.Errorf("unknown resource name: %d %q", code, byTestID(t, b, "resource-error"))
+		}
 		if code, b := get(admin, url.Values{"user": {"nobody-like-this"}, "resource": {target.ID}}); code != http.StatusUnprocessableEntity ||
 			len(byTestID(t, b, "user-error")) != 1 || !strings.Contains(byTestID(t, b, "user-error")[0], "no user named") {
 			t.Errorf("unknown name: %d %q", code, byTestID(t, b, "user-error"))
@@ -122,7 +131,7 @@ func TestExplainPage(t *testing.T) {
 			t.Errorf("read row = %q", read)
 		}
 		upd := byTestID(t, body, "explain-update")
-		want := `add a role in scope ` + org.ID + ` with grant "ids=` + target.ID + `;actions=update" and principal ` + bob.ID
+		want := `add a role in ` + org.Name + ` with grant "ids=` + target.ID + `;actions=update" for bob`
 		if len(upd) != 1 || !strings.Contains(upd[0], "no") || !strings.Contains(upd[0], want) {
 			t.Errorf("update row = %q, want suggestion %q", upd, want)
 		}

@@ -10,7 +10,7 @@ import (
 
 // HomeStore is what the home page needs from the domain.
 type HomeStore interface {
-	MySessions(ctx context.Context, a models.Actor, opt models.ListOptions) (models.Page[models.SessionItem], error)
+	MySessions(ctx context.Context, a models.Actor, opt models.ListOptions, sort string) (models.Page[models.SessionItem], error)
 	ListMyTargets(ctx context.Context, a models.Actor, opt models.MyTargetsOptions) (models.MyTargetsPage, error)
 }
 
@@ -27,7 +27,7 @@ const homeTargets = 8
 // With HX-Request (the live fallback poll), only the sessions fragment.
 func (h Home) Show(w http.ResponseWriter, r *http.Request) error {
 	ctx, a := r.Context(), ActorFrom(r.Context())
-	sessions, err := h.Store.MySessions(ctx, a, models.ListOptions{PerPage: 50})
+	sessions, err := h.Store.MySessions(ctx, a, models.ListOptions{PerPage: 50}, "")
 	if err != nil {
 		return err
 	}

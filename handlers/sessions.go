@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -20,7 +19,7 @@ type SessionStore interface {
 	TargetForSession(ctx context.Context, a models.Actor, id string) (*models.SessionTarget, error)
 	GetSession(ctx context.Context, a models.Actor, id string) (*models.SessionDetail, error)
 	CancelSession(ctx context.Context, a models.Actor, id string) (*models.Session, error)
-	MySessions(ctx context.Context, a models.Actor, opt models.ListOptions) (models.Page[models.SessionItem], error)
+	MySessions(ctx context.Context, a models.Actor, opt models.ListOptions, sort string) (models.Page[models.SessionItem], error)
 	ListSessions(ctx context.Context, a models.Actor, f models.SessionFilter) (models.Page[models.SessionItem], error)
 	// LoginEnds says when a login ends unless used (live streams end then).
 	LoginEnds(ctx context.Context, loginID string) (time.Time, error)
@@ -98,10 +97,10 @@ func (h Sessions) Cancel(w http.ResponseWriter, r *http.Request) error {
 	return redirect(w, r, "/sessions/"+id)
 }
 
-// Mine renders My sessions (GET /sessions?page=).
+// Mine renders My sessions (GET /sessions?sort=&page=).
 func (h Sessions) Mine(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	page, err := h.Store.MySessions(r.Context(), ActorFrom(r.Context()), listOptions(q))
+	page, err := h.Store.MySessions(r.Context(), ActorFrom(r.Context()), listOptions(q), q.Get("sort"))
 	if err != nil {
 		return err
 	}
@@ -109,7 +108,7 @@ func (h Sessions) Mine(w http.ResponseWriter, r *http.Request) error {
 }
 
 // All renders All sessions with its filters (GET /admin/sessions?user=&target=
-// &project=&state=&reason=&from=&to=&sort=&page=); bad filters re-render
+// &project=&state=&reason=&q=&from=&to=&sort=&page=); bad filters re-render
 // with 422 and their messages.
 func (h Sessions) All(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
@@ -135,19 +134,18 @@ func (h Sessions) All(w http.ResponseWriter, r *http.Request) error {
 // filterTime is the datetime-local format of the time filters (UTC).
 const filterTime = "2006-01-02T15:04"
 
-// sessionFilter reads All sessions' query into a filter and its form.
+// sessionFilterFields are All sessions' filter inputs (query names).
+var sessionFilterFields = []string{"user", "target", "project", "state", "reason", "q", "from", "to", "sort"}
+
+// sessionFilter reads All sessions' query into a filter (the rules are
+// models.ParseSessionFilter's, shared with Session history) and its form.
 func sessionFilter(q url.Values) (models.SessionFilter, views.Form) {
-	f := views.Form{Values: map[string]string{}, Errors: map[string]string{}}
-	for _, k := range []string{"user", "target", "project", "state", "reason", "from", "to", "sort"} {
+	f := views.Form{Values: map[string]string{}}
+	for _, k := range sessionFilterFields {
 		f.Values[k] = strings.TrimSpace(q.Get(k))
 	}
-	page, _ := strconv.Atoi(q.Get("page"))
-	sf := models.SessionFilter{User: f.V("user"), Target: f.V("target"), Project: f.V("project"), State: f.V("state"),
-		Reason: f.V("reason"), Sort: f.V("sort"), ListOptions: models.ListOptions{Page: page}}
-	sf.From, sf.To = filterTimes(f)
-	if len(f.Errors) == 0 {
-		f.Errors = nil
-	}
+	sf, err := models.ParseSessionFilter(q.Get)
+	f.Errors = models.FieldErrors(err)
 	return sf, f
 }
 

@@ -55,10 +55,10 @@ func (h Sessions) Events(w http.ResponseWriter, r *http.Request) error {
 func (h Sessions) liveFragment(ctx context.Context, a models.Actor, view string, q url.Values) (templ.Component, error) {
 	switch view {
 	case "mine":
-		page, err := h.Store.MySessions(ctx, a, listOptions(q))
+		page, err := h.Store.MySessions(ctx, a, listOptions(q), q.Get("sort"))
 		return views.MySessionList(page, q), err
 	case "home":
-		page, err := h.Store.MySessions(ctx, a, models.ListOptions{PerPage: 50})
+		page, err := h.Store.MySessions(ctx, a, models.ListOptions{PerPage: 50}, "")
 		return views.HomeSessions(page.Items), err
 	case "session":
 		d, err := h.Store.GetSession(ctx, a, q.Get("id"))

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -133,8 +134,12 @@ func (s *Store) CreateGuidedTarget(ctx context.Context, a Actor, projectID strin
 		herr = Invalid("hosts", "Give either an address or hosts, not both.")
 	}
 	if herr != nil {
-		// Check the other fields too, so every message shows at once.
-		if _, err := in.Target.validate(); err != nil {
+		// Check the target's own fields and name too, so every message
+		// shows at once.
+		if _, _, err := s.checkNewTarget(ctx, a, projectID, in.Target); err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				return nil, err
+			}
 			return nil, mergeInvalid(err, herr)
 		}
 		return nil, herr

@@ -5,9 +5,10 @@ import (
 	"fmt"
 )
 
-// ExportHistory calls emit for every session of the filtered history in
-// sort order, reading rows from a database cursor so memory stays constant
-// at any size. On SQLite (one connection) it reads in keyset batches so
+// ExportHistory calls emit for every session of the filtered history by
+// start (oldest first when f.Oldest; a sort by name is the page's only),
+// reading rows from a database cursor so memory stays constant at any
+// size. On SQLite (one connection) it reads in keyset batches so
 // other requests run between them. emit's error stops the export.
 func (s *Store) ExportHistory(ctx context.Context, a Actor, f HistoryFilter, emit func(*HistoryRow) error) error {
 	where, args, err := s.historyWhere(ctx, a, f)
@@ -41,7 +42,7 @@ func (s *Store) ExportHistory(ctx context.Context, a Actor, f HistoryFilter, emi
 		if batch == 0 || n < batch {
 			return nil
 		}
-		after = HistoryCursor{row.CreatedAt, row.SessionID}
+		after = HistoryCursor{CreatedAt: row.CreatedAt, SessionID: row.SessionID}
 	}
 }
 

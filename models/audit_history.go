@@ -26,16 +26,42 @@ type HistoryFilter struct {
 	Project    string
 	Org        string
 	AuthMethod string
+	State      string // a session state, or StateFilterLive for sessions not terminated
 	Reason     string // a termination reason, or "live" for sessions not terminated
 	ClientIP   string
 	Text       string // free text over names, email, ids, addresses and user agent
-	Oldest     bool   // sort oldest first (default newest first)
+	Oldest     bool   // sort oldest first (default newest first), when Sort is empty
+	// Sort is one of HistorySorts (default "-started"); a "-" sorts
+	// descending. Names sort case-insensitively, then by start.
+	Sort string
 }
 
-// HistoryCursor is a keyset position: the sort key of a row.
+// HistorySorts are Session history's sort keys: by start, or by user or
+// target name then start, each both ways. Each walks an index of the
+// warehouse (created; lower(name), created), so every page costs the same.
+var HistorySorts = []string{"-started", "started", "user", "-user", "target", "-target"}
+
+// historySortColumns maps a sort key (without "-") to the name column it
+// sorts by before the start ("" for the start alone).
+var historySortColumns = map[string]string{"started": "", "user": "w.user_name", "target": "w.target_name"}
+
+// sort is f's sort key, "-started" by default.
+func (f HistoryFilter) sort() string {
+	switch {
+	case f.Sort != "":
+		return f.Sort
+	case f.Oldest:
+		return "started"
+	}
+	return "-started"
+}
+
+// HistoryCursor is a keyset position: the sort key of a row (Name is the
+// sorted name column's value when the list sorts by a name).
 type HistoryCursor struct {
 	CreatedAt time.Time
 	SessionID string
+	Name      string
 }
 
 // String encodes the cursor for a URL.
@@ -43,7 +69,11 @@ func (c HistoryCursor) String() string {
 	if c.SessionID == "" {
 		return ""
 	}
-	return c.CreatedAt.UTC().Format(time.RFC3339Nano) + "~" + c.SessionID
+	s := c.CreatedAt.UTC().Format(time.RFC3339Nano) + "~" + c.SessionID
+	if c.Name != "" {
+		s += "~" + c.Name
+	}
+	return s
 }
 
 // ParseHistoryCursor decodes HistoryCursor.String; the empty string is the
@@ -52,12 +82,13 @@ func ParseHistoryCursor(s string) (HistoryCursor, error) {
 	if s == "" {
 		return HistoryCursor{}, nil
 	}
-	ts, id, ok := strings.Cut(s, "~")
+	ts, rest, ok := strings.Cut(s, "~")
+	id, name, _ := strings.Cut(rest, "~")
 	t, err := time.Parse(time.RFC3339Nano, ts)
 	if !ok || err != nil || id == "" {
 		return HistoryCursor{}, Invalid("after", "is not a page position")
 	}
-	return HistoryCursor{CreatedAt: t.UTC(), SessionID: id}, nil
+	return HistoryCursor{CreatedAt: t.UTC(), SessionID: id, Name: name}, nil
 }
 
 // HistoryPageRequest asks for one page of Session history: the rows after
@@ -176,6 +207,13 @@ func (s *Store) historyWhere(ctx context.Context, a Actor, f HistoryFilter) (str
 		add("lower(w.org_name) = ?", strings.ToLower(v))
 	}
 	byIDOrName(f.AuthMethod, "auth-method", "auth_method_id", "auth_method_name")
+	switch st := strings.TrimSpace(f.State); st {
+	case "":
+	case StateFilterLive:
+		add("w.termination_reason = ''")
+	default:
+		add("w.state = ?", st)
+	}
 	switch r := strings.TrimSpace(f.Reason); r {
 	case "":
 	case "live":
@@ -186,26 +224,37 @@ func (s *Store) historyWhere(ctx context.Context, a Actor, f HistoryFilter) (str
 	if v := strings.TrimSpace(f.ClientIP); v != "" {
 		add("w.client_ip = ?", v)
 	}
-	if v := strings.ToLower(strings.TrimSpace(f.Text)); v != "" {
-		if s.dialect == Postgres {
-			// Backslash is Postgres's default LIKE escape; an explicit ESCAPE
-			// would hide the pattern from the trigram index.
-			add("w.search_text LIKE ?", likePattern(v))
-		} else {
-			add("w.search_text LIKE ? ESCAPE '\\'", likePattern(v))
-			// The trigram index answers LIKE only without ESCAPE: narrow with
-			// a looser pattern (% and _ match any one character), then the
-			// exact condition above decides.
-			loose := strings.Map(func(r rune) rune {
-				if r == '%' || r == '_' {
-					return '_'
-				}
-				return r
-			}, v)
-			add("w.session_id IN (SELECT session_id FROM warehouse_sessions_search WHERE search_text LIKE ?)", "%"+loose+"%")
-		}
+	if c, cargs := s.historyTextCond(f.Text); c != "" {
+		add(c, cargs...)
 	}
 	return strings.Join(parts, " AND "), args, nil
+}
+
+// historyTextCond is the free-text condition on warehouse_sessions (alias
+// w) through its trigram index: text in names, email, ids, addresses and
+// user agent, any case, literally. "" for no text. All sessions uses it
+// too (SessionFilter.Text), as a subquery on the warehouse.
+func (s *Store) historyTextCond(text string) (string, []any) {
+	v := strings.ToLower(strings.TrimSpace(text))
+	if v == "" {
+		return "", nil
+	}
+	if s.dialect == Postgres {
+		// Backslash is Postgres's default LIKE escape; an explicit ESCAPE
+		// would hide the pattern from the trigram index.
+		return "w.search_text LIKE ?", []any{likePattern(v)}
+	}
+	// The trigram index answers LIKE only without ESCAPE: narrow with a
+	// looser pattern (% and _ match any one character), then the exact
+	// condition decides.
+	loose := strings.Map(func(r rune) rune {
+		if r == '%' || r == '_' {
+			return '_'
+		}
+		return r
+	}, v)
+	return "w.search_text LIKE ? ESCAPE '\\' AND w.session_id IN (SELECT session_id FROM warehouse_sessions_search WHERE search_text LIKE ?)",
+		[]any{likePattern(v), "%" + loose + "%"}
 }
 
 // HistorySessions returns one page of Session history: the warehouse's
@@ -221,8 +270,14 @@ func (s *Store) HistorySessions(ctx context.Context, a Actor, req HistoryPageReq
 	if err != nil {
 		return nil, err
 	}
-	// desc walks newest first; Back reverses the walk to fetch the previous page.
-	desc := !req.Filter.Oldest
+	// desc walks the sort key downwards; Back reverses the walk to fetch
+	// the previous page.
+	key := req.Filter.sort()
+	desc := strings.HasPrefix(key, "-")
+	nameCol, ok := historySortColumns[strings.TrimPrefix(key, "-")]
+	if !ok {
+		return nil, Invalid("sort", msgFilterSort)
+	}
 	if req.Back {
 		desc = !desc
 	}
@@ -232,9 +287,16 @@ func (s *Store) HistorySessions(ctx context.Context, a Actor, req HistoryPageReq
 	}
 	order := " ORDER BY w.created_at " + dir + ", w.session_id " + dir
 	keyset, kargs := "", []any(nil)
+	if nameCol != "" {
+		order = " ORDER BY lower(" + nameCol + ") " + dir + ", w.created_at " + dir + ", w.session_id " + dir
+	}
 	if req.After.SessionID != "" {
 		keyset = " AND (w.created_at, w.session_id) " + cmp + " (?, ?)"
 		kargs = []any{req.After.CreatedAt, req.After.SessionID}
+		if nameCol != "" {
+			keyset = " AND (lower(" + nameCol + "), w.created_at, w.session_id) " + cmp + " (lower(?), ?, ?)"
+			kargs = []any{req.After.Name, req.After.CreatedAt, req.After.SessionID}
+		}
 	}
 	page := &HistoryPage{}
 	if text := strings.TrimSpace(req.Filter.Text); text != "" && s.dialect == SQLite {
@@ -276,8 +338,8 @@ func (s *Store) HistorySessions(ctx context.Context, a Actor, req HistoryPageReq
 	}
 	if len(page.Rows) > 0 {
 		first, last := page.Rows[0], page.Rows[len(page.Rows)-1]
-		firstC := HistoryCursor{first.CreatedAt, first.SessionID}.String()
-		lastC := HistoryCursor{last.CreatedAt, last.SessionID}.String()
+		firstC := HistoryCursor{first.CreatedAt, first.SessionID, first.sortName(nameCol)}.String()
+		lastC := HistoryCursor{last.CreatedAt, last.SessionID, last.sortName(nameCol)}.String()
 		if req.Back {
 			page.Next = lastC
 			if more {
@@ -298,6 +360,17 @@ func (s *Store) HistorySessions(ctx context.Context, a Actor, req HistoryPageReq
 		}
 	}
 	return page, nil
+}
+
+// sortName is the row's value of the name column a list sorts by ("" for none).
+func (r *HistoryRow) sortName(col string) string {
+	switch col {
+	case "w.user_name":
+		return r.UserName
+	case "w.target_name":
+		return r.TargetName
+	}
+	return ""
 }
 
 // historyTextWindow is how many of the newest filtered rows SQLite's

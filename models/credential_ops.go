@@ -23,7 +23,8 @@ func (s *Store) CreateCredential(ctx context.Context, a Actor, storeID string, i
 			return err
 		}
 		in, secret, fp, err := in.validate(in.Type, true)
-		if err != nil {
+		if err := tx.checkInput(ctx, err, unique{Table: "credentials", Parent: "store_id", ParentID: cs.ID, Value: in.Name,
+			Message: fmt.Sprintf("%s already has a credential named %q.", cs.Name, in.Name)}); err != nil {
 			return err
 		}
 		row := credentialRow{Credential: Credential{ID: NewID(credentialPrefix(in.Type)), StoreID: cs.ID, ScopeID: cs.ScopeID,
@@ -109,7 +110,9 @@ func (s *Store) UpdateCredential(ctx context.Context, a Actor, id string, versio
 			return err
 		}
 		in, secret, fp, err := in.validate(c.Type, false)
-		if err != nil {
+		dup := fmt.Sprintf("Another credential in this store is already named %q.", in.Name)
+		if err := tx.checkInput(ctx, err, unique{Table: "credentials", Parent: "store_id", ParentID: c.StoreID, ExceptID: id,
+			Value: in.Name, Message: dup}); err != nil {
 			return err
 		}
 		updates := map[string]any{"name": in.Name, "description": in.Description, "username": in.Username}
@@ -121,8 +124,7 @@ func (s *Store) UpdateCredential(ctx context.Context, a Actor, id string, versio
 				updates["fingerprint"] = fp
 			}
 		}
-		if err := tx.updateVersioned(ctx, &Credential{}, "credential", id, version, updates,
-			fmt.Sprintf("Another credential in this store is already named %q.", in.Name)); err != nil {
+		if err := tx.updateVersioned(ctx, &Credential{}, "credential", id, version, updates, dup); err != nil {
 			return err
 		}
 		out, err = first[Credential](tx.q(ctx), "credential", id)

@@ -58,7 +58,7 @@ func credentialStoreResource(cs *CredentialStore) acl.Resource {
 // Errors: ErrInvalid (bad input, duplicate name, scope not a project),
 // ErrNotFound, ErrForbidden.
 func (s *Store) CreateCredentialStore(ctx context.Context, a Actor, projectID string, in CredentialStoreInput) (*CredentialStore, error) {
-	return createNamed(ctx, s, a, projectID, "credential-store", "credential store", in.validate, func(p *Scope, in CredentialStoreInput, now time.Time) (*CredentialStore, string) {
+	return createNamed(ctx, s, a, projectID, "credential-store", "credential store", "credential_stores", in.validate, func(p *Scope, in CredentialStoreInput, now time.Time) (*CredentialStore, string) {
 		return &CredentialStore{ID: NewID(PrefixCredentialStore), ScopeID: p.ID, Type: CredentialStoreStatic, Name: in.Name,
 			Description: in.Description, CreatedAt: now, UpdatedAt: now, Version: 1}, in.Name
 	})
@@ -129,10 +129,10 @@ func (s *Store) ListCredentialStores(ctx context.Context, a Actor, projectID str
 // UpdateCredentialStore changes a store's name and description; version must
 // match (ErrConflict otherwise).
 func (s *Store) UpdateCredentialStore(ctx context.Context, a Actor, id string, version int, in CredentialStoreInput) (*CredentialStore, error) {
-	return updateItem(ctx, s, a, "credential store", id, version, credentialStoreResource, func() (map[string]any, string, error) {
+	return updateItem(ctx, s, a, "credential store", id, version, credentialStoreResource, func(cs *CredentialStore) (map[string]any, unique, error) {
 		in, err := in.validate()
-		return map[string]any{"name": in.Name, "description": in.Description},
-			fmt.Sprintf("Another credential store in this project is already named %q.", in.Name), err
+		return map[string]any{"name": in.Name, "description": in.Description}, unique{Table: "credential_stores", Parent: "scope_id",
+			ParentID: cs.ScopeID, Value: in.Name, Message: fmt.Sprintf("Another credential store in this project is already named %q.", in.Name)}, err
 	})
 }
 

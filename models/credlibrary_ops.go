@@ -24,7 +24,8 @@ func (s *Store) CreateCredentialLibrary(ctx context.Context, a Actor, storeID st
 			return err
 		}
 		in, set, password, err := in.validate(in.Type, true)
-		if err != nil {
+		if err := tx.checkInput(ctx, err, unique{Table: "credential_libraries", Parent: "store_id", ParentID: cs.ID, Value: in.Name,
+			Message: fmt.Sprintf("%s already has a credential library named %q.", cs.Name, in.Name)}); err != nil {
 			return err
 		}
 		be, err := tx.backend()
@@ -133,23 +134,21 @@ func (s *Store) storeLibraries(ctx context.Context, a Actor, cs *CredentialStore
 // change, an empty password keeps the stored one. version must match
 // (ErrConflict otherwise). Sessions already started keep their credentials.
 func (s *Store) UpdateCredentialLibrary(ctx context.Context, a Actor, id string, version int, in CredentialLibraryInput) (*CredentialLibrary, error) {
-	var lib *CredentialLibrary
-	return updateItem(ctx, s, a, "credential library", id, version, func(l *CredentialLibrary) acl.Resource {
-		lib = l
-		return libraryResource(l)
-	}, func() (map[string]any, string, error) {
+	return updateItem(ctx, s, a, "credential library", id, version, libraryResource, func(lib *CredentialLibrary) (map[string]any, unique, error) {
 		in, set, password, err := in.validate(lib.Type, false)
+		u := unique{Table: "credential_libraries", Parent: "store_id", ParentID: lib.StoreID, Value: in.Name,
+			Message: fmt.Sprintf("Another credential library in this store is already named %q.", in.Name)}
 		if err != nil {
-			return nil, "", err
+			return nil, u, err
 		}
 		settings, _ := json.Marshal(set)
 		updates := map[string]any{"name": in.Name, "description": in.Description, "settings": string(settings)}
 		if password != nil {
 			if updates["secret"], err = s.seal(id, librarySecret{Password: *password}); err != nil {
-				return nil, "", fmt.Errorf("encrypt library secret: %w", err)
+				return nil, u, fmt.Errorf("encrypt library secret: %w", err)
 			}
 		}
-		return updates, fmt.Sprintf("Another credential library in this store is already named %q.", in.Name), nil
+		return updates, u, nil
 	})
 }
 

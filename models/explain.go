@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"gatehouse/models/acl"
 )
@@ -56,7 +57,12 @@ type AccessExplanation struct {
 	UserName     string
 	Resource     acl.Resource
 	ResourceName string
-	Actions      []acl.ActionExplanation
+	// ScopeName names the resource's scope.
+	ScopeName string
+	Actions   []acl.ActionExplanation
+	// Helpers, when an action is refused, name who can give access in the
+	// resource's scope (AccessHelpers: only users the actor may read).
+	Helpers []Helper
 }
 
 // ExplainAccess explains userID's access to the resource with resourceID
@@ -118,8 +124,16 @@ func (s *Store) ExplainAccess(ctx context.Context, a Actor, userID, resourceID s
 		}
 	}
 	out := &AccessExplanation{UserID: u.ID, UserName: u.DisplayName(), Resource: res, ResourceName: name}
+	if err := s.q(ctx).Raw("SELECT name FROM scopes WHERE id = ?", res.ScopeID).Scan(&out.ScopeName).Error; err != nil {
+		return nil, fmt.Errorf("scope of %s: %w", res.ID, err)
+	}
 	out.Actions = access.Explain(res, item)
 	collection := acl.Resource{Type: res.Type, ScopeID: res.ScopeID, ParentID: res.ParentID}
 	out.Actions = append(out.Actions, access.Explain(collection, coll)...)
+	if slices.ContainsFunc(out.Actions, func(e acl.ActionExplanation) bool { return !e.Allowed }) {
+		if out.Helpers, err = s.AccessHelpers(ctx, a, res.ScopeID); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
 }

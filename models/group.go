@@ -83,7 +83,8 @@ func (s *Store) CreateGroup(ctx context.Context, a Actor, scopeID string, in Gro
 		v := validator{}
 		name := v.text("name", "Name", in.Name, true, 128)
 		desc := v.text("description", "Description", in.Description, false, 1024)
-		if err := v.err(); err != nil {
+		if err := tx.checkInput(ctx, v.err(), unique{Table: "groups", Parent: "scope_id", ParentID: sc.ID, Value: name,
+			Message: fmt.Sprintf("%s already has a group named %q.", sc.Name, name)}); err != nil {
 			return err
 		}
 		g := &Group{ID: NewID(PrefixGroup), ScopeID: sc.ID, Name: name, Description: desc, CreatedAt: tx.now(), UpdatedAt: tx.now(), Version: 1}
@@ -161,7 +162,8 @@ func (s *Store) UpdateGroup(ctx context.Context, a Actor, id string, version int
 		v := validator{}
 		name := v.text("name", "Name", in.Name, true, 128)
 		desc := v.text("description", "Description", in.Description, false, 1024)
-		if err := v.err(); err != nil {
+		if err := tx.checkInput(ctx, v.err(), unique{Table: "groups", Parent: "scope_id", ParentID: g.ScopeID, ExceptID: id, Value: name,
+			Message: fmt.Sprintf("Another group in this scope is already named %q.", name)}); err != nil {
 			return err
 		}
 		if err := tx.bumpGroup(ctx, id, version, map[string]any{"name": name, "description": desc}); err != nil {

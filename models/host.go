@@ -59,7 +59,9 @@ func (s *Store) CreateHost(ctx context.Context, a Actor, catalogID string, in Ho
 		if err := tx.authorize(ctx, a, ActionCreate, acl.Resource{Type: "host", ScopeID: c.ScopeID, ParentID: c.ID}); err != nil {
 			return err
 		}
-		if in, err = in.validate(); err != nil {
+		in, err = in.validate()
+		if err := tx.checkInput(ctx, err, unique{Table: "hosts", Parent: "catalog_id", ParentID: c.ID, Value: in.Name,
+			Message: fmt.Sprintf("%s already has a host named %q.", c.Name, in.Name)}); err != nil {
 			return err
 		}
 		h := &Host{ID: NewID(PrefixHost), CatalogID: c.ID, ScopeID: c.ScopeID, Name: in.Name, Description: in.Description,
@@ -130,12 +132,14 @@ func (s *Store) UpdateHost(ctx context.Context, a Actor, id string, version int,
 		if err := tx.authorize(ctx, a, ActionUpdate, hostResource(h)); err != nil {
 			return err
 		}
-		if in, err = in.validate(); err != nil {
+		in, err = in.validate()
+		dup := fmt.Sprintf("Another host in this catalog is already named %q.", in.Name)
+		if err := tx.checkInput(ctx, err, unique{Table: "hosts", Parent: "catalog_id", ParentID: h.CatalogID, ExceptID: id,
+			Value: in.Name, Message: dup}); err != nil {
 			return err
 		}
 		if err := tx.updateVersioned(ctx, &Host{}, "host", id, version,
-			map[string]any{"name": in.Name, "description": in.Description, "address": in.Address},
-			fmt.Sprintf("Another host in this catalog is already named %q.", in.Name)); err != nil {
+			map[string]any{"name": in.Name, "description": in.Description, "address": in.Address}, dup); err != nil {
 			return err
 		}
 		out, err = first[Host](tx.q(ctx), "host", id)

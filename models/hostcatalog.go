@@ -57,7 +57,7 @@ func hostCatalogResource(c *HostCatalog) acl.Resource {
 // ErrInvalid (bad input, duplicate name in the project, scope not a project),
 // ErrNotFound, ErrForbidden.
 func (s *Store) CreateHostCatalog(ctx context.Context, a Actor, projectID string, in HostCatalogInput) (*HostCatalog, error) {
-	return createNamed(ctx, s, a, projectID, "host-catalog", "host catalog", in.validate, func(p *Scope, in HostCatalogInput, now time.Time) (*HostCatalog, string) {
+	return createNamed(ctx, s, a, projectID, "host-catalog", "host catalog", "host_catalogs", in.validate, func(p *Scope, in HostCatalogInput, now time.Time) (*HostCatalog, string) {
 		return &HostCatalog{ID: NewID(PrefixHostCatalog), ScopeID: p.ID, Type: HostCatalogStatic, Name: in.Name,
 			Description: in.Description, CreatedAt: now, UpdatedAt: now, Version: 1}, in.Name
 	})
@@ -138,10 +138,10 @@ func (s *Store) ListHostCatalogs(ctx context.Context, a Actor, projectID string,
 // UpdateHostCatalog changes a catalog's name and description; version must
 // be the one the editor saw (ErrConflict otherwise).
 func (s *Store) UpdateHostCatalog(ctx context.Context, a Actor, id string, version int, in HostCatalogInput) (*HostCatalog, error) {
-	return updateItem(ctx, s, a, "host catalog", id, version, hostCatalogResource, func() (map[string]any, string, error) {
+	return updateItem(ctx, s, a, "host catalog", id, version, hostCatalogResource, func(c *HostCatalog) (map[string]any, unique, error) {
 		in, err := in.validate()
-		return map[string]any{"name": in.Name, "description": in.Description},
-			fmt.Sprintf("Another host catalog in this project is already named %q.", in.Name), err
+		return map[string]any{"name": in.Name, "description": in.Description}, unique{Table: "host_catalogs", Parent: "scope_id",
+			ParentID: c.ScopeID, Value: in.Name, Message: fmt.Sprintf("Another host catalog in this project is already named %q.", in.Name)}, err
 	})
 }
 

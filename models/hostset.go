@@ -70,7 +70,9 @@ func (s *Store) CreateHostSet(ctx context.Context, a Actor, catalogID string, in
 		if err := tx.authorize(ctx, a, ActionCreate, acl.Resource{Type: "host-set", ScopeID: c.ScopeID, ParentID: c.ID}); err != nil {
 			return err
 		}
-		if in, err = in.validate(); err != nil {
+		in, err = in.validate()
+		if err := tx.checkInput(ctx, err, unique{Table: "host_sets", Parent: "catalog_id", ParentID: c.ID, Value: in.Name,
+			Message: fmt.Sprintf("%s already has a host set named %q.", c.Name, in.Name)}); err != nil {
 			return err
 		}
 		hs := &HostSet{ID: NewID(PrefixHostSet), CatalogID: c.ID, ScopeID: c.ScopeID, Name: in.Name, Description: in.Description,
@@ -188,12 +190,14 @@ func (s *Store) UpdateHostSet(ctx context.Context, a Actor, id string, version i
 		if err := tx.authorize(ctx, a, ActionUpdate, hostSetResource(hs)); err != nil {
 			return err
 		}
-		if in, err = in.validate(); err != nil {
+		in, err = in.validate()
+		dup := fmt.Sprintf("Another host set in this catalog is already named %q.", in.Name)
+		if err := tx.checkInput(ctx, err, unique{Table: "host_sets", Parent: "catalog_id", ParentID: hs.CatalogID, ExceptID: id,
+			Value: in.Name, Message: dup}); err != nil {
 			return err
 		}
 		if err := tx.updateVersioned(ctx, &HostSet{}, "host set", id, version,
-			map[string]any{"name": in.Name, "description": in.Description},
-			fmt.Sprintf("Another host set in this catalog is already named %q.", in.Name)); err != nil {
+			map[string]any{"name": in.Name, "description": in.Description}, dup); err != nil {
 			return err
 		}
 		out, err = first[HostSet](tx.q(ctx), "host set", id)

@@ -93,7 +93,9 @@ func (s *Store) CreateManagedGroup(ctx context.Context, a Actor, methodID string
 	if err := s.authorize(ctx, a, ActionCreate, acl.Resource{Type: "managed-group", ScopeID: m.ScopeID, ParentID: m.ID}); err != nil {
 		return nil, err
 	}
-	if in, err = in.validate(); err != nil {
+	in, err = in.validate()
+	if err := s.checkInput(ctx, err, unique{Table: "managed_groups", Parent: "auth_method_id", ParentID: m.ID, Value: in.Name,
+		Message: fmt.Sprintf("%s already has a managed group named %q.", m.Name, in.Name)}); err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -201,7 +203,9 @@ func (s *Store) UpdateManagedGroup(ctx context.Context, a Actor, id string, vers
 	if err := s.authorize(ctx, a, ActionUpdate, managedGroupResource(&it.ManagedGroup, it.ScopeID)); err != nil {
 		return err
 	}
-	if in, err = in.validate(); err != nil {
+	in, err = in.validate()
+	if err := s.checkInput(ctx, err, unique{Table: "managed_groups", Parent: "auth_method_id", ParentID: it.AuthMethodID, ExceptID: id,
+		Value: in.Name, Message: fmt.Sprintf("%s already has a managed group named %q.", it.MethodName, in.Name)}); err != nil {
 		return err
 	}
 	return s.changeTx(ctx, a, ActionUpdate, "managed-group", id, func(tx *Store) error {

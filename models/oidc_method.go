@@ -217,7 +217,8 @@ func (s *Store) CreateOIDCMethod(ctx context.Context, a Actor, scopeID string, i
 			return Invalid("scope_id", "Auth methods live in global or an organization, not in a project.")
 		}
 		in, set, err := in.validate(true)
-		if err != nil {
+		if err := tx.checkInput(ctx, err, unique{Table: "auth_methods", Parent: "scope_id", ParentID: sc.ID, Value: in.Name,
+			Message: fmt.Sprintf("This scope already has an auth method named %q.", in.Name)}); err != nil {
 			return err
 		}
 		now := tx.now()
@@ -347,8 +348,12 @@ func (s *Store) UpdateOIDCMethod(ctx context.Context, a Actor, id string, versio
 	if err := s.authorize(ctx, a, ActionUpdate, authMethodResource(m)); err != nil {
 		return nil, err
 	}
+	// The name is checked with the other fields (one read, before the
+	// provider's discovery, which must not hold a transaction open); the
+	// unique index decides a race in saveOIDCMethod.
 	in, set, err := in.validate(false)
-	if err != nil {
+	if err := s.checkInput(ctx, err, unique{Table: "auth_methods", Parent: "scope_id", ParentID: m.ScopeID, ExceptID: id, Value: in.Name,
+		Message: fmt.Sprintf("This scope already has an auth method named %q.", in.Name)}); err != nil {
 		return nil, err
 	}
 	if m.State != StateInactive {

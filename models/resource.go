@@ -136,10 +136,11 @@ func seeItem[T any](ctx context.Context, s *Store, a Actor, what, id string, res
 
 // updateItem is the update use case of an infrastructure item, in one
 // transaction: see it (seeItem), check update on it, then changes validates
-// the input and returns the columns to set and the message for a duplicate
-// name, and the row is updated at version (ErrConflict otherwise) and read
-// back.
-func updateItem[T any](ctx context.Context, s *Store, a Actor, what, id string, version int, res func(*T) acl.Resource, changes func() (map[string]any, string, error)) (*T, error) {
+// the input against the row and returns the columns to set and where its
+// name must be unique (checkInput: the name's message joins the other
+// fields'), and the row is updated at version (ErrConflict otherwise) and
+// read back.
+func updateItem[T any](ctx context.Context, s *Store, a Actor, what, id string, version int, res func(*T) acl.Resource, changes func(row *T) (map[string]any, unique, error)) (*T, error) {
 	var out *T
 	err := s.changeTx(ctx, a, ActionUpdate, changeType(what), id, func(tx *Store) error {
 		row, err := seeItem(ctx, tx, a, what, id, res)
@@ -149,11 +150,12 @@ func updateItem[T any](ctx context.Context, s *Store, a Actor, what, id string, 
 		if err := tx.authorize(ctx, a, ActionUpdate, res(row)); err != nil {
 			return err
 		}
-		updates, dupMsg, err := changes()
-		if err != nil {
+		updates, u, err := changes(row)
+		u.ExceptID = id
+		if err := tx.checkInput(ctx, err, u); err != nil {
 			return err
 		}
-		if err := tx.updateVersioned(ctx, new(T), what, id, version, updates, dupMsg); err != nil {
+		if err := tx.updateVersioned(ctx, new(T), what, id, version, updates, u.Message); err != nil {
 			return err
 		}
 		out, err = first[T](tx.q(ctx), what, id)
@@ -194,9 +196,11 @@ func readItem[T any](ctx context.Context, s *Store, a Actor, what, id string, re
 
 // createNamed is the create use case of a named project-level item (host
 // catalog, credential store), in one transaction: check create in the
-// project (projectForInfra), validate the input, insert the row build makes (and names);
-// a duplicate name is ErrInvalid on field "name".
-func createNamed[T, I any](ctx context.Context, s *Store, a Actor, projectID, resourceType, what string, validate func() (I, error), build func(p *Scope, in I, now time.Time) (row *T, name string)) (*T, error) {
+// project (projectForInfra), validate the input and check that its name is
+// free in table's project (checkInput: one set of field messages), insert
+// the row build makes (and names); a duplicate name is ErrInvalid on field
+// "name".
+func createNamed[T, I any](ctx context.Context, s *Store, a Actor, projectID, resourceType, what, table string, validate func() (I, error), build func(p *Scope, in I, now time.Time) (row *T, name string)) (*T, error) {
 	var out *T
 	err := s.createTx(ctx, a, resourceType, func() string { return reflect.ValueOf(out).Elem().FieldByName("ID").String() }, func(tx *Store) error {
 		p, err := tx.projectForInfra(ctx, a, projectID, resourceType)
@@ -204,13 +208,14 @@ func createNamed[T, I any](ctx context.Context, s *Store, a Actor, projectID, re
 			return err
 		}
 		in, err := validate()
-		if err != nil {
+		row, name := build(p, in, tx.now())
+		dup := fmt.Sprintf("%s already has a %s named %q.", p.Name, what, name)
+		if err := tx.checkInput(ctx, err, unique{Table: table, Parent: "scope_id", ParentID: p.ID, Value: name, Message: dup}); err != nil {
 			return err
 		}
-		row, name := build(p, in, tx.now())
 		if err := tx.q(ctx).Create(row).Error; err != nil {
 			if isUniqueViolation(err) {
-				return Invalid("name", fmt.Sprintf("%s already has a %s named %q.", p.Name, what, name))
+				return Invalid("name", dup)
 			}
 			return fmt.Errorf("create %s: %w", what, err)
 		}

@@ -86,7 +86,9 @@ func (s *Store) CreateRole(ctx context.Context, a Actor, scopeID string, in Role
 		if err != nil {
 			return err
 		}
-		if in, err = in.validate(); err != nil {
+		in, err = in.validate()
+		if err := tx.checkInput(ctx, err, unique{Table: "roles", Parent: "scope_id", ParentID: sc.ID, Value: in.Name,
+			Message: fmt.Sprintf("%s already has a role named %q.", sc.Name, in.Name)}); err != nil {
 			return err
 		}
 		out, err = tx.insertRole(ctx, sc, in.Name, in.Description, []string{acl.GrantScopeThis}, nil, nil)
@@ -192,7 +194,9 @@ func (s *Store) UpdateRole(ctx context.Context, a Actor, id string, version int,
 		if err := tx.authorize(ctx, a, ActionUpdate, roleResource(r)); err != nil {
 			return err
 		}
-		if in, err = in.validate(); err != nil {
+		in, err = in.validate()
+		if err := tx.checkInput(ctx, err, unique{Table: "roles", Parent: "scope_id", ParentID: r.ScopeID, ExceptID: id, Value: in.Name,
+			Message: fmt.Sprintf("Another role in this scope is already named %q.", in.Name)}); err != nil {
 			return err
 		}
 		if err := tx.bumpRole(ctx, id, version, map[string]any{"name": in.Name, "description": in.Description}); err != nil {

@@ -88,7 +88,8 @@ func (s *Store) CreateScope(ctx context.Context, a Actor, parentID string, in Sc
 			return err
 		}
 		in, err := in.validate()
-		if err != nil {
+		if err := tx.checkInput(ctx, err, unique{Table: "scopes", Parent: "coalesce(parent_id, '')", ParentID: parent.ID,
+			Value: in.Name, Message: fmt.Sprintf("%q already has a scope named %q.", parent.Name, in.Name)}); err != nil {
 			return err
 		}
 		sc := &Scope{Name: in.Name, Description: in.Description, ParentID: &parent.ID, Version: 1}
@@ -267,7 +268,10 @@ func (s *Store) UpdateScope(ctx context.Context, a Actor, id string, version int
 		if err := tx.authorize(ctx, a, ActionUpdate, scopeResource(sc)); err != nil {
 			return err
 		}
-		if in, err = in.validate(); err != nil {
+		in, err = in.validate()
+		dup := fmt.Sprintf("Another scope here is already named %q.", in.Name)
+		if err := tx.checkInput(ctx, err, unique{Table: "scopes", Parent: "coalesce(parent_id, '')", ParentID: orEmpty(sc.ParentID),
+			ExceptID: id, Value: in.Name, Message: dup}); err != nil {
 			return err
 		}
 		res := tx.q(ctx).Model(&Scope{}).Where("id = ? AND version = ?", id, version).Updates(map[string]any{
@@ -275,7 +279,7 @@ func (s *Store) UpdateScope(ctx context.Context, a Actor, id string, version int
 		})
 		if res.Error != nil {
 			if isUniqueViolation(res.Error) {
-				return Invalid("name", fmt.Sprintf("Another scope here is already named %q.", in.Name))
+				return Invalid("name", dup)
 			}
 			return fmt.Errorf("update scope %s: %w", id, res.Error)
 		}

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,9 +18,13 @@ import (
 type SessionFilter struct {
 	User, Target, Project string
 	// UserID, when set, keeps only that user's sessions (exact id).
-	UserID   string
-	State    string
-	Reason   string
+	UserID string
+	State  string
+	Reason string
+	// Text finds sessions by free text (names, email, ids, addresses,
+	// user agent; any case) through the session warehouse's text index,
+	// as Session history does.
+	Text     string
 	From, To time.Time
 	// Sort is one of SessionSorts' keys (default "-started").
 	Sort string
@@ -59,32 +64,45 @@ func (f SessionFilter) validate() (SessionFilter, error) {
 	f.User = v.text("user", "User", f.User, false, 128)
 	f.Target = v.text("target", "Target", f.Target, false, 128)
 	f.Project = v.text("project", "Project", f.Project, false, 128)
+	f.Text = v.text("q", "Text", f.Text, false, 256)
 	if f.State != "" && f.State != StateFilterLive && !ValidSessionState(f.State) {
-		v.add("state", "Choose one of the states.")
+		v.add("state", msgFilterState)
 	}
 	if f.Reason != "" && !ValidTerminationReason(f.Reason) {
-		v.add("reason", "Choose one of the termination reasons.")
+		v.add("reason", msgFilterReason)
 	}
-	if !f.From.IsZero() && !f.To.IsZero() && f.To.Before(f.From) {
-		v.add("to", "The end of the range must be after its start.")
+	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
+		v.add("to", MsgFilterRange)
 	}
 	if f.Sort == "" {
 		f.Sort = "-started"
 	}
 	if _, ok := SessionSorts[f.Sort]; !ok {
-		v.add("sort", "Unknown sort order.")
+		v.add("sort", msgFilterSort)
 	}
 	f.ListOptions = f.ListOptions.norm()
 	return f, v.err()
 }
 
-// MySessions lists the actor's own sessions, newest first, terminated ones
-// included. Errors: ErrUnauthenticated.
-func (s *Store) MySessions(ctx context.Context, a Actor, opt ListOptions) (Page[SessionItem], error) {
+// MySessionSorts are the sort keys of My sessions (SessionSorts' keys
+// without user: they are all the actor's). The actor's sessions are found
+// through the (user_id, created_at) index and few enough to sort.
+var MySessionSorts = []string{"-started", "started", "target", "state", "expires", "-expires"}
+
+// MySessions lists the actor's own sessions, terminated ones included,
+// sorted by sort (one of MySessionSorts; "" is newest first). Errors:
+// ErrUnauthenticated, ErrInvalid (an unknown sort, on field "sort").
+func (s *Store) MySessions(ctx context.Context, a Actor, opt ListOptions, sort string) (Page[SessionItem], error) {
 	if !a.Authenticated() {
 		return Page[SessionItem]{}, ErrUnauthenticated
 	}
-	page, err := s.listSessions(ctx, a, "s.user_id = ?", []any{a.UserID}, SessionFilter{Sort: "-started", ListOptions: opt.norm()})
+	if sort == "" {
+		sort = "-started"
+	}
+	if !slices.Contains(MySessionSorts, sort) {
+		return Page[SessionItem]{}, Invalid("sort", msgFilterSort)
+	}
+	page, err := s.listSessions(ctx, a, "s.user_id = ?", []any{a.UserID}, SessionFilter{Sort: sort, ListOptions: opt.norm()})
 	return s.withConnections(ctx, page, err)
 }
 
@@ -115,7 +133,7 @@ const SessionCountCap = 10000
 const DefaultFilterFirstMax = 2000
 
 func (s *Store) listSessions(ctx context.Context, a Actor, cond string, args []any, f SessionFilter) (Page[SessionItem], error) {
-	prefixes := f.User != "" || f.Target != "" || f.Project != ""
+	prefixes := f.User != "" || f.Target != "" || f.Project != "" || f.Text != ""
 	filtered := func(indexPrefixes bool) *gorm.DB {
 		q := s.q(ctx).Table("sessions AS s").Where(cond, args...)
 		for _, c := range []struct{ col, v string }{{"s.user_name", f.User}, {"s.target_name", f.Target}, {"s.project_name", f.Project}} {
@@ -133,6 +151,9 @@ func (s *Store) listSessions(ctx context.Context, a Actor, cond string, args []a
 		}
 		if f.Reason != "" {
 			q = q.Where("s.termination_reason = ?", f.Reason)
+		}
+		if c, cargs := s.historyTextCond(f.Text); c != "" {
+			q = q.Where("s.id IN (SELECT w.session_id FROM warehouse_sessions w WHERE "+c+")", cargs...)
 		}
 		if !f.From.IsZero() {
 			q = q.Where("s.created_at >= ?", f.From.UTC())

@@ -48,15 +48,26 @@ func TestListSessions(t *testing.T) {
 		if _, err := f.store.CancelSession(ctx, f.alice, a.ID); err != nil {
 			t.Fatal(err)
 		}
-		mine, err := f.store.MySessions(ctx, f.alice, models.ListOptions{})
+		mine, err := f.store.MySessions(ctx, f.alice, models.ListOptions{}, "")
 		if err != nil || mine.Total != 2 || mine.Items[0].ID != b.Session.ID || mine.Items[1].ID != a.ID ||
 			!mine.Items[0].Actions[models.ActionCancel] || mine.Items[1].Actions[models.ActionCancel] {
 			t.Fatalf("mine: %v %+v", err, mine)
 		}
-		if p, err := f.store.MySessions(ctx, f.bob, models.ListOptions{}); err != nil || p.Total != 0 {
+		// My sessions sorts too: oldest first, by state (active before
+		// terminated), and refuses an unknown key on its field.
+		for sort, want := range map[string][]string{"started": {a.ID, b.Session.ID}, "state": {b.Session.ID, a.ID}, "-expires": {b.Session.ID, a.ID}} {
+			p, err := f.store.MySessions(ctx, f.alice, models.ListOptions{}, sort)
+			if err != nil || len(p.Items) != 2 || p.Items[0].ID != want[0] || p.Items[1].ID != want[1] {
+				t.Fatalf("mine by %s: %v %+v", sort, err, p.Items)
+			}
+		}
+		if _, err := f.store.MySessions(ctx, f.alice, models.ListOptions{}, "user"); models.FieldErrors(err)["sort"] == "" {
+			t.Fatalf("mine by user: %v", err)
+		}
+		if p, err := f.store.MySessions(ctx, f.bob, models.ListOptions{}, ""); err != nil || p.Total != 0 {
 			t.Fatalf("bob's: %v %+v", err, p)
 		}
-		if _, err := f.store.MySessions(ctx, models.Anonymous, models.ListOptions{}); !errors.Is(err, models.ErrUnauthenticated) {
+		if _, err := f.store.MySessions(ctx, models.Anonymous, models.ListOptions{}, ""); !errors.Is(err, models.ErrUnauthenticated) {
 			t.Fatalf("anonymous: %v", err)
 		}
 		start := f.clock.Now().Add(-time.Minute)
@@ -68,6 +79,8 @@ func TestListSessions(t *testing.T) {
 			{"all, newest first (terminated included)", models.SessionFilter{}, []string{b.Session.ID, a.ID}},
 			{"oldest first", models.SessionFilter{Sort: "started"}, []string{a.ID, b.Session.ID}},
 			{"by target name prefix", models.SessionFilter{Target: "POSTGR"}, []string{a.ID}},
+			{"by text inside a name (the warehouse's index)", models.SessionFilter{Text: "OSTGRE"}, []string{a.ID}},
+			{"by text, literally", models.SessionFilter{Text: "ostg%"}, nil},
 			{"not a prefix", models.SessionFilter{Target: "ostgres"}, nil},
 			{"by user name", models.SessionFilter{User: "alice l"}, []string{b.Session.ID, a.ID}},
 			{"by user name, oldest first", models.SessionFilter{User: "ALICE", Sort: "started"}, []string{a.ID, b.Session.ID}},

@@ -101,11 +101,8 @@ func nilIfEmpty(s string) *string {
 func (s *Store) CreateTarget(ctx context.Context, a Actor, projectID string, in TargetInput) (*Target, error) {
 	var out *Target
 	err := s.createTx(ctx, a, "target", func() string { return out.ID }, func(tx *Store) error {
-		p, err := tx.projectForInfra(ctx, a, projectID, "target")
+		p, in, err := tx.checkNewTarget(ctx, a, projectID, in)
 		if err != nil {
-			return err
-		}
-		if in, err = in.validate(); err != nil {
 			return err
 		}
 		t := &Target{ID: NewID(PrefixTarget), ScopeID: p.ID, Type: TargetTCP, Name: in.Name, Description: in.Description,
@@ -121,6 +118,19 @@ func (s *Store) CreateTarget(ctx context.Context, a Actor, projectID string, in 
 		return nil
 	})
 	return out, err
+}
+
+// checkNewTarget checks that the actor may create a target in projectID and
+// that in is valid, its name free in the project (one set of field
+// messages); it returns the project and the cleaned input.
+func (s *Store) checkNewTarget(ctx context.Context, a Actor, projectID string, in TargetInput) (*Scope, TargetInput, error) {
+	p, err := s.projectForInfra(ctx, a, projectID, "target")
+	if err != nil {
+		return nil, in, err
+	}
+	in, err = in.validate()
+	return p, in, s.checkInput(ctx, err, unique{Table: "targets", Parent: "scope_id", ParentID: p.ID, Value: in.Name,
+		Message: fmt.Sprintf("%s already has a target named %q.", p.Name, in.Name)})
 }
 
 func (s *Store) readTarget(ctx context.Context, a Actor, id string) (*Target, error) {
@@ -185,7 +195,10 @@ func (s *Store) UpdateTarget(ctx context.Context, a Actor, id string, version in
 		if err := tx.authorize(ctx, a, ActionUpdate, targetResource(t)); err != nil {
 			return err
 		}
-		if in, err = in.validate(); err != nil {
+		in, err = in.validate()
+		dup := fmt.Sprintf("Another target in this project is already named %q.", in.Name)
+		if err := tx.checkInput(ctx, err, unique{Table: "targets", Parent: "scope_id", ParentID: t.ScopeID, ExceptID: id,
+			Value: in.Name, Message: dup}); err != nil {
 			return err
 		}
 		if in.Address != "" {
@@ -200,7 +213,7 @@ func (s *Store) UpdateTarget(ctx context.Context, a Actor, id string, version in
 		if err := tx.updateVersioned(ctx, &Target{}, "target", id, version, map[string]any{
 			"name": in.Name, "description": in.Description, "default_port": in.DefaultPort, "address": nilIfEmpty(in.Address),
 			"session_max_seconds": in.SessionMaxSeconds, "session_connection_limit": in.SessionConnectionLimit,
-		}, fmt.Sprintf("Another target in this project is already named %q.", in.Name)); err != nil {
+		}, dup); err != nil {
 			return err
 		}
 		out, err = first[Target](tx.q(ctx), "target", id)

@@ -148,7 +148,8 @@ func (s *Store) CreateUser(ctx context.Context, a Actor, scopeID string, in User
 		if sc.Type == ScopeProject {
 			return Invalid("scope", "Users live in global or an organization, not in a project.")
 		}
-		if in, err = in.validate(true); err != nil {
+		in, err = in.validate(true)
+		if err := tx.checkInput(ctx, err, userUniques(sc.ID, "", in, fmt.Sprintf("%s already has a user named %q.", sc.Name, in.Name))...); err != nil {
 			return err
 		}
 		u := &User{ID: NewID(PrefixUser), ScopeID: sc.ID, Name: in.Name, FullName: in.FullName, Email: in.Email,
@@ -168,6 +169,19 @@ func (s *Store) CreateUser(ctx context.Context, a Actor, scopeID string, in User
 		return nil
 	})
 	return out, err
+}
+
+// userUniques are the values of a user form that must be unique: the name
+// in the scope and the login name in the scope's password method (none yet:
+// nothing to clash with; passwordMethod's choice). userID is the user being
+// edited ("" creating).
+func userUniques(scopeID, userID string, in UserInput, dupName string) []unique {
+	return []unique{
+		{Table: "users", Parent: "scope_id", ParentID: scopeID, ExceptID: userID, Value: in.Name, Message: dupName},
+		{Table: "accounts", Column: "login_name", Except: "user_id", ExceptID: userID, Field: "login_name", Value: in.LoginName,
+			Parent:   "auth_method_id = (SELECT id FROM auth_methods WHERE scope_id = ? AND type = '" + AuthMethodPassword + "' ORDER BY created_at LIMIT 1)",
+			ParentID: scopeID, Message: fmt.Sprintf("The login name %q is already taken.", in.LoginName)},
+	}
 }
 
 // setPasswordAccount creates or updates u's password account in u's scope.
@@ -326,7 +340,9 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id string, version int,
 		if err := tx.authorize(ctx, a, ActionUpdate, userResource(u)); err != nil {
 			return err
 		}
-		if in, err = in.validate(false); err != nil {
+		in, err = in.validate(false)
+		dup := fmt.Sprintf("Another user in this scope is already named %q.", in.Name)
+		if err := tx.checkInput(ctx, err, userUniques(u.ScopeID, id, in, dup)...); err != nil {
 			return err
 		}
 		res := tx.q(ctx).Model(&User{}).Where("id = ? AND version = ?", id, version).Updates(map[string]any{
@@ -335,7 +351,7 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id string, version int,
 		})
 		if res.Error != nil {
 			if isUniqueViolation(res.Error) {
-				return Invalid("name", fmt.Sprintf("Another user in this scope is already named %q.", in.Name))
+				return Invalid("name", dup)
 			}
 			return fmt.Errorf("update user %s: %w", id, res.Error)
 		}

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -8,57 +9,45 @@ import (
 
 // HistoryFilterParams are the query parameters of a Session history
 // filter, shared by the page, its exports and the API.
-var HistoryFilterParams = []string{"from", "to", "user", "target", "project", "org", "auth_method", "reason", "client_ip", "q", "sort"}
+var HistoryFilterParams = []string{"from", "to", "user", "target", "project", "org", "auth_method", "state", "reason", "client_ip", "q", "sort"}
 
 // ParseHistoryFilter reads a history filter from query parameters (get
-// returns a parameter's value). Dates are UTC days (YYYY-MM-DD; "to"
-// includes its day), minutes (YYYY-MM-DDTHH:MM) or RFC 3339 times. Bad
-// values are a *ValidationError naming each parameter.
+// returns a parameter's value). Dates are ParseFilterTime's (UTC days, "to"
+// including its day; minutes; RFC 3339 times); state is a session state or
+// "live", reason a termination reason (or "live", the older spelling of
+// state=live); sort one of HistorySorts' keys (or "newest"/"oldest"). Bad
+// values are a *ValidationError naming each parameter, with the messages
+// All sessions uses.
 func ParseHistoryFilter(get func(string) string) (HistoryFilter, error) {
-	v := func(k string) string { return strings.TrimSpace(get(k)) }
+	t := func(k string) string { return strings.TrimSpace(get(k)) }
 	f := HistoryFilter{
-		User: v("user"), Target: v("target"), Project: v("project"), Org: v("org"), AuthMethod: v("auth_method"),
-		Reason: v("reason"), ClientIP: v("client_ip"), Text: v("q"), Oldest: v("sort") == "oldest",
+		User: t("user"), Target: t("target"), Project: t("project"), Org: t("org"), AuthMethod: t("auth_method"),
+		State: t("state"), Reason: t("reason"), ClientIP: t("client_ip"), Text: t("q"), Sort: t("sort"),
 	}
-	errs := map[string]string{}
-	parse := func(name string, inclusive bool) time.Time {
-		s := v(name)
-		if s == "" {
-			return time.Time{}
-		}
-		if t, err := time.Parse(time.DateOnly, s); err == nil {
-			if inclusive {
-				t = t.AddDate(0, 0, 1)
-			}
-			return t
-		}
-		for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", time.RFC3339} {
-			if t, err := time.Parse(layout, s); err == nil {
-				return t.UTC()
-			}
-		}
-		errs[name] = "Enter a date as YYYY-MM-DD."
-		return time.Time{}
-	}
-	f.From, f.To = parse("from", false), parse("to", true)
-	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
-		errs["to"] = "Must be after the start of the range."
+	v := validator{}
+	f.From, f.To = parseRange(v, get)
+	if st := f.State; st != "" && st != StateFilterLive && !ValidSessionState(st) {
+		v.add("state", msgFilterState)
 	}
 	if r := f.Reason; r != "" && r != "live" && !ValidTerminationReason(r) {
-		errs["reason"] = "Choose a termination reason from the list."
+		v.add("reason", msgFilterReason)
 	}
-	if s := v("sort"); s != "" && s != "newest" && s != "oldest" {
-		errs["sort"] = "Choose newest or oldest first."
+	switch f.Sort {
+	case "newest":
+		f.Sort = "-started"
+	case "oldest":
+		f.Sort = "started"
 	}
+	if f.Sort != "" && !slices.Contains(HistorySorts, f.Sort) {
+		v.add("sort", msgFilterSort)
+	}
+	f.Oldest = f.Sort == "started"
 	for _, k := range HistoryFilterParams {
-		if len(v(k)) > 256 {
-			errs[k] = "At most 256 characters."
+		if len(t(k)) > 256 {
+			v.add(k, "At most 256 characters.")
 		}
 	}
-	if len(errs) > 0 {
-		return f, &ValidationError{Fields: errs}
-	}
-	return f, nil
+	return f, v.err()
 }
 
 // CSVRecord fills rec (len(HistoryColumns)) with the row's fields in

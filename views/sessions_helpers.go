@@ -202,12 +202,18 @@ func targetEndpoint(t models.MyTarget) string {
 	return joinOrDash(t.HostNames) + " (port " + fmt.Sprint(t.DefaultPort) + ")"
 }
 
-// currentSort is the list's sort key ("-started" when none is asked for).
+// currentSort is the list's sort key ("-started" when none is asked for;
+// Session history's older "newest" and "oldest" are "-started" and
+// "started").
 func currentSort(q url.Values) string {
-	if s := q.Get("sort"); s != "" {
+	switch s := q.Get("sort"); s {
+	case "", "newest":
+		return "-started"
+	case "oldest":
+		return "started"
+	default:
 		return s
 	}
-	return "-started"
 }
 
 // sortDirection is the aria-sort of a column sorting by key (or reverse):
@@ -235,11 +241,12 @@ func sortMark(direction string) string {
 }
 
 // sortURL is base with q sorted by key, or by reverse when q already sorts
-// by key (a second click reverses), from the first page.
+// by key (a second click reverses), from the first page (page numbers and
+// Session history's cursors dropped), other parameters kept.
 func sortURL(base string, q url.Values, key, reverse string) string {
 	c := url.Values{}
 	for k, v := range q {
-		if k != "page" {
+		if k != "page" && k != "after" && k != "back" {
 			c[k] = v
 		}
 	}

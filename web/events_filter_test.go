@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"gatehouse/models"
 )
 
 // GET /sessions/events?from=notadate answered 500 and the browser's
@@ -21,7 +23,7 @@ func TestLiveStreamOfABadFilterIs4xx(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(string(body), "Enter a date and time like 2026-03-01T09:00.") {
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(string(body), models.MsgFilterDate) {
 			t.Errorf("events ?%s: %d %q", bad, resp.StatusCode, resp.Header.Get("Content-Type"))
 		}
 		if ct := resp.Header.Get("Content-Type"); strings.HasPrefix(ct, "text/event-stream") {

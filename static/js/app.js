@@ -432,3 +432,25 @@
     focusSummary(document);
   }
 })();
+
+// 10. Session list filters (views/session_filter.templ): the filter form
+//     swaps #filtered, itself included, so the button that had the focus
+//     is gone. After such a swap the focus goes to the error summary when
+//     the filter is wrong (section 9), else back to the new Filter button.
+(function () {
+  "use strict";
+  var filtering = false;
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var elt = e.detail && e.detail.elt;
+    filtering = !!(elt && elt.matches && elt.matches("form[data-testid=session-filters]"));
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!filtering) return;
+    filtering = false;
+    var region = document.getElementById("filtered");
+    if (!region) return;
+    var summary = region.querySelector("[data-error-summary]");
+    var target = summary || region.querySelector("[data-testid=apply-filters]");
+    if (target) target.focus();
+  });
+})();
