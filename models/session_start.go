@@ -63,6 +63,25 @@ type sessionTarget struct {
 	SessionMaxSeconds                    int
 	SessionConnectionLimit               int
 	ProjectName, OrgID, OrgName          string
+	// The target's extension settings (NULL: no settings row, the
+	// defaults), read with the target instead of in a statement of their own.
+	ExtensionMaxSeconds    *int
+	ExtensionNeedsApproval *bool
+	// Whether the target has static credential sources / credential
+	// libraries attached: a target without either skips their queries.
+	HasCredentialSources, HasLibrarySources bool
+}
+
+// settings are the target's access settings as far as a session uses them.
+func (t *sessionTarget) settings() TargetAccessSettings {
+	st := DefaultAccessSettings(t.ID)
+	if t.ExtensionMaxSeconds != nil {
+		st.ExtensionMaxSeconds = *t.ExtensionMaxSeconds
+	}
+	if t.ExtensionNeedsApproval != nil {
+		st.ExtensionNeedsApproval = *t.ExtensionNeedsApproval
+	}
+	return st
 }
 
 type sessionHost struct {
@@ -108,8 +127,12 @@ func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput)
 	}
 	var t sessionTarget
 	err := s.q(ctx).Raw(s.keyShare(`SELECT t.id, t.scope_id, t.name, t.description, t.type, t.default_port, t.address,
-		t.session_max_seconds, t.session_connection_limit, p.name AS project_name, o.id AS org_id, o.name AS org_name
-		FROM targets t JOIN scopes p ON p.id = t.scope_id JOIN scopes o ON o.id = p.parent_id WHERE t.id = ?`, "t, p, o"),
+		t.session_max_seconds, t.session_connection_limit, p.name AS project_name, o.id AS org_id, o.name AS org_name,
+		tas.extension_max_seconds, tas.extension_needs_approval,
+		EXISTS (SELECT 1 FROM target_credential_sources WHERE target_id = t.id) AS has_credential_sources,
+		EXISTS (SELECT 1 FROM target_library_sources WHERE target_id = t.id) AS has_library_sources
+		FROM targets t JOIN scopes p ON p.id = t.scope_id JOIN scopes o ON o.id = p.parent_id
+		LEFT JOIN target_access_settings tas ON tas.target_id = t.id WHERE t.id = ?`, "t, p, o"),
 		in.TargetID).Take(&t).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, fmt.Errorf("target %s: %w", in.TargetID, ErrNotFound)
@@ -148,7 +171,7 @@ func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput)
 	if u.LoginExpiresAt.Before(expires) {
 		expires = u.LoginExpiresAt.UTC().Truncate(time.Microsecond)
 	}
-	terms, err := s.sessionAccess(ctx, t.ID, grants, &expires)
+	terms, err := s.sessionAccess(ctx, t.settings(), grants, &expires)
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +192,7 @@ func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput)
 	if err := s.q(ctx).Create(&SessionStateRow{SessionID: sess.ID, State: StatePending, At: now}).Error; err != nil {
 		return nil, fmt.Errorf("record session state: %w", err)
 	}
-	creds, err := s.issueCredentials(ctx, &sess, u.Name, t.Name, now)
+	creds, err := s.issueCredentials(ctx, &sess, u.Name, &t, now)
 	if err != nil {
 		return nil, err
 	}
