@@ -14,11 +14,12 @@ type sessionAccessTerms struct {
 	settings TargetAccessSettings
 }
 
-// sessionAccess decides a new session's access terms on target targetID,
-// allowed by matches: under a grant, its expiration (*expires) is capped
-// at the grant's end. Errors: ErrForbidden (the grant ended meanwhile).
-func (s *Store) sessionAccess(ctx context.Context, targetID string, matches []acl.GrantMatch, expires *time.Time) (sessionAccessTerms, error) {
-	var out sessionAccessTerms
+// sessionAccess decides a new session's access terms on a target with
+// settings (read with the target), allowed by matches: under a grant, its
+// expiration (*expires) is capped at the grant's end. Errors: ErrForbidden
+// (the grant ended meanwhile).
+func (s *Store) sessionAccess(ctx context.Context, settings TargetAccessSettings, matches []acl.GrantMatch, expires *time.Time) (sessionAccessTerms, error) {
+	out := sessionAccessTerms{settings: settings}
 	var err error
 	if out.grant, err = s.sessionGrant(ctx, matches); err != nil {
 		return out, err
@@ -26,8 +27,7 @@ func (s *Store) sessionAccess(ctx context.Context, targetID string, matches []ac
 	if out.grant != nil && out.grant.EndsAt.Before(*expires) {
 		*expires = out.grant.EndsAt.UTC()
 	}
-	out.settings, err = s.accessSettings(ctx, targetID)
-	return out, err
+	return out, nil
 }
 
 // apply sets the session's access columns.

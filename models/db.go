@@ -131,6 +131,10 @@ func sqliteDSN(path string) (string, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// Statement journals (the undo of one statement inside a transaction:
+	// inserts with triggers, FTS, ON CONFLICT) in memory, not temporary
+	// files: a session start opened and wrote one (issue 17).
+	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Set("_time_format", "sqlite")
 	return "file:" + path + "?" + q.Encode(), nil
 }

@@ -118,15 +118,18 @@ func (s *Store) staticCredential(ctx context.Context, id string) (*IssuedCredent
 
 // issueCredentials obtains one credential per brokered source of the target
 // (static credentials, then one per attached credential library) and
-// records them on the session.
-func (s *Store) issueCredentials(ctx context.Context, sess *Session, userName, targetName string, now time.Time) ([]IssuedCredential, error) {
-	sessionID, targetID := sess.ID, sess.TargetID
+// records them on the session. A target without sources of a kind (t's
+// flags, read with it) costs no query for that kind.
+func (s *Store) issueCredentials(ctx context.Context, sess *Session, userName string, t *sessionTarget, now time.Time) ([]IssuedCredential, error) {
+	sessionID, targetID, targetName := sess.ID, sess.TargetID, t.Name
 	var srcs []CredentialSource
 	q := s.keyShare(`SELECT tcs.credential_id, tcs.purpose FROM target_credential_sources tcs
 		JOIN credentials c ON c.id = tcs.credential_id JOIN credential_stores cs ON cs.id = c.store_id
 		WHERE tcs.target_id = ? ORDER BY tcs.credential_id`, "c, cs")
-	if err := s.q(ctx).Raw(q, targetID).Scan(&srcs).Error; err != nil {
-		return nil, fmt.Errorf("credential sources of %s: %w", targetID, err)
+	if t.HasCredentialSources {
+		if err := s.q(ctx).Raw(q, targetID).Scan(&srcs).Error; err != nil {
+			return nil, fmt.Errorf("credential sources of %s: %w", targetID, err)
+		}
 	}
 	out := make([]IssuedCredential, 0, len(srcs))
 	rows := make([]SessionCredentialRow, 0, len(srcs))
@@ -141,9 +144,13 @@ func (s *Store) issueCredentials(ctx context.Context, sess *Session, userName, t
 		rows = append(rows, SessionCredentialRow{SessionID: sessionID, CredentialID: c.ID, LibraryID: c.LibraryID,
 			StoreID: c.StoreID, Name: c.Name, Type: c.Type, Purpose: src.Purpose, Source: SourceStatic, IssuedAt: now, Facts: "{}"})
 	}
-	dyn, dynRows, err := s.issueLibraryCredentials(ctx, sess, userName, targetName, now)
-	if err != nil {
-		return nil, err
+	var dyn []IssuedCredential
+	var dynRows []SessionCredentialRow
+	if t.HasLibrarySources {
+		var err error
+		if dyn, dynRows, err = s.issueLibraryCredentials(ctx, sess, userName, targetName, now); err != nil {
+			return nil, err
+		}
 	}
 	out, rows = append(out, dyn...), append(rows, dynRows...)
 	if len(rows) > 0 {

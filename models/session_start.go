@@ -63,6 +63,25 @@ type sessionTarget struct {
 	SessionMaxSeconds                    int
 	SessionConnectionLimit               int
 	ProjectName, OrgID, OrgName          string
+	// The target's extension settings (NULL: no settings row, the
+	// defaults), read with the target instead of in a statement of their own.
+	ExtensionMaxSeconds    *int
+	ExtensionNeedsApproval *bool
+	// Whether the target has static credential sources / credential
+	// libraries attached: a target without either skips their queries.
+	HasCredentialSources, HasLibrarySources bool
+}
+
+// settings are the target's access settings as far as a session uses them.
+func (t *sessionTarget) settings() TargetAccessSettings {
+	st := DefaultAccessSettings(t.ID)
+	if t.ExtensionMaxSeconds != nil {
+		st.ExtensionMaxSeconds = *t.ExtensionMaxSeconds
+	}
+	if t.ExtensionNeedsApproval != nil {
+		st.ExtensionNeedsApproval = *t.ExtensionNeedsApproval
+	}
+	return st
 }
 
 type sessionHost struct {
@@ -106,14 +125,7 @@ func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput)
 	if err := s.claimStartNonce(ctx, a.UserID, in.Nonce, sessionID); err != nil {
 		return nil, err
 	}
-	var t sessionTarget
-	err := s.q(ctx).Raw(s.keyShare(`SELECT t.id, t.scope_id, t.name, t.description, t.type, t.default_port, t.address,
-		t.session_max_seconds, t.session_connection_limit, p.name AS project_name, o.id AS org_id, o.name AS org_name
-		FROM targets t JOIN scopes p ON p.id = t.scope_id JOIN scopes o ON o.id = p.parent_id WHERE t.id = ?`, "t, p, o"),
-		in.TargetID).Take(&t).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, fmt.Errorf("target %s: %w", in.TargetID, ErrNotFound)
-	}
+	t, u, err := s.startFacts(ctx, a, in.TargetID)
 	if err != nil {
 		return nil, err
 	}
@@ -121,26 +133,17 @@ func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput)
 	if err := s.authorize(ctx, a, ActionAuthorizeSession, targetRes); err != nil {
 		return nil, err
 	}
+	if u == nil {
+		return nil, fmt.Errorf("login of %s: %w", a.UserID, ErrUnauthenticated)
+	}
 	// The grants that allowed it, for the warehouse snapshot.
 	access, err := s.aclFor(ctx, a)
 	if err != nil {
 		return nil, err
 	}
 	grants := access.Allowed(targetRes, string(ActionAuthorizeSession)).Matches
-	var u sessionUser
-	err = s.q(ctx).Raw(s.keyShare(`SELECT u.id, u.name, u.full_name, u.email, ac.id AS account_id,
-		am.id AS auth_method_id, am.name AS auth_method_name, am.type AS auth_method_type, l.expires_at AS login_expires_at
-		FROM `+a.loginTable()+` l JOIN users u ON u.id = l.user_id JOIN accounts ac ON ac.id = l.account_id
-		JOIN auth_methods am ON am.id = l.auth_method_id WHERE l.id = ? AND l.user_id = ?`, "u, ac, am"),
-		a.LoginID, a.UserID).Take(&u).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, fmt.Errorf("login of %s: %w", a.UserID, ErrUnauthenticated)
-	}
-	if err != nil {
-		return nil, err
-	}
 	now := s.now()
-	host, endpoint, err := s.chooseHost(ctx, &t, in.HostID)
+	host, endpoint, err := s.chooseHost(ctx, t, in.HostID)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +151,7 @@ func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput)
 	if u.LoginExpiresAt.Before(expires) {
 		expires = u.LoginExpiresAt.UTC().Truncate(time.Microsecond)
 	}
-	terms, err := s.sessionAccess(ctx, t.ID, grants, &expires)
+	terms, err := s.sessionAccess(ctx, t.settings(), grants, &expires)
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +172,7 @@ func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput)
 	if err := s.q(ctx).Create(&SessionStateRow{SessionID: sess.ID, State: StatePending, At: now}).Error; err != nil {
 		return nil, fmt.Errorf("record session state: %w", err)
 	}
-	creds, err := s.issueCredentials(ctx, &sess, u.Name, t.Name, now)
+	creds, err := s.issueCredentials(ctx, &sess, u.Name, t, now)
 	if err != nil {
 		return nil, err
 	}
@@ -200,6 +203,52 @@ func (s *Store) startSession(ctx context.Context, a Actor, in StartSessionInput)
 		return nil, err
 	}
 	return &StartedSession{Session: sess, Token: token, Credentials: creds, Actions: s.sessionActions(ctx, a, &sess)}, nil
+}
+
+// startTargetSQL reads the target of a start with its project, org, access
+// settings and whether credentials are attached; startFacts joins the
+// actor's login to it.
+const startTargetSQL = `SELECT t.id, t.scope_id, t.name, t.description, t.type, t.default_port, t.address,
+	t.session_max_seconds, t.session_connection_limit, p.name AS project_name, o.id AS org_id, o.name AS org_name,
+	tas.extension_max_seconds, tas.extension_needs_approval,
+	EXISTS (SELECT 1 FROM target_credential_sources WHERE target_id = t.id) AS has_credential_sources,
+	EXISTS (SELECT 1 FROM target_library_sources WHERE target_id = t.id) AS has_library_sources`
+
+const startTargetFrom = ` FROM targets t JOIN scopes p ON p.id = t.scope_id JOIN scopes o ON o.id = p.parent_id
+	LEFT JOIN target_access_settings tas ON tas.target_id = t.id`
+
+// startFacts reads, in one statement, the target of a start and the
+// actor's login with its user, account and auth method (all locked against
+// deletion until commit on Postgres). A nil user means the login is gone
+// (the caller decides after authorizing, as before). Errors: ErrNotFound
+// (no such target).
+func (s *Store) startFacts(ctx context.Context, a Actor, targetID string) (*sessionTarget, *sessionUser, error) {
+	var row struct {
+		T sessionTarget `gorm:"embedded"`
+		U sessionUser   `gorm:"embedded;embeddedPrefix:u_"`
+	}
+	err := s.q(ctx).Raw(s.keyShare(startTargetSQL+`, u.id AS u_id, u.name AS u_name, u.full_name AS u_full_name,
+		u.email AS u_email, ac.id AS u_account_id, am.id AS u_auth_method_id, am.name AS u_auth_method_name,
+		am.type AS u_auth_method_type, l.expires_at AS u_login_expires_at`+startTargetFrom+`
+		CROSS JOIN `+a.loginTable()+` l JOIN users u ON u.id = l.user_id JOIN accounts ac ON ac.id = l.account_id
+		JOIN auth_methods am ON am.id = l.auth_method_id WHERE t.id = ? AND l.id = ? AND l.user_id = ?`, "t, p, o, u, ac, am"),
+		targetID, a.LoginID, a.UserID).Take(&row).Error
+	if err == nil {
+		return &row.T, &row.U, nil
+	}
+	if !errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil, err
+	}
+	// No row: the target or the login is missing; which one decides the error.
+	var t sessionTarget
+	err = s.q(ctx).Raw(s.keyShare(startTargetSQL+startTargetFrom+` WHERE t.id = ?`, "t, p, o"), targetID).Take(&t).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil, fmt.Errorf("target %s: %w", targetID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return &t, nil, nil
 }
 
 // groupsThatCounted returns the groups of the user and the managed groups

@@ -139,6 +139,17 @@ func TestStartSessionRefusals(t *testing.T) {
 		if models.FieldErrors(err)["target"] == "" {
 			t.Fatalf("empty host set: %v", err)
 		}
+		// A login that is gone (ended elsewhere) starts nothing, on a target
+		// it may use and on one that does not exist.
+		if err := f.store.DB().Exec("DELETE FROM logins WHERE id = ?", f.alice.LoginID).Error; err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.store.StartSession(ctx, f.alice, models.StartSessionInput{TargetID: f.direct}); !errors.Is(err, models.ErrUnauthenticated) {
+			t.Fatalf("start with an ended login: %v, want unauthenticated", err)
+		}
+		if _, err := f.store.StartSession(ctx, f.alice, models.StartSessionInput{TargetID: "ttcp_nope"}); !errors.Is(err, models.ErrNotFound) {
+			t.Fatalf("ended login, unknown target: %v, want not found", err)
+		}
 		var n int64
 		f.store.DB().Table("sessions").Count(&n)
 		if n != 0 {
