@@ -304,11 +304,13 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		if cfg.TLSCertFile != "" {
 			scheme = "https"
 		}
-		fmt.Fprintf(cfg.Stdout, "Gatehouse is listening on %s://%s (external URL %s)\n", scheme, ln.Addr(), ext)
+		// One write: whoever reads the address reads the password with it.
+		msg := fmt.Sprintf("Gatehouse is listening on %s://%s (external URL %s)\n", scheme, ln.Addr(), ext)
 		if boot.Created {
-			fmt.Fprintf(cfg.Stdout, "Initial administrator created. Log in as %q with password %q (shown only once).\n",
+			msg += fmt.Sprintf("Initial administrator created. Log in as %q with password %q (shown only once).\n",
 				boot.AdminLoginName, boot.AdminPassword)
 		}
+		fmt.Fprint(cfg.Stdout, msg)
 	}
 	err = g.Wait()
 	// The worker has recorded its connections closed (its Run returned):
