@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"gatehouse/worker"
 )
 
 // stats summarises durations in milliseconds.
@@ -108,12 +110,13 @@ func runDB(ctx context.Context, cfg *config, db, dir string) error {
 		return err
 	}
 	e := &env{cfg: cfg, db: db, dir: dir}
+	echoCtx, stopEcho := context.WithCancel(ctx)
+	defer stopEcho()
 	echoLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	defer echoLn.Close()
-	go serveEcho(echoLn)
+	go func() { _ = worker.ServeEcho(echoCtx, echoLn) }() // closes echoLn when echoCtx ends
 	sinkLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err

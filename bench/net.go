@@ -28,25 +28,6 @@ func serveEach(ln net.Listener, handle func(net.Conn)) {
 	}
 }
 
-// serveEcho answers every byte with itself (the host behind the echo
-// target and the direct baseline of the latency figures).
-func serveEcho(ln net.Listener) {
-	serveEach(ln, func(c net.Conn) {
-		buf := make([]byte, 512)
-		for {
-			n, err := c.Read(buf)
-			if n > 0 {
-				if _, err := c.Write(buf[:n]); err != nil {
-					return
-				}
-			}
-			if err != nil {
-				return
-			}
-		}
-	})
-}
-
 // serveSink reads until EOF and answers the byte count (8 bytes, big
 // endian): the host behind the bulk target.
 func serveSink(ln net.Listener) {
