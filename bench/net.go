@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/binary"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -135,13 +134,10 @@ func relayMain(args []string) error {
 	}
 	var dialTLS *tls.Config
 	if *ca != "" {
-		pemBytes, err := os.ReadFile(*ca)
-		if err != nil {
+		if _, err := os.Stat(*ca); err != nil {
 			return err
 		}
-		pool := x509.NewCertPool()
-		pool.AppendCertsFromPEM(pemBytes)
-		dialTLS = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+		dialTLS = tlsTrusting(*ca) // tls.Dial takes the server name from --to
 	}
 	fmt.Printf("relay listening on %s\n", ln.Addr())
 	for {
@@ -193,20 +189,10 @@ func startRelay(args ...string) (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := relayListening.FindStringSubmatch(p.out.String()); m != nil {
-			p.Listen = m[1]
-			return p, nil
-		}
-		select {
-		case err := <-p.done:
-			return nil, fmt.Errorf("relay exited: %v\n%s", err, p.out)
-		case <-time.After(2 * time.Millisecond):
-		}
+	if err := p.waitListen(relayListening, 10*time.Second); err != nil {
+		return nil, fmt.Errorf("relay: %w", err)
 	}
-	p.Stop()
-	return nil, errors.New("relay did not listen")
+	return p, nil
 }
 
 // tlsTrusting is a client configuration trusting the PEM certificate in file.

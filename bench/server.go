@@ -228,21 +228,30 @@ func startConnect(bin, base, token string, extra ...string) (*proc, time.Duratio
 	if err != nil {
 		return nil, 0, err
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	if err := p.waitListen(listening, 30*time.Second); err != nil {
+		return nil, 0, fmt.Errorf("connect: %w", err)
+	}
+	return p, time.Since(t0), nil
+}
+
+// waitListen waits until p prints re (its first group is the address it
+// listens on, kept in p.Listen); it stops p when that does not come.
+func (p *proc) waitListen(re *regexp.Regexp, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		if m := listening.FindStringSubmatch(p.out.String()); m != nil {
+		if m := re.FindStringSubmatch(p.out.String()); m != nil {
 			p.Listen = m[1]
-			return p, time.Since(t0), nil
+			return nil
 		}
 		select {
 		case err := <-p.done:
 			p.done <- err
-			return nil, 0, fmt.Errorf("connect exited: %v\n%s", err, p.out)
+			return fmt.Errorf("exited: %v\n%s", err, p.out)
 		case <-time.After(2 * time.Millisecond):
 		}
 	}
 	p.Stop()
-	return nil, 0, fmt.Errorf("connect did not listen:\n%s", p.out)
+	return fmt.Errorf("did not listen:\n%s", p.out)
 }
 
 func freePort() (int, error) {
