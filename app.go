@@ -118,12 +118,19 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		return fmt.Errorf("%s: cannot listen on %q: %w", name, cfg.Listen, err)
 	}
 	defer ln.Close() // the server closes it too on shutdown; a second Close is harmless
-	mln, err := listenMetrics(cfg.limitsConfig)
+	mln, err := listenSide(cfg.MetricsListen, "--metrics-listen / GATEHOUSE_METRICS_LISTEN")
 	if err != nil {
 		return err
 	}
 	if mln != nil {
 		defer mln.Close()
+	}
+	pln, err := listenSide(cfg.PprofListen, "--pprof-listen / GATEHOUSE_PPROF_LISTEN")
+	if err != nil {
+		return err
+	}
+	if pln != nil {
+		defer pln.Close()
 	}
 	db, sqlDB, dialect, err := openDatabase(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -220,7 +227,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	if mln != nil {
-		g.Go(func() error { return serveMetrics(gctx, mln, reg, cfg.MetricsToken, log) })
+		g.Go(func() error { return serveSide(gctx, "metrics", mln, metricsHandler(reg, cfg.MetricsToken), log) })
 	}
 	g.Go(func() error {
 		var err error
@@ -284,8 +291,9 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	g.Go(func() error {
 		return instanceLoop(gctx, store, wk, min(max(grace/3, 100*time.Millisecond), 5*time.Second), grace, reg, log)
 	})
-	if cfg.PprofListen != "" {
-		g.Go(func() error { return servePprof(gctx, cfg.PprofListen, log) })
+	if pln != nil {
+		log.Warn("profiling endpoints are on (no login): keep this address private", "addr", pln.Addr().String())
+		g.Go(func() error { return serveSide(gctx, "pprof", pln, pprofHandler(), log) })
 	}
 	if cfg.EchoListen != "" {
 		if eln, err := net.Listen("tcp", cfg.EchoListen); err != nil {

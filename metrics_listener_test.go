@@ -65,6 +65,27 @@ func TestMetricsTokenAndListener(t *testing.T) {
 	}
 	b.Stop(t)
 
+	// Profiles live on their own listener too; a busy address is refused
+	// before anything starts, naming the setting.
+	env = serveEnv(dbURL)
+	pprofAddr := freeAddr(t)
+	env["GATEHOUSE_PPROF_LISTEN"] = pprofAddr
+	p := launch(t, env, "serve")
+	if got := scrape("http://"+pprofAddr+"/debug/pprof/", ""); got != http.StatusOK {
+		t.Errorf("/debug/pprof/ on --pprof-listen: %d, want 200", got)
+	}
+	if got := scrape(p.URL+"/debug/pprof/", ""); got != http.StatusNotFound {
+		t.Errorf("/debug/pprof/ on the main listener: %d, want 404", got)
+	}
+	env = serveEnv(dbURL)
+	env["GATEHOUSE_PPROF_LISTEN"] = pprofAddr // still p's
+	var busyOut, busyErr strings.Builder
+	if err := run(t.Context(), []string{"serve"}, func(k string) string { return env[k] }, &busyOut, &busyErr); err == nil ||
+		!strings.Contains(err.Error(), "--pprof-listen / GATEHOUSE_PPROF_LISTEN: cannot listen on") {
+		t.Errorf("busy --pprof-listen: %v", err)
+	}
+	p.Stop(t)
+
 	env = serveEnv(dbURL)
 	env["GATEHOUSE_METRICS_LISTEN"] = "not an address"
 	env["GATEHOUSE_PASSWORD_HASH_CONCURRENCY"] = "0"
