@@ -124,7 +124,7 @@ func benchCLIConnect(b *testing.B) {
 		cli.Env{Getenv: getenv, Stdin: strings.NewReader("password\n"), Stdout: &out, Stderr: &errOut}); err != nil {
 		b.Fatalf("login: %v %s", err, errOut.String())
 	}
-	echoPort := echoServer(b)
+	echoPort := echoServer(b).Port
 	var tgt struct{ ID string }
 	r := startCLI(b, env, "targets", "echo", "--format", "json")
 	if err := r.wait(b, 30*time.Second); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -12,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"gatehouse/worker"
 )
 
 // syncBuffer is a goroutine-safe output sink for run's stdout/stderr.
@@ -156,4 +159,29 @@ func loginAs(t testing.TB, c *http.Client, base, name, password string) page {
 		t.Fatalf("login page has no password method:\n%s", lp.Body)
 	}
 	return post(t, c, base+"/login", url.Values{"auth_method_id": {m[1]}, "login_name": {name}, "password": {password}})
+}
+
+// echoServer runs the worker's echo service on a free loopback port until
+// the test ends, and returns its address.
+func echoServer(t testing.TB) *net.TCPAddr {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go func() { _ = worker.ServeEcho(ctx, ln) }()
+	return ln.Addr().(*net.TCPAddr)
+}
+
+// freeAddr returns a loopback address nobody listens on right now.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

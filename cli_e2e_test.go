@@ -16,7 +16,6 @@ import (
 	"gatehouse/browsertest"
 	"gatehouse/cli"
 	"gatehouse/models"
-	"gatehouse/worker"
 )
 
 // cliRun is one `gatehouse <args>` run through run(...) in the background.
@@ -77,20 +76,6 @@ func cliOnce(t testing.TB, env map[string]string, args ...string) (string, strin
 	return r.Out.String(), r.Err.String(), code
 }
 
-// echoServer runs the worker's echo service on a free port until the test
-// ends, and returns the port.
-func echoServer(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go func() { _ = worker.ServeEcho(ctx, ln) }()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 var loginURLPattern = regexp.MustCompile(`(http://\S+/cli/login\?\S+)`)
 
 // TestCLIEndToEnd drives the CLI against `gatehouse dev` run through run:
@@ -118,7 +103,7 @@ func TestCLIEndToEnd(t *testing.T) {
 		t.Fatalf("token file %v %v, want mode 0600", st, err)
 	}
 	adminTok := readCLIToken(t, adminEnv["GATEHOUSE_CONFIG_DIR"], base)
-	echoPort := echoServer(t)
+	echoPort := echoServer(t).Port
 	targets, _, code := cliOnce(t, adminEnv, "targets", "echo", "--format", "json")
 	var ts []struct{ ID, Name string }
 	if err := json.Unmarshal([]byte(targets), &ts); err != nil || code != 0 || len(ts) != 1 {

@@ -24,13 +24,9 @@ import (
 func TestConnectThroughTheWebApp(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	echoLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go worker.ServeEcho(ctx, echoLn)
+	echo := echoServer(t)
 	fake := workertest.New()
-	fake.Add(workertest.Session{ID: "s_web", Token: "tok-web", Endpoint: echoLn.Addr().String(), Expires: time.Now().Add(time.Hour), Limit: -1})
+	fake.Add(workertest.Session{ID: "s_web", Token: "tok-web", Endpoint: echo.String(), Expires: time.Now().Add(time.Hour), Limit: -1})
 	w := worker.New(worker.Config{Sessions: fake, Logger: slog.New(slog.DiscardHandler)})
 	go w.Run(ctx)
 

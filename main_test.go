@@ -55,12 +55,7 @@ func serveEnv(dbURL string) map[string]string {
 // external URL (what OpenID callbacks need up front).
 func serveEnvOnFreePort(t testing.TB, dbURL string) map[string]string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	env := serveEnv(dbURL)
 	env["GATEHOUSE_LISTEN"], env["GATEHOUSE_EXTERNAL_URL"] = addr, "http://"+addr
 	return env

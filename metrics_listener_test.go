@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -9,17 +8,6 @@ import (
 	"gatehouse/dbtest"
 	"gatehouse/models"
 )
-
-// freeAddr returns a loopback address nobody listens on right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // /metrics needs no login by default (scrapers on a private network); a
 // token makes it require the bearer token, and --metrics-listen moves it

@@ -39,19 +39,13 @@ func newProxyWorld(t testing.TB, d models.Dialect, n int) *proxyWorld {
 // newProxyWorldEnv is newProxyWorld with extra settings for the instances.
 func newProxyWorldEnv(t testing.TB, d models.Dialect, n int, extra map[string]string) *proxyWorld {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go worker.ServeEcho(ctx, ln)
-	w := &proxyWorld{DBURL: dbtest.NewDatabaseURL(t, d), Echo: ln.Addr().String()}
+	echo := echoServer(t)
+	w := &proxyWorld{DBURL: dbtest.NewDatabaseURL(t, d), Echo: echo.String()}
 	w.Env = serveEnv(w.DBURL)
 	maps.Copy(w.Env, extra)
 	rootKey, _ := base64.StdEncoding.DecodeString(w.Env["GATEHOUSE_ROOT_KEY"])
 	seedSessionWorld(t, w.DBURL, rootKey)
-	w.setEchoPort(t, ln.Addr().(*net.TCPAddr).Port)
+	w.setEchoPort(t, echo.Port)
 	for i := 0; i < n; i++ {
 		w.Apps = append(w.Apps, launch(t, w.Env, "serve"))
 	}
