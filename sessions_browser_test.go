@@ -4,7 +4,6 @@ import (
 	"context"
 	"regexp"
 	"testing"
-	"time"
 
 	"gatehouse/browsertest"
 	"gatehouse/dbtest"
@@ -190,13 +189,5 @@ func waitSSEOpen(t testing.TB, ctx context.Context) {
 		return true;
 	})()`
 	browsertest.WaitVisible(t, ctx, "body")
-	for i := 0; i < 200; i++ {
-		if browsertest.Eval[bool](t, ctx, allOpen) {
-			return
-		}
-		// Polling a browser-side state: a short real pause between looks
-		// (this waits for the page, not for a clock).
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatal("the event streams did not open")
+	browsertest.WaitEval(t, ctx, allOpen, "the event streams open")
 }

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"gatehouse/browsertest"
 	"gatehouse/models"
@@ -120,24 +119,13 @@ func TestJourneyEndUser(t *testing.T) {
 	}
 	streamState := `document.querySelector("[sse-connect]")["htmx-internal-data"].sseEventSource.readyState`
 	setHidden(true)
-	waitEval(t, ctx, streamState+` === 2`, "the hidden tab's stream closed")
+	browsertest.WaitEval(t, ctx, streamState+` === 2`, "the hidden tab's stream closed")
 	if st := browsertest.EvalAwait[int](t, ctx, `fetch(`+strconv.Quote(startAction)+`, {method: "POST", body: new URLSearchParams({nonce: "while-hidden"})}).then(r => r.status)`); st != 201 {
 		t.Fatalf("start while hidden: %d", st)
 	}
 	setHidden(false)
-	waitEval(t, ctx, streamState+` === 1`, "the stream open again")
-	waitEval(t, ctx, rows+` === `+strconv.Itoa(before+1), "the session started meanwhile listed")
-}
-
-// waitEval waits until the JavaScript expression cond is true.
-func waitEval(t *testing.T, ctx context.Context, cond, what string) {
-	t.Helper()
-	for deadline := time.Now().Add(browsertest.Timeout); !browsertest.Eval[bool](t, ctx, cond); {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, browsertest.Timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	browsertest.WaitEval(t, ctx, streamState+` === 1`, "the stream open again")
+	browsertest.WaitEval(t, ctx, rows+` === `+strconv.Itoa(before+1), "the session started meanwhile listed")
 }
 
 // visitLive opens a live page and waits until its event stream is open.

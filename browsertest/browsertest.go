@@ -290,6 +290,30 @@ func WaitText(t testing.TB, ctx context.Context, sel, want string) string {
 	}
 }
 
+// WaitEval waits until the JavaScript expression cond is true; what names
+// the awaited state in the failure. Evaluations that fail while a
+// navigation replaces the document are retried, not reported. Use it for
+// page state no selector shows (an event stream open, a count reached).
+func WaitEval(t testing.TB, ctx context.Context, cond, what string) {
+	t.Helper()
+	deadline := time.Now().Add(Timeout)
+	for {
+		tctx, cancel := context.WithTimeout(ctx, Timeout)
+		ok, err := chromedp.Run(tctx, chromedp.Evaluate[bool](cond))
+		cancel()
+		if err != nil && ctx.Err() != nil {
+			t.Fatalf("browsertest: wait for %s: %v", what, err)
+		}
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("browsertest: %s: not within %s (last error: %v)", what, Timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // WaitLocation waits until the page at prefix (a URL prefix) has finished
 // loading and returns its URL. Reads made while a navigation replaces the
 // document fail in Chromium ("Inspected target navigated or closed"); they
