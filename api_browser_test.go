@@ -1,29 +1,11 @@
 package main
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"gatehouse/browsertest"
 )
-
-// shootBoth looks at the page at 1280 and 390 px: screenshots (for people
-// to look at), no horizontal overflow, and axe-core without serious or
-// critical violations.
-func shootBoth(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	dir := filepath.Join(os.TempDir(), "gatehouse-screenshots")
-	for _, w := range []int64{1280, 390} {
-		browsertest.Viewport(t, ctx, w, 900)
-		browsertest.NoHorizontalOverflow(t, ctx)
-		browsertest.Axe(t, ctx)
-		browsertest.Screenshot(t, ctx, filepath.Join(dir, name+"-"+map[int64]string{1280: "1280", 390: "390"}[w]+".png"))
-	}
-	browsertest.Viewport(t, ctx, 1280, 900)
-}
 
 // TestBrowserAPIPages: the account page's API tokens (make one, shown once
 // with a copy button that copies it), the session page's copy buttons and
@@ -36,18 +18,18 @@ func TestBrowserAPIPages(t *testing.T) {
 
 	browsertest.Navigate(t, ctx, base+"/account")
 	browsertest.WaitVisible(t, ctx, "[data-testid=no-tokens]")
-	shootBoth(t, ctx, "account-tokens-empty")
+	checkPage(t, ctx, "account-tokens-empty")
 	browsertest.Fill(t, ctx, "#name", "")
 	browsertest.Click(t, ctx, "[data-testid=token-form] button[type=submit]")
 	browsertest.WaitVisible(t, ctx, "[data-testid=name-error]")
-	shootBoth(t, ctx, "account-tokens-error")
+	checkPage(t, ctx, "account-tokens-error")
 	browsertest.Fill(t, ctx, "#name", "CI deploy")
 	browsertest.Click(t, ctx, "[data-testid=token-form] button[type=submit]")
 	tok := browsertest.WaitText(t, ctx, "[data-testid=new-token]", "ghat_")
 	if browsertest.Count(t, ctx, "[data-testid=token-list] tbody tr") != 1 {
 		t.Error("the new token is not listed")
 	}
-	shootBoth(t, ctx, "account-tokens-created")
+	checkPage(t, ctx, "account-tokens-created")
 	// The copy button puts the token on the clipboard.
 	browsertest.Eval[bool](t, ctx, `(() => { window.copied = ""; navigator.clipboard.writeText = (s) => { window.copied = s; return Promise.resolve(); }; return true })()`)
 	browsertest.Click(t, ctx, "[data-testid=copy-new-token]")
@@ -68,12 +50,12 @@ func TestBrowserAPIPages(t *testing.T) {
 	if !browsertest.Exists(t, ctx, "[data-testid=copy-connect-command]") || !browsertest.Exists(t, ctx, "[data-testid=copy-cli-connect-command]") {
 		t.Error("copy buttons missing on the session page")
 	}
-	shootBoth(t, ctx, "session-cli-hint")
+	checkPage(t, ctx, "session-cli-hint")
 
 	login := startCLI(t, map[string]string{"GATEHOUSE_CONFIG_DIR": t.TempDir(), "BROWSER": "none"}, "login", "--addr", base)
 	browsertest.Navigate(t, ctx, login.waitFor(t, loginURLPattern)[1])
 	browsertest.WaitVisible(t, ctx, "[data-testid=cli-allow]")
-	shootBoth(t, ctx, "cli-login")
+	checkPage(t, ctx, "cli-login")
 	browsertest.Click(t, ctx, "[data-testid=cli-deny]")
 	browsertest.WaitText(t, ctx, "#result", "Login canceled")
 	if err := login.wait(t, 30e9); err == nil {

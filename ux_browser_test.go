@@ -284,7 +284,7 @@ func TestCrawlAsEachSeededUser(t *testing.T) {
 				browsertest.WaitVisible(t, ctx, "[data-testid=session-token]")
 			}
 			browsertest.Navigate(t, ctx, base+"/")
-			got := browsertest.EvalAsync[struct {
+			got := browsertest.EvalAwait[struct {
 				Visited, Left int
 				Bad           []string
 			}](t, ctx, crawlScript)

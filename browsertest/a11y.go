@@ -11,7 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// axeSource is axe-core's axe.min.js, pinned in package.json (devDependency
+// axeMinJS is axe-core's axe.min.js, pinned in package.json (devDependency
 // axe-core) and copied here by `go tool task assets`.
 //
 //go:embed axe.min.js
@@ -82,19 +82,6 @@ func AssertNoOverflow(t testing.TB, ctx context.Context, what string) {
 	if got.Scroll > got.Inner {
 		t.Errorf("%s: the page scrolls sideways: scrollWidth %d > innerWidth %d (too wide: %v)", what, got.Scroll, got.Inner, got.Widest)
 	}
-}
-
-// EvalAsync evaluates a JavaScript expression whose value is a promise and
-// decodes what it resolves to into T. It may run up to four Timeouts.
-func EvalAsync[T any](t testing.TB, ctx context.Context, expr string) T {
-	t.Helper()
-	tctx, cancel := context.WithTimeout(ctx, 4*Timeout)
-	defer cancel()
-	v, err := chromedp.Run(tctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("browsertest: evaluate (async): %v", err)
-	}
-	return v
 }
 
 // Widths are the widths CheckPage looks at a page in: a desktop and a

@@ -368,10 +368,17 @@ func Eval[T any](t testing.TB, ctx context.Context, expr string) T {
 }
 
 // EvalAwait is Eval of an expression whose value is a promise: it waits
-// for the promise and decodes what it resolves to.
+// for the promise (up to four Timeouts: a promise may do a page's worth of
+// work, like a crawl) and decodes what it resolves to.
 func EvalAwait[T any](t testing.TB, ctx context.Context, expr string) T {
 	t.Helper()
-	return run(t, ctx, "evaluate "+expr, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	tctx, cancel := context.WithTimeout(ctx, 4*Timeout)
+	defer cancel()
+	v, err := chromedp.Run(tctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("browsertest: evaluate (await) %s: %v", expr, err)
+	}
+	return v
 }
 
 // Screenshot writes a PNG of the whole page to path (relative paths are
