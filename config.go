@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,8 +27,15 @@ type setting struct {
 // settings binds flags and GATEHOUSE_* variables: a flag wins over the
 // variable, which wins over the default.
 type settings struct {
-	fs   *flag.FlagSet
-	list []*setting
+	fs    *flag.FlagSet
+	list  []*setting
+	bools []boolSetting
+}
+
+// boolSetting is an on/off setting (addBool).
+type boolSetting struct {
+	flag, env string
+	value     *bool
 }
 
 func newSettings(name string, stderr io.Writer) *settings {
@@ -47,6 +55,15 @@ func (s *settings) add(flagName, env, def, help string, secret bool) *string {
 	return st.value
 }
 
+// addBool declares an on/off setting, off by default: a bare --flag (or
+// --flag=false) wins over the variable, which is read with
+// strconv.ParseBool; parse refuses any other value of the variable.
+func (s *settings) addBool(flagName, env, help string) *bool {
+	v := s.fs.Bool(flagName, false, help+" (env "+env+"=true)")
+	s.bools = append(s.bools, boolSetting{flag: flagName, env: env, value: v})
+	return v
+}
+
 func (s *settings) parse(args []string, getenv func(string) string) error {
 	if err := s.fs.Parse(args); err != nil {
 		return err
@@ -64,6 +81,15 @@ func (s *settings) parse(args []string, getenv func(string) string) error {
 			*st.value = v
 		} else {
 			*st.value = st.def
+		}
+	}
+	for _, b := range s.bools {
+		if v := getenv(b.env); !set[b.flag] && v != "" {
+			on, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("--%s / %s: must be true or false, not %q", b.flag, b.env, v)
+			}
+			*b.value = on
 		}
 	}
 	return nil
@@ -104,7 +130,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	tlsCert := s.add("tls-cert", "GATEHOUSE_TLS_CERT", "", "PEM certificate chain file: serve HTTPS (with --tls-key)", false)
 	tlsKey := s.add("tls-key", "GATEHOUSE_TLS_KEY", "", "PEM private key file of --tls-cert", false)
 	whTimeout := s.add("webhook-timeout", "GATEHOUSE_WEBHOOK_TIMEOUT", "10s", "timeout of one webhook request", false)
-	whPrivate := s.fs.Bool("webhook-allow-private", false, "let webhooks reach private, loopback and link-local addresses (env GATEHOUSE_WEBHOOK_ALLOW_PRIVATE=true)")
+	whPrivate := s.addBool("webhook-allow-private", "GATEHOUSE_WEBHOOK_ALLOW_PRIVATE", "let webhooks reach private, loopback and link-local addresses")
 	pprofListen := s.add("pprof-listen", "GATEHOUSE_PPROF_LISTEN", "", pprofUsage, false)
 
 	limits := addLimitSettings(s)
@@ -193,7 +219,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	cfg.InstanceGrace = dur(grace)
 	cfg.RevocationInterval, cfg.RevocationRetry = dur(revInterval), dur(revRetry)
 
-	cfg.Webhooks = webhookConfig{Timeout: dur(whTimeout), AllowPrivate: *whPrivate || getenv("GATEHOUSE_WEBHOOK_ALLOW_PRIVATE") == "true"}
+	cfg.Webhooks = webhookConfig{Timeout: dur(whTimeout), AllowPrivate: *whPrivate}
 	cfg.TLSCertFile, cfg.TLSKeyFile = *tlsCert, *tlsKey
 	cfg.PprofListen = *pprofListen
 

@@ -95,6 +95,8 @@ func TestServeRefusesBadConfiguration(t *testing.T) {
 			[]string{`--trusted-proxies / GATEHOUSE_TRUSTED_PROXIES: "nope" is not an IP address or CIDR`}, nil},
 		{"bad duration", map[string]string{"GATEHOUSE_LOGIN_IDLE_TIMEOUT": "-1h"}, nil,
 			[]string{"--login-idle-timeout / GATEHOUSE_LOGIN_IDLE_TIMEOUT: must be a positive duration"}, nil},
+		{"bad on/off", map[string]string{"GATEHOUSE_WEBHOOK_ALLOW_PRIVATE": "yes please"}, nil,
+			[]string{`--webhook-allow-private / GATEHOUSE_WEBHOOK_ALLOW_PRIVATE: must be true or false, not "yes please"`}, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -123,6 +125,36 @@ func TestServeRefusesBadConfiguration(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// An on/off setting: off by default, on from the variable (any
+// strconv.ParseBool spelling) or the bare flag; the flag wins over the
+// variable either way.
+func TestServeOnOffSetting(t *testing.T) {
+	cases := []struct {
+		env  string
+		args []string
+		want bool
+	}{
+		{"", nil, false},
+		{"true", nil, true},
+		{"1", nil, true},
+		{"false", nil, false},
+		{"", []string{"--webhook-allow-private"}, true},
+		{"true", []string{"--webhook-allow-private=false"}, false},
+		{"false", []string{"--webhook-allow-private"}, true},
+	}
+	for _, c := range cases {
+		env := serveEnv("/tmp/x.db")
+		env["GATEHOUSE_WEBHOOK_ALLOW_PRIVATE"] = c.env
+		cfg, err := parseServeConfig(c.args, func(k string) string { return env[k] }, io.Discard)
+		if err != nil {
+			t.Fatalf("env %q args %q: %v", c.env, c.args, err)
+		}
+		if cfg.Webhooks.AllowPrivate != c.want {
+			t.Errorf("env %q args %q: allow private %v, want %v", c.env, c.args, cfg.Webhooks.AllowPrivate, c.want)
+		}
 	}
 }
 
