@@ -89,7 +89,7 @@ func TestLoadAndSoak(t *testing.T) {
 	var bases []string
 	var pids []int
 	for range 2 {
-		u, child, _, _ := launchChild(t, w.Env)
+		child, u := startChildServe(t, w.Env)
 		bases = append(bases, u)
 		pids = append(pids, child.Process.Pid)
 	}

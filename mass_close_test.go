@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"sync"
@@ -17,31 +16,6 @@ import (
 	"gatehouse/dbtest"
 	"gatehouse/models"
 )
-
-// launchChild runs `gatehouse serve` with env in a child process (a real
-// process: its own file descriptors, killable) and returns its URL; the
-// process is killed when the test ends.
-func launchChild(t *testing.T, env map[string]string) (url string, child *exec.Cmd, stdout, stderr *syncBuffer) {
-	t.Helper()
-	child = exec.Command(os.Args[0], "-test.run", "^$")
-	child.Env = append(os.Environ(), childServeEnv+"=1")
-	for k, v := range env {
-		child.Env = append(child.Env, k+"="+v)
-	}
-	stdout, stderr = &syncBuffer{}, &syncBuffer{}
-	child.Stdout, child.Stderr = stdout, stderr
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
-	for deadline := time.Now().Add(60 * time.Second); url == ""; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the child instance did not start:\n%s\n%s", stdout, stderr)
-		}
-		url = urlPattern.FindString(stdout.String())
-	}
-	return url, child, stdout, stderr
-}
 
 var heartbeatFailures = regexp.MustCompile(`(?m)^gatehouse_instance_heartbeat_failures_total (\d+)`)
 
@@ -76,7 +50,7 @@ func TestMassCloseEndsTheSession(t *testing.T) {
 
 func massClose(t *testing.T, d models.Dialect, n int) {
 	w := newProxyWorld(t, d, 0)
-	base, _, _, childErr := launchChild(t, w.Env)
+	child, base := startChildServe(t, w.Env)
 	c := client(t)
 	id, tok := startSession(t, c, &testApp{URL: base})
 	cl, err := connect.NewClient(base, tok, nil)
@@ -147,7 +121,7 @@ func massClose(t *testing.T, d models.Dialect, n int) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after 5 minutes: session %s, %d of %d closes recorded\n%s", state, closed, n, childErr)
+			t.Fatalf("after 5 minutes: session %s, %d of %d closes recorded\n%s", state, closed, n, child.Stderr)
 		}
 	}
 	t.Logf("%s: end-session answered in %s; session terminated with every close recorded %s after the mass close",

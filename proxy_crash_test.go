@@ -15,8 +15,10 @@ import (
 )
 
 // startChildServe runs `gatehouse serve` with env as a child process (a
-// real process a test can SIGKILL: child.Process.Kill) and returns it with
-// its URL once it listens; it is killed when the test ends.
+// real process a test can SIGKILL: child.Process.Kill, with its own file
+// descriptors) and returns it with its URL once it listens; its output is
+// in child.Stdout and child.Stderr (*syncBuffer). It is killed when the
+// test ends.
 func startChildServe(t testing.TB, env map[string]string) (*exec.Cmd, string) {
 	t.Helper()
 	child := exec.Command(os.Args[0], "-test.run", "^$")
