@@ -98,11 +98,11 @@ func HistoryChartsPage(m Meta, f Form, st *models.HistoryStats, q url.Values) te
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = columnChart("chart-sessions", "Sessions per day", "Sessions started each day", dayLabels(st.PerDay), daySessions(st.PerDay), countText).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = columnChart("chart-sessions", "Sessions per day", "Sessions started each day", dayLabels(st.PerDay), daySessions(st.PerDay), i64toa).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = columnChart("chart-bytes", "Bytes per day", "Bytes moved (up plus down) by the sessions started each day", dayLabels(st.PerDay), dayBytes(st.PerDay), bytesText).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = columnChart("chart-bytes", "Bytes per day", "Bytes moved (up plus down) by the sessions started each day", dayLabels(st.PerDay), dayBytes(st.PerDay), humanBytes).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -782,7 +782,7 @@ func rowChart(id, title, desc string, items []models.LabelCount) templ.Component
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = chartData(id, title, "Name", labelsOf(items), countsOf(items), countText).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = chartData(id, title, "Name", labelsOf(items), countsOf(items), i64toa).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
