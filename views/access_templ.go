@@ -1996,7 +1996,7 @@ func AccessHistoryPage(m Meta, events []models.AccessEvent, f Form, q url.Values
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 169, "<div class=\"page-header\"><h1>Access history</h1><a class=\"btn btn-link\" href=\"/access\">Access requests</a></div><form class=\"form filters\" method=\"get\" action=\"/access/history\" data-testid=\"access-filters\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 169, "<div class=\"page-header\"><h1>Access history</h1><a class=\"btn btn-link\" href=\"/access\">Access requests</a></div><form class=\"search-bar\" method=\"get\" action=\"/access/history\" role=\"search\" data-testid=\"access-filters\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -2070,7 +2070,7 @@ func AccessHistoryPage(m Meta, events []models.AccessEvent, f Form, q url.Values
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 177, "<div class=\"form-actions\"><button type=\"submit\" class=\"btn btn-primary\">Filter</button> <a class=\"btn btn-link\" href=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 177, "<div class=\"filter-actions\"><button type=\"submit\" class=\"btn btn-primary\">Filter</button> <a class=\"btn btn-link\" href=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
