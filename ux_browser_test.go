@@ -235,6 +235,14 @@ func TestJourneyAdminGuidedTarget(t *testing.T) {
 	} {
 		visit(t, ctx, base, p.path, p.sel, p.name)
 	}
+	// A project's host catalogs and one catalog (reached from Projects).
+	browsertest.Navigate(t, ctx, base+"/admin/projects")
+	browsertest.Click(t, ctx, `[data-testid=project-list] a[href$="/host-catalogs"]`)
+	browsertest.WaitVisible(t, ctx, `main a[href^="/host-catalogs/"]`)
+	checkPage(t, ctx, "host catalogs")
+	browsertest.Click(t, ctx, `main a[href^="/host-catalogs/"]`)
+	browsertest.WaitVisible(t, ctx, "h1")
+	checkPage(t, ctx, "host catalog")
 }
 
 // crawlScript walks every same-site link reachable from Home as the

@@ -2,7 +2,6 @@ package views
 
 import (
 	"slices"
-	"strconv"
 	"strings"
 
 	"gatehouse/models"
@@ -21,8 +20,6 @@ func actorLabel(e *models.ChangeEvent) string {
 	}
 	return "system"
 }
-
-func i64toa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // webhookEventGroup is a titled set of subscribable event types.
 type webhookEventGroup struct {

@@ -57,11 +57,6 @@ func sumOf(values []int64) int64 {
 	return s
 }
 
-func countText(n int64) string { return strconv.FormatInt(n, 10) }
-
-// bytesText formats a byte count for people (1.5 MiB).
-func bytesText(n int64) string { return humanBytes(n) }
-
 // historyLink returns base with the filter of q (without its page position)
 // and the given extra parameters (name, value pairs).
 func historyLink(base string, q url.Values, kv ...string) string {

@@ -54,5 +54,3 @@ func timePtrText(t *time.Time) string {
 	}
 	return timeText(*t)
 }
-
-func itoa64(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1435,7 +1435,7 @@ func auditCredentialExtras(rec *models.HistoryRecord, c models.CredentialRef) te
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var71 string
-			templ_7745c5c3_Var71, templ_7745c5c3_Err = templ.JoinStringErrs(itoa64(x.Serial))
+			templ_7745c5c3_Var71, templ_7745c5c3_Err = templ.JoinStringErrs(i64toa(x.Serial))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/credentiallibraries.templ`, Line: 301, Col: 94}
 			}

@@ -85,6 +85,9 @@ func plural(n int64, one, many string) string {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// i64toa is itoa for int64 (counts, serials, cursors).
+func i64toa(n int64) string { return strconv.FormatInt(n, 10) }
+
 func scopeTypeLabel(t string) string {
 	switch t {
 	case models.ScopeGlobal:

@@ -145,6 +145,10 @@
   });
 
   var POLL_MS = 5000;
+  // pull fetches a fresh copy of a live view from its data-live-poll URL.
+  function pull(el) {
+    if (window.htmx) window.htmx.ajax("GET", el.getAttribute("data-live-poll"), { target: el, swap: "innerHTML" });
+  }
   function livePoll(el) {
     if (el._ghPoll) return;
     el._ghPoll = setInterval(function () {
@@ -152,7 +156,7 @@
         clearInterval(el._ghPoll);
         return;
       }
-      if (window.htmx) window.htmx.ajax("GET", el.getAttribute("data-live-poll"), { target: el, swap: "innerHTML" });
+      pull(el);
     }, POLL_MS);
   }
   function liveStopPoll(el) {
@@ -164,13 +168,11 @@
   document.addEventListener("htmx:sseError", function (e) {
     all(e.target, "[data-live-poll]").forEach(livePoll);
   });
+  // An open stream stops the polling. A stream whose login has ended says
+  // so last (event "signed-out"): the page closes it instead of
+  // reconnecting, and says so once.
   document.addEventListener("htmx:sseOpen", function (e) {
     all(e.target, "[data-live-poll]").forEach(liveStopPoll);
-  });
-
-  // A stream whose login has ended says so last (event "signed-out"): the
-  // page closes it instead of reconnecting, and says so once.
-  document.addEventListener("htmx:sseOpen", function (e) {
     var source = e.detail && e.detail.source;
     if (!source || source._ghSignedOut) return;
     source._ghSignedOut = true;
@@ -200,10 +202,7 @@
   // never loads. Streams are closed when the page is hidden; a page shown
   // again from that cache is reloaded, so it is current and live again.
   window.addEventListener("pagehide", function () {
-    all(document, "[sse-connect]").forEach(function (el) {
-      var data = el["htmx-internal-data"];
-      if (data && data.sseEventSource) data.sseEventSource.close();
-    });
+    closeStreams();
   });
   window.addEventListener("pageshow", function (e) {
     if (e.persisted && document.querySelector("[sse-connect]")) location.reload();
@@ -234,9 +233,7 @@
       var fresh = el.cloneNode(true);
       el.parentNode.replaceChild(fresh, el);
       window.htmx.process(fresh);
-      all(fresh, "[data-live-poll]").forEach(function (p) {
-        window.htmx.ajax("GET", p.getAttribute("data-live-poll"), { target: p, swap: "innerHTML" });
-      });
+      all(fresh, "[data-live-poll]").forEach(pull);
     });
   }
   document.addEventListener("visibilitychange", function () {
