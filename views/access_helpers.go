@@ -117,3 +117,19 @@ func sessionForm(ctx context.Context, action string) Form {
 	f, _ := ctx.Value(sessionFormKey{action}).(Form)
 	return f
 }
+
+// accessEventWords are the plain words for each kind of access event
+// (models.AccessEventKinds), as people read them in the history.
+var accessEventWords = map[string]string{
+	"requested": "requested", "approved": "approved", "denied": "denied", "expired": "expired undecided",
+	"canceled": "canceled", "granted": "access granted", "revoked": "access revoked", "grant-ended": "access ended",
+	"session-started": "session started", "extended": "session extended", "shortened": "session shortened",
+}
+
+// accessKindText is the plain words for an access event kind.
+func accessKindText(kind string) string {
+	if w, ok := accessEventWords[kind]; ok {
+		return w
+	}
+	return kind
+}
