@@ -175,39 +175,14 @@ func (h Access) ExportJSONL(w http.ResponseWriter, r *http.Request) error {
 		}, func() error { return nil })
 }
 
-// export runs one streamed export; nothing is written before the first
-// event, so a refused request still gets its error page.
+// export streams the filtered access history (streamExport).
 func (h Access) export(w http.ResponseWriter, r *http.Request, ctype, filename string,
 	header func() error, write func(*models.AccessEvent) error, flush func() error) error {
 	af, f := accessHistoryFilter(r.URL.Query())
 	if f.HasErrors() {
 		return &models.ValidationError{Fields: f.Errors}
 	}
-	started := false
-	start := func() error {
-		started = true
-		startDownload(w, ctype, filename)
-		return header()
-	}
-	err := h.Store.ExportAccessHistory(r.Context(), ActorFrom(r.Context()), af, func(e *models.AccessEvent) error {
-		if !started {
-			if err := start(); err != nil {
-				return err
-			}
-		}
-		return write(e)
+	return streamExport(w, r, h.Logger, ctype, filename, header, write, flush, func(emit func(*models.AccessEvent) error) error {
+		return h.Store.ExportAccessHistory(r.Context(), ActorFrom(r.Context()), af, emit)
 	})
-	if err != nil && !started {
-		return err
-	}
-	if !started {
-		if err := start(); err != nil {
-			return err
-		}
-	}
-	if err != nil {
-		h.Logger.Warn("access history export cut short", "error", err)
-		return nil
-	}
-	return flush()
 }
