@@ -156,7 +156,13 @@ func (h Access) ExportCSV(w http.ResponseWriter, r *http.Request) error {
 	cw := csv.NewWriter(w)
 	return h.export(w, r, "text/csv; charset=utf-8", "access-history.csv",
 		func() error { return cw.Write(models.AccessEventColumns) },
-		func(e *models.AccessEvent) error { return cw.Write(e.Values()) },
+		func(e *models.AccessEvent) error {
+			rec := e.Values()
+			for i := range rec {
+				rec[i] = csvSafe(rec[i]) // reasons and comments are typed by people
+			}
+			return cw.Write(rec)
+		},
 		func() error { cw.Flush(); return cw.Error() })
 }
 
