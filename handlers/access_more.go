@@ -106,14 +106,20 @@ func (h Access) Events(w http.ResponseWriter, r *http.Request) error {
 		return models.ErrNotFound
 	}
 	filter.LoginID = a.LoginID // the stream ends with its login
-	first, err := h.fragment(ctx, a, view, q.Get("id"))
-	if err != nil {
-		return err
+	// The badge starts empty, so its stream sends it first; a request's
+	// is read first only to answer one the actor may not see with an
+	// error page; the lists' pages already show what they show.
+	var first templ.Component
+	if view == "badge" || view == "request" {
+		var err error
+		if first, err = h.fragment(ctx, a, view, q.Get("id")); err != nil {
+			return err
+		}
 	}
 	sub := h.Live.Subscribe(filter)
 	defer sub.Close()
 	if view != "badge" {
-		first = nil // the page already shows it; the badge starts empty
+		first = nil
 	}
 	return liveStream{
 		Event:     "access",
