@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -100,10 +99,13 @@ func (h CredentialLibraries) New(w http.ResponseWriter, r *http.Request) error {
 	if typ != models.LibrarySSHCert {
 		typ = models.LibraryPostgres
 	}
-	f := views.Form{Values: map[string]string{"type": typ, "username_template": models.DefaultUsernameTemplate,
-		"creation_statements": models.DefaultCreationStatements, "revocation_statements": models.DefaultRevocationStatements,
-		"principals_template": models.DefaultPrincipalsTemplate, "ext_permit-pty": "on",
-		"clock_skew_seconds": strconv.Itoa(models.DefaultClockSkewSeconds)}}
+	in := models.NewLibraryInput(typ)
+	f := views.Form{Values: map[string]string{"type": typ, "username_template": in.UsernameTemplate,
+		"creation_statements": in.CreationStatements, "revocation_statements": in.RevocationStatements,
+		"principals_template": in.PrincipalsTemplate, "clock_skew_seconds": in.ClockSkewSeconds}}
+	for _, e := range in.Extensions {
+		f.Values["ext_"+e] = "on"
+	}
 	return h.newForm(w, r, http.StatusOK, f)
 }
 
