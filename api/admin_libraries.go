@@ -77,26 +77,26 @@ type credentialLibraryBody struct {
 	ClockSkewSeconds     *int     `json:"clock_skew_seconds"`
 }
 
-// input converts the body; creating fills the form's defaults in.
+// input converts the body; creating starts from a new library's defaults
+// (models.NewLibraryInput), so what the body leaves out keeps them.
 func (b credentialLibraryBody) input(creating bool) models.CredentialLibraryInput {
-	or := func(p *string, def string) string {
-		switch {
-		case p != nil:
-			return *p
-		case creating:
-			return def
-		}
-		return ""
+	var in models.CredentialLibraryInput
+	if creating {
+		in = models.NewLibraryInput(b.Type)
 	}
-	in := models.CredentialLibraryInput{Type: b.Type, Name: b.Name, Description: b.Description, URL: b.URL, Password: b.Password,
-		UsernameTemplate:     or(b.UsernameTemplate, models.DefaultUsernameTemplate),
-		GrantRoles:           strings.Join(b.GrantRoles, ","),
-		CreationStatements:   or(b.CreationStatements, models.DefaultCreationStatements),
-		RevocationStatements: or(b.RevocationStatements, models.DefaultRevocationStatements),
-		PrincipalsTemplate:   or(b.PrincipalsTemplate, models.DefaultPrincipalsTemplate),
-		Extensions:           b.Extensions}
-	if b.Extensions == nil && creating {
-		in.Extensions = []string{"permit-pty"}
+	in.Type, in.Name, in.Description, in.URL, in.Password = b.Type, b.Name, b.Description, b.URL, b.Password
+	in.GrantRoles = strings.Join(b.GrantRoles, ",")
+	set := func(dst, p *string) {
+		if p != nil {
+			*dst = *p
+		}
+	}
+	set(&in.UsernameTemplate, b.UsernameTemplate)
+	set(&in.CreationStatements, b.CreationStatements)
+	set(&in.RevocationStatements, b.RevocationStatements)
+	set(&in.PrincipalsTemplate, b.PrincipalsTemplate)
+	if b.Extensions != nil {
+		in.Extensions = b.Extensions
 	}
 	if b.ClockSkewSeconds != nil {
 		in.ClockSkewSeconds = strconv.Itoa(*b.ClockSkewSeconds)

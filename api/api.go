@@ -107,8 +107,7 @@ func requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !actorFrom(r.Context()).Authenticated() {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
-			writeProblem(w, r, Problem{Status: errNotLoggedIn.status, Code: errNotLoggedIn.code, Title: errNotLoggedIn.title,
-				Detail: errNotLoggedIn.detail})
+			writeProblem(w, r, errNotLoggedIn.problem())
 			return
 		}
 		next.ServeHTTP(w, r)

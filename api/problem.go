@@ -44,6 +44,11 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.detail }
 
+// problem is the refusal as a problem document.
+func (e *apiError) problem() Problem {
+	return Problem{Status: e.status, Code: e.code, Title: e.title, Detail: e.detail, Errors: e.fields}
+}
+
 var (
 	errNotLoggedIn = &apiError{http.StatusUnauthorized, "not_logged_in", "Not logged in",
 		"This request needs an API token: run `gatehouse login`, or send a personal token as `Authorization: Bearer …`.", nil}
@@ -81,7 +86,7 @@ func (s *Server) problemOf(err error) Problem {
 	var th *models.ThrottledError
 	switch {
 	case errors.As(err, &ae):
-		return Problem{Status: ae.status, Code: ae.code, Title: ae.title, Detail: ae.detail, Errors: ae.fields}
+		return ae.problem()
 	case errors.As(err, &th):
 		return Problem{Status: http.StatusTooManyRequests, Code: "throttled", Title: "Too many attempts", Detail: th.Error()}
 	case errors.Is(err, models.ErrTokenExpired):

@@ -106,14 +106,20 @@ func (h Access) Events(w http.ResponseWriter, r *http.Request) error {
 		return models.ErrNotFound
 	}
 	filter.LoginID = a.LoginID // the stream ends with its login
-	first, err := h.fragment(ctx, a, view, q.Get("id"))
-	if err != nil {
-		return err
+	// The badge starts empty, so its stream sends it first; a request's
+	// is read first only to answer one the actor may not see with an
+	// error page; the lists' pages already show what they show.
+	var first templ.Component
+	if view == "badge" || view == "request" {
+		var err error
+		if first, err = h.fragment(ctx, a, view, q.Get("id")); err != nil {
+			return err
+		}
 	}
 	sub := h.Live.Subscribe(filter)
 	defer sub.Close()
 	if view != "badge" {
-		first = nil // the page already shows it; the badge starts empty
+		first = nil
 	}
 	return liveStream{
 		Event:     "access",
@@ -156,7 +162,13 @@ func (h Access) ExportCSV(w http.ResponseWriter, r *http.Request) error {
 	cw := csv.NewWriter(w)
 	return h.export(w, r, "text/csv; charset=utf-8", "access-history.csv",
 		func() error { return cw.Write(models.AccessEventColumns) },
-		func(e *models.AccessEvent) error { return cw.Write(e.Values()) },
+		func(e *models.AccessEvent) error {
+			rec := e.Values()
+			for i := range rec {
+				rec[i] = csvSafe(rec[i]) // reasons and comments are typed by people
+			}
+			return cw.Write(rec)
+		},
 		func() error { cw.Flush(); return cw.Error() })
 }
 
@@ -175,39 +187,14 @@ func (h Access) ExportJSONL(w http.ResponseWriter, r *http.Request) error {
 		}, func() error { return nil })
 }
 
-// export runs one streamed export; nothing is written before the first
-// event, so a refused request still gets its error page.
+// export streams the filtered access history (streamExport).
 func (h Access) export(w http.ResponseWriter, r *http.Request, ctype, filename string,
 	header func() error, write func(*models.AccessEvent) error, flush func() error) error {
 	af, f := accessHistoryFilter(r.URL.Query())
 	if f.HasErrors() {
 		return &models.ValidationError{Fields: f.Errors}
 	}
-	started := false
-	start := func() error {
-		started = true
-		startDownload(w, ctype, filename)
-		return header()
-	}
-	err := h.Store.ExportAccessHistory(r.Context(), ActorFrom(r.Context()), af, func(e *models.AccessEvent) error {
-		if !started {
-			if err := start(); err != nil {
-				return err
-			}
-		}
-		return write(e)
+	return streamExport(w, r, h.Logger, ctype, filename, header, write, flush, func(emit func(*models.AccessEvent) error) error {
+		return h.Store.ExportAccessHistory(r.Context(), ActorFrom(r.Context()), af, emit)
 	})
-	if err != nil && !started {
-		return err
-	}
-	if !started {
-		if err := start(); err != nil {
-			return err
-		}
-	}
-	if err != nil {
-		h.Logger.Warn("access history export cut short", "error", err)
-		return nil
-	}
-	return flush()
 }

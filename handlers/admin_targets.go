@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"slices"
-	"strconv"
 
 	"gatehouse/models"
 	"gatehouse/views"
@@ -53,9 +52,9 @@ var guidedFields = []string{"project", "name", "description", "default_port", "a
 
 // New renders the guided new-target form (GET /admin/targets/new?project=).
 func (h AdminTargets) New(w http.ResponseWriter, r *http.Request) error {
-	return h.form(w, r, http.StatusOK, views.Form{Values: map[string]string{"project": r.URL.Query().Get("project"), "kind": "address",
-		"session_max_seconds":      strconv.Itoa(models.DefaultSessionMaxSeconds),
-		"session_connection_limit": strconv.Itoa(models.UnlimitedConnections)}})
+	f := views.Form{Values: newTargetValues()}
+	f.Values["project"], f.Values["kind"] = r.URL.Query().Get("project"), "address"
+	return h.form(w, r, http.StatusOK, f)
 }
 
 func (h AdminTargets) form(w http.ResponseWriter, r *http.Request, status int, f views.Form) error {

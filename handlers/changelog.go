@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -154,56 +152,6 @@ func filterRange(v func(string) string, errs map[string]string) (from, to time.T
 		errs["to"] = "Must be after the start of the range."
 	}
 	return from, to
-}
-
-// streamExport streams the rows run emits as a download: nothing is written
-// before the first row (or the end), so a refused or invalid request still
-// gets its error page; written rows are flushed every exportFlushRows.
-func streamExport[T any](w http.ResponseWriter, r *http.Request, log *slog.Logger, ctype, filename string,
-	header func() error, write func(T) error, flush func() error, run func(emit func(T) error) error) error {
-	rc := http.NewResponseController(w)
-	started, n := false, 0
-	start := func() error {
-		started = true
-		w.Header().Set("Content-Type", ctype)
-		w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusOK)
-		return header()
-	}
-	err := run(func(row T) error {
-		if !started {
-			if err := start(); err != nil {
-				return err
-			}
-		}
-		if err := write(row); err != nil {
-			return err
-		}
-		if n++; n%exportFlushRows == 0 {
-			if err := flush(); err != nil {
-				return err
-			}
-			if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil && !started {
-		return err
-	}
-	if err != nil {
-		// Headers are gone: the truncated download is all we can signal.
-		log.WarnContext(r.Context(), "export stopped", slog.String("file", filename), slog.Int("rows", n), slog.Any("error", err))
-		return nil
-	}
-	if !started {
-		if err := start(); err != nil {
-			return err
-		}
-	}
-	return flush()
 }
 
 // csvSafe prefixes with ' text that a spreadsheet would run as a formula.

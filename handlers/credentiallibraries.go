@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -62,21 +61,6 @@ func libraryInput(r *http.Request, f views.Form) models.CredentialLibraryInput {
 	return in
 }
 
-// page loads the store of a library page with its breadcrumbs.
-func (h CredentialLibraries) page(r *http.Request, storeID string, tail ...string) (*models.CredentialStoreItem, []models.Scope, []views.Crumb, error) {
-	ctx, a := r.Context(), ActorFrom(r.Context())
-	cs, err := h.Store.GetCredentialStore(ctx, a, storeID)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	path, err := h.Store.ScopePath(ctx, a, cs.ScopeID)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	cr := crumbs(append([]string{"Credential stores", "/scopes/" + cs.ScopeID + "/credential-stores", cs.Name, "/credential-stores/" + cs.ID}, tail...)...)
-	return cs, path, cr, nil
-}
-
 // Show renders a library without its secret (GET /credential-libraries/{id}).
 func (h CredentialLibraries) Show(w http.ResponseWriter, r *http.Request) error {
 	return h.show(w, r, http.StatusOK, nil)
@@ -87,7 +71,7 @@ func (h CredentialLibraries) show(w http.ResponseWriter, r *http.Request, status
 	if err != nil {
 		return err
 	}
-	_, path, cr, err := h.page(r, l.StoreID, l.Name, "")
+	path, cr, err := inStore(r, h.Store, l.ScopeID, l.StoreID, l.StoreName, l.Name, "")
 	if err != nil {
 		return err
 	}
@@ -115,15 +99,22 @@ func (h CredentialLibraries) New(w http.ResponseWriter, r *http.Request) error {
 	if typ != models.LibrarySSHCert {
 		typ = models.LibraryPostgres
 	}
-	f := views.Form{Values: map[string]string{"type": typ, "username_template": models.DefaultUsernameTemplate,
-		"creation_statements": models.DefaultCreationStatements, "revocation_statements": models.DefaultRevocationStatements,
-		"principals_template": models.DefaultPrincipalsTemplate, "ext_permit-pty": "on",
-		"clock_skew_seconds": strconv.Itoa(models.DefaultClockSkewSeconds)}}
+	in := models.NewLibraryInput(typ)
+	f := views.Form{Values: map[string]string{"type": typ, "username_template": in.UsernameTemplate,
+		"creation_statements": in.CreationStatements, "revocation_statements": in.RevocationStatements,
+		"principals_template": in.PrincipalsTemplate, "clock_skew_seconds": in.ClockSkewSeconds}}
+	for _, e := range in.Extensions {
+		f.Values["ext_"+e] = "on"
+	}
 	return h.newForm(w, r, http.StatusOK, f)
 }
 
 func (h CredentialLibraries) newForm(w http.ResponseWriter, r *http.Request, status int, f views.Form) error {
-	cs, path, cr, err := h.page(r, chi.URLParam(r, "id"), "New credential library", "")
+	cs, err := h.Store.GetCredentialStore(r.Context(), ActorFrom(r.Context()), chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	path, cr, err := inStore(r, h.Store, cs.ScopeID, cs.ID, cs.Name, "New credential library", "")
 	if err != nil {
 		return err
 	}
@@ -170,7 +161,7 @@ func (h CredentialLibraries) editForm(w http.ResponseWriter, r *http.Request, st
 	} else {
 		version = atoi(f.V("version"))
 	}
-	_, path, cr, err := h.page(r, l.StoreID, l.Name, "/credential-libraries/"+l.ID, "Edit", "")
+	path, cr, err := inStore(r, h.Store, l.ScopeID, l.StoreID, l.StoreName, l.Name, "/credential-libraries/"+l.ID, "Edit", "")
 	if err != nil {
 		return err
 	}
@@ -198,16 +189,12 @@ func (h CredentialLibraries) ConfirmDelete(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	if !l.Actions[models.ActionDelete] {
-		return models.ErrForbidden
-	}
-	_, path, cr, err := h.page(r, l.StoreID, l.Name, "/credential-libraries/"+l.ID, "Delete", "")
-	if err != nil {
-		return err
-	}
-	return render(w, r, http.StatusOK, views.InfraDeletePage(h.Meta(r, "Delete "+l.Name, "scopes"), path, cr, "credential library", l.Name,
-		"/credential-libraries/"+l.ID+"/delete", "/credential-libraries/"+l.ID,
-		"Every session holding one of its credentials is canceled now, and its credentials are revoked; targets stop using it."))
+	href := "/credential-libraries/" + l.ID
+	return h.confirmDelete(w, r, l.Actions[models.ActionDelete], deletePage{"credential library", l.Name, href,
+		"Every session holding one of its credentials is canceled now, and its credentials are revoked; targets stop using it."},
+		func() ([]models.Scope, []views.Crumb, error) {
+			return inStore(r, h.Store, l.ScopeID, l.StoreID, l.StoreName, l.Name, href, "Delete", "")
+		})
 }
 
 // Delete deletes a library (POST /credential-libraries/{id}/delete).

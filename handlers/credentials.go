@@ -44,19 +44,16 @@ func clearSecrets(f views.Form) views.Form {
 	return f
 }
 
-// page loads the store of a credential page with its breadcrumbs.
-func (h Credentials) page(r *http.Request, storeID string, tail ...string) (*models.CredentialStoreItem, []models.Scope, []views.Crumb, error) {
-	ctx, a := r.Context(), ActorFrom(r.Context())
-	cs, err := h.Store.GetCredentialStore(ctx, a, storeID)
+// inStore loads the scope path and breadcrumbs of a page under a
+// credential store (Credential stores › store › tail). An item read from
+// the Store carries its store's name and scope, so its pages do not read
+// the store again.
+func inStore(r *http.Request, ps PathStore, scopeID, storeID, storeName string, tail ...string) ([]models.Scope, []views.Crumb, error) {
+	path, err := ps.ScopePath(r.Context(), ActorFrom(r.Context()), scopeID)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	path, err := h.Store.ScopePath(ctx, a, cs.ScopeID)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	cr := crumbs(append([]string{"Credential stores", "/scopes/" + cs.ScopeID + "/credential-stores", cs.Name, "/credential-stores/" + cs.ID}, tail...)...)
-	return cs, path, cr, nil
+	return path, crumbs(append([]string{"Credential stores", "/scopes/" + scopeID + "/credential-stores", storeName, "/credential-stores/" + storeID}, tail...)...), nil
 }
 
 // Show renders a credential without its secret (GET /credentials/{id}).
@@ -65,7 +62,7 @@ func (h Credentials) Show(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	_, path, cr, err := h.page(r, c.StoreID, c.Name, "")
+	path, cr, err := inStore(r, h.Store, c.ScopeID, c.StoreID, c.StoreName, c.Name, "")
 	if err != nil {
 		return err
 	}
@@ -78,7 +75,11 @@ func (h Credentials) New(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h Credentials) newForm(w http.ResponseWriter, r *http.Request, status int, f views.Form) error {
-	cs, path, cr, err := h.page(r, chi.URLParam(r, "id"), "New credential", "")
+	cs, err := h.Store.GetCredentialStore(r.Context(), ActorFrom(r.Context()), chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	path, cr, err := inStore(r, h.Store, cs.ScopeID, cs.ID, cs.Name, "New credential", "")
 	if err != nil {
 		return err
 	}
@@ -119,7 +120,7 @@ func (h Credentials) editForm(w http.ResponseWriter, r *http.Request, status int
 	} else {
 		version = atoi(f.V("version"))
 	}
-	_, path, cr, err := h.page(r, c.StoreID, c.Name, "/credentials/"+c.ID, "Edit", "")
+	path, cr, err := inStore(r, h.Store, c.ScopeID, c.StoreID, c.StoreName, c.Name, "/credentials/"+c.ID, "Edit", "")
 	if err != nil {
 		return err
 	}
@@ -151,8 +152,7 @@ func (h Credentials) ConfirmDelete(w http.ResponseWriter, r *http.Request) error
 	href := "/credentials/" + c.ID
 	return h.confirmDelete(w, r, c.Actions[models.ActionDelete], deletePage{"credential", c.Name, href, "Targets stop brokering it."},
 		func() ([]models.Scope, []views.Crumb, error) {
-			_, path, cr, err := h.page(r, c.StoreID, c.Name, href, "Delete", "")
-			return path, cr, err
+			return inStore(r, h.Store, c.ScopeID, c.StoreID, c.StoreName, c.Name, href, "Delete", "")
 		})
 }
 

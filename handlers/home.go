@@ -20,14 +20,19 @@ type Home struct {
 	Store HomeStore
 }
 
-// homeTargets is how many targets Home lists before "See all".
-const homeTargets = 8
+// homeTargets is how many targets Home lists before "See all", and
+// homeSessions how many of the person's sessions it shows (and its live
+// stream re-renders).
+const (
+	homeTargets  = 8
+	homeSessions = 50
+)
 
 // Show renders the home page (GET /): the person's sessions and targets.
 // With HX-Request (the live fallback poll), only the sessions fragment.
 func (h Home) Show(w http.ResponseWriter, r *http.Request) error {
 	ctx, a := r.Context(), ActorFrom(r.Context())
-	sessions, err := h.Store.MySessions(ctx, a, models.ListOptions{PerPage: 50}, "")
+	sessions, err := h.Store.MySessions(ctx, a, models.ListOptions{PerPage: homeSessions}, "")
 	if err != nil {
 		return err
 	}

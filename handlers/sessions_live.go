@@ -37,9 +37,13 @@ func (h Sessions) Events(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return models.ErrNotFound
 	}
-	// Render once first: this checks access before any stream starts.
-	if _, err := h.liveFragment(ctx, a, view, q); err != nil {
-		return err
+	// Render once first: this checks access and the query before any
+	// stream starts. Home's list takes no query and is the actor's own:
+	// nothing to check.
+	if view != "home" {
+		if _, err := h.liveFragment(ctx, a, view, q); err != nil {
+			return err
+		}
 	}
 	filter.LoginID = a.LoginID
 	sub := h.Live.Subscribe(filter)
@@ -58,7 +62,7 @@ func (h Sessions) liveFragment(ctx context.Context, a models.Actor, view string,
 		page, err := h.Store.MySessions(ctx, a, listOptions(q), q.Get("sort"))
 		return views.MySessionList(page, q), err
 	case "home":
-		page, err := h.Store.MySessions(ctx, a, models.ListOptions{PerPage: 50}, "")
+		page, err := h.Store.MySessions(ctx, a, models.ListOptions{PerPage: homeSessions}, "")
 		return views.HomeSessions(page.Items), err
 	case "session":
 		d, err := h.Store.GetSession(ctx, a, q.Get("id"))

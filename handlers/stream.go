@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -116,6 +118,53 @@ func (s liveStream) serve(ctx context.Context, w http.ResponseWriter, sub *live.
 func signedOut(w http.ResponseWriter, rc *http.ResponseController) {
 	_, _ = fmt.Fprint(w, "event: "+signedOutEvent+"\ndata: \n\n")
 	_ = rc.Flush()
+}
+
+// streamExport streams the rows run emits as a download: nothing is written
+// before the first row (or the end), so a refused or invalid request still
+// gets its error page; written rows are flushed every exportFlushRows.
+func streamExport[T any](w http.ResponseWriter, r *http.Request, log *slog.Logger, ctype, filename string,
+	header func() error, write func(T) error, flush func() error, run func(emit func(T) error) error) error {
+	rc := http.NewResponseController(w)
+	started, n := false, 0
+	start := func() error {
+		started = true
+		startDownload(w, ctype, filename)
+		return header()
+	}
+	err := run(func(row T) error {
+		if !started {
+			if err := start(); err != nil {
+				return err
+			}
+		}
+		if err := write(row); err != nil {
+			return err
+		}
+		if n++; n%exportFlushRows == 0 {
+			if err := flush(); err != nil {
+				return err
+			}
+			if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && !started {
+		return err
+	}
+	if err != nil {
+		// Headers are gone: the truncated download is all we can signal.
+		log.WarnContext(r.Context(), "export stopped", slog.String("file", filename), slog.Int("rows", n), slog.Any("error", err))
+		return nil
+	}
+	if !started {
+		if err := start(); err != nil {
+			return err
+		}
+	}
+	return flush()
 }
 
 // startDownload answers 200 with an attachment of ctype named filename

@@ -131,10 +131,14 @@ func (h Targets) use(ctx context.Context, a models.Actor, id string) (views.Targ
 
 // New renders the create form with the defaults (GET /scopes/{id}/targets/new).
 func (h Targets) New(w http.ResponseWriter, r *http.Request) error {
-	return h.newForm(w, r, http.StatusOK, views.Form{Values: map[string]string{
-		"session_max_seconds":      strconv.Itoa(models.DefaultSessionMaxSeconds),
-		"session_connection_limit": strconv.Itoa(models.UnlimitedConnections),
-	}})
+	return h.newForm(w, r, http.StatusOK, views.Form{Values: newTargetValues()})
+}
+
+// newTargetValues are the defaults of a new target's forms (this one and
+// the guided one).
+func newTargetValues() map[string]string {
+	return map[string]string{"session_max_seconds": strconv.Itoa(models.DefaultSessionMaxSeconds),
+		"session_connection_limit": strconv.Itoa(models.UnlimitedConnections)}
 }
 
 func (h Targets) newForm(w http.ResponseWriter, r *http.Request, status int, f views.Form) error {

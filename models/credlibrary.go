@@ -54,6 +54,16 @@ const (
 	DefaultClockSkewSeconds = 60
 )
 
+// NewLibraryInput is a new library of type typ with the defaults of its
+// form (templates, statements, the permit-pty extension, the clock-skew
+// allowance); the web form starts from it and the API fills what a create
+// leaves out from it.
+func NewLibraryInput(typ string) CredentialLibraryInput {
+	return CredentialLibraryInput{Type: typ, UsernameTemplate: DefaultUsernameTemplate, CreationStatements: DefaultCreationStatements,
+		RevocationStatements: DefaultRevocationStatements, PrincipalsTemplate: DefaultPrincipalsTemplate,
+		Extensions: []string{"permit-pty"}, ClockSkewSeconds: strconv.Itoa(DefaultClockSkewSeconds)}
+}
+
 // CredentialLibrary is a library of a credential store: it mints one
 // credential per session of a target it is attached to and revokes it when
 // the session ends. Secrets (the Postgres password, the SSH CA's private
