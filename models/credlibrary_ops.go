@@ -15,7 +15,7 @@ import (
 // field, a duplicate name in the store), ErrNotFound, ErrForbidden.
 func (s *Store) CreateCredentialLibrary(ctx context.Context, a Actor, storeID string, in CredentialLibraryInput) (*CredentialLibrary, error) {
 	var out *CredentialLibrary
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.createTx(ctx, a, "credential-library", func() string { return out.ID }, func(tx *Store) error {
 		cs, err := tx.readCredentialStore(ctx, a, storeID)
 		if err != nil {
 			return err
