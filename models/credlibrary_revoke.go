@@ -84,15 +84,6 @@ func (o RevocationOptions) norm() RevocationOptions {
 	return o
 }
 
-// backoff is the delay after the attempts-th failed attempt.
-func (o RevocationOptions) backoff(attempts int) time.Duration {
-	d := o.RetryBase
-	for i := 1; i < attempts && d < o.RetryMax; i++ {
-		d *= 2
-	}
-	return min(d, o.RetryMax)
-}
-
 // queueRevocations writes, in the terminating transaction, one pending
 // revocation per live Postgres role of the sessions, with its sealed
 // secret (the connection to revoke with). It returns how many it queued.
@@ -180,7 +171,7 @@ func (s *Store) WorkRevocations(ctx context.Context) (RevocationResult, error) {
 		}
 		if err := s.q(ctx).Exec(`UPDATE credential_revocations SET state = 'failed', last_error = ?, next_attempt_at = ?, lease_until = NULL
 			WHERE session_id = ? AND credential_id = ? AND purpose = ? AND state <> 'revoked'`,
-			msg, done.Add(o.backoff(r.Attempts)), r.SessionID, r.CredentialID, r.Purpose).Error; err != nil {
+			msg, done.Add(backoff(o.RetryBase, o.RetryMax, r.Attempts)), r.SessionID, r.CredentialID, r.Purpose).Error; err != nil {
 			return res, fmt.Errorf("record failed revocation: %w", err)
 		}
 		res.Failures = append(res.Failures, RevocationFailure{SessionID: r.SessionID, CredentialID: r.CredentialID,
