@@ -165,10 +165,7 @@ func (s *Store) WorkRevocations(ctx context.Context) (RevocationResult, error) {
 			revoked = append(revoked, r)
 			continue
 		}
-		msg := errs[i].Error()
-		if len(msg) > 1000 {
-			msg = msg[:1000]
-		}
+		msg := excerpt(errs[i].Error(), 1000)
 		if err := s.q(ctx).Exec(`UPDATE credential_revocations SET state = 'failed', last_error = ?, next_attempt_at = ?, lease_until = NULL
 			WHERE session_id = ? AND credential_id = ? AND purpose = ? AND state <> 'revoked'`,
 			msg, done.Add(backoff(o.RetryBase, o.RetryMax, r.Attempts)), r.SessionID, r.CredentialID, r.Purpose).Error; err != nil {
