@@ -60,14 +60,7 @@ func (s *Store) CreateCredentialLibrary(ctx context.Context, a Actor, storeID st
 }
 
 func (s *Store) readLibrary(ctx context.Context, a Actor, id string) (*CredentialLibrary, error) {
-	l, err := first[CredentialLibrary](s.q(ctx), "credential library", id)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, a, ActionRead, libraryResource(l)); err != nil {
-		return nil, notFoundIfHidden(err)
-	}
-	return l, nil
+	return readItem(ctx, s, a, "credential library", id, libraryResource)
 }
 
 // GetCredentialLibrary returns a library without its secret.
