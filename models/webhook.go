@@ -86,9 +86,9 @@ type WebhookInput struct {
 	Enabled      bool
 }
 
-// Subscribes reports whether an endpoint with these subscriptions wants
+// subscribes reports whether an endpoint with these subscriptions wants
 // eventType.
-func Subscribes(subscriptions []string, eventType string) bool {
+func subscribes(subscriptions []string, eventType string) bool {
 	family, _, _ := strings.Cut(eventType, ".")
 	for _, s := range subscriptions {
 		if s == eventType || s == "*" || s == family+".*" {
