@@ -111,33 +111,26 @@ func (b *Backend) TestPostgres(ctx context.Context, conn models.PostgresConn) er
 // ExecPostgres runs sql (one or more statements with their values quoted)
 // in one transaction.
 func (b *Backend) ExecPostgres(ctx context.Context, conn models.PostgresConn, sql string) error {
-	p, err := b.pool(conn)
-	if err != nil {
+	return b.inTx(ctx, conn, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, sql)
 		return err
-	}
-	err = retryStale(ctx, func() error {
-		return pgx.BeginFunc(ctx, p, func(tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, sql)
-			return err
-		})
 	})
-	if err != nil {
-		return explain(p.Config().ConnConfig, err)
-	}
-	return nil
 }
 
 // DropPostgresRole runs the revocation sql unless the role is gone
 // already, in one transaction.
 func (b *Backend) DropPostgresRole(ctx context.Context, conn models.PostgresConn, role, sql string) error {
+	return b.inTx(ctx, conn, dropTx(ctx, role, sql))
+}
+
+// inTx runs fn in one transaction on a pooled connection to the server
+// (once more on a stale connection: retryStale) and explains its error.
+func (b *Backend) inTx(ctx context.Context, conn models.PostgresConn, fn func(pgx.Tx) error) error {
 	p, err := b.pool(conn)
 	if err != nil {
 		return err
 	}
-	err = retryStale(ctx, func() error {
-		return pgx.BeginFunc(ctx, p, dropTx(ctx, role, sql))
-	})
-	if err != nil {
+	if err := retryStale(ctx, func() error { return pgx.BeginFunc(ctx, p, fn) }); err != nil {
 		return explain(p.Config().ConnConfig, err)
 	}
 	return nil

@@ -30,7 +30,7 @@ func TestChangeLogEveryUseCase(t *testing.T) {
 	eachSessionDB(t, func(t *testing.T, f *sessionFixture) {
 		ctx := models.WithRequestInfo(context.Background(), models.RequestInfo{ClientIP: "198.51.100.7", RequestID: "req-42"})
 		s, admin := f.store, f.admin
-		var roleID, groupID, scopeID, userID, catID, hostID, setID, targetID, storeID, credID, methodID, mgID, hookID, hookSecret string
+		var roleID, groupID, scopeID, userID, catID, hostID, setID, targetID, storeID, credID, libID, methodID, mgID, hookID, hookSecret string
 		ver := func(table, id string) int {
 			var v int
 			if err := s.DB().Raw("SELECT version FROM "+table+" WHERE id = ?", id).Scan(&v).Error; err != nil {
@@ -38,7 +38,7 @@ func TestChangeLogEveryUseCase(t *testing.T) {
 			}
 			return v
 		}
-		secrets := []string{"SECRET-user-pw", "SECRET-oidc-client", "SECRET-cred-pw", "SECRET-cred-pw-2", "alice-password"}
+		secrets := []string{"SECRET-user-pw", "SECRET-oidc-client", "SECRET-cred-pw", "SECRET-cred-pw-2", "SECRET-lib-pw", "SECRET-lib-pw-2", "alice-password"}
 		steps := []changeStep{
 			{name: "create scope", action: "create", typ: "scope", noBefore: true, after: map[string]string{"name": "Research"},
 				call: func() (string, error) {
@@ -196,6 +196,21 @@ func TestChangeLogEveryUseCase(t *testing.T) {
 					_, err := s.UpdateCredential(ctx, admin, credID, ver("credentials", credID), models.CredentialInput{Type: "username_password", Name: "lab root", Username: "admin", Password: "SECRET-cred-pw-2"})
 					return credID, err
 				}},
+			{name: "create credential library", action: "create", typ: "credential-library", noBefore: true, after: map[string]string{"name": "Lab roles", "type": "postgres"}, changedField: "secret",
+				call: func() (string, error) {
+					l, err := s.CreateCredentialLibrary(ctx, admin, storeID, libraryInput("Lab roles", "SECRET-lib-pw"))
+					if err == nil {
+						libID = l.ID
+					}
+					return libID, err
+				}},
+			{name: "update credential library secret", action: "update", typ: "credential-library", before: map[string]string{"name": "Lab roles"}, after: map[string]string{"name": "Lab DB roles"}, changedField: "secret",
+				call: func() (string, error) {
+					_, err := s.UpdateCredentialLibrary(ctx, admin, libID, ver("credential_libraries", libID), libraryInput("Lab DB roles", "SECRET-lib-pw-2"))
+					return libID, err
+				}},
+			{name: "delete credential library", action: "delete", typ: "credential-library", before: map[string]string{"name": "Lab DB roles"}, noAfter: true,
+				call: func() (string, error) { return libID, s.DeleteCredentialLibrary(ctx, admin, libID) }},
 			{name: "add target credential sources", action: "add-credential-sources", typ: "target", before: map[string]string{"credential_sources": "[]"}, after: map[string]string{"credential_sources": `["CRED"]`},
 				call: func() (string, error) {
 					return targetID, s.AddTargetCredentialSources(ctx, admin, targetID, []string{credID})
@@ -371,6 +386,14 @@ func TestChangeLogEveryUseCase(t *testing.T) {
 			t.Errorf("a no-op update wrote %d entries", n)
 		}
 	})
+}
+
+// libraryInput is a valid Postgres library (never connected to) with the
+// given name and password.
+func libraryInput(name, password string) models.CredentialLibraryInput {
+	return models.CredentialLibraryInput{Type: models.LibraryPostgres, Name: name, URL: "postgres://admin@db.example.com:5432/postgres",
+		Password: password, UsernameTemplate: models.DefaultUsernameTemplate, GrantRoles: "readers",
+		CreationStatements: models.DefaultCreationStatements, RevocationStatements: models.DefaultRevocationStatements}
 }
 
 func showJSON(v any) string {

@@ -5,13 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
-	"gorm.io/gorm"
 )
 
 // issuedSecret is the sealed part of a dynamic credential while it lives:
@@ -385,8 +383,7 @@ func (s *Store) SSHRevocationList(ctx context.Context, libraryID string) ([]byte
 // sessionCertificates lists the certificates signed for a session.
 func (s *Store) sessionCertificates(ctx context.Context, sessionID string) ([]SSHCertificate, error) {
 	var out []SSHCertificate
-	err := s.q(ctx).Where("session_id = ?", sessionID).Order("signed_at, serial").Find(&out).Error
-	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+	if err := s.q(ctx).Where("session_id = ?", sessionID).Order("signed_at, serial").Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("certificates of %s: %w", sessionID, err)
 	}
 	return out, nil

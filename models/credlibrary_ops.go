@@ -15,7 +15,7 @@ import (
 // field, a duplicate name in the store), ErrNotFound, ErrForbidden.
 func (s *Store) CreateCredentialLibrary(ctx context.Context, a Actor, storeID string, in CredentialLibraryInput) (*CredentialLibrary, error) {
 	var out *CredentialLibrary
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.createTx(ctx, a, "credential-library", func() string { return out.ID }, func(tx *Store) error {
 		cs, err := tx.readCredentialStore(ctx, a, storeID)
 		if err != nil {
 			return err
@@ -60,14 +60,7 @@ func (s *Store) CreateCredentialLibrary(ctx context.Context, a Actor, storeID st
 }
 
 func (s *Store) readLibrary(ctx context.Context, a Actor, id string) (*CredentialLibrary, error) {
-	l, err := first[CredentialLibrary](s.q(ctx), "credential library", id)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, a, ActionRead, libraryResource(l)); err != nil {
-		return nil, notFoundIfHidden(err)
-	}
-	return l, nil
+	return readItem(ctx, s, a, "credential library", id, libraryResource)
 }
 
 // GetCredentialLibrary returns a library without its secret.
@@ -102,7 +95,8 @@ func (s *Store) ListCredentialLibraries(ctx context.Context, a Actor, storeID st
 }
 
 // storeLibraries lists the libraries of cs the actor may read (one page of
-// opt; every one when opt.PerPage is 0) and counts them.
+// opt; every one when opt.PerPage is 0) with their total: a COUNT for a
+// page, the list's own length for every one.
 func (s *Store) storeLibraries(ctx context.Context, a Actor, cs *CredentialStore, opt ListOptions) ([]CredentialLibraryItem, int64, error) {
 	cond, args, err := s.listCondition(ctx, a, "credential-library", ActionRead, ListColumns{Scope: "cl.scope_id", ID: "cl.id", Parent: "cl.store_id"})
 	if err != nil {
@@ -111,8 +105,10 @@ func (s *Store) storeLibraries(ctx context.Context, a Actor, cs *CredentialStore
 	q := s.q(ctx).Table("credential_libraries AS cl").Where("cl.store_id = ?", cs.ID).Where(cond, args...)
 	q = s.searchNameDesc(q, "cl", opt.Search, "cl.type")
 	var total int64
-	if err := q.Count(&total).Error; err != nil {
-		return nil, 0, fmt.Errorf("count credential libraries: %w", err)
+	if opt.PerPage > 0 {
+		if err := q.Count(&total).Error; err != nil {
+			return nil, 0, fmt.Errorf("count credential libraries: %w", err)
+		}
 	}
 	q = q.Select("cl.id, cl.store_id, cl.scope_id, cl.type, cl.name, cl.description, cl.settings, cl.public_key, cl.created_at, cl.updated_at, cl.version").
 		Order("lower(cl.name), cl.id")
@@ -122,6 +118,9 @@ func (s *Store) storeLibraries(ctx context.Context, a Actor, cs *CredentialStore
 	var out []CredentialLibraryItem
 	if err := q.Scan(&out).Error; err != nil {
 		return nil, 0, fmt.Errorf("list credential libraries: %w", err)
+	}
+	if opt.PerPage == 0 {
+		total = int64(len(out))
 	}
 	for i := range out {
 		out[i].StoreName = cs.Name

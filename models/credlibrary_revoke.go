@@ -84,15 +84,6 @@ func (o RevocationOptions) norm() RevocationOptions {
 	return o
 }
 
-// backoff is the delay after the attempts-th failed attempt.
-func (o RevocationOptions) backoff(attempts int) time.Duration {
-	d := o.RetryBase
-	for i := 1; i < attempts && d < o.RetryMax; i++ {
-		d *= 2
-	}
-	return min(d, o.RetryMax)
-}
-
 // queueRevocations writes, in the terminating transaction, one pending
 // revocation per live Postgres role of the sessions, with its sealed
 // secret (the connection to revoke with). It returns how many it queued.
@@ -156,6 +147,20 @@ func (s *Store) WorkRevocations(ctx context.Context) (RevocationResult, error) {
 	if err != nil {
 		return res, err
 	}
+	// Each library's current connection, read once per pass (not found:
+	// the library is gone; its revocations use the connection sealed at
+	// issue; another error fails that library's revocations).
+	type current struct {
+		conn PostgresConn
+		err  error
+	}
+	conns := map[string]current{}
+	for _, r := range claimed {
+		if _, seen := conns[r.LibraryID]; !seen {
+			conn, err := s.libraryConn(ctx, r.LibraryID)
+			conns[r.LibraryID] = current{conn, err}
+		}
+	}
 	errs := make([]error, len(claimed))
 	sem := make(chan struct{}, o.Parallel)
 	var wg sync.WaitGroup
@@ -163,7 +168,8 @@ func (s *Store) WorkRevocations(ctx context.Context) (RevocationResult, error) {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			errs[i] = s.revokeOne(ctx, be, &claimed[i])
+			cur := conns[claimed[i].LibraryID]
+			errs[i] = s.revokeOne(ctx, be, &claimed[i], cur.conn, cur.err)
 		})
 	}
 	wg.Wait()
@@ -174,13 +180,10 @@ func (s *Store) WorkRevocations(ctx context.Context) (RevocationResult, error) {
 			revoked = append(revoked, r)
 			continue
 		}
-		msg := errs[i].Error()
-		if len(msg) > 1000 {
-			msg = msg[:1000]
-		}
+		msg := excerpt(errs[i].Error(), 1000)
 		if err := s.q(ctx).Exec(`UPDATE credential_revocations SET state = 'failed', last_error = ?, next_attempt_at = ?, lease_until = NULL
 			WHERE session_id = ? AND credential_id = ? AND purpose = ? AND state <> 'revoked'`,
-			msg, done.Add(o.backoff(r.Attempts)), r.SessionID, r.CredentialID, r.Purpose).Error; err != nil {
+			msg, done.Add(backoff(o.RetryBase, o.RetryMax, r.Attempts)), r.SessionID, r.CredentialID, r.Purpose).Error; err != nil {
 			return res, fmt.Errorf("record failed revocation: %w", err)
 		}
 		res.Failures = append(res.Failures, RevocationFailure{SessionID: r.SessionID, CredentialID: r.CredentialID,
@@ -233,17 +236,18 @@ func (s *Store) recordRevoked(ctx context.Context, rs []Revocation, at time.Time
 }
 
 // revokeOne drops a Postgres role: with its library's current connection
-// when the library still exists, else with the one sealed at issue.
-func (s *Store) revokeOne(ctx context.Context, be LibraryBackend, r *Revocation) error {
+// cur (read by WorkRevocations; curErr its error) when the library still
+// exists, else with the one sealed at issue.
+func (s *Store) revokeOne(ctx context.Context, be LibraryBackend, r *Revocation, cur PostgresConn, curErr error) error {
 	var sec issuedSecret
 	if err := s.unseal(r.Payload, credentialAAD(r.SessionID, r.CredentialID), &sec); err != nil {
 		return fmt.Errorf("decrypt revocation: %w", err)
 	}
 	conn := sec.Conn
-	if cur, err := s.libraryConn(ctx, r.LibraryID); err == nil {
+	if curErr == nil {
 		conn = cur
-	} else if !errors.Is(err, ErrNotFound) {
-		return err
+	} else if !errors.Is(curErr, ErrNotFound) {
+		return curErr
 	}
 	rctx, cancel := context.WithTimeout(ctx, revokeTimeout)
 	defer cancel()

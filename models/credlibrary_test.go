@@ -699,3 +699,35 @@ func TestRewrapLibrarySecrets(t *testing.T) {
 		}
 	})
 }
+
+// TestStoreLibraries: the store page lists every library of the store
+// (the fixture's "ssh" and three more), by name; the list API pages them
+// with their total.
+func TestStoreLibraries(t *testing.T) {
+	eachSessionDB(t, func(t *testing.T, f *sessionFixture) {
+		ctx := context.Background()
+		for _, name := range []string{"roles b", "roles a", "roles c"} {
+			if _, err := f.store.CreateCredentialLibrary(ctx, f.admin, f.credStore, libraryInput(name, "pw")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cs, err := f.store.GetCredentialStore(ctx, f.admin, f.credStore)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, l := range cs.Libraries {
+			names = append(names, l.Name)
+		}
+		if strings.Join(names, ",") != "roles a,roles b,roles c,ssh" || !cs.MayCreateLibrary {
+			t.Errorf("store page libraries %v, may create %v", names, cs.MayCreateLibrary)
+		}
+		page, err := f.store.ListCredentialLibraries(ctx, f.admin, f.credStore, models.ListOptions{Page: 2, PerPage: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Total != 4 || len(page.Items) != 2 || page.Items[0].Name != "roles c" || page.Items[1].Name != "ssh" {
+			t.Errorf("page 2 of 2: total %d, items %+v", page.Total, page.Items)
+		}
+	})
+}

@@ -86,9 +86,9 @@ type WebhookInput struct {
 	Enabled      bool
 }
 
-// Subscribes reports whether an endpoint with these subscriptions wants
+// subscribes reports whether an endpoint with these subscriptions wants
 // eventType.
-func Subscribes(subscriptions []string, eventType string) bool {
+func subscribes(subscriptions []string, eventType string) bool {
 	family, _, _ := strings.Cut(eventType, ".")
 	for _, s := range subscriptions {
 		if s == eventType || s == "*" || s == family+".*" {
@@ -165,7 +165,7 @@ func (s *Store) CreateWebhook(ctx context.Context, a Actor, in WebhookInput) (*W
 	}
 	var out *Webhook
 	secret := NewWebhookSecret()
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.createTx(ctx, a, WebhookType, func() string { return out.ID }, func(tx *Store) error {
 		if _, err := tx.collectionScope(ctx, a, GlobalScopeID, WebhookType, ActionCreate); err != nil {
 			return err
 		}
@@ -186,7 +186,7 @@ func (s *Store) CreateWebhook(ctx context.Context, a Actor, in WebhookInput) (*W
 			return fmt.Errorf("create webhook: %w", err)
 		}
 		out = w
-		return tx.recordChange(ctx, a, ActionCreate, WebhookType, w.ID, nil)
+		return nil
 	})
 	if err != nil {
 		return nil, "", err
@@ -227,7 +227,7 @@ func (s *Store) ListWebhooks(ctx context.Context, a Actor) ([]Webhook, error) {
 // UpdateWebhook changes an endpoint's settings; version must match.
 // Enabling an endpoint clears its automatic disabling.
 func (s *Store) UpdateWebhook(ctx context.Context, a Actor, id string, version int, in WebhookInput) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionUpdate, WebhookType, id, func(tx *Store) error {
 		if _, err := tx.GetWebhook(ctx, a, id); err != nil {
 			return err
 		}
@@ -238,38 +238,27 @@ func (s *Store) UpdateWebhook(ctx context.Context, a Actor, id string, version i
 		if err != nil {
 			return err
 		}
-		before, err := tx.snapshot(ctx, WebhookType, id)
-		if err != nil {
-			return err
-		}
 		upd := map[string]any{"name": in.Name, "url": in.URL, "event_types": strings.Join(in.EventTypes, " "),
 			"format": in.Format, "expiring_lead": in.ExpiringLead * 60, "enabled": in.Enabled}
 		if in.Enabled {
 			upd["disabled_reason"], upd["failing_since"] = "", nil
 		}
-		if err := tx.bumpVersion(ctx, &Webhook{}, "webhook", id, version, upd); err != nil {
-			return err
-		}
-		return tx.recordChange(ctx, a, ActionUpdate, WebhookType, id, before)
+		return tx.bumpVersion(ctx, &Webhook{}, "webhook", id, version, upd)
 	})
 }
 
 // DeleteWebhook deletes an endpoint and its delivery log.
 func (s *Store) DeleteWebhook(ctx context.Context, a Actor, id string) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.changeTx(ctx, a, ActionDelete, WebhookType, id, func(tx *Store) error {
 		if _, err := tx.GetWebhook(ctx, a, id); err != nil {
 			return err
 		}
 		if err := tx.authorize(ctx, a, ActionDelete, webhookResource(id)); err != nil {
 			return err
 		}
-		before, err := tx.snapshot(ctx, WebhookType, id)
-		if err != nil {
-			return err
-		}
 		if err := tx.q(ctx).Where("id = ?", id).Delete(&Webhook{}).Error; err != nil {
 			return fmt.Errorf("delete webhook %s: %w", id, err)
 		}
-		return tx.recordChange(ctx, a, ActionDelete, WebhookType, id, before)
+		return nil
 	})
 }

@@ -153,8 +153,7 @@ func (s *Store) finishDelivery(ctx context.Context, job *WebhookJob, at WebhookA
 	} else if now.Sub(job.CreatedAt) >= o.RetryFor {
 		upd["state"] = "failed"
 	} else {
-		delay := o.BackoffBase << min(max(job.Attempts-1, 0), 20)
-		upd["next_attempt_at"] = now.Add(min(delay, o.BackoffMax))
+		upd["next_attempt_at"] = now.Add(backoff(o.BackoffBase, o.BackoffMax, job.Attempts))
 	}
 	if err := tx.q(ctx).Model(&WebhookDelivery{}).Where("id = ?", job.ID).Updates(upd).Error; err != nil {
 		return fmt.Errorf("finish webhook delivery %s: %w", job.ID, err)

@@ -59,7 +59,7 @@ func (s *Store) subscribedEndpoints(ctx context.Context, eventType string) ([]We
 	}
 	out := all[:0]
 	for _, w := range all {
-		if Subscribes(w.Events(), eventType) {
+		if subscribes(w.Events(), eventType) {
 			out = append(out, w)
 		}
 	}

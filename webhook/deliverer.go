@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -214,7 +215,7 @@ func SlackBody(payload string) []byte {
 	_ = json.Unmarshal(p.Data, &d)
 	var text string
 	switch {
-	case len(p.Type) > 8 && p.Type[:8] == "session.":
+	case strings.HasPrefix(p.Type, "session."):
 		text = fmt.Sprintf("Gatehouse: %s — %s on %s (%s)", p.Type, d.User.Name, d.Target.Name, d.SessionID)
 		if d.TerminationReason != "" {
 			text += ", reason: " + d.TerminationReason
@@ -222,7 +223,7 @@ func SlackBody(payload string) []byte {
 		if d.ExpiresInSeconds > 0 {
 			text += fmt.Sprintf(", expires in %d min", (d.ExpiresInSeconds+59)/60)
 		}
-	case len(p.Type) > 7 && p.Type[:7] == "change.":
+	case strings.HasPrefix(p.Type, "change."):
 		who := d.Actor.Name
 		if who == "" {
 			who = "someone"
