@@ -165,7 +165,7 @@ func (h Access) ExportCSV(w http.ResponseWriter, r *http.Request) error {
 		func(e *models.AccessEvent) error {
 			rec := e.Values()
 			for i := range rec {
-				rec[i] = csvSafe(rec[i]) // reasons and comments are typed by people
+				rec[i] = models.CSVSafe(rec[i]) // reasons and comments are typed by people
 			}
 			return cw.Write(rec)
 		},

@@ -69,7 +69,7 @@ func (h ChangeLog) ExportCSV(w http.ResponseWriter, r *http.Request) error {
 		func(e *models.ChangeEvent) error {
 			rec := e.CSVRecord()
 			for i := range rec {
-				rec[i] = csvSafe(rec[i])
+				rec[i] = models.CSVSafe(rec[i])
 			}
 			return cw.Write(rec)
 		},
@@ -152,12 +152,4 @@ func filterRange(v func(string) string, errs map[string]string) (from, to time.T
 		errs["to"] = "Must be after the start of the range."
 	}
 	return from, to
-}
-
-// csvSafe prefixes with ' text that a spreadsheet would run as a formula.
-func csvSafe(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
-		return "'" + v
-	}
-	return v
 }

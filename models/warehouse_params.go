@@ -64,12 +64,18 @@ func (r *HistoryRow) CSVRecord(rec []string) []string {
 		r.HostID, r.HostName, r.HostAddress, r.ProjectID, r.ProjectName, r.OrgID, r.OrgName, r.ClientIP,
 		strconv.Itoa(r.ConnectionCount), strconv.FormatInt(r.BytesUp, 10), strconv.FormatInt(r.BytesDown, 10)}
 	for i, v := range vals {
-		if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) && i < 21 {
-			v = "'" + v
-		}
-		rec[i] = v
+		rec[i] = CSVSafe(v) // the counts at the end are never negative
 	}
 	return rec
+}
+
+// CSVSafe prefixes with ' text that a spreadsheet would run as a formula
+// (every CSV export writes its text fields through it).
+func CSVSafe(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
 }
 
 // HistoryJSON is a history row as exports and the API write it.

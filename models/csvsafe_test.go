@@ -1,6 +1,10 @@
-package handlers
+package models_test
 
-import "testing"
+import (
+	"testing"
+
+	"gatehouse/models"
+)
 
 func TestCSVSafe(t *testing.T) {
 	for in, want := range map[string]string{
@@ -14,7 +18,7 @@ func TestCSVSafe(t *testing.T) {
 		"\rx":               "'\rx",
 		"a=b":               "a=b",
 	} {
-		if got := csvSafe(in); got != want {
+		if got := models.CSVSafe(in); got != want {
 			t.Errorf("csvSafe(%q) = %q, want %q", in, got, want)
 		}
 	}
