@@ -158,12 +158,14 @@ func (s *Store) endGrants(ctx context.Context) (int, error) {
 	for i, g := range gs {
 		ids[i], reqIDs[i] = g.ID, g.RequestID
 	}
+	// The note goes on the timed-out sessions too (unlike a revocation's,
+	// endGrantSessions), so this one UPDATE notes them all.
 	if err := s.q(ctx).Exec("UPDATE sessions SET access_note = 'access grant expired' WHERE access_grant_id IN ? AND access_note = ''",
 		ids).Error; err != nil {
 		return 0, fmt.Errorf("note grant sessions: %w", err)
 	}
-	if err := s.endGrantSessions(ctx, ids, "access grant expired"); err != nil {
-		return 0, err
+	if _, err := s.cancelSessions(ctx, "access_grant_id IN ?", []any{ids}); err != nil {
+		return 0, fmt.Errorf("cancel grant sessions: %w", err)
 	}
 	var rs []AccessRequest
 	if err := s.q(ctx).Where("id IN ?", reqIDs).Find(&rs).Error; err != nil {

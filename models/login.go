@@ -234,9 +234,8 @@ func (s *Store) Logout(ctx context.Context, token string) error {
 		return nil
 	}
 	return s.Transact(ctx, func(tx *Store) error {
-		var ended []Login
-		if err := tx.q(ctx).Raw("SELECT id, user_id, account_id, auth_method_id FROM logins WHERE token_hash = ?",
-			hashSecret(token)).Scan(&ended).Error; err != nil {
+		ended, err := tx.endLogins(ctx, "token_hash = ?", hashSecret(token))
+		if err != nil {
 			return fmt.Errorf("logout: %w", err)
 		}
 		for _, l := range ended {
@@ -244,9 +243,6 @@ func (s *Store) Logout(ctx context.Context, token string) error {
 				l.AuthMethodID, map[string]any{"account_id": l.AccountID, "login_id": l.ID}); err != nil {
 				return err
 			}
-		}
-		if _, err := tx.endLogins(ctx, "token_hash = ?", hashSecret(token)); err != nil {
-			return fmt.Errorf("logout: %w", err)
 		}
 		return nil
 	})
@@ -270,8 +266,8 @@ func (s *Store) PurgeLogins(ctx context.Context) (int64, error) {
 	now := s.now()
 	var n int64
 	err := s.Transact(ctx, func(tx *Store) error {
-		var err error
-		n, err = tx.endLogins(ctx, "expires_at <= ? OR last_used_at <= ?", now, now.Add(-s.opts.LoginIdleTimeout))
+		ended, err := tx.endLogins(ctx, "expires_at <= ? OR last_used_at <= ?", now, now.Add(-s.opts.LoginIdleTimeout))
+		n = int64(len(ended))
 		return err
 	})
 	if err != nil {

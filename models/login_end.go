@@ -15,22 +15,23 @@ import (
 // payload is login ids separated by spaces.
 const LoginsEndedChannel = "gatehouse_logins_ended"
 
-// endLogins deletes the logins matching where and announces their ids
-// (endedLogins). It returns how many ended.
-func (s *Store) endLogins(ctx context.Context, where string, args ...any) (int64, error) {
-	var ids []string
-	if err := s.q(ctx).Model(&Login{}).Where(where, args...).Pluck("id", &ids).Error; err != nil {
-		return 0, fmt.Errorf("find logins to end: %w", err)
+// endLogins deletes the logins matching where, in one statement, and
+// announces their ids (endedLogins). It returns the ended logins (id,
+// user_id, account_id and auth_method_id set).
+func (s *Store) endLogins(ctx context.Context, where string, args ...any) ([]Login, error) {
+	var ended []Login
+	if err := s.q(ctx).Raw("DELETE FROM logins WHERE "+where+" RETURNING id, user_id, account_id, auth_method_id",
+		args...).Scan(&ended).Error; err != nil {
+		return nil, fmt.Errorf("end logins: %w", err)
 	}
-	if len(ids) == 0 {
-		return 0, nil
+	if len(ended) == 0 {
+		return nil, nil
 	}
-	for _, chunk := range chunks(ids, 500) {
-		if err := s.q(ctx).Where("id IN ?", chunk).Delete(&Login{}).Error; err != nil {
-			return 0, fmt.Errorf("end logins: %w", err)
-		}
+	ids := make([]string, len(ended))
+	for i, l := range ended {
+		ids[i] = l.ID
 	}
-	return int64(len(ids)), s.endedLogins(ctx, ids)
+	return ended, s.endedLogins(ctx, ids)
 }
 
 // endedLogins announces logins that ended: through pg_notify inside the

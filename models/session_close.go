@@ -63,13 +63,7 @@ func (s *Store) ConnectionsClosed(ctx context.Context, ends []ConnectionEnd) (in
 			return err
 		}
 		known = len(old)
-		type endRow struct {
-			ID     string `json:"id"`
-			Up     int64  `json:"up"`
-			Down   int64  `json:"down"`
-			Reason string `json:"reason"`
-		}
-		rows := make([]endRow, 0, len(old))
+		rows := make([]connectionEndRow, 0, len(old))
 		totals := map[string]*sessionDelta{}
 		for _, id := range ids {
 			o, ok := old[id]
@@ -77,7 +71,7 @@ func (s *Store) ConnectionsClosed(ctx context.Context, ends []ConnectionEnd) (in
 				continue
 			}
 			e := byID[id]
-			rows = append(rows, endRow{ID: id, Up: e.BytesUp, Down: e.BytesDown, Reason: e.Reason})
+			rows = append(rows, e.row())
 			d := totals[o.SessionID]
 			if d == nil {
 				d = &sessionDelta{ID: o.SessionID}
@@ -164,20 +158,44 @@ func (s *Store) addSessionDeltas(ctx context.Context, deltas map[string]*session
 	}
 	var ending []string
 	for _, a := range after {
-		if a.OpenConnections == 0 && (a.State == StateCanceling ||
-			a.State == StateActive && a.ConnectionLimit > 0 && a.ConnectionCount >= a.ConnectionLimit) {
+		if drained(a.State, a.OpenConnections, a.ConnectionCount, a.ConnectionLimit) {
 			ending = append(ending, a.ID)
 		}
 	}
-	if len(ending) == 0 {
+	return s.terminateDrained(ctx, ending)
+}
+
+// drained tells whether a session, after connections closed, ends: no
+// connection open and canceling, or active with its limit used up.
+func drained(state SessionState, open, count, limit int) bool {
+	return open == 0 && (state == StateCanceling || state == StateActive && limit > 0 && count >= limit)
+}
+
+// terminateDrained terminates the sessions (ids, locked by the caller's
+// transaction) that drained found ending: canceling ones as connections
+// closed, active ones as limit reached.
+func (s *Store) terminateDrained(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
 		return nil
 	}
-	slices.Sort(ending)
-	if _, err := s.terminateSessions(ctx, EventConnectionsClosed, "id IN ? AND open_connections = 0", []any{ending}, false); err != nil {
+	slices.Sort(ids)
+	if _, err := s.terminateSessions(ctx, EventConnectionsClosed, "id IN ? AND open_connections = 0", []any{ids}, false); err != nil {
 		return err
 	}
-	_, err = s.terminateSessions(ctx, EventLimitReached, "id IN ? AND connection_limit > 0 AND connection_count >= connection_limit AND open_connections = 0", []any{ending}, false)
+	_, err := s.terminateSessions(ctx, EventLimitReached, "id IN ? AND connection_limit > 0 AND connection_count >= connection_limit AND open_connections = 0", []any{ids}, false)
 	return err
+}
+
+// connectionEndRow is a ConnectionEnd as the batch statements take it (JSON).
+type connectionEndRow struct {
+	ID     string `json:"id"`
+	Up     int64  `json:"up"`
+	Down   int64  `json:"down"`
+	Reason string `json:"reason"`
+}
+
+func (e ConnectionEnd) row() connectionEndRow {
+	return connectionEndRow{ID: e.ConnectionID, Up: e.BytesUp, Down: e.BytesDown, Reason: e.Reason}
 }
 
 // lockSessionsOf locks, on Postgres, the sessions of the given connections
@@ -280,18 +298,29 @@ func (s *Store) warehouseConnectionsByID(ctx context.Context, ids []string) erro
 				return err
 			}
 		}
-		if len(missing) > 0 {
-			var conns []Connection
-			if err := s.q(ctx).Where("id IN ?", missing).Find(&conns).Error; err != nil {
-				return err
-			}
-			for _, c := range conns {
-				if err := s.warehouseConnection(ctx, c.warehouse()); err != nil {
-					return err
-				}
-			}
+		if err := s.warehouseMissingConnections(ctx, missing); err != nil {
+			return err
 		}
 		if err := s.connectionClosedEvents(ctx, closing, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// warehouseMissingConnections adds the warehouse rows of connections whose
+// session is in the warehouse but they are not (sessions started before the
+// warehouse).
+func (s *Store) warehouseMissingConnections(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var conns []Connection
+	if err := s.q(ctx).Where("id IN ?", ids).Find(&conns).Error; err != nil {
+		return err
+	}
+	for _, c := range conns {
+		if err := s.warehouseConnection(ctx, c.warehouse()); err != nil {
 			return err
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -80,16 +79,9 @@ func (s *Store) closePostgres(ctx context.Context, ids []string, byID map[string
 	if err != nil || len(changes) == 0 {
 		return 0, err
 	}
-	type endRow struct {
-		ID     string `json:"id"`
-		Up     int64  `json:"up"`
-		Down   int64  `json:"down"`
-		Reason string `json:"reason"`
-	}
-	rows := make([]endRow, len(ids))
+	rows := make([]connectionEndRow, len(ids))
 	for i, id := range ids {
-		e := byID[id]
-		rows[i] = endRow{ID: id, Up: e.BytesUp, Down: e.BytesDown, Reason: e.Reason}
+		rows[i] = byID[id].row()
 	}
 	js, err := json.Marshal(rows)
 	if err != nil {
@@ -115,30 +107,16 @@ func (s *Store) closePostgres(ctx context.Context, ids []string, byID map[string
 			missing = append(missing, r.ID)
 		case "s":
 			// open_connections, connection_count, connection_limit
-			if r.A == 0 && (r.State == StateCanceling || r.State == StateActive && r.C > 0 && r.B >= r.C) {
+			if drained(r.State, r.A, r.B, r.C) {
 				ending = append(ending, r.ID)
 			}
 		}
 	}
-	if len(ending) > 0 {
-		slices.Sort(ending)
-		if _, err := s.terminateSessions(ctx, EventConnectionsClosed, "id IN ? AND open_connections = 0", []any{ending}, false); err != nil {
-			return 0, err
-		}
-		if _, err := s.terminateSessions(ctx, EventLimitReached, "id IN ? AND connection_limit > 0 AND connection_count >= connection_limit AND open_connections = 0", []any{ending}, false); err != nil {
-			return 0, err
-		}
+	if err := s.terminateDrained(ctx, ending); err != nil {
+		return 0, err
 	}
-	if len(missing) > 0 {
-		var conns []Connection
-		if err := s.q(ctx).Where("id IN ?", missing).Find(&conns).Error; err != nil {
-			return 0, err
-		}
-		for _, c := range conns {
-			if err := s.warehouseConnection(ctx, c.warehouse()); err != nil {
-				return 0, err
-			}
-		}
+	if err := s.warehouseMissingConnections(ctx, missing); err != nil {
+		return 0, err
 	}
 	if len(eps) > 0 {
 		if err := s.connectionClosedEvents(ctx, closing, eps); err != nil {

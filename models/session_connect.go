@@ -59,18 +59,13 @@ func (s *Store) admitOne(ctx context.Context, in AdmitInput) (*Admission, error)
 	var out *Admission
 	err := s.Transact(ctx, func(tx *Store) error {
 		now := tx.now()
-		var moved []struct {
-			ID, UserID           string
-			PreviousState, State SessionState
-			TerminationReason    *TerminationReason
-			ConnectionCount      int
-		}
+		var moved []Session
 		err := tx.q(ctx).Raw(`UPDATE sessions SET
 			previous_state = CASE WHEN `+stateInSQL("state", EventConnect)+` THEN state ELSE previous_state END,
 			state = 'active', connection_count = connection_count + 1, open_connections = open_connections + 1,
 			updated_at = ?, version = version + 1
 			WHERE token_hash = ? AND (`+stateInSQL("state", EventConnect)+` OR state = 'active') AND expires_at > ?
-			AND (connection_limit = -1 OR connection_count < connection_limit)`+moveReturning+`, connection_count`,
+			AND (connection_limit = -1 OR connection_count < connection_limit) RETURNING *`,
 			now, hashSecret(in.Token), now).Scan(&moved).Error
 		if err != nil {
 			return fmt.Errorf("admit connection: %w", err)
@@ -78,29 +73,28 @@ func (s *Store) admitOne(ctx context.Context, in AdmitInput) (*Admission, error)
 		if len(moved) == 0 {
 			return tx.refusal(ctx, in.Token, now)
 		}
-		m := moved[0]
+		sess := &moved[0] // the session as admitted (RETURNING *)
 		// pending (no connection yet) → active. Not connection_count == 1: a
 		// failed dial gives its slot back (giveBackDialSlot), so the count
 		// can be 1 again on an active session. The session row is locked by
 		// the UPDATE until commit, so a concurrent admission sees this one's
 		// connection row.
 		var earlier int64
-		if err := tx.q(ctx).Model(&Connection{}).Where("session_id = ?", m.ID).Count(&earlier).Error; err != nil {
+		if err := tx.q(ctx).Model(&Connection{}).Where("session_id = ?", sess.ID).Count(&earlier).Error; err != nil {
 			return fmt.Errorf("admit connection: %w", err)
 		}
 		if earlier == 0 {
-			mv := sessionMove{ID: m.ID, UserID: m.UserID, PreviousState: m.PreviousState, State: m.State}
+			mv := sessionMove{ID: sess.ID, UserID: sess.UserID, State: sess.State}
+			if sess.PreviousState != nil {
+				mv.PreviousState = *sess.PreviousState
+			}
 			if err := tx.recordMoves(ctx, []sessionMove{mv}, now); err != nil {
 				return err
 			}
-		} else if err := tx.publishChanges(ctx, []SessionChange{{SessionID: m.ID, UserID: m.UserID}}); err != nil {
+		} else if err := tx.publishChanges(ctx, []SessionChange{{SessionID: sess.ID, UserID: sess.UserID}}); err != nil {
 			return err
 		}
-		sess, err := first[Session](tx.q(ctx), "session", m.ID)
-		if err != nil {
-			return err
-		}
-		c := Connection{ID: NewID(PrefixConnection), SessionID: m.ID, ClientAddr: in.ClientAddr, UserIP: in.UserIP,
+		c := Connection{ID: NewID(PrefixConnection), SessionID: sess.ID, ClientAddr: in.ClientAddr, UserIP: in.UserIP,
 			EndpointAddr: sess.Endpoint, AuthorizedAt: now}
 		if id := tx.opts.Sessions.InstanceID; id != "" {
 			c.InstanceID = &id

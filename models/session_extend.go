@@ -73,10 +73,7 @@ func (s *Store) ExtendSession(ctx context.Context, a Actor, id string, in Extend
 			out.Request, err = tx.requestExtension(ctx, a, sess, by, in.Reason)
 			return err
 		}
-		if err := tx.moveExpiration(ctx, a, sess, to, "extended"); err != nil {
-			return err
-		}
-		out.Session, err = first[Session](tx.q(ctx), "session", id)
+		out.Session, err = tx.moveExpiration(ctx, a, sess, to, "extended")
 		return err
 	})
 	if err != nil {
@@ -178,7 +175,8 @@ func (s *Store) approveExtension(ctx context.Context, approver Actor, r *AccessR
 		return nil, err
 	}
 	approver.Name = d.ApproverName
-	return nil, s.moveExpiration(ctx, approver, sess, to, "extended", r.ID)
+	_, err = s.moveExpiration(ctx, approver, sess, to, "extended", r.ID)
+	return nil, err
 }
 
 // ShortenInput is an administrator's new expiration for a live session (an
@@ -231,10 +229,7 @@ func (s *Store) ShortenSession(ctx context.Context, a Actor, id string, in Short
 		if !to.After(sess.CreatedAt) {
 			to = sess.CreatedAt.Add(time.Microsecond)
 		}
-		if err := tx.moveExpiration(ctx, a, sess, to, "shortened"); err != nil {
-			return err
-		}
-		out, err = first[Session](tx.q(ctx), "session", id)
+		out, err = tx.moveExpiration(ctx, a, sess, to, "shortened")
 		return err
 	})
 	if err != nil {
@@ -245,20 +240,21 @@ func (s *Store) ShortenSession(ctx context.Context, a Actor, id string, in Short
 
 // moveExpiration sets the locked live session's expiration to to, records
 // the move in the warehouse (kind extended or shortened, from → to, by a)
-// and tells every instance's worker and the live pages.
-func (s *Store) moveExpiration(ctx context.Context, a Actor, sess *Session, to time.Time, kind string, requestID ...string) error {
+// and tells every instance's worker and the live pages. It returns the
+// session as moved.
+func (s *Store) moveExpiration(ctx context.Context, a Actor, sess *Session, to time.Time, kind string, requestID ...string) (*Session, error) {
 	now := s.now()
 	extended := 0
 	if kind == "extended" {
 		extended = int(to.Sub(sess.ExpiresAt).Seconds())
 	}
-	res := s.q(ctx).Exec(`UPDATE sessions SET expires_at = ?, extended_seconds = extended_seconds + ?, updated_at = ?, version = version + 1
-		WHERE id = ? AND state IN ('pending', 'active')`, to, extended, now, sess.ID)
-	if res.Error != nil {
-		return fmt.Errorf("move expiration: %w", res.Error)
+	var moved []Session
+	if err := s.q(ctx).Raw(`UPDATE sessions SET expires_at = ?, extended_seconds = extended_seconds + ?, updated_at = ?, version = version + 1
+		WHERE id = ? AND state IN ('pending', 'active') RETURNING *`, to, extended, now, sess.ID).Scan(&moved).Error; err != nil {
+		return nil, fmt.Errorf("move expiration: %w", err)
 	}
-	if res.RowsAffected == 0 {
-		return Invalid("by", "The session changed meanwhile: reload and try again.")
+	if len(moved) == 0 {
+		return nil, Invalid("by", "The session changed meanwhile: reload and try again.")
 	}
 	name := a.Name
 	if name == "" {
@@ -275,12 +271,12 @@ func (s *Store) moveExpiration(ctx context.Context, a Actor, sess *Session, to t
 		ev.RequestID, ev.RequestKind = requestID[0], RequestKindExtension
 	}
 	if err := s.recordAccessEvents(ctx, ev); err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.publishRetimes(ctx, []SessionRetime{{SessionID: sess.ID, ExpiresAt: to}}); err != nil {
-		return err
+		return nil, err
 	}
-	return s.publishChanges(ctx, []SessionChange{{SessionID: sess.ID, UserID: sess.UserID}})
+	return &moved[0], s.publishChanges(ctx, []SessionChange{{SessionID: sess.ID, UserID: sess.UserID}})
 }
 
 // publishRetimes tells the workers that sessions' expirations moved:
