@@ -23,11 +23,6 @@ const maxAdmitBatch = 128
 // requests, so no single request's context may cut them short).
 const admitBatchTimeout = 30 * time.Second
 
-// admitBatcher groups admissions by session token.
-type admitBatcher struct {
-	g groupCommit[admitRequest]
-}
-
 type admitRequest struct {
 	ctx context.Context
 	in  AdmitInput
@@ -35,11 +30,11 @@ type admitRequest struct {
 	err error
 }
 
-// admit queues in with the admissions of its token and returns its
-// admission once its batch has been admitted.
-func (b *admitBatcher) admit(ctx context.Context, s *Store, in AdmitInput) (*Admission, error) {
+// admitGrouped queues in with the admissions of its token (s.admits) and
+// returns its admission once its batch has been admitted.
+func (s *Store) admitGrouped(ctx context.Context, in AdmitInput) (*Admission, error) {
 	r := &admitRequest{ctx: ctx, in: in}
-	b.g.do(in.Token, r, s.admitBatch)
+	s.admits.do(in.Token, r, s.admitBatch)
 	return r.adm, r.err
 }
 

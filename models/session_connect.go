@@ -43,7 +43,7 @@ func (s *Store) AdmitConnection(ctx context.Context, in AdmitInput) (*Admission,
 	if s.inTx || s.admits == nil {
 		return s.admitOne(ctx, in)
 	}
-	return s.admits.admit(ctx, s, in) // session_admit_batch.go
+	return s.admitGrouped(ctx, in) // session_admit_batch.go
 }
 
 // admitOne is AdmitConnection for one connection on its own: the fast path

@@ -59,7 +59,7 @@ type Store struct {
 	scopes   *scopeCache                  // shared with the Store's transactions
 	grants   *grantCache                  // shared with the Store's transactions
 	notes    *notifyQueue                 // shared with the Store's transactions (session_notify.go)
-	admits   *admitBatcher                // session_admit_batch.go
+	admits   *groupCommit[admitRequest]   // session_admit_batch.go
 	connects *groupCommit[connectRequest] // session_admit.go
 	// after holds what runs once the outermost transaction commits.
 	after *[]func()
@@ -87,7 +87,7 @@ func NewStore(db *gorm.DB, dialect Dialect, opts Options) *Store {
 		opts.PasswordHashes = NewPasswordHashLimiter(DefaultPasswordHashSlots, DefaultPasswordHashWait)
 	}
 	return &Store{db: db, dialect: dialect, opts: opts, scopes: &scopeCache{}, grants: &grantCache{},
-		notes: &notifyQueue{db: db, instanceID: opts.Sessions.InstanceID}, admits: &admitBatcher{g: groupCommit[admitRequest]{max: maxAdmitBatch}},
+		notes: &notifyQueue{db: db, instanceID: opts.Sessions.InstanceID}, admits: &groupCommit[admitRequest]{max: maxAdmitBatch},
 		connects: &groupCommit[connectRequest]{max: maxConnectBatch}}
 }
 
