@@ -118,6 +118,9 @@ func TestAccessGrantFlow(t *testing.T) {
 				!page.Items[0].Actions[models.ActionRequestAccess] {
 				t.Fatalf("bob's My targets must offer echo to request: %+v %v", page.Items, err)
 			}
+			if n, err := f.store.CountStartableTargets(ctx, fresh(f.bob)); n != 0 || err != nil {
+				t.Fatalf("bob may start sessions on %d targets before a grant (%v)", n, err)
+			}
 			r := f.request(t, "30m")
 			if r.State != models.AccessPending || r.DurationSeconds != 1800 || r.UserName != "bob" {
 				t.Fatalf("request: %+v", r)
@@ -137,6 +140,9 @@ func TestAccessGrantFlow(t *testing.T) {
 			page, _ = f.store.ListMyTargets(ctx, fresh(f.bob), models.MyTargetsOptions{})
 			if len(page.Items) != 1 || !page.Items[0].Actions[models.ActionAuthorizeSession] || page.Items[0].AccessUntil == nil {
 				t.Fatalf("bob's My targets must show access until: %+v", page.Items)
+			}
+			if n, err := f.store.CountStartableTargets(ctx, fresh(f.bob)); n != 1 || err != nil {
+				t.Fatalf("bob may start sessions on %d targets under the grant (%v)", n, err)
 			}
 			st, err := f.startEcho(f.bob)
 			if err != nil {

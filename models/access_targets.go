@@ -102,3 +102,18 @@ func accessCapabilities(access *acl.ACL, scopes []string) (approve, request bool
 	}
 	return has(ActionApproveAccess), has(ActionRequestAccess)
 }
+
+// CountStartableTargets counts the targets the actor may start sessions on
+// (authorize-session, time-boxed grants included; not those it may only
+// request): "Why can't I?" says so plainly when there are none.
+func (s *Store) CountStartableTargets(ctx context.Context, a Actor) (int64, error) {
+	cond, args, err := s.listCondition(ctx, a, "target", ActionAuthorizeSession, ListColumns{Scope: "t.scope_id", ID: "t.id"})
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := s.q(ctx).Table("targets AS t").Where(cond, args...).Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("count startable targets: %w", err)
+	}
+	return n, nil
+}
