@@ -73,10 +73,6 @@ func (h AdminTargets) form(w http.ResponseWriter, r *http.Request, status int, f
 func (h AdminTargets) Create(w http.ResponseWriter, r *http.Request) error {
 	f := targetFormFields(r, guidedFields)
 	in := models.GuidedTargetInput{Target: targetInput(f), Hosts: f.V("hosts"), CatalogName: f.V("catalog_name")}
-	if f.V("project") == "" {
-		f.Errors = map[string]string{"project": "Choose the project the target belongs to."}
-		return h.form(w, r, http.StatusUnprocessableEntity, f)
-	}
 	t, err := h.Store.CreateGuidedTarget(r.Context(), ActorFrom(r.Context()), f.V("project"), in)
 	if err == nil {
 		return redirect(w, r, "/targets/"+t.ID+"?done=created")

@@ -125,6 +125,9 @@ type GuidedTargetInput struct {
 // Errors: ErrInvalid with the fields of the form ("name", "default_port",
 // "address", "hosts", "catalog_name", ...), ErrNotFound, ErrForbidden.
 func (s *Store) CreateGuidedTarget(ctx context.Context, a Actor, projectID string, in GuidedTargetInput) (*Target, error) {
+	if strings.TrimSpace(projectID) == "" {
+		return nil, Invalid("project", "Choose the project the target belongs to.")
+	}
 	hosts, herr := parseGuidedHosts(in.Hosts)
 	in.Target.Address = strings.TrimSpace(in.Target.Address)
 	if herr == nil && in.Target.Address == "" && len(hosts) == 0 {

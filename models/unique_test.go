@@ -250,3 +250,18 @@ func idOf[T any](v *T, id func(*T) string) string {
 	}
 	return id(v)
 }
+
+// TestGuidedTargetNeedsAProject: the guided flow without a project is
+// refused on the project field, by the Store (every entry point, not only
+// the page).
+func TestGuidedTargetNeedsAProject(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *models.Store) {
+		ctx := context.Background()
+		admin := dbtest.Admin(t, store)
+		_, err := store.CreateGuidedTarget(ctx, admin, " ", models.GuidedTargetInput{
+			Target: models.TargetInput{Name: "web", DefaultPort: 22, Address: "10.0.0.1"}})
+		if msg := models.FieldErrors(err)["project"]; msg != "Choose the project the target belongs to." {
+			t.Fatalf("no project: %v", err)
+		}
+	})
+}
