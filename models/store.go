@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // Options tune a Store. Zero values take the defaults noted on each field.
@@ -163,15 +162,6 @@ func (s *Store) onRollback(f func()) {
 
 // q starts a query bound to ctx.
 func (s *Store) q(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
-
-// forUpdate locks the selected rows until the transaction ends on Postgres;
-// SQLite's single writer needs no row lock.
-func (s *Store) forUpdate(db *gorm.DB) *gorm.DB {
-	if s.dialect == Postgres {
-		return db.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	return db
-}
 
 // first loads one row or returns ErrNotFound.
 func first[T any](db *gorm.DB, what, id string) (*T, error) {
