@@ -32,6 +32,10 @@ type Options struct {
 	// Sessions tunes the session lifecycle (session_live.go); zero values
 	// take the defaults noted there.
 	Sessions SessionOptions
+	// ExportBatch is how many rows an export reads per query where it reads
+	// in batches: session history on SQLite (Postgres streams one cursor),
+	// the change log on both (default 5000).
+	ExportBatch int
 	// CheckOIDCProvider checks an OIDC auth method's settings against its
 	// provider's discovery document before the method may be active; its
 	// error text is shown to the admin. Nil refuses to activate OIDC methods.
@@ -81,6 +85,9 @@ func NewStore(db *gorm.DB, dialect Dialect, opts Options) *Store {
 	if opts.PasswordParams == nil {
 		p := DefaultPasswordParams
 		opts.PasswordParams = &p
+	}
+	if opts.ExportBatch <= 0 {
+		opts.ExportBatch = defaultExportBatch
 	}
 	if opts.PasswordHashes == nil {
 		opts.PasswordHashes = NewPasswordHashLimiter(DefaultPasswordHashSlots, DefaultPasswordHashWait)
