@@ -126,7 +126,7 @@ func benchCLIConnect(b *testing.B) {
 	}
 	echoPort := echoServer(b).Port
 	var tgt struct{ ID string }
-	r := startCLI(b, env, "targets", "echo", "--format", "json")
+	r := start(b, env, "targets", "echo", "--format", "json")
 	if err := r.wait(b, 30*time.Second); err != nil {
 		b.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func benchCLIConnect(b *testing.B) {
 	var ds []time.Duration
 	for i := 0; i < 33; i++ {
 		t0 := time.Now()
-		c := startCLI(b, env, "connect", "echo")
+		c := start(b, env, "connect", "echo")
 		var addr string
 		for addr == "" {
 			if m := listening.FindStringSubmatch(c.Out.String()); m != nil {

@@ -52,7 +52,7 @@ func TestBrowserAPIPages(t *testing.T) {
 	}
 	checkPage(t, ctx, "session-cli-hint")
 
-	login := startCLI(t, map[string]string{"GATEHOUSE_CONFIG_DIR": t.TempDir(), "BROWSER": "none"}, "login", "--addr", base)
+	login := start(t, map[string]string{"GATEHOUSE_CONFIG_DIR": t.TempDir(), "BROWSER": "none"}, "login", "--addr", base)
 	browsertest.Navigate(t, ctx, login.waitFor(t, loginURLPattern)[1])
 	browsertest.WaitVisible(t, ctx, "[data-testid=cli-allow]")
 	checkPage(t, ctx, "cli-login")

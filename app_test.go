@@ -35,16 +35,36 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// testApp is a Gatehouse started through run on a random port.
+// testApp is one `gatehouse args...` run through run(...) in the
+// background: the app (launch, launchUntil), a CLI command (start, cliOnce)
+// or connect (startConnect).
 type testApp struct {
-	URL    string
-	Stdout *syncBuffer
-	Stderr *syncBuffer
-	stop   context.CancelFunc
-	done   chan error
+	URL      string // launchUntil: the ready pattern's first group
+	Out, Err *syncBuffer
+	args     []string
+	stop     context.CancelFunc
+	done     chan error // run's result; whoever reads it puts it back
+	checked  bool       // Stop fails the test when run returned an error
 }
 
 var urlPattern = regexp.MustCompile(`https?://127\.0\.0\.1:\d+`)
+
+// start runs `gatehouse args...` in the background with env as its
+// environment, without waiting for anything; it is stopped (and waited
+// for) when the test ends. It is the one way the tests of package main run
+// the binary in the background (launch, launchUntil, cliOnce and
+// startConnect build on it); a test that starts the app another way says
+// why. A command expected to return at once (a refused configuration) is a
+// plain run(...) call.
+func start(t testing.TB, env map[string]string, args ...string) *testApp {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &testApp{Out: &syncBuffer{}, Err: &syncBuffer{}, args: args, stop: cancel, done: make(chan error, 1)}
+	getenv := func(k string) string { return env[k] }
+	go func() { a.done <- run(ctx, args, getenv, a.Out, a.Err) }()
+	t.Cleanup(func() { a.Stop(t) })
+	return a
+}
 
 // launch runs `gatehouse args...` with env as its environment and waits
 // until it prints its URL. The app stops when the test ends.
@@ -54,34 +74,59 @@ func launch(t testing.TB, env map[string]string, args ...string) *testApp {
 }
 
 // launchUntil is launch waiting until stdout matches ready; URL is ready's
-// first group (or its whole match when it has none). It is the one way the
-// tests of package main start the app.
+// first group (or its whole match when it has none). Stop then fails the
+// test if run returns an error.
 func launchUntil(t testing.TB, env map[string]string, ready *regexp.Regexp, args ...string) *testApp {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	a := &testApp{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, stop: cancel, done: make(chan error, 1)}
-	getenv := func(k string) string { return env[k] }
-	go func() { a.done <- run(ctx, args, getenv, a.Stdout, a.Stderr) }()
-	deadline := time.After(60 * time.Second)
-	for a.URL == "" {
-		select {
-		case err := <-a.done:
-			cancel()
-			t.Fatalf("gatehouse %v exited early: %v\nstdout:\n%s\nstderr:\n%s", args, err, a.Stdout, a.Stderr)
-		case <-deadline:
-			cancel()
-			t.Fatalf("gatehouse %v did not print its URL\nstdout:\n%s\nstderr:\n%s", args, a.Stdout, a.Stderr)
-		case <-time.After(20 * time.Millisecond):
-			if m := ready.FindStringSubmatch(a.Stdout.String()); m != nil {
-				a.URL = m[len(m)-1]
-			}
-		}
-	}
-	t.Cleanup(func() { a.Stop(t) })
+	a := start(t, env, args...)
+	m := a.waitIn(t, ready, a.Out)
+	a.URL, a.checked = m[len(m)-1], true
 	return a
 }
 
-// Stop shuts the app down and waits for run to return (idempotent).
+// waitFor waits until re matches the run's stdout or stderr and returns
+// the match; the run ending first, or 60 s passing, fails the test.
+func (a *testApp) waitFor(t testing.TB, re *regexp.Regexp) []string {
+	t.Helper()
+	return a.waitIn(t, re, a.Out, a.Err)
+}
+
+// waitIn is waitFor on the given outputs only.
+func (a *testApp) waitIn(t testing.TB, re *regexp.Regexp, outs ...*syncBuffer) []string {
+	t.Helper()
+	deadline := time.After(60 * time.Second)
+	for {
+		for _, o := range outs {
+			if m := re.FindStringSubmatch(o.String()); m != nil {
+				return m
+			}
+		}
+		select {
+		case err := <-a.done:
+			a.done <- err
+			t.Fatalf("gatehouse %v exited before printing %s: %v\nstdout:\n%s\nstderr:\n%s", a.args, re, err, a.Out, a.Err)
+		case <-deadline:
+			t.Fatalf("gatehouse %v printed no %s\nstdout:\n%s\nstderr:\n%s", a.args, re, a.Out, a.Err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// wait returns the run's result once it has exited by itself (it must
+// within d).
+func (a *testApp) wait(t testing.TB, d time.Duration) error {
+	t.Helper()
+	select {
+	case err := <-a.done:
+		a.done <- err
+		return err
+	case <-time.After(d):
+		t.Fatalf("gatehouse %v still running after %s:\nstdout:\n%s\nstderr:\n%s", a.args, d, a.Out, a.Err)
+		return nil
+	}
+}
+
+// Stop shuts the run down and waits for run to return (idempotent).
 func (a *testApp) Stop(t testing.TB) {
 	t.Helper()
 	if a.stop == nil {
@@ -91,8 +136,9 @@ func (a *testApp) Stop(t testing.TB) {
 	a.stop = nil
 	select {
 	case err := <-a.done:
-		if err != nil {
-			t.Errorf("run returned %v\nstderr:\n%s", err, a.Stderr)
+		a.done <- err
+		if err != nil && a.checked {
+			t.Errorf("run returned %v\nstderr:\n%s", err, a.Err)
 		}
 	case <-time.After(20 * time.Second):
 		t.Error("run did not return after shutdown")

@@ -18,59 +18,11 @@ import (
 	"gatehouse/models"
 )
 
-// cliRun is one `gatehouse <args>` run through run(...) in the background.
-type cliRun struct {
-	Out, Err *syncBuffer
-	done     chan error
-	stop     context.CancelFunc
-}
-
-func startCLI(t testing.TB, env map[string]string, args ...string) *cliRun {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &cliRun{Out: &syncBuffer{}, Err: &syncBuffer{}, done: make(chan error, 1), stop: cancel}
-	go func() { r.done <- run(ctx, args, func(k string) string { return env[k] }, r.Out, r.Err) }()
-	t.Cleanup(func() { cancel(); <-r.done; r.done <- nil })
-	return r
-}
-
-// wait returns the run's result (it must end within d).
-func (r *cliRun) wait(t testing.TB, d time.Duration) error {
-	t.Helper()
-	select {
-	case err := <-r.done:
-		r.done <- err
-		return err
-	case <-time.After(d):
-		t.Fatalf("gatehouse still running after %s:\n%s\n%s", d, r.Out, r.Err)
-		return nil
-	}
-}
-
-// waitFor waits until re matches the run's stdout or stderr.
-func (r *cliRun) waitFor(t testing.TB, re *regexp.Regexp) []string {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := re.FindStringSubmatch(r.Out.String() + r.Err.String()); m != nil {
-			return m
-		}
-		select {
-		case err := <-r.done:
-			r.done <- err
-			t.Fatalf("gatehouse exited: %v\n%s\n%s", err, r.Out, r.Err)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	t.Fatalf("no %s in:\n%s\n%s", re, r.Out, r.Err)
-	return nil
-}
-
 // cliOnce runs a CLI command to its end and returns stdout, stderr and the
 // exit status main would give.
 func cliOnce(t testing.TB, env map[string]string, args ...string) (string, string, int) {
 	t.Helper()
-	r := startCLI(t, env, args...)
+	r := start(t, env, args...)
 	err := r.wait(t, 60*time.Second)
 	code := exitStatus(err, r.Err)
 	return r.Out.String(), r.Err.String(), code
@@ -115,7 +67,7 @@ func TestCLIEndToEnd(t *testing.T) {
 	})
 
 	// Alice logs in through the browser and the dev OpenID provider.
-	login := startCLI(t, env, "login", "--addr", base)
+	login := start(t, env, "login", "--addr", base)
 	loginURL := login.waitFor(t, loginURLPattern)[1]
 	ctx := browsertest.New(t)
 	browsertest.Navigate(t, ctx, loginURL)
@@ -140,7 +92,7 @@ func TestCLIEndToEnd(t *testing.T) {
 	}
 
 	// cancel cuts a live connection and ends connect.
-	conn := startCLI(t, env, "connect", "echo")
+	conn := start(t, env, "connect", "echo")
 	m := conn.waitFor(t, regexp.MustCompile(`Listening on (127\.0\.0\.1:\d+) for session (s_\w+)`))
 	c, err := net.Dial("tcp", m[1])
 	if err != nil {

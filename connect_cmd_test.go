@@ -30,6 +30,9 @@ func TestConnectThroughTheWebApp(t *testing.T) {
 	w := worker.New(worker.Config{Sessions: fake, Logger: slog.New(slog.DiscardHandler)})
 	go w.Run(ctx)
 
+	// The app is started by hand, through startApp rather than run, because
+	// the point is to mount this test's worker (over a fake session source)
+	// in the whole app: run's configuration has no door for that.
 	urls := make(chan string, 1)
 	appDone := make(chan error, 1)
 	go func() {
@@ -53,22 +56,8 @@ func TestConnectThroughTheWebApp(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cctx, stop := context.WithCancel(ctx)
-	out, errOut := &syncBuffer{}, &syncBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(cctx, []string{"connect", "--addr", base, "--token", "tok-web"}, func(string) string { return "" }, out, errOut)
-	}()
-	var addr string
-	for deadline := time.Now().Add(10 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if _, rest, ok := strings.Cut(out.String(), "Listening on "); ok {
-			addr, _, _ = strings.Cut(rest, " ")
-		}
-	}
-	if addr == "" {
-		t.Fatalf("connect did not listen: %q %q", out, errOut)
-	}
-	c, err := net.Dial("tcp", addr)
+	proc := startConnect(t, "--addr", base, "--token", "tok-web")
+	c, err := net.Dial("tcp", proc.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,10 +66,10 @@ func TestConnectThroughTheWebApp(t *testing.T) {
 	got, _ := io.ReadAll(c)
 	c.Close()
 	if string(got) != "through the web app" {
-		t.Errorf("echo %q (stderr %q)", got, errOut)
+		t.Errorf("echo %q (stderr %q)", got, proc.Err)
 	}
-	stop()
-	if err := <-done; err != nil {
+	proc.Stop(t)
+	if err := proc.wait(t, time.Second); err != nil {
 		t.Errorf("connect: %v", err)
 	}
 

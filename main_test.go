@@ -165,15 +165,15 @@ func TestServeBootstrapsOnceOnBothDatabases(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			env := serveEnv(dbtest.NewDatabaseURL(t, d))
 			app := launch(t, env, "serve")
-			m := initialPassword.FindStringSubmatch(app.Stdout.String())
+			m := initialPassword.FindStringSubmatch(app.Out.String())
 			if m == nil {
-				t.Fatalf("no initial password printed:\n%s", app.Stdout)
+				t.Fatalf("no initial password printed:\n%s", app.Out)
 			}
-			if strings.Contains(app.Stderr.String(), m[1]) {
+			if strings.Contains(app.Err.String(), m[1]) {
 				t.Fatal("the initial password appears in the logs")
 			}
 			for _, k := range []string{"GATEHOUSE_COOKIE_HASH_KEY", "GATEHOUSE_COOKIE_BLOCK_KEY", "GATEHOUSE_ROOT_KEY"} {
-				if strings.Contains(app.Stderr.String(), env[k]) {
+				if strings.Contains(app.Err.String(), env[k]) {
 					t.Fatalf("%s appears in the logs", k)
 				}
 			}
@@ -189,7 +189,7 @@ func TestServeBootstrapsOnceOnBothDatabases(t *testing.T) {
 			}
 			app.Stop(t)
 			again := launch(t, env, "serve")
-			if initialPassword.MatchString(again.Stdout.String()) {
+			if initialPassword.MatchString(again.Out.String()) {
 				t.Fatal("a second start printed a new initial password")
 			}
 		})
@@ -219,8 +219,8 @@ func TestServeOnBusyPortWritesNothing(t *testing.T) {
 			}
 			env["GATEHOUSE_LISTEN"] = "127.0.0.1:0"
 			app := launch(t, env, "serve")
-			if !initialPassword.MatchString(app.Stdout.String()) {
-				t.Fatalf("the first successful start printed no initial password:\n%s", app.Stdout)
+			if !initialPassword.MatchString(app.Out.String()) {
+				t.Fatalf("the first successful start printed no initial password:\n%s", app.Out)
 			}
 		})
 	}
@@ -277,8 +277,8 @@ func TestExternalURLRootIsAccepted(t *testing.T) {
 func TestDevKeepsDataAcrossRestarts(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	app := launch(t, nil, "dev", "--listen", "127.0.0.1:0", "--data-dir", dir)
-	if !strings.Contains(app.Stdout.String(), "log in as admin / password") {
-		t.Fatalf("dev banner:\n%s", app.Stdout)
+	if !strings.Contains(app.Out.String(), "log in as admin / password") {
+		t.Fatalf("dev banner:\n%s", app.Out)
 	}
 	c := client(t)
 	if p := loginAs(t, c, app.URL, "admin", "password"); p.Status != 303 {

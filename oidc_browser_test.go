@@ -212,7 +212,7 @@ func exampleOPLoginsAndManagedGroups(t *testing.T, d models.Dialect) {
 	dbPath := dbtest.NewDatabaseURL(t, d)
 	env := serveEnvOnFreePort(t, dbPath)
 	app := launchUntil(t, env, regexp.MustCompile(`listening on (http://\S+)`), "serve")
-	base, stdout := app.URL, app.Stdout
+	base, stdout := app.URL, app.Out
 	adminPassword := serveAdmin.FindStringSubmatch(stdout.String())[1]
 	// One client id per test: exampleop keeps clients in a package-global map.
 	clientID := "gatehouse-browser-test-" + string(d)

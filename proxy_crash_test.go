@@ -195,9 +195,9 @@ func TestInstanceCutOffFromDatabaseCutsItsConnections(t *testing.T) {
 		t.Fatal("the instance kept relaying 20 s into a database outage (grace 2 s)")
 	}
 	// The log line follows the cut (it carries the count): wait for it.
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(app.Stderr.String(), "could not mark itself seen for the grace period"); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(app.Err.String(), "could not mark itself seen for the grace period"); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("no log of the cut:\n%s", app.Stderr)
+			t.Fatalf("no log of the cut:\n%s", app.Err)
 		}
 	}
 	restore()

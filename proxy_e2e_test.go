@@ -18,13 +18,12 @@ import (
 	"gatehouse/models"
 )
 
-// connectProc is `gatehouse connect` run in-process through run.
+// connectProc is `gatehouse connect` run through start, with its local
+// listener's address and its session.
 type connectProc struct {
-	Out, Err  *syncBuffer
+	*testApp
 	Addr      string // the local listener
 	SessionID string
-	done      chan error
-	stop      context.CancelFunc
 }
 
 var listeningPattern = regexp.MustCompile(`Listening on (\S+) for session (s_\w+)`)
@@ -33,40 +32,9 @@ var listeningPattern = regexp.MustCompile(`Listening on (\S+) for session (s_\w+
 // listener; it is stopped when the test ends.
 func startConnect(t testing.TB, args ...string) *connectProc {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	p := &connectProc{Out: &syncBuffer{}, Err: &syncBuffer{}, done: make(chan error, 1), stop: cancel}
-	go func() {
-		p.done <- run(ctx, append([]string{"connect"}, args...), func(string) string { return "" }, p.Out, p.Err)
-	}()
-	t.Cleanup(func() { cancel(); <-p.done })
-	deadline := time.After(20 * time.Second)
-	for {
-		if m := listeningPattern.FindStringSubmatch(p.Out.String()); m != nil {
-			p.Addr, p.SessionID = m[1], m[2]
-			return p
-		}
-		select {
-		case err := <-p.done:
-			p.done <- err
-			t.Fatalf("connect exited: %v\n%s\n%s", err, p.Out, p.Err)
-		case <-deadline:
-			t.Fatalf("connect did not listen:\n%s\n%s", p.Out, p.Err)
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-}
-
-// wait returns connect's result once it has exited by itself.
-func (p *connectProc) wait(t testing.TB, within time.Duration) error {
-	t.Helper()
-	select {
-	case err := <-p.done:
-		p.done <- err
-		return err
-	case <-time.After(within):
-		t.Fatalf("connect still running after %s:\n%s\n%s", within, p.Out, p.Err)
-		return nil
-	}
+	a := start(t, nil, append([]string{"connect"}, args...)...)
+	m := a.waitIn(t, listeningPattern, a.Out)
+	return &connectProc{testApp: a, Addr: m[1], SessionID: m[2]}
 }
 
 // echoOnce writes msg on c and reads it back.

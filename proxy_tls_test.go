@@ -143,22 +143,9 @@ func TestDevEchoPortBusy(t *testing.T) {
 	if ln, err := net.Listen("tcp", "127.0.0.1:9201"); err == nil {
 		defer ln.Close()
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	out, errOut := &syncBuffer{}, &syncBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"dev", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir()}, func(string) string { return "" }, out, errOut)
-	}()
-	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), "is running at"); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("dev did not start:\n%s\n%s", out, errOut)
-		}
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("dev: %v", err)
-	}
-	if !strings.Contains(errOut.String(), "dev echo service not started") || !strings.Contains(errOut.String(), "127.0.0.1:9201") {
-		t.Fatalf("no warning about the busy echo port:\n%s", errOut)
+	app := launchUntil(t, nil, devURL, "dev", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
+	app.Stop(t) // fails the test if dev returned an error
+	if !strings.Contains(app.Err.String(), "dev echo service not started") || !strings.Contains(app.Err.String(), "127.0.0.1:9201") {
+		t.Fatalf("no warning about the busy echo port:\n%s", app.Err)
 	}
 }

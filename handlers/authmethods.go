@@ -172,10 +172,8 @@ func (h AuthMethods) ConfirmDelete(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	if !m.Actions[models.ActionDelete] {
-		return models.ErrForbidden
-	}
-	return render(w, r, http.StatusOK, views.AuthMethodDeletePage(h.Meta(r, "Delete "+m.Name, "auth-methods"), m))
+	return h.confirmDeleteIn(w, r, "auth-methods", m.Actions[models.ActionDelete], deletePage{"auth method", m.Name, "/auth-methods/" + m.ID,
+		"Its accounts and managed groups are deleted and logins made through it end at once."}, withoutCrumbs)
 }
 
 // Delete deletes an OIDC auth method (POST /auth-methods/{id}/delete).

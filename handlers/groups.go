@@ -127,10 +127,8 @@ func (h Groups) ConfirmDelete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !g.Actions[models.ActionDelete] {
-		return models.ErrForbidden
-	}
-	return render(w, r, http.StatusOK, views.GroupDeletePage(h.Meta(r, "Delete "+g.Name, "groups"), g))
+	return h.confirmDeleteIn(w, r, "groups", g.Actions[models.ActionDelete], deletePage{"group", g.Name, "/groups/" + g.ID,
+		"Its members lose the roles they held through it."}, withoutCrumbs)
 }
 
 // Delete deletes a group (POST /groups/{id}/delete).

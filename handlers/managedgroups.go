@@ -102,10 +102,8 @@ func (h ManagedGroups) ConfirmDelete(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	if !g.Actions[models.ActionDelete] {
-		return models.ErrForbidden
-	}
-	return render(w, r, http.StatusOK, views.ManagedGroupDeletePage(h.Meta(r, "Delete "+g.Name, "auth-methods"), g))
+	return h.confirmDeleteIn(w, r, "auth-methods", g.Actions[models.ActionDelete], deletePage{"managed group", g.Name, "/managed-groups/" + g.ID,
+		"Its members lose whatever roles the group gave them."}, withoutCrumbs)
 }
 
 // Delete deletes a managed group (POST /managed-groups/{id}/delete).

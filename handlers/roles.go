@@ -134,10 +134,8 @@ func (h Roles) ConfirmDelete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !role.Actions[models.ActionDelete] {
-		return models.ErrForbidden
-	}
-	return render(w, r, http.StatusOK, views.RoleDeletePage(h.Meta(r, "Delete "+role.Name, "roles"), role))
+	return h.confirmDeleteIn(w, r, "roles", role.Actions[models.ActionDelete], deletePage{"role", role.Name, "/roles/" + role.ID,
+		"Its principals lose what it grants at their next request."}, withoutCrumbs)
 }
 
 // Delete deletes a role (POST /roles/{id}/delete).

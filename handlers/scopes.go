@@ -138,14 +138,19 @@ func (h Scopes) ConfirmDelete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !sc.Actions[models.ActionDelete] {
-		return models.ErrForbidden
+	what, warning := "project", "Everything in the project is deleted with it."
+	if sc.Type == models.ScopeOrg {
+		what, warning = "organization", "Its "+plural(sc.Children, "project", "projects")+", users, auth methods and everything in them are deleted with it."
 	}
-	path, err := h.Store.ScopePath(ctx, a, id)
-	if err != nil {
-		return err
-	}
-	return render(w, r, http.StatusOK, views.ScopeDeletePage(h.Meta(r, "Delete "+sc.Name, "scopes"), path, sc))
+	return h.confirmDelete(w, r, sc.Actions[models.ActionDelete], deletePage{what, sc.Name, "/scopes/" + sc.ID, warning},
+		func() ([]models.Scope, []views.Crumb, error) {
+			path, err := h.Store.ScopePath(ctx, a, id)
+			if len(path) == 0 {
+				return nil, nil, err
+			}
+			// the scope itself ends the trail as the current page, as on its own page
+			return path[:len(path)-1], crumbs(sc.Name, ""), err
+		})
 }
 
 // Delete deletes a scope (POST /scopes/{id}/delete) and returns to its parent.

@@ -128,10 +128,8 @@ func (h Users) ConfirmDelete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !u.Actions[models.ActionDelete] {
-		return models.ErrForbidden
-	}
-	return render(w, r, http.StatusOK, views.UserDeletePage(h.Meta(r, "Delete "+u.DisplayName(), "users"), u))
+	return h.confirmDeleteIn(w, r, "users", u.Actions[models.ActionDelete], deletePage{"user", u.DisplayName(), "/users/" + u.ID,
+		"Its accounts are deleted and its logins end at once."}, withoutCrumbs)
 }
 
 // Delete deletes a user (POST /users/{id}/delete).

@@ -120,7 +120,10 @@ func (h Webhooks) ConfirmDelete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return render(w, r, http.StatusOK, views.WebhookDeletePage(h.Meta(r, "Delete "+wh.Name, "webhooks"), wh))
+	// Reading an endpoint is the webhook grant's only per-item check before
+	// DeleteWebhook decides.
+	return h.confirmDeleteIn(w, r, "webhooks", true, deletePage{"webhook", wh.Name, "/webhooks/" + wh.ID,
+		"Its delivery log is deleted with it; events not yet delivered are dropped."}, withoutCrumbs)
 }
 
 // Delete deletes an endpoint and its delivery log (POST /webhooks/{id}/delete).

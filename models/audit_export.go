@@ -21,7 +21,7 @@ func (s *Store) ExportHistory(ctx context.Context, a Actor, f HistoryFilter, emi
 	}
 	batch := 0 // one cursor on Postgres
 	if s.dialect == SQLite {
-		batch = exportBatchSQLite
+		batch = s.opts.ExportBatch
 	}
 	var after HistoryCursor
 	var row HistoryRow
@@ -65,5 +65,5 @@ func (s *Store) exportBatch(ctx context.Context, q string, args []any, row *Hist
 	return n, rows.Err()
 }
 
-// exportBatchSQLite is how many rows ExportHistory reads per query on SQLite.
-var exportBatchSQLite = 5000
+// defaultExportBatch is Options.ExportBatch's default.
+const defaultExportBatch = 5000

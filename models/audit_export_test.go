@@ -19,9 +19,10 @@ func (s *Store) WarehouseConnection(ctx context.Context, c *WarehouseConnection)
 	return s.warehouseConnection(ctx, c)
 }
 
-// SetExportBatchSQLite changes the SQLite export batch size and returns a restore func.
-func SetExportBatchSQLite(n int) func() {
-	old := exportBatchSQLite
-	exportBatchSQLite = n
-	return func() { exportBatchSQLite = old }
+// WithExportBatch returns a Store on the same database whose exports read
+// n rows per batch (Options.ExportBatch).
+func (s *Store) WithExportBatch(n int) *Store {
+	c := *s
+	c.opts.ExportBatch = n
+	return &c
 }

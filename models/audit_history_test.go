@@ -207,7 +207,7 @@ func TestHistoryVisibility(t *testing.T) {
 
 func TestExportHistoryStreamsInBatches(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, store *models.Store) {
-		defer models.SetExportBatchSQLite(7)()
+		store = store.WithExportBatch(7)
 		ctx := context.Background()
 		admin := dbtest.Admin(t, store)
 		seedHistory(t, store, 30)

@@ -130,7 +130,7 @@ func (s *Store) GetChangeEvent(ctx context.Context, a Actor, id string) (*Change
 func (s *Store) ExportChangeEvents(ctx context.Context, a Actor, f ChangeLogFilter, emit func(*ChangeEvent) error) error {
 	var before int64
 	for {
-		page, err := s.changeEvents(ctx, a, f, before, exportBatchSQLite)
+		page, err := s.changeEvents(ctx, a, f, before, s.opts.ExportBatch)
 		if err != nil {
 			return err
 		}
@@ -139,7 +139,7 @@ func (s *Store) ExportChangeEvents(ctx context.Context, a Actor, f ChangeLogFilt
 				return err
 			}
 		}
-		if len(page) < exportBatchSQLite {
+		if len(page) < s.opts.ExportBatch {
 			return nil
 		}
 		before = page[len(page)-1].Seq

@@ -3,11 +3,16 @@ package models
 import (
 	"context"
 	"strings"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Dialect differences live here: the Dialect type and every helper that
-// writes SQL one way on Postgres and another on SQLite (row locks, key-share
-// locks, advisory locks, typed time parameters, prefix ranges). Use cases
+// writes SQL one way on Postgres and another on SQLite (row locks through
+// GORM (forUpdate) or in raw SQL (forUpdateSQL, lockRows, lockedSet,
+// skipLockedRows, shareRows), key-share locks, advisory locks, typed time
+// parameters, prefix ranges, JSON). Use cases
 // call these helpers rather than testing s.dialect inline; the remaining
 // inline tests (history text search, chart grouping, export batching, the
 // session list plan, Postgres notifications) choose a query plan, not a
@@ -70,6 +75,25 @@ func (s *Store) prefixRange(col, prefix string, indexed bool) (string, string, s
 		expr = "+" + expr
 	}
 	return expr + " >= ? AND " + expr + " < ?", lo, hi
+}
+
+// forUpdate locks the rows a GORM query selects until the transaction ends
+// on Postgres; SQLite's single writer needs no row lock.
+func (s *Store) forUpdate(db *gorm.DB) *gorm.DB {
+	if s.dialect == Postgres {
+		return db.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	return db
+}
+
+// forUpdateSQL ends a raw SELECT so that, on Postgres, it locks the rows it
+// returns until the transaction ends (FOR UPDATE); SQLite's single writer
+// needs no row lock.
+func (s *Store) forUpdateSQL(sql string) string {
+	if s.dialect != Postgres {
+		return sql
+	}
+	return sql + " FOR UPDATE"
 }
 
 // lockRows locks the rows of table matching cond until commit on Postgres

@@ -226,10 +226,7 @@ func (s *Store) lockSessionsOf(ctx context.Context, connectionIDs []string) ([]S
 		cond, arg = "id IN ?", sids
 	}
 	var out []SessionChange
-	sql := "SELECT id AS session_id, user_id FROM sessions WHERE " + cond + " ORDER BY id"
-	if s.dialect == Postgres {
-		sql += " FOR UPDATE"
-	}
+	sql := s.forUpdateSQL("SELECT id AS session_id, user_id FROM sessions WHERE " + cond + " ORDER BY id")
 	if err := s.q(ctx).Raw(sql, arg).Scan(&out).Error; err != nil {
 		return nil, fmt.Errorf("lock sessions: %w", err)
 	}

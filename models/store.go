@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // Options tune a Store. Zero values take the defaults noted on each field.
@@ -33,6 +32,10 @@ type Options struct {
 	// Sessions tunes the session lifecycle (session_live.go); zero values
 	// take the defaults noted there.
 	Sessions SessionOptions
+	// ExportBatch is how many rows an export reads per query where it reads
+	// in batches: session history on SQLite (Postgres streams one cursor),
+	// the change log on both (default 5000).
+	ExportBatch int
 	// CheckOIDCProvider checks an OIDC auth method's settings against its
 	// provider's discovery document before the method may be active; its
 	// error text is shown to the admin. Nil refuses to activate OIDC methods.
@@ -82,6 +85,9 @@ func NewStore(db *gorm.DB, dialect Dialect, opts Options) *Store {
 	if opts.PasswordParams == nil {
 		p := DefaultPasswordParams
 		opts.PasswordParams = &p
+	}
+	if opts.ExportBatch <= 0 {
+		opts.ExportBatch = defaultExportBatch
 	}
 	if opts.PasswordHashes == nil {
 		opts.PasswordHashes = NewPasswordHashLimiter(DefaultPasswordHashSlots, DefaultPasswordHashWait)
@@ -163,15 +169,6 @@ func (s *Store) onRollback(f func()) {
 
 // q starts a query bound to ctx.
 func (s *Store) q(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
-
-// forUpdate locks the selected rows until the transaction ends on Postgres;
-// SQLite's single writer needs no row lock.
-func (s *Store) forUpdate(db *gorm.DB) *gorm.DB {
-	if s.dialect == Postgres {
-		return db.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	return db
-}
 
 // first loads one row or returns ErrNotFound.
 func first[T any](db *gorm.DB, what, id string) (*T, error) {

@@ -40,7 +40,7 @@ func TestTextResponsesAreCompressed(t *testing.T) {
 	}
 	// The event stream: plain, and its opening comment arrives before any
 	// event (a compressing writer would hold it back).
-	c := env.admin()
+	c := env.adminClient()
 	req, _ := http.NewRequest("GET", env.srv.URL+"/sessions/events?view=mine", nil)
 	req.Header.Set("Accept-Encoding", "gzip")
 	resp, err := c.Do(req)

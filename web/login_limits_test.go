@@ -22,13 +22,13 @@ func TestLoginAnswersBusyAtTheHashBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := e.login(e.client(), "admin", "password")
+	r := e.postLogin(e.client(), "admin", "password")
 	release()
 	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" ||
 		!strings.Contains(r.body, "Gatehouse is busy checking other logins. Try again in a moment.") {
 		t.Fatalf("login with no hash slot free = %d, Retry-After %q", r.status, r.header.Get("Retry-After"))
 	}
-	if r := e.login(e.client(), "admin", "password"); r.status != http.StatusSeeOther {
+	if r := e.postLogin(e.client(), "admin", "password"); r.status != http.StatusSeeOther {
 		t.Fatalf("login once a slot is free = %d", r.status)
 	}
 }
@@ -39,7 +39,7 @@ func TestAdministratorClearsALockFromTheUserPage(t *testing.T) {
 	for _, d := range dbtest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			e := newEnv(t, d, "http://127.0.0.1:9200")
-			admin := e.admin()
+			admin := e.adminClient()
 			if r := e.do(admin, "POST", "/users/new", url.Values{"scope_id": {"global"}, "name": {"bob"}, "login_name": {"bob"}, "password": {"bob's password"}}); r.status != http.StatusSeeOther {
 				t.Fatalf("create bob = %d", r.status)
 			}
@@ -49,7 +49,7 @@ func TestAdministratorClearsALockFromTheUserPage(t *testing.T) {
 				e.do(e.client(), "POST", "/login", url.Values{"auth_method_id": {e.method}, "login_name": {"bob"}, "password": {"wrong"}},
 					"X-Forwarded-For", fmt.Sprint(i)) // not trusted: every guess comes from 127.0.0.1
 			}
-			if r := e.login(e.client(), "bob", "bob's password"); r.status != http.StatusTooManyRequests {
+			if r := e.postLogin(e.client(), "bob", "bob's password"); r.status != http.StatusTooManyRequests {
 				t.Fatalf("bob after 30 guesses from his own address = %d", r.status)
 			}
 			page := e.do(admin, "GET", "/users/"+bob, nil)
@@ -69,7 +69,7 @@ func TestAdministratorClearsALockFromTheUserPage(t *testing.T) {
 				!strings.Contains(r.body, "Lock cleared: the account may log in again at once.") {
 				t.Fatal("user page after clearing still shows the lock or no confirmation")
 			}
-			if r := e.login(e.client(), "bob", "bob's password"); r.status != http.StatusSeeOther {
+			if r := e.postLogin(e.client(), "bob", "bob's password"); r.status != http.StatusSeeOther {
 				t.Fatalf("bob after the lock was cleared = %d", r.status)
 			}
 		})

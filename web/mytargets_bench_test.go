@@ -1,10 +1,6 @@
 package web_test
 
 import (
-	"context"
-	"crypto/rand"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,7 +11,6 @@ import (
 
 	"gatehouse/dbtest"
 	"gatehouse/models"
-	"gatehouse/web"
 )
 
 // BenchmarkMyTargetsPage measures the server time of the whole My targets
@@ -28,22 +23,11 @@ import (
 func BenchmarkMyTargetsPage(b *testing.B) {
 	for _, d := range dbtest.Dialects {
 		b.Run(string(d), func(b *testing.B) {
-			ctx := context.Background()
 			store := dbtest.Open(b, d, models.Options{})
 			w := dbtest.SeedInfraBench(b, store, dbtest.DefaultInfraBench)
 			h := dbtest.SeedHeavyUser(b, store, w)
-			boot, err := store.Bootstrap(ctx, models.BootstrapOptions{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			key := func(n int) []byte { k := make([]byte, n); _, _ = rand.Read(k); return k }
-			ext, _ := url.Parse("http://gatehouse.test")
-			srv, err := web.NewServer(web.Config{ExternalURL: ext, CookieHashKey: key(32), CookieBlockKey: key(32)}, store,
-				slog.New(slog.NewTextHandler(io.Discard, nil)))
-			if err != nil {
-				b.Fatal(err)
-			}
-			form := url.Values{"auth_method_id": {boot.AuthMethodID}, "login_name": {h.LoginName}, "password": {h.Password}}
+			srv, method := newHandler(b, store, "http://gatehouse.test")
+			form := url.Values{"auth_method_id": {method}, "login_name": {h.LoginName}, "password": {h.Password}}
 			req := httptest.NewRequest(http.MethodPost, "http://gatehouse.test/login", strings.NewReader(form.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			rec := httptest.NewRecorder()

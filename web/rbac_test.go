@@ -3,10 +3,8 @@ package web_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -14,7 +12,6 @@ import (
 
 	"gatehouse/dbtest"
 	"gatehouse/models"
-	"gatehouse/web"
 )
 
 type rbacClient struct {
@@ -57,25 +54,15 @@ func has(body, testid string) bool { return strings.Contains(body, `data-testid=
 func TestRBACPages(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, store *models.Store) {
 		ctx := context.Background()
-		admin := dbtest.Admin(t, store)
+		app := newAppOn(t, store)
+		admin := app.admin
 		bob, err := store.CreateUser(ctx, admin, models.GlobalScopeID, models.UserInput{Name: "bob", LoginName: "bob", Password: "bob-password-1"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ext, _ := url.Parse("http://127.0.0.1")
-		srv, err := web.NewServer(web.Config{ExternalURL: ext, CookieHashKey: make([]byte, 32), CookieBlockKey: make([]byte, 32)}, store, slog.New(slog.DiscardHandler))
-		if err != nil {
-			t.Fatal(err)
-		}
-		hs := httptest.NewServer(srv)
-		defer hs.Close()
-		var method string
-		if err := store.DB().Raw("SELECT id FROM auth_methods WHERE scope_id = 'global'").Scan(&method).Error; err != nil {
-			t.Fatal(err)
-		}
 		login := func(name, pw string) *rbacClient {
-			c := newClient(t, hs.URL)
-			if code, loc := c.do("POST", "/login", url.Values{"auth_method_id": {method}, "login_name": {name}, "password": {pw}}); code != http.StatusSeeOther {
+			c := newClient(t, app.srv.URL)
+			if code, loc := c.do("POST", "/login", url.Values{"auth_method_id": {app.method}, "login_name": {name}, "password": {pw}}); code != http.StatusSeeOther {
 				t.Fatalf("login %s: %d %s", name, code, loc)
 			}
 			return c

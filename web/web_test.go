@@ -20,27 +20,22 @@ import (
 	"gatehouse/web"
 )
 
-type env struct {
-	t      *testing.T
-	srv    *httptest.Server
-	store  *models.Store
-	method string
-}
-
-func newEnv(t *testing.T, d models.Dialect, external string) *env {
+// newEnv is newApp on a fresh database of dialect d, served at external
+// ("": the test server's own URL).
+func newEnv(t *testing.T, d models.Dialect, external string) *app {
 	t.Helper()
 	return newEnvWith(t, d, external, models.Options{})
 }
 
 // newEnvWith is newEnv with the store's options.
-func newEnvWith(t *testing.T, d models.Dialect, external string, opts models.Options) *env {
+func newEnvWith(t *testing.T, d models.Dialect, external string, opts models.Options) *app {
 	t.Helper()
-	store := dbtest.Open(t, d, opts)
-	srv, method := serve(t, store, external)
-	return &env{t: t, srv: srv, store: store, method: method}
+	return newAppAt(t, dbtest.Open(t, d, opts), external, nil)
 }
 
-func (e *env) client() *http.Client {
+// client is a cookie-keeping HTTP client that does not follow redirects,
+// for do.
+func (e *app) client() *http.Client {
 	jar, _ := cookiejar.New(nil)
 	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
@@ -51,7 +46,8 @@ type resp struct {
 	header http.Header
 }
 
-func (e *env) do(c *http.Client, method, path string, form url.Values, headers ...string) resp {
+// do sends a request with client c and returns the whole answer.
+func (e *app) do(c *http.Client, method, path string, form url.Values, headers ...string) resp {
 	e.t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -73,13 +69,15 @@ func (e *env) do(c *http.Client, method, path string, form url.Values, headers .
 	return resp{r.StatusCode, string(b), r.Header}
 }
 
-func (e *env) login(c *http.Client, name, pw string) resp {
+// postLogin posts the login form with client c.
+func (e *app) postLogin(c *http.Client, name, pw string) resp {
 	return e.do(c, "POST", "/login", url.Values{"auth_method_id": {e.method}, "login_name": {name}, "password": {pw}})
 }
 
-func (e *env) admin() *http.Client {
+// adminClient is a client logged in as the administrator.
+func (e *app) adminClient() *http.Client {
 	c := e.client()
-	if r := e.login(c, "admin", "password"); r.status != 303 {
+	if r := e.postLogin(c, "admin", "password"); r.status != 303 {
 		e.t.Fatalf("admin login = %d", r.status)
 	}
 	return c
@@ -103,7 +101,7 @@ func TestSecurityHeadersAndCookie(t *testing.T) {
 	if strings.Contains(r.header.Get("Content-Security-Policy"), "unsafe-inline") {
 		t.Error("CSP allows inline code")
 	}
-	r = e.login(c, "admin", "password")
+	r = e.postLogin(c, "admin", "password")
 	cookie := r.header.Get("Set-Cookie")
 	for _, want := range []string{"HttpOnly", "Secure", "SameSite=Lax"} {
 		if !strings.Contains(cookie, want) {
@@ -111,7 +109,7 @@ func TestSecurityHeadersAndCookie(t *testing.T) {
 		}
 	}
 	plain := newEnv(t, models.SQLite, "http://127.0.0.1:9200")
-	if r := plain.login(plain.client(), "admin", "password"); strings.Contains(r.header.Get("Set-Cookie"), "Secure") {
+	if r := plain.postLogin(plain.client(), "admin", "password"); strings.Contains(r.header.Get("Set-Cookie"), "Secure") {
 		t.Error("cookie is Secure on an http external URL")
 	}
 }
@@ -125,24 +123,24 @@ func TestLoginLogoutAndRefusals(t *testing.T) {
 				t.Fatalf("anonymous /users = %d", r.status)
 			}
 			for _, pw := range []string{"wrong", ""} {
-				r := e.login(c, "admin", pw)
+				r := e.postLogin(c, "admin", pw)
 				if r.status != 401 || !strings.Contains(r.body, "Wrong login name or password.") {
 					t.Fatalf("wrong password = %d", r.status)
 				}
 			}
-			if r := e.login(c, "nobody", "password"); r.status != 401 || !strings.Contains(r.body, "Wrong login name or password.") {
+			if r := e.postLogin(c, "nobody", "password"); r.status != 401 || !strings.Contains(r.body, "Wrong login name or password.") {
 				t.Fatalf("unknown user = %d", r.status)
 			}
 			for i := 0; i < 5; i++ {
-				e.login(c, "admin", "wrong")
+				e.postLogin(c, "admin", "wrong")
 			}
-			if r := e.login(c, "admin", "password"); r.status != 429 || !strings.Contains(r.body, "Too many failed attempts") || r.header.Get("Retry-After") == "" {
+			if r := e.postLogin(c, "admin", "password"); r.status != 429 || !strings.Contains(r.body, "Too many failed attempts") || r.header.Get("Retry-After") == "" {
 				t.Fatalf("throttled login = %d", r.status)
 			}
 		})
 	}
 	e := newEnv(t, models.SQLite, "http://127.0.0.1:9200")
-	c := e.admin()
+	c := e.adminClient()
 	if r := e.do(c, "GET", "/users", nil); r.status != 200 {
 		t.Fatalf("/users = %d", r.status)
 	}
@@ -213,7 +211,7 @@ func TestLoginNextStaysOnSite(t *testing.T) {
 	if r := e.do(c, "GET", "/login?next=%2F%09%2Fevil.example", nil); strings.Contains(r.body, "evil.example") {
 		t.Errorf("the login form carries the foreign next")
 	}
-	c = e.admin()
+	c = e.adminClient()
 	if r := e.do(c, "GET", "/login?next=%2F%09%2Fevil.example", nil); r.header.Get("Location") != "/" {
 		t.Errorf("GET /login?next=%%2F%%09%%2Fevil.example redirected to %q", r.header.Get("Location"))
 	}
@@ -223,7 +221,7 @@ func mustURL(s string) *url.URL { u, _ := url.Parse(s); return u }
 
 func TestCrossOriginPostsAreRefused(t *testing.T) {
 	e := newEnv(t, models.SQLite, "http://127.0.0.1:9200")
-	c := e.admin()
+	c := e.adminClient()
 	for _, h := range [][]string{{"Origin", "http://evil.example"}, {"Sec-Fetch-Site", "cross-site"}} {
 		r := e.do(c, "POST", "/scopes/global/new", url.Values{"name": {"Evil"}}, h...)
 		if r.status != 403 {
@@ -240,7 +238,7 @@ func TestCrossOriginPostsAreRefused(t *testing.T) {
 
 func TestFormsShowMessagesNextToFields(t *testing.T) {
 	e := newEnv(t, models.Postgres, "http://127.0.0.1:9200")
-	c := e.admin()
+	c := e.adminClient()
 	cases := []struct {
 		path  string
 		form  url.Values
@@ -322,7 +320,7 @@ func htmlUnescape(s string) string {
 
 func TestUnknownIDsAndPagesAre404(t *testing.T) {
 	e := newEnv(t, models.SQLite, "http://127.0.0.1:9200")
-	c := e.admin()
+	c := e.adminClient()
 	for _, p := range []string{"/scopes/o_nope", "/scopes/o_nope/edit", "/users/u_nope", "/users/u_nope/delete", "/no/such/page"} {
 		r := e.do(c, "GET", p, nil)
 		if r.status != 404 || !strings.Contains(r.body, `data-testid="error-page"`) {
@@ -339,7 +337,7 @@ func TestUnknownIDsAndPagesAre404(t *testing.T) {
 		t.Fatal(err)
 	}
 	bob := e.client()
-	e.login(bob, "bob", "password1")
+	e.postLogin(bob, "bob", "password1")
 	if r := e.do(bob, "GET", "/users/"+admin.UserID, nil); r.status != 404 {
 		t.Fatalf("bob reads admin = %d", r.status)
 	}
@@ -466,7 +464,7 @@ func TestAccountPageShowsGroups(t *testing.T) {
 				}
 			}
 			c := e.client()
-			if r := e.login(c, "bob", "password1"); r.status != 303 {
+			if r := e.postLogin(c, "bob", "password1"); r.status != 303 {
 				t.Fatalf("bob login = %d", r.status)
 			}
 			r := e.do(c, "GET", "/account", nil)
@@ -474,13 +472,13 @@ func TestAccountPageShowsGroups(t *testing.T) {
 				t.Fatalf("/account = %d", r.status)
 			}
 			check("/account", r.body)
-			r = e.do(e.admin(), "GET", "/users/"+bob.ID, nil)
+			r = e.do(e.adminClient(), "GET", "/users/"+bob.ID, nil)
 			if r.status != 200 {
 				t.Fatalf("/users/%s = %d", bob.ID, r.status)
 			}
 			check("/users/{id}", r.body)
 			// The admin is in no group.
-			if r := e.do(e.admin(), "GET", "/account", nil); !strings.Contains(r.body, `data-testid="no-groups"`) {
+			if r := e.do(e.adminClient(), "GET", "/account", nil); !strings.Contains(r.body, `data-testid="no-groups"`) {
 				t.Error("/account of a user without groups does not say so")
 			}
 		})
@@ -495,7 +493,7 @@ func TestCookieLivesAsLongAsTheLogin(t *testing.T) {
 		maxAge   string
 	}{{0, "Max-Age=604800"}, {30 * 24 * time.Hour, "Max-Age=2592000"}, {12 * time.Hour, "Max-Age=43200"}} {
 		e := newEnvWith(t, models.SQLite, "http://127.0.0.1:9200", models.Options{LoginLifetime: c.lifetime})
-		r := e.login(e.client(), "admin", "password")
+		r := e.postLogin(e.client(), "admin", "password")
 		if cookie := r.header.Get("Set-Cookie"); r.status != 303 || !strings.Contains(cookie, c.maxAge+";") {
 			t.Errorf("login lifetime %s: cookie %q, want %s", c.lifetime, cookie, c.maxAge)
 		}

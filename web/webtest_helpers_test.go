@@ -19,8 +19,9 @@ import (
 	"gatehouse/web"
 )
 
-// app is a Gatehouse web server on a fresh SQLite database, for handler
-// tests through web.NewServer.
+// app is a Gatehouse web server on a bootstrapped database, for handler
+// tests through web.NewServer: the one fixture of the web tests. Clients:
+// login (appClient, parsed pages) or client/do (raw answers).
 type app struct {
 	t      *testing.T
 	store  *models.Store
@@ -44,27 +45,43 @@ func newAppOn(t *testing.T, store *models.Store) *app {
 // (nil: as is).
 func newAppWith(t *testing.T, store *models.Store, configure func(*web.Config)) *app {
 	t.Helper()
-	srv, method := serve(t, store, "", configure)
+	return newAppAt(t, store, "", configure)
+}
+
+// newAppAt is newAppWith served at external ("": the test server's own URL).
+func newAppAt(t *testing.T, store *models.Store, external string, configure func(*web.Config)) *app {
+	t.Helper()
+	srv, method := serve(t, store, external, configure)
 	return &app{t: t, store: store, admin: dbtest.Admin(t, store), method: method, srv: srv}
 }
 
-// serve is the one bootstrap of the web tests: it bootstraps store (admin
-// / password) and serves web.NewServer on it with fresh cookie keys at
+// serve serves newHandler on a test server (stopped when the test ends) at
 // external ("" means the test server's own URL). It returns the server and
 // the password auth method's id.
 func serve(t *testing.T, store *models.Store, external string, configure ...func(*web.Config)) (*httptest.Server, string) {
 	t.Helper()
-	boot, err := store.Bootstrap(context.Background(), models.BootstrapOptions{AdminLoginName: "admin", AdminPassword: "password"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := func(n int) []byte { b := make([]byte, n); _, _ = rand.Read(b); return b }
 	var handler http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
 	if external == "" {
 		external = srv.URL
 	}
+	var method string
+	handler, method = newHandler(t, store, external, configure...)
+	return srv, method
+}
+
+// newHandler is the one bootstrap of the web tests: it bootstraps store
+// (admin / password) and returns web.NewServer on it with fresh cookie keys
+// at external, and the password auth method's id. Benchmarks call it
+// directly (no network time).
+func newHandler(t testing.TB, store *models.Store, external string, configure ...func(*web.Config)) (http.Handler, string) {
+	t.Helper()
+	boot, err := store.Bootstrap(context.Background(), models.BootstrapOptions{AdminLoginName: "admin", AdminPassword: "password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(n int) []byte { b := make([]byte, n); _, _ = rand.Read(b); return b }
 	ext, _ := url.Parse(external)
 	cfg := web.Config{ExternalURL: ext, CookieHashKey: key(64), CookieBlockKey: key(32)}
 	for _, c := range configure {
@@ -76,8 +93,7 @@ func serve(t *testing.T, store *models.Store, external string, configure ...func
 	if err != nil {
 		t.Fatal(err)
 	}
-	handler = s
-	return srv, boot.AuthMethodID
+	return s, boot.AuthMethodID
 }
 
 // client is a browser-like HTTP client with its own cookies; it does not
