@@ -46,6 +46,13 @@ type Options struct {
 
 	// Webhooks tune webhook deliveries (webhook_queue.go).
 	Webhooks WebhookOptions
+
+	// Reads is an optional pool of read-only connections to the same
+	// database (OpenReadPool: SQLite's readers beside its single writer).
+	// A few hot reads made outside any transaction (the login lookup and
+	// the roles of each request) use it, so they run beside the writer
+	// instead of queuing for it; nil: everything uses the one pool.
+	Reads *gorm.DB
 }
 
 // Store is the one door to Gatehouse's data. Its use-case methods check
@@ -163,6 +170,17 @@ func (s *Store) onRollback(f func()) {
 
 // q starts a query bound to ctx.
 func (s *Store) q(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
+
+// rq is q for a read that may run on the read pool (Options.Reads): outside
+// a transaction, when there is one. A read pool connection sees every
+// transaction committed before the read began, so a request still reads
+// its own earlier writes.
+func (s *Store) rq(ctx context.Context) *gorm.DB {
+	if s.opts.Reads != nil && !s.inTx {
+		return s.opts.Reads.WithContext(ctx)
+	}
+	return s.q(ctx)
+}
 
 // forUpdate locks the selected rows until the transaction ends on Postgres;
 // SQLite's single writer needs no row lock.
