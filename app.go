@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"runtime"
 	"strings"
 	"time"
 
@@ -102,6 +103,10 @@ func openDatabase(ctx context.Context, databaseURL string) (*gorm.DB, *sql.DB, m
 	return db, sqlDB, dialect, nil
 }
 
+// sqliteReaders is the size of SQLite's read pool: one reader per CPU,
+// at least two, at most eight.
+func sqliteReaders() int { return min(max(runtime.GOMAXPROCS(0), 2), 8) }
+
 // startApp binds the listener, opens and migrates the database, bootstraps
 // it, and serves until ctx ends, with the background loops under one errgroup.
 func startApp(ctx context.Context, cfg appConfig) error {
@@ -142,6 +147,16 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		return err
 	}
 	log.Info("database ready", "dialect", dialect, "migrations_applied", n)
+	// SQLite: a read pool beside the single writer (issue 17); nil on Postgres.
+	reads, err := models.OpenReadPool(ctx, cfg.DatabaseURL, sqliteReaders())
+	if err != nil {
+		return err
+	}
+	if reads != nil {
+		if rdb, err := reads.DB(); err == nil {
+			defer rdb.Close()
+		}
+	}
 
 	crypter, err := models.NewCrypter(cfg.RootKey, cfg.RootKeyPrevious...)
 	if err != nil {
@@ -156,7 +171,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	revoke := make(revocationKick, 1)
 	deliverer := newDeliverer(cfg.Webhooks, log)
 	store := models.NewStore(db, dialect, models.Options{
-		Crypter: crypter, LoginLifetime: cfg.LoginLifetime, LoginIdleTimeout: cfg.LoginIdle,
+		Crypter: crypter, LoginLifetime: cfg.LoginLifetime, LoginIdleTimeout: cfg.LoginIdle, Reads: reads,
 		Webhooks:          models.WebhookOptions{Wake: deliverer.Wake},
 		CheckOIDCProvider: oidcauth.Checker(oidcClient), LoginsEnded: broker.LoginsEnded,
 		PasswordHashes:    models.NewPasswordHashLimiter(cmp.Or(cfg.PasswordHashes, models.DefaultPasswordHashSlots), models.DefaultPasswordHashWait),

@@ -83,6 +83,15 @@ func Open(t testing.TB, d models.Dialect, opts models.Options) *models.Store {
 			t.Fatalf("migrate: %v", err)
 		}
 	}
+	if d == models.SQLite && opts.Reads == nil { // the read pool, as the app opens it
+		reads, err := models.OpenReadPool(context.Background(), dbURL, 2)
+		if err != nil {
+			t.Fatalf("open %s read pool: %v", d, err)
+		}
+		rdb, _ := reads.DB()
+		t.Cleanup(func() { rdb.Close() })
+		opts.Reads = reads
+	}
 	return models.NewStore(db, dialect, opts)
 }
 

@@ -228,7 +228,7 @@ func (s *Store) accessGrantRoles(ctx context.Context, userID string) ([]acl.Role
 	}
 	now := s.now()
 	var gs []AccessGrant
-	if err := s.q(ctx).Where("user_id = ? AND state = ? AND starts_at <= ? AND ends_at > ?", userID, GrantActive, now, now).
+	if err := s.rq(ctx).Where("user_id = ? AND state = ? AND starts_at <= ? AND ends_at > ?", userID, GrantActive, now, now).
 		Order("id").Find(&gs).Error; err != nil {
 		return nil, fmt.Errorf("access grants of %s: %w", userID, err)
 	}

@@ -112,6 +112,40 @@ func OpenDB(ctx context.Context, databaseURL string) (*gorm.DB, Dialect, error) 
 	return db, d, nil
 }
 
+// OpenReadPool opens the read pool of a SQLite database (Options.Reads):
+// up to readers read-only connections (query_only) beside OpenDB's single
+// writer; WAL lets them read while it writes. Postgres needs none: it
+// returns nil. Close it with the database.
+func OpenReadPool(ctx context.Context, databaseURL string, readers int) (*gorm.DB, error) {
+	d, databaseURL, err := ParseDatabaseURL(databaseURL)
+	if err != nil || d != SQLite || readers < 1 {
+		return nil, err
+	}
+	dsn, err := sqliteDSN(databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	db, err := gorm.Open(sqlite.Open(dsn+"&_pragma=query_only(1)"), &gorm.Config{
+		Logger: logger.Discard, SkipDefaultTransaction: true, NowFunc: func() time.Time { return time.Now().UTC() },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open SQLite read pool: %w", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	sqlDB.SetMaxOpenConns(readers)
+	sqlDB.SetMaxIdleConns(readers)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(pctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("connect to SQLite read pool: %w", err)
+	}
+	return db, nil
+}
+
 func sqliteDSN(path string) (string, error) {
 	path = strings.TrimPrefix(path, "sqlite://")
 	path = strings.TrimPrefix(path, "file:")

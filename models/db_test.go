@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"gatehouse/dbtest"
+	"gatehouse/migrations"
 	"gatehouse/models"
 )
 
@@ -63,5 +65,54 @@ func TestOpenDBRefusesOtherSchemes(t *testing.T) {
 	}
 	if sqlDB, err := db.DB(); err == nil {
 		sqlDB.Close()
+	}
+}
+
+// TestReadPool: SQLite's read pool never writes (query_only), and a login
+// made on the writer is found by the next lookup through the pool and gone
+// from it after logout; Postgres has none.
+func TestReadPool(t *testing.T) {
+	ctx := context.Background()
+	if reads, err := models.OpenReadPool(ctx, "postgres://u@127.0.0.1:1/db", 2); reads != nil || err != nil {
+		t.Fatalf("OpenReadPool(postgres) = %v, %v; want nil, nil", reads, err)
+	}
+	dbURL := dbtest.NewDatabaseURL(t, models.SQLite)
+	db, dialect, err := models.OpenDB(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, _ := db.DB()
+	t.Cleanup(func() { sqlDB.Close() })
+	if _, err := migrations.Up(ctx, sqlDB, string(dialect)); err != nil {
+		t.Fatal(err)
+	}
+	reads, err := models.OpenReadPool(ctx, dbURL, 2)
+	if err != nil || reads == nil {
+		t.Fatalf("OpenReadPool(sqlite) = %v, %v", reads, err)
+	}
+	rdb, _ := reads.DB()
+	t.Cleanup(func() { rdb.Close() })
+	if err := reads.Exec("CREATE TABLE t (x int)").Error; err == nil || !strings.Contains(err.Error(), "readonly") {
+		t.Fatalf("a write through the read pool = %v, want a read-only error", err)
+	}
+	p := dbtest.FastPasswords
+	store := models.NewStore(db, dialect, models.Options{Reads: reads, PasswordParams: &p})
+	boot, err := store.Bootstrap(ctx, models.BootstrapOptions{AdminLoginName: "admin", AdminPassword: "password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := store.AuthenticatePassword(ctx, models.PasswordLogin{AuthMethodID: boot.AuthMethodID, LoginName: "admin", Password: "password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := store.LoginByToken(ctx, res.Token)
+	if err != nil || a.UserID != boot.AdminUserID || !a.Can.Roles {
+		t.Fatalf("LoginByToken after login = %+v, %v", a, err)
+	}
+	if err := store.Logout(ctx, res.Token); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := store.LoginByToken(ctx, res.Token); err == nil {
+		t.Fatal("LoginByToken after logout still finds the login through the read pool")
 	}
 }

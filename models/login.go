@@ -199,7 +199,7 @@ func (s *Store) LoginByToken(ctx context.Context, token string) (Actor, *Login, 
 		Name     string
 		FullName string
 	}
-	err := s.q(ctx).Table("logins AS l").Select("l.*, u.name, u.full_name").
+	err := s.rq(ctx).Table("logins AS l").Select("l.*, u.name, u.full_name").
 		Joins("JOIN users u ON u.id = l.user_id").
 		Where("l.token_hash = ?", hashSecret(token)).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {

@@ -59,7 +59,7 @@ UNION ALL
 SELECT r.id, r.name, r.scope_id, 'g', g.grant_text, g.position
  FROM held JOIN roles r ON r.id = held.role_id JOIN role_grants g ON g.role_id = r.id
 ORDER BY 1, 4, 6`
-	rows, err := s.q(ctx).Raw(q, args...).Rows()
+	rows, err := s.rq(ctx).Raw(q, args...).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("load roles of %s: %w", a.UserID, err)
 	}

@@ -49,6 +49,13 @@ type Options struct {
 
 	// Webhooks tune webhook deliveries (webhook_queue.go).
 	Webhooks WebhookOptions
+
+	// Reads is an optional pool of read-only connections to the same
+	// database (OpenReadPool: SQLite's readers beside its single writer).
+	// A few hot reads made outside any transaction (the login lookup and
+	// the roles of each request) use it, so they run beside the writer
+	// instead of queuing for it; nil: everything uses the one pool.
+	Reads *gorm.DB
 }
 
 // Store is the one door to Gatehouse's data. Its use-case methods check
@@ -169,6 +176,17 @@ func (s *Store) onRollback(f func()) {
 
 // q starts a query bound to ctx.
 func (s *Store) q(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
+
+// rq is q for a read that may run on the read pool (Options.Reads): outside
+// a transaction, when there is one. A read pool connection sees every
+// transaction committed before the read began, so a request still reads
+// its own earlier writes.
+func (s *Store) rq(ctx context.Context) *gorm.DB {
+	if s.opts.Reads != nil && !s.inTx {
+		return s.opts.Reads.WithContext(ctx)
+	}
+	return s.q(ctx)
+}
 
 // first loads one row or returns ErrNotFound.
 func first[T any](db *gorm.DB, what, id string) (*T, error) {
