@@ -193,9 +193,27 @@ func (s *Store) endpointOutcome(ctx context.Context, endpointID string, at Webho
 	}
 	reason := fmt.Sprintf("Disabled automatically at %s: every delivery failed for %s (last: %s). Fix the receiver, then enable it again.",
 		now.Format(time.RFC3339), o.DisableAfter, excerpt(last, 200))
-	return tx.q(ctx).Model(&Webhook{}).Where("id = ? AND enabled AND failing_since <= ?", endpointID, now.Add(-o.DisableAfter)).
-		Updates(map[string]any{"enabled": false, "disabled_reason": reason}).Error
+	due := tx.q(ctx).Model(&Webhook{}).Where("id = ? AND enabled AND failing_since <= ?", endpointID, now.Add(-o.DisableAfter))
+	var n int64
+	if err := due.Count(&n).Error; err != nil || n == 0 {
+		return err
+	}
+	// Disabling changes an administrator's resource: the change log says
+	// so, with the system as the actor.
+	return tx.changeTx(ctx, SystemActor, ChangeDisable, WebhookType, endpointID, func(tx *Store) error {
+		return tx.q(ctx).Model(&Webhook{}).Where("id = ? AND enabled", endpointID).
+			Updates(map[string]any{"enabled": false, "disabled_reason": reason}).Error
+	})
 }
+
+// ChangeDisable is the change-log action of a webhook endpoint disabled
+// automatically (by SystemActor).
+const ChangeDisable Action = "disable"
+
+// SystemActor is the actor of changes Gatehouse makes by itself (an
+// endpoint failing for days disabled): no user, named "system" in the
+// change log. It is never authorized for anything.
+var SystemActor = Actor{Name: "system"}
 
 // WebhookDeliveryPage is one page of an endpoint's delivery log, newest
 // first; Next is the cursor of the following page (0: none).
