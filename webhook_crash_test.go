@@ -78,8 +78,10 @@ func TestWebhookSurvivesKill9(t *testing.T) {
 		t.Fatalf("after the kill: %q x%d (%v), want one pending delivery", state, n, err)
 	}
 
-	startChildServe(t, w.Env) // the restart: its lease (timeout + 10 s) must run out first
-	for deadline := time.Now().Add(40 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+	// The restart: the dead instance's lease (its batch of 64, eight at a
+	// time, at the 2 s timeout: 16 s, plus 10 s) must run out first.
+	startChildServe(t, w.Env)
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		if err := db.Raw("SELECT state FROM webhook_deliveries").Row().Scan(&state); err != nil {
 			t.Fatal(err)
 		}

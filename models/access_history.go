@@ -74,11 +74,11 @@ var accessWebhookEvents = map[string]string{
 
 // emitAccessWebhooks queues the webhook deliveries of access history events
 // in their transaction: access.* for requests and grants, session.extended
-// for a session's moved expiration.
+// and session.shortened for a session's moved expiration.
 func (s *Store) emitAccessWebhooks(ctx context.Context, events []AccessEvent) error {
 	for _, e := range events {
-		if (e.Kind == "extended" || e.Kind == "shortened") && e.SessionID != "" {
-			if err := s.EmitSessionEvent(ctx, EventSessionExtended, e.SessionID); err != nil {
+		if moved, ok := map[string]string{"extended": EventSessionExtended, "shortened": EventSessionShortened}[e.Kind]; ok && e.SessionID != "" {
+			if err := s.EmitSessionEvent(ctx, moved, e.SessionID); err != nil {
 				return err
 			}
 			continue

@@ -2,7 +2,9 @@ package models_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -516,6 +518,78 @@ func TestAccessWebhookEvents(t *testing.T) {
 			}
 			if got := strings.Join(types, ","); got != "access.requested,access.approved,access.revoked" {
 				t.Fatalf("access deliveries = %s", got)
+			}
+		})
+	}
+}
+
+// TestAccessWebhookPayloads: a denial, an extension and a shortening reach
+// a receiver that checks their signatures and shapes against
+// docs/webhooks.md, as access.denied (with the approver and the comment),
+// session.extended and session.shortened (each with the new expiration).
+func TestAccessWebhookPayloads(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			f := newAccessFixture(t, d)
+			ctx := context.Background()
+			rec := newReceiver(t)
+			rec.hook(t, f.sessionFixture, "Access", models.EventAccessDenied, models.EventSessionExtended, models.EventSessionShortened)
+			denied := f.request(t, "30m")
+			if _, err := f.store.DecideAccessRequest(ctx, fresh(f.carol), denied.ID, models.DecideAccessInput{Decision: models.DecisionDeny, Comment: "not today"}); err != nil {
+				t.Fatal(err)
+			}
+			f.approve(t, f.carol, f.request(t, "1h").ID)
+			f.store.DB().Exec("UPDATE targets SET session_max_seconds = 600 WHERE id = ?", f.direct) // room to extend
+			st, err := f.startEcho(f.bob)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Add(time.Second)
+			ext, err := f.store.ExtendSession(ctx, fresh(f.bob), st.Session.ID, models.ExtendSessionInput{By: "15m", Reason: "more"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Add(time.Second)
+			to := f.clock.Now().Add(5 * time.Minute).Truncate(time.Minute)
+			if _, err := f.store.ShortenSession(ctx, fresh(f.admin), st.Session.ID, models.ShortenInput{ExpiresAt: to.Format("2006-01-02T15:04")}); err != nil {
+				t.Fatal(err)
+			}
+			drain(t, newDeliverer(f.store))
+			type data struct {
+				RequestID string `json:"request_id"`
+				State     string
+				Decision  string
+				Approver  *models.Party
+				SessionID string    `json:"session_id"`
+				ExpiresAt time.Time `json:"expires_at"`
+			}
+			var got []string
+			for _, g := range rec.deliveries() {
+				var p struct{ Data data }
+				if err := json.Unmarshal([]byte(g.Body), &p); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, g.Type)
+				switch g.Type {
+				case models.EventAccessDenied:
+					if p.Data.RequestID != denied.ID || p.Data.State != "denied" || p.Data.Decision != "not today" ||
+						p.Data.Approver == nil || p.Data.Approver.ID != f.carol.UserID {
+						t.Errorf("access.denied data %+v", p.Data)
+					}
+				case models.EventSessionExtended:
+					if p.Data.SessionID != st.Session.ID || !p.Data.ExpiresAt.Equal(ext.Session.ExpiresAt) {
+						t.Errorf("session.extended data %+v, want expires_at %s", p.Data, ext.Session.ExpiresAt)
+					}
+				case models.EventSessionShortened:
+					if p.Data.SessionID != st.Session.ID || !p.Data.ExpiresAt.Equal(to) {
+						t.Errorf("session.shortened data %+v, want expires_at %s", p.Data, to)
+					}
+				}
+			}
+			slices.Sort(got) // (events of different requests and sessions come in any order)
+			want := []string{models.EventAccessDenied, models.EventSessionExtended, models.EventSessionShortened}
+			if !slices.Equal(got, want) {
+				t.Errorf("deliveries %v, want %v", got, want)
 			}
 		})
 	}

@@ -105,7 +105,8 @@ func (s *Store) TargetAccessSettings(ctx context.Context, a Actor, targetID stri
 // request_ttl, extension_max), ErrConflict (changed meanwhile).
 func (s *Store) UpdateTargetAccessSettings(ctx context.Context, a Actor, targetID string, in AccessSettingsInput) (*TargetAccessSettings, error) {
 	var out TargetAccessSettings
-	err := s.Transact(ctx, func(tx *Store) error {
+	// The change log shows the settings as the target's access_* values.
+	err := s.changeTx(ctx, a, ChangeUpdateAccessSettings, "target", targetID, func(tx *Store) error {
 		t, err := tx.lockTarget(ctx, a, targetID)
 		if err != nil {
 			return err
@@ -158,6 +159,23 @@ func (s *Store) UpdateTargetAccessSettings(ctx context.Context, a Actor, targetI
 	}
 	return &out, nil
 }
+
+// ChangeUpdateAccessSettings is the change-log action of
+// UpdateTargetAccessSettings (on the target).
+const ChangeUpdateAccessSettings Action = "update-access-settings"
+
+// accessSettingsSnapshotSQL reads a target's access settings for its
+// change-log values (the defaults when it has none), as access_* columns.
+var accessSettingsSnapshotSQL = func() string {
+	d := DefaultAccessSettings("")
+	return fmt.Sprintf(`SELECT COALESCE(s.request_max_seconds, %d) AS access_request_max_seconds,
+		COALESCE(s.approvals_required, %d) AS access_approvals_required,
+		COALESCE(s.request_ttl_seconds, %d) AS access_request_ttl_seconds,
+		COALESCE(s.extension_max_seconds, %d) AS access_extension_max_seconds,
+		COALESCE(s.extension_needs_approval, %t) AS access_extension_needs_approval
+		FROM targets t LEFT JOIN target_access_settings s ON s.target_id = t.id WHERE t.id = ?`,
+		d.RequestMaxSeconds, d.ApprovalsRequired, d.RequestTTLSeconds, d.ExtensionMaxSeconds, d.ExtensionNeedsApproval)
+}()
 
 // ParseDurationText reads a duration as people type it: Go's form ("1h30m",
 // "90m", "2h"), or a whole number of minutes ("45"). ok is false for

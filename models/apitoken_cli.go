@@ -130,11 +130,16 @@ func (s *Store) ExchangeCLILoginCode(ctx context.Context, code, verifier, redire
 		if !tx.now().Before(row.ExpiresAt) || row.RedirectURI != redirectURI ||
 			subtle.ConstantTimeCompare([]byte(challenge), []byte(row.CodeChallenge)) != 1 {
 			out = nil
-			return nil // commit the deletion; refuse below
+			// Commit the deletion and the refused login; refuse below.
+			return tx.recordLogin(ctx, Anonymous, ChangeLoginRefused, row.AuthMethodID, map[string]any{
+				"account_id": row.AccountID, "via": "cli", "reason": ErrBadLoginCode.Error()})
 		}
 		out, err = tx.insertAPIToken(ctx, APITokenCLI, row.TokenName, row.UserID, row.AccountID, row.AuthMethodID,
 			tx.now().Add(tx.opts.LoginLifetime))
-		return err
+		if err != nil {
+			return err
+		}
+		return tx.recordCLILogin(ctx, out, "")
 	})
 	if err != nil {
 		return nil, err
@@ -158,7 +163,21 @@ func (s *Store) PasswordAPIToken(ctx context.Context, in PasswordLogin, name str
 	err := s.authenticatePassword(ctx, in, func(tx *Store, acct *Account) error {
 		var err error
 		out, err = tx.insertAPIToken(ctx, APITokenCLI, name, acct.UserID, acct.ID, acct.AuthMethodID, tx.now().Add(tx.opts.LoginLifetime))
-		return err
+		if err != nil {
+			return err
+		}
+		return tx.recordCLILogin(ctx, out, in.ClientIP)
 	})
 	return out, err
+}
+
+// recordCLILogin writes a CLI login (a CLI token made by `gatehouse
+// login`) to the change log, like a browser login: the actor is the person,
+// the login id the token's.
+func (s *Store) recordCLILogin(ctx context.Context, t *NewAPIToken, clientIP string) error {
+	if clientIP == "" {
+		clientIP = RequestInfoFrom(ctx).ClientIP
+	}
+	return s.recordLogin(ctx, Actor{UserID: t.UserID, LoginID: t.ID, AccountID: t.AccountID}, ChangeLogin, t.AuthMethodID,
+		map[string]any{"account_id": t.AccountID, "login_id": t.ID, "client_ip": clientIP, "via": "cli", "token_name": t.Name})
 }

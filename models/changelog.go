@@ -242,7 +242,8 @@ var changeSpecs = map[string]changeSpec{
 	"target": {table: "targets", key: "id", nameField: "name", extras: []changeExtra{
 		{field: "host_sources", sql: "SELECT host_set_id FROM target_host_sources WHERE target_id = ? ORDER BY host_set_id"},
 		{field: "credential_sources", sql: "SELECT credential_id FROM target_credential_sources WHERE target_id = ? ORDER BY credential_id"},
-		{field: "library_sources", sql: "SELECT library_id FROM target_library_sources WHERE target_id = ? ORDER BY library_id"}}},
+		{field: "library_sources", sql: "SELECT library_id FROM target_library_sources WHERE target_id = ? ORDER BY library_id"},
+		{row: true, field: "access", sql: accessSettingsSnapshotSQL}}},
 	"credential-store":   {table: "credential_stores", key: "id", nameField: "name"},
 	"credential":         {table: "credentials", key: "id", nameField: "name"},
 	"credential-library": {table: "credential_libraries", key: "id", nameField: "name"},

@@ -255,7 +255,7 @@ func (s *Store) revokeOne(ctx context.Context, be LibraryBackend, r *Revocation,
 }
 
 // RetryRevocation makes a failed or pending revocation due now (and wakes
-// the queue). Who may cancel the session's project's sessions may (not
+// the queue after commit), recorded in the change log on the session. Who may cancel the session's project's sessions may (not
 // cancel:self). Errors: ErrNotFound, ErrForbidden, ErrInvalid (already
 // revoked).
 func (s *Store) RetryRevocation(ctx context.Context, a Actor, sessionID, credentialID string) error {
@@ -277,17 +277,38 @@ func (s *Store) RetryRevocation(ctx context.Context, a Actor, sessionID, credent
 	if err := s.authorize(ctx, a, ActionCancel, res); err != nil {
 		return notFoundIfHidden(err)
 	}
-	r := s.q(ctx).Exec(`UPDATE credential_revocations SET next_attempt_at = ? WHERE session_id = ? AND credential_id = ? AND state <> 'revoked'`,
-		s.now(), sessionID, credentialID)
-	if r.Error != nil {
-		return fmt.Errorf("retry revocation: %w", r.Error)
-	}
-	if r.RowsAffected == 0 {
-		return Invalid("revocation", "This credential has no revocation waiting: it is revoked already.")
-	}
-	s.kickRevocations()
-	return nil
+	return s.Transact(ctx, func(tx *Store) error {
+		var before []struct {
+			State         string
+			Attempts      int
+			NextAttemptAt time.Time
+		}
+		if err := tx.forUpdate(tx.q(ctx).Table("credential_revocations")).Select("state, attempts, next_attempt_at").
+			Where("session_id = ? AND credential_id = ? AND state <> 'revoked'", sessionID, credentialID).
+			Order("purpose").Find(&before).Error; err != nil {
+			return fmt.Errorf("retry revocation: %w", err)
+		}
+		now := tx.now()
+		r := tx.q(ctx).Exec(`UPDATE credential_revocations SET next_attempt_at = ? WHERE session_id = ? AND credential_id = ? AND state <> 'revoked'`,
+			now, sessionID, credentialID)
+		if r.Error != nil {
+			return fmt.Errorf("retry revocation: %w", r.Error)
+		}
+		if r.RowsAffected == 0 || len(before) == 0 {
+			return Invalid("revocation", "This credential has no revocation waiting: it is revoked already.")
+		}
+		tx.afterCommit(s.kickRevocations)
+		b := before[0]
+		e := ChangeEvent{Action: ChangeRetryRevocation, ResourceType: "session", ResourceID: sessionID, ResourceName: sessionID, ScopeID: scope}
+		return tx.writeChange(ctx, a, &e,
+			map[string]any{"credential_id": credentialID, "state": b.State, "attempts": b.Attempts, "next_attempt_at": b.NextAttemptAt.UTC()},
+			map[string]any{"credential_id": credentialID, "state": b.State, "attempts": b.Attempts, "next_attempt_at": now.UTC()})
+	})
 }
+
+// ChangeRetryRevocation is the change-log action of RetryRevocation (on
+// the session).
+const ChangeRetryRevocation = "retry-revocation"
 
 // sessionRevocations returns the queue rows of a session (without payload).
 func (s *Store) sessionRevocations(ctx context.Context, sessionID string) (map[string]*Revocation, error) {

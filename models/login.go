@@ -114,6 +114,10 @@ func (s *Store) authenticatePassword(ctx context.Context, in PasswordLogin, then
 	// one transaction with the throttle decision, so parallel guesses cannot
 	// all pass the check; a success gives it back.
 	held, err := s.reserveAttempt(ctx, keys)
+	if _, throttled := errors.AsType[*ThrottledError](err); throttled {
+		// Refused without a check: a refused login all the same.
+		return s.refusedLogin(ctx, in.AuthMethodID, name, in.ClientIP, err)
+	}
 	if err != nil {
 		return err
 	}

@@ -52,10 +52,16 @@ func (s *Store) loginLocks(ctx context.Context, accounts []AccountView) error {
 	return nil
 }
 
+// ChangeClearLoginLock is the change-log action of ClearLoginLock (on the
+// account).
+const ChangeClearLoginLock = "clear-login-lock"
+
 // ClearLoginLock forgets the failed password attempts counted against an
 // account (from every address), so that its owner may log in again at
-// once. Who may update the account's user may clear it. Errors:
-// ErrNotFound, ErrForbidden, ErrInvalid (not a password account).
+// once, and records it in the change log (failed_attempts before and
+// after; nothing when there were none). Who may update the account's user
+// may clear it. Errors: ErrNotFound, ErrForbidden, ErrInvalid (not a
+// password account).
 func (s *Store) ClearLoginLock(ctx context.Context, a Actor, accountID string) error {
 	return s.Transact(ctx, func(tx *Store) error {
 		acct, _, err := tx.accountToUpdate(ctx, a, accountID)
@@ -66,10 +72,29 @@ func (s *Store) ClearLoginLock(ctx context.Context, a Actor, accountID string) e
 			return Invalid("account", "Only password accounts are locked after failed attempts.")
 		}
 		key := accountThrottleKey(acct.AuthMethodID, *acct.LoginName)
-		if err := tx.q(ctx).Where("account_key = ?", key).Delete(&loginFailure{}).Error; err != nil {
+		var rows []loginFailure
+		if err := tx.forUpdate(tx.q(ctx)).Where("account_key = ?", key).Find(&rows).Error; err != nil {
 			return fmt.Errorf("clear login lock of %s: %w", accountID, err)
 		}
-		return nil
+		failures := 0
+		for _, r := range rows {
+			if r.Key == "acct:"+key && tx.now().Sub(r.LastFailureAt) <= failureMemory {
+				failures = r.Failures
+			}
+		}
+		res := tx.q(ctx).Where("account_key = ?", key).Delete(&loginFailure{})
+		if res.Error != nil {
+			return fmt.Errorf("clear login lock of %s: %w", accountID, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return nil // nothing was counted: nothing changed
+		}
+		st, err := tx.snapshot(ctx, "account", accountID)
+		if err != nil || st == nil {
+			return err
+		}
+		e := ChangeEvent{Action: ChangeClearLoginLock, ResourceType: "account", ResourceID: accountID, ResourceName: st.name, ScopeID: st.scopeID}
+		return tx.writeChange(ctx, a, &e, map[string]any{"failed_attempts": failures}, map[string]any{"failed_attempts": 0})
 	})
 }
 

@@ -100,10 +100,13 @@ func (s *Store) ConnectionsClosed(ctx context.Context, ends []ConnectionEnd) (in
 				return fmt.Errorf("close connections: %w", err)
 			}
 		}
-		if err := tx.addSessionDeltas(ctx, totals, now); err != nil {
+		// The warehouse and its connection_closed events before the
+		// sessions' totals, which may terminate them: a receiver sees a
+		// session's last connection close before the session ends.
+		if err := tx.warehouseConnectionsByID(ctx, ids); err != nil {
 			return err
 		}
-		if err := tx.warehouseConnectionsByID(ctx, ids); err != nil {
+		if err := tx.addSessionDeltas(ctx, totals, now); err != nil {
 			return err
 		}
 		return tx.publishChanges(ctx, changes)

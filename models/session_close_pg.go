@@ -112,9 +112,8 @@ func (s *Store) closePostgres(ctx context.Context, ids []string, byID map[string
 			}
 		}
 	}
-	if err := s.terminateDrained(ctx, ending); err != nil {
-		return 0, err
-	}
+	// Connection events before terminations: a receiver sees a session's
+	// last connection close before the session ends.
 	if err := s.warehouseMissingConnections(ctx, missing); err != nil {
 		return 0, err
 	}
@@ -122,6 +121,9 @@ func (s *Store) closePostgres(ctx context.Context, ids []string, byID map[string
 		if err := s.connectionClosedEvents(ctx, closing, eps); err != nil {
 			return 0, err
 		}
+	}
+	if err := s.terminateDrained(ctx, ending); err != nil {
+		return 0, err
 	}
 	return known, s.publishChanges(ctx, changes)
 }

@@ -70,8 +70,10 @@ func (s *Store) endSessions(ctx context.Context, idle, live SessionEvent, cond s
 }
 
 // recordMoves writes, in the moving transaction, one history row per move,
-// revokes the credentials of terminated sessions, closes their connections,
-// tells the warehouse and publishes the change after commit.
+// revokes the credentials of terminated sessions, closes their connections
+// (before the warehouse records the termination: webhook receivers see the
+// connections close, then the session end), tells the warehouse and
+// publishes the change after commit.
 func (s *Store) recordMoves(ctx context.Context, moved []sessionMove, now time.Time) error {
 	if len(moved) == 0 {
 		return nil
@@ -99,13 +101,15 @@ func (s *Store) recordMoves(ctx context.Context, moved []sessionMove, now time.T
 		return err
 	}
 	for k, ids := range groups {
-		if err := s.warehouseSessionsState(ctx, ids, string(k.state), k.reason, now); err != nil {
-			return err
-		}
+		// A terminated session's connections close first, so their
+		// connection_closed events are queued before its terminated one.
 		if k.state == StateTerminated {
 			if err := s.closeConnections(ctx, ids, connectionReason(TerminationReason(k.reason)), now); err != nil {
 				return err
 			}
+		}
+		if err := s.warehouseSessionsState(ctx, ids, string(k.state), k.reason, now); err != nil {
+			return err
 		}
 	}
 	if err := s.revokeCredentials(ctx, ended, now); err != nil {

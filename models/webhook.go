@@ -30,6 +30,7 @@ const (
 	EventSessionTerminated       = "session.terminated"
 	EventSessionExpiringSoon     = "session.expiring_soon"
 	EventSessionExtended         = "session.extended"
+	EventSessionShortened        = "session.shortened"
 	EventAccessRequested         = "access.requested"
 	EventAccessApproved          = "access.approved"
 	EventAccessDenied            = "access.denied"
@@ -41,7 +42,7 @@ const (
 // the wildcards "session.*", "access.*", "change.*" and "*".
 var WebhookEventTypes = []string{
 	EventSessionStarted, EventSessionFirstConnection, EventSessionConnectionClosed, EventSessionCanceled,
-	EventSessionTerminated, EventSessionExpiringSoon, EventSessionExtended,
+	EventSessionTerminated, EventSessionExpiringSoon, EventSessionExtended, EventSessionShortened,
 	EventAccessRequested, EventAccessApproved, EventAccessDenied, EventAccessRevoked,
 }
 

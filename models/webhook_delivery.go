@@ -52,9 +52,11 @@ type WebhookAttempt struct {
 }
 
 // ClaimWebhookDeliveries takes up to limit due deliveries of enabled
-// endpoints for this caller for lease (the sender's timeout and some
-// margin): another caller, on any instance, does not take them while the
-// lease runs. Only the oldest pending delivery of each endpoint and
+// endpoints for this caller for lease (long enough to send them all and
+// record the results: see webhook.Deliverer): another caller, on any
+// instance, does not take them while the lease runs. Each claim counts an
+// attempt; FinishWebhookDeliveries records only the results of claims
+// nobody took over since. Only the oldest pending delivery of each endpoint and
 // ordering key is due, so deliveries of one session go out in order. On
 // Postgres concurrent callers skip each other's rows (SKIP LOCKED).
 func (s *Store) ClaimWebhookDeliveries(ctx context.Context, limit int, lease time.Duration) ([]WebhookJob, error) {
@@ -122,13 +124,20 @@ func (s *Store) FinishWebhookDelivery(ctx context.Context, job *WebhookJob, at W
 }
 
 // FinishWebhookDeliveries is FinishWebhookDelivery for a batch (attempts[i]
-// is the outcome of jobs[i]), in one transaction.
+// is the outcome of jobs[i]), in one transaction. The result of a claim
+// that is no longer ours (its lease ran out and another caller claimed the
+// delivery again, or it was recorded already) is dropped: a late result
+// never overwrites a delivery's state or its newer attempt.
 func (s *Store) FinishWebhookDeliveries(ctx context.Context, jobs []WebhookJob, attempts []WebhookAttempt) error {
 	return s.Transact(ctx, func(tx *Store) error {
 		last := map[string]int{} // endpoint -> index of its outcome that counts
 		for i := range jobs {
-			if err := tx.finishDelivery(ctx, &jobs[i], attempts[i]); err != nil {
+			ours, err := tx.finishDelivery(ctx, &jobs[i], attempts[i])
+			if err != nil {
 				return err
+			}
+			if !ours {
+				continue
 			}
 			if j, seen := last[jobs[i].EndpointID]; !seen || !attempts[j].OK {
 				last[jobs[i].EndpointID] = i // a success in the batch wins
@@ -143,7 +152,11 @@ func (s *Store) FinishWebhookDeliveries(ctx context.Context, jobs []WebhookJob, 
 	})
 }
 
-func (s *Store) finishDelivery(ctx context.Context, job *WebhookJob, at WebhookAttempt) error {
+// finishDelivery records the attempt of a claimed delivery if the claim is
+// still ours, and tells whether it was: every claim counts one more
+// attempt, so a delivery still pending with the attempt count of our claim
+// was claimed by nobody since.
+func (s *Store) finishDelivery(ctx context.Context, job *WebhookJob, at WebhookAttempt) (bool, error) {
 	o, tx, now := s.opts.Webhooks.withDefaults(), s, s.now()
 	upd := map[string]any{"locked_until": nil, "last_attempt_at": now, "last_status": at.Status,
 		"last_latency_ms": int(at.Latency / time.Millisecond), "last_response": excerpt(at.Response, 1024),
@@ -155,10 +168,11 @@ func (s *Store) finishDelivery(ctx context.Context, job *WebhookJob, at WebhookA
 	} else {
 		upd["next_attempt_at"] = now.Add(backoff(o.BackoffBase, o.BackoffMax, job.Attempts))
 	}
-	if err := tx.q(ctx).Model(&WebhookDelivery{}).Where("id = ?", job.ID).Updates(upd).Error; err != nil {
-		return fmt.Errorf("finish webhook delivery %s: %w", job.ID, err)
+	res := tx.q(ctx).Model(&WebhookDelivery{}).Where("id = ? AND state = 'pending' AND attempts = ?", job.ID, job.Attempts).Updates(upd)
+	if res.Error != nil {
+		return false, fmt.Errorf("finish webhook delivery %s: %w", job.ID, res.Error)
 	}
-	return nil
+	return res.RowsAffected == 1, nil
 }
 
 // endpointOutcome records on an endpoint whether its latest attempt
@@ -179,9 +193,27 @@ func (s *Store) endpointOutcome(ctx context.Context, endpointID string, at Webho
 	}
 	reason := fmt.Sprintf("Disabled automatically at %s: every delivery failed for %s (last: %s). Fix the receiver, then enable it again.",
 		now.Format(time.RFC3339), o.DisableAfter, excerpt(last, 200))
-	return tx.q(ctx).Model(&Webhook{}).Where("id = ? AND enabled AND failing_since <= ?", endpointID, now.Add(-o.DisableAfter)).
-		Updates(map[string]any{"enabled": false, "disabled_reason": reason}).Error
+	due := tx.q(ctx).Model(&Webhook{}).Where("id = ? AND enabled AND failing_since <= ?", endpointID, now.Add(-o.DisableAfter))
+	var n int64
+	if err := due.Count(&n).Error; err != nil || n == 0 {
+		return err
+	}
+	// Disabling changes an administrator's resource: the change log says
+	// so, with the system as the actor.
+	return tx.changeTx(ctx, SystemActor, ChangeDisable, WebhookType, endpointID, func(tx *Store) error {
+		return tx.q(ctx).Model(&Webhook{}).Where("id = ? AND enabled", endpointID).
+			Updates(map[string]any{"enabled": false, "disabled_reason": reason}).Error
+	})
 }
+
+// ChangeDisable is the change-log action of a webhook endpoint disabled
+// automatically (by SystemActor).
+const ChangeDisable Action = "disable"
+
+// SystemActor is the actor of changes Gatehouse makes by itself (an
+// endpoint failing for days disabled): no user, named "system" in the
+// change log. It is never authorized for anything.
+var SystemActor = Actor{Name: "system"}
 
 // WebhookDeliveryPage is one page of an endpoint's delivery log, newest
 // first; Next is the cursor of the following page (0: none).

@@ -17,22 +17,7 @@ import (
 func TestWebhookTwoInstancesDeliverOnce(t *testing.T) {
 	f := newSessionFixture(t, models.Postgres, models.SessionOptions{})
 	ctx := context.Background()
-	var name string
-	if err := f.store.DB().Raw("SELECT current_database()").Scan(&name).Error; err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(dbtest.PostgresURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	db2, dialect, err := models.OpenDB(ctx, u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sqlDB, _ := db2.DB()
-	t.Cleanup(func() { sqlDB.Close() })
-	other := models.NewStore(db2, dialect, models.Options{Now: f.clock.Now, Crypter: f.crypter})
+	other := secondInstance(t, f)
 
 	rec := newReceiver(t)
 	rec.hook(t, f, "Sessions", "session.started", "session.canceled", "session.terminated")
@@ -90,4 +75,27 @@ func TestWebhookTwoInstancesDeliverOnce(t *testing.T) {
 			t.Errorf("session %s: %v", sid, types)
 		}
 	}
+}
+
+// secondInstance is another instance's Store (its own connection pool) on
+// the Postgres database of f, with the same clock and root key.
+func secondInstance(t *testing.T, f *sessionFixture) *models.Store {
+	t.Helper()
+	ctx := context.Background()
+	var name string
+	if err := f.store.DB().Raw("SELECT current_database()").Scan(&name).Error; err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(dbtest.PostgresURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	db2, dialect, err := models.OpenDB(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, _ := db2.DB()
+	t.Cleanup(func() { sqlDB.Close() })
+	return models.NewStore(db2, dialect, models.Options{Now: f.clock.Now, Crypter: f.crypter})
 }

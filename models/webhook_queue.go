@@ -190,8 +190,17 @@ type sessionEventRow struct {
 	ProjectID, ProjectName, OrgID       string
 	OrgName, ClientIP                   string
 	CreatedAt, ExpiresAt                time.Time
+	LiveExpiresAt                       *time.Time // the live session's, when it lives
 	CancelingAt                         *time.Time
 	ConnectionCount                     int
+}
+
+// expiresAt is the session's current expiration.
+func (r *sessionEventRow) expiresAt() time.Time {
+	if r.LiveExpiresAt != nil {
+		return *r.LiveExpiresAt
+	}
+	return r.ExpiresAt
 }
 
 func (r *sessionEventRow) data() SessionEventData {
@@ -199,12 +208,16 @@ func (r *sessionEventRow) data() SessionEventData {
 		User: Party{ID: r.UserID, Name: r.UserName, Email: r.UserEmail}, Target: NamedRef{ID: r.TargetID, Name: r.TargetName},
 		Host: NamedRef{ID: r.HostID, Name: r.HostName}, Endpoint: r.Endpoint,
 		Project: NamedRef{ID: r.ProjectID, Name: r.ProjectName}, Org: NamedRef{ID: r.OrgID, Name: r.OrgName},
-		ClientIP: r.ClientIP, CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(), ConnectionCount: r.ConnectionCount}
+		ClientIP: r.ClientIP, CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.expiresAt().UTC(), ConnectionCount: r.ConnectionCount}
 }
 
-const sessionEventColumns = `session_id, state, termination_reason, user_id, user_name, user_email, target_id,
-	target_name, host_id, host_name, endpoint, project_id, project_name, org_id, org_name, client_ip, created_at,
-	expires_at, canceling_at, connection_count`
+// sessionEventColumns are a session event's columns: its warehouse row (w)
+// and, while the session lives, its current expiration (s: moved by
+// extensions and shortenings; the warehouse keeps the one it started with).
+const sessionEventColumns = `w.session_id, w.state, w.termination_reason, w.user_id, w.user_name, w.user_email, w.target_id,
+	w.target_name, w.host_id, w.host_name, w.endpoint, w.project_id, w.project_name, w.org_id, w.org_name, w.client_ip,
+	w.created_at, w.expires_at, s.expires_at AS live_expires_at, w.canceling_at, w.connection_count
+	FROM warehouse_sessions w LEFT JOIN sessions s ON s.id = w.session_id`
 
 // sessionEvents queues the webhook events of sessions that moved to state
 // (the warehouse hooks call it after recording the move): first connection
@@ -231,7 +244,7 @@ func (s *Store) sessionEvents(ctx context.Context, eventType string, ids []strin
 	}
 	for _, chunk := range chunks(ids, 500) {
 		var rows []sessionEventRow
-		if err := s.q(ctx).Raw("SELECT "+sessionEventColumns+" FROM warehouse_sessions WHERE session_id IN ? ORDER BY session_id",
+		if err := s.q(ctx).Raw("SELECT "+sessionEventColumns+" WHERE w.session_id IN ? ORDER BY w.session_id",
 			chunk).Scan(&rows).Error; err != nil {
 			return fmt.Errorf("session events: %w", err)
 		}
@@ -297,9 +310,9 @@ func (s *Store) QueueExpiringSessions(ctx context.Context) (int, error) {
 	}
 	now := s.now()
 	var rows []sessionEventRow
-	err = s.q(ctx).Raw("SELECT "+sessionEventColumns+` FROM warehouse_sessions WHERE session_id IN
+	err = s.q(ctx).Raw("SELECT "+sessionEventColumns+` WHERE w.session_id IN
 		(SELECT id FROM sessions WHERE state IN ('pending', 'active') AND expires_at > ? AND expires_at <= ?)
-		ORDER BY expires_at`, now, now.Add(time.Duration(maxLead)*time.Second)).Scan(&rows).Error
+		ORDER BY s.expires_at`, now, now.Add(time.Duration(maxLead)*time.Second)).Scan(&rows).Error
 	if err != nil {
 		return 0, fmt.Errorf("expiring sessions: %w", err)
 	}
@@ -322,7 +335,7 @@ func (s *Store) QueueExpiringSessions(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, r := range rows {
-		left := int(r.ExpiresAt.Sub(now).Seconds())
+		left := int(r.expiresAt().Sub(now).Seconds())
 		for _, ep := range eps {
 			if left > ep.ExpiringLead || done[[2]string{ep.ID, "expiring:" + r.SessionID}] {
 				continue

@@ -28,6 +28,7 @@ type delivery struct {
 	ID, Type, SessionID string
 	OK                  bool
 	Agent               string
+	Body                string
 }
 
 // receiver is a webhook endpoint written from docs/webhooks.md alone: it
@@ -147,7 +148,7 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if err := sameShape(r.example(p.Type), whole, p.Type); err != nil {
 		r.t.Errorf("payload of %s differs from docs/webhooks.md: %v\n%s", p.Type, err, body)
 	}
-	d := delivery{ID: id, Type: p.Type, SessionID: p.Data.SessionID, OK: !r.down.Load(), Agent: req.UserAgent()}
+	d := delivery{ID: id, Type: p.Type, SessionID: p.Data.SessionID, OK: !r.down.Load(), Agent: req.UserAgent(), Body: string(body)}
 	r.mu.Lock()
 	r.got = append(r.got, d)
 	r.mu.Unlock()

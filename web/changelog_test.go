@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"gatehouse/credlib"
+	"gatehouse/dbtest"
 	"gatehouse/models"
 )
 
@@ -96,5 +98,55 @@ func TestChangeLogPagesAndExports(t *testing.T) {
 	st, _, created := admin.post("/webhooks/new", url.Values{"name": {"sink"}, "url": {"https://sink.example.com/"}, "event_types": {"session.*", "change.role"}})
 	if st != http.StatusCreated || !strings.HasPrefix(testIDText(created, "webhook-secret"), "whsec_") {
 		t.Errorf("create webhook: %d %s", st, render(created))
+	}
+}
+
+// TestChangeHistoryLinksOnLibraryAndSessionPages: a credential library's
+// page and a session's page link to their own change history (the session
+// page only for readers of the change log).
+func TestChangeHistoryLinksOnLibraryAndSessionPages(t *testing.T) {
+	backend := credlib.New() // (never connected to: the library is only shown)
+	t.Cleanup(backend.Close)
+	a := newAppOn(t, dbtest.Open(t, models.SQLite, models.Options{CredentialBackend: backend}))
+	ctx := t.Context()
+	org, err := a.store.CreateScope(ctx, a.admin, models.GlobalScopeID, models.ScopeInput{Name: "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proj, err := a.store.CreateScope(ctx, a.admin, org.ID, models.ScopeInput{Name: "Databases"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := a.store.CreateCredentialStore(ctx, a.admin, proj.ID, models.CredentialStoreInput{Name: "Vault"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lib, err := a.store.CreateCredentialLibrary(ctx, a.admin, cs.ID, models.CredentialLibraryInput{Type: models.LibraryPostgres,
+		Name: "Roles", URL: "postgres://admin@db.example.com:5432/postgres", Password: "secret-pw",
+		UsernameTemplate: models.DefaultUsernameTemplate, GrantRoles: "readers", CreationStatements: models.DefaultCreationStatements,
+		RevocationStatements: models.DefaultRevocationStatements})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, err := a.store.CreateTarget(ctx, a.admin, proj.ID, models.TargetInput{Name: "db", Address: "10.0.0.1", DefaultPort: 5432,
+		SessionMaxSeconds: 3600, SessionConnectionLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := a.store.StartSession(ctx, a.admin, models.StartSessionInput{TargetID: tg.ID, ClientIP: "192.0.2.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := a.login("admin", "password")
+	for _, res := range []struct{ page, id string }{{"/credential-libraries/" + lib.ID, lib.ID}, {"/sessions/" + st.Session.ID, st.Session.ID}} {
+		code, doc := admin.get(res.page)
+		link := byTestID(doc, "change-history")
+		if code != http.StatusOK || link == nil {
+			t.Errorf("%s (%d): no change history link", res.page, code)
+			continue
+		}
+		if attr(link, "href") != "/change-log?resource="+url.QueryEscape(res.id) {
+			t.Errorf("%s: change history link %s", res.page, render(link))
+		}
 	}
 }

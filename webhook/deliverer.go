@@ -34,8 +34,10 @@ type Deliverer struct {
 	Store  Store
 	Client *http.Client
 	Logger *slog.Logger
-	// Timeout is the client's per-request timeout; a claim's lease is a
-	// little longer, so a crash mid-request frees the delivery soon.
+	// Timeout bounds each request (Send enforces it whatever the
+	// Client's own timeout). A claimed batch's lease covers sending the
+	// whole batch at that bound plus LeaseMargin (see Lease), so no other
+	// instance takes a delivery this one is still sending.
 	Timeout time.Duration
 	// Interval is how often the queue is polled without a wake-up
 	// (default 1 s); Batch how many deliveries are claimed at once
@@ -127,7 +129,7 @@ func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
 	d.init()
 	n := 0
 	for ctx.Err() == nil {
-		jobs, err := d.Store.ClaimWebhookDeliveries(ctx, d.Batch, d.Timeout+10*time.Second)
+		jobs, err := d.Store.ClaimWebhookDeliveries(ctx, d.Batch, d.Lease())
 		if err != nil || len(jobs) == 0 {
 			return n, err
 		}
@@ -155,10 +157,27 @@ func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// LeaseMargin is what a claim's lease adds to the time its batch may take
+// to send: the time to record the results.
+const LeaseMargin = 10 * time.Second
+
+// Lease is how long a claim of Batch deliveries is held: they are sent
+// Parallel at a time, each within Timeout, so the last one is answered
+// within ceil(Batch/Parallel)·Timeout; LeaseMargin more records the
+// results. (A crash frees the claimed deliveries after as long.)
+func (d *Deliverer) Lease() time.Duration {
+	d.init()
+	rounds := (d.Batch + d.Parallel - 1) / d.Parallel
+	return time.Duration(rounds)*d.Timeout + LeaseMargin
+}
+
 // Send makes one attempt of a delivery: a signed POST of its payload (or
-// its Slack-compatible form); any 2xx answer is a success.
+// its Slack-compatible form), ended after Timeout (a failure), reading at
+// most MaxResponseBytes of the answer; any 2xx answer is a success.
 func (d *Deliverer) Send(ctx context.Context, job *models.WebhookJob) models.WebhookAttempt {
 	d.init()
+	ctx, cancel := context.WithTimeout(ctx, d.Timeout)
+	defer cancel()
 	body := []byte(job.Payload)
 	if job.Format == models.WebhookFormatSlack {
 		body = SlackBody(job.Payload)

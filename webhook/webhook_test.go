@@ -1,6 +1,7 @@
 package webhook_test
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/models"
 	"gatehouse/webhook"
 )
 
@@ -81,6 +83,87 @@ func TestForbiddenRanges(t *testing.T) {
 		err := webhook.CheckDial(addr)
 		if (err != nil) != refused {
 			t.Errorf("%s: refused=%v, want %v", addr, err != nil, refused)
+		}
+	}
+}
+
+// clockStore is the deliverer's Store for tests of Send alone, which only
+// reads the time (the queue is tested with real databases in models).
+type clockStore struct{ webhook.Store }
+
+func (clockStore) Now() time.Time { return time.Now() }
+
+func job(url string) *models.WebhookJob {
+	return &models.WebhookJob{WebhookDelivery: models.WebhookDelivery{MessageID: "msg_test", Payload: `{"type":"session.started"}`},
+		URL: url, Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
+}
+
+// sendWithin runs d.Send and fails the test if it does not return within
+// a generous bound.
+func sendWithin(t *testing.T, d *webhook.Deliverer, j *models.WebhookJob) models.WebhookAttempt {
+	t.Helper()
+	done := make(chan models.WebhookAttempt, 1)
+	go func() { done <- d.Send(context.Background(), j) }()
+	select {
+	case at := <-done:
+		return at
+	case <-time.After(5 * time.Second):
+		t.Fatal("Send did not return within 5 s")
+		return models.WebhookAttempt{}
+	}
+}
+
+// TestSendTimeout: a receiver that never answers is a failed attempt
+// after the timeout, both through the client's own timeout and through the
+// deliverer's Timeout when the client has none (the lease relies on it).
+func TestSendTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	for name, client := range map[string]*http.Client{
+		"client timeout":    webhook.NewClient(true, 300*time.Millisecond),
+		"no client timeout": {},
+	} {
+		d := &webhook.Deliverer{Store: clockStore{}, Client: client, Timeout: 300 * time.Millisecond}
+		at := sendWithin(t, d, job(srv.URL))
+		if at.OK || at.Error == "" || at.Status != 0 {
+			t.Errorf("%s: attempt %+v, want a failure without a status", name, at)
+		}
+	}
+	d := &webhook.Deliverer{Timeout: 10 * time.Second, Batch: 64, Parallel: 8}
+	if got, want := d.Lease(), 8*10*time.Second+webhook.LeaseMargin; got != want {
+		t.Errorf("lease %s, want %s (eight rounds of the timeout, plus the margin)", got, want)
+	}
+}
+
+// TestSendResponseCap: at most MaxResponseBytes of an answer is read, even
+// of one that never ends.
+func TestSendResponseCap(t *testing.T) {
+	chunk := []byte(strings.Repeat("x", 4096))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		limit := 1 << 20 // 1 MiB, or without end
+		if r.URL.Path == "/endless" {
+			limit = -1
+		}
+		for n := 0; limit < 0 || n < limit; n += len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return // the client hung up
+			}
+		}
+	}))
+	defer srv.Close()
+	d := &webhook.Deliverer{Store: clockStore{}, Client: webhook.NewClient(true, 30*time.Second), Timeout: 30 * time.Second}
+	for _, path := range []string{"/big", "/endless"} {
+		at := sendWithin(t, d, job(srv.URL+path))
+		if !at.OK || at.Status != 200 || len(at.Response) != webhook.MaxResponseBytes {
+			t.Errorf("%s: OK=%v status %d, %d bytes read, want 200 and %d", path, at.OK, at.Status, len(at.Response), webhook.MaxResponseBytes)
 		}
 	}
 }

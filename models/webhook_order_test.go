@@ -1,0 +1,82 @@
+package models_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"gatehouse/models"
+)
+
+// TestWebhookTerminationOrder: a session that ends with a connection open
+// reports its last connection_closed before terminated, on every path
+// that ends it: canceled then closed by the worker (the close path, and on
+// Postgres its one-statement form), expired with the connection open, and
+// canceled then expired with the connection still open (session moves).
+func TestWebhookTerminationOrder(t *testing.T) {
+	eachSessionDB(t, func(t *testing.T, f *sessionFixture) {
+		ctx := context.Background()
+		rec := newReceiver(t)
+		rec.hook(t, f, "Sessions", "session.canceled", "session.connection_closed", "session.terminated")
+		d := newDeliverer(f.store)
+		// open starts a session with one connection open.
+		open := func() (sessionID, connectionID string) {
+			t.Helper()
+			st := f.start(t)
+			adm, err := f.store.AdmitConnection(ctx, models.AdmitInput{Token: st.Token, ClientAddr: "192.0.2.1:5000", UserIP: "192.0.2.1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.store.ConnectionConnected(ctx, adm.Connection.ID, "10.0.0.1:5432"); err != nil {
+				t.Fatal(err)
+			}
+			return st.Session.ID, adm.Connection.ID
+		}
+		cancel := func(sid string) {
+			t.Helper()
+			if _, err := f.store.CancelSession(ctx, f.admin, sid); err != nil {
+				t.Fatal(err)
+			}
+		}
+		canceled, closed, terminated := models.EventSessionCanceled, models.EventSessionConnectionClosed, models.EventSessionTerminated
+		want := map[string][]string{}
+
+		// Canceled, then the worker reports the connection closed.
+		sid, cid := open()
+		cancel(sid)
+		if err := f.store.ConnectionClosed(ctx, cid, 10, 20, "canceled"); err != nil {
+			t.Fatal(err)
+		}
+		want[sid] = []string{canceled, closed, terminated}
+		// The same through the batch form the workers use.
+		sid, cid = open()
+		cancel(sid)
+		if _, err := f.store.ConnectionsClosed(ctx, []models.ConnectionEnd{{ConnectionID: cid, BytesUp: 1, Reason: "canceled"}}); err != nil {
+			t.Fatal(err)
+		}
+		want[sid] = []string{canceled, closed, terminated}
+		// Expired with the connection open: the sweep closes it.
+		expiring, _ := open()
+		want[expiring] = []string{closed, terminated}
+		// Canceled, the connection never reported closed, then expired.
+		stuck, _ := open()
+		cancel(stuck)
+		want[stuck] = []string{canceled, closed, terminated}
+		f.clock.Add(2 * time.Hour) // past the target's one-hour sessions
+		if _, err := f.store.SweepSessions(ctx); err != nil {
+			t.Fatal(err)
+		}
+
+		drain(t, d)
+		got := map[string][]string{}
+		for _, g := range rec.deliveries() {
+			got[g.SessionID] = append(got[g.SessionID], g.Type)
+		}
+		for sid, w := range want {
+			if !slices.Equal(got[sid], w) {
+				t.Errorf("session %s: events %v, want %v", sid, got[sid], w)
+			}
+		}
+	})
+}
