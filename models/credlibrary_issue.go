@@ -340,26 +340,40 @@ type SSHCertificate struct {
 func (SSHCertificate) TableName() string { return "ssh_certificates" }
 
 // SSHCAPublicKey returns an SSH library's CA public key (authorized_keys
-// format). It is public: no actor (hosts fetch it). ErrNotFound for any
-// other id.
+// format), also after the library was deleted (deleted_ssh_cas). It is
+// public: no actor (hosts fetch it). ErrNotFound for any other id.
 func (s *Store) SSHCAPublicKey(ctx context.Context, libraryID string) (string, error) {
-	var keys []string
-	if err := s.q(ctx).Table("credential_libraries").Where("id = ? AND type = ?", libraryID, LibrarySSHCert).
-		Pluck("public_key", &keys).Error; err != nil {
-		return "", fmt.Errorf("ssh library %s: %w", libraryID, err)
+	key, _, err := s.sshCA(ctx, libraryID)
+	return key, err
+}
+
+// sshCA returns an SSH library's CA public key and whether the library
+// was deleted.
+func (s *Store) sshCA(ctx context.Context, libraryID string) (key string, deleted bool, err error) {
+	var keys []struct {
+		PublicKey string
+		Deleted   bool
+	}
+	err = s.q(ctx).Raw(`SELECT public_key, false AS deleted FROM credential_libraries WHERE id = ? AND type = ?
+		UNION ALL SELECT public_key, true AS deleted FROM deleted_ssh_cas WHERE library_id = ?`, libraryID, LibrarySSHCert, libraryID).
+		Scan(&keys).Error
+	if err != nil {
+		return "", false, fmt.Errorf("ssh library %s: %w", libraryID, err)
 	}
 	if len(keys) == 0 {
-		return "", fmt.Errorf("ssh library %s: %w", libraryID, ErrNotFound)
+		return "", false, fmt.Errorf("ssh library %s: %w", libraryID, ErrNotFound)
 	}
-	return keys[0], nil
+	return keys[0].PublicKey, keys[0].Deleted, nil
 }
 
 // SSHRevocationList returns the OpenSSH KRL of an SSH library: the serials
 // of its certificates whose session ended before their validity did (the
-// expired ones drop out). It is public, like the CA key: sshd hosts fetch
-// it for RevokedKeys. Its version is the time it was made (Unix seconds).
+// expired ones drop out). Once the library is deleted, the KRL revokes
+// its CA key itself, so that every certificate it signed is refused. It is
+// public, like the CA key: sshd hosts fetch it for RevokedKeys. Its
+// version is the time it was made (Unix seconds).
 func (s *Store) SSHRevocationList(ctx context.Context, libraryID string) ([]byte, error) {
-	pub, err := s.SSHCAPublicKey(ctx, libraryID)
+	pub, deleted, err := s.sshCA(ctx, libraryID)
 	if err != nil {
 		return nil, err
 	}
@@ -377,7 +391,7 @@ func (s *Store) SSHRevocationList(ctx context.Context, libraryID string) ([]byte
 	if err != nil {
 		return nil, err
 	}
-	return be.KRL(pub, us, uint64(now.Unix()), now)
+	return be.KRL(pub, us, deleted, uint64(now.Unix()), now)
 }
 
 // sessionCertificates lists the certificates signed for a session.

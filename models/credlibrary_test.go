@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+
 	"gatehouse/credlib"
 	"gatehouse/dbtest"
 	"gatehouse/models"
@@ -730,4 +732,70 @@ func TestStoreLibraries(t *testing.T) {
 			t.Errorf("page 2 of 2: total %d, items %+v", page.Total, page.Items)
 		}
 	})
+}
+
+// TestDeletedSSHLibraryRevokesItsCA: once an SSH library is gone (deleted
+// itself, or with its store, or with its project), its CA public key and
+// its KRL are still served for its id, and the KRL revokes the CA key
+// itself, so that every certificate it signed is refused; the serials of
+// the canceled session's certificate stay listed too.
+func TestDeletedSSHLibraryRevokesItsCA(t *testing.T) {
+	dir := t.TempDir()
+	if err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, "id")).Run(); err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := os.ReadFile(filepath.Join(dir, "id.pub"))
+	for _, how := range []string{"library", "store", "project"} {
+		t.Run(how, func(t *testing.T) {
+			eachSessionDB(t, func(t *testing.T, f *sessionFixture) {
+				ctx := context.Background()
+				if err := f.store.AddTargetLibrarySources(ctx, f.admin, f.target, []string{f.library}); err != nil {
+					t.Fatal(err)
+				}
+				caPub, err := f.store.SSHCAPublicKey(ctx, f.library)
+				if err != nil {
+					t.Fatal(err)
+				}
+				st := f.start(t)
+				signed, err := f.store.SignSessionSSHKey(ctx, f.alice, st.Session.ID, string(pub))
+				if err != nil || len(signed) != 1 {
+					t.Fatalf("sign: %v %+v", err, signed)
+				}
+				switch how {
+				case "library":
+					err = f.store.DeleteCredentialLibrary(ctx, f.admin, f.library)
+				case "store":
+					err = f.store.DeleteCredentialStore(ctx, f.admin, f.credStore)
+				case "project":
+					err = f.store.DeleteScope(ctx, f.admin, f.project)
+				}
+				if err != nil {
+					t.Fatalf("delete the %s: %v", how, err)
+				}
+				if got, err := f.store.SSHCAPublicKey(ctx, f.library); err != nil || got != caPub {
+					t.Fatalf("CA key after deleting the %s: %v %q", how, err, got)
+				}
+				krl, err := f.store.SSHRevocationList(ctx, f.library)
+				if err != nil {
+					t.Fatalf("KRL after deleting the %s: %v", how, err)
+				}
+				_, serials, keys, err := credlib.ParseKRL(krl)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ca, _, _, _, _ := ssh.ParseAuthorizedKey([]byte(caPub))
+				if len(keys) != 1 || string(keys[0]) != string(ca.Marshal()) {
+					t.Fatalf("the KRL after deleting the %s does not revoke the CA key: %d keys", how, len(keys))
+				}
+				if len(serials) != 1 {
+					t.Fatalf("serials after deleting the %s: %v", how, serials)
+				}
+				f.clock.Add(3 * time.Hour) // every certificate expired: the CA stays revoked
+				krl, _ = f.store.SSHRevocationList(ctx, f.library)
+				if _, serials, keys, _ = credlib.ParseKRL(krl); len(keys) != 1 || len(serials) != 0 {
+					t.Fatalf("later KRL: %d keys, serials %v", len(keys), serials)
+				}
+			})
+		})
+	}
 }
