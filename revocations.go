@@ -57,7 +57,7 @@ func revocationLoop(ctx context.Context, store *models.Store, kick revocationKic
 			if r.Revoked > 0 {
 				log.Info("credentials revoked", "count", r.Revoked)
 			}
-			if r.Revoked+len(r.Failures) == 0 {
+			if r.Revoked+len(r.Failures)+r.Released == 0 {
 				break
 			}
 		}

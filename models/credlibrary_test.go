@@ -569,7 +569,7 @@ func drainRevocations(tb testing.TB, stores ...*models.Store) []int {
 					tb.Error(err)
 					return
 				}
-				if res.Revoked+len(res.Failures) == 0 {
+				if res.Revoked+len(res.Failures)+res.Released == 0 {
 					return
 				}
 				total[i] += res.Revoked
@@ -797,5 +797,111 @@ func TestDeletedSSHLibraryRevokesItsCA(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// slowBackend takes delay over each revocation (within its context).
+type slowBackend struct {
+	*countingBackend
+	delay time.Duration
+}
+
+func (b *slowBackend) DropPostgresRole(ctx context.Context, conn models.PostgresConn, role, sql string) error {
+	select {
+	case <-time.After(b.delay):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return b.countingBackend.DropPostgresRole(ctx, conn, role, sql)
+}
+
+// TestRevocationLeaseTakeover: a pass whose revocations are slow holds more
+// rows than it can revoke inside its lease. It starts none once its time is
+// up and releases them; a second instance polling all along takes them (and
+// takes nothing the first is working): every role is revoked exactly once,
+// and each revocation counts one attempt.
+func TestRevocationLeaseTakeover(t *testing.T) {
+	ctx := context.Background()
+	f := newSessionFixture(t, models.Postgres, models.SessionOptions{})
+	pg := dbtest.NewPGTarget(t)
+	f.attachLibrary(t, pgLibraryInput(pg, "shared"))
+	const n = 10
+	var roles []string
+	for range n {
+		roles = append(roles, minted(t, f.start(t), models.CredentialPostgresRole).Username)
+	}
+	if err := f.store.Transact(ctx, func(tx *models.Store) error {
+		_, err := tx.CancelSessionsOf(ctx, acl.Resource{Type: "target", ID: f.target})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	be := &slowBackend{countingBackend: &countingBackend{LibraryBackend: credlib.New(), dropped: map[string]int{}}, delay: 400 * time.Millisecond}
+	// Real time: a lease of 3 s, revocations of 0.4 s one at a time, so the
+	// first pass's 10 rows (4 s) would outlive its lease.
+	opts := models.RevocationOptions{Lease: 3 * time.Second, Timeout: time.Second, Batch: n, Parallel: 1}
+	first := models.NewStore(f.store.DB(), models.Postgres, models.Options{Now: time.Now, Crypter: f.crypter, CredentialBackend: be, Revocations: opts})
+	second := models.NewStore(f.store.DB(), models.Postgres, models.Options{Now: time.Now, Crypter: f.crypter, CredentialBackend: be, Revocations: opts})
+	claimed := make(chan struct{})
+	var firstRes models.RevocationResult
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		var err error
+		if firstRes, err = first.WorkRevocations(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	// The second instance starts once the first holds every row.
+	waitRows := func(cond string) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			var k int64
+			if err := f.store.DB().Table("credential_revocations").Where(cond).Count(&k).Error; err != nil {
+				t.Fatal(err)
+			}
+			if k == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("not within 10 s: %s", cond)
+			}
+		}
+	}
+	waitRows("lease_until IS NOT NULL OR state = 'revoked'")
+	close(claimed)
+	secondRevoked := 0
+	wg.Go(func() {
+		<-claimed
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			res, err := second.WorkRevocations(ctx)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			secondRevoked += res.Revoked
+			var left int64
+			_ = f.store.DB().Table("credential_revocations").Where("state <> 'revoked'").Count(&left).Error
+			if left == 0 && res.Revoked+len(res.Failures) == 0 {
+				return
+			}
+		}
+	})
+	wg.Wait()
+	if firstRes.Revoked == 0 || firstRes.Revoked == n || firstRes.Released == 0 || secondRevoked != n-firstRes.Revoked {
+		t.Fatalf("first pass revoked %d, released %d; second instance revoked %d", firstRes.Revoked, firstRes.Released, secondRevoked)
+	}
+	for _, r := range roles {
+		if be.dropped[r] != 1 {
+			t.Fatalf("role %s dropped %d times", r, be.dropped[r])
+		}
+	}
+	var attempts []int
+	if err := f.store.DB().Table("credential_revocations").Where("state = 'revoked'").Pluck("attempts", &attempts).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range attempts {
+		if a != 1 || len(attempts) != n {
+			t.Fatalf("attempts: %v (want %d × 1)", attempts, n)
+		}
 	}
 }
