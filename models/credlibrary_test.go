@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -904,4 +905,89 @@ func TestRevocationLeaseTakeover(t *testing.T) {
 			t.Fatalf("attempts: %v (want %d × 1)", attempts, n)
 		}
 	}
+}
+
+// TestSessionMoveMovesCredentialValidity: extending a session moves its
+// Postgres role's VALID UNTIL at the real server (after commit, by the
+// loop's pass) and the recorded facts; certificates signed afterwards end
+// at the new expiration (plus the skew). Shortening moves them back.
+func TestSessionMoveMovesCredentialValidity(t *testing.T) {
+	eachSessionDB(t, func(t *testing.T, f *sessionFixture) {
+		ctx := context.Background()
+		pg := dbtest.NewPGTarget(t)
+		f.attachLibrary(t, pgLibraryInput(pg, "reporting"))
+		if err := f.store.AddTargetLibrarySources(ctx, f.admin, f.target, []string{f.library}); err != nil {
+			t.Fatal(err)
+		}
+		st := f.start(t)
+		c := minted(t, st, models.CredentialPostgresRole)
+		super, err := sql.Open("pgx", pg.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer super.Close()
+		validUntil := func() time.Time {
+			t.Helper()
+			var v time.Time
+			if err := super.QueryRow("SELECT rolvaliduntil FROM pg_roles WHERE rolname = $1", c.Username).Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		facts := func() time.Time {
+			t.Helper()
+			var raw string
+			if err := f.store.DB().Raw("SELECT facts FROM session_credentials WHERE credential_id = ?", c.ID).Scan(&raw).Error; err != nil {
+				t.Fatal(err)
+			}
+			var v struct {
+				ValidBefore time.Time `json:"valid_before"`
+			}
+			_ = json.Unmarshal([]byte(raw), &v)
+			return v.ValidBefore
+		}
+		if v := validUntil(); !v.Equal(st.Session.ExpiresAt) {
+			t.Fatalf("VALID UNTIL at start: %s want %s", v, st.Session.ExpiresAt)
+		}
+		dir := t.TempDir()
+		if err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, "id")).Run(); err != nil {
+			t.Fatal(err)
+		}
+		pub, _ := os.ReadFile(filepath.Join(dir, "id.pub"))
+		move := func(what string, want time.Time) {
+			t.Helper()
+			applied, fails, err := f.store.WorkCredentialValidity(ctx)
+			if err != nil || applied != 1 || len(fails) != 0 {
+				t.Fatalf("%s: applied %d, failures %+v, %v", what, applied, fails, err)
+			}
+			if v := validUntil(); !v.Equal(want) {
+				t.Fatalf("%s: VALID UNTIL %s want %s", what, v, want)
+			}
+			if v := facts(); !v.Equal(want) {
+				t.Fatalf("%s: facts say %s want %s", what, v, want)
+			}
+			signed, err := f.store.SignSessionSSHKey(ctx, f.alice, st.Session.ID, string(pub))
+			if err != nil || len(signed) != 1 || !signed[0].ValidBefore.Equal(want.Add(time.Minute)) {
+				t.Fatalf("%s: certificate signed after: %v %+v", what, err, signed)
+			}
+			if applied, _, _ := f.store.WorkCredentialValidity(ctx); applied != 0 {
+				t.Fatalf("%s: applied again: %d", what, applied)
+			}
+		}
+		if err := f.store.DB().Exec("UPDATE sessions SET extension_max_seconds = 7200 WHERE id = ?", st.Session.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Add(time.Second)
+		out, err := f.store.ExtendSession(ctx, f.alice, st.Session.ID, models.ExtendSessionInput{By: "30m"})
+		if err != nil || out.Session == nil {
+			t.Fatalf("extend: %v %+v", err, out)
+		}
+		move("extended", out.Session.ExpiresAt)
+		to := f.clock.Now().Add(10 * time.Minute).Truncate(time.Minute)
+		short, err := f.store.ShortenSession(ctx, f.admin, st.Session.ID, models.ShortenInput{ExpiresAt: to.Format("2006-01-02T15:04")})
+		if err != nil {
+			t.Fatalf("shorten: %v", err)
+		}
+		move("shortened", short.ExpiresAt)
+	})
 }
