@@ -65,7 +65,7 @@ func (s *Store) moveCredentialValidity(ctx context.Context, sessionID string, fr
 // validityChange is a Postgres role whose VALID UNTIL is to move.
 type validityChange struct {
 	SessionID, CredentialID, Purpose, LibraryID, Secret, Facts string
-	ValidUntilWanted                                          time.Time
+	ValidUntilWanted                                           time.Time
 }
 
 // WorkCredentialValidity applies the wanted VALID UNTIL of Postgres roles
