@@ -237,6 +237,11 @@ func (s *Store) signSSH(ctx context.Context, sess *Session, publicKey string, re
 		if err != nil {
 			return nil, fmt.Errorf("record certificate: %w", err)
 		}
+		if err := s.warehouseCertificate(ctx, SSHCertificate{LibraryID: c.LibraryID, Serial: int64(serial), SessionID: sess.ID,
+			CredentialID: c.CredentialID, KeyID: keyID, Principals: strings.Join(facts.Principals, ","), Fingerprint: ssh.FingerprintSHA256(pk),
+			ValidAfter: facts.ValidAfter, ValidBefore: facts.ValidBefore, SignedAt: now}); err != nil {
+			return nil, err
+		}
 		vb := facts.ValidBefore
 		out = append(out, IssuedCredential{ID: c.CredentialID, Name: c.Name, Type: c.Type, Purpose: c.Purpose, StoreID: c.StoreID,
 			LibraryID: c.LibraryID, Source: c.Source, Username: facts.Principals[0], Principals: facts.Principals,
@@ -392,6 +397,40 @@ func (s *Store) SSHRevocationList(ctx context.Context, libraryID string) ([]byte
 		return nil, err
 	}
 	return be.KRL(pub, us, deleted, uint64(now.Unix()), now)
+}
+
+// warehouseCertificate records a signed certificate's non-secret facts in
+// the warehouse (append-only: never deleted or rewritten), when the
+// session has its snapshot there.
+func (s *Store) warehouseCertificate(ctx context.Context, c SSHCertificate) error {
+	var n int64
+	if err := s.q(ctx).Table("warehouse_sessions").Where("session_id = ?", c.SessionID).Count(&n).Error; err != nil {
+		return fmt.Errorf("warehouse session %s: %w", c.SessionID, err)
+	}
+	if n == 0 {
+		return nil
+	}
+	err := s.q(ctx).Exec(`INSERT INTO warehouse_ssh_certificates (library_id, serial, session_id, credential_id, key_id, principals,
+		fingerprint, valid_after, valid_before, signed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.LibraryID, c.Serial, c.SessionID,
+		c.CredentialID, c.KeyID, c.Principals, c.Fingerprint, c.ValidAfter, c.ValidBefore, c.SignedAt).Error
+	if err != nil {
+		return fmt.Errorf("warehouse certificate: %w", err)
+	}
+	return nil
+}
+
+// historyCertificates lists the certificates signed for a session as the
+// warehouse recorded them, each revoked when its credential was.
+func (s *Store) historyCertificates(ctx context.Context, sessionID string) ([]SSHCertificate, error) {
+	var out []SSHCertificate
+	err := s.q(ctx).Raw(`SELECT c.library_id, c.serial, c.session_id, c.credential_id, c.key_id, c.principals, c.fingerprint,
+		c.valid_after, c.valid_before, c.signed_at, r.revoked_at FROM warehouse_ssh_certificates c
+		LEFT JOIN warehouse_credential_revocations r ON r.session_id = c.session_id AND r.credential_id = c.credential_id
+		WHERE c.session_id = ? ORDER BY c.signed_at, c.serial`, sessionID).Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("history certificates of %s: %w", sessionID, err)
+	}
+	return out, nil
 }
 
 // sessionCertificates lists the certificates signed for a session.

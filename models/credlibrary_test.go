@@ -651,6 +651,24 @@ func TestSSHLibrarySessions(t *testing.T) {
 				t.Fatalf("audit record: %+v", ref)
 			}
 		}
+		// The certificate's facts are in the warehouse, append-only: the
+		// record keeps them when the operational rows are gone.
+		for _, q := range []string{"DELETE FROM warehouse_ssh_certificates", "UPDATE warehouse_ssh_certificates SET principals = 'mallory'"} {
+			if err := f.store.DB().Exec(q).Error; err == nil {
+				t.Fatalf("%s: the warehouse took it", q)
+			}
+		}
+		if err := f.store.DB().Exec("DELETE FROM ssh_certificates").Error; err != nil {
+			t.Fatal(err)
+		}
+		if rec, err = f.store.GetHistorySession(ctx, f.admin, st.Session.ID); err != nil {
+			t.Fatal(err)
+		}
+		x := rec.Certificates
+		if len(x) != 1 || uint64(x[0].Serial) != serial || x[0].Principals != "alice" || x[0].CredentialID != c.ID || x[0].RevokedAt == nil ||
+			!x[0].ValidBefore.Equal(st.Session.ExpiresAt.Add(time.Minute)) || !x[0].ValidAfter.Equal(st.Session.CreatedAt.Add(-time.Minute)) {
+			t.Fatalf("warehouse certificates: %+v", x)
+		}
 		f.clock.Add(2 * time.Hour)
 		if s := krlSerials(); len(s) != 0 {
 			t.Fatalf("KRL after the validity: %v", s)
