@@ -24,7 +24,7 @@ type RevocationOptions struct {
 	// (default 5 min).
 	RetryBase, RetryMax time.Duration
 	// Lease is how long a claimed revocation is left to the pass that
-	// claimed it (default 2 min; at least twice Timeout); a crashed
+	// claimed it (default 2 min; at least 3×Timeout); a crashed
 	// instance's claims are taken again after it. A pass starts no
 	// revocation later than Lease - 2×Timeout after its claim, so that
 	// every revocation it started is done and recorded inside its lease;
@@ -84,8 +84,8 @@ func (o RevocationOptions) norm() RevocationOptions {
 	if o.Lease <= 0 {
 		o.Lease = 2 * time.Minute
 	}
-	if o.Lease < 2*o.Timeout {
-		o.Lease = 2 * o.Timeout
+	if o.Lease < 3*o.Timeout { // leaves a pass at least Timeout to start revocations
+		o.Lease = 3 * o.Timeout
 	}
 	if o.Batch <= 0 {
 		o.Batch = 200
