@@ -278,8 +278,9 @@ func (s *sshd) ssh(keyDir, user string) (string, error) {
 // library's CA and reads its KRL. `ssh` run by `gatehouse connect --exec`
 // through the tunnel logs in with the certificate signed for connect's
 // ephemeral key; after the session is canceled the same certificate is
-// refused (KRL), and a certificate of a session that expired is refused
-// (validity).
+// refused (KRL), a certificate of a session that expired is refused
+// (validity), and once the library is deleted its KRL revokes the CA key:
+// a certificate whose serial is not listed is refused too.
 func TestSSHCertificateThroughConnect(t *testing.T) {
 	me, err := user.Current()
 	must(t, err)
@@ -341,5 +342,39 @@ func TestSSHCertificateThroughConnect(t *testing.T) {
 	}
 	if o, err := s.ssh(keep2, me.Username); err == nil || strings.Contains(o, "logged-in-ok") {
 		t.Fatalf("the expired session's certificate still logs in: %s", o)
+	}
+
+	// Deleting the library: its KRL is still served for its id and revokes
+	// the CA key itself, so that sshd refuses every certificate it signed.
+	must(t, w.store.DB().Exec("UPDATE targets SET session_max_seconds = 3600 WHERE name = 'echo'").Error)
+	_, tok3 := startSession(t, c, app)
+	keep3 := t.TempDir()
+	out = &syncBuffer{}
+	if err := run(context.Background(), []string{"connect", "--addr", app.URL, "--token", tok3, "--keep-session", "--exec", "sh", "--", "-c",
+		`cp "$GATEHOUSE_SSH_KEY" "$GATEHOUSE_SSH_CERT" ` + keep3 + `/`}, func(string) string { return "" }, out, errOut); err != nil {
+		t.Fatalf("connect: %v\n%s\n%s", err, out, errOut)
+	}
+	if o, err := s.ssh(keep3, me.Username); err != nil || !strings.Contains(o, "logged-in-ok") {
+		t.Fatalf("third session's certificate: %v %s", err, o)
+	}
+	must(t, w.store.DeleteCredentialLibrary(context.Background(), w.admin, w.Library))
+	// The session was canceled with the library, so its serial is listed;
+	// drop it from the list to show that the CA key alone refuses it.
+	must(t, w.store.DB().Exec("UPDATE ssh_certificates SET revoked_at = NULL").Error)
+	if serials := s.fetchKRL(t, app.URL, w.Library); len(serials) != 0 {
+		t.Fatalf("KRL of the deleted library lists serials: %v", serials)
+	}
+	if o, err := s.ssh(keep3, me.Username); err == nil || strings.Contains(o, "logged-in-ok") {
+		t.Fatalf("a certificate of the deleted library still logs in: %s", o)
+	}
+	if o, _ := exec.Command("ssh-keygen", "-Q", "-f", s.KRLFile, filepath.Join(keep3, "id_ed25519-cert.pub")).CombinedOutput(); !strings.Contains(string(o), "REVOKED") {
+		t.Fatalf("ssh-keygen -Q after deleting the library: %s", o)
+	}
+	resp, err := http.Get(app.URL + "/credential-libraries/" + w.Library + "/ca.pub")
+	must(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(body)) != strings.TrimSpace(caPub) {
+		t.Fatalf("ca.pub of the deleted library: %d %s", resp.StatusCode, body)
 	}
 }

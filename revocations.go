@@ -22,7 +22,8 @@ func (k revocationKick) kick() {
 
 // revocationLoop works the queue of pending credential revocations at
 // start (work left by a previous run), when kicked, and every interval
-// (retries come due), until ctx ends. Outcomes are counted in the metrics
+// (retries come due), then moves the VALID UNTIL of roles whose session's
+// expiration moved, until ctx ends. Outcomes are counted in the metrics
 // (gatehouse_credential_revocations_total{outcome="revoked"|"failed"}) and
 // failures logged.
 func revocationLoop(ctx context.Context, store *models.Store, kick revocationKick, interval time.Duration, m *metrics.Registry, log *slog.Logger) error {
@@ -57,8 +58,22 @@ func revocationLoop(ctx context.Context, store *models.Store, kick revocationKic
 			if r.Revoked > 0 {
 				log.Info("credentials revoked", "count", r.Revoked)
 			}
-			if r.Revoked+len(r.Failures) == 0 {
+			if r.Revoked+len(r.Failures)+r.Released == 0 {
 				break
+			}
+		}
+		// Roles whose session's expiration moved: their VALID UNTIL follows.
+		if n, fails, err := store.WorkCredentialValidity(ctx); err != nil {
+			if ctx.Err() == nil {
+				log.Warn("credential validity", "error", err)
+			}
+		} else {
+			for _, f := range fails {
+				log.Warn("moving a role's VALID UNTIL failed; retrying at the next pass", "session", f.SessionID,
+					"credential", f.CredentialID, "role", f.Subject, "error", f.Err)
+			}
+			if n > 0 {
+				log.Info("role validity moved with its session", "count", n)
 			}
 		}
 		select {

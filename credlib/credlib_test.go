@@ -146,7 +146,7 @@ func TestCertificateAndKRL(t *testing.T) {
 		}
 	}
 	check := func(serials []uint64) string {
-		krl, err := b.KRL(caPub, serials, 7, now)
+		krl, err := b.KRL(caPub, serials, false, 7, now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,7 +166,23 @@ func TestCertificateAndKRL(t *testing.T) {
 	if out := check(nil); !strings.Contains(out, ": ok") {
 		t.Fatalf("empty KRL: %s", out)
 	}
-	krl, _ := b.KRL(caPub, []uint64{9, 4242, 9}, 1, now)
+	// A deleted library's KRL revokes the CA key: every certificate it
+	// signed is refused, whatever its serial.
+	krl, err := b.KRL(caPub, nil, true, 8, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(dir, "krl-ca")
+	if err := os.WriteFile(f, krl, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := exec.Command("ssh-keygen", "-Q", "-f", f, certFile).CombinedOutput(); !strings.Contains(string(out), "REVOKED") {
+		t.Fatalf("a KRL revoking the CA key lets its certificate through: %s", out)
+	}
+	if _, _, keys, err := credlib.ParseKRL(krl); err != nil || len(keys) != 1 {
+		t.Fatalf("ParseKRL keys: %d %v", len(keys), err)
+	}
+	krl, _ = b.KRL(caPub, []uint64{9, 4242, 9}, false, 1, now)
 	if _, serials, err := credlib.KRLSerials(krl); err != nil || len(serials) != 2 || serials[0] != 9 || serials[1] != 4242 {
 		t.Fatalf("KRLSerials: %v %v", serials, err)
 	}

@@ -74,23 +74,27 @@ const (
 	krlMagic              = 0x5353484b524c0a00 // "SSHKRL\n\0"
 	krlFormatVersion      = 1
 	krlSectionCerts       = 1
+	krlSectionExplicitKey = 2
 	krlSectionCertSerials = 0x20
 )
 
 // KRL builds an OpenSSH key revocation list (PROTOCOL.krl, format 1) that
 // revokes the certificates of the CA caPublic (authorized_keys format) with
-// the given serials. x/crypto/ssh has no KRL support, so it is written here
-// from the specification: a header, then one certificates section for the
-// CA holding one serial list.
-func (b *Backend) KRL(caPublic string, serials []uint64, version uint64, generated time.Time) ([]byte, error) {
+// the given serials, and, when revokeCA, the CA key itself: OpenSSH then
+// refuses every certificate the CA signed (sshd checks the signing key of
+// a certificate against the KRL too). x/crypto/ssh has no KRL support, so
+// it is written here from the specification: a header, then one
+// certificates section for the CA holding one serial list, then an
+// explicit-key section holding the CA key.
+func (b *Backend) KRL(caPublic string, serials []uint64, revokeCA bool, version uint64, generated time.Time) ([]byte, error) {
 	ca, _, _, _, err := ssh.ParseAuthorizedKey([]byte(caPublic))
 	if err != nil {
 		return nil, fmt.Errorf("parse CA public key: %w", err)
 	}
-	return buildKRL(ca.Marshal(), serials, version, generated), nil
+	return buildKRL(ca.Marshal(), serials, revokeCA, version, generated), nil
 }
 
-func buildKRL(caBlob []byte, serials []uint64, version uint64, generated time.Time) []byte {
+func buildKRL(caBlob []byte, serials []uint64, revokeCA bool, version uint64, generated time.Time) []byte {
 	var out bytes.Buffer
 	u64 := func(w *bytes.Buffer, v uint64) { _ = binary.Write(w, binary.BigEndian, v) }
 	str := func(w *bytes.Buffer, s []byte) {
@@ -104,6 +108,12 @@ func buildKRL(caBlob []byte, serials []uint64, version uint64, generated time.Ti
 	u64(&out, 0)                           // flags
 	str(&out, nil)                         // reserved
 	str(&out, []byte("gatehouse revoked")) // comment
+	if revokeCA {
+		var keys bytes.Buffer
+		str(&keys, caBlob)
+		out.WriteByte(krlSectionExplicitKey)
+		str(&out, keys.Bytes())
+	}
 	if len(serials) == 0 {
 		return out.Bytes()
 	}
@@ -127,16 +137,23 @@ func buildKRL(caBlob []byte, serials []uint64, version uint64, generated time.Ti
 // KRLSerials parses a KRL made by KRL and returns its CA key blob and the
 // serials it revokes (tests, and operators' tooling).
 func KRLSerials(krl []byte) (ca []byte, serials []uint64, err error) {
+	ca, serials, _, err = ParseKRL(krl)
+	return ca, serials, err
+}
+
+// ParseKRL parses a KRL made by KRL: its CA key blob, the serials it
+// revokes, and the keys it revokes outright (wire-format blobs).
+func ParseKRL(krl []byte) (ca []byte, serials []uint64, keys [][]byte, err error) {
 	r := bytes.NewReader(krl)
 	var magic, version, gen, flags uint64
 	var format uint32
 	for _, v := range []any{&magic, &format, &version, &gen, &flags} {
 		if err := binary.Read(r, binary.BigEndian, v); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	if magic != krlMagic || format != krlFormatVersion {
-		return nil, nil, errors.New("not an OpenSSH KRL")
+		return nil, nil, nil, errors.New("not an OpenSSH KRL")
 	}
 	readStr := func(r *bytes.Reader) ([]byte, error) {
 		var n uint32
@@ -152,30 +169,41 @@ func KRLSerials(krl []byte) (ca []byte, serials []uint64, err error) {
 	}
 	for range 2 { // reserved, comment
 		if _, err := readStr(r); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	for r.Len() > 0 {
 		typ, _ := r.ReadByte()
 		data, err := readStr(r)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
+		}
+		if typ == krlSectionExplicitKey {
+			kr := bytes.NewReader(data)
+			for kr.Len() > 0 {
+				k, err := readStr(kr)
+				if err != nil {
+					return nil, nil, nil, err
+				}
+				keys = append(keys, k)
+			}
+			continue
 		}
 		if typ != krlSectionCerts {
 			continue
 		}
 		sr := bytes.NewReader(data)
 		if ca, err = readStr(sr); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if _, err := readStr(sr); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		for sr.Len() > 0 {
 			st, _ := sr.ReadByte()
 			sd, err := readStr(sr)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			if st != krlSectionCertSerials {
 				continue
@@ -185,5 +213,5 @@ func KRLSerials(krl []byte) (ca []byte, serials []uint64, err error) {
 			}
 		}
 	}
-	return ca, serials, nil
+	return ca, serials, keys, nil
 }

@@ -58,7 +58,7 @@ func (h Audit) Show(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return render(w, r, http.StatusOK, views.HistoryRecordPage(h.Meta(r, "Session "+rec.Session.SessionID, "audit"), rec))
+	return render(w, r, http.StatusOK, views.HistoryRecordPage(h.Meta(r, "Session "+rec.Session.SessionID, "audit"), rec, views.RetryNotice{}))
 }
 
 // Charts draws the filtered history's charts (GET /audit/sessions/charts).

@@ -25,6 +25,7 @@ type CredentialLibraryStore interface {
 	RemoveTargetLibrarySource(ctx context.Context, a models.Actor, targetID, libraryID string) error
 	SignSessionSSHKey(ctx context.Context, a models.Actor, sessionID, publicKey string) ([]models.IssuedCredential, error)
 	RetryRevocation(ctx context.Context, a models.Actor, sessionID, credentialID string) error
+	GetHistorySession(ctx context.Context, a models.Actor, id string) (*models.HistoryRecord, error)
 	SSHCAPublicKey(ctx context.Context, libraryID string) (string, error)
 	SSHRevocationList(ctx context.Context, libraryID string) ([]byte, error)
 }
@@ -242,14 +243,25 @@ func (h CredentialLibraries) SignKey(w http.ResponseWriter, r *http.Request) err
 }
 
 // Retry makes a credential's revocation due now
-// (POST /sessions/{id}/revocations/{credential}/retry).
+// (POST /sessions/{id}/revocations/{credential}/retry). When there is
+// nothing to retry (revoked meanwhile), the audit record shows why next to
+// that credential instead.
 func (h CredentialLibraries) Retry(w http.ResponseWriter, r *http.Request) error {
-	id := chi.URLParam(r, "id")
-	err := h.Store.RetryRevocation(r.Context(), ActorFrom(r.Context()), id, chi.URLParam(r, "credential"))
-	if err != nil && models.FieldErrors(err) == nil {
+	ctx, a, id, cred := r.Context(), ActorFrom(r.Context()), chi.URLParam(r, "id"), chi.URLParam(r, "credential")
+	err := h.Store.RetryRevocation(ctx, a, id, cred)
+	if err == nil {
+		return redirect(w, r, "/audit/sessions/"+id+"?done=saved")
+	}
+	msg := models.FieldErrors(err)["revocation"]
+	if msg == "" {
 		return err
 	}
-	return redirect(w, r, "/audit/sessions/"+id+"?done=saved")
+	rec, err := h.Store.GetHistorySession(ctx, a, id)
+	if err != nil {
+		return err
+	}
+	return render(w, r, http.StatusUnprocessableEntity, views.HistoryRecordPage(h.Meta(r, "Session "+rec.Session.SessionID, "audit"),
+		rec, views.RetryNotice{CredentialID: cred, Message: msg}))
 }
 
 // CAPublicKey serves an SSH library's CA public key, for sshd's

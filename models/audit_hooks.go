@@ -27,7 +27,8 @@ type CredentialRef struct {
 	StoreName string `json:"store_name"`
 	// A library-issued credential's library and non-secret facts: the
 	// Postgres role's name, the SSH certificate's principals, and when it
-	// stops being valid (certificate serials: ssh_certificates).
+	// stops being valid (each certificate's serial, principals and validity:
+	// warehouse_ssh_certificates).
 	LibraryID   string     `json:"library_id,omitempty"`
 	Role        string     `json:"role,omitempty"`
 	Principals  []string   `json:"principals,omitempty"`

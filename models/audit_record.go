@@ -24,7 +24,8 @@ type HistoryRecord struct {
 	// Queue holds the revocation state of library-issued credentials by
 	// credential id (pending, revoked, failed with its error and attempts).
 	Queue map[string]*Revocation
-	// Certificates are the SSH certificates signed for the session.
+	// Certificates are the SSH certificates signed for the session, from
+	// the warehouse (serial, principals, validity; never the key).
 	Certificates []SSHCertificate
 	// MayRetry: the actor may retry a revocation of this session.
 	MayRetry bool
@@ -114,7 +115,7 @@ func (s *Store) GetHistorySession(ctx context.Context, a Actor, id string) (*His
 	if rec.Queue, err = s.sessionRevocations(ctx, id); err != nil {
 		return nil, err
 	}
-	if rec.Certificates, err = s.sessionCertificates(ctx, id); err != nil {
+	if rec.Certificates, err = s.historyCertificates(ctx, id); err != nil {
 		return nil, err
 	}
 	rec.MayRetry = s.authorize(ctx, a, ActionCancel, res) == nil

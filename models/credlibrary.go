@@ -192,8 +192,9 @@ type LibraryBackend interface {
 	// SignSSHCertificate signs req with the CA and returns the certificate
 	// in authorized_keys format.
 	SignSSHCertificate(caPrivate string, req SSHCertRequest) (string, error)
-	// KRL returns an OpenSSH key revocation list revoking serials of the CA.
-	KRL(caPublic string, serials []uint64, version uint64, generated time.Time) ([]byte, error)
+	// KRL returns an OpenSSH key revocation list revoking serials of the
+	// CA and, when revokeCA, the CA key itself (every certificate it signed).
+	KRL(caPublic string, serials []uint64, revokeCA bool, version uint64, generated time.Time) ([]byte, error)
 }
 
 var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)

@@ -237,6 +237,11 @@ func (s *Store) signSSH(ctx context.Context, sess *Session, publicKey string, re
 		if err != nil {
 			return nil, fmt.Errorf("record certificate: %w", err)
 		}
+		if err := s.warehouseCertificate(ctx, SSHCertificate{LibraryID: c.LibraryID, Serial: int64(serial), SessionID: sess.ID,
+			CredentialID: c.CredentialID, KeyID: keyID, Principals: strings.Join(facts.Principals, ","), Fingerprint: ssh.FingerprintSHA256(pk),
+			ValidAfter: facts.ValidAfter, ValidBefore: facts.ValidBefore, SignedAt: now}); err != nil {
+			return nil, err
+		}
 		vb := facts.ValidBefore
 		out = append(out, IssuedCredential{ID: c.CredentialID, Name: c.Name, Type: c.Type, Purpose: c.Purpose, StoreID: c.StoreID,
 			LibraryID: c.LibraryID, Source: c.Source, Username: facts.Principals[0], Principals: facts.Principals,
@@ -340,26 +345,40 @@ type SSHCertificate struct {
 func (SSHCertificate) TableName() string { return "ssh_certificates" }
 
 // SSHCAPublicKey returns an SSH library's CA public key (authorized_keys
-// format). It is public: no actor (hosts fetch it). ErrNotFound for any
-// other id.
+// format), also after the library was deleted (deleted_ssh_cas). It is
+// public: no actor (hosts fetch it). ErrNotFound for any other id.
 func (s *Store) SSHCAPublicKey(ctx context.Context, libraryID string) (string, error) {
-	var keys []string
-	if err := s.q(ctx).Table("credential_libraries").Where("id = ? AND type = ?", libraryID, LibrarySSHCert).
-		Pluck("public_key", &keys).Error; err != nil {
-		return "", fmt.Errorf("ssh library %s: %w", libraryID, err)
+	key, _, err := s.sshCA(ctx, libraryID)
+	return key, err
+}
+
+// sshCA returns an SSH library's CA public key and whether the library
+// was deleted.
+func (s *Store) sshCA(ctx context.Context, libraryID string) (key string, deleted bool, err error) {
+	var keys []struct {
+		PublicKey string
+		Deleted   bool
+	}
+	err = s.q(ctx).Raw(`SELECT public_key, false AS deleted FROM credential_libraries WHERE id = ? AND type = ?
+		UNION ALL SELECT public_key, true AS deleted FROM deleted_ssh_cas WHERE library_id = ?`, libraryID, LibrarySSHCert, libraryID).
+		Scan(&keys).Error
+	if err != nil {
+		return "", false, fmt.Errorf("ssh library %s: %w", libraryID, err)
 	}
 	if len(keys) == 0 {
-		return "", fmt.Errorf("ssh library %s: %w", libraryID, ErrNotFound)
+		return "", false, fmt.Errorf("ssh library %s: %w", libraryID, ErrNotFound)
 	}
-	return keys[0], nil
+	return keys[0].PublicKey, keys[0].Deleted, nil
 }
 
 // SSHRevocationList returns the OpenSSH KRL of an SSH library: the serials
 // of its certificates whose session ended before their validity did (the
-// expired ones drop out). It is public, like the CA key: sshd hosts fetch
-// it for RevokedKeys. Its version is the time it was made (Unix seconds).
+// expired ones drop out). Once the library is deleted, the KRL revokes
+// its CA key itself, so that every certificate it signed is refused. It is
+// public, like the CA key: sshd hosts fetch it for RevokedKeys. Its
+// version is the time it was made (Unix seconds).
 func (s *Store) SSHRevocationList(ctx context.Context, libraryID string) ([]byte, error) {
-	pub, err := s.SSHCAPublicKey(ctx, libraryID)
+	pub, deleted, err := s.sshCA(ctx, libraryID)
 	if err != nil {
 		return nil, err
 	}
@@ -377,7 +396,41 @@ func (s *Store) SSHRevocationList(ctx context.Context, libraryID string) ([]byte
 	if err != nil {
 		return nil, err
 	}
-	return be.KRL(pub, us, uint64(now.Unix()), now)
+	return be.KRL(pub, us, deleted, uint64(now.Unix()), now)
+}
+
+// warehouseCertificate records a signed certificate's non-secret facts in
+// the warehouse (append-only: never deleted or rewritten), when the
+// session has its snapshot there.
+func (s *Store) warehouseCertificate(ctx context.Context, c SSHCertificate) error {
+	var n int64
+	if err := s.q(ctx).Table("warehouse_sessions").Where("session_id = ?", c.SessionID).Count(&n).Error; err != nil {
+		return fmt.Errorf("warehouse session %s: %w", c.SessionID, err)
+	}
+	if n == 0 {
+		return nil
+	}
+	err := s.q(ctx).Exec(`INSERT INTO warehouse_ssh_certificates (library_id, serial, session_id, credential_id, key_id, principals,
+		fingerprint, valid_after, valid_before, signed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.LibraryID, c.Serial, c.SessionID,
+		c.CredentialID, c.KeyID, c.Principals, c.Fingerprint, c.ValidAfter, c.ValidBefore, c.SignedAt).Error
+	if err != nil {
+		return fmt.Errorf("warehouse certificate: %w", err)
+	}
+	return nil
+}
+
+// historyCertificates lists the certificates signed for a session as the
+// warehouse recorded them, each revoked when its credential was.
+func (s *Store) historyCertificates(ctx context.Context, sessionID string) ([]SSHCertificate, error) {
+	var out []SSHCertificate
+	err := s.q(ctx).Raw(`SELECT c.library_id, c.serial, c.session_id, c.credential_id, c.key_id, c.principals, c.fingerprint,
+		c.valid_after, c.valid_before, c.signed_at, r.revoked_at FROM warehouse_ssh_certificates c
+		LEFT JOIN warehouse_credential_revocations r ON r.session_id = c.session_id AND r.credential_id = c.credential_id
+		WHERE c.session_id = ? ORDER BY c.signed_at, c.serial`, sessionID).Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("history certificates of %s: %w", sessionID, err)
+	}
+	return out, nil
 }
 
 // sessionCertificates lists the certificates signed for a session.

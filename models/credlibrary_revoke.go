@@ -23,10 +23,15 @@ type RevocationOptions struct {
 	// revocation, doubled each attempt (default 2 s) up to RetryMax
 	// (default 5 min).
 	RetryBase, RetryMax time.Duration
-	// Lease is how long a claimed revocation is left to the instance that
-	// claimed it (default 2 min, well over revokeTimeout); a crashed
-	// instance's claims are taken again after it.
+	// Lease is how long a claimed revocation is left to the pass that
+	// claimed it (default 2 min; at least 3×Timeout); a crashed
+	// instance's claims are taken again after it. A pass starts no
+	// revocation later than Lease - 2×Timeout after its claim, so that
+	// every revocation it started is done and recorded inside its lease;
+	// the rows it did not start are released.
 	Lease time.Duration
+	// Timeout bounds one revocation at its server (default 30 s).
+	Timeout time.Duration
 	// Batch is how many revocations one pass claims (default 200);
 	// Parallel how many of them run at once (default 8).
 	Batch, Parallel int
@@ -39,7 +44,8 @@ const (
 	RevocationFailed  = "failed"
 )
 
-// revokeTimeout bounds one revocation at its server.
+// revokeTimeout bounds one revocation at its server (the default of
+// RevocationOptions.Timeout).
 const revokeTimeout = 30 * time.Second
 
 // Revocation is one credential's revocation in the queue: pending, revoked
@@ -72,8 +78,14 @@ func (o RevocationOptions) norm() RevocationOptions {
 	if o.RetryMax <= 0 {
 		o.RetryMax = 5 * time.Minute
 	}
+	if o.Timeout <= 0 {
+		o.Timeout = revokeTimeout
+	}
 	if o.Lease <= 0 {
 		o.Lease = 2 * time.Minute
+	}
+	if o.Lease < 3*o.Timeout { // leaves a pass at least Timeout to start revocations
+		o.Lease = 3 * o.Timeout
 	}
 	if o.Batch <= 0 {
 		o.Batch = 200
@@ -117,6 +129,9 @@ type RevocationFailure struct {
 type RevocationResult struct {
 	Revoked  int
 	Failures []RevocationFailure
+	// Released counts the claimed rows the pass did not start (its time
+	// inside the lease was up): they are due again at once.
+	Released int
 }
 
 // WorkRevocations runs one pass of the revocation queue: it claims the due
@@ -131,12 +146,17 @@ func (s *Store) WorkRevocations(ctx context.Context) (RevocationResult, error) {
 	o := s.opts.Revocations.norm()
 	now := s.now()
 	lease := now.Add(o.Lease)
+	// The last moment a revocation may start: it is then done (Timeout)
+	// and recorded (another Timeout at most) before the lease ends, so no
+	// other instance takes a row this pass is working.
+	lastStart := lease.Add(-2 * o.Timeout)
+	owner := newSecret(16)
 	due := "state <> 'revoked' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)"
 	sub := s.skipLockedRows("SELECT session_id, credential_id, purpose FROM credential_revocations WHERE " + due + " ORDER BY next_attempt_at LIMIT ?")
 	var claimed []Revocation
-	err := s.q(ctx).Raw(`UPDATE credential_revocations SET lease_until = ?, attempts = attempts + 1
+	err := s.q(ctx).Raw(`UPDATE credential_revocations SET lease_until = ?, lease_owner = ?
 		WHERE (session_id, credential_id, purpose) IN (`+sub+`) AND `+due+` RETURNING *`,
-		lease, now, now, o.Batch, now, now).Scan(&claimed).Error
+		lease, owner, now, now, o.Batch, now, now).Scan(&claimed).Error
 	if err != nil {
 		return res, fmt.Errorf("claim revocations: %w", err)
 	}
@@ -162,32 +182,52 @@ func (s *Store) WorkRevocations(ctx context.Context) (RevocationResult, error) {
 		}
 	}
 	errs := make([]error, len(claimed))
+	started := make([]bool, len(claimed))
 	sem := make(chan struct{}, o.Parallel)
 	var wg sync.WaitGroup
 	for i := range claimed {
 		sem <- struct{}{}
+		if s.now().After(lastStart) {
+			<-sem
+			break // the rest is released below, for the next pass (or instance)
+		}
+		started[i] = true
+		claimed[i].Attempts++
 		wg.Go(func() {
 			defer func() { <-sem }()
 			cur := conns[claimed[i].LibraryID]
-			errs[i] = s.revokeOne(ctx, be, &claimed[i], cur.conn, cur.err)
+			rctx, cancel := context.WithTimeout(ctx, o.Timeout)
+			defer cancel()
+			errs[i] = s.revokeOne(rctx, be, &claimed[i], cur.conn, cur.err)
 		})
 	}
 	wg.Wait()
 	done := s.now()
 	var revoked []Revocation
+	var unstarted []Revocation
 	for i, r := range claimed {
+		if !started[i] {
+			unstarted = append(unstarted, r)
+			continue
+		}
 		if errs[i] == nil {
 			revoked = append(revoked, r)
 			continue
 		}
 		msg := excerpt(errs[i].Error(), 1000)
-		if err := s.q(ctx).Exec(`UPDATE credential_revocations SET state = 'failed', last_error = ?, next_attempt_at = ?, lease_until = NULL
-			WHERE session_id = ? AND credential_id = ? AND purpose = ? AND state <> 'revoked'`,
-			msg, done.Add(backoff(o.RetryBase, o.RetryMax, r.Attempts)), r.SessionID, r.CredentialID, r.Purpose).Error; err != nil {
+		if err := s.q(ctx).Exec(`UPDATE credential_revocations SET state = 'failed', last_error = ?, next_attempt_at = ?, lease_until = NULL,
+			attempts = attempts + 1 WHERE session_id = ? AND credential_id = ? AND purpose = ? AND lease_owner = ? AND state <> 'revoked'`,
+			msg, done.Add(backoff(o.RetryBase, o.RetryMax, r.Attempts)), r.SessionID, r.CredentialID, r.Purpose, owner).Error; err != nil {
 			return res, fmt.Errorf("record failed revocation: %w", err)
 		}
 		res.Failures = append(res.Failures, RevocationFailure{SessionID: r.SessionID, CredentialID: r.CredentialID,
 			Subject: r.Subject, Attempts: r.Attempts, Err: msg})
+	}
+	for _, r := range unstarted {
+		if err := s.q(ctx).Exec(`UPDATE credential_revocations SET lease_until = NULL WHERE session_id = ? AND credential_id = ? AND purpose = ?
+			AND lease_owner = ? AND state <> 'revoked'`, r.SessionID, r.CredentialID, r.Purpose, owner).Error; err != nil {
+			return res, fmt.Errorf("release revocation: %w", err)
+		}
 	}
 	for _, part := range chunks(revoked, 300) {
 		err := s.Transact(ctx, func(tx *Store) error {
@@ -198,6 +238,7 @@ func (s *Store) WorkRevocations(ctx context.Context) (RevocationResult, error) {
 		}
 		res.Revoked += len(part)
 	}
+	res.Released = len(unstarted)
 	return res, nil
 }
 
@@ -212,7 +253,7 @@ func (s *Store) recordRevoked(ctx context.Context, rs []Revocation, at time.Time
 	}
 	in := "(session_id, credential_id, purpose) IN (" + strings.Join(keys, ", ") + ")"
 	if err := s.q(ctx).Exec(`UPDATE credential_revocations SET state = 'revoked', revoked_at = ?, payload = '', last_error = '',
-		lease_until = NULL WHERE state <> 'revoked' AND `+in, args...).Error; err != nil {
+		lease_until = NULL, attempts = attempts + 1 WHERE state <> 'revoked' AND `+in, args...).Error; err != nil {
 		return fmt.Errorf("record revocations: %w", err)
 	}
 	err := s.q(ctx).Exec(`INSERT INTO warehouse_credential_revocations (session_id, credential_id, purpose, revoked_at)
@@ -249,9 +290,7 @@ func (s *Store) revokeOne(ctx context.Context, be LibraryBackend, r *Revocation,
 	} else if !errors.Is(curErr, ErrNotFound) {
 		return curErr
 	}
-	rctx, cancel := context.WithTimeout(ctx, revokeTimeout)
-	defer cancel()
-	return be.DropPostgresRole(rctx, conn, r.Subject, sec.Revoke)
+	return be.DropPostgresRole(ctx, conn, r.Subject, sec.Revoke)
 }
 
 // RetryRevocation makes a failed or pending revocation due now (and wakes

@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 
 	"gatehouse/credlib"
 	"gatehouse/dbtest"
@@ -567,7 +570,7 @@ func drainRevocations(tb testing.TB, stores ...*models.Store) []int {
 					tb.Error(err)
 					return
 				}
-				if res.Revoked+len(res.Failures) == 0 {
+				if res.Revoked+len(res.Failures)+res.Released == 0 {
 					return
 				}
 				total[i] += res.Revoked
@@ -647,6 +650,24 @@ func TestSSHLibrarySessions(t *testing.T) {
 			if ref.ID == c.ID && (rec.RevokedAt(ref) == nil || len(rec.CertificatesOf(ref)) != 1 || ref.Principals[0] != "alice") {
 				t.Fatalf("audit record: %+v", ref)
 			}
+		}
+		// The certificate's facts are in the warehouse, append-only: the
+		// record keeps them when the operational rows are gone.
+		for _, q := range []string{"DELETE FROM warehouse_ssh_certificates", "UPDATE warehouse_ssh_certificates SET principals = 'mallory'"} {
+			if err := f.store.DB().Exec(q).Error; err == nil {
+				t.Fatalf("%s: the warehouse took it", q)
+			}
+		}
+		if err := f.store.DB().Exec("DELETE FROM ssh_certificates").Error; err != nil {
+			t.Fatal(err)
+		}
+		if rec, err = f.store.GetHistorySession(ctx, f.admin, st.Session.ID); err != nil {
+			t.Fatal(err)
+		}
+		x := rec.Certificates
+		if len(x) != 1 || uint64(x[0].Serial) != serial || x[0].Principals != "alice" || x[0].CredentialID != c.ID || x[0].RevokedAt == nil ||
+			!x[0].ValidBefore.Equal(st.Session.ExpiresAt.Add(time.Minute)) || !x[0].ValidAfter.Equal(st.Session.CreatedAt.Add(-time.Minute)) {
+			t.Fatalf("warehouse certificates: %+v", x)
 		}
 		f.clock.Add(2 * time.Hour)
 		if s := krlSerials(); len(s) != 0 {
@@ -729,5 +750,262 @@ func TestStoreLibraries(t *testing.T) {
 		if page.Total != 4 || len(page.Items) != 2 || page.Items[0].Name != "roles c" || page.Items[1].Name != "ssh" {
 			t.Errorf("page 2 of 2: total %d, items %+v", page.Total, page.Items)
 		}
+	})
+}
+
+// TestDeletedSSHLibraryRevokesItsCA: once an SSH library is gone (deleted
+// itself, or with its store, or with its project), its CA public key and
+// its KRL are still served for its id, and the KRL revokes the CA key
+// itself, so that every certificate it signed is refused; the serials of
+// the canceled session's certificate stay listed too.
+func TestDeletedSSHLibraryRevokesItsCA(t *testing.T) {
+	dir := t.TempDir()
+	if err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, "id")).Run(); err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := os.ReadFile(filepath.Join(dir, "id.pub"))
+	for _, how := range []string{"library", "store", "project"} {
+		t.Run(how, func(t *testing.T) {
+			eachSessionDB(t, func(t *testing.T, f *sessionFixture) {
+				ctx := context.Background()
+				if err := f.store.AddTargetLibrarySources(ctx, f.admin, f.target, []string{f.library}); err != nil {
+					t.Fatal(err)
+				}
+				caPub, err := f.store.SSHCAPublicKey(ctx, f.library)
+				if err != nil {
+					t.Fatal(err)
+				}
+				st := f.start(t)
+				signed, err := f.store.SignSessionSSHKey(ctx, f.alice, st.Session.ID, string(pub))
+				if err != nil || len(signed) != 1 {
+					t.Fatalf("sign: %v %+v", err, signed)
+				}
+				switch how {
+				case "library":
+					err = f.store.DeleteCredentialLibrary(ctx, f.admin, f.library)
+				case "store":
+					err = f.store.DeleteCredentialStore(ctx, f.admin, f.credStore)
+				case "project":
+					err = f.store.DeleteScope(ctx, f.admin, f.project)
+				}
+				if err != nil {
+					t.Fatalf("delete the %s: %v", how, err)
+				}
+				if got, err := f.store.SSHCAPublicKey(ctx, f.library); err != nil || got != caPub {
+					t.Fatalf("CA key after deleting the %s: %v %q", how, err, got)
+				}
+				krl, err := f.store.SSHRevocationList(ctx, f.library)
+				if err != nil {
+					t.Fatalf("KRL after deleting the %s: %v", how, err)
+				}
+				_, serials, keys, err := credlib.ParseKRL(krl)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ca, _, _, _, _ := ssh.ParseAuthorizedKey([]byte(caPub))
+				if len(keys) != 1 || string(keys[0]) != string(ca.Marshal()) {
+					t.Fatalf("the KRL after deleting the %s does not revoke the CA key: %d keys", how, len(keys))
+				}
+				if len(serials) != 1 {
+					t.Fatalf("serials after deleting the %s: %v", how, serials)
+				}
+				f.clock.Add(3 * time.Hour) // every certificate expired: the CA stays revoked
+				krl, _ = f.store.SSHRevocationList(ctx, f.library)
+				if _, serials, keys, _ = credlib.ParseKRL(krl); len(keys) != 1 || len(serials) != 0 {
+					t.Fatalf("later KRL: %d keys, serials %v", len(keys), serials)
+				}
+			})
+		})
+	}
+}
+
+// slowBackend takes delay over each revocation (within its context).
+type slowBackend struct {
+	*countingBackend
+	delay time.Duration
+}
+
+func (b *slowBackend) DropPostgresRole(ctx context.Context, conn models.PostgresConn, role, sql string) error {
+	select {
+	case <-time.After(b.delay):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return b.countingBackend.DropPostgresRole(ctx, conn, role, sql)
+}
+
+// TestRevocationLeaseTakeover: a pass whose revocations are slow holds more
+// rows than it can revoke inside its lease. It starts none once its time is
+// up and releases them; a second instance polling all along takes them (and
+// takes nothing the first is working): every role is revoked exactly once,
+// and each revocation counts one attempt.
+func TestRevocationLeaseTakeover(t *testing.T) {
+	ctx := context.Background()
+	f := newSessionFixture(t, models.Postgres, models.SessionOptions{})
+	pg := dbtest.NewPGTarget(t)
+	f.attachLibrary(t, pgLibraryInput(pg, "shared"))
+	const n = 10
+	var roles []string
+	for range n {
+		roles = append(roles, minted(t, f.start(t), models.CredentialPostgresRole).Username)
+	}
+	if err := f.store.Transact(ctx, func(tx *models.Store) error {
+		_, err := tx.CancelSessionsOf(ctx, acl.Resource{Type: "target", ID: f.target})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	be := &slowBackend{countingBackend: &countingBackend{LibraryBackend: credlib.New(), dropped: map[string]int{}}, delay: 400 * time.Millisecond}
+	// Real time: a lease of 3 s, revocations of 0.4 s one at a time, so the
+	// first pass's 10 rows (4 s) would outlive its lease.
+	opts := models.RevocationOptions{Lease: 3 * time.Second, Timeout: time.Second, Batch: n, Parallel: 1}
+	first := models.NewStore(f.store.DB(), models.Postgres, models.Options{Now: time.Now, Crypter: f.crypter, CredentialBackend: be, Revocations: opts})
+	second := models.NewStore(f.store.DB(), models.Postgres, models.Options{Now: time.Now, Crypter: f.crypter, CredentialBackend: be, Revocations: opts})
+	claimed := make(chan struct{})
+	var firstRes models.RevocationResult
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		var err error
+		if firstRes, err = first.WorkRevocations(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	// The second instance starts once the first holds every row.
+	waitRows := func(cond string) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			var k int64
+			if err := f.store.DB().Table("credential_revocations").Where(cond).Count(&k).Error; err != nil {
+				t.Fatal(err)
+			}
+			if k == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("not within 10 s: %s", cond)
+			}
+		}
+	}
+	waitRows("lease_until IS NOT NULL OR state = 'revoked'")
+	close(claimed)
+	secondRevoked := 0
+	wg.Go(func() {
+		<-claimed
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			res, err := second.WorkRevocations(ctx)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			secondRevoked += res.Revoked
+			var left int64
+			_ = f.store.DB().Table("credential_revocations").Where("state <> 'revoked'").Count(&left).Error
+			if left == 0 && res.Revoked+len(res.Failures) == 0 {
+				return
+			}
+		}
+	})
+	wg.Wait()
+	if firstRes.Revoked == 0 || firstRes.Revoked == n || firstRes.Released == 0 || secondRevoked != n-firstRes.Revoked {
+		t.Fatalf("first pass revoked %d, released %d; second instance revoked %d", firstRes.Revoked, firstRes.Released, secondRevoked)
+	}
+	for _, r := range roles {
+		if be.dropped[r] != 1 {
+			t.Fatalf("role %s dropped %d times", r, be.dropped[r])
+		}
+	}
+	var attempts []int
+	if err := f.store.DB().Table("credential_revocations").Where("state = 'revoked'").Pluck("attempts", &attempts).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range attempts {
+		if a != 1 || len(attempts) != n {
+			t.Fatalf("attempts: %v (want %d × 1)", attempts, n)
+		}
+	}
+}
+
+// TestSessionMoveMovesCredentialValidity: extending a session moves its
+// Postgres role's VALID UNTIL at the real server (after commit, by the
+// loop's pass) and the recorded facts; certificates signed afterwards end
+// at the new expiration (plus the skew). Shortening moves them back.
+func TestSessionMoveMovesCredentialValidity(t *testing.T) {
+	eachSessionDB(t, func(t *testing.T, f *sessionFixture) {
+		ctx := context.Background()
+		pg := dbtest.NewPGTarget(t)
+		f.attachLibrary(t, pgLibraryInput(pg, "reporting"))
+		if err := f.store.AddTargetLibrarySources(ctx, f.admin, f.target, []string{f.library}); err != nil {
+			t.Fatal(err)
+		}
+		st := f.start(t)
+		c := minted(t, st, models.CredentialPostgresRole)
+		super, err := sql.Open("pgx", pg.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer super.Close()
+		validUntil := func() time.Time {
+			t.Helper()
+			var v time.Time
+			if err := super.QueryRow("SELECT rolvaliduntil FROM pg_roles WHERE rolname = $1", c.Username).Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		facts := func() time.Time {
+			t.Helper()
+			var raw string
+			if err := f.store.DB().Raw("SELECT facts FROM session_credentials WHERE credential_id = ?", c.ID).Scan(&raw).Error; err != nil {
+				t.Fatal(err)
+			}
+			var v struct {
+				ValidBefore time.Time `json:"valid_before"`
+			}
+			_ = json.Unmarshal([]byte(raw), &v)
+			return v.ValidBefore
+		}
+		if v := validUntil(); !v.Equal(st.Session.ExpiresAt) {
+			t.Fatalf("VALID UNTIL at start: %s want %s", v, st.Session.ExpiresAt)
+		}
+		dir := t.TempDir()
+		if err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, "id")).Run(); err != nil {
+			t.Fatal(err)
+		}
+		pub, _ := os.ReadFile(filepath.Join(dir, "id.pub"))
+		move := func(what string, want time.Time) {
+			t.Helper()
+			applied, fails, err := f.store.WorkCredentialValidity(ctx)
+			if err != nil || applied != 1 || len(fails) != 0 {
+				t.Fatalf("%s: applied %d, failures %+v, %v", what, applied, fails, err)
+			}
+			if v := validUntil(); !v.Equal(want) {
+				t.Fatalf("%s: VALID UNTIL %s want %s", what, v, want)
+			}
+			if v := facts(); !v.Equal(want) {
+				t.Fatalf("%s: facts say %s want %s", what, v, want)
+			}
+			signed, err := f.store.SignSessionSSHKey(ctx, f.alice, st.Session.ID, string(pub))
+			if err != nil || len(signed) != 1 || !signed[0].ValidBefore.Equal(want.Add(time.Minute)) {
+				t.Fatalf("%s: certificate signed after: %v %+v", what, err, signed)
+			}
+			if applied, _, _ := f.store.WorkCredentialValidity(ctx); applied != 0 {
+				t.Fatalf("%s: applied again: %d", what, applied)
+			}
+		}
+		if err := f.store.DB().Exec("UPDATE sessions SET extension_max_seconds = 7200 WHERE id = ?", st.Session.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Add(time.Second)
+		out, err := f.store.ExtendSession(ctx, f.alice, st.Session.ID, models.ExtendSessionInput{By: "30m"})
+		if err != nil || out.Session == nil {
+			t.Fatalf("extend: %v %+v", err, out)
+		}
+		move("extended", out.Session.ExpiresAt)
+		to := f.clock.Now().Add(10 * time.Minute).Truncate(time.Minute)
+		short, err := f.store.ShortenSession(ctx, f.admin, st.Session.ID, models.ShortenInput{ExpiresAt: to.Format("2006-01-02T15:04")})
+		if err != nil {
+			t.Fatalf("shorten: %v", err)
+		}
+		move("shortened", short.ExpiresAt)
 	})
 }

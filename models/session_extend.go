@@ -238,7 +238,8 @@ func (s *Store) ShortenSession(ctx context.Context, a Actor, id string, in Short
 	return out, nil
 }
 
-// moveExpiration sets the locked live session's expiration to to, records
+// moveExpiration sets the locked live session's expiration to to, moves
+// its library credentials' validity (credlibrary_validity.go), records
 // the move in the warehouse (kind extended or shortened, from → to, by a)
 // and tells every instance's worker and the live pages. It returns the
 // session as moved.
@@ -255,6 +256,9 @@ func (s *Store) moveExpiration(ctx context.Context, a Actor, sess *Session, to t
 	}
 	if len(moved) == 0 {
 		return nil, Invalid("by", "The session changed meanwhile: reload and try again.")
+	}
+	if err := s.moveCredentialValidity(ctx, sess.ID, sess.ExpiresAt, to); err != nil {
+		return nil, err
 	}
 	name := a.Name
 	if name == "" {
