@@ -94,5 +94,17 @@ func TestCLILoginEvents(t *testing.T) {
 		if r, _ := e.After()["reason"].(string); !strings.Contains(r, "too many failed attempts") {
 			t.Errorf("throttled refusal's reason %q", r)
 		}
+		// Further throttled attempts cost an attacker nothing: they are
+		// refused, but recorded at most once a minute per name and address.
+		for range 5 {
+			if _, err := s.PasswordAPIToken(ctx, in, "ci"); !errors.As(err, &throttled) {
+				t.Fatalf("attempt while throttled: %v", err)
+			}
+		}
+		var more int64
+		s.DB().Raw("SELECT count(*) FROM change_events WHERE seq > ?", last).Scan(&more)
+		if more != 0 {
+			t.Errorf("5 more throttled attempts wrote %d change events, want 0 (once a minute)", more)
+		}
 	})
 }

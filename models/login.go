@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -115,7 +116,12 @@ func (s *Store) authenticatePassword(ctx context.Context, in PasswordLogin, then
 	// all pass the check; a success gives it back.
 	held, err := s.reserveAttempt(ctx, keys)
 	if _, throttled := errors.AsType[*ThrottledError](err); throttled {
-		// Refused without a check: a refused login all the same.
+		// Refused without a check: a refused login all the same, recorded
+		// once a minute per name and address (refusals cost an attacker
+		// nothing once throttled: the change log must not grow with them).
+		if !s.refusals.first(in.AuthMethodID+"\x00"+name+"\x00"+in.ClientIP, s.now()) {
+			return err
+		}
 		return s.refusedLogin(ctx, in.AuthMethodID, name, in.ClientIP, err)
 	}
 	if err != nil {
@@ -250,6 +256,42 @@ func (s *Store) Logout(ctx context.Context, token string) error {
 		}
 		return nil
 	})
+}
+
+// refusalLog remembers when a throttled refusal was last recorded for a
+// login name and address, so each is recorded at most once a minute. It
+// holds at most refusalLogMax keys; when full, refusals of new keys are
+// not recorded until old ones expire.
+type refusalLog struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+const refusalLogMax = 10000
+
+// first reports whether a throttled refusal of key at now is the first in
+// a minute (and remembers it).
+func (l *refusalLog) first(key string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last == nil {
+		l.last = map[string]time.Time{}
+	}
+	if at, ok := l.last[key]; ok && now.Sub(at) < time.Minute {
+		return false
+	}
+	if len(l.last) >= refusalLogMax {
+		for k, at := range l.last {
+			if now.Sub(at) >= time.Minute {
+				delete(l.last, k)
+			}
+		}
+		if len(l.last) >= refusalLogMax {
+			return false
+		}
+	}
+	l.last[key] = now
+	return true
 }
 
 // refusedLogin records a refused login (its own transaction) and returns

@@ -69,6 +69,7 @@ type Store struct {
 	scopes   *scopeCache                  // shared with the Store's transactions
 	grants   *grantCache                  // shared with the Store's transactions
 	notes    *notifyQueue                 // shared with the Store's transactions (session_notify.go)
+	refusals *refusalLog                  // shared with the Store's transactions (login.go)
 	admits   *groupCommit[admitRequest]   // session_admit_batch.go
 	connects *groupCommit[connectRequest] // session_admit.go
 	// after holds what runs once the outermost transaction commits.
@@ -100,7 +101,7 @@ func NewStore(db *gorm.DB, dialect Dialect, opts Options) *Store {
 		opts.PasswordHashes = NewPasswordHashLimiter(DefaultPasswordHashSlots, DefaultPasswordHashWait)
 	}
 	return &Store{db: db, dialect: dialect, opts: opts, scopes: &scopeCache{}, grants: &grantCache{},
-		notes: &notifyQueue{db: db, instanceID: opts.Sessions.InstanceID}, admits: &groupCommit[admitRequest]{max: maxAdmitBatch},
+		notes: &notifyQueue{db: db, instanceID: opts.Sessions.InstanceID}, refusals: &refusalLog{}, admits: &groupCommit[admitRequest]{max: maxAdmitBatch},
 		connects: &groupCommit[connectRequest]{max: maxConnectBatch}}
 }
 
@@ -140,7 +141,7 @@ func (s *Store) Transact(ctx context.Context, fn func(tx *Store) error) error {
 	var after, undo []func()
 	err := s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
 		after = after[:0]
-		return fn(&Store{db: gtx, dialect: s.dialect, opts: s.opts, inTx: true, scopes: s.scopes, grants: s.grants, notes: s.notes,
+		return fn(&Store{db: gtx, dialect: s.dialect, opts: s.opts, inTx: true, scopes: s.scopes, grants: s.grants, notes: s.notes, refusals: s.refusals,
 			after: &after, undo: &undo})
 	})
 	if err != nil {
