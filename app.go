@@ -229,7 +229,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		ExternalURL: ext, CookieHashKey: cfg.CookieHashKey, CookieBlockKey: cfg.CookieBlockKey,
 		TrustedProxies: cfg.TrustedProxies, Dev: cfg.Dev, AccessHelp: cfg.AccessHelp, Mounts: mounts, Metrics: reg, OIDCHTTPClient: oidcClient,
 		MetricsElsewhere: cfg.MetricsListen != "", MetricsToken: cfg.MetricsToken,
-		Live: broker,
+		Live: broker, StreamHeartbeat: cfg.LiveHeartbeat,
 	}, store, log)
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package main
 import (
 	"net"
 	"strconv"
+	"time"
 
 	"gatehouse/models"
 )
@@ -19,6 +20,10 @@ type limitsConfig struct {
 	// PasswordHashes is how many argon2id hashes (64 MiB each) may run at
 	// once; 0 means models.DefaultPasswordHashSlots.
 	PasswordHashes int
+	// LiveHeartbeat is how often an open live view stream is pinged and
+	// its login checked again (the safety net behind ending it at once
+	// when its login ends); 0 means the web layer's default, 20 s.
+	LiveHeartbeat time.Duration
 }
 
 // addLimitSettings declares the hardening settings on s; the returned
@@ -28,6 +33,8 @@ func addLimitSettings(s *settings) func(bad func(v *string, format string, a ...
 	metricsToken := s.add("metrics-token", "GATEHOUSE_METRICS_TOKEN", "", "bearer token /metrics requires (default: none, for scrapers on a private network)", true)
 	hashes := s.add("password-hash-concurrency", "GATEHOUSE_PASSWORD_HASH_CONCURRENCY", strconv.Itoa(models.DefaultPasswordHashSlots),
 		"password checks running at once (64 MiB each); more wait up to 2 s, then get 503", false)
+	heartbeat := s.add("live-heartbeat", "GATEHOUSE_LIVE_HEARTBEAT", "20s",
+		"how often an open live view stream is pinged and its login checked again (it also ends at once when its login ends)", false)
 	return func(bad func(v *string, format string, a ...any)) limitsConfig {
 		c := limitsConfig{MetricsListen: *metricsListen, MetricsToken: *metricsToken}
 		if c.MetricsListen != "" {
@@ -40,6 +47,9 @@ func addLimitSettings(s *settings) func(bad func(v *string, format string, a ...
 			bad(hashes, "must be a whole number from 1 to 256, not %q", *hashes)
 		}
 		c.PasswordHashes = n
+		if c.LiveHeartbeat, err = time.ParseDuration(*heartbeat); err != nil || c.LiveHeartbeat < 100*time.Millisecond || c.LiveHeartbeat > 5*time.Minute {
+			bad(heartbeat, "must be a duration from 100ms to 5m like 20s, not %q", *heartbeat)
+		}
 		return c
 	}
 }

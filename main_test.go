@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -25,6 +26,12 @@ import (
 // process a test can kill (see TestKilledInstanceConnectionsClose).
 const childServeEnv = "GATEHOUSE_TEST_CHILD_SERVE"
 
+// childConnectEnv, set in a test binary's environment, makes it run
+// `gatehouse connect` (GATEHOUSE_ADDR, GATEHOUSE_TOKEN) as main does,
+// stopped by Ctrl-C (SIGINT) or SIGTERM: a real process with its own file
+// descriptor limit (see TestMassCloseEndsTheSession).
+const childConnectEnv = "GATEHOUSE_TEST_CHILD_CONNECT"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(childServeEnv) == "1" {
 		if err := run(context.Background(), []string{"serve"}, os.Getenv, os.Stdout, os.Stderr); err != nil {
@@ -32,6 +39,13 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 		os.Exit(0)
+	}
+	if os.Getenv(childConnectEnv) == "1" {
+		args := []string{"connect"}
+		ctx, stop := signal.NotifyContext(context.Background(), stopSignals(args)...)
+		err := run(ctx, args, os.Getenv, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(exitStatus(err, os.Stderr))
 	}
 	os.Exit(m.Run())
 }

@@ -17,8 +17,15 @@ import (
 // newWorker builds the embedded worker on the Store.
 func newWorker(store *models.Store, trusted []netip.Prefix, m *metrics.Registry, log *slog.Logger) *worker.Worker {
 	sessions := proxywire.NewSessions(store, m)
+	// SQLite has one connection: a smaller close batch holds it for less
+	// time, which is all the end-session call and the heartbeat wait for
+	// during a mass close (worker/priority.go).
+	closeBatch := 500
+	if store.Dialect() == models.SQLite {
+		closeBatch = 200
+	}
 	return worker.New(worker.Config{
-		Sessions: sessions, Logger: log, FlushInterval: 2 * time.Second,
+		Sessions: sessions, Logger: log, FlushInterval: 2 * time.Second, CloseBatch: closeBatch,
 		OnThrottle: sessions.Throttled, Credentials: proxywire.NewCredentials(sessions),
 		UserIP: func(r *http.Request) netip.Addr {
 			a, err := netip.ParseAddr(web.ClientIP(r, trusted))
@@ -60,7 +67,9 @@ func instanceLoop(ctx context.Context, store *models.Store, w *worker.Worker, in
 	return every(ctx, interval, func(ctx context.Context) {
 		// Bounded, so that a database that swallows packets is noticed too.
 		hctx, cancel := context.WithTimeout(ctx, interval)
-		registered, err := store.InstanceHeartbeat(hctx)
+		var registered bool
+		var err error
+		w.Priority(func() { registered, err = store.InstanceHeartbeat(hctx) }) // not behind a mass close's records
 		cancel()
 		switch {
 		case err != nil && ctx.Err() == nil:

@@ -45,6 +45,8 @@ type Access struct {
 	// ExternalURL is the address `gatehouse connect --addr` takes (the
 	// session page's connect hint).
 	ExternalURL string
+	// Heartbeat is the live streams' heartbeat (0: DefaultStreamHeartbeat).
+	Heartbeat time.Duration
 }
 
 // List renders Access requests: those awaiting the actor's decision and its

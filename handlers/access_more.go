@@ -126,6 +126,7 @@ func (h Access) Events(w http.ResponseWriter, r *http.Request) error {
 		First:     first,
 		Render:    func() (templ.Component, error) { return h.fragment(ctx, a, view, q.Get("id")) },
 		LoginEnds: func() (time.Time, error) { return h.Store.LoginEnds(ctx, a.LoginID) },
+		Heartbeat: h.Heartbeat,
 	}.serve(ctx, w, sub)
 }
 

@@ -35,6 +35,8 @@ type Sessions struct {
 	ClientIP func(r *http.Request) string
 	// ExternalURL is the address `gatehouse connect --addr` takes.
 	ExternalURL string
+	// Heartbeat is the live streams' heartbeat (0: DefaultStreamHeartbeat).
+	Heartbeat time.Duration
 }
 
 // NewStart shows the host choice for a new session (GET /targets/{id}/sessions/new).

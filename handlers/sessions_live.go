@@ -52,6 +52,7 @@ func (h Sessions) Events(w http.ResponseWriter, r *http.Request) error {
 		Event:     "sessions",
 		Render:    func() (templ.Component, error) { return h.liveFragment(ctx, a, view, q) },
 		LoginEnds: func() (time.Time, error) { return h.Store.LoginEnds(ctx, a.LoginID) },
+		Heartbeat: h.Heartbeat,
 	}.serve(ctx, w, sub)
 }
 

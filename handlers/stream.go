@@ -20,13 +20,14 @@ import (
 // leaves, at shutdown (the broker closes), and as soon as its login ends: at
 // once when the broker hears of it (logout, password change, user or
 // account deleted, on any instance), at the login's expiry or idle deadline,
-// and otherwise at the next heartbeat, which checks the login. A stream
-// whose login ended says so last (event signedOutEvent), so the page closes
-// it instead of reconnecting.
+// and otherwise at the next heartbeat (DefaultStreamHeartbeat, or
+// --live-heartbeat), which checks the login. A stream whose login ended
+// says so last (event signedOutEvent), so the page closes it instead of
+// reconnecting.
 const (
-	streamMaxLife   = 5 * time.Minute
-	streamHeartbeat = 20 * time.Second
-	signedOutEvent  = "signed-out"
+	streamMaxLife          = 5 * time.Minute
+	DefaultStreamHeartbeat = 20 * time.Second
+	signedOutEvent         = "signed-out"
 )
 
 // liveStream is one stream: its event name, an optional first event, the
@@ -37,6 +38,9 @@ type liveStream struct {
 	First     templ.Component
 	Render    func() (templ.Component, error)
 	LoginEnds func() (time.Time, error)
+	// Heartbeat is how often the stream is pinged and the login checked
+	// (0: DefaultStreamHeartbeat).
+	Heartbeat time.Duration
 }
 
 // serve runs the stream on w until it ends.
@@ -59,7 +63,11 @@ func (s liveStream) serve(ctx context.Context, w http.ResponseWriter, sub *live.
 		}
 	}
 	_ = rc.Flush()
-	heartbeat := time.NewTicker(streamHeartbeat)
+	every := s.Heartbeat
+	if every <= 0 {
+		every = DefaultStreamHeartbeat
+	}
+	heartbeat := time.NewTicker(every)
 	defer heartbeat.Stop()
 	end := time.After(streamMaxLife)
 	loginEnd := time.NewTimer(time.Until(ends))

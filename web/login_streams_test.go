@@ -46,11 +46,20 @@ func openStreamAt(t *testing.T, a *app, c *appClient, path string) <-chan string
 	return ended
 }
 
-// waitEnded fails the test when the stream is still open after a minute
-// (the safety net of a missed end is a 20 s heartbeat; before the fix a
-// stream outlived its login by up to 5 minutes), or when its last event
-// does not tell the page it is signed out (it would reconnect, and log an
-// error).
+// noHeartbeat is the live streams' heartbeat in these tests: longer than
+// any test, so a stream that ends did so because its login's end was heard
+// (or its expiry timer fired), not because the heartbeat's safety net
+// checked the login.
+const noHeartbeat = time.Hour
+
+// streamEndBound is how long a stream may outlive its login in these
+// tests: a generous bound, far below the default 20 s heartbeat (before
+// the fix a stream outlived its login by up to 5 minutes).
+const streamEndBound = 5 * time.Second
+
+// waitEnded fails the test when the stream is still open streamEndBound
+// after its login ended, or when its last event does not tell the page it
+// is signed out (it would reconnect, and log an error).
 func waitEnded(t *testing.T, ended <-chan string, what string) {
 	t.Helper()
 	select {
@@ -58,8 +67,8 @@ func waitEnded(t *testing.T, ended <-chan string, what string) {
 		if last != "signed-out" {
 			t.Fatalf("the stream ended (%s) with last event %q, not signed-out", what, last)
 		}
-	case <-time.After(time.Minute):
-		t.Fatalf("the live stream outlived its login (%s)", what)
+	case <-time.After(streamEndBound):
+		t.Fatalf("the live stream outlived its login (%s) by %s", what, streamEndBound)
 	}
 }
 
@@ -72,7 +81,7 @@ func TestLiveStreamsEndWithTheirLogin(t *testing.T) {
 			ctx := context.Background()
 			broker := live.New()
 			store := dbtest.Open(t, d, models.Options{LoginsEnded: broker.LoginsEnded, LoginLifetime: time.Hour})
-			a := newAppWith(t, store, func(c *web.Config) { c.Live = broker })
+			a := newAppWith(t, store, func(c *web.Config) { c.Live, c.StreamHeartbeat = broker, noHeartbeat })
 			bob, err := store.CreateUser(ctx, a.admin, models.GlobalScopeID, models.UserInput{Name: "bob", LoginName: "bob", Password: "bob's password"})
 			if err != nil {
 				t.Fatal(err)
@@ -127,6 +136,6 @@ func TestLiveStreamsEndWithTheirLogin(t *testing.T) {
 func TestLiveStreamEndsAtLoginExpiry(t *testing.T) {
 	broker := live.New()
 	store := dbtest.Open(t, models.SQLite, models.Options{LoginsEnded: broker.LoginsEnded, LoginLifetime: 2 * time.Second})
-	a := newAppWith(t, store, func(c *web.Config) { c.Live = broker })
+	a := newAppWith(t, store, func(c *web.Config) { c.Live, c.StreamHeartbeat = broker, noHeartbeat })
 	waitEnded(t, openStream(t, a, a.login("admin", "password")), "expiry")
 }

@@ -67,7 +67,7 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 	credStores := handlers.CredentialStores{Base: base, Store: s.store}
 	creds := handlers.Credentials{Base: base, Store: s.store}
 	myTargets := handlers.MyTargets{Base: base, Store: s.store}
-	sessions := handlers.Sessions{Base: base, Store: s.store, Live: s.cfg.Live, ClientIP: s.clientIP, ExternalURL: s.externalAddr()}
+	sessions := handlers.Sessions{Base: base, Store: s.store, Live: s.cfg.Live, ClientIP: s.clientIP, ExternalURL: s.externalAddr(), Heartbeat: s.cfg.StreamHeartbeat}
 	authMethods := handlers.AuthMethods{Base: base, Store: s.store, CallbackURL: s.callbackURL()}
 	managedGroups := handlers.ManagedGroups{Base: base, Store: s.store}
 	adminTargets := handlers.AdminTargets{Base: base, Store: s.store}
@@ -227,7 +227,7 @@ func (s *Server) routes(base handlers.Base) http.Handler {
 		r.Get("/admin/projects", h(adminTargets.Projects))
 
 		// Just-in-time access (issue 15).
-		access := handlers.Access{Base: base, Store: s.store, Live: s.cfg.Live, ExternalURL: s.externalAddr()}
+		access := handlers.Access{Base: base, Store: s.store, Live: s.cfg.Live, ExternalURL: s.externalAddr(), Heartbeat: s.cfg.StreamHeartbeat}
 		r.Get("/access", h(access.List))
 		r.Get("/access/events", h(access.Events))
 		r.Get("/access/badge", h(access.Badge))

@@ -60,6 +60,9 @@ type Config struct {
 	// BodyTimeout bounds receiving one (default DefaultBodyTimeout).
 	MaxBodyBytes int64
 	BodyTimeout  time.Duration
+	// StreamHeartbeat is how often a live view stream is pinged and its
+	// login checked again (default handlers.DefaultStreamHeartbeat).
+	StreamHeartbeat time.Duration
 }
 
 // Store is everything the web layer needs from the domain.

@@ -302,7 +302,8 @@ func (w *Worker) closed(c *liveConn, reason string) {
 	}
 }
 
-// maxCloseBatch bounds the connection ends recorded in one call.
+// maxCloseBatch bounds the connection ends recorded in one call (the
+// default of Config.CloseBatch).
 const maxCloseBatch = 500
 
 // closeTimeout bounds recording one batch of connection ends.
@@ -333,11 +334,13 @@ func (w *Worker) recordClose(end ConnectionEnd) error {
 	return <-done
 }
 
-// recordQueue records the close queue in batches until it is empty.
+// recordQueue records the close queue in batches of Config.CloseBatch
+// until it is empty, letting priority work pass before each batch.
 func (w *Worker) recordQueue() {
 	for {
+		w.priority.yield(maxPriorityYield)
 		w.closeMu.Lock()
-		n := min(len(w.closeQueue), maxCloseBatch)
+		n := min(len(w.closeQueue), w.cfg.CloseBatch)
 		if n == 0 {
 			w.recording = false
 			w.closeMu.Unlock()
@@ -390,7 +393,8 @@ func (w *Worker) retryCloses(ctx context.Context) {
 	w.pending = nil
 	w.pendingMu.Unlock()
 	for len(todo) > 0 && ctx.Err() == nil {
-		n := min(len(todo), maxCloseBatch)
+		w.priority.yield(maxPriorityYield)
+		n := min(len(todo), w.cfg.CloseBatch)
 		if err := w.storeCloses(todo[:n]); err != nil {
 			break // the store is still failing: try again at the next flush
 		}

@@ -46,6 +46,11 @@ type Config struct {
 	OnThrottle func()
 	// Credentials, when set, serves POST tunnel.CredentialsPath.
 	Credentials CredentialSource
+	// CloseBatch is how many connection ends the recorder stores in one
+	// call (one transaction); default 500. A smaller batch holds the
+	// database (SQLite's one connection, a session's row lock) for less
+	// time, which is what priority work waits for (priority.go).
+	CloseBatch int
 }
 
 // badTokenEntries bounds the addresses the bad-token throttle tracks.
@@ -64,6 +69,7 @@ type Worker struct {
 	closeMu    sync.Mutex
 	closeQueue []closeRequest // connection ends waiting for the recorder
 	recording  bool           // a caller of recordClose is recording the queue
+	priority   priorityGate   // priority work the recorder lets pass (priority.go)
 }
 
 // New returns a Worker. Call Run in a background loop owned by run (it
@@ -87,6 +93,9 @@ func New(cfg Config) *Worker {
 	if cfg.BadTokenRefill <= 0 {
 		cfg.BadTokenRefill = 3 * time.Second
 	}
+	if cfg.CloseBatch <= 0 {
+		cfg.CloseBatch = maxCloseBatch
+	}
 	w := &Worker{cfg: cfg, live: newRegistry()}
 	if cfg.BadTokenBurst > 0 {
 		w.bad = newBadTokens(cfg.BadTokenBurst, cfg.BadTokenRefill, badTokenEntries)
@@ -108,13 +117,17 @@ func (w *Worker) Handler() http.Handler {
 }
 
 // serveClose ends the token's session as closed by its end user (the
-// Sessions implementation cuts its live connections through Cancel).
+// Sessions implementation cuts its live connections through Cancel). It is
+// priority work: a mass close's records do not keep it waiting (the user's
+// `gatehouse connect` is exiting).
 func (w *Worker) serveClose(rw http.ResponseWriter, r *http.Request) {
 	token, ok := w.sessionToken(rw, r)
 	if !ok {
 		return
 	}
-	closed, err := w.cfg.Sessions.CloseSession(r.Context(), token)
+	var closed *ClosedSession
+	var err error
+	w.Priority(func() { closed, err = w.cfg.Sessions.CloseSession(r.Context(), token) })
 	if err != nil {
 		w.refuse(rw, r, err)
 		return

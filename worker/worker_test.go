@@ -33,6 +33,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with the worker's configuration changed by configure.
+func newEnvWith(t *testing.T, configure func(*worker.Config)) *env {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -41,7 +47,11 @@ func newEnv(t *testing.T) *env {
 	echoDone := make(chan error, 1)
 	go func() { echoDone <- worker.ServeEcho(ctx, ln) }()
 	fake := workertest.New()
-	w := worker.New(worker.Config{Sessions: fake, Logger: slog.New(slog.DiscardHandler), FlushInterval: 50 * time.Millisecond})
+	cfg := worker.Config{Sessions: fake, Logger: slog.New(slog.DiscardHandler), FlushInterval: 50 * time.Millisecond}
+	if configure != nil {
+		configure(&cfg)
+	}
+	w := worker.New(cfg)
 	runDone := make(chan error, 1)
 	go func() { runDone <- w.Run(ctx) }()
 	srv := httptest.NewServer(w.Handler())

@@ -42,18 +42,21 @@ type Connection struct {
 
 // Sessions is a thread-safe in-memory worker.Sessions. AdmitHook, when set,
 // runs inside AdmitConnection before the checks, without the lock;
-// CloseHook likewise inside ConnectionsClosed.
+// CloseHook likewise inside ConnectionsClosed, and CloseSessionHook inside
+// CloseSession.
 type Sessions struct {
-	mu          sync.Mutex
-	sessions    map[string]*Session
-	conns       map[string]*Connection
-	n           int
-	AdmitHook   func()
-	CloseHook   func()
-	Err         error // when set, every call fails with it (system error tests)
-	closeErr    error // see SetCloseErr
-	closedCalls chan string
-	batches     []int // sizes of the ConnectionsClosed calls
+	mu        sync.Mutex
+	sessions  map[string]*Session
+	conns     map[string]*Connection
+	n         int
+	AdmitHook func()
+	CloseHook func()
+	// CloseSessionHook runs inside CloseSession, without the lock.
+	CloseSessionHook func()
+	Err              error // when set, every call fails with it (system error tests)
+	closeErr         error // see SetCloseErr
+	closedCalls      chan string
+	batches          []int // sizes of the ConnectionsClosed calls
 }
 
 // New returns an empty fake.
@@ -206,6 +209,9 @@ func (f *Sessions) SessionInfo(ctx context.Context, token string) (*worker.Sessi
 // its end user (connections are cut by whoever runs the worker: the fake
 // does not know it).
 func (f *Sessions) CloseSession(ctx context.Context, token string) (*worker.ClosedSession, error) {
+	if f.CloseSessionHook != nil {
+		f.CloseSessionHook()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s, ok := f.sessions[token]
