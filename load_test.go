@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -67,8 +68,13 @@ type loadReport struct {
 	WarehouseRowsMissing  int // started sessions absent from the warehouse
 	WarehouseConnsMissing int // connections absent from the warehouse
 	RSSStartMB, RSSEndMB  []float64
-	GoroutinesIdleStart   []int
-	GoroutinesIdleEnd     []int
+	// HeapStartMB, HeapEndMB: the Go heap in use right after a forced
+	// garbage collection (pprof's heap?gc=1, then go_memstats_heap_inuse_bytes),
+	// idle, at the start and at the end: the leak signal. RSS at the end
+	// still holds memory the runtime has not yet given back to the system.
+	HeapStartMB, HeapEndMB []float64
+	GoroutinesIdleStart    []int
+	GoroutinesIdleEnd      []int
 }
 
 var goroutinesMetric = regexp.MustCompile(`(?m)^go_goroutines (\d+)`)
@@ -114,11 +120,15 @@ func TestLoadAndSoak(t *testing.T) {
 	w.exec(t, `INSERT INTO role_principals (role_id, principal_type, principal_id, user_id, created_at)
 		SELECT p.role_id, 'user', 'u_load' || g, 'u_load' || g, p.created_at
 		FROM role_principals p, generate_series(0, ? - 1) g WHERE p.principal_id = (SELECT id FROM users WHERE name = 'alice')`, users)
-	var bases []string
+	var bases, pprofs []string
 	var pids []int
 	for range 2 {
-		child, u := startChildServe(t, w.Env)
+		env := maps.Clone(w.Env)
+		pprofAddr := freeLoopbackAddr(t)
+		env["GATEHOUSE_PPROF_LISTEN"] = pprofAddr
+		child, u := startChildServe(t, env)
 		bases = append(bases, u)
+		pprofs = append(pprofs, "http://"+pprofAddr)
 		pids = append(pids, child.Process.Pid)
 	}
 	users = simulated
@@ -126,6 +136,7 @@ func TestLoadAndSoak(t *testing.T) {
 		PagesMillis: map[string]map[string]float64{}, Failures: map[string]int64{}}
 	time.Sleep(3 * time.Second) // idle
 	for i := range bases {
+		rep.HeapStartMB = append(rep.HeapStartMB, heapAfterGCMB(t, pprofs[i], bases[i]))
 		rep.RSSStartMB = append(rep.RSSStartMB, rssMB(t, pids[i]))
 		rep.GoroutinesIdleStart = append(rep.GoroutinesIdleStart, goroutines(t, bases[i]))
 	}
@@ -439,6 +450,7 @@ func TestLoadAndSoak(t *testing.T) {
 	}
 	time.Sleep(10 * time.Second) // idle again: keep-alive connections time out, streams end
 	for i := range bases {
+		rep.HeapEndMB = append(rep.HeapEndMB, heapAfterGCMB(t, pprofs[i], bases[i]))
 		rep.RSSEndMB = append(rep.RSSEndMB, rssMB(t, pids[i]))
 		rep.GoroutinesIdleEnd = append(rep.GoroutinesIdleEnd, goroutines(t, bases[i]))
 	}
@@ -509,6 +521,41 @@ func rssMB(t *testing.T, pid int) float64 {
 		}
 	}
 	return 0
+}
+
+var heapInuseMetric = regexp.MustCompile(`(?m)^go_memstats_heap_inuse_bytes (\S+)`)
+
+// heapAfterGCMB forces a garbage collection in an instance (its pprof
+// listener's heap profile with gc=1) and reads its heap in use.
+func heapAfterGCMB(t *testing.T, pprof, base string) float64 {
+	resp, err := http.Get(pprof + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	m := heapInuseMetric.FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no go_memstats_heap_inuse_bytes in %s/metrics", base)
+	}
+	v, _ := strconv.ParseFloat(string(m[1]), 64)
+	return math.Round(v/(1<<20)*10) / 10
+}
+
+// freeLoopbackAddr returns a loopback address with a port free right now.
+func freeLoopbackAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // goroutines reads an instance's go_goroutines metric.
