@@ -64,4 +64,24 @@ func TestBrowserAdminDeletePages(t *testing.T) {
 		}
 		checkPage(t, ctx, "delete "+p.name)
 	}
+
+	// The searches of a group's members and of a role's principals cut a
+	// search past the limit and say so next to the field (issue 11).
+	long := strings.Repeat("x", 300)
+	group := first("/groups", "/groups/", "Contractors")
+	role := first("/roles", "/roles/")
+	for _, p := range []struct{ name, href string }{
+		{"group members search too long", group + "?q=" + long},
+		{"role principals search too long", role + "/principals?q=" + long},
+	} {
+		browsertest.Navigate(t, ctx, base+p.href)
+		browsertest.WaitVisible(t, ctx, "[data-testid=q-error]")
+		if n := browsertest.Eval[int](t, ctx, `document.querySelector('#q').value.length`); n != 200 {
+			t.Errorf("%s: the field holds %d characters, want the 200 searched", p.name, n)
+		}
+		checkPage(t, ctx, p.name)
+	}
+	// A search that finds nobody says so instead of an empty picker.
+	browsertest.Navigate(t, ctx, base+group+"?q="+long)
+	browsertest.WaitText(t, ctx, "[data-testid=no-users]", "No user matches this search.")
 }
