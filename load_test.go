@@ -26,6 +26,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -68,13 +69,16 @@ type loadReport struct {
 	WarehouseRowsMissing  int // started sessions absent from the warehouse
 	WarehouseConnsMissing int // connections absent from the warehouse
 	RSSStartMB, RSSEndMB  []float64
-	// HeapStartMB, HeapEndMB: the Go heap in use right after a forced
-	// garbage collection (pprof's heap?gc=1, then go_memstats_heap_inuse_bytes),
+	// HeapStartMB, HeapEndMB: the live Go heap right after a forced
+	// garbage collection (pprof's heap?gc=1, then go_memstats_heap_alloc_bytes),
 	// idle, at the start and at the end: the leak signal. RSS at the end
-	// still holds memory the runtime has not yet given back to the system.
-	HeapStartMB, HeapEndMB []float64
-	GoroutinesIdleStart    []int
-	GoroutinesIdleEnd      []int
+	// still holds memory the runtime has not yet given back to the system,
+	// and heap in use (HeapInuseStartMB, HeapInuseEndMB) the spans that
+	// still hold any live object (fragmentation).
+	HeapStartMB, HeapEndMB           []float64
+	HeapInuseStartMB, HeapInuseEndMB []float64
+	GoroutinesIdleStart              []int
+	GoroutinesIdleEnd                []int
 }
 
 var goroutinesMetric = regexp.MustCompile(`(?m)^go_goroutines (\d+)`)
@@ -136,7 +140,8 @@ func TestLoadAndSoak(t *testing.T) {
 		PagesMillis: map[string]map[string]float64{}, Failures: map[string]int64{}}
 	time.Sleep(3 * time.Second) // idle
 	for i := range bases {
-		rep.HeapStartMB = append(rep.HeapStartMB, heapAfterGCMB(t, pprofs[i], bases[i]))
+		live, inuse := heapAfterGCMB(t, pprofs[i], bases[i])
+		rep.HeapStartMB, rep.HeapInuseStartMB = append(rep.HeapStartMB, live), append(rep.HeapInuseStartMB, inuse)
 		rep.RSSStartMB = append(rep.RSSStartMB, rssMB(t, pids[i]))
 		rep.GoroutinesIdleStart = append(rep.GoroutinesIdleStart, goroutines(t, bases[i]))
 	}
@@ -450,7 +455,8 @@ func TestLoadAndSoak(t *testing.T) {
 	}
 	time.Sleep(10 * time.Second) // idle again: keep-alive connections time out, streams end
 	for i := range bases {
-		rep.HeapEndMB = append(rep.HeapEndMB, heapAfterGCMB(t, pprofs[i], bases[i]))
+		live, inuse := heapAfterGCMB(t, pprofs[i], bases[i])
+		rep.HeapEndMB, rep.HeapInuseEndMB = append(rep.HeapEndMB, live), append(rep.HeapInuseEndMB, inuse)
 		rep.RSSEndMB = append(rep.RSSEndMB, rssMB(t, pids[i]))
 		rep.GoroutinesIdleEnd = append(rep.GoroutinesIdleEnd, goroutines(t, bases[i]))
 	}
@@ -523,16 +529,29 @@ func rssMB(t *testing.T, pid int) float64 {
 	return 0
 }
 
-var heapInuseMetric = regexp.MustCompile(`(?m)^go_memstats_heap_inuse_bytes (\S+)`)
+var (
+	heapAllocMetric = regexp.MustCompile(`(?m)^go_memstats_heap_alloc_bytes (\S+)`)
+	heapInuseMetric = regexp.MustCompile(`(?m)^go_memstats_heap_inuse_bytes (\S+)`)
+)
 
 // heapAfterGCMB forces a garbage collection in an instance (its pprof
-// listener's heap profile with gc=1) and reads its heap in use.
-func heapAfterGCMB(t *testing.T, pprof, base string) float64 {
+// listener's heap profile with gc=1, kept in GATEHOUSE_LOAD_HEAP_DIR when
+// set) and reads its live heap and its heap in use, in MB.
+func heapAfterGCMB(t *testing.T, pprof, base string) (live, inuse float64) {
 	resp, err := http.Get(pprof + "/debug/pprof/heap?gc=1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
+	var sink io.Writer = io.Discard
+	if dir := os.Getenv("GATEHOUSE_LOAD_HEAP_DIR"); dir != "" { // keep the profiles to read with go tool pprof
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("heap-%s-%d.pb.gz", strings.NewReplacer(":", "_", "/", "_").Replace(base), time.Now().Unix())))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		sink = f
+	}
+	_, _ = io.Copy(sink, resp.Body)
 	resp.Body.Close()
 	resp, err = http.Get(base + "/metrics")
 	if err != nil {
@@ -540,12 +559,15 @@ func heapAfterGCMB(t *testing.T, pprof, base string) float64 {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	m := heapInuseMetric.FindSubmatch(b)
-	if m == nil {
-		t.Fatalf("no go_memstats_heap_inuse_bytes in %s/metrics", base)
+	mb := func(re *regexp.Regexp) float64 {
+		m := re.FindSubmatch(b)
+		if m == nil {
+			t.Fatalf("no %s in %s/metrics", re, base)
+		}
+		v, _ := strconv.ParseFloat(string(m[1]), 64)
+		return math.Round(v/(1<<20)*10) / 10
 	}
-	v, _ := strconv.ParseFloat(string(m[1]), 64)
-	return math.Round(v/(1<<20)*10) / 10
+	return mb(heapAllocMetric), mb(heapInuseMetric)
 }
 
 // freeLoopbackAddr returns a loopback address with a port free right now.
