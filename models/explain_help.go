@@ -109,25 +109,11 @@ ORDER BY 1, 4, 6`).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("load roles: %w", err)
 	}
-	defer rows.Close()
-	var roles []acl.RoleGrants
-	for rows.Next() {
-		var id, name, scopeID, kind, value string
-		var position int
-		if err := rows.Scan(&id, &name, &scopeID, &kind, &value, &position); err != nil {
-			return nil, fmt.Errorf("load roles: %w", err)
-		}
-		if len(roles) == 0 || roles[len(roles)-1].RoleID != id {
-			roles = append(roles, acl.RoleGrants{RoleID: id, RoleName: name, RoleScopeID: scopeID})
-		}
-		cur := &roles[len(roles)-1]
-		if kind == "s" {
-			cur.GrantScopes = append(cur.GrantScopes, value)
-		} else if g, ok := s.grants.parse(value); ok {
-			cur.Grants = append(cur.Grants, g)
-		}
+	roles, err := s.scanRoleGrants(rows)
+	if err != nil {
+		return nil, fmt.Errorf("load roles: %w", err)
 	}
-	return roles, rows.Err()
+	return roles, nil
 }
 
 // NamedResource is something the actor may see, found by its name.

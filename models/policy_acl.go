@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -63,27 +64,8 @@ ORDER BY 1, 4, 6`
 	if err != nil {
 		return nil, fmt.Errorf("load roles of %s: %w", a.UserID, err)
 	}
-	defer rows.Close()
-	var roles []acl.RoleGrants
-	for rows.Next() {
-		var id, name, scopeID, kind, value string
-		var position int
-		if err := rows.Scan(&id, &name, &scopeID, &kind, &value, &position); err != nil {
-			return nil, fmt.Errorf("load roles of %s: %w", a.UserID, err)
-		}
-		if len(roles) == 0 || roles[len(roles)-1].RoleID != id {
-			roles = append(roles, acl.RoleGrants{RoleID: id, RoleName: name, RoleScopeID: scopeID})
-		}
-		cur := &roles[len(roles)-1]
-		if kind == "s" {
-			cur.GrantScopes = append(cur.GrantScopes, value)
-			continue
-		}
-		if g, ok := s.grants.parse(value); ok {
-			cur.Grants = append(cur.Grants, g)
-		}
-	}
-	if err := rows.Err(); err != nil {
+	roles, err := s.scanRoleGrants(rows)
+	if err != nil {
 		return nil, fmt.Errorf("load roles of %s: %w", a.UserID, err)
 	}
 	grants, err := s.accessGrantRoles(ctx, a.UserID) // time-boxed access grants (access_grant.go)
@@ -92,6 +74,31 @@ ORDER BY 1, 4, 6`
 	}
 	roles = append(roles, grants...)
 	return acl.NewACL(acl.Principal{UserID: a.UserID, AccountID: a.AccountID}, roles, cacheTree{s.scopes}), nil
+}
+
+// scanRoleGrants reads rows of (role id, name, scope id, kind, value,
+// position), ordered by role, kind 's' rows carrying a grant scope and 'g'
+// rows a grant text, into one RoleGrants per role; it closes rows.
+func (s *Store) scanRoleGrants(rows *sql.Rows) ([]acl.RoleGrants, error) {
+	defer rows.Close()
+	var roles []acl.RoleGrants
+	for rows.Next() {
+		var id, name, scopeID, kind, value string
+		var position int
+		if err := rows.Scan(&id, &name, &scopeID, &kind, &value, &position); err != nil {
+			return nil, err
+		}
+		if len(roles) == 0 || roles[len(roles)-1].RoleID != id {
+			roles = append(roles, acl.RoleGrants{RoleID: id, RoleName: name, RoleScopeID: scopeID})
+		}
+		cur := &roles[len(roles)-1]
+		if kind == "s" {
+			cur.GrantScopes = append(cur.GrantScopes, value)
+		} else if g, ok := s.grants.parse(value); ok {
+			cur.Grants = append(cur.Grants, g)
+		}
+	}
+	return roles, rows.Err()
 }
 
 // grantCache keeps a Store's parsed stored grants by their text (grants
