@@ -83,7 +83,8 @@ func benchWebhookStarts(b *testing.B, d models.Dialect) {
 	drained := func() {
 		for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
 			var n int64
-			w.store.DB().Raw("SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'").Scan(&n)
+			w.store.DB().Raw(`SELECT (SELECT count(*) FROM webhook_deliveries WHERE state = 'pending')
+				+ (SELECT count(*) FROM webhook_events WHERE NOT queued)`).Scan(&n)
 			if n == 0 {
 				return
 			}

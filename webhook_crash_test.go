@@ -98,7 +98,7 @@ func TestWebhookSurvivesKill9(t *testing.T) {
 		t.Errorf("attempts %v: want the same webhook-id twice", attempts)
 	}
 	var payloadSession string
-	if err := db.Raw("SELECT payload FROM webhook_deliveries").Row().Scan(&payloadSession); err != nil || !strings.Contains(payloadSession, id) {
+	if err := db.Raw("SELECT e.payload FROM webhook_deliveries d JOIN webhook_events e ON e.seq = d.event_seq").Row().Scan(&payloadSession); err != nil || !strings.Contains(payloadSession, id) {
 		t.Errorf("payload %s does not name session %s", payloadSession, id)
 	}
 }

@@ -506,7 +506,7 @@ func TestAccessWebhookEvents(t *testing.T) {
 				t.Fatal(err)
 			}
 			var rows []struct{ EventType, Payload string }
-			if err := f.store.DB().Raw("SELECT event_type, payload FROM webhook_deliveries ORDER BY seq").Scan(&rows).Error; err != nil {
+			if err := f.store.DB().Raw("SELECT event_type, payload FROM webhook_events ORDER BY seq").Scan(&rows).Error; err != nil {
 				t.Fatal(err)
 			}
 			var types []string

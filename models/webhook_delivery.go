@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -18,7 +19,8 @@ type WebhookDelivery struct {
 	EndpointID    string
 	EventType     string
 	OrderingKey   string
-	Payload       string
+	Payload       string // set on a claimed delivery (WebhookJob); "" in the log
+	EventSeq      *int64 // the webhook_events row holding the payload (nil: in Payload)
 	State         string // pending, delivered, failed
 	Attempts      int
 	CreatedAt     time.Time
@@ -51,7 +53,91 @@ type WebhookAttempt struct {
 	Error    string
 }
 
-// ClaimWebhookDeliveries takes up to limit due deliveries of enabled
+// webhookFanOutLock is the Postgres advisory lock fanOut takes: one
+// instance at a time makes events into deliveries.
+const webhookFanOutLock = 7_110_420_002
+
+// webhookEventRow is a queued event without its payload.
+type webhookEventRow struct {
+	Seq                   int64
+	MessageID, EventType  string
+	OrderingKey           string
+	DedupeKey, EndpointID *string
+	CreatedAt             time.Time
+}
+
+// fanOut makes up to limit queued events, oldest first, into one delivery
+// per endpoint that is enabled, subscribed to the event's type (or is the
+// one it was queued for) and was created by the time of the event, in the
+// caller's transaction (the claim's), and returns how many events it took.
+// The payload stays in the event: a delivery points at it. Safe on every
+// instance at once: they take turns (so the deliveries of one ordering key
+// are numbered in their events' order), and a delivery's id is its event's
+// message id and its endpoint's, so none is made twice.
+func (s *Store) fanOut(ctx context.Context, limit int) (int, error) {
+	if err := s.advisoryLock(ctx, webhookFanOutLock); err != nil {
+		return 0, err
+	}
+	var evs []webhookEventRow
+	if err := s.q(ctx).Raw(`SELECT seq, message_id, event_type, ordering_key, dedupe_key, endpoint_id, created_at
+		FROM webhook_events WHERE NOT queued ORDER BY seq LIMIT ?`, limit).Scan(&evs).Error; err != nil {
+		return 0, fmt.Errorf("webhook events: %w", err)
+	}
+	if len(evs) == 0 {
+		return 0, nil
+	}
+	var eps []Webhook
+	if err := s.q(ctx).Select("id", "event_types", "created_at").Where("enabled = ?", true).Order("id").Find(&eps).Error; err != nil {
+		return 0, fmt.Errorf("webhook endpoints: %w", err)
+	}
+	now := s.now()
+	const cols = 9
+	var values []string
+	var args []any
+	flush := func() error {
+		if len(values) == 0 {
+			return nil
+		}
+		err := s.q(ctx).Exec(`INSERT INTO webhook_deliveries (id, message_id, endpoint_id, event_type, ordering_key,
+			dedupe_key, event_seq, created_at, next_attempt_at, payload) VALUES `+strings.Join(values, ", ")+
+			` ON CONFLICT DO NOTHING`, args...).Error
+		values, args = values[:0], args[:0]
+		if err != nil {
+			return fmt.Errorf("queue webhook deliveries: %w", err)
+		}
+		return nil
+	}
+	seqs := make([]int64, 0, len(evs))
+	for _, ev := range evs {
+		seqs = append(seqs, ev.Seq)
+		for _, ep := range eps {
+			if ev.EndpointID != nil && *ev.EndpointID != ep.ID || ev.EndpointID == nil && !subscribes(ep.Events(), ev.EventType) ||
+				ep.CreatedAt.After(ev.CreatedAt) {
+				continue
+			}
+			values = append(values, "(?, ?, ?, ?, ?, ?, ?, ?, ?, '')")
+			args = append(args, ev.MessageID+"_"+ep.ID, ev.MessageID, ep.ID, ev.EventType, ev.OrderingKey,
+				ev.DedupeKey, ev.Seq, ev.CreatedAt, now)
+			if len(args) >= 100*cols {
+				if err := flush(); err != nil {
+					return 0, err
+				}
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return 0, err
+	}
+	for _, chunk := range chunks(seqs, 500) {
+		if err := s.q(ctx).Exec("UPDATE webhook_events SET queued = ? WHERE seq IN ?", true, chunk).Error; err != nil {
+			return 0, fmt.Errorf("webhook events queued: %w", err)
+		}
+	}
+	return len(evs), nil
+}
+
+// ClaimWebhookDeliveries makes the queued events into deliveries
+// (fanOut) and takes up to limit due deliveries of enabled
 // endpoints for this caller for lease (long enough to send them all and
 // record the results: see webhook.Deliverer): another caller, on any
 // instance, does not take them while the lease runs. Each claim counts an
@@ -67,9 +153,16 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, limit int, lease tim
 			AND p.ordering_key = d.ordering_key AND p.state = 'pending' AND p.seq < d.seq))
 		ORDER BY d.seq LIMIT ?`, "d")
 	var claimed []WebhookDelivery
-	err := s.q(ctx).Raw(`UPDATE webhook_deliveries SET locked_until = ?, attempts = attempts + 1 WHERE seq IN (`+due+`)
-		RETURNING seq, id, message_id, endpoint_id, event_type, ordering_key, payload, state, attempts, created_at, next_attempt_at`,
-		now.Add(lease), now, now, limit).Scan(&claimed).Error
+	// One transaction (one commit) makes the events into deliveries and
+	// claims.
+	err := s.Transact(ctx, func(tx *Store) error {
+		if _, err := tx.fanOut(ctx, max(limit, 256)); err != nil {
+			return err
+		}
+		return tx.q(ctx).Raw(`UPDATE webhook_deliveries SET locked_until = ?, attempts = attempts + 1 WHERE seq IN (`+due+`)
+		RETURNING seq, id, message_id, endpoint_id, event_type, ordering_key, payload, event_seq, state, attempts, created_at, next_attempt_at`,
+			now.Add(lease), now, now, limit).Scan(&claimed).Error
+	})
 	if err != nil {
 		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
 	}
@@ -77,6 +170,9 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, limit int, lease tim
 		return nil, nil
 	}
 	slices.SortFunc(claimed, func(a, b WebhookDelivery) int { return int(a.Seq - b.Seq) })
+	if err := s.eventPayloads(ctx, claimed); err != nil {
+		return nil, err
+	}
 	ids := make([]string, 0, len(claimed))
 	for _, d := range claimed {
 		ids = append(ids, d.EndpointID)
@@ -102,6 +198,35 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, limit int, lease tim
 		jobs = append(jobs, WebhookJob{WebhookDelivery: d, URL: ep.URL, Format: ep.Format, Secret: string(secret)})
 	}
 	return jobs, nil
+}
+
+// eventPayloads fills in the payload of deliveries made from events.
+func (s *Store) eventPayloads(ctx context.Context, ds []WebhookDelivery) error {
+	var seqs []int64
+	for _, d := range ds {
+		if d.EventSeq != nil {
+			seqs = append(seqs, *d.EventSeq)
+		}
+	}
+	payloads := map[int64]string{}
+	for _, chunk := range chunks(seqs, 500) {
+		var rows []struct {
+			Seq     int64
+			Payload string
+		}
+		if err := s.q(ctx).Raw("SELECT seq, payload FROM webhook_events WHERE seq IN ?", chunk).Scan(&rows).Error; err != nil {
+			return fmt.Errorf("webhook payloads: %w", err)
+		}
+		for _, r := range rows {
+			payloads[r.Seq] = r.Payload
+		}
+	}
+	for i, d := range ds {
+		if d.EventSeq != nil {
+			ds[i].Payload = payloads[*d.EventSeq]
+		}
+	}
+	return nil
 }
 
 // excerpt keeps the first n bytes of s that are valid UTF-8.
@@ -157,18 +282,22 @@ func (s *Store) FinishWebhookDeliveries(ctx context.Context, jobs []WebhookJob, 
 // attempt, so a delivery still pending with the attempt count of our claim
 // was claimed by nobody since.
 func (s *Store) finishDelivery(ctx context.Context, job *WebhookJob, at WebhookAttempt) (bool, error) {
-	o, tx, now := s.opts.Webhooks.withDefaults(), s, s.now()
-	upd := map[string]any{"locked_until": nil, "last_attempt_at": now, "last_status": at.Status,
-		"last_latency_ms": int(at.Latency / time.Millisecond), "last_response": excerpt(at.Response, 1024),
-		"last_error": excerpt(at.Error, 512)}
+	o, now := s.opts.Webhooks.withDefaults(), s.now()
+	state, deliveredAt, next := "pending", any(nil), any(nil)
 	if at.OK {
-		upd["state"], upd["delivered_at"] = "delivered", now
+		state, deliveredAt = "delivered", now
 	} else if now.Sub(job.CreatedAt) >= o.RetryFor {
-		upd["state"] = "failed"
+		state = "failed"
 	} else {
-		upd["next_attempt_at"] = now.Add(backoff(o.BackoffBase, o.BackoffMax, job.Attempts))
+		next = now.Add(backoff(o.BackoffBase, o.BackoffMax, job.Attempts))
 	}
-	res := tx.q(ctx).Model(&WebhookDelivery{}).Where("id = ? AND state = 'pending' AND attempts = ?", job.ID, job.Attempts).Updates(upd)
+	// One fixed statement (no statement built per row): a batch runs it
+	// once per delivery.
+	res := s.q(ctx).Exec(`UPDATE webhook_deliveries SET locked_until = NULL, last_attempt_at = ?, last_status = ?,
+		last_latency_ms = ?, last_response = ?, last_error = ?, state = ?, delivered_at = COALESCE(?, delivered_at),
+		next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ? AND state = 'pending' AND attempts = ?`,
+		now, at.Status, int(at.Latency/time.Millisecond), excerpt(at.Response, 1024), excerpt(at.Error, 512),
+		state, deliveredAt, next, job.ID, job.Attempts)
 	if res.Error != nil {
 		return false, fmt.Errorf("finish webhook delivery %s: %w", job.ID, res.Error)
 	}
@@ -265,8 +394,8 @@ func (s *Store) RedeliverWebhook(ctx context.Context, a Actor, endpointID, deliv
 		}
 		now := tx.now()
 		err = tx.q(ctx).Exec(`INSERT INTO webhook_deliveries (id, message_id, endpoint_id, event_type, ordering_key,
-			payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, '', ?, ?, ?)`,
-			NewID("whd"), d.MessageID, endpointID, d.EventType, d.Payload, now, now).Error
+			payload, event_seq, created_at, next_attempt_at) VALUES (?, ?, ?, ?, '', ?, ?, ?, ?)`,
+			NewID("whd"), d.MessageID, endpointID, d.EventType, d.Payload, d.EventSeq, now, now).Error
 		if err != nil {
 			return fmt.Errorf("redeliver %s: %w", deliveryID, err)
 		}

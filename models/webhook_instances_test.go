@@ -29,9 +29,9 @@ func TestWebhookTwoInstancesDeliverOnce(t *testing.T) {
 		}
 	}
 	var queued int64
-	f.store.DB().Raw("SELECT count(*) FROM webhook_deliveries").Scan(&queued)
+	f.store.DB().Raw("SELECT count(*) FROM webhook_events").Scan(&queued)
 	if queued != 3*sessions {
-		t.Fatalf("%d deliveries queued, want %d", queued, 3*sessions)
+		t.Fatalf("%d events queued, want %d", queued, 3*sessions)
 	}
 	var wg sync.WaitGroup
 	for i, s := range []*models.Store{f.store, other} {

@@ -66,26 +66,24 @@ func (s *Store) subscribedEndpoints(ctx context.Context, eventType string) ([]We
 	return out, nil
 }
 
-// enqueueEvent queues, in the caller's transaction, one delivery of the
-// event per enabled endpoint subscribed to it, in one INSERT … SELECT (no
-// round trip when nobody is subscribed). Deliveries of an endpoint with the
-// same orderingKey go out in order; a dedupeKey queues the event at most
-// once per endpoint.
+// enqueueEvent queues the event, in the caller's transaction, for every
+// enabled endpoint subscribed to it: one webhook_events row holding the
+// payload once, written only when some endpoint subscribes (the check is
+// part of the same INSERT … SELECT: no round trip of its own). The
+// deliverer makes it into one delivery per endpoint when it claims
+// (ClaimWebhookDeliveries).
+// Deliveries of an endpoint with the same orderingKey go out in order; a
+// dedupeKey queues the event at most once per endpoint.
 func (s *Store) enqueueEvent(ctx context.Context, eventType, orderingKey, dedupeKey string, data any) error {
-	return s.enqueueWhere(ctx, "", nil, eventType, orderingKey, dedupeKey, data)
+	return s.enqueueWhere(ctx, "", eventType, orderingKey, dedupeKey, data)
 }
 
-// enqueueFor is enqueueEvent for the given endpoints only (already known
-// to be subscribed).
-func (s *Store) enqueueFor(ctx context.Context, eps []Webhook, eventType, orderingKey, dedupeKey string, data any) error {
-	ids := make([]string, len(eps))
-	for i, ep := range eps {
-		ids[i] = ep.ID
-	}
-	return s.enqueueWhere(ctx, " AND w.id IN ?", []any{ids}, eventType, orderingKey, dedupeKey, data)
+// enqueueFor is enqueueEvent for one endpoint only.
+func (s *Store) enqueueFor(ctx context.Context, endpointID, eventType, orderingKey, dedupeKey string, data any) error {
+	return s.enqueueWhere(ctx, endpointID, eventType, orderingKey, dedupeKey, data)
 }
 
-func (s *Store) enqueueWhere(ctx context.Context, cond string, condArgs []any, eventType, orderingKey, dedupeKey string, data any) error {
+func (s *Store) enqueueWhere(ctx context.Context, endpointID, eventType, orderingKey, dedupeKey string, data any) error {
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return fmt.Errorf("webhook payload %s: %w", eventType, err)
@@ -95,19 +93,24 @@ func (s *Store) enqueueWhere(ctx context.Context, cond string, condArgs []any, e
 	if err != nil {
 		return fmt.Errorf("webhook payload %s: %w", eventType, err)
 	}
-	msgID := NewID("msg")
-	var dk any
+	var dk, ep any
 	if dedupeKey != "" {
 		dk = dedupeKey
 	}
 	family, _, _ := strings.Cut(eventType, ".")
-	args := append([]any{msgID + "_", msgID, eventType, orderingKey, dk, string(body), now, now,
-		"% " + eventType + " %", "% " + family + ".* %", "% * %"}, condArgs...)
-	res := s.q(ctx).Exec(`INSERT INTO webhook_deliveries (id, message_id, endpoint_id, event_type, ordering_key,
-		dedupe_key, payload, created_at, next_attempt_at)
-		SELECT ? || w.id, ?, w.id, ?, ?, ?, ?, ?, ? FROM webhook_endpoints w
+	cond := ""
+	if endpointID != "" {
+		ep, cond = endpointID, " AND w.id = ?"
+	}
+	args := []any{NewID("msg"), eventType, orderingKey, dk, ep, string(body), now,
+		"% " + eventType + " %", "% " + family + ".* %", "% * %"}
+	if endpointID != "" {
+		args = append(args, endpointID)
+	}
+	res := s.q(ctx).Exec(`INSERT INTO webhook_events (message_id, event_type, ordering_key, dedupe_key, endpoint_id, payload, created_at)
+		SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM webhook_endpoints w
 		WHERE w.enabled AND ((' ' || w.event_types || ' ') LIKE ? OR (' ' || w.event_types || ' ') LIKE ?
-			OR (' ' || w.event_types || ' ') LIKE ?)`+cond+` ON CONFLICT DO NOTHING`, args...)
+			OR (' ' || w.event_types || ' ') LIKE ?)`+cond+`)`, args...)
 	if res.Error != nil {
 		return fmt.Errorf("queue webhook %s: %w", eventType, res.Error)
 	}
@@ -257,12 +260,12 @@ func (s *Store) sessionEvents(ctx context.Context, eventType string, ids []strin
 			}
 			if l := eps[EventSessionCanceled]; eventType == EventSessionTerminated && len(l) > 0 &&
 				r.TerminationReason == string(ReasonCanceled) && r.CancelingAt == nil {
-				if err := s.enqueueFor(ctx, l, EventSessionCanceled, r.SessionID, "", d); err != nil {
+				if err := s.enqueueEvent(ctx, EventSessionCanceled, r.SessionID, "", d); err != nil {
 					return err
 				}
 			}
 			if l := eps[eventType]; len(l) > 0 {
-				if err := s.enqueueFor(ctx, l, eventType, r.SessionID, "", d); err != nil {
+				if err := s.enqueueEvent(ctx, eventType, r.SessionID, "", d); err != nil {
 					return err
 				}
 			}
@@ -323,7 +326,9 @@ func (s *Store) QueueExpiringSessions(ctx context.Context) (int, error) {
 	var queued []struct{ EndpointID, DedupeKey string }
 	for _, chunk := range chunks(keys, 500) {
 		var part []struct{ EndpointID, DedupeKey string }
-		if err := s.q(ctx).Raw("SELECT endpoint_id, dedupe_key FROM webhook_deliveries WHERE dedupe_key IN ?", chunk).
+		// Queued: made into a delivery, or an event still waiting to be.
+		if err := s.q(ctx).Raw(`SELECT endpoint_id, dedupe_key FROM webhook_deliveries WHERE dedupe_key IN ?
+			UNION ALL SELECT endpoint_id, dedupe_key FROM webhook_events WHERE NOT queued AND dedupe_key IN ?`, chunk, chunk).
 			Scan(&part).Error; err != nil {
 			return 0, fmt.Errorf("expiring sessions: %w", err)
 		}
@@ -343,7 +348,7 @@ func (s *Store) QueueExpiringSessions(ctx context.Context) (int, error) {
 			d := r.data()
 			d.ExpiresInSeconds = &left
 			err := s.Transact(ctx, func(tx *Store) error {
-				return tx.enqueueFor(ctx, []Webhook{ep}, EventSessionExpiringSoon, r.SessionID, "expiring:"+r.SessionID, d)
+				return tx.enqueueFor(ctx, ep.ID, EventSessionExpiringSoon, r.SessionID, "expiring:"+r.SessionID, d)
 			})
 			if err != nil {
 				return n, err

@@ -1,0 +1,99 @@
+package models_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestWebhookEventStoredOnce: a session start queues one event row holding
+// the payload, written in the start's transaction, for any number of
+// subscribed endpoints; the deliverer makes it into one narrow delivery per
+// endpoint subscribed when the event happened (not one created later), and
+// each receiver gets the whole payload.
+func TestWebhookEventStoredOnce(t *testing.T) {
+	eachSessionDB(t, func(t *testing.T, f *sessionFixture) {
+		db := f.store.DB()
+		events := func(typ string) (n int64) {
+			t.Helper()
+			if err := db.Raw("SELECT count(*) FROM webhook_events WHERE event_type = ?", typ).Scan(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		// Nobody subscribed: nothing is written.
+		f.start(t)
+		if n := events("session.started"); n != 0 {
+			t.Fatalf("%d session.started events queued with no endpoint", n)
+		}
+		recAccess, recStarted, recAll := newReceiver(t), newReceiver(t), newReceiver(t)
+		recAccess.hook(t, f, "Access", "access.*")
+		recStarted.hook(t, f, "Starts", "session.started")
+		recAll.hook(t, f, "Everything", "*")
+
+		st := f.start(t)
+		if n := events("session.started"); n != 1 {
+			t.Fatalf("%d session.started events queued, want 1 for two endpoints", n)
+		}
+		var ev struct {
+			Seq     int64
+			Payload string
+			Queued  bool
+		}
+		if err := db.Raw("SELECT seq, payload, queued FROM webhook_events WHERE event_type = 'session.started'").Scan(&ev).Error; err != nil {
+			t.Fatal(err)
+		}
+		if ev.Queued || !strings.Contains(ev.Payload, st.Session.ID) {
+			t.Fatalf("event %+v: want unqueued, with session %s in its payload", ev, st.Session.ID)
+		}
+		var made int64
+		db.Raw("SELECT count(*) FROM webhook_deliveries WHERE event_seq = ?", ev.Seq).Scan(&made)
+		if made != 0 {
+			t.Fatalf("%d deliveries before the deliverer ran", made)
+		}
+
+		// An endpoint created after the event does not receive it.
+		f.clock.Add(time.Second)
+		recLate := newReceiver(t)
+		recLate.hook(t, f, "Late", "*")
+
+		drain(t, newDeliverer(f.store))
+		var rows []struct {
+			EndpointID, Payload, State string
+		}
+		if err := db.Raw("SELECT endpoint_id, payload, state FROM webhook_deliveries WHERE event_seq = ? ORDER BY endpoint_id",
+			ev.Seq).Scan(&rows).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 2 {
+			t.Fatalf("deliveries of the event: %+v, want two (Starts, Everything)", rows)
+		}
+		for _, r := range rows {
+			if r.Payload != "" || r.State != "delivered" {
+				t.Errorf("delivery %+v: want the payload left in the event, delivered", r)
+			}
+		}
+		db.Raw("SELECT queued FROM webhook_events WHERE seq = ?", ev.Seq).Scan(&ev.Queued)
+		if !ev.Queued {
+			t.Error("the event is not marked queued after its deliveries were made")
+		}
+		for name, rec := range map[string]*receiver{"Starts": recStarted, "Everything": recAll} {
+			got := 0
+			for _, d := range rec.deliveries() {
+				if d.Type == "session.started" && d.SessionID == st.Session.ID && strings.Contains(d.Body, st.Session.ID) {
+					got++
+				}
+			}
+			if got != 1 {
+				t.Errorf("%s received session.started of %s %d times, want once", name, st.Session.ID, got)
+			}
+		}
+		for name, rec := range map[string]*receiver{"Access": recAccess, "Late": recLate} {
+			for _, d := range rec.deliveries() {
+				if d.Type == "session.started" {
+					t.Errorf("%s received %s of %s", name, d.Type, d.SessionID)
+				}
+			}
+		}
+	})
+}
