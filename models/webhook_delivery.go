@@ -255,13 +255,13 @@ func (s *Store) FinishWebhookDelivery(ctx context.Context, job *WebhookJob, at W
 // never overwrites a delivery's state or its newer attempt.
 func (s *Store) FinishWebhookDeliveries(ctx context.Context, jobs []WebhookJob, attempts []WebhookAttempt) error {
 	return s.Transact(ctx, func(tx *Store) error {
+		ours, err := tx.finishDeliveries(ctx, jobs, attempts)
+		if err != nil {
+			return err
+		}
 		last := map[string]int{} // endpoint -> index of its outcome that counts
 		for i := range jobs {
-			ours, err := tx.finishDelivery(ctx, &jobs[i], attempts[i])
-			if err != nil {
-				return err
-			}
-			if !ours {
+			if !ours[jobs[i].ID] {
 				continue
 			}
 			if j, seen := last[jobs[i].EndpointID]; !seen || !attempts[j].OK {
@@ -277,31 +277,65 @@ func (s *Store) FinishWebhookDeliveries(ctx context.Context, jobs []WebhookJob, 
 	})
 }
 
-// finishDelivery records the attempt of a claimed delivery if the claim is
-// still ours, and tells whether it was: every claim counts one more
+// finishOutcome is what finishing a delivery writes; deliveries with the
+// same outcome are recorded by one statement.
+type finishOutcome struct {
+	attempts, status, latencyMs int
+	response, err, state        string
+	next                        time.Time // zero: unchanged
+}
+
+// finishDeliveries records the attempts of claimed deliveries whose claim
+// is still ours, and returns their ids: every claim counts one more
 // attempt, so a delivery still pending with the attempt count of our claim
-// was claimed by nobody since.
-func (s *Store) finishDelivery(ctx context.Context, job *WebhookJob, at WebhookAttempt) (bool, error) {
+// was claimed by nobody since. A batch's outcomes mostly repeat (the same
+// status and answer, the latency in whole milliseconds), so it takes a few
+// statements, not one per delivery.
+func (s *Store) finishDeliveries(ctx context.Context, jobs []WebhookJob, attempts []WebhookAttempt) (map[string]bool, error) {
 	o, now := s.opts.Webhooks.withDefaults(), s.now()
-	state, deliveredAt, next := "pending", any(nil), any(nil)
-	if at.OK {
-		state, deliveredAt = "delivered", now
-	} else if now.Sub(job.CreatedAt) >= o.RetryFor {
-		state = "failed"
-	} else {
-		next = now.Add(backoff(o.BackoffBase, o.BackoffMax, job.Attempts))
+	var order []finishOutcome
+	groups := map[finishOutcome][]string{}
+	for i, job := range jobs {
+		at := attempts[i]
+		k := finishOutcome{attempts: job.Attempts, status: at.Status, latencyMs: int(at.Latency / time.Millisecond),
+			response: excerpt(at.Response, 1024), err: excerpt(at.Error, 512), state: "pending"}
+		switch {
+		case at.OK:
+			k.state = "delivered"
+		case now.Sub(job.CreatedAt) >= o.RetryFor:
+			k.state = "failed"
+		default:
+			k.next = now.Add(backoff(o.BackoffBase, o.BackoffMax, job.Attempts))
+		}
+		if _, seen := groups[k]; !seen {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], job.ID)
 	}
-	// One fixed statement (no statement built per row): a batch runs it
-	// once per delivery.
-	res := s.q(ctx).Exec(`UPDATE webhook_deliveries SET locked_until = NULL, last_attempt_at = ?, last_status = ?,
-		last_latency_ms = ?, last_response = ?, last_error = ?, state = ?, delivered_at = COALESCE(?, delivered_at),
-		next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ? AND state = 'pending' AND attempts = ?`,
-		now, at.Status, int(at.Latency/time.Millisecond), excerpt(at.Response, 1024), excerpt(at.Error, 512),
-		state, deliveredAt, next, job.ID, job.Attempts)
-	if res.Error != nil {
-		return false, fmt.Errorf("finish webhook delivery %s: %w", job.ID, res.Error)
+	ours := map[string]bool{}
+	for _, k := range order {
+		var deliveredAt, next any
+		if k.state == "delivered" {
+			deliveredAt = now
+		}
+		if !k.next.IsZero() {
+			next = k.next
+		}
+		for _, ids := range chunks(groups[k], 500) {
+			var done []string
+			err := s.q(ctx).Raw(`UPDATE webhook_deliveries SET locked_until = NULL, last_attempt_at = ?, last_status = ?,
+				last_latency_ms = ?, last_response = ?, last_error = ?, state = ?, delivered_at = COALESCE(?, delivered_at),
+				next_attempt_at = COALESCE(?, next_attempt_at) WHERE id IN ? AND state = 'pending' AND attempts = ? RETURNING id`,
+				now, k.status, k.latencyMs, k.response, k.err, k.state, deliveredAt, next, ids, k.attempts).Scan(&done).Error
+			if err != nil {
+				return nil, fmt.Errorf("finish webhook deliveries: %w", err)
+			}
+			for _, id := range done {
+				ours[id] = true
+			}
+		}
 	}
-	return res.RowsAffected == 1, nil
+	return ours, nil
 }
 
 // endpointOutcome records on an endpoint whether its latest attempt
