@@ -128,6 +128,17 @@ func (s *Store) skipLockedRows(sql string, of ...string) string {
 	return sql + " FOR UPDATE SKIP LOCKED"
 }
 
+// contains is the SQL condition that the text expression haystack contains
+// needle (a plain substring, no wildcards): instr on SQLite, strpos on
+// Postgres. Not LIKE: a LIKE whose pattern is a bound parameter makes SQLite
+// parse its statement again at every run, defeating the statement cache.
+func (s *Store) contains(haystack, needle string) string {
+	if s.dialect == Postgres {
+		return "strpos(" + haystack + ", " + needle + ") > 0"
+	}
+	return "instr(" + haystack + ", " + needle + ") > 0"
+}
+
 // jsonText is the SQL expression of the text at key of the JSON object in
 // the text column col.
 func (s *Store) jsonText(col, key string) string {

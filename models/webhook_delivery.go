@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -57,15 +56,6 @@ type WebhookAttempt struct {
 // instance at a time makes events into deliveries.
 const webhookFanOutLock = 7_110_420_002
 
-// webhookEventRow is a queued event without its payload.
-type webhookEventRow struct {
-	Seq                   int64
-	MessageID, EventType  string
-	OrderingKey           string
-	DedupeKey, EndpointID *string
-	CreatedAt             time.Time
-}
-
 // fanOut makes up to limit queued events, oldest first, into one delivery
 // per endpoint that is enabled, subscribed to the event's type (or is the
 // one it was queued for) and was created by the time of the event, in the
@@ -78,62 +68,32 @@ func (s *Store) fanOut(ctx context.Context, limit int) (int, error) {
 	if err := s.advisoryLock(ctx, webhookFanOutLock); err != nil {
 		return 0, err
 	}
-	var evs []webhookEventRow
-	if err := s.q(ctx).Raw(`SELECT seq, message_id, event_type, ordering_key, dedupe_key, endpoint_id, created_at
-		FROM webhook_events WHERE NOT queued ORDER BY seq LIMIT ?`, limit).Scan(&evs).Error; err != nil {
+	var seqs []int64
+	if err := s.q(ctx).Raw("SELECT seq FROM webhook_events WHERE NOT queued ORDER BY seq LIMIT ?", limit).
+		Scan(&seqs).Error; err != nil {
 		return 0, fmt.Errorf("webhook events: %w", err)
 	}
-	if len(evs) == 0 {
+	if len(seqs) == 0 {
 		return 0, nil
 	}
-	var eps []Webhook
-	if err := s.q(ctx).Select("id", "event_types", "created_at").Where("enabled = ?", true).Order("id").Find(&eps).Error; err != nil {
-		return 0, fmt.Errorf("webhook endpoints: %w", err)
+	// One statement makes every delivery of the batch, in event order (the
+	// claim's ordering rule reads seq), the subscriptions matched as
+	// enqueueWhere matches them.
+	err := s.q(ctx).Exec(`INSERT INTO webhook_deliveries (id, message_id, endpoint_id, event_type, ordering_key,
+		dedupe_key, event_seq, created_at, next_attempt_at, payload)
+		SELECT e.message_id || '_' || w.id, e.message_id, w.id, e.event_type, e.ordering_key, e.dedupe_key, e.seq,
+			e.created_at, e.created_at, ''
+		FROM webhook_events e JOIN webhook_endpoints w ON w.enabled AND w.created_at <= e.created_at
+			AND (e.endpoint_id = w.id OR e.endpoint_id IS NULL AND (`+s.subscribedSQL("' ' || e.event_type || ' '",
+		"' ' || e.family || '.* '", "' * '")+`))
+		WHERE e.seq IN ? ORDER BY e.seq, w.id ON CONFLICT DO NOTHING`, seqs).Error
+	if err != nil {
+		return 0, fmt.Errorf("queue webhook deliveries: %w", err)
 	}
-	now := s.now()
-	const cols = 9
-	var values []string
-	var args []any
-	flush := func() error {
-		if len(values) == 0 {
-			return nil
-		}
-		err := s.q(ctx).Exec(`INSERT INTO webhook_deliveries (id, message_id, endpoint_id, event_type, ordering_key,
-			dedupe_key, event_seq, created_at, next_attempt_at, payload) VALUES `+strings.Join(values, ", ")+
-			` ON CONFLICT DO NOTHING`, args...).Error
-		values, args = values[:0], args[:0]
-		if err != nil {
-			return fmt.Errorf("queue webhook deliveries: %w", err)
-		}
-		return nil
+	if err := s.q(ctx).Exec("UPDATE webhook_events SET queued = ? WHERE seq IN ?", true, seqs).Error; err != nil {
+		return 0, fmt.Errorf("webhook events queued: %w", err)
 	}
-	seqs := make([]int64, 0, len(evs))
-	for _, ev := range evs {
-		seqs = append(seqs, ev.Seq)
-		for _, ep := range eps {
-			if ev.EndpointID != nil && *ev.EndpointID != ep.ID || ev.EndpointID == nil && !subscribes(ep.Events(), ev.EventType) ||
-				ep.CreatedAt.After(ev.CreatedAt) {
-				continue
-			}
-			values = append(values, "(?, ?, ?, ?, ?, ?, ?, ?, ?, '')")
-			args = append(args, ev.MessageID+"_"+ep.ID, ev.MessageID, ep.ID, ev.EventType, ev.OrderingKey,
-				ev.DedupeKey, ev.Seq, ev.CreatedAt, now)
-			if len(args) >= 100*cols {
-				if err := flush(); err != nil {
-					return 0, err
-				}
-			}
-		}
-	}
-	if err := flush(); err != nil {
-		return 0, err
-	}
-	for _, chunk := range chunks(seqs, 500) {
-		if err := s.q(ctx).Exec("UPDATE webhook_events SET queued = ? WHERE seq IN ?", true, chunk).Error; err != nil {
-			return 0, fmt.Errorf("webhook events queued: %w", err)
-		}
-	}
-	return len(evs), nil
+	return len(seqs), nil
 }
 
 // ClaimWebhookDeliveries makes the queued events into deliveries
@@ -178,7 +138,7 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, limit int, lease tim
 		ids = append(ids, d.EndpointID)
 	}
 	var eps []Webhook
-	if err := s.q(ctx).Where("id IN ?", ids).Find(&eps).Error; err != nil {
+	if err := s.rq(ctx).Where("id IN ?", ids).Find(&eps).Error; err != nil {
 		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
 	}
 	byID := map[string]Webhook{}
@@ -214,7 +174,7 @@ func (s *Store) eventPayloads(ctx context.Context, ds []WebhookDelivery) error {
 			Seq     int64
 			Payload string
 		}
-		if err := s.q(ctx).Raw("SELECT seq, payload FROM webhook_events WHERE seq IN ?", chunk).Scan(&rows).Error; err != nil {
+		if err := s.rq(ctx).Raw("SELECT seq, payload FROM webhook_events WHERE seq IN ?", chunk).Scan(&rows).Error; err != nil {
 			return fmt.Errorf("webhook payloads: %w", err)
 		}
 		for _, r := range rows {

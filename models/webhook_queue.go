@@ -66,6 +66,14 @@ func (s *Store) subscribedEndpoints(ctx context.Context, eventType string) ([]We
 	return out, nil
 }
 
+// subscribedSQL is the condition that endpoint w subscribes to an event:
+// its space-separated event_types holds " type ", " family.* " or " * "
+// (the three SQL expressions).
+func (s *Store) subscribedSQL(typ, family, all string) string {
+	types := "(' ' || w.event_types || ' ')"
+	return s.contains(types, typ) + " OR " + s.contains(types, family) + " OR " + s.contains(types, all)
+}
+
 // enqueueEvent queues the event, in the caller's transaction, for every
 // enabled endpoint subscribed to it: one webhook_events row holding the
 // payload once, written only when some endpoint subscribes (the check is
@@ -102,15 +110,14 @@ func (s *Store) enqueueWhere(ctx context.Context, endpointID, eventType, orderin
 	if endpointID != "" {
 		ep, cond = endpointID, " AND w.id = ?"
 	}
-	args := []any{NewID("msg"), eventType, orderingKey, dk, ep, string(body), now,
-		"% " + eventType + " %", "% " + family + ".* %", "% * %"}
+	args := []any{NewID("msg"), eventType, family, orderingKey, dk, ep, string(body), now,
+		" " + eventType + " ", " " + family + ".* ", " * "}
 	if endpointID != "" {
 		args = append(args, endpointID)
 	}
-	res := s.q(ctx).Exec(`INSERT INTO webhook_events (message_id, event_type, ordering_key, dedupe_key, endpoint_id, payload, created_at)
-		SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM webhook_endpoints w
-		WHERE w.enabled AND ((' ' || w.event_types || ' ') LIKE ? OR (' ' || w.event_types || ' ') LIKE ?
-			OR (' ' || w.event_types || ' ') LIKE ?)`+cond+`)`, args...)
+	res := s.q(ctx).Exec(`INSERT INTO webhook_events (message_id, event_type, family, ordering_key, dedupe_key, endpoint_id, payload, created_at)
+		SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM webhook_endpoints w
+		WHERE w.enabled AND (`+s.subscribedSQL("?", "?", "?")+`)`+cond+`)`, args...)
 	if res.Error != nil {
 		return fmt.Errorf("queue webhook %s: %w", eventType, res.Error)
 	}

@@ -19,6 +19,8 @@ CREATE TABLE webhook_events (
   seq          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   message_id   TEXT NOT NULL,
   event_type   TEXT NOT NULL,
+  -- The type's family ("session" of "session.started"), for "session.*".
+  family       TEXT NOT NULL,
   ordering_key TEXT NOT NULL DEFAULT '',
   dedupe_key   TEXT,
   -- Only this endpoint (session.expiring_soon, by each endpoint's lead);
