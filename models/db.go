@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+	msqlite "modernc.org/sqlite"
 )
 
 // ParseDatabaseURL tells which database a URL names and returns it in the
@@ -58,7 +60,9 @@ func isScheme(s string) bool {
 // ParseDatabaseURL, whose error it returns for an unsupported scheme). For
 // SQLite it creates the file's folder, turns on foreign keys and WAL, and
 // uses a single connection (SQLite has one writer; one connection avoids
-// "database is locked" under concurrency). It does not migrate.
+// "database is locked" under concurrency) that keeps its prepared
+// statements (openSQLite). Postgres's driver, pgx, caches prepared
+// statements per connection by itself. It does not migrate.
 func OpenDB(ctx context.Context, databaseURL string) (*gorm.DB, Dialect, error) {
 	cfg := &gorm.Config{
 		Logger:                                   logger.Discard,
@@ -79,7 +83,12 @@ func OpenDB(ctx context.Context, databaseURL string) (*gorm.DB, Dialect, error) 
 		if derr != nil {
 			return nil, d, derr
 		}
-		db, err = gorm.Open(sqlite.Open(dsn), cfg)
+		var sqlDB *sql.DB
+		if sqlDB, err = openSQLite(dsn); err == nil {
+			if db, err = gorm.Open(&sqlite.Dialector{DSN: dsn, Conn: sqlDB}, cfg); err != nil {
+				_ = sqlDB.Close()
+			}
+		}
 	}
 	if err != nil {
 		return nil, d, fmt.Errorf("open %s database: %w", d, err)
@@ -125,15 +134,16 @@ func OpenReadPool(ctx context.Context, databaseURL string, readers int) (*gorm.D
 	if err != nil {
 		return nil, err
 	}
-	db, err := gorm.Open(sqlite.Open(dsn+"&_pragma=query_only(1)"), &gorm.Config{
-		Logger: logger.Discard, SkipDefaultTransaction: true, NowFunc: func() time.Time { return time.Now().UTC() },
-	})
+	sqlDB, err := openSQLite(dsn + "&_pragma=query_only(1)")
 	if err != nil {
 		return nil, fmt.Errorf("open SQLite read pool: %w", err)
 	}
-	sqlDB, err := db.DB()
+	db, err := gorm.Open(&sqlite.Dialector{DSN: dsn, Conn: sqlDB}, &gorm.Config{
+		Logger: logger.Discard, SkipDefaultTransaction: true, NowFunc: func() time.Time { return time.Now().UTC() },
+	})
 	if err != nil {
-		return nil, err
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("open SQLite read pool: %w", err)
 	}
 	sqlDB.SetMaxOpenConns(readers)
 	sqlDB.SetMaxIdleConns(readers)
@@ -144,6 +154,16 @@ func OpenReadPool(ctx context.Context, databaseURL string, readers int) (*gorm.D
 		return nil, fmt.Errorf("connect to SQLite read pool: %w", err)
 	}
 	return db, nil
+}
+
+// openSQLite opens a SQLite database through modernc.org/sqlite with a
+// prepared-statement cache on each connection (stmtCacheConnector).
+func openSQLite(dsn string) (*sql.DB, error) {
+	connector, err := msqlite.NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(stmtCacheConnector{connector}), nil
 }
 
 func sqliteDSN(path string) (string, error) {
