@@ -291,6 +291,8 @@ func (e *env) connectStart() error {
 // interleaved.
 func (e *env) firstByte() error {
 	var gh, direct []time.Duration
+	wait := e.profile("first_byte", 2)
+	defer wait()
 	for i := 0; i < e.cfg.rounds; i++ {
 		d1, _, err := roundTrip(e.conn.Listen, false)
 		if err != nil {
