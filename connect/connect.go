@@ -357,7 +357,10 @@ func (p *Proxy) accept(ctx context.Context, ln net.Listener, end context.CancelC
 
 // serve relays one local connection through its own tunnel.
 func (p *Proxy) serve(ctx context.Context, local net.Conn, end context.CancelCauseFunc) {
-	t, err := p.Client.Open(ctx)
+	// What the local client has sent already travels with the tunnel
+	// request (Client.OpenWith); a client that waits for the host to
+	// speak first sends nothing yet, and the tunnel opens as before.
+	t, err := p.Client.OpenWith(ctx, func() []byte { return readyBytes(local, earlyMax) })
 	if err != nil {
 		local.Close()
 		if ctx.Err() != nil {

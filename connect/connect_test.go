@@ -454,3 +454,62 @@ func TestEndSessionIsRetried(t *testing.T) {
 		t.Fatalf("session %+v; stdout %q; stderr %q", s, out, errOut)
 	}
 }
+
+// TestEarlyBytesOnlyAfterAdmission: the local client's first bytes travel
+// with the tunnel request (Client.OpenWith); the host gets them once the
+// connection is admitted, in order before later bytes, and never when the
+// worker refuses the connection (here: the session's limit is reached).
+func TestEarlyBytesOnlyAfterAdmission(t *testing.T) {
+	e := newEnv(t, false)
+	host, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+	accepted := make(chan net.Conn, 4)
+	go func() {
+		for {
+			c, err := host.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	e.fake.Add(workertest.Session{ID: "s_h", Token: "tok-s_h", Endpoint: host.Addr().String(), Expires: time.Now().Add(time.Hour), Limit: 1})
+	client, err := connect.NewClient(e.srv.URL, "tok-s_h", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tun, err := client.OpenWith(ctx, func() []byte { return []byte("early ") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tun.Write([]byte("later")); err != nil {
+		t.Fatal(err)
+	}
+	tun.Conn.(*net.TCPConn).CloseWrite()
+	first := <-accepted
+	if b, _ := io.ReadAll(first); string(b) != "early later" {
+		t.Fatalf("host got %q, want %q", b, "early later")
+	}
+	first.Close()
+	tun.Close()
+	_, err = client.OpenWith(ctx, func() []byte { return []byte("refused") })
+	var refused *connect.RefusedError
+	if !errors.As(err, &refused) {
+		t.Fatalf("second tunnel on a limit-1 session: %v, want a refusal", err)
+	}
+	// The host accepts in arrival order: a dial made for the refused
+	// tunnel would come before this one.
+	sentinel, err := net.Dial("tcp", host.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sentinel.Close()
+	if c := <-accepted; c.RemoteAddr().String() != sentinel.LocalAddr().String() {
+		b, _ := io.ReadAll(c)
+		t.Fatalf("the refused tunnel reached the host (sent %q)", b)
+	}
+}
