@@ -106,7 +106,7 @@ func (s *Store) StartSession(ctx context.Context, a Actor, in StartSessionInput)
 		return nil, ErrUnauthenticated
 	}
 	var out *StartedSession
-	err := s.Transact(ctx, func(tx *Store) error {
+	err := s.transactGrouped(ctx, func(ctx context.Context, tx *Store) error {
 		var err error
 		out, err = tx.startSession(ctx, a, in)
 		return err

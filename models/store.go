@@ -72,6 +72,7 @@ type Store struct {
 	refusals *refusalLog                  // shared with the Store's transactions (login.go)
 	admits   *groupCommit[admitRequest]   // session_admit_batch.go
 	connects *groupCommit[connectRequest] // session_admit.go
+	grouped  *groupCommit[groupedTx]      // store_group.go
 	// after holds what runs once the outermost transaction commits.
 	after *[]func()
 	// undo holds what runs when the outermost transaction rolls back
@@ -102,7 +103,7 @@ func NewStore(db *gorm.DB, dialect Dialect, opts Options) *Store {
 	}
 	return &Store{db: db, dialect: dialect, opts: opts, scopes: &scopeCache{}, grants: &grantCache{},
 		notes: &notifyQueue{db: db, instanceID: opts.Sessions.InstanceID}, refusals: &refusalLog{}, admits: &groupCommit[admitRequest]{max: maxAdmitBatch},
-		connects: &groupCommit[connectRequest]{max: maxConnectBatch}}
+		connects: &groupCommit[connectRequest]{max: maxConnectBatch}, grouped: &groupCommit[groupedTx]{max: maxGroupedTx}}
 }
 
 // Dialect tells which database the Store uses.
