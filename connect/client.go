@@ -115,17 +115,7 @@ type Tunnel struct {
 }
 
 // Open opens one tunnel. A refusal is a *RefusedError.
-func (c *Client) Open(ctx context.Context) (*Tunnel, error) { return c.OpenWith(ctx, nil) }
-
-// OpenWith opens one tunnel and sends early's result, the local client's
-// first bytes, right behind the request in the same write instead of after
-// the answer: the worker forwards them to the host only once it has
-// admitted the connection and reached the host (the bytes behind an
-// upgrade request are the tunnel's first), and drops them with the request
-// when it refuses. That spares the first byte a round trip (issue 17).
-// early (may be nil) is called once connected to Gatehouse, which gives the
-// local client's bytes that time to arrive. A refusal is a *RefusedError.
-func (c *Client) OpenWith(ctx context.Context, early func() []byte) (*Tunnel, error) {
+func (c *Client) Open(ctx context.Context) (*Tunnel, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	conn, err := c.dial(ctx)
@@ -133,7 +123,7 @@ func (c *Client) OpenWith(ctx context.Context, early func() []byte) (*Tunnel, er
 		return nil, err
 	}
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-	t, err := c.handshake(conn, early)
+	t, err := c.handshake(conn)
 	if !stop() {
 		err = errors.Join(err, ctx.Err())
 	}
@@ -145,18 +135,11 @@ func (c *Client) OpenWith(ctx context.Context, early func() []byte) (*Tunnel, er
 	return t, nil
 }
 
-func (c *Client) handshake(conn net.Conn, early func() []byte) (*Tunnel, error) {
+func (c *Client) handshake(conn net.Conn) (*Tunnel, error) {
 	req := c.request(http.MethodPost, tunnel.Path)
 	req.Header.Set("Connection", "Upgrade")
 	req.Header.Set("Upgrade", tunnel.Protocol)
-	var out bytes.Buffer
-	if err := req.Write(&out); err != nil {
-		return nil, fmt.Errorf("send tunnel request: %w", err)
-	}
-	if early != nil {
-		out.Write(early())
-	}
-	if _, err := conn.Write(out.Bytes()); err != nil {
+	if err := req.Write(conn); err != nil {
 		return nil, fmt.Errorf("send tunnel request: %w", err)
 	}
 	br := bufio.NewReaderSize(conn, 1024)

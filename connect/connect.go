@@ -357,10 +357,7 @@ func (p *Proxy) accept(ctx context.Context, ln net.Listener, end context.CancelC
 
 // serve relays one local connection through its own tunnel.
 func (p *Proxy) serve(ctx context.Context, local net.Conn, end context.CancelCauseFunc) {
-	// What the local client has sent already travels with the tunnel
-	// request (Client.OpenWith); a client that waits for the host to
-	// speak first sends nothing yet, and the tunnel opens as before.
-	t, err := p.Client.OpenWith(ctx, func() []byte { return readyBytes(local, earlyMax) })
+	t, err := p.Client.Open(ctx)
 	if err != nil {
 		local.Close()
 		if ctx.Err() != nil {
