@@ -142,8 +142,7 @@ func (s *Store) Transact(ctx context.Context, fn func(tx *Store) error) error {
 	var after, undo []func()
 	err := s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
 		after = after[:0]
-		return fn(&Store{db: gtx, dialect: s.dialect, opts: s.opts, inTx: true, scopes: s.scopes, grants: s.grants, notes: s.notes, refusals: s.refusals,
-			after: &after, undo: &undo})
+		return fn(s.txStore(gtx, &after, &undo))
 	})
 	if err != nil {
 		for _, f := range undo {
@@ -156,6 +155,13 @@ func (s *Store) Transact(ctx context.Context, fn func(tx *Store) error) error {
 		}
 	}
 	return err
+}
+
+// txStore is the Store bound to the transaction gtx, its after-commit hooks
+// and compensations collected in after and undo.
+func (s *Store) txStore(gtx *gorm.DB, after, undo *[]func()) *Store {
+	return &Store{db: gtx, dialect: s.dialect, opts: s.opts, inTx: true, scopes: s.scopes, grants: s.grants, notes: s.notes,
+		refusals: s.refusals, after: after, undo: undo}
 }
 
 // afterCommit runs f once the current transaction has committed (at once

@@ -63,9 +63,7 @@ func (s *Store) runGrouped(batch []*groupedTx) {
 			rctx, rcancel := context.WithCancel(context.WithoutCancel(r.ctx))
 			stop := context.AfterFunc(ctx, rcancel)
 			p := &parts[i]
-			tx := &Store{db: gtx, dialect: s.dialect, opts: s.opts, inTx: true, scopes: s.scopes, grants: s.grants, notes: s.notes,
-				refusals: s.refusals, after: &p.after, undo: &p.undo}
-			r.err = r.fn(rctx, tx)
+			r.err = r.fn(rctx, s.txStore(gtx, &p.after, &p.undo))
 			stop()
 			rcancel()
 			if r.err == nil {
