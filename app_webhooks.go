@@ -14,6 +14,9 @@ type webhookConfig struct {
 	// AllowPrivate lets deliveries reach private, loopback and link-local
 	// addresses (--webhook-allow-private; dev and tests).
 	AllowPrivate bool
+	// Retention is how long events and delivery logs are kept
+	// (--webhook-retention, default 30 days).
+	Retention time.Duration
 }
 
 // newDeliverer makes this instance's webhook deliverer (its Store is set

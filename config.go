@@ -130,6 +130,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	tlsCert := s.add("tls-cert", "GATEHOUSE_TLS_CERT", "", "PEM certificate chain file: serve HTTPS (with --tls-key)", false)
 	tlsKey := s.add("tls-key", "GATEHOUSE_TLS_KEY", "", "PEM private key file of --tls-cert", false)
 	whTimeout := s.add("webhook-timeout", "GATEHOUSE_WEBHOOK_TIMEOUT", "10s", "timeout of one webhook request", false)
+	whRetention := s.add("webhook-retention", "GATEHOUSE_WEBHOOK_RETENTION", "720h", "webhook events and delivery logs older than this are deleted (at least 48h)", false)
 	whPrivate := s.addBool("webhook-allow-private", "GATEHOUSE_WEBHOOK_ALLOW_PRIVATE", "let webhooks reach private, loopback and link-local addresses")
 	pprofListen := s.add("pprof-listen", "GATEHOUSE_PPROF_LISTEN", "", pprofUsage, false)
 
@@ -219,7 +220,10 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	cfg.InstanceGrace = dur(grace)
 	cfg.RevocationInterval, cfg.RevocationRetry = dur(revInterval), dur(revRetry)
 
-	cfg.Webhooks = webhookConfig{Timeout: dur(whTimeout), AllowPrivate: *whPrivate}
+	cfg.Webhooks = webhookConfig{Timeout: dur(whTimeout), AllowPrivate: *whPrivate, Retention: dur(whRetention)}
+	if r := cfg.Webhooks.Retention; r > 0 && r < models.MinWebhookKeepFor {
+		bad(whRetention, "must be at least 48h (deliveries are retried for 24 h), not %q", *whRetention)
+	}
 	cfg.TLSCertFile, cfg.TLSKeyFile = *tlsCert, *tlsKey
 	cfg.PprofListen = *pprofListen
 

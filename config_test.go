@@ -31,3 +31,25 @@ func TestSessionRetentionSetting(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhookRetentionSetting: --webhook-retention defaults to 30 days and
+// refuses less than 48 h (deliveries are retried for 24 h) with a message
+// naming the setting.
+func TestWebhookRetentionSetting(t *testing.T) {
+	env := serveEnv("/tmp/x.db")
+	getenv := func(k string) string { return env[k] }
+	cfg, err := parseServeConfig(nil, getenv, io.Discard)
+	if err != nil || cfg.Webhooks.Retention != 720*time.Hour {
+		t.Fatalf("default: %v %v", cfg, err)
+	}
+	if cfg, err = parseServeConfig([]string{"--webhook-retention", "72h"}, getenv, io.Discard); err != nil || cfg.Webhooks.Retention != 72*time.Hour {
+		t.Fatalf("flag: %v %v", cfg, err)
+	}
+	for bad, want := range map[string]string{"24h": "must be at least 48h", "soon": "must be a positive duration"} {
+		env["GATEHOUSE_WEBHOOK_RETENTION"] = bad
+		_, err := parseServeConfig(nil, getenv, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "--webhook-retention / GATEHOUSE_WEBHOOK_RETENTION: "+want) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

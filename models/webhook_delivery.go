@@ -148,8 +148,8 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, limit int, lease tim
 	jobs := make([]WebhookJob, 0, len(claimed))
 	for _, d := range claimed {
 		ep, ok := byID[d.EndpointID]
-		if !ok || s.opts.Crypter == nil {
-			continue
+		if !ok || s.opts.Crypter == nil || d.Payload == "" {
+			continue // no payload: its event was purged with it (older than KeepFor)
 		}
 		secret, err := s.opts.Crypter.Decrypt(ep.Secret, ep.ID)
 		if err != nil {
@@ -386,10 +386,20 @@ func (s *Store) RedeliverWebhook(ctx context.Context, a Actor, endpointID, deliv
 		if d.State == "pending" {
 			return fmt.Errorf("webhook delivery %s is still being delivered: %w", deliveryID, ErrConflict)
 		}
+		// The redelivery carries its own copy of the payload: its event is
+		// purged with the deliveries made from it (PurgeWebhookHistory),
+		// while the redelivery, made now, is kept as long from now.
+		one := []WebhookDelivery{d}
+		if err := tx.eventPayloads(ctx, one); err != nil {
+			return err
+		}
+		if one[0].Payload == "" {
+			return fmt.Errorf("webhook delivery %s: its event is no longer kept: %w", deliveryID, ErrConflict)
+		}
 		now := tx.now()
 		err = tx.q(ctx).Exec(`INSERT INTO webhook_deliveries (id, message_id, endpoint_id, event_type, ordering_key,
-			payload, event_seq, created_at, next_attempt_at) VALUES (?, ?, ?, ?, '', ?, ?, ?, ?)`,
-			NewID("whd"), d.MessageID, endpointID, d.EventType, d.Payload, d.EventSeq, now, now).Error
+			payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, '', ?, ?, ?)`,
+			NewID("whd"), d.MessageID, endpointID, d.EventType, one[0].Payload, now, now).Error
 		if err != nil {
 			return fmt.Errorf("redeliver %s: %w", deliveryID, err)
 		}
@@ -399,4 +409,32 @@ func (s *Store) RedeliverWebhook(ctx context.Context, a Actor, endpointID, deliv
 		e := ChangeEvent{Action: "redeliver", ResourceType: WebhookType, ResourceID: endpointID, ResourceName: w.Name, ScopeID: GlobalScopeID}
 		return tx.writeChange(ctx, a, &e, nil, map[string]any{"delivery_id": deliveryID, "message_id": d.MessageID, "event_type": d.EventType})
 	})
+}
+
+// PurgeWebhookHistory deletes the events and deliveries older than KeepFor
+// (default 30 days), oldest first, in batches, and returns how many rows it
+// deleted. Every delivery made from an event has the event's time, so an
+// event goes with all of them; a redelivery is as old as the Redeliver
+// and carries its own payload. A delivery that old is finished (it was
+// given up after RetryFor) or was never attempted because its endpoint was
+// disabled, and would be given up at its next attempt. Safe on every
+// instance at once; each batch looks at the oldest 1,000 rows only, so a
+// pass over a table with nothing to delete reads no more than that.
+func (s *Store) PurgeWebhookHistory(ctx context.Context) (int, error) {
+	cutoff := s.now().Add(-s.opts.Webhooks.withDefaults().KeepFor)
+	n := 0
+	for _, table := range []string{"webhook_deliveries", "webhook_events"} {
+		for {
+			res := s.q(ctx).Exec(`DELETE FROM `+table+` WHERE seq IN
+				(SELECT seq FROM (SELECT seq, created_at FROM `+table+` ORDER BY seq LIMIT 1000) AS oldest WHERE created_at < ?)`, cutoff)
+			if res.Error != nil {
+				return n, fmt.Errorf("purge %s: %w", table, res.Error)
+			}
+			n += int(res.RowsAffected)
+			if res.RowsAffected < 1000 {
+				break
+			}
+		}
+	}
+	return n, nil
 }

@@ -1,6 +1,7 @@
 package models_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +95,77 @@ func TestWebhookEventStoredOnce(t *testing.T) {
 					t.Errorf("%s received %s of %s", name, d.Type, d.SessionID)
 				}
 			}
+		}
+	})
+}
+
+// TestWebhookHistoryPurged: events and deliveries older than the retention
+// (30 days by default) are deleted; newer ones stay, and a redelivery made
+// later keeps its own payload (it can be redelivered again after its
+// event is gone).
+func TestWebhookHistoryPurged(t *testing.T) {
+	eachSessionDB(t, func(t *testing.T, f *sessionFixture) {
+		ctx := context.Background()
+		rec := newReceiver(t)
+		w := rec.hook(t, f, "Starts", "session.started")
+		d := newDeliverer(f.store)
+		old := f.start(t)
+		drain(t, d)
+		f.clock.Add(20 * 24 * time.Hour)
+		page, err := f.store.ListWebhookDeliveries(ctx, f.admin, w.ID, 0)
+		if err != nil || len(page.Items) != 1 || page.Items[0].State != "delivered" {
+			t.Fatalf("delivery log %+v: %v", page, err)
+		}
+		first := page.Items[0]
+		if err := f.store.RedeliverWebhook(ctx, f.admin, w.ID, first.ID); err != nil {
+			t.Fatal(err)
+		}
+		drain(t, d)
+		f.clock.Add(15 * 24 * time.Hour) // the first event is 35 days old, the redelivery 15
+		f.loginAliceOIDC(t)              // her first login has ended by now
+		recent := f.start(t)
+		drain(t, d)
+
+		n, err := f.store.PurgeWebhookHistory(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 2 {
+			t.Errorf("purged %d rows, want 2 (the old event and its delivery)", n)
+		}
+		var payloads []string
+		f.store.DB().Raw("SELECT payload FROM webhook_events ORDER BY seq").Scan(&payloads)
+		if len(payloads) != 1 || !strings.Contains(payloads[0], recent.Session.ID) {
+			t.Errorf("events kept: %d, want only the recent one", len(payloads))
+		}
+		page, err = f.store.ListWebhookDeliveries(ctx, f.admin, w.ID, 0)
+		if err != nil || len(page.Items) != 2 {
+			t.Fatalf("delivery log after the purge: %+v %v, want the redelivery and the recent one", page, err)
+		}
+		for _, it := range page.Items {
+			if it.ID == first.ID {
+				t.Error("the 35-day-old delivery is still in the log")
+			}
+		}
+		redelivery := page.Items[1] // newest first
+		if redelivery.MessageID != first.MessageID {
+			t.Fatalf("log %+v: want the redelivery of %s second", page.Items, first.MessageID)
+		}
+		if err := f.store.RedeliverWebhook(ctx, f.admin, w.ID, redelivery.ID); err != nil {
+			t.Fatalf("redeliver after the event was purged: %v", err)
+		}
+		drain(t, d)
+		got := 0
+		for _, g := range rec.deliveries() {
+			if g.ID == first.MessageID && g.OK && g.SessionID == old.Session.ID {
+				got++
+			}
+		}
+		if got != 3 {
+			t.Errorf("message %s delivered %d times with its payload, want 3", first.MessageID, got)
+		}
+		if n, err := f.store.PurgeWebhookHistory(ctx); err != nil || n != 0 {
+			t.Errorf("second purge: %d rows, %v; want nothing left to purge", n, err)
 		}
 	})
 }

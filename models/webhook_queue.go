@@ -21,6 +21,9 @@ type WebhookOptions struct {
 	// DisableAfter disables an endpoint whose deliveries have failed
 	// without a success for this long (default 3 days).
 	DisableAfter time.Duration
+	// KeepFor is how long events and their delivery log are kept
+	// (default 30 days; PurgeWebhookHistory). It must exceed RetryFor.
+	KeepFor time.Duration
 }
 
 func (o WebhookOptions) withDefaults() WebhookOptions {
@@ -36,8 +39,19 @@ func (o WebhookOptions) withDefaults() WebhookOptions {
 	if o.DisableAfter == 0 {
 		o.DisableAfter = 72 * time.Hour
 	}
+	if o.KeepFor == 0 {
+		o.KeepFor = DefaultWebhookKeepFor
+	}
 	return o
 }
+
+// DefaultWebhookKeepFor is how long webhook events and deliveries are kept
+// by default (--webhook-retention).
+const DefaultWebhookKeepFor = 30 * 24 * time.Hour
+
+// MinWebhookKeepFor is the shortest retention allowed: longer than a
+// delivery is retried (24 h), with a day to spare.
+const MinWebhookKeepFor = 48 * time.Hour
 
 // WebhookPayloadVersion is the version of the documented payloads.
 const WebhookPayloadVersion = 1

@@ -21,6 +21,7 @@ type Store interface {
 	ClaimWebhookDeliveries(ctx context.Context, limit int, lease time.Duration) ([]models.WebhookJob, error)
 	FinishWebhookDeliveries(ctx context.Context, jobs []models.WebhookJob, attempts []models.WebhookAttempt) error
 	QueueExpiringSessions(ctx context.Context) (int, error)
+	PurgeWebhookHistory(ctx context.Context) (int, error)
 	Now() time.Time
 }
 
@@ -91,14 +92,27 @@ func (d *Deliverer) Wake() {
 	}
 }
 
+// PurgeEvery is how often Run deletes the events and deliveries older than
+// their retention (models' PurgeWebhookHistory).
+const PurgeEvery = time.Hour
+
 // Run delivers until ctx ends: at every wake-up or tick it queues the
-// expiring-soon events and sends everything due.
+// expiring-soon events and sends everything due; once an hour (and when it
+// starts) it purges the history older than its retention.
 func (d *Deliverer) Run(ctx context.Context) error {
 	d.init()
 	t := time.NewTicker(d.Interval)
 	defer t.Stop()
-	lastSweep := time.Time{}
+	lastSweep, lastPurge := time.Time{}, time.Time{}
 	for {
+		if time.Since(lastPurge) >= PurgeEvery {
+			lastPurge = time.Now()
+			if n, err := d.Store.PurgeWebhookHistory(ctx); err != nil && ctx.Err() == nil {
+				d.Logger.Error("webhooks: purge history", "error", err)
+			} else if n > 0 {
+				d.Logger.Info("webhooks: purged history older than its retention", "rows", n)
+			}
+		}
 		if time.Since(lastSweep) >= d.Interval {
 			lastSweep = time.Now()
 			if _, err := d.Store.QueueExpiringSessions(ctx); err != nil && ctx.Err() == nil {
