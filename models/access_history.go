@@ -72,12 +72,16 @@ var accessWebhookEvents = map[string]string{
 	"denied": EventAccessDenied, "revoked": EventAccessRevoked,
 }
 
+// movedSessionEvents are the session events of a moved expiration, by
+// access history kind.
+var movedSessionEvents = map[string]string{"extended": EventSessionExtended, "shortened": EventSessionShortened}
+
 // emitAccessWebhooks queues the webhook deliveries of access history events
 // in their transaction: access.* for requests and grants, session.extended
 // and session.shortened for a session's moved expiration.
 func (s *Store) emitAccessWebhooks(ctx context.Context, events []AccessEvent) error {
 	for _, e := range events {
-		if moved, ok := map[string]string{"extended": EventSessionExtended, "shortened": EventSessionShortened}[e.Kind]; ok && e.SessionID != "" {
+		if moved, ok := movedSessionEvents[e.Kind]; ok && e.SessionID != "" {
 			if err := s.EmitSessionEvent(ctx, moved, e.SessionID); err != nil {
 				return err
 			}

@@ -403,16 +403,10 @@ func (s *Store) SSHRevocationList(ctx context.Context, libraryID string) ([]byte
 // the warehouse (append-only: never deleted or rewritten), when the
 // session has its snapshot there.
 func (s *Store) warehouseCertificate(ctx context.Context, c SSHCertificate) error {
-	var n int64
-	if err := s.q(ctx).Table("warehouse_sessions").Where("session_id = ?", c.SessionID).Count(&n).Error; err != nil {
-		return fmt.Errorf("warehouse session %s: %w", c.SessionID, err)
-	}
-	if n == 0 {
-		return nil
-	}
 	err := s.q(ctx).Exec(`INSERT INTO warehouse_ssh_certificates (library_id, serial, session_id, credential_id, key_id, principals,
-		fingerprint, valid_after, valid_before, signed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.LibraryID, c.Serial, c.SessionID,
-		c.CredentialID, c.KeyID, c.Principals, c.Fingerprint, c.ValidAfter, c.ValidBefore, c.SignedAt).Error
+		fingerprint, valid_after, valid_before, signed_at)
+		SELECT ?, ?, session_id, ?, ?, ?, ?, ?, ?, ? FROM warehouse_sessions WHERE session_id = ?`, c.LibraryID, c.Serial,
+		c.CredentialID, c.KeyID, c.Principals, c.Fingerprint, c.ValidAfter, c.ValidBefore, c.SignedAt, c.SessionID).Error
 	if err != nil {
 		return fmt.Errorf("warehouse certificate: %w", err)
 	}

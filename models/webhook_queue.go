@@ -253,17 +253,17 @@ func (s *Store) sessionEvents(ctx context.Context, eventType string, ids []strin
 	if eventType == EventSessionTerminated {
 		types = append(types, EventSessionCanceled)
 	}
-	eps := map[string][]Webhook{}
-	for _, t := range types {
-		list, err := s.subscribedEndpoints(ctx, t)
-		if err != nil {
-			return err
-		}
-		if len(list) > 0 {
-			eps[t] = list
+	var all []Webhook
+	if err := s.q(ctx).Select("event_types").Where("enabled = ?", true).Find(&all).Error; err != nil {
+		return fmt.Errorf("webhook endpoints: %w", err)
+	}
+	wanted := map[string]bool{} // the types some enabled endpoint subscribes to
+	for _, w := range all {
+		for _, t := range types {
+			wanted[t] = wanted[t] || subscribes(w.Events(), t)
 		}
 	}
-	if len(eps) == 0 {
+	if !wanted[eventType] && !wanted[EventSessionCanceled] {
 		return nil
 	}
 	for _, chunk := range chunks(ids, 500) {
@@ -279,13 +279,13 @@ func (s *Store) sessionEvents(ctx context.Context, eventType string, ids []strin
 					EndpointAddr: conn.EndpointAddr, ConnectedAt: utcPtr(conn.ConnectedAt), ClosedAt: utcPtr(conn.ClosedAt),
 					ClosedReason: conn.ClosedReason, BytesUp: conn.BytesUp, BytesDown: conn.BytesDown}
 			}
-			if l := eps[EventSessionCanceled]; eventType == EventSessionTerminated && len(l) > 0 &&
+			if eventType == EventSessionTerminated && wanted[EventSessionCanceled] &&
 				r.TerminationReason == string(ReasonCanceled) && r.CancelingAt == nil {
 				if err := s.enqueueEvent(ctx, EventSessionCanceled, r.SessionID, "", d); err != nil {
 					return err
 				}
 			}
-			if l := eps[eventType]; len(l) > 0 {
+			if wanted[eventType] {
 				if err := s.enqueueEvent(ctx, eventType, r.SessionID, "", d); err != nil {
 					return err
 				}

@@ -302,9 +302,9 @@ func (w *Worker) closed(c *liveConn, reason string) {
 	}
 }
 
-// maxCloseBatch bounds the connection ends recorded in one call (the
-// default of Config.CloseBatch).
-const maxCloseBatch = 500
+// defaultCloseBatch is Config.CloseBatch's default: the connection ends
+// recorded in one call.
+const defaultCloseBatch = 500
 
 // closeTimeout bounds recording one batch of connection ends.
 const closeTimeout = 30 * time.Second
@@ -317,7 +317,7 @@ type closeRequest struct {
 
 // recordClose records end with the ends that arrive meanwhile (group
 // commit): the first caller to find nobody recording becomes the recorder
-// and records the queue in batches of maxCloseBatch until it is empty; the
+// and records the queue in batches of Config.CloseBatch until it is empty; the
 // others wait for their batch. A mass close of thousands of connections is
 // thus a few calls on one database connection, which leaves the pool (and
 // the instance heartbeat, and the end-session call) free.

@@ -44,14 +44,13 @@ func (g *priorityGate) leave() {
 	}
 }
 
-// yield returns once no priority work runs, or after max. It reports
-// whether it waited.
-func (g *priorityGate) yield(max time.Duration) bool {
+// yield returns once no priority work runs, or after max.
+func (g *priorityGate) yield(max time.Duration) {
 	g.mu.Lock()
 	idle := g.idle
 	g.mu.Unlock()
 	if idle == nil {
-		return false
+		return
 	}
 	t := time.NewTimer(max)
 	defer t.Stop()
@@ -59,7 +58,6 @@ func (g *priorityGate) yield(max time.Duration) bool {
 	case <-idle:
 	case <-t.C:
 	}
-	return true
 }
 
 // Priority runs f as priority work: the close recorder starts no new batch

@@ -94,7 +94,7 @@ func New(cfg Config) *Worker {
 		cfg.BadTokenRefill = 3 * time.Second
 	}
 	if cfg.CloseBatch <= 0 {
-		cfg.CloseBatch = maxCloseBatch
+		cfg.CloseBatch = defaultCloseBatch
 	}
 	w := &Worker{cfg: cfg, live: newRegistry()}
 	if cfg.BadTokenBurst > 0 {
