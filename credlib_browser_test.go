@@ -177,4 +177,18 @@ func TestBrowserCredentialLibraries(t *testing.T) {
 		t.Fatalf("roles left: %v", roles)
 	}
 	checkPage(t, ctx, "audit-record")
+
+	// Retry on a credential revoked meanwhile (the form of an older page):
+	// the record says why next to that credential.
+	browsertest.Eval[bool](t, ctx, `(() => {
+		const cred = document.querySelector("[data-testid^=revoked-]").dataset.testid.slice("revoked-".length);
+		const f = document.createElement("form");
+		f.method = "post";
+		f.action = "/sessions/" + location.pathname.split("/").pop() + "/revocations/" + cred + "/retry";
+		document.body.append(f);
+		f.submit();
+		return true;
+	})()`)
+	browsertest.WaitVisible(t, ctx, "[data-testid^=retry-error-]")
+	checkPage(t, ctx, "audit-record-retry-refused")
 }

@@ -122,5 +122,16 @@ func TestBrowserChangeLogAndWebhooks(t *testing.T) {
 	browsertest.Navigate(t, b, app.URL+"/webhooks")
 	browsertest.WaitVisible(t, b, `[data-testid="webhook-list"]`)
 	checkPage(t, b, "webhooks")
-	_ = sid
+
+	// The admin (who may read the change log) finds the session's change
+	// history from its page; the endpoint's delete page asks first.
+	browsertest.Navigate(t, b, app.URL+"/sessions/"+sid)
+	browsertest.WaitVisible(t, b, `[data-testid="change-history"]`)
+	checkPage(t, b, "session-admin")
+	browsertest.Navigate(t, b, hookURL+"/delete")
+	browsertest.WaitVisible(t, b, `button[type="submit"]`)
+	if got := browsertest.Text(t, b, "main"); !strings.Contains(got, "Its delivery log is deleted with it") {
+		t.Errorf("webhook delete page: %s", got)
+	}
+	checkPage(t, b, "webhook-delete")
 }
