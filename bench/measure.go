@@ -95,12 +95,17 @@ func (e *env) profile(name string, secs int) func() {
 	}
 	done := make(chan error, 1)
 	go func() {
-		done <- fetchProfile(e.pprof, secs, filepath.Join(e.cfg.pprofDir, e.db+"-"+name+".pprof"))
+		done <- fetchProfile(e.pprof, "profile", secs, filepath.Join(e.cfg.pprofDir, e.db+"-"+name+".pprof"))
+	}()
+	go func() {
+		done <- fetchProfile(e.pprof, "trace", secs, filepath.Join(e.cfg.pprofDir, e.db+"-"+name+".trace"))
 	}()
 	time.Sleep(100 * time.Millisecond)
 	return func() {
-		if err := <-done; err != nil {
-			logf("profile %s: %v", name, err)
+		for range 2 {
+			if err := <-done; err != nil {
+				logf("profile %s: %v", name, err)
+			}
 		}
 	}
 }
@@ -375,11 +380,11 @@ func (e *env) admission() error {
 	return nil
 }
 
-func fetchProfile(addr string, secs int, out string) error {
+func fetchProfile(addr, kind string, secs int, out string) error {
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err
 	}
-	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs))
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", addr, kind, secs))
 	if err != nil {
 		return err
 	}
@@ -393,7 +398,7 @@ func fetchProfile(addr string, secs int, out string) error {
 	}
 	defer f.Close()
 	_, err = f.ReadFrom(resp.Body)
-	logf("CPU profile in %s", out)
+	logf("%s in %s", kind, out)
 	return err
 }
 
