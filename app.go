@@ -142,6 +142,9 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		return err
 	}
 	defer sqlDB.Close()
+	if dialect == models.Postgres && cfg.DBConns > 0 {
+		models.SetPostgresConns(sqlDB, cfg.DBConns)
+	}
 	n, err := migrations.Up(ctx, sqlDB, string(dialect))
 	if err != nil {
 		return err

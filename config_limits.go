@@ -24,6 +24,9 @@ type limitsConfig struct {
 	// its login checked again (the safety net behind ending it at once
 	// when its login ends); 0 means the web layer's default, 20 s.
 	LiveHeartbeat time.Duration
+	// DBConns is how many connections the Postgres pool opens at most;
+	// 0 means models.DefaultPostgresConns. SQLite ignores it.
+	DBConns int
 }
 
 // addLimitSettings declares the hardening settings on s; the returned
@@ -35,6 +38,8 @@ func addLimitSettings(s *settings) func(bad func(v *string, format string, a ...
 		"password checks running at once (64 MiB each); more wait up to 2 s, then get 503", false)
 	heartbeat := s.add("live-heartbeat", "GATEHOUSE_LIVE_HEARTBEAT", "20s",
 		"how often an open live view stream is pinged and its login checked again (it also ends at once when its login ends)", false)
+	dbConns := s.add("db-max-conns", "GATEHOUSE_DB_MAX_CONNS", "auto",
+		"most Postgres connections open at once (auto: 4 per CPU, at least 8; SQLite ignores it)", false)
 	return func(bad func(v *string, format string, a ...any)) limitsConfig {
 		c := limitsConfig{MetricsListen: *metricsListen, MetricsToken: *metricsToken}
 		if c.MetricsListen != "" {
@@ -49,6 +54,11 @@ func addLimitSettings(s *settings) func(bad func(v *string, format string, a ...
 		c.PasswordHashes = n
 		if c.LiveHeartbeat, err = time.ParseDuration(*heartbeat); err != nil || c.LiveHeartbeat < 100*time.Millisecond || c.LiveHeartbeat > 5*time.Minute {
 			bad(heartbeat, "must be a duration from 100ms to 5m like 20s, not %q", *heartbeat)
+		}
+		if *dbConns != "auto" {
+			if c.DBConns, err = strconv.Atoi(*dbConns); err != nil || c.DBConns < 1 || c.DBConns > 1000 {
+				bad(dbConns, "must be auto or a whole number from 1 to 1000, not %q", *dbConns)
+			}
 		}
 		return c
 	}

@@ -53,3 +53,25 @@ func TestWebhookRetentionSetting(t *testing.T) {
 		}
 	}
 }
+
+// TestDBMaxConnsSetting: --db-max-conns is auto by default (the Store's
+// own pool size) or a whole number from 1 to 1000; anything else is
+// refused naming the setting.
+func TestDBMaxConnsSetting(t *testing.T) {
+	env := serveEnv("/tmp/x.db")
+	getenv := func(k string) string { return env[k] }
+	cfg, err := parseServeConfig(nil, getenv, io.Discard)
+	if err != nil || cfg.DBConns != 0 {
+		t.Fatalf("default: %+v %v", cfg.limitsConfig, err)
+	}
+	if cfg, err = parseServeConfig([]string{"--db-max-conns", "12"}, getenv, io.Discard); err != nil || cfg.DBConns != 12 {
+		t.Fatalf("flag: %+v %v", cfg.limitsConfig, err)
+	}
+	for _, bad := range []string{"0", "1001", "lots", "-4"} {
+		env["GATEHOUSE_DB_MAX_CONNS"] = bad
+		_, err := parseServeConfig(nil, getenv, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "--db-max-conns / GATEHOUSE_DB_MAX_CONNS: must be auto or a whole number from 1 to 1000") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -62,7 +63,8 @@ func isScheme(s string) bool {
 // uses a single connection (SQLite has one writer; one connection avoids
 // "database is locked" under concurrency) that keeps its prepared
 // statements (openSQLite). Postgres's driver, pgx, caches prepared
-// statements per connection by itself. It does not migrate.
+// statements per connection by itself; its pool holds
+// DefaultPostgresConns connections. It does not migrate.
 func OpenDB(ctx context.Context, databaseURL string) (*gorm.DB, Dialect, error) {
 	cfg := &gorm.Config{
 		Logger:                                   logger.Discard,
@@ -102,14 +104,7 @@ func OpenDB(ctx context.Context, databaseURL string) (*gorm.DB, Dialect, error) 
 		sqlDB.SetMaxIdleConns(1)
 		sqlDB.SetConnMaxLifetime(0)
 	} else {
-		// Idle connections are kept up to the open limit: closing the
-		// ones above a lower idle limit after each burst and opening them
-		// again at the next (a Postgres backend start and an empty
-		// prepared-statement cache each time) was a large share of an
-		// admission's cost under load (issue 17). Idle ones still go
-		// after five minutes.
-		sqlDB.SetMaxOpenConns(32)
-		sqlDB.SetMaxIdleConns(32)
+		SetPostgresConns(sqlDB, DefaultPostgresConns())
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -119,6 +114,25 @@ func OpenDB(ctx context.Context, databaseURL string) (*gorm.DB, Dialect, error) 
 		return nil, d, fmt.Errorf("connect to %s database: %w", d, err)
 	}
 	return db, d, nil
+}
+
+// DefaultPostgresConns is the Postgres pool's size unless configured: 4
+// connections per CPU, at least 8. More connections than the database's
+// CPUs can run only queue inside Postgres and the kernel instead of in the
+// pool: at 16 concurrent session starts on two cores, 32 connections gave a
+// p99 of 0.7 s where 4–8 gave 0.11–0.2 s, and fewer starts per second
+// (issue 17, docs/benchmarks.md).
+func DefaultPostgresConns() int { return max(8, 4*runtime.GOMAXPROCS(0)) }
+
+// SetPostgresConns sizes a Postgres pool: at most n open, and idle ones
+// kept up to the same limit. Closing the ones above a lower idle limit
+// after each burst and opening them again at the next (a backend start
+// and an empty prepared-statement cache each time) was a large share of
+// an admission's cost under load (issue 17). Idle ones still go after
+// five minutes (OpenDB).
+func SetPostgresConns(sqlDB *sql.DB, n int) {
+	sqlDB.SetMaxOpenConns(n)
+	sqlDB.SetMaxIdleConns(n)
 }
 
 // OpenReadPool opens the read pool of a SQLite database (Options.Reads):
