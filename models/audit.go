@@ -173,6 +173,42 @@ func historyFromSnapshot(snap *SessionSnapshot) *HistorySession {
 	return h
 }
 
+// SQLite's free-text search of the warehouse is an FTS5 table
+// (warehouse_sessions_search). FTS5 keeps the rows inserted in a
+// transaction in memory and writes them as one new segment of its index,
+// merged with others as they pile up; but it writes them at every
+// savepoint too, and SQLite opens one for most statements that follow in
+// the transaction. Filled by a trigger, each session start wrote a segment
+// of one row and paid its merges: 6 % of all CPU in the webhook benchmark
+// (issue 17). The search rows are now written by one statement just
+// before the commit, for every start of a grouped transaction at once
+// (migration 00022 drops the trigger). Postgres indexes the column itself.
+
+// searchRowLater has the search row of a new warehouse session written
+// before the transaction commits (at once outside one; Postgres needs none).
+func (s *Store) searchRowLater(ctx context.Context, sessionID string) error {
+	if s.dialect != SQLite {
+		return nil
+	}
+	if s.search == nil {
+		return s.writeSearchRows(ctx, []string{sessionID})
+	}
+	*s.search = append(*s.search, sessionID)
+	return nil
+}
+
+// writeSearchRows writes the search rows of the given warehouse sessions
+// (those that exist) in one statement per 1,000.
+func (s *Store) writeSearchRows(ctx context.Context, sessionIDs []string) error {
+	for _, ids := range chunks(sessionIDs, warehouseIDChunk) {
+		if err := s.q(ctx).Exec(`INSERT INTO warehouse_sessions_search (session_id, search_text)
+			SELECT session_id, search_text FROM warehouse_sessions WHERE session_id IN ?`, ids).Error; err != nil {
+			return fmt.Errorf("warehouse search rows: %w", err)
+		}
+	}
+	return nil
+}
+
 // warehouseSessionCreated records a new session's snapshot and its first
 // state (pending) in the warehouse. The session code calls it inside the
 // transaction that creates the session.
@@ -181,6 +217,9 @@ func (s *Store) warehouseSessionCreated(ctx context.Context, snap *SessionSnapsh
 	db := s.q(ctx)
 	if err := db.Create(h).Error; err != nil {
 		return fmt.Errorf("warehouse session %s: %w", snap.SessionID, err)
+	}
+	if err := s.searchRowLater(ctx, h.SessionID); err != nil {
+		return err
 	}
 	st := HistoryState{SessionID: h.SessionID, State: "pending", At: h.CreatedAt}
 	if err := db.Create(&st).Error; err != nil {

@@ -28,3 +28,22 @@ func (s *Store) CapabilitiesForBench(ctx context.Context, a Actor) Capabilities 
 func (s *Store) ListConditionForBench(ctx context.Context, a Actor) (string, []any, error) {
 	return s.listCondition(ctx, a, "target", ActionAuthorizeSession, ListColumns{Scope: "t.scope_id", ID: "t.id"})
 }
+
+// StartGroupedForTest starts one session per input in one grouped
+// transaction (store_group.go), as concurrent starts on SQLite are, and
+// returns each start's error.
+func (s *Store) StartGroupedForTest(ctx context.Context, a Actor, ins []StartSessionInput) []error {
+	batch := make([]*groupedTx, len(ins))
+	for i, in := range ins {
+		batch[i] = &groupedTx{ctx: ctx, fn: func(ctx context.Context, tx *Store) error {
+			_, err := tx.startSession(ctx, a, in)
+			return err
+		}}
+	}
+	s.runGrouped(batch)
+	errs := make([]error, len(ins))
+	for i, r := range batch {
+		errs[i] = r.err
+	}
+	return errs
+}

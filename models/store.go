@@ -78,6 +78,9 @@ type Store struct {
 	// undo holds what runs when the outermost transaction rolls back
 	// (compensations of outside effects, like a minted Postgres role).
 	undo *[]func()
+	// search holds, on SQLite, the sessions whose warehouse search rows
+	// the outermost transaction writes just before it commits (audit.go).
+	search *[]string
 }
 
 // NewStore wraps a migrated database.
@@ -140,9 +143,15 @@ func (s *Store) Transact(ctx context.Context, fn func(tx *Store) error) error {
 		return fn(s)
 	}
 	var after, undo []func()
+	var search []string
 	err := s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
-		after = after[:0]
-		return fn(s.txStore(gtx, &after, &undo))
+		after, search = after[:0], search[:0]
+		tx := s.txStore(gtx, &after, &undo)
+		tx.search = &search
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.writeSearchRows(ctx, search)
 	})
 	if err != nil {
 		for _, f := range undo {

@@ -54,6 +54,7 @@ func (s *Store) runGrouped(batch []*groupedTx) {
 	defer cancel()
 	type part struct{ after, undo []func() }
 	parts := make([]part, len(batch))
+	var search []string // every use case's, written once before the commit
 	err := s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
 		for i, r := range batch {
 			if err := gtx.Exec("SAVEPOINT grouped").Error; err != nil {
@@ -63,7 +64,9 @@ func (s *Store) runGrouped(batch []*groupedTx) {
 			rctx, rcancel := context.WithCancel(context.WithoutCancel(r.ctx))
 			stop := context.AfterFunc(ctx, rcancel)
 			p := &parts[i]
-			r.err = r.fn(rctx, s.txStore(gtx, &p.after, &p.undo))
+			tx := s.txStore(gtx, &p.after, &p.undo)
+			tx.search = &search
+			r.err = r.fn(rctx, tx)
 			stop()
 			rcancel()
 			if r.err == nil {
@@ -85,7 +88,9 @@ func (s *Store) runGrouped(batch []*groupedTx) {
 			}
 			p.after, p.undo = nil, nil
 		}
-		return nil
+		// Those rolled back to their savepoint have no warehouse row:
+		// writeSearchRows finds none for them.
+		return s.txStore(gtx, nil, nil).writeSearchRows(ctx, search)
 	})
 	for i, r := range batch {
 		p := parts[i]
