@@ -86,6 +86,11 @@ func benchSeed(b *testing.B, store *models.Store, n int) {
 	if err := store.DB().Exec("INSERT INTO warehouse_sessions (" + cols + ") " + sel).Error; err != nil {
 		b.Fatalf("seed: %v", err)
 	}
+	if store.Dialect() == models.SQLite { // the Store writes a start's search row before its commit (models/audit.go)
+		if err := store.DB().Exec("INSERT INTO warehouse_sessions_search (session_id, search_text) SELECT session_id, search_text FROM warehouse_sessions").Error; err != nil {
+			b.Fatalf("seed search: %v", err)
+		}
+	}
 	if store.Dialect() == models.Postgres {
 		// What autovacuum (off on the test server) keeps current: the
 		// statistics and the visibility map index-only scans need.
