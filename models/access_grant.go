@@ -219,14 +219,13 @@ func (s *Store) SweepAccess(ctx context.Context) (AccessSweep, error) {
 	return r, err
 }
 
-// accessGrantRoles returns the user's grants that are in force now, each as
+// accessGrantRoles returns the user's grants that are in force at now, each as
 // a role granting authorize-session on its target in its project: the one
 // hook through which grants join the authorization engine.
-func (s *Store) accessGrantRoles(ctx context.Context, userID string) ([]acl.RoleGrants, error) {
+func (s *Store) accessGrantRoles(ctx context.Context, userID string, now time.Time) ([]acl.RoleGrants, error) {
 	if userID == "" {
 		return nil, nil
 	}
-	now := s.now()
 	var gs []AccessGrant
 	if err := s.rq(ctx).Where("user_id = ? AND state = ? AND starts_at <= ? AND ends_at > ?", userID, GrantActive, now, now).
 		Order("id").Find(&gs).Error; err != nil {

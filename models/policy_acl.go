@@ -47,18 +47,25 @@ const heldRolesSQL = `SELECT rp.role_id FROM role_principals rp WHERE rp.princip
 const anonRolesSQL = `SELECT rp.role_id FROM role_principals rp WHERE rp.principal_id = 'u_anon'`
 
 // loadACL reads the actor's roles with their grant scopes and grants in one
-// query and builds its ACL.
+// query (a second one only when access grants are in force: most requests
+// made one more round trip to find none) and builds its ACL.
 func (s *Store) loadACL(ctx context.Context, a Actor) (*acl.ACL, error) {
-	held, args := anonRolesSQL, []any{}
+	held, args, grantsInForce, now := anonRolesSQL, []any{}, "", s.now()
 	if a.Authenticated() {
-		held, args = heldRolesSQL, []any{a.UserID, a.UserID, a.UserID}
+		held, args = heldRolesSQL, []any{a.UserID, a.UserID, a.UserID, a.UserID, GrantActive, now, now}
+		// One row of kind 'x' when time-boxed access grants are in force
+		// (access_grant.go): only then are they read, by a second query.
+		grantsInForce = `
+UNION ALL
+SELECT '', '', '', 'x', '', 0 WHERE EXISTS (SELECT 1 FROM access_grants
+ WHERE user_id = ? AND state = ? AND starts_at <= ? AND ends_at > ?)`
 	}
 	q := `WITH held AS (` + held + `)
 SELECT r.id, r.name, r.scope_id, 's' AS kind, gs.grant_scope AS value, 0 AS position
  FROM held JOIN roles r ON r.id = held.role_id JOIN role_grant_scopes gs ON gs.role_id = r.id
 UNION ALL
 SELECT r.id, r.name, r.scope_id, 'g', g.grant_text, g.position
- FROM held JOIN roles r ON r.id = held.role_id JOIN role_grants g ON g.role_id = r.id
+ FROM held JOIN roles r ON r.id = held.role_id JOIN role_grants g ON g.role_id = r.id` + grantsInForce + `
 ORDER BY 1, 4, 6`
 	rows, err := s.rq(ctx).Raw(q, args...).Rows()
 	if err != nil {
@@ -68,11 +75,14 @@ ORDER BY 1, 4, 6`
 	if err != nil {
 		return nil, fmt.Errorf("load roles of %s: %w", a.UserID, err)
 	}
-	grants, err := s.accessGrantRoles(ctx, a.UserID) // time-boxed access grants (access_grant.go)
-	if err != nil {
-		return nil, err
+	if len(roles) > 0 && roles[0].RoleID == "" { // the 'x' row sorts first
+		roles = roles[1:]
+		grants, err := s.accessGrantRoles(ctx, a.UserID, now)
+		if err != nil {
+			return nil, err
+		}
+		roles = append(roles, grants...)
 	}
-	roles = append(roles, grants...)
 	return acl.NewACL(acl.Principal{UserID: a.UserID, AccountID: a.AccountID}, roles, cacheTree{s.scopes}), nil
 }
 
