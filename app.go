@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -228,11 +229,15 @@ func startApp(ctx context.Context, cfg appConfig) error {
 			return fmt.Errorf("seed: %w", err)
 		}
 	}
+	// Ready once this instance hears the others (Postgres: its LISTEN
+	// connection has subscribed; SQLite has no others).
+	var listening atomic.Bool
+	listening.Store(dialect != models.Postgres)
 	srv, err := web.NewServer(web.Config{
 		ExternalURL: ext, CookieHashKey: cfg.CookieHashKey, CookieBlockKey: cfg.CookieBlockKey,
 		TrustedProxies: cfg.TrustedProxies, Dev: cfg.Dev, AccessHelp: cfg.AccessHelp, Mounts: mounts, Metrics: reg, OIDCHTTPClient: oidcClient,
 		MetricsElsewhere: cfg.MetricsListen != "", MetricsToken: cfg.MetricsToken,
-		Live: broker, StreamHeartbeat: cfg.LiveHeartbeat,
+		Live: broker, StreamHeartbeat: cfg.LiveHeartbeat, Listening: listening.Load,
 	}, store, log)
 	if err != nil {
 		return err
@@ -289,6 +294,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		// One LISTEN connection: other instances' session changes for the
 		// live pages, and their cancels for this instance's worker.
 		l := &pgnotify.Listener{DatabaseURL: cfg.DatabaseURL, InstanceID: instanceID, Sink: broker, Logger: log,
+			Ready: func() { listening.Store(true) },
 			Channels: map[string]func(string){
 				worker.NotifyChannel:       func(payload string) { cancelFromNotification(wk, payload) },
 				models.LoginsEndedChannel:  func(payload string) { broker.LoginsEnded(strings.Fields(payload)) },

@@ -164,12 +164,18 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
-// readyz answers 200 when the database answers, 503 otherwise.
+// readyz answers 200 when the database answers and the instance hears the
+// others' notifications (Config.Listening), 503 otherwise.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if err := s.store.Ping(r.Context()); err != nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("database unreachable\n"))
+		return
+	}
+	if s.cfg.Listening != nil && !s.cfg.Listening() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("not yet listening for the other instances' notifications\n"))
 		return
 	}
 	_, _ = w.Write([]byte("ok\n"))

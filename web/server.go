@@ -63,6 +63,11 @@ type Config struct {
 	// StreamHeartbeat is how often a live view stream is pinged and its
 	// login checked again (default handlers.DefaultStreamHeartbeat).
 	StreamHeartbeat time.Duration
+	// Listening, when set, reports whether this instance hears the other
+	// instances' notifications yet (its LISTEN connection subscribed):
+	// until then /readyz answers 503, so a load balancer sends it nobody
+	// whose logout or cancel on another instance it would miss.
+	Listening func() bool
 }
 
 // Store is everything the web layer needs from the domain.

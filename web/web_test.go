@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -364,6 +365,40 @@ func TestHealthAndReadiness(t *testing.T) {
 	sqlDB.Close()
 	if r := e.do(c, "GET", "/readyz", nil); r.status != 503 {
 		t.Fatalf("readyz with the database closed = %d", r.status)
+	}
+}
+
+// TestReadinessWaitsForListening: an instance that does not hear the
+// other instances' notifications yet (its LISTEN connection is not
+// subscribed) is not ready, though its database answers.
+func TestReadinessWaitsForListening(t *testing.T) {
+	store := dbtest.Open(t, models.SQLite, models.Options{})
+	ext, _ := url.Parse("http://127.0.0.1:9200")
+	key := func(n int) []byte { return []byte(strings.Repeat("k", n)) }
+	var listening atomic.Bool
+	s, err := web.NewServer(web.Config{ExternalURL: ext, CookieHashKey: key(64), CookieBlockKey: key(32), Listening: listening.Load}, store,
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	ready := func() (int, string) {
+		t.Helper()
+		r, err := http.Get(srv.URL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		return r.StatusCode, string(b)
+	}
+	if code, body := ready(); code != http.StatusServiceUnavailable || !strings.Contains(body, "not yet listening") {
+		t.Fatalf("readyz before listening = %d %q, want 503", code, body)
+	}
+	listening.Store(true)
+	if code, body := ready(); code != http.StatusOK {
+		t.Fatalf("readyz once listening = %d %q, want 200", code, body)
 	}
 }
 
