@@ -66,12 +66,6 @@ func isScheme(s string) bool {
 // statements per connection by itself; its pool holds
 // DefaultPostgresConns connections. It does not migrate.
 func OpenDB(ctx context.Context, databaseURL string) (*gorm.DB, Dialect, error) {
-	cfg := &gorm.Config{
-		Logger:                                   logger.Discard,
-		DisableForeignKeyConstraintWhenMigrating: true,
-		SkipDefaultTransaction:                   true,
-		NowFunc:                                  func() time.Time { return time.Now().UTC() },
-	}
 	d, databaseURL, err := ParseDatabaseURL(databaseURL)
 	if err != nil {
 		return nil, d, err
@@ -79,18 +73,13 @@ func OpenDB(ctx context.Context, databaseURL string) (*gorm.DB, Dialect, error) 
 	var db *gorm.DB
 	switch d {
 	case Postgres:
-		db, err = gorm.Open(postgres.Open(databaseURL), cfg)
+		db, err = gorm.Open(postgres.Open(databaseURL), gormConfig())
 	default:
 		dsn, derr := sqliteDSN(databaseURL)
 		if derr != nil {
 			return nil, d, derr
 		}
-		var sqlDB *sql.DB
-		if sqlDB, err = openSQLite(dsn); err == nil {
-			if db, err = gorm.Open(&sqlite.Dialector{DSN: dsn, Conn: sqlDB}, cfg); err != nil {
-				_ = sqlDB.Close()
-			}
-		}
+		db, err = openSQLite(dsn)
 	}
 	if err != nil {
 		return nil, d, fmt.Errorf("open %s database: %w", d, err)
@@ -120,7 +109,7 @@ func OpenDB(ctx context.Context, databaseURL string) (*gorm.DB, Dialect, error) 
 // connections per CPU, at least 8. More connections than the database's
 // CPUs can run only queue inside Postgres and the kernel instead of in the
 // pool: at 16 concurrent session starts on two cores, 32 connections gave a
-// p99 of 0.7 s where 4–8 gave 0.11–0.2 s, and fewer starts per second
+// p99 of 0.7–0.9 s where 8 gave 0.18–0.24 s, and fewer starts per second
 // (issue 17, docs/benchmarks.md).
 func DefaultPostgresConns() int { return max(8, 4*runtime.GOMAXPROCS(0)) }
 
@@ -148,16 +137,13 @@ func OpenReadPool(ctx context.Context, databaseURL string, readers int) (*gorm.D
 	if err != nil {
 		return nil, err
 	}
-	sqlDB, err := openSQLite(dsn + "&_pragma=query_only(1)")
+	db, err := openSQLite(dsn + "&_pragma=query_only(1)")
 	if err != nil {
 		return nil, fmt.Errorf("open SQLite read pool: %w", err)
 	}
-	db, err := gorm.Open(&sqlite.Dialector{DSN: dsn, Conn: sqlDB}, &gorm.Config{
-		Logger: logger.Discard, SkipDefaultTransaction: true, NowFunc: func() time.Time { return time.Now().UTC() },
-	})
+	sqlDB, err := db.DB()
 	if err != nil {
-		_ = sqlDB.Close()
-		return nil, fmt.Errorf("open SQLite read pool: %w", err)
+		return nil, err
 	}
 	sqlDB.SetMaxOpenConns(readers)
 	sqlDB.SetMaxIdleConns(readers)
@@ -170,14 +156,30 @@ func OpenReadPool(ctx context.Context, databaseURL string, readers int) (*gorm.D
 	return db, nil
 }
 
+// gormConfig is how every Gatehouse database is opened through GORM.
+func gormConfig() *gorm.Config {
+	return &gorm.Config{
+		Logger:                                   logger.Discard,
+		DisableForeignKeyConstraintWhenMigrating: true,
+		SkipDefaultTransaction:                   true,
+		NowFunc:                                  func() time.Time { return time.Now().UTC() },
+	}
+}
+
 // openSQLite opens a SQLite database through modernc.org/sqlite with a
 // prepared-statement cache on each connection (stmtCacheConnector).
-func openSQLite(dsn string) (*sql.DB, error) {
+func openSQLite(dsn string) (*gorm.DB, error) {
 	connector, err := msqlite.NewConnector(dsn)
 	if err != nil {
 		return nil, err
 	}
-	return sql.OpenDB(stmtCacheConnector{connector}), nil
+	sqlDB := sql.OpenDB(stmtCacheConnector{connector})
+	db, err := gorm.Open(&sqlite.Dialector{DSN: dsn, Conn: sqlDB}, gormConfig())
+	if err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
+	return db, nil
 }
 
 func sqliteDSN(path string) (string, error) {

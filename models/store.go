@@ -146,8 +146,7 @@ func (s *Store) Transact(ctx context.Context, fn func(tx *Store) error) error {
 	var search []string
 	err := s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
 		after, search = after[:0], search[:0]
-		tx := s.txStore(gtx, &after, &undo)
-		tx.search = &search
+		tx := s.txStore(gtx, &after, &undo, &search)
 		if err := fn(tx); err != nil {
 			return err
 		}
@@ -167,10 +166,11 @@ func (s *Store) Transact(ctx context.Context, fn func(tx *Store) error) error {
 }
 
 // txStore is the Store bound to the transaction gtx, its after-commit hooks
-// and compensations collected in after and undo.
-func (s *Store) txStore(gtx *gorm.DB, after, undo *[]func()) *Store {
+// and compensations collected in after and undo, and the sessions whose
+// search rows it writes before the commit in search.
+func (s *Store) txStore(gtx *gorm.DB, after, undo *[]func(), search *[]string) *Store {
 	return &Store{db: gtx, dialect: s.dialect, opts: s.opts, inTx: true, scopes: s.scopes, grants: s.grants, notes: s.notes,
-		refusals: s.refusals, after: after, undo: undo}
+		refusals: s.refusals, after: after, undo: undo, search: search}
 }
 
 // afterCommit runs f once the current transaction has committed (at once

@@ -64,9 +64,7 @@ func (s *Store) runGrouped(batch []*groupedTx) {
 			rctx, rcancel := context.WithCancel(context.WithoutCancel(r.ctx))
 			stop := context.AfterFunc(ctx, rcancel)
 			p := &parts[i]
-			tx := s.txStore(gtx, &p.after, &p.undo)
-			tx.search = &search
-			r.err = r.fn(rctx, tx)
+			r.err = r.fn(rctx, s.txStore(gtx, &p.after, &p.undo, &search))
 			stop()
 			rcancel()
 			if r.err == nil {
@@ -90,7 +88,7 @@ func (s *Store) runGrouped(batch []*groupedTx) {
 		}
 		// Those rolled back to their savepoint have no warehouse row:
 		// writeSearchRows finds none for them.
-		return s.txStore(gtx, nil, nil).writeSearchRows(ctx, search)
+		return s.txStore(gtx, nil, nil, nil).writeSearchRows(ctx, search)
 	})
 	for i, r := range batch {
 		p := parts[i]

@@ -78,7 +78,7 @@ func (s *Store) fanOut(ctx context.Context, limit int) (int, error) {
 	}
 	// One statement makes every delivery of the batch, in event order (the
 	// claim's ordering rule reads seq), the subscriptions matched as
-	// enqueueWhere matches them.
+	// enqueueFor matches them.
 	err := s.q(ctx).Exec(`INSERT INTO webhook_deliveries (id, message_id, endpoint_id, event_type, ordering_key,
 		dedupe_key, event_seq, created_at, next_attempt_at, payload)
 		SELECT e.message_id || '_' || w.id, e.message_id, w.id, e.event_type, e.ordering_key, e.dedupe_key, e.seq,

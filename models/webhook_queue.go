@@ -97,15 +97,11 @@ func (s *Store) subscribedSQL(typ, family, all string) string {
 // Deliveries of an endpoint with the same orderingKey go out in order; a
 // dedupeKey queues the event at most once per endpoint.
 func (s *Store) enqueueEvent(ctx context.Context, eventType, orderingKey, dedupeKey string, data any) error {
-	return s.enqueueWhere(ctx, "", eventType, orderingKey, dedupeKey, data)
+	return s.enqueueFor(ctx, "", eventType, orderingKey, dedupeKey, data)
 }
 
-// enqueueFor is enqueueEvent for one endpoint only.
+// enqueueFor is enqueueEvent for one endpoint only ("": every subscriber).
 func (s *Store) enqueueFor(ctx context.Context, endpointID, eventType, orderingKey, dedupeKey string, data any) error {
-	return s.enqueueWhere(ctx, endpointID, eventType, orderingKey, dedupeKey, data)
-}
-
-func (s *Store) enqueueWhere(ctx context.Context, endpointID, eventType, orderingKey, dedupeKey string, data any) error {
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return fmt.Errorf("webhook payload %s: %w", eventType, err)
