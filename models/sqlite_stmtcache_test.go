@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+
+	"gorm.io/gorm"
 )
 
 // cachedQueries reports the statements the writer's connection keeps.
@@ -43,12 +45,8 @@ func cachedQueries(t *testing.T, sqlDB *sql.DB) map[string]bool {
 // at most stmtCacheSize statements.
 func TestSQLiteStatementCache(t *testing.T) {
 	ctx := context.Background()
-	db, _, err := OpenDB(ctx, filepath.Join(t.TempDir(), "c.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := bareSQLite(t)
 	sqlDB, _ := db.DB()
-	t.Cleanup(func() { sqlDB.Close() })
 
 	const insert = "INSERT INTO t (id, v) VALUES (?, ?)"
 	const list = "SELECT id FROM t WHERE id >= ? ORDER BY id"
@@ -127,4 +125,17 @@ func TestSQLiteStatementCache(t *testing.T) {
 	if got := len(cachedQueries(t, sqlDB)); got != stmtCacheSize {
 		t.Fatalf("cache holds %d statements, want the bound %d", got, stmtCacheSize)
 	}
+}
+
+// bareSQLite opens an unmigrated SQLite database in a temporary folder,
+// closed when the test ends.
+func bareSQLite(t *testing.T) *gorm.DB {
+	t.Helper()
+	db, _, err := OpenDB(context.Background(), filepath.Join(t.TempDir(), "bare.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, _ := db.DB()
+	t.Cleanup(func() { sqlDB.Close() })
+	return db
 }

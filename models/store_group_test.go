@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -14,12 +13,7 @@ import (
 // commit with their after-commit hooks, and each answers its own result.
 func TestGroupedTransaction(t *testing.T) {
 	ctx := context.Background()
-	db, _, err := OpenDB(ctx, filepath.Join(t.TempDir(), "g.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sqlDB, _ := db.DB()
-	t.Cleanup(func() { sqlDB.Close() })
+	db := bareSQLite(t)
 	if err := db.Exec("CREATE TABLE t (id text PRIMARY KEY)").Error; err != nil {
 		t.Fatal(err)
 	}
