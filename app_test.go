@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -70,7 +71,36 @@ func start(t testing.TB, env map[string]string, args ...string) *testApp {
 // until it prints its URL. The app stops when the test ends.
 func launch(t testing.TB, env map[string]string, args ...string) *testApp {
 	t.Helper()
-	return launchUntil(t, env, urlPattern, args...)
+	a := launchUntil(t, env, urlPattern, args...)
+	a.waitReady(t)
+	return a
+}
+
+// waitReady waits until the app's /readyz answers 200: on Postgres it
+// answers 503 until the instance's LISTEN connection has subscribed, and a
+// test acting before would miss the other instances' notifications. The run
+// ending first, or 60 s passing, fails the test.
+func (a *testApp) waitReady(t testing.TB) {
+	t.Helper()
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} // only asks whether it is ready
+	deadline := time.After(60 * time.Second)
+	for {
+		if resp, err := c.Get(a.URL + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case err := <-a.done:
+			a.done <- err
+			t.Fatalf("gatehouse %v exited before it was ready: %v\nstdout:\n%s\nstderr:\n%s", a.args, err, a.Out, a.Err)
+		case <-deadline:
+			t.Fatalf("gatehouse %v not ready after 60 s\nstdout:\n%s\nstderr:\n%s", a.args, a.Out, a.Err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // launchUntil is launch waiting until stdout matches ready; URL is ready's
