@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 	"unicode/utf8"
 )
@@ -18,9 +17,10 @@ type WebhookDelivery struct {
 	EndpointID    string
 	EventType     string
 	OrderingKey   string
-	Payload       string // set on a claimed delivery (WebhookJob); "" in the log
-	EventSeq      *int64 // the webhook_events row holding the payload (nil: in Payload)
-	State         string // pending, delivered, failed
+	DedupeKey     *string // queued once per endpoint (session.expiring_soon)
+	Payload       string  // set on a claimed delivery (WebhookJob); "" in the log
+	EventSeq      *int64  // the webhook_events row holding the payload (nil: in Payload)
+	State         string  // pending, delivered, failed
 	Attempts      int
 	CreatedAt     time.Time
 	NextAttemptAt time.Time
@@ -41,6 +41,10 @@ type WebhookJob struct {
 	URL    string
 	Format string
 	Secret string // the endpoint's signing secret (whsec_…)
+	// eventClaims is, for a delivery sent straight from its claimed event
+	// (no row yet), the event's claim count when it was claimed; 0 for a
+	// claimed delivery row.
+	eventClaims int
 }
 
 // WebhookAttempt is the outcome of sending a delivery once.
@@ -50,114 +54,6 @@ type WebhookAttempt struct {
 	Latency  time.Duration
 	Response string // an excerpt of the response body
 	Error    string
-}
-
-// webhookFanOutLock is the Postgres advisory lock fanOut takes: one
-// instance at a time makes events into deliveries.
-const webhookFanOutLock = 7_110_420_002
-
-// fanOut makes up to limit queued events, oldest first, into one delivery
-// per endpoint that is enabled, subscribed to the event's type (or is the
-// one it was queued for) and was created by the time of the event, in the
-// caller's transaction (the claim's), and returns how many events it took.
-// The payload stays in the event: a delivery points at it. Safe on every
-// instance at once: they take turns (so the deliveries of one ordering key
-// are numbered in their events' order), and a delivery's id is its event's
-// message id and its endpoint's, so none is made twice.
-func (s *Store) fanOut(ctx context.Context, limit int) (int, error) {
-	if err := s.advisoryLock(ctx, webhookFanOutLock); err != nil {
-		return 0, err
-	}
-	var seqs []int64
-	if err := s.q(ctx).Raw("SELECT seq FROM webhook_events WHERE NOT queued ORDER BY seq LIMIT ?", limit).
-		Scan(&seqs).Error; err != nil {
-		return 0, fmt.Errorf("webhook events: %w", err)
-	}
-	if len(seqs) == 0 {
-		return 0, nil
-	}
-	// One statement makes every delivery of the batch, in event order (the
-	// claim's ordering rule reads seq), the subscriptions matched as
-	// enqueueFor matches them.
-	err := s.q(ctx).Exec(`INSERT INTO webhook_deliveries (id, message_id, endpoint_id, event_type, ordering_key,
-		dedupe_key, event_seq, created_at, next_attempt_at, payload)
-		SELECT e.message_id || '_' || w.id, e.message_id, w.id, e.event_type, e.ordering_key, e.dedupe_key, e.seq,
-			e.created_at, e.created_at, ''
-		FROM webhook_events e JOIN webhook_endpoints w ON w.enabled AND w.created_at <= e.created_at
-			AND (e.endpoint_id = w.id OR e.endpoint_id IS NULL AND (`+s.subscribedSQL("' ' || e.event_type || ' '",
-		"' ' || e.family || '.* '", "' * '")+`))
-		WHERE e.seq IN ? ORDER BY e.seq, w.id ON CONFLICT DO NOTHING`, seqs).Error
-	if err != nil {
-		return 0, fmt.Errorf("queue webhook deliveries: %w", err)
-	}
-	if err := s.q(ctx).Exec("UPDATE webhook_events SET queued = ? WHERE seq IN ?", true, seqs).Error; err != nil {
-		return 0, fmt.Errorf("webhook events queued: %w", err)
-	}
-	return len(seqs), nil
-}
-
-// ClaimWebhookDeliveries makes the queued events into deliveries
-// (fanOut) and takes up to limit due deliveries of enabled
-// endpoints for this caller for lease (long enough to send them all and
-// record the results: see webhook.Deliverer): another caller, on any
-// instance, does not take them while the lease runs. Each claim counts an
-// attempt; FinishWebhookDeliveries records only the results of claims
-// nobody took over since. Only the oldest pending delivery of each endpoint and
-// ordering key is due, so deliveries of one session go out in order. On
-// Postgres concurrent callers skip each other's rows (SKIP LOCKED).
-func (s *Store) ClaimWebhookDeliveries(ctx context.Context, limit int, lease time.Duration) ([]WebhookJob, error) {
-	now := s.now()
-	due := s.skipLockedRows(`SELECT d.seq FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.enabled
-		WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND (d.locked_until IS NULL OR d.locked_until <= ?)
-		AND (d.ordering_key = '' OR NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id
-			AND p.ordering_key = d.ordering_key AND p.state = 'pending' AND p.seq < d.seq))
-		ORDER BY d.seq LIMIT ?`, "d")
-	var claimed []WebhookDelivery
-	// One transaction (one commit) makes the events into deliveries and
-	// claims.
-	err := s.Transact(ctx, func(tx *Store) error {
-		if _, err := tx.fanOut(ctx, max(limit, 256)); err != nil {
-			return err
-		}
-		return tx.q(ctx).Raw(`UPDATE webhook_deliveries SET locked_until = ?, attempts = attempts + 1 WHERE seq IN (`+due+`)
-		RETURNING seq, id, message_id, endpoint_id, event_type, ordering_key, payload, event_seq, state, attempts, created_at, next_attempt_at`,
-			now.Add(lease), now, now, limit).Scan(&claimed).Error
-	})
-	if err != nil {
-		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
-	}
-	if len(claimed) == 0 {
-		return nil, nil
-	}
-	slices.SortFunc(claimed, func(a, b WebhookDelivery) int { return int(a.Seq - b.Seq) })
-	if err := s.eventPayloads(ctx, claimed); err != nil {
-		return nil, err
-	}
-	ids := make([]string, 0, len(claimed))
-	for _, d := range claimed {
-		ids = append(ids, d.EndpointID)
-	}
-	var eps []Webhook
-	if err := s.rq(ctx).Where("id IN ?", ids).Find(&eps).Error; err != nil {
-		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
-	}
-	byID := map[string]Webhook{}
-	for _, ep := range eps {
-		byID[ep.ID] = ep
-	}
-	jobs := make([]WebhookJob, 0, len(claimed))
-	for _, d := range claimed {
-		ep, ok := byID[d.EndpointID]
-		if !ok || s.opts.Crypter == nil || d.Payload == "" {
-			continue // no payload: its event was purged with it (older than KeepFor)
-		}
-		secret, err := s.opts.Crypter.Decrypt(ep.Secret, ep.ID)
-		if err != nil {
-			return nil, fmt.Errorf("webhook %s secret: %w", ep.ID, err)
-		}
-		jobs = append(jobs, WebhookJob{WebhookDelivery: d, URL: ep.URL, Format: ep.Format, Secret: string(secret)})
-	}
-	return jobs, nil
 }
 
 // eventPayloads fills in the payload of deliveries made from events.
@@ -211,12 +107,17 @@ func (s *Store) FinishWebhookDelivery(ctx context.Context, job *WebhookJob, at W
 // FinishWebhookDeliveries is FinishWebhookDelivery for a batch (attempts[i]
 // is the outcome of jobs[i]), in one transaction. The result of a claim
 // that is no longer ours (its lease ran out and another caller claimed the
-// delivery again, or it was recorded already) is dropped: a late result
-// never overwrites a delivery's state or its newer attempt.
+// delivery or its event again, or it was recorded already) is dropped: a
+// late result never overwrites a delivery's state or its newer attempt.
+// A delivery sent straight from its event gets its row here, written once
+// with its outcome, as its event is marked queued.
 func (s *Store) FinishWebhookDeliveries(ctx context.Context, jobs []WebhookJob, attempts []WebhookAttempt) error {
 	return s.Transact(ctx, func(tx *Store) error {
 		ours, err := tx.finishDeliveries(ctx, jobs, attempts)
 		if err != nil {
+			return err
+		}
+		if err := tx.finishEventDeliveries(ctx, jobs, attempts, ours); err != nil {
 			return err
 		}
 		last := map[string]int{} // endpoint -> index of its outcome that counts
@@ -245,32 +146,44 @@ type finishOutcome struct {
 	next                        time.Time // zero: unchanged
 }
 
-// finishDeliveries records the attempts of claimed deliveries whose claim
-// is still ours, and returns their ids: every claim counts one more
+// outcome is what an attempt of job makes of its delivery: delivered, or
+// retried with exponential backoff until it is older than RetryFor (then
+// failed).
+func (s *Store) outcome(job *WebhookJob, at WebhookAttempt, now time.Time) finishOutcome {
+	o := s.opts.Webhooks.withDefaults()
+	k := finishOutcome{attempts: job.Attempts, status: at.Status, latencyMs: int(at.Latency / time.Millisecond),
+		response: excerpt(at.Response, 1024), err: excerpt(at.Error, 512), state: "pending"}
+	switch {
+	case at.OK:
+		k.state = "delivered"
+	case now.Sub(job.CreatedAt) >= o.RetryFor:
+		k.state = "failed"
+	default:
+		k.next = now.Add(backoff(o.BackoffBase, o.BackoffMax, job.Attempts))
+	}
+	return k
+}
+
+// finishDeliveries records the attempts of claimed delivery rows whose
+// claim is still ours, and returns their ids: every claim counts one more
 // attempt, so a delivery still pending with the attempt count of our claim
 // was claimed by nobody since. A batch's outcomes mostly repeat (the same
 // status and answer, the latency in whole milliseconds), so it takes a few
-// statements, not one per delivery.
+// statements, not one per delivery. Jobs sent from their event are left to
+// finishEventDeliveries.
 func (s *Store) finishDeliveries(ctx context.Context, jobs []WebhookJob, attempts []WebhookAttempt) (map[string]bool, error) {
-	o, now := s.opts.Webhooks.withDefaults(), s.now()
+	now := s.now()
 	var order []finishOutcome
 	groups := map[finishOutcome][]string{}
-	for i, job := range jobs {
-		at := attempts[i]
-		k := finishOutcome{attempts: job.Attempts, status: at.Status, latencyMs: int(at.Latency / time.Millisecond),
-			response: excerpt(at.Response, 1024), err: excerpt(at.Error, 512), state: "pending"}
-		switch {
-		case at.OK:
-			k.state = "delivered"
-		case now.Sub(job.CreatedAt) >= o.RetryFor:
-			k.state = "failed"
-		default:
-			k.next = now.Add(backoff(o.BackoffBase, o.BackoffMax, job.Attempts))
+	for i := range jobs {
+		if jobs[i].eventClaims > 0 {
+			continue
 		}
+		k := s.outcome(&jobs[i], attempts[i], now)
 		if _, seen := groups[k]; !seen {
 			order = append(order, k)
 		}
-		groups[k] = append(groups[k], job.ID)
+		groups[k] = append(groups[k], jobs[i].ID)
 	}
 	ours := map[string]bool{}
 	for _, k := range order {
@@ -296,6 +209,56 @@ func (s *Store) finishDeliveries(ctx context.Context, jobs []WebhookJob, attempt
 		}
 	}
 	return ours, nil
+}
+
+// finishEventDeliveries records the attempts of deliveries sent straight
+// from their claimed event: it marks the events queued where the claim is
+// still ours (nobody claimed the event since: its claim count is
+// unchanged), then writes those events' delivery rows, each once, with its
+// outcome (a failure stays pending, retried like any delivery), and adds
+// their ids to ours.
+func (s *Store) finishEventDeliveries(ctx context.Context, jobs []WebhookJob, attempts []WebhookAttempt, ours map[string]bool) error {
+	byClaims := map[int][]int64{} // claim count -> events
+	seen := map[int64]bool{}
+	for _, j := range jobs {
+		if j.eventClaims > 0 && !seen[*j.EventSeq] {
+			seen[*j.EventSeq] = true
+			byClaims[j.eventClaims] = append(byClaims[j.eventClaims], *j.EventSeq)
+		}
+	}
+	won := map[int64]bool{}
+	for claims, seqs := range byClaims {
+		for _, chunk := range chunks(seqs, 500) {
+			var got []int64
+			if err := s.q(ctx).Raw(`UPDATE webhook_events SET queued = ?, locked_until = NULL
+				WHERE seq IN ? AND claims = ? AND NOT queued RETURNING seq`, true, chunk, claims).Scan(&got).Error; err != nil {
+				return fmt.Errorf("finish webhook events: %w", err)
+			}
+			for _, seq := range got {
+				won[seq] = true
+			}
+		}
+	}
+	now := s.now()
+	var rows []WebhookDelivery
+	for i := range jobs {
+		if jobs[i].eventClaims == 0 || !won[*jobs[i].EventSeq] {
+			continue
+		}
+		k := s.outcome(&jobs[i], attempts[i], now)
+		d := jobs[i].WebhookDelivery
+		d.Payload, d.State, d.LastAttemptAt = "", k.state, &now
+		d.LastStatus, d.LastLatencyMs, d.LastResponse, d.LastError = k.status, k.latencyMs, k.response, k.err
+		if k.state == "delivered" {
+			d.DeliveredAt = &now
+		}
+		if !k.next.IsZero() {
+			d.NextAttemptAt = k.next
+		}
+		rows = append(rows, d)
+		ours[d.ID] = true
+	}
+	return s.insertDeliveries(ctx, rows)
 }
 
 // endpointOutcome records on an endpoint whether its latest attempt

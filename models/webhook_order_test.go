@@ -80,3 +80,62 @@ func TestWebhookTerminationOrder(t *testing.T) {
 		}
 	})
 }
+
+// TestWebhookOneEndpointDownTheOtherServed: while one endpoint's receiver
+// is down, a session's events still reach the other endpoint as they
+// happen; at the down one the first failure stays pending and the
+// session's later events wait behind it (written as pending rows, not
+// sent), then all go out once, in order, when it is back.
+func TestWebhookOneEndpointDownTheOtherServed(t *testing.T) {
+	eachSessionDB(t, func(t *testing.T, f *sessionFixture) {
+		ctx := context.Background()
+		up, down := newReceiver(t), newReceiver(t)
+		up.hook(t, f, "Up", "session.*")
+		downHook := down.hook(t, f, "Down", "session.*")
+		down.down.Store(true)
+		d := newDeliverer(f.store)
+		st := f.start(t)
+		drain(t, d)
+		if _, err := f.store.CancelSession(ctx, f.admin, st.Session.ID); err != nil {
+			t.Fatal(err)
+		}
+		drain(t, d)
+		types := func(r *receiver) (ok, refused []string) {
+			for _, g := range r.deliveries() {
+				if g.OK {
+					ok = append(ok, g.Type)
+				} else {
+					refused = append(refused, g.Type)
+				}
+			}
+			return ok, refused
+		}
+		story := []string{models.EventSessionStarted, models.EventSessionCanceled, models.EventSessionTerminated}
+		if ok, _ := types(up); !slices.Equal(ok, story) {
+			t.Fatalf("the healthy endpoint got %v, want %v at once", ok, story)
+		}
+		if _, refused := types(down); !slices.Equal(refused, story[:1]) {
+			t.Fatalf("the down endpoint was tried with %v, want only the first event (the others wait)", refused)
+		}
+		var waiting []struct {
+			EventType string
+			Attempts  int
+		}
+		f.store.DB().Raw("SELECT event_type, attempts FROM webhook_deliveries WHERE endpoint_id = ? AND state = 'pending' ORDER BY seq",
+			downHook.ID).Scan(&waiting)
+		if len(waiting) != 3 || waiting[0].Attempts != 1 || waiting[1].Attempts != 0 || waiting[2].Attempts != 0 {
+			t.Fatalf("pending at the down endpoint: %+v, want the three events, only the first attempted", waiting)
+		}
+		down.down.Store(false)
+		for range 10 {
+			f.clock.Add(time.Minute)
+			drain(t, d)
+		}
+		if ok, _ := types(down); !slices.Equal(ok, story) {
+			t.Errorf("the endpoint back up got %v, want %v", ok, story)
+		}
+		if ok, _ := types(up); len(ok) != len(story) {
+			t.Errorf("the healthy endpoint got %v after, want nothing more", ok)
+		}
+	})
+}
