@@ -92,8 +92,8 @@ func (s *Store) subscribedSQL(typ, family, all string) string {
 // enabled endpoint subscribed to it: one webhook_events row holding the
 // payload once, written only when some endpoint subscribes (the check is
 // part of the same INSERT … SELECT: no round trip of its own). The
-// deliverer makes it into one delivery per endpoint when it claims
-// (ClaimWebhookDeliveries).
+// deliverer claims the event and sends it to every subscribed endpoint
+// (ClaimWebhookDeliveries), writing each delivery's row with its outcome.
 // Deliveries of an endpoint with the same orderingKey go out in order; a
 // dedupeKey queues the event at most once per endpoint.
 func (s *Store) enqueueEvent(ctx context.Context, eventType, orderingKey, dedupeKey string, data any) error {
@@ -343,7 +343,7 @@ func (s *Store) QueueExpiringSessions(ctx context.Context) (int, error) {
 	var queued []struct{ EndpointID, DedupeKey string }
 	for _, chunk := range chunks(keys, 500) {
 		var part []struct{ EndpointID, DedupeKey string }
-		// Queued: made into a delivery, or an event still waiting to be.
+		// Queued: a delivery row, or an event not yet done (waiting or being sent).
 		if err := s.q(ctx).Raw(`SELECT endpoint_id, dedupe_key FROM webhook_deliveries WHERE dedupe_key IN ?
 			UNION ALL SELECT endpoint_id, dedupe_key FROM webhook_events WHERE NOT queued AND dedupe_key IN ?`, chunk, chunk).
 			Scan(&part).Error; err != nil {
