@@ -106,7 +106,8 @@ type claimedEvent struct {
 
 // claimEvents claims queued events for lease, in the caller's transaction,
 // oldest first, about room deliveries' worth (at least one event), and
-// returns a job for each delivery to send: one per enabled endpoint that
+// returns a job for each delivery to send (more than room only when one
+// event has more endpoints): one per enabled endpoint that
 // subscribes to the event's type (or that it was queued for) and was
 // created by the event's time. An event is taken only when no earlier
 // event with its ordering key is still unqueued, so one session's events
@@ -117,8 +118,14 @@ type claimedEvent struct {
 // at once; the others are marked when their results are recorded.
 func (s *Store) claimEvents(ctx context.Context, eps []Webhook, room int, lease time.Duration, now time.Time) ([]WebhookJob, error) {
 	take := room
-	if len(eps) > 0 {
-		take = max(1, room/len(eps))
+	if n := len(eps); n > 0 {
+		take = max(1, room/n)
+		if n > room {
+			// One event makes more deliveries than the lease was meant
+			// for (more subscribed endpoints than room): its lease grows
+			// in proportion, so they can all be sent before it runs out.
+			lease *= time.Duration((n + room - 1) / room)
+		}
 	}
 	pick := s.skipLockedRows(`SELECT e.seq FROM webhook_events e WHERE NOT e.queued
 		AND (e.locked_until IS NULL OR e.locked_until <= ?)
