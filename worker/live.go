@@ -34,6 +34,7 @@ type liveConn struct {
 
 	recMu       sync.Mutex // orders byte flushes before the close record
 	recorded    bool
+	registered  bool // counted in Worker.unrecorded until its close is recorded
 	flushedUp   int64
 	flushedDown int64
 }
@@ -293,6 +294,9 @@ func (w *Worker) closed(c *liveConn, reason string) {
 		return
 	}
 	c.recorded = true
+	if c.registered {
+		defer w.unrecorded.Done()
+	}
 	up, down := c.up.Load(), c.down.Load()
 	w.cfg.Logger.Debug("connection closed", slog.String("connection_id", c.id), slog.String("session_id", c.sessionID),
 		slog.String("reason", reason), slog.Int64("bytes_up", up), slog.Int64("bytes_down", down))
@@ -446,7 +450,10 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 // Shutdown refuses new tunnels, cuts every live connection with
-// ReasonSystemError, and waits until all are recorded or ctx ends.
+// ReasonSystemError, and waits until all are recorded closed (or kept to
+// be recorded again when the store failed) or ctx ends. A connection
+// leaves the live registry when it is cut, before its close is recorded,
+// so it waits for the records themselves.
 func (w *Worker) Shutdown(ctx context.Context) error {
 	w.live.mu.Lock()
 	w.live.shutdown = true
@@ -455,7 +462,7 @@ func (w *Worker) Shutdown(ctx context.Context) error {
 		c.cutWith(ReasonSystemError)
 	}
 	done := make(chan struct{})
-	go func() { w.live.wg.Wait(); close(done) }()
+	go func() { w.live.wg.Wait(); w.unrecorded.Wait(); close(done) }()
 	select {
 	case <-done:
 		return nil

@@ -417,6 +417,38 @@ func TestShutdownCutsEverythingAndRefusesNewTunnels(t *testing.T) {
 	}
 }
 
+// TestShutdownWaitsForTheCloseRecords: a connection cut by Shutdown while
+// its connect is still being recorded (the store slow) leaves the live
+// registry at once, but its close is recorded only after the connect:
+// Shutdown returns once that close is recorded, not before.
+func TestShutdownWaitsForTheCloseRecords(t *testing.T) {
+	e := newEnv(t)
+	e.session("s_a", -1, time.Hour)
+	connecting, release := make(chan struct{}, 1), make(chan struct{})
+	e.fake.ConnectedHook = func() { connecting <- struct{}{}; <-release }
+	c, br, err := open(t, e.srv.Listener.Addr().String(), "tok-s_a", []byte("y"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.ReadFull(br, make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	<-connecting
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		close(release)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.w.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.fake.Connections("s_a")[0]; !got.Connected || !got.Closed || got.Reason != worker.ReasonSystemError {
+		t.Errorf("when Shutdown returned: %+v, want connected and closed with %q", got, worker.ReasonSystemError)
+	}
+}
+
 // TestBadTokenThrottle: an address that presented BadTokenBurst unknown
 // tokens gets 429 with Retry-After, on tunnels and info alike, without a
 // store lookup (even with a good token) until one refill period passes.

@@ -53,10 +53,12 @@ type Sessions struct {
 	CloseHook func()
 	// CloseSessionHook runs inside CloseSession, without the lock.
 	CloseSessionHook func()
-	Err              error // when set, every call fails with it (system error tests)
-	closeErr         error // see SetCloseErr
-	closedCalls      chan string
-	batches          []int // sizes of the ConnectionsClosed calls
+	// ConnectedHook runs inside ConnectionConnected, without the lock.
+	ConnectedHook func()
+	Err           error // when set, every call fails with it (system error tests)
+	closeErr      error // see SetCloseErr
+	closedCalls   chan string
+	batches       []int // sizes of the ConnectionsClosed calls
 }
 
 // New returns an empty fake.
@@ -114,6 +116,9 @@ func (f *Sessions) AdmitConnection(ctx context.Context, token string, client wor
 
 // ConnectionConnected implements worker.Sessions.
 func (f *Sessions) ConnectionConnected(ctx context.Context, id string, endpoint netip.AddrPort, at time.Time) error {
+	if f.ConnectedHook != nil {
+		f.ConnectedHook()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := f.conns[id]
