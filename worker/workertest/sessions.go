@@ -148,9 +148,9 @@ func (f *Sessions) ConnectionsClosed(ctx context.Context, ends []worker.Connecti
 		f.CloseHook()
 	}
 	f.mu.Lock()
-	if f.closeErr != nil {
+	if err := f.closeErr; err != nil {
 		f.mu.Unlock()
-		return f.closeErr
+		return err
 	}
 	for _, e := range ends {
 		if c := f.conns[e.ConnectionID]; c != nil && c.Closed {
