@@ -36,18 +36,14 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, limit int, lease tim
 		ORDER BY d.seq LIMIT ?`, "d")
 	var claimed []WebhookDelivery
 	var fresh []WebhookJob
-	var eps []Webhook
 	err := s.Transact(ctx, func(tx *Store) error {
-		if err := tx.q(ctx).Where("enabled = ?", true).Order("id").Find(&eps).Error; err != nil {
-			return err
-		}
 		err := tx.q(ctx).Raw(`UPDATE webhook_deliveries SET locked_until = ?, attempts = attempts + 1 WHERE seq IN (`+due+`)
 		RETURNING seq, id, message_id, endpoint_id, event_type, ordering_key, dedupe_key, payload, event_seq, state, attempts,
 			created_at, next_attempt_at`, now.Add(lease), now, now, limit).Scan(&claimed).Error
 		if err != nil || len(claimed) >= limit {
 			return err
 		}
-		fresh, err = tx.claimEvents(ctx, eps, limit-len(claimed), lease, now)
+		fresh, err = tx.claimEvents(ctx, limit-len(claimed), lease, now)
 		return err
 	})
 	if err != nil {
@@ -60,32 +56,40 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, limit int, lease tim
 	if err := s.eventPayloads(ctx, claimed); err != nil {
 		return nil, err
 	}
-	byID := map[string]*Webhook{}
-	for i := range eps {
-		byID[eps[i].ID] = &eps[i]
-	}
-	secrets := map[string]string{}
 	jobs := make([]WebhookJob, 0, len(claimed)+len(fresh))
 	for _, d := range claimed {
 		jobs = append(jobs, WebhookJob{WebhookDelivery: d})
 	}
 	jobs = append(jobs, fresh...)
+	var ids []string
+	for _, j := range jobs {
+		if !slices.Contains(ids, j.EndpointID) {
+			ids = append(ids, j.EndpointID)
+		}
+	}
+	var eps []Webhook
+	if err := s.rq(ctx).Where("id IN ?", ids).Find(&eps).Error; err != nil {
+		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
+	}
+	type target struct{ url, format, secret string }
+	byID := map[string]target{}
+	for _, ep := range eps {
+		if s.opts.Crypter == nil {
+			break
+		}
+		secret, err := s.opts.Crypter.Decrypt(ep.Secret, ep.ID)
+		if err != nil {
+			return nil, fmt.Errorf("webhook %s secret: %w", ep.ID, err)
+		}
+		byID[ep.ID] = target{ep.URL, ep.Format, string(secret)}
+	}
 	out := jobs[:0]
 	for _, j := range jobs {
-		ep, ok := byID[j.EndpointID]
-		if !ok || s.opts.Crypter == nil || j.Payload == "" {
+		t, ok := byID[j.EndpointID]
+		if !ok || j.Payload == "" {
 			continue // no payload: its event was purged with it (older than KeepFor)
 		}
-		secret, ok := secrets[ep.ID]
-		if !ok {
-			raw, err := s.opts.Crypter.Decrypt(ep.Secret, ep.ID)
-			if err != nil {
-				return nil, fmt.Errorf("webhook %s secret: %w", ep.ID, err)
-			}
-			secret = string(raw)
-			secrets[ep.ID] = secret
-		}
-		j.URL, j.Format, j.Secret = ep.URL, ep.Format, secret
+		j.URL, j.Format, j.Secret = t.url, t.format, t.secret
 		out = append(out, j)
 	}
 	return out, nil
@@ -98,7 +102,6 @@ type claimedEvent struct {
 	EventType   string
 	OrderingKey string
 	DedupeKey   *string
-	EndpointID  *string // queued for this endpoint only
 	Payload     string
 	CreatedAt   time.Time
 	Claims      int
@@ -107,18 +110,22 @@ type claimedEvent struct {
 // claimEvents claims queued events for lease, in the caller's transaction,
 // oldest first, about room deliveries' worth (at least one event), and
 // returns a job for each delivery to send (more than room only when one
-// event has more endpoints): one per enabled endpoint that
-// subscribes to the event's type (or that it was queued for) and was
-// created by the event's time. An event is taken only when no earlier
-// event with its ordering key is still unqueued, so one session's events
-// are sent one after the other. A delivery whose endpoint still has a
-// pending delivery with the same ordering key (a retry) must wait behind
-// it: its row is written now, pending, and the claim of delivery rows
-// sends it in turn. An event left with nothing to send is marked queued
-// at once; the others are marked when their results are recorded.
-func (s *Store) claimEvents(ctx context.Context, eps []Webhook, room int, lease time.Duration, now time.Time) ([]WebhookJob, error) {
+// event has more endpoints): one per enabled endpoint that subscribes to
+// the event's type (or that it was queued for) and was created by the
+// event's time. An event is taken only when no earlier event with its
+// ordering key is still unqueued, so one session's events are sent one
+// after the other. A delivery whose endpoint still has a pending delivery
+// with the same ordering key (a retry) must wait behind it: its row is
+// written now, pending, and the claim of delivery rows sends it in turn.
+// An event left with nothing to send is marked queued at once; the others
+// are marked when their results are recorded.
+func (s *Store) claimEvents(ctx context.Context, room int, lease time.Duration, now time.Time) ([]WebhookJob, error) {
+	var endpoints int64
+	if err := s.q(ctx).Model(&Webhook{}).Where("enabled = ?", true).Count(&endpoints).Error; err != nil {
+		return nil, fmt.Errorf("webhook endpoints: %w", err)
+	}
 	take := room
-	if n := len(eps); n > 0 {
+	if n := int(endpoints); n > 0 {
 		take = max(1, room/n)
 		if n > room {
 			// One event makes more deliveries than the lease was meant
@@ -134,75 +141,66 @@ func (s *Store) claimEvents(ctx context.Context, eps []Webhook, room int, lease 
 		ORDER BY e.seq LIMIT ?`)
 	var evs []claimedEvent
 	if err := s.q(ctx).Raw(`UPDATE webhook_events SET locked_until = ?, claims = claims + 1 WHERE seq IN (`+pick+`)
-		RETURNING seq, message_id, event_type, ordering_key, dedupe_key, endpoint_id, payload, created_at, claims`,
+		RETURNING seq, message_id, event_type, ordering_key, dedupe_key, payload, created_at, claims`,
 		now.Add(lease), now, take).Scan(&evs).Error; err != nil {
 		return nil, fmt.Errorf("claim webhook events: %w", err)
 	}
 	if len(evs) == 0 {
 		return nil, nil
 	}
-	slices.SortFunc(evs, func(a, b claimedEvent) int { return cmp.Compare(a.Seq, b.Seq) })
-
-	var deliveries []WebhookDelivery
-	claims := map[string]int{} // delivery id -> its event's claim count
-	var epIDs, keys, again, dedupes []string
+	seqs := make([]int64, len(evs))
+	bySeq := make(map[int64]*claimedEvent, len(evs))
 	for i := range evs {
-		e := &evs[i]
-		for _, w := range eps {
-			if w.CreatedAt.After(e.CreatedAt) || e.EndpointID != nil && *e.EndpointID != w.ID ||
-				e.EndpointID == nil && !subscribes(w.Events(), e.EventType) {
-				continue
-			}
-			seq := e.Seq
-			d := WebhookDelivery{ID: e.MessageID + "_" + w.ID, MessageID: e.MessageID, EndpointID: w.ID, EventType: e.EventType,
-				OrderingKey: e.OrderingKey, DedupeKey: e.DedupeKey, Payload: e.Payload, EventSeq: &seq, State: "pending",
-				CreatedAt: e.CreatedAt, NextAttemptAt: e.CreatedAt}
-			deliveries = append(deliveries, d)
-			claims[d.ID] = e.Claims
-			if !slices.Contains(epIDs, w.ID) {
-				epIDs = append(epIDs, w.ID)
-			}
-			if e.OrderingKey != "" {
-				keys = append(keys, e.OrderingKey)
-			}
-			if e.Claims > 1 {
-				again = append(again, d.ID) // claimed before: its row may be written already
-			}
-			if e.DedupeKey != nil {
-				dedupes = append(dedupes, *e.DedupeKey)
-			}
-		}
+		seqs[i], bySeq[evs[i].Seq] = evs[i].Seq, &evs[i]
 	}
-	behind, err := s.pendingOrderKeys(ctx, epIDs, slices.Compact(slices.Sorted(slices.Values(keys))))
-	if err != nil {
-		return nil, err
+	// One statement, read after the claim, pairs the events with their
+	// endpoints (the subscriptions matched as enqueueFor matches them) and
+	// says which deliveries must wait behind a pending one and which were
+	// written already (by a claim taken over since, or a dedupe key's
+	// earlier event).
+	var pairs []struct {
+		Seq          int64
+		EndpointID   string
+		Behind, Made bool
 	}
-	made, err := s.madeDeliveries(ctx, again, dedupes)
-	if err != nil {
-		return nil, err
+	if err := s.q(ctx).Raw(`SELECT e.seq, w.id AS endpoint_id,
+		(e.ordering_key <> '' AND EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = w.id
+			AND p.ordering_key = e.ordering_key AND p.state = 'pending')) AS behind,
+		((e.claims > 1 AND EXISTS (SELECT 1 FROM webhook_deliveries m WHERE m.id = e.message_id || '_' || w.id))
+			OR (e.dedupe_key IS NOT NULL AND EXISTS (SELECT 1 FROM webhook_deliveries m WHERE m.endpoint_id = w.id
+				AND m.dedupe_key = e.dedupe_key))) AS made
+		FROM webhook_events e JOIN webhook_endpoints w ON w.enabled AND w.created_at <= e.created_at
+			AND (e.endpoint_id = w.id OR e.endpoint_id IS NULL AND (`+s.subscribedSQL("' ' || e.event_type || ' '",
+		"' ' || e.family || '.* '", "' * '")+`))
+		WHERE e.seq IN ? ORDER BY e.seq, w.id`, seqs).Scan(&pairs).Error; err != nil {
+		return nil, fmt.Errorf("webhook deliveries of the claimed events: %w", err)
 	}
 	var jobs []WebhookJob
 	var wait []WebhookDelivery
 	sending := map[int64]bool{}
-	for _, d := range deliveries {
-		switch {
-		case made[d.ID] || d.DedupeKey != nil && made[d.EndpointID+" "+*d.DedupeKey]:
-		case d.OrderingKey != "" && behind[d.EndpointID+" "+d.OrderingKey]:
-			d.Payload = ""
-			wait = append(wait, d)
-		default:
-			d.Attempts = 1
-			jobs = append(jobs, WebhookJob{WebhookDelivery: d, eventClaims: claims[d.ID]})
-			sending[*d.EventSeq] = true
+	for _, p := range pairs {
+		if p.Made {
+			continue
 		}
+		e := bySeq[p.Seq]
+		d := WebhookDelivery{ID: e.MessageID + "_" + p.EndpointID, MessageID: e.MessageID, EndpointID: p.EndpointID,
+			EventType: e.EventType, OrderingKey: e.OrderingKey, DedupeKey: e.DedupeKey, EventSeq: &e.Seq, State: "pending",
+			CreatedAt: e.CreatedAt, NextAttemptAt: e.CreatedAt}
+		if p.Behind {
+			wait = append(wait, d)
+			continue
+		}
+		d.Payload, d.Attempts = e.Payload, 1
+		jobs = append(jobs, WebhookJob{WebhookDelivery: d, eventClaims: e.Claims})
+		sending[e.Seq] = true
 	}
 	if err := s.insertDeliveries(ctx, wait); err != nil {
 		return nil, err
 	}
 	var idle []int64
-	for _, e := range evs {
-		if !sending[e.Seq] {
-			idle = append(idle, e.Seq)
+	for _, seq := range seqs {
+		if !sending[seq] {
+			idle = append(idle, seq)
 		}
 	}
 	if len(idle) > 0 {
@@ -213,52 +211,6 @@ func (s *Store) claimEvents(ctx context.Context, eps []Webhook, room int, lease 
 	return jobs, nil
 }
 
-// pendingOrderKeys returns, as "endpoint key", the endpoints' ordering
-// keys among keys that have a pending delivery.
-func (s *Store) pendingOrderKeys(ctx context.Context, epIDs, keys []string) (map[string]bool, error) {
-	out := map[string]bool{}
-	if len(epIDs) == 0 || len(keys) == 0 {
-		return out, nil
-	}
-	for _, chunk := range chunks(keys, 500) {
-		var rows []struct{ EndpointID, OrderingKey string }
-		if err := s.q(ctx).Raw(`SELECT DISTINCT endpoint_id, ordering_key FROM webhook_deliveries
-			WHERE state = 'pending' AND endpoint_id IN ? AND ordering_key IN ?`, epIDs, chunk).Scan(&rows).Error; err != nil {
-			return nil, fmt.Errorf("pending webhook deliveries: %w", err)
-		}
-		for _, r := range rows {
-			out[r.EndpointID+" "+r.OrderingKey] = true
-		}
-	}
-	return out, nil
-}
-
-// madeDeliveries returns which of the delivery ids, and which endpoints'
-// dedupe keys among dedupes (as "endpoint key"), have a delivery row.
-func (s *Store) madeDeliveries(ctx context.Context, ids, dedupes []string) (map[string]bool, error) {
-	out := map[string]bool{}
-	for _, chunk := range chunks(ids, 500) {
-		var got []string
-		if err := s.q(ctx).Raw("SELECT id FROM webhook_deliveries WHERE id IN ?", chunk).Scan(&got).Error; err != nil {
-			return nil, fmt.Errorf("webhook deliveries made: %w", err)
-		}
-		for _, id := range got {
-			out[id] = true
-		}
-	}
-	for _, chunk := range chunks(dedupes, 500) {
-		var got []struct{ EndpointID, DedupeKey string }
-		if err := s.q(ctx).Raw("SELECT endpoint_id, dedupe_key FROM webhook_deliveries WHERE dedupe_key IN ?", chunk).
-			Scan(&got).Error; err != nil {
-			return nil, fmt.Errorf("webhook deliveries made: %w", err)
-		}
-		for _, r := range got {
-			out[r.EndpointID+" "+r.DedupeKey] = true
-		}
-	}
-	return out, nil
-}
-
 // deliveryColumns are the columns insertDeliveries writes.
 const deliveryColumns = `id, message_id, endpoint_id, event_type, ordering_key, dedupe_key, payload, event_seq, state,
 	attempts, created_at, next_attempt_at, last_attempt_at, last_status, last_latency_ms, last_response, last_error, delivered_at`
@@ -267,8 +219,8 @@ const deliveryColumns = `id, message_id, endpoint_id, event_type, ordering_key, 
 // id (or endpoint and dedupe key) exists already is left as it is.
 func (s *Store) insertDeliveries(ctx context.Context, rows []WebhookDelivery) error {
 	const perRow = 18
+	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", perRow), ", ") + ")"
 	for _, chunk := range chunks(rows, 100) {
-		tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", perRow), ", ") + ")"
 		args := make([]any, 0, perRow*len(chunk))
 		for _, d := range chunk {
 			args = append(args, d.ID, d.MessageID, d.EndpointID, d.EventType, d.OrderingKey, d.DedupeKey, d.Payload, d.EventSeq,

@@ -139,3 +139,45 @@ func TestWebhookOneEndpointDownTheOtherServed(t *testing.T) {
 		}
 	})
 }
+
+// TestWebhookExpiringSoonSentOnceWhenQueuedTwice: two instances' sweeps can
+// both queue session.expiring_soon for one session and endpoint (each
+// checks before the other commits). The second event is not sent: the
+// claim sees the first one's delivery under the same dedupe key and marks
+// the event done.
+func TestWebhookExpiringSoonSentOnceWhenQueuedTwice(t *testing.T) {
+	eachSessionDB(t, func(t *testing.T, f *sessionFixture) {
+		ctx := context.Background()
+		rec := newReceiver(t)
+		rec.hook(t, f, "Expiring", models.EventSessionExpiringSoon)
+		d := newDeliverer(f.store)
+		st := f.start(t)
+		f.clock.Add(50 * time.Minute) // the target's sessions last an hour; the lead is 15 min
+		if n, err := f.store.QueueExpiringSessions(ctx); err != nil || n != 1 {
+			t.Fatalf("queued %d (%v), want 1", n, err)
+		}
+		// The other instance's copy of the same event, queued before the
+		// first was sent.
+		db := f.store.DB()
+		if err := db.Exec(`INSERT INTO webhook_events (message_id, event_type, family, ordering_key, dedupe_key, endpoint_id, payload, created_at)
+			SELECT 'msg_copy', event_type, family, ordering_key, dedupe_key, endpoint_id, payload, created_at FROM webhook_events`).Error; err != nil {
+			t.Fatal(err)
+		}
+		drain(t, d)
+		drain(t, d)
+		var got []string
+		for _, g := range rec.deliveries() {
+			if g.SessionID == st.Session.ID {
+				got = append(got, g.ID)
+			}
+		}
+		if len(got) != 1 {
+			t.Errorf("expiring_soon sent %d times (%v), want once", len(got), got)
+		}
+		var unfinished int64
+		db.Raw("SELECT count(*) FROM webhook_events WHERE NOT queued").Scan(&unfinished)
+		if unfinished != 0 {
+			t.Errorf("%d events left unfinished", unfinished)
+		}
+	})
+}
