@@ -34,7 +34,6 @@ type liveConn struct {
 
 	recMu       sync.Mutex // orders byte flushes before the close record
 	recorded    bool
-	registered  bool // counted in Worker.unrecorded until its close is recorded
 	flushedUp   int64
 	flushedDown int64
 }
@@ -73,7 +72,7 @@ type registry struct {
 	retimed  map[string]retimedSession // see retime.go
 	purged   time.Time                 // when ended was last swept of old entries
 	shutdown bool
-	wg       sync.WaitGroup
+	wg       sync.WaitGroup // registered connections whose close is not yet recorded
 }
 
 type endedSession struct {
@@ -109,18 +108,21 @@ func (g *registry) add(c *liveConn) (string, error) {
 	return "", nil
 }
 
-func (g *registry) remove(c *liveConn) {
+// remove unregisters c and reports whether it was registered. The caller
+// calls g.wg.Done once c's close is recorded: Shutdown waits for the
+// records, while a cut connection no longer counts as live.
+func (g *registry) remove(c *liveConn) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	m := g.sessions[c.sessionID]
 	if _, ok := m[c]; !ok {
-		return
+		return false
 	}
 	delete(m, c)
 	if len(m) == 0 {
 		delete(g.sessions, c.sessionID)
 	}
-	g.wg.Done()
+	return true
 }
 
 // end takes the session's live connections out and remembers the session.
@@ -277,11 +279,14 @@ func (w *Worker) end(c *liveConn, reason string) {
 		reason = ReasonSystemError
 	}
 	c.cutWith(reason)
-	w.live.remove(c)
+	registered := w.live.remove(c)
 	c.mu.Lock()
 	reason = c.reason
 	c.mu.Unlock()
 	w.closed(c, reason)
+	if registered {
+		w.live.wg.Done() // recorded: Shutdown may return
+	}
 }
 
 // closed records c closed (once; later byte flushes are dropped). It
@@ -294,9 +299,6 @@ func (w *Worker) closed(c *liveConn, reason string) {
 		return
 	}
 	c.recorded = true
-	if c.registered {
-		defer w.unrecorded.Done()
-	}
 	up, down := c.up.Load(), c.down.Load()
 	w.cfg.Logger.Debug("connection closed", slog.String("connection_id", c.id), slog.String("session_id", c.sessionID),
 		slog.String("reason", reason), slog.Int64("bytes_up", up), slog.Int64("bytes_down", down))
@@ -451,9 +453,7 @@ func (w *Worker) Run(ctx context.Context) error {
 
 // Shutdown refuses new tunnels, cuts every live connection with
 // ReasonSystemError, and waits until all are recorded closed (or kept to
-// be recorded again when the store failed) or ctx ends. A connection
-// leaves the live registry when it is cut, before its close is recorded,
-// so it waits for the records themselves.
+// be recorded again when the store failed) or ctx ends.
 func (w *Worker) Shutdown(ctx context.Context) error {
 	w.live.mu.Lock()
 	w.live.shutdown = true
@@ -462,7 +462,7 @@ func (w *Worker) Shutdown(ctx context.Context) error {
 		c.cutWith(ReasonSystemError)
 	}
 	done := make(chan struct{})
-	go func() { w.live.wg.Wait(); w.unrecorded.Wait(); close(done) }()
+	go func() { w.live.wg.Wait(); close(done) }()
 	select {
 	case <-done:
 		return nil

@@ -66,10 +66,6 @@ type Worker struct {
 	pendingMu sync.Mutex
 	pending   []ConnectionEnd // connection ends to record again (the store failed)
 
-	// unrecorded counts the registered connections whose close is not
-	// yet recorded (Shutdown waits for it).
-	unrecorded sync.WaitGroup
-
 	closeMu    sync.Mutex
 	closeQueue []closeRequest // connection ends waiting for the recorder
 	recording  bool           // a caller of recordClose is recording the queue
@@ -181,8 +177,6 @@ func (w *Worker) serveTunnel(rw http.ResponseWriter, r *http.Request) {
 		w.refuse(rw, r, err)
 		return
 	}
-	c.registered = true // closed, which reads it, runs only after this
-	w.unrecorded.Add(1)
 	dialCtx, cancel := context.WithTimeout(r.Context(), w.cfg.DialTimeout)
 	target, err := (&net.Dialer{}).DialContext(dialCtx, "tcp", adm.Endpoint)
 	cancel()
