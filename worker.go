@@ -26,6 +26,7 @@ func newWorker(store *models.Store, trusted []netip.Prefix, m *metrics.Registry,
 	}
 	return worker.New(worker.Config{
 		Sessions: sessions, Logger: log, FlushInterval: 2 * time.Second, CloseBatch: closeBatch,
+		Now:        store.Now, // the ends' times (ConnectionEnd.At) on the records' clock
 		OnThrottle: sessions.Throttled, Credentials: proxywire.NewCredentials(sessions),
 		UserIP: func(r *http.Request) netip.Addr {
 			a, err := netip.ParseAddr(web.ClientIP(r, trusted))

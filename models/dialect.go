@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -173,3 +174,12 @@ func (s *Store) jsonRows(alias string, cols ...string) string {
 	}
 	return "(SELECT " + strings.Join(sel, ", ") + " FROM json_each(?)) AS " + alias
 }
+
+// jsonTimeLayout is how a time travels in a jsonRows column ("… timestamptz"):
+// the layout the SQLite driver writes times in (db.go's _time_format), so
+// that the value stored on SQLite is the same text a bound time.Time
+// gives, and one Postgres reads as a timestamptz.
+const jsonTimeLayout = "2006-01-02 15:04:05.999999999-07:00"
+
+// jsonTime formats t (UTC, as the Store keeps times) for a jsonRows column.
+func jsonTime(t time.Time) string { return t.UTC().Format(jsonTimeLayout) }

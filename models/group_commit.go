@@ -1,17 +1,23 @@
 package models
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // groupCommit gathers the requests that arrive for one key while an
 // earlier batch of that key is being written, and writes them together:
 // one statement and one commit (one WAL flush, one turn on a row lock) for
 // many requests (issue 17). A request that finds nothing running for its
 // key is written at once, alone if nobody else waits, so a lone request
-// waits for nothing. Batches that queue meanwhile are written by a
-// goroutine that carries on until the key's queue is empty, so each caller
-// returns as soon as its own batch is written.
+// waits for nothing, unless linger is set: then it first waits that long
+// for others (for writes nobody waits on but their own requester). Batches
+// that queue meanwhile are written by a goroutine that carries on until
+// the key's queue is empty, so each caller returns as soon as its own
+// batch is written.
 type groupCommit[R any] struct {
-	max int // requests per batch at most
+	max    int           // requests per batch at most
+	linger time.Duration // how long a request that finds nothing running waits for others
 
 	mu      sync.Mutex
 	queues  map[string][]*waiting[R]
@@ -36,6 +42,9 @@ func (g *groupCommit[R]) do(key string, req *R, write func([]*R)) {
 	g.running[key] = true
 	g.mu.Unlock()
 	if lead {
+		if g.linger > 0 {
+			time.Sleep(g.linger)
+		}
 		g.run(key, write)
 	}
 	<-w.done

@@ -131,17 +131,17 @@ func (s *Store) admitActive(ctx context.Context, token string, ins []AdmitInput)
 }
 
 // connectedPostgres records that the worker reached the hosts of a batch
-// of connections (@rows, a JSON array of {id, ep}), in the operational and
-// warehouse rows, in one statement.
+// of connections (@rows, a JSON array of {id, ep, at}), in the operational
+// and warehouse rows, in one statement.
 const connectedPostgres = `WITH n AS (
-	SELECT * FROM json_to_recordset(CAST(@rows AS json)) AS n(id text, ep text)
+	SELECT * FROM json_to_recordset(CAST(@rows AS json)) AS n(id text, ep text, at timestamptz)
 ), c AS (
-	UPDATE session_connections sc SET connected_at = @now,
+	UPDATE session_connections sc SET connected_at = n.at,
 		endpoint_addr = CASE WHEN n.ep = '' THEN sc.endpoint_addr ELSE n.ep END
 	FROM n WHERE sc.id = n.id AND sc.connected_at IS NULL AND sc.closed_at IS NULL
-	RETURNING sc.id, sc.session_id, sc.endpoint_addr
+	RETURNING sc.id, sc.session_id, sc.endpoint_addr, sc.connected_at
 ), w AS (
-	UPDATE warehouse_connections wc SET connected_at = @now,
+	UPDATE warehouse_connections wc SET connected_at = c.connected_at,
 		endpoint_addr = CASE WHEN wc.endpoint_addr = '' THEN c.endpoint_addr ELSE wc.endpoint_addr END
 	FROM c WHERE wc.connection_id = c.id AND wc.connected_at IS NULL
 )
@@ -150,19 +150,31 @@ SELECT DISTINCT c.session_id, s.user_id FROM c JOIN sessions s ON s.id = c.sessi
 // maxConnectBatch bounds the connects recorded by one statement.
 const maxConnectBatch = 256
 
+// connectLinger is how long the first connect of a batch waits for others
+// before it is recorded. The worker records a connect after the first
+// bytes already flow, so nobody waits for it but the connection's own
+// close; without the wait, connections opened one after the other (each
+// a few milliseconds) made one statement and one commit each, and those
+// took the CPU and the database from the next connection's admission
+// (issue 17; with this wait and the worker's CloseLinger the first byte
+// fell by a third to a half on both databases: docs/benchmarks.md,
+// "Eighth round"). Each connect keeps its own time.
+const connectLinger = 20 * time.Millisecond
+
 // connectRequest is one connect waiting to be recorded with others.
 type connectRequest struct {
 	ID  string `json:"id"`
 	EP  string `json:"ep"`
-	at  time.Time
+	At  string `json:"at"` // when the worker reached the host (jsonTime)
 	err error
 }
 
 // connectionConnected is ConnectionConnected: the connects that arrive
-// while others are being recorded are recorded together (group commit, one
-// statement on Postgres, one short transaction on SQLite).
+// within connectLinger of each other, or while others are being recorded,
+// are recorded together (group commit, one statement on Postgres, one
+// short transaction on SQLite).
 func (s *Store) connectionConnected(ctx context.Context, connectionID, endpointAddr string) error {
-	r := &connectRequest{ID: connectionID, EP: endpointAddr}
+	r := &connectRequest{ID: connectionID, EP: endpointAddr, At: jsonTime(s.now())}
 	if s.inTx || s.connects == nil {
 		s.connectionsConnected(ctx, []*connectRequest{r})
 		return r.err
@@ -178,8 +190,7 @@ func (s *Store) connectionConnected(ctx context.Context, connectionID, endpointA
 // connectionsConnected records a batch of connects, all or none, and sets
 // each request's error.
 func (s *Store) connectionsConnected(ctx context.Context, batch []*connectRequest) {
-	now := s.now().UTC().Truncate(time.Microsecond) // what the warehouse keeps
-	err := s.recordConnects(ctx, batch, now)
+	err := s.recordConnects(ctx, batch)
 	if err != nil {
 		for _, r := range batch {
 			r.err = fmt.Errorf("connection %s connected: %w", r.ID, err)
@@ -187,14 +198,14 @@ func (s *Store) connectionsConnected(ctx context.Context, batch []*connectReques
 	}
 }
 
-func (s *Store) recordConnects(ctx context.Context, batch []*connectRequest, now time.Time) error {
+func (s *Store) recordConnects(ctx context.Context, batch []*connectRequest) error {
 	js, err := json.Marshal(batch)
 	if err != nil {
 		return err
 	}
 	var moved []SessionChange
 	if s.dialect == Postgres && !s.inTx {
-		if err := s.q(ctx).Raw(connectedPostgres, map[string]any{"now": now, "rows": string(js)}).Scan(&moved).Error; err != nil {
+		if err := s.q(ctx).Raw(connectedPostgres, map[string]any{"rows": string(js)}).Scan(&moved).Error; err != nil {
 			return err
 		}
 		return s.publishChanges(ctx, moved)
@@ -202,17 +213,17 @@ func (s *Store) recordConnects(ctx context.Context, batch []*connectRequest, now
 	return s.Transact(ctx, func(tx *Store) error {
 		db := tx.q(ctx)
 		var ids []string
-		if err := db.Raw(`UPDATE session_connections SET connected_at = ?,
+		if err := db.Raw(`UPDATE session_connections SET connected_at = n.at,
 			endpoint_addr = CASE WHEN n.ep = '' THEN session_connections.endpoint_addr ELSE n.ep END
-			FROM `+tx.jsonRows("n", "id text", "ep text")+`
+			FROM `+tx.jsonRows("n", "id text", "ep text", "at timestamptz")+`
 			WHERE session_connections.id = n.id AND session_connections.connected_at IS NULL
-			AND session_connections.closed_at IS NULL RETURNING id`, now, string(js)).Scan(&ids).Error; err != nil || len(ids) == 0 {
+			AND session_connections.closed_at IS NULL RETURNING id`, string(js)).Scan(&ids).Error; err != nil || len(ids) == 0 {
 			return err
 		}
-		if err := db.Exec(`UPDATE warehouse_connections SET connected_at = ?,
+		if err := db.Exec(`UPDATE warehouse_connections SET connected_at = c.connected_at,
 			endpoint_addr = CASE WHEN warehouse_connections.endpoint_addr = '' THEN c.endpoint_addr ELSE warehouse_connections.endpoint_addr END
 			FROM session_connections c WHERE c.id = warehouse_connections.connection_id AND c.id IN ?
-			AND warehouse_connections.connected_at IS NULL`, now, ids).Error; err != nil {
+			AND warehouse_connections.connected_at IS NULL`, ids).Error; err != nil {
 			return fmt.Errorf("warehouse connections: %w", err)
 		}
 		if err := db.Raw(`SELECT DISTINCT c.session_id, s.user_id FROM sessions s JOIN session_connections c ON c.session_id = s.id WHERE c.id IN ?`,

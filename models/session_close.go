@@ -23,6 +23,10 @@ type ConnectionEnd struct {
 	ConnectionID       string
 	BytesUp, BytesDown int64
 	Reason             string
+	// At is when the connection ended, on the Store's clock (the worker
+	// records ends a few milliseconds later, in batches). Zero, or later
+	// than the time of recording, means the time of recording.
+	At time.Time
 }
 
 // ConnectionsClosed records the final bytes and the close of many
@@ -71,7 +75,7 @@ func (s *Store) ConnectionsClosed(ctx context.Context, ends []ConnectionEnd) (in
 				continue
 			}
 			e := byID[id]
-			rows = append(rows, e.row())
+			rows = append(rows, e.row(now))
 			d := totals[o.SessionID]
 			if d == nil {
 				d = &sessionDelta{ID: o.SessionID}
@@ -93,10 +97,10 @@ func (s *Store) ConnectionsClosed(ctx context.Context, ends []ConnectionEnd) (in
 				return err
 			}
 			if err := tx.q(ctx).Exec(`UPDATE session_connections SET bytes_up = e.up, bytes_down = e.down,
-				closed_at = COALESCE(closed_at, ?),
+				closed_at = COALESCE(closed_at, e.at),
 				closed_reason = CASE WHEN closed_at IS NULL THEN e.reason ELSE closed_reason END
-				FROM `+tx.jsonRows("e", "id text", "up bigint", "down bigint", "reason text")+`
-				WHERE session_connections.id = e.id`, now, string(js)).Error; err != nil {
+				FROM `+tx.jsonRows("e", "id text", "up bigint", "down bigint", "reason text", "at timestamptz")+`
+				WHERE session_connections.id = e.id`, string(js)).Error; err != nil {
 				return fmt.Errorf("close connections: %w", err)
 			}
 		}
@@ -195,10 +199,17 @@ type connectionEndRow struct {
 	Up     int64  `json:"up"`
 	Down   int64  `json:"down"`
 	Reason string `json:"reason"`
+	At     string `json:"at"` // jsonTime
 }
 
-func (e ConnectionEnd) row() connectionEndRow {
-	return connectionEndRow{ID: e.ConnectionID, Up: e.BytesUp, Down: e.BytesDown, Reason: e.Reason}
+// row is e as a batch row; now is the time of recording (e.At when zero
+// or later).
+func (e ConnectionEnd) row(now time.Time) connectionEndRow {
+	at := e.At.UTC().Truncate(time.Microsecond)
+	if e.At.IsZero() || at.After(now) {
+		at = now
+	}
+	return connectionEndRow{ID: e.ConnectionID, Up: e.BytesUp, Down: e.BytesDown, Reason: e.Reason, At: jsonTime(at)}
 }
 
 // lockSessionsOf locks, on Postgres, the sessions of the given connections

@@ -8,7 +8,7 @@ import (
 )
 
 // closePostgresSQL records a batch of connection ends (@ends, a JSON array
-// of {id, up, down, reason}) once their sessions are locked: the
+// of {id, up, down, reason, at}) once their sessions are locked: the
 // connection rows, the sessions' open counts, given-back slots and byte
 // totals (what each connection moved since its last record), the
 // warehouse rows and their sessions' totals, in one statement. Every CTE
@@ -18,14 +18,14 @@ import (
 // connections ('k'), the connections newly closed in the warehouse ('w')
 // and those missing from it ('m').
 const closePostgresSQL = `WITH e AS (
-	SELECT * FROM json_to_recordset(CAST(@ends AS json)) AS e(id text, up bigint, down bigint, reason text)
+	SELECT * FROM json_to_recordset(CAST(@ends AS json)) AS e(id text, up bigint, down bigint, reason text, at timestamptz)
 ), o AS (
 	SELECT c.id, c.session_id, c.bytes_up, c.bytes_down, c.closed_at, c.closed_reason, c.connected_at,
 		c.endpoint_addr, c.client_addr, c.user_ip
 	FROM session_connections c JOIN e ON e.id = c.id
 ), u AS (
 	UPDATE session_connections sc SET bytes_up = e.up, bytes_down = e.down,
-		closed_at = COALESCE(o.closed_at, @now), closed_reason = COALESCE(o.closed_reason, e.reason)
+		closed_at = COALESCE(o.closed_at, e.at), closed_reason = COALESCE(o.closed_reason, e.reason)
 	FROM e JOIN o ON o.id = e.id WHERE sc.id = e.id
 ), d AS (
 	SELECT o.session_id AS id,
@@ -49,7 +49,7 @@ const closePostgresSQL = `WITH e AS (
 	UPDATE warehouse_connections wc SET
 		bytes_up = GREATEST(wc.bytes_up, e.up), bytes_down = GREATEST(wc.bytes_down, e.down),
 		connected_at = COALESCE(wc.connected_at, o.connected_at),
-		closed_at = COALESCE(wc.closed_at, o.closed_at, @now),
+		closed_at = COALESCE(wc.closed_at, o.closed_at, e.at),
 		closed_reason = CASE WHEN wc.closed_reason = '' THEN COALESCE(o.closed_reason, e.reason) ELSE wc.closed_reason END,
 		endpoint_addr = CASE WHEN wc.endpoint_addr = '' THEN o.endpoint_addr ELSE wc.endpoint_addr END,
 		client_addr = CASE WHEN wc.client_addr = '' THEN o.client_addr ELSE wc.client_addr END,
@@ -81,7 +81,7 @@ func (s *Store) closePostgres(ctx context.Context, ids []string, byID map[string
 	}
 	rows := make([]connectionEndRow, len(ids))
 	for i, id := range ids {
-		rows[i] = byID[id].row()
+		rows[i] = byID[id].row(now)
 	}
 	js, err := json.Marshal(rows)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"gatehouse/models"
 )
@@ -141,6 +142,62 @@ func TestConnectionsClosedEndsCancelingSession(t *testing.T) {
 		d := f.get(t, st.Session.ID)
 		if d.State != models.StateTerminated || d.ReasonText() != "canceled" || d.OpenConnections != 0 || d.BytesUp != 3 {
 			t.Fatalf("after the last close: %s (%s) open %d bytes %d", d.State, d.ReasonText(), d.OpenConnections, d.BytesUp)
+		}
+	})
+}
+
+// TestConnectionEndKeepsItsTime: an end recorded after it happened (the
+// worker records ends in batches, Config.CloseLinger) keeps its own time
+// in the connection's row and the warehouse's, on both databases; an end
+// without a time, or with one later than the recording, takes the time of
+// recording.
+func TestConnectionEndKeepsItsTime(t *testing.T) {
+	eachSessionDB(t, func(t *testing.T, f *sessionFixture) {
+		ctx := context.Background()
+		must(t, f.store.DB().Exec("UPDATE targets SET session_connection_limit = -1 WHERE id = ?", f.target).Error)
+		st := f.start(t)
+		var ids []string
+		var connectedAt []time.Time
+		for range 3 {
+			adm, err := f.store.AdmitConnection(ctx, models.AdmitInput{Token: st.Token, ClientAddr: "127.0.0.1:40000"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Add(3 * time.Millisecond)
+			connectedAt = append(connectedAt, f.clock.Now().UTC())
+			must(t, f.store.ConnectionConnected(ctx, adm.Connection.ID, "127.0.0.1:7"))
+			ids = append(ids, adm.Connection.ID)
+		}
+		ended := f.clock.Now().UTC().Add(time.Millisecond + 234567*time.Nanosecond) // sub-microsecond part dropped
+		f.clock.Add(40 * time.Millisecond)
+		recorded := f.clock.Now().UTC()
+		n, err := f.store.ConnectionsClosed(ctx, []models.ConnectionEnd{
+			{ConnectionID: ids[0], Reason: "closed by end-user", At: ended},
+			{ConnectionID: ids[1], Reason: "closed by end-user"},
+			{ConnectionID: ids[2], Reason: "closed by end-user", At: recorded.Add(time.Hour)},
+		})
+		if err != nil || n != 3 {
+			t.Fatalf("ConnectionsClosed = %d, %v", n, err)
+		}
+		want := []time.Time{ended.Truncate(time.Microsecond), recorded, recorded}
+		for i, id := range ids {
+			var row struct{ Connected, Closed, WConnected, WClosed time.Time }
+			must(t, f.store.DB().Raw(`SELECT c.connected_at AS connected, c.closed_at AS closed,
+				w.connected_at AS w_connected, w.closed_at AS w_closed
+				FROM session_connections c JOIN warehouse_connections w ON w.connection_id = c.id WHERE c.id = ?`, id).Scan(&row).Error)
+			if !row.Closed.Equal(want[i]) || !row.WClosed.Equal(want[i]) {
+				t.Errorf("connection %d closed at %v (warehouse %v), want %v", i, row.Closed, row.WClosed, want[i])
+			}
+			if !row.Connected.Equal(connectedAt[i]) || !row.WConnected.Equal(connectedAt[i]) {
+				t.Errorf("connection %d connected at %v (warehouse %v), want %v", i, row.Connected, row.WConnected, connectedAt[i])
+			}
+		}
+		// The session's history orders them as they happened.
+		d := f.get(t, st.Session.ID)
+		for _, c := range d.Connections {
+			if c.ClosedAt == nil || c.ConnectedAt == nil || c.ClosedAt.Before(*c.ConnectedAt) {
+				t.Errorf("connection %s: connected %v closed %v", c.ID, c.ConnectedAt, c.ClosedAt)
+			}
 		}
 	})
 }

@@ -106,7 +106,7 @@ func NewStore(db *gorm.DB, dialect Dialect, opts Options) *Store {
 	}
 	return &Store{db: db, dialect: dialect, opts: opts, scopes: &scopeCache{}, grants: &grantCache{},
 		notes: &notifyQueue{db: db, instanceID: opts.Sessions.InstanceID}, refusals: &refusalLog{}, admits: &groupCommit[admitRequest]{max: maxAdmitBatch},
-		connects: &groupCommit[connectRequest]{max: maxConnectBatch}, grouped: &groupCommit[groupedTx]{max: maxGroupedTx}}
+		connects: &groupCommit[connectRequest]{max: maxConnectBatch, linger: connectLinger}, grouped: &groupCommit[groupedTx]{max: maxGroupedTx}}
 }
 
 // Dialect tells which database the Store uses.

@@ -126,7 +126,7 @@ func (p Sessions) ConnectionsClosed(ctx context.Context, ends []worker.Connectio
 	rec := make([]models.ConnectionEnd, len(ends))
 	for i, e := range ends {
 		p.countBytes(e.ConnectionID, e.Up, e.Down, true)
-		rec[i] = models.ConnectionEnd{ConnectionID: e.ConnectionID, BytesUp: e.Up, BytesDown: e.Down, Reason: e.Reason}
+		rec[i] = models.ConnectionEnd{ConnectionID: e.ConnectionID, BytesUp: e.Up, BytesDown: e.Down, Reason: e.Reason, At: e.At}
 	}
 	_, err := p.store.ConnectionsClosed(ctx, rec)
 	return err

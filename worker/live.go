@@ -312,6 +312,9 @@ func (w *Worker) closed(c *liveConn, reason string) {
 // recorded in one call.
 const defaultCloseBatch = 500
 
+// defaultCloseLinger is Config.CloseLinger's default.
+const defaultCloseLinger = 20 * time.Millisecond
+
 // closeTimeout bounds recording one batch of connection ends.
 const closeTimeout = 30 * time.Second
 
@@ -322,9 +325,9 @@ type closeRequest struct {
 }
 
 // recordClose records end with the ends that arrive meanwhile (group
-// commit): the first caller to find nobody recording becomes the recorder
-// and records the queue in batches of Config.CloseBatch until it is empty; the
-// others wait for their batch. A mass close of thousands of connections is
+// commit): the first caller to find nobody recording becomes the recorder,
+// waits Config.CloseLinger for others, and records the queue in batches of
+// Config.CloseBatch until it is empty; the others wait for their batch. A mass close of thousands of connections is
 // thus a few calls on one database connection, which leaves the pool (and
 // the instance heartbeat, and the end-session call) free.
 func (w *Worker) recordClose(end ConnectionEnd) error {
@@ -335,6 +338,9 @@ func (w *Worker) recordClose(end ConnectionEnd) error {
 	w.recording = true
 	w.closeMu.Unlock()
 	if lead {
+		if w.cfg.CloseLinger > 0 {
+			time.Sleep(w.cfg.CloseLinger)
+		}
 		w.recordQueue()
 	}
 	return <-done

@@ -51,6 +51,14 @@ type Config struct {
 	// database (SQLite's one connection, a session's row lock) for less
 	// time, which is what priority work waits for (priority.go).
 	CloseBatch int
+	// CloseLinger is how long the first connection end to find the
+	// recorder idle waits for others before it records them together;
+	// default 20 ms, negative for none. Each end keeps the time it
+	// happened (ConnectionEnd.At), so the records say when; what waits is
+	// only the record, while the connection is already closed. Without
+	// it, connections opened one after the other made one transaction
+	// each, which the next connection's admission waited for (issue 17).
+	CloseLinger time.Duration
 }
 
 // badTokenEntries bounds the addresses the bad-token throttle tracks.
@@ -95,6 +103,9 @@ func New(cfg Config) *Worker {
 	}
 	if cfg.CloseBatch <= 0 {
 		cfg.CloseBatch = defaultCloseBatch
+	}
+	if cfg.CloseLinger == 0 {
+		cfg.CloseLinger = defaultCloseLinger
 	}
 	w := &Worker{cfg: cfg, live: newRegistry()}
 	if cfg.BadTokenBurst > 0 {

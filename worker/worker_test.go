@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -677,5 +678,48 @@ func TestMassCloseIsRecordedInBatches(t *testing.T) {
 		if !c.Closed || c.Reason != worker.ReasonCanceled {
 			t.Errorf("%s: closed %v reason %q", c.ID, c.Closed, c.Reason)
 		}
+	}
+}
+
+// TestEndsWithinTheLingerAreRecordedTogether: connections that end one
+// after the other within Config.CloseLinger are recorded in one call, each
+// with the time it ended; with no linger each is recorded on its own.
+func TestEndsWithinTheLingerAreRecordedTogether(t *testing.T) {
+	for _, tc := range []struct {
+		linger  time.Duration
+		batches int
+	}{{200 * time.Millisecond, 1}, {-1, 2}} {
+		t.Run(fmt.Sprint(tc.linger), func(t *testing.T) {
+			e := newEnvWith(t, func(c *worker.Config) { c.CloseLinger = tc.linger })
+			e.session("s_l", -1, time.Hour)
+			addr := e.srv.Listener.Addr().String()
+			var conns []net.Conn
+			for range 2 {
+				c, br, err := open(t, addr, "tok-s_l", []byte("x"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := br.ReadByte(); err != nil { // the relay is up
+					t.Fatal(err)
+				}
+				conns = append(conns, c)
+			}
+			before := time.Now()
+			conns[0].Close()
+			time.Sleep(50 * time.Millisecond)
+			conns[1].Close()
+			if err := e.fake.WaitClosed(2, 10*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			if got := e.fake.CloseBatches(); len(got) != tc.batches {
+				t.Errorf("ends recorded in calls %v, want %d", got, tc.batches)
+			}
+			cs := e.fake.Connections("s_l")
+			slices.SortFunc(cs, func(a, b workertest.Connection) int { return a.ClosedAt.Compare(b.ClosedAt) })
+			if len(cs) != 2 || cs[0].ClosedAt.Before(before) || cs[1].ClosedAt.Sub(cs[0].ClosedAt) < 40*time.Millisecond {
+				t.Errorf("ends at %v and %v, want each when it happened (the second 50 ms after the first, after %v)",
+					cs[0].ClosedAt, cs[1].ClosedAt, before)
+			}
+		})
 	}
 }

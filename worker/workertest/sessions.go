@@ -36,6 +36,7 @@ type Connection struct {
 	Endpoint      netip.AddrPort
 	Closed        bool
 	Reason        string
+	ClosedAt      time.Time // the end's At
 	Up, Down      int64
 	Flushes       int
 }
@@ -165,7 +166,7 @@ func (f *Sessions) ConnectionsClosed(ctx context.Context, ends []worker.Connecti
 		if c == nil {
 			continue
 		}
-		c.Closed, c.Reason, c.Up, c.Down = true, e.Reason, e.Up, e.Down
+		c.Closed, c.Reason, c.ClosedAt, c.Up, c.Down = true, e.Reason, e.At, e.Up, e.Down
 		ids = append(ids, e.ConnectionID)
 	}
 	f.mu.Unlock()
