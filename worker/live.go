@@ -327,9 +327,10 @@ type closeRequest struct {
 // recordClose records end with the ends that arrive meanwhile (group
 // commit): the first caller to find nobody recording becomes the recorder,
 // waits Config.CloseLinger for others, and records the queue in batches of
-// Config.CloseBatch until it is empty; the others wait for their batch. A mass close of thousands of connections is
-// thus a few calls on one database connection, which leaves the pool (and
-// the instance heartbeat, and the end-session call) free.
+// Config.CloseBatch until it is empty; the others wait for their batch. A
+// mass close of thousands of connections is thus a few calls on one
+// database connection, which leaves the pool (and the instance heartbeat,
+// and the end-session call) free.
 func (w *Worker) recordClose(end ConnectionEnd) error {
 	done := make(chan error, 1)
 	w.closeMu.Lock()
