@@ -181,15 +181,7 @@ func TestConnectsAtOnce(t *testing.T) {
 	eachSessionDB(t, func(t *testing.T, f *sessionFixture) {
 		ctx := context.Background()
 		must(t, f.store.DB().Exec("UPDATE targets SET session_connection_limit = -1 WHERE id = ?", f.target).Error)
-		st := f.start(t)
-		var ids []string
-		for range 31 {
-			adm, err := f.store.AdmitConnection(ctx, models.AdmitInput{Token: st.Token, ClientAddr: "127.0.0.1:40000"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ids = append(ids, adm.Connection.ID)
-		}
+		ids := f.admitN(t, f.start(t).Token, 31)
 		closed := ids[30]
 		must(t, f.store.ConnectionClosed(ctx, closed, 0, 0, "closed by end-user"))
 		var wg sync.WaitGroup

@@ -156,17 +156,12 @@ func TestConnectionEndKeepsItsTime(t *testing.T) {
 		ctx := context.Background()
 		must(t, f.store.DB().Exec("UPDATE targets SET session_connection_limit = -1 WHERE id = ?", f.target).Error)
 		st := f.start(t)
-		var ids []string
+		ids := f.admitN(t, st.Token, 3)
 		var connectedAt []time.Time
-		for range 3 {
-			adm, err := f.store.AdmitConnection(ctx, models.AdmitInput{Token: st.Token, ClientAddr: "127.0.0.1:40000"})
-			if err != nil {
-				t.Fatal(err)
-			}
+		for _, id := range ids {
 			f.clock.Add(3 * time.Millisecond)
 			connectedAt = append(connectedAt, f.clock.Now().UTC())
-			must(t, f.store.ConnectionConnected(ctx, adm.Connection.ID, "127.0.0.1:7"))
-			ids = append(ids, adm.Connection.ID)
+			must(t, f.store.ConnectionConnected(ctx, id, "127.0.0.1:7"))
 		}
 		ended := f.clock.Now().UTC().Add(time.Millisecond + 234567*time.Nanosecond) // sub-microsecond part dropped
 		f.clock.Add(40 * time.Millisecond)

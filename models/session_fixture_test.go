@@ -171,6 +171,21 @@ func (f *sessionFixture) start(t testing.TB) *models.StartedSession {
 	return s
 }
 
+// admitN admits n connections on the session whose token this is and
+// returns their ids.
+func (f *sessionFixture) admitN(t testing.TB, token string, n int) []string {
+	t.Helper()
+	ids := make([]string, n)
+	for i := range ids {
+		adm, err := f.store.AdmitConnection(context.Background(), models.AdmitInput{Token: token, ClientAddr: "127.0.0.1:40000"})
+		if err != nil {
+			t.Fatalf("admit: %v", err)
+		}
+		ids[i] = adm.Connection.ID
+	}
+	return ids
+}
+
 // get loads a session with its history as the admin.
 func (f *sessionFixture) get(t testing.TB, id string) *models.SessionDetail {
 	t.Helper()
