@@ -52,7 +52,7 @@ type config struct {
 }
 
 // figures are the names --only accepts, in the order they run.
-var figures = []string{"start", "session_start", "connect", "first_byte", "admission", "bulk", "bulk_tls", "cancel", "expiry", "lists", "idle"}
+var figures = []string{"start", "session_start", "connect", "first_byte", "first_byte_tls", "admission", "bulk", "bulk_tls", "cancel", "expiry", "lists", "idle"}
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "relay" {

@@ -61,6 +61,7 @@ type env struct {
 	dir       string
 	srv       *proc
 	tlsSrv    *proc
+	tlsBase   string // tlsSrv's URL
 	web       *webClient
 	w         *world
 	echo      string // echo server address (direct)
@@ -200,6 +201,7 @@ func runDB(ctx context.Context, cfg *config, db, dir string) error {
 		{"session_start", e.sessionStarts},
 		{"connect", e.connectStart},
 		{"first_byte", e.firstByte},
+		{"first_byte_tls", e.firstByteTLS},
 		{"admission", e.admission},
 		{"bulk", func() error { return e.bulk(false) }},
 		{"bulk_tls", func() error { return e.bulk(true) }},
@@ -313,6 +315,70 @@ func (e *env) firstByte() error {
 	return nil
 }
 
+// firstByteTLS: firstByte through `serve --tls-cert` and `connect
+// --ca-file` (a new TLS connection to the server for each).
+func (e *env) firstByteTLS() error {
+	base, err := e.tlsServer()
+	if err != nil {
+		return err
+	}
+	_, tok, err := e.web.startSession(e.w.echo)
+	if err != nil {
+		return err
+	}
+	c, _, err := startConnect(e.cfg.bin, base, tok, "--ca-file", e.cert)
+	if err != nil {
+		return err
+	}
+	defer c.Stop()
+	var gh, direct []time.Duration
+	for i := 0; i < e.cfg.rounds; i++ {
+		d1, _, err := roundTrip(c.Listen, false)
+		if err != nil {
+			return err
+		}
+		d2, _, err := roundTrip(e.echo, false)
+		if err != nil {
+			return err
+		}
+		gh, direct = append(gh, d1), append(direct, d2)
+	}
+	e.cfg.emit(e.db, "first_byte_tls", merge(stats(gh), prefixed("direct_", stats(direct))))
+	return nil
+}
+
+// tlsServer starts, once, a second `serve --tls-cert` on the same
+// database (Postgres only: `gatehouse dev` serves plain HTTP) and returns
+// its URL.
+func (e *env) tlsServer() (string, error) {
+	if e.db != "postgres" {
+		return "", errSkip
+	}
+	if e.tlsSrv != nil {
+		return e.tlsBase, nil
+	}
+	var err error
+	if e.cert, e.key, err = selfSigned(e.dir); err != nil {
+		return "", err
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	listen := fmt.Sprintf("127.0.0.1:%d", port)
+	base := "https://" + listen
+	env := serveEnv(e.srvDatabaseURL(), listen, base)
+	env = append(env, "GATEHOUSE_TLS_CERT="+e.cert, "GATEHOUSE_TLS_KEY="+e.key)
+	hc := newHTTPClient()
+	hc.Transport = &http.Transport{TLSClientConfig: tlsTrusting(e.cert)}
+	srv, _, err := startServer(e.cfg.bin, env, base, hc, "serve")
+	if err != nil {
+		return "", err
+	}
+	e.tlsSrv, e.tlsBase = srv, base
+	return base, nil
+}
+
 // openMany opens n connections to addr with k in flight; each does one
 // round trip; it returns their setup times and the elapsed time (closing
 // each unless keep, which returns them open).
@@ -412,28 +478,10 @@ func (e *env) bulk(tlsOn bool) error {
 	var connectArgs []string
 	if tlsOn {
 		name = "bulk_tls"
-		if e.db != "postgres" {
-			return errSkip // `gatehouse dev` serves plain HTTP only
-		}
 		var err error
-		if e.cert, e.key, err = selfSigned(e.dir); err != nil {
+		if base, err = e.tlsServer(); err != nil {
 			return err
 		}
-		port, err := freePort()
-		if err != nil {
-			return err
-		}
-		listen := fmt.Sprintf("127.0.0.1:%d", port)
-		base = "https://" + listen
-		env := serveEnv(e.srvDatabaseURL(), listen, base)
-		env = append(env, "GATEHOUSE_TLS_CERT="+e.cert, "GATEHOUSE_TLS_KEY="+e.key)
-		hc := newHTTPClient()
-		hc.Transport = &http.Transport{TLSClientConfig: tlsTrusting(e.cert)}
-		srv, _, err := startServer(e.cfg.bin, env, base, hc, "serve")
-		if err != nil {
-			return err
-		}
-		e.tlsSrv = srv
 		connectArgs = []string{"--ca-file", e.cert}
 	}
 	_, tok, err := e.web.startSession(e.w.bulk)
