@@ -212,7 +212,13 @@ func cpuTime() time.Duration {
 // once directly to the echo service (baseline) and once through connect +
 // worker in every op (alternating); it reports p50 and p99 of both and the
 // added p50. Run with -benchtime=2000x.
-func BenchmarkFirstByte(b *testing.B) {
+func BenchmarkFirstByte(b *testing.B) { benchFirstByte(b, false) }
+
+// BenchmarkFirstByteTLS is BenchmarkFirstByte with the tunnel over TLS
+// (httptest's certificate), each local connection its own TLS connection.
+func BenchmarkFirstByteTLS(b *testing.B) { benchFirstByte(b, true) }
+
+func benchFirstByte(b *testing.B, useTLS bool) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -221,7 +227,7 @@ func BenchmarkFirstByte(b *testing.B) {
 	b.Cleanup(cancel)
 	go worker.ServeEcho(ctx, ln)
 	direct := ln.Addr().String()
-	gh := gatehouse(b, direct)
+	gh := gatehouseOver(b, direct, useTLS)
 	one := make([]byte, 1)
 	roundTrip := func(addr string) time.Duration {
 		start := time.Now()

@@ -50,6 +50,14 @@ func NewClient(addr, token string, tlsConfig *tls.Config) (*Client, error) {
 		if c.tls.ServerName == "" {
 			c.tls.ServerName = u.Hostname()
 		}
+		// Every local connection opens its own TLS connection: after the
+		// first, they resume its session (TLS 1.3 tickets; the key
+		// exchange is still fresh each time) instead of sending and
+		// checking the certificate again, which halved the first byte
+		// over TLS (docs/benchmarks.md, "Eighth round").
+		if c.tls.ClientSessionCache == nil {
+			c.tls.ClientSessionCache = tls.NewLRUClientSessionCache(16)
+		}
 	}
 	return c, nil
 }

@@ -3,6 +3,7 @@ package connect_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -452,5 +453,51 @@ func TestEndSessionIsRetried(t *testing.T) {
 	if s := e.fake.Session("tok-s_a"); !s.ClosedByEndUser || !strings.Contains(out.String(), "Session ended (closed by end-user).") ||
 		strings.Count(errOut.String(), "trying again") != 2 {
 		t.Fatalf("session %+v; stdout %q; stderr %q", s, out, errOut)
+	}
+}
+
+// TestTunnelsResumeTheTLSSession: every local connection opens its own TLS
+// connection to Gatehouse; after the first, they resume its TLS session
+// (no certificate sent or checked again: the first byte over TLS took half
+// as long), and the first one still verifies the certificate.
+func TestTunnelsResumeTheTLSSession(t *testing.T) {
+	e := newEnv(t, true)
+	e.session("s_r", -1, time.Hour)
+	cfg, err := connect.TLSConfig(e.caFile, false, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := connect.NewClient(e.srv.URL, "tok-s_r", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		tun, err := c.Open(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc, ok := tun.Conn.(*tls.Conn)
+		if !ok {
+			t.Fatalf("tunnel %d is a %T, want a TLS connection", i, tun.Conn)
+		}
+		if resumed := tc.ConnectionState().DidResume; resumed != (i > 0) {
+			t.Errorf("tunnel %d resumed the TLS session: %v, want %v", i, resumed, i > 0)
+		}
+		if _, err := tun.Write([]byte{'x'}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(tun, make([]byte, 1)); err != nil {
+			t.Fatal(err)
+		}
+		tun.Close()
+	}
+	// Another client with no trust in the certificate is refused, whatever
+	// sessions other clients keep.
+	other, err := connect.NewClient(e.srv.URL, "tok-s_r", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Open(context.Background()); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("unverified certificate: %v, want a certificate error", err)
 	}
 }
