@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -247,6 +248,8 @@ func startApp(ctx context.Context, cfg appConfig) error {
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	httpSrv.RegisterOnShutdown(broker.Close) // ends the live views' streams
+	closeUnused := closeUnusedOnShutdown(httpSrv)
+	httpSrv.RegisterOnShutdown(closeUnused)
 
 	g, gctx := errgroup.WithContext(ctx)
 	if mln != nil {
@@ -448,4 +451,30 @@ func runGenkeys(w io.Writer) error {
 	fmt.Fprintf(w, "GATEHOUSE_COOKIE_BLOCK_KEY=%s\n", enc(randomKey(32)))
 	fmt.Fprintf(w, "GATEHOUSE_ROOT_KEY=%s\n", enc(randomKey(32)))
 	return nil
+}
+
+// closeUnusedOnShutdown tracks srv's connections that have not sent a
+// request yet and returns the function that closes them: Shutdown waits
+// for those up to 5 s before it counts them idle, and `gatehouse connect`
+// keeps one such connection ready for its next tunnel (connect/client.go).
+// It sets srv.ConnState.
+func closeUnusedOnShutdown(srv *http.Server) func() {
+	var mu sync.Mutex
+	unused := map[net.Conn]struct{}{}
+	srv.ConnState = func(c net.Conn, st http.ConnState) {
+		mu.Lock()
+		defer mu.Unlock()
+		if st == http.StateNew {
+			unused[c] = struct{}{}
+		} else {
+			delete(unused, c)
+		}
+	}
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for c := range unused {
+			c.Close()
+		}
+	}
 }

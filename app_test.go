@@ -261,3 +261,36 @@ func freeAddr(t testing.TB) string {
 	defer ln.Close()
 	return ln.Addr().String()
 }
+
+// TestShutdownClosesConnectionsThatSentNothing: a connection that has sent
+// no request yet (what `gatehouse connect` keeps ready for its next
+// tunnel) is closed when the server shuts down, instead of holding the
+// shutdown until net/http counts it idle, 5 s after it was accepted.
+func TestShutdownClosesConnectionsThatSentNothing(t *testing.T) {
+	app := launch(t, nil, "dev", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
+	u, err := url.Parse(app.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unused, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unused.Close()
+	// Accepted in order: once a later request is answered, the server
+	// holds the unused connection.
+	resp, err := http.Get(app.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	begin := time.Now()
+	app.Stop(t)
+	if took := time.Since(begin); took >= 4*time.Second {
+		t.Errorf("shutdown took %v: it waited for the connection that sent nothing", took)
+	}
+	_ = unused.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := unused.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("the unused connection after shutdown: read %d, %v; want it closed (EOF)", n, err)
+	}
+}

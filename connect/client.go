@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"gatehouse/tunnel"
@@ -28,7 +29,21 @@ type Client struct {
 	tls   *tls.Config // nil for http://
 	// Timeout bounds dialing plus the tunnel handshake; default 30 s.
 	Timeout time.Duration
+
+	// A spare connection to Gatehouse, dialled (and its TLS handshake
+	// done) ahead of the next Open; see Open.
+	spareMu  sync.Mutex
+	spare    net.Conn
+	spareAt  time.Time
+	filling  bool // a spare is being dialled
+	released bool // release was called: keep none
 }
+
+// spareMaxAge is how long a spare connection is kept unused: well within
+// the server's ReadHeaderTimeout (10 s), after which it closes a
+// connection that sent no request, and within most balancers' idle
+// timeouts.
+const spareMaxAge = 5 * time.Second
 
 // NewClient returns a Client for the Gatehouse at addr (http:// or
 // https://). tlsConfig (may be nil) is used for https; it is cloned.
@@ -123,13 +138,40 @@ type Tunnel struct {
 }
 
 // Open opens one tunnel. A refusal is a *RefusedError.
+//
+// It uses the spare connection when one is ready (dialled, TLS done, less
+// than spareMaxAge old) and dials the next spare meanwhile (while this
+// request is answered, so that it is ready for connections opened one
+// right after the other), so that a new local connection waits only for
+// the tunnel request itself. A spare that
+// the other side closed while it waited (Gatehouse or a balancer in
+// between) fails before a single byte of answer: Open then sends the
+// request again on a new connection. Anything answered (a refusal, the
+// upgrade) is never sent twice. (Were Gatehouse to stop between admitting
+// the request and answering it, the second request is a new connection,
+// as when the user retries; the first is closed by the rule for instances
+// that die.)
 func (c *Client) Open(ctx context.Context) (*Tunnel, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
+	if conn := c.takeSpare(); conn != nil {
+		c.fillSpare()
+		t, err := c.handshakeOn(ctx, conn)
+		if !errors.Is(err, errNoAnswer) || ctx.Err() != nil {
+			return t, err
+		}
+	}
 	conn, err := c.dial(ctx)
 	if err != nil {
 		return nil, err
 	}
+	c.fillSpare()
+	return c.handshakeOn(ctx, conn)
+}
+
+// handshakeOn sends the tunnel request on conn within ctx; conn is closed
+// when it fails.
+func (c *Client) handshakeOn(ctx context.Context, conn net.Conn) (*Tunnel, error) {
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	t, err := c.handshake(conn)
 	if !stop() {
@@ -143,16 +185,93 @@ func (c *Client) Open(ctx context.Context) (*Tunnel, error) {
 	return t, nil
 }
 
+// takeSpare returns the spare connection if one is ready and fresh.
+func (c *Client) takeSpare() net.Conn {
+	c.spareMu.Lock()
+	defer c.spareMu.Unlock()
+	conn := c.spare
+	c.spare = nil
+	if conn != nil && time.Since(c.spareAt) > spareMaxAge {
+		conn.Close()
+		return nil
+	}
+	return conn
+}
+
+// fillSpare dials a spare connection in the background, unless one is
+// ready or being dialled, or release was called. A failed dial is left to
+// the next Open, which dials (and reports) on its own.
+func (c *Client) fillSpare() {
+	c.spareMu.Lock()
+	if c.filling || c.released || (c.spare != nil && time.Since(c.spareAt) <= spareMaxAge) {
+		c.spareMu.Unlock()
+		return
+	}
+	c.filling = true
+	c.spareMu.Unlock()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), c.Timeout)
+		conn, err := c.dial(ctx)
+		cancel()
+		c.spareMu.Lock()
+		defer c.spareMu.Unlock()
+		c.filling = false
+		if err != nil {
+			return
+		}
+		if c.released {
+			conn.Close()
+			return
+		}
+		if c.spare != nil {
+			c.spare.Close()
+		}
+		c.spare, c.spareAt = conn, time.Now()
+	}()
+}
+
+// release closes the spare connection and keeps none from then on.
+func (c *Client) release() {
+	c.spareMu.Lock()
+	defer c.spareMu.Unlock()
+	c.released = true
+	if c.spare != nil {
+		c.spare.Close()
+		c.spare = nil
+	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// errNoAnswer marks a tunnel request that got no answer at all: the
+// connection was closed before any byte of a response came back.
+var errNoAnswer = errors.New("the connection closed before any answer")
+
 func (c *Client) handshake(conn net.Conn) (*Tunnel, error) {
 	req := c.request(http.MethodPost, tunnel.Path)
 	req.Header.Set("Connection", "Upgrade")
 	req.Header.Set("Upgrade", tunnel.Protocol)
 	if err := req.Write(conn); err != nil {
-		return nil, fmt.Errorf("send tunnel request: %w", err)
+		return nil, fmt.Errorf("send tunnel request: %w: %w", errNoAnswer, err)
 	}
-	br := bufio.NewReaderSize(conn, 1024)
+	in := &countingReader{r: conn}
+	br := bufio.NewReaderSize(in, 1024)
 	resp, err := http.ReadResponse(br, req)
 	if err != nil {
+		if in.n == 0 {
+			// Closed before a single byte came back: nothing was answered.
+			return nil, fmt.Errorf("read tunnel response: %w: %w", errNoAnswer, err)
+		}
 		return nil, fmt.Errorf("read tunnel response: %w", err)
 	}
 	if !tunnel.IsUpgradeResponse(resp) {

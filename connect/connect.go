@@ -199,6 +199,9 @@ func (p *Proxy) Run(ctx context.Context) error {
 	if p.Ready != nil {
 		p.Ready(addr)
 	}
+	// The first local connection finds a connection to Gatehouse ready.
+	p.Client.fillSpare()
+	defer p.Client.release()
 
 	ctx, end := context.WithCancelCause(ctx)
 	defer end(nil)

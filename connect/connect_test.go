@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -457,9 +458,12 @@ func TestEndSessionIsRetried(t *testing.T) {
 }
 
 // TestTunnelsResumeTheTLSSession: every local connection opens its own TLS
-// connection to Gatehouse; after the first, they resume its TLS session
+// connection to Gatehouse; later ones resume an earlier one's TLS session
 // (no certificate sent or checked again: the first byte over TLS took half
-// as long), and the first one still verifies the certificate.
+// as long), and the first one still verifies the certificate. Each ticket
+// serves one resumption, and the spare connection is dialled while the
+// tunnel before it is still reading its ticket, so not every later tunnel
+// resumes: the test asks for some.
 func TestTunnelsResumeTheTLSSession(t *testing.T) {
 	e := newEnv(t, true)
 	e.session("s_r", -1, time.Hour)
@@ -471,7 +475,8 @@ func TestTunnelsResumeTheTLSSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range 3 {
+	resumed := 0
+	for i := range 8 {
 		tun, err := c.Open(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -480,8 +485,11 @@ func TestTunnelsResumeTheTLSSession(t *testing.T) {
 		if !ok {
 			t.Fatalf("tunnel %d is a %T, want a TLS connection", i, tun.Conn)
 		}
-		if resumed := tc.ConnectionState().DidResume; resumed != (i > 0) {
-			t.Errorf("tunnel %d resumed the TLS session: %v, want %v", i, resumed, i > 0)
+		switch did := tc.ConnectionState().DidResume; {
+		case i == 0 && did:
+			t.Error("the first tunnel resumed a TLS session")
+		case did:
+			resumed++
 		}
 		if _, err := tun.Write([]byte{'x'}); err != nil {
 			t.Fatal(err)
@@ -491,6 +499,9 @@ func TestTunnelsResumeTheTLSSession(t *testing.T) {
 		}
 		tun.Close()
 	}
+	if resumed == 0 {
+		t.Error("no tunnel resumed the TLS session")
+	}
 	// Another client with no trust in the certificate is refused, whatever
 	// sessions other clients keep.
 	other, err := connect.NewClient(e.srv.URL, "tok-s_r", nil)
@@ -499,5 +510,114 @@ func TestTunnelsResumeTheTLSSession(t *testing.T) {
 	}
 	if _, err := other.Open(context.Background()); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("unverified certificate: %v, want a certificate error", err)
+	}
+}
+
+// connLog records the states each server-side connection went through, in
+// the order the connections were accepted.
+type connLog struct {
+	mu     sync.Mutex
+	order  []net.Conn
+	states map[net.Conn][]http.ConnState
+}
+
+func (l *connLog) record(c net.Conn, st http.ConnState) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.states == nil {
+		l.states = map[net.Conn][]http.ConnState{}
+	}
+	if st == http.StateNew {
+		l.order = append(l.order, c)
+	}
+	l.states[c] = append(l.states[c], st)
+}
+
+// accepted returns the connections accepted so far and their states.
+func (l *connLog) accepted() ([]net.Conn, [][]http.ConnState) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var sts [][]http.ConnState
+	for _, c := range l.order {
+		sts = append(sts, slices.Clone(l.states[c]))
+	}
+	return slices.Clone(l.order), sts
+}
+
+// waitUnused waits until a connection other than not was accepted and
+// has sent nothing yet (a spare), and returns it.
+func (l *connLog) waitUnused(t *testing.T, not net.Conn) net.Conn {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		conns, states := l.accepted()
+		for i, c := range conns {
+			if c != not && len(states[i]) == 1 {
+				return c
+			}
+		}
+	}
+	t.Fatal("no connection waiting unused")
+	return nil
+}
+
+// statesOf returns the states c went through.
+func (l *connLog) statesOf(c net.Conn) []http.ConnState {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.states[c])
+}
+
+// TestTheSpareConnection: connect dials a connection to Gatehouse before
+// it is needed, so even the first local connection's tunnel goes over a
+// connection accepted before the local one was made; a spare that the
+// server closed meanwhile is replaced without the tunnel request being
+// sent twice.
+func TestTheSpareConnection(t *testing.T) {
+	e := newEnv(t, false)
+	e.session("s_sp", -1, time.Hour)
+	var log connLog
+	srv := httptest.NewUnstartedServer(e.w.Handler())
+	srv.Config.ConnState = log.record
+	srv.Start()
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	out, _, wait := runMain(ctx, "--addr", srv.URL, "--token", "tok-s_sp")
+	defer func() {
+		cancel()
+		if err := wait(); err != nil {
+			t.Error(err)
+		}
+	}()
+	addr := listenAddr(t, out)
+	echo := func() {
+		t.Helper()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Write([]byte{'x'}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The spare is there before any local connection; the first tunnel
+	// uses it, and the next spare follows.
+	spare := log.waitUnused(t, nil)
+	echo()
+	if st := log.statesOf(spare); !slices.Contains(st, http.StateHijacked) {
+		t.Fatalf("the first tunnel did not go over the spare connection: its states %v", st)
+	}
+	next := log.waitUnused(t, spare)
+
+	// The server closes the waiting spare; the next tunnel still opens,
+	// and is admitted once.
+	next.Close()
+	echo()
+	if got := len(e.fake.Connections("s_sp")); got != 2 {
+		t.Errorf("%d connections admitted, want 2 (one per local connection)", got)
 	}
 }
