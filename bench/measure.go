@@ -297,11 +297,18 @@ func (e *env) connectStart() error {
 // firstByte: new connection + one byte back, through gatehouse and direct,
 // interleaved.
 func (e *env) firstByte() error {
-	var gh, direct []time.Duration
 	wait := e.profile("first_byte", 2)
 	defer wait()
+	return e.firstBytes("first_byte", e.conn.Listen)
+}
+
+// firstBytes measures cfg.rounds round trips of a new connection through
+// listen (a connect's listener) and as many to the echo server,
+// interleaved, and emits them as figure.
+func (e *env) firstBytes(figure, listen string) error {
+	var gh, direct []time.Duration
 	for i := 0; i < e.cfg.rounds; i++ {
-		d1, _, err := roundTrip(e.conn.Listen, false)
+		d1, _, err := roundTrip(listen, false)
 		if err != nil {
 			return err
 		}
@@ -311,7 +318,7 @@ func (e *env) firstByte() error {
 		}
 		gh, direct = append(gh, d1), append(direct, d2)
 	}
-	e.cfg.emit(e.db, "first_byte", merge(stats(gh), prefixed("direct_", stats(direct))))
+	e.cfg.emit(e.db, figure, merge(stats(gh), prefixed("direct_", stats(direct))))
 	return nil
 }
 
@@ -331,20 +338,7 @@ func (e *env) firstByteTLS() error {
 		return err
 	}
 	defer c.Stop()
-	var gh, direct []time.Duration
-	for i := 0; i < e.cfg.rounds; i++ {
-		d1, _, err := roundTrip(c.Listen, false)
-		if err != nil {
-			return err
-		}
-		d2, _, err := roundTrip(e.echo, false)
-		if err != nil {
-			return err
-		}
-		gh, direct = append(gh, d1), append(direct, d2)
-	}
-	e.cfg.emit(e.db, "first_byte_tls", merge(stats(gh), prefixed("direct_", stats(direct))))
-	return nil
+	return e.firstBytes("first_byte_tls", c.Listen)
 }
 
 // tlsServer starts, once, a second `serve --tls-cert` on the same
