@@ -140,17 +140,16 @@ type Tunnel struct {
 // Open opens one tunnel. A refusal is a *RefusedError.
 //
 // It uses the spare connection when one is ready (dialled, TLS done, less
-// than spareMaxAge old) and dials the next spare meanwhile (while this
-// request is answered, so that it is ready for connections opened one
-// right after the other), so that a new local connection waits only for
-// the tunnel request itself. A spare that
-// the other side closed while it waited (Gatehouse or a balancer in
-// between) fails before a single byte of answer: Open then sends the
-// request again on a new connection. Anything answered (a refusal, the
-// upgrade) is never sent twice. (Were Gatehouse to stop between admitting
-// the request and answering it, the second request is a new connection,
-// as when the user retries; the first is closed by the rule for instances
-// that die.)
+// than spareMaxAge old), so that a new local connection waits only for
+// the tunnel request itself, and dials the next spare while this request
+// is answered (then it is ready for connections opened one right after
+// the other). A spare that the other side closed while it waited
+// (Gatehouse or a balancer in between) fails before a single byte of
+// answer: Open then sends the request again on a new connection. Anything
+// answered (a refusal, the upgrade) is never sent twice. (Were Gatehouse
+// to stop between admitting the request and answering it, the second
+// request is a new connection, as when the user retries; the first is
+// closed by the rule for instances that die.)
 func (c *Client) Open(ctx context.Context) (*Tunnel, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
