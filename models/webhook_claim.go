@@ -5,8 +5,9 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
+
+	"gorm.io/gorm/clause"
 )
 
 // ClaimWebhookDeliveries takes up to limit deliveries for this caller for
@@ -61,6 +62,9 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, limit int, lease tim
 		jobs = append(jobs, WebhookJob{WebhookDelivery: d})
 	}
 	jobs = append(jobs, fresh...)
+	if s.opts.Crypter == nil {
+		return nil, nil // no secret to sign with: the leases free them
+	}
 	var ids []string
 	for _, j := range jobs {
 		if !slices.Contains(ids, j.EndpointID) {
@@ -74,9 +78,6 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, limit int, lease tim
 	type target struct{ url, format, secret string }
 	byID := map[string]target{}
 	for _, ep := range eps {
-		if s.opts.Crypter == nil {
-			break
-		}
 		secret, err := s.opts.Crypter.Decrypt(ep.Secret, ep.ID)
 		if err != nil {
 			return nil, fmt.Errorf("webhook %s secret: %w", ep.ID, err)
@@ -211,27 +212,15 @@ func (s *Store) claimEvents(ctx context.Context, room int, lease time.Duration, 
 	return jobs, nil
 }
 
-// deliveryColumns are the columns insertDeliveries writes.
-const deliveryColumns = `id, message_id, endpoint_id, event_type, ordering_key, dedupe_key, payload, event_seq, state,
-	attempts, created_at, next_attempt_at, last_attempt_at, last_status, last_latency_ms, last_response, last_error, delivered_at`
-
-// insertDeliveries writes delivery rows, many per statement; a row whose
-// id (or endpoint and dedupe key) exists already is left as it is.
+// insertDeliveries writes delivery rows, many per statement (seq is the
+// table's own); a row whose id (or endpoint and dedupe key) exists already
+// is left as it is.
 func (s *Store) insertDeliveries(ctx context.Context, rows []WebhookDelivery) error {
-	const perRow = 18
-	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", perRow), ", ") + ")"
-	for _, chunk := range chunks(rows, 100) {
-		args := make([]any, 0, perRow*len(chunk))
-		for _, d := range chunk {
-			args = append(args, d.ID, d.MessageID, d.EndpointID, d.EventType, d.OrderingKey, d.DedupeKey, d.Payload, d.EventSeq,
-				d.State, d.Attempts, d.CreatedAt, d.NextAttemptAt, d.LastAttemptAt, d.LastStatus, d.LastLatencyMs,
-				d.LastResponse, d.LastError, d.DeliveredAt)
-		}
-		sql := "INSERT INTO webhook_deliveries (" + deliveryColumns + ") VALUES " +
-			strings.TrimSuffix(strings.Repeat(tuple+", ", len(chunk)), ", ") + " ON CONFLICT DO NOTHING"
-		if err := s.q(ctx).Exec(sql, args...).Error; err != nil {
-			return fmt.Errorf("write webhook deliveries: %w", err)
-		}
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := s.q(ctx).Omit("Seq").Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, 100).Error; err != nil {
+		return fmt.Errorf("write webhook deliveries: %w", err)
 	}
 	return nil
 }
