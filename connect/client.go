@@ -240,18 +240,6 @@ func (c *Client) release() {
 	}
 }
 
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
 // errNoAnswer marks a tunnel request that got no answer at all: the
 // connection was closed before any byte of a response came back.
 var errNoAnswer = errors.New("the connection closed before any answer")
@@ -263,14 +251,13 @@ func (c *Client) handshake(conn net.Conn) (*Tunnel, error) {
 	if err := req.Write(conn); err != nil {
 		return nil, fmt.Errorf("send tunnel request: %w: %w", errNoAnswer, err)
 	}
-	in := &countingReader{r: conn}
-	br := bufio.NewReaderSize(in, 1024)
+	br := bufio.NewReaderSize(conn, 1024)
+	if _, err := br.Peek(1); err != nil {
+		// Closed before a single byte came back: nothing was answered.
+		return nil, fmt.Errorf("read tunnel response: %w: %w", errNoAnswer, err)
+	}
 	resp, err := http.ReadResponse(br, req)
 	if err != nil {
-		if in.n == 0 {
-			// Closed before a single byte came back: nothing was answered.
-			return nil, fmt.Errorf("read tunnel response: %w: %w", errNoAnswer, err)
-		}
 		return nil, fmt.Errorf("read tunnel response: %w", err)
 	}
 	if !tunnel.IsUpgradeResponse(resp) {
