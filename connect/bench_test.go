@@ -228,20 +228,9 @@ func benchFirstByte(b *testing.B, useTLS bool) {
 	go worker.ServeEcho(ctx, ln)
 	direct := ln.Addr().String()
 	gh := gatehouseOver(b, direct, useTLS)
-	one := make([]byte, 1)
 	roundTrip := func(addr string) time.Duration {
 		start := time.Now()
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer c.Close()
-		if _, err := c.Write([]byte{'x'}); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := io.ReadFull(c, one); err != nil {
-			b.Fatal(err)
-		}
+		echoOnce(b, addr)
 		return time.Since(start)
 	}
 	var tDirect, tGatehouse []time.Duration

@@ -513,6 +513,23 @@ func TestTunnelsResumeTheTLSSession(t *testing.T) {
 	}
 }
 
+// echoOnce opens a connection to addr (an echo service, or connect's
+// listener in front of one), sends one byte, reads it back and closes.
+func echoOnce(tb testing.TB, addr string) {
+	tb.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte{'x'}); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // connLog records the states each server-side connection went through, in
 // the order the connections were accepted.
 type connLog struct {
@@ -589,20 +606,7 @@ func TestTheSpareConnection(t *testing.T) {
 		}
 	}()
 	addr := listenAddr(t, out)
-	echo := func() {
-		t.Helper()
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		if _, err := c.Write([]byte{'x'}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	echo := func() { t.Helper(); echoOnce(t, addr) }
 
 	// The spare is there before any local connection; the first tunnel
 	// uses it, and the next spare follows.

@@ -73,6 +73,21 @@ func (e *env) session(id string, limit int, ttl time.Duration) *workertest.Sessi
 	return e.fake.Add(workertest.Session{ID: id, Token: "tok-" + id, Endpoint: e.echo, Expires: time.Now().Add(ttl), Limit: limit})
 }
 
+// relayed opens a tunnel (open) with first, reads first's echo back (the
+// relay is up) and returns the tunnel, closed when the test ends.
+func relayed(t testing.TB, addr, token string, first []byte) net.Conn {
+	t.Helper()
+	c, br, err := open(t, addr, token, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := io.ReadFull(br, make([]byte, len(first))); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // open sends a tunnel request followed at once, in the same write, by first
 // (the first-byte trap), and returns the tunnel after the 101.
 func open(t testing.TB, addr, token string, first []byte) (net.Conn, *bufio.Reader, error) {
@@ -427,14 +442,7 @@ func TestShutdownWaitsForTheCloseRecords(t *testing.T) {
 	e.session("s_a", -1, time.Hour)
 	connecting, release := make(chan struct{}, 1), make(chan struct{})
 	e.fake.ConnectedHook = func() { connecting <- struct{}{}; <-release }
-	c, br, err := open(t, e.srv.Listener.Addr().String(), "tok-s_a", []byte("y"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := io.ReadFull(br, make([]byte, 1)); err != nil {
-		t.Fatal(err)
-	}
+	relayed(t, e.srv.Listener.Addr().String(), "tok-s_a", []byte("y"))
 	<-connecting
 	go func() {
 		time.Sleep(200 * time.Millisecond)
@@ -579,14 +587,7 @@ func TestCloseEndpoint(t *testing.T) {
 func TestConnectionEndRecordedWhenTheStoreComesBack(t *testing.T) {
 	e := newEnv(t)
 	e.session("s_a", -1, time.Hour)
-	c, br, err := open(t, e.srv.Listener.Addr().String(), "tok-s_a", []byte("hello"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := io.ReadFull(br, make([]byte, 5)); err != nil {
-		t.Fatal(err)
-	}
+	relayed(t, e.srv.Listener.Addr().String(), "tok-s_a", []byte("hello"))
 	e.fake.SetCloseErr(errors.New("database out of reach"))
 	if n := e.w.CutAll(worker.ReasonSystemError); n != 1 {
 		t.Fatalf("CutAll cut %d connections, want 1", n)
@@ -695,14 +696,7 @@ func TestEndsWithinTheLingerAreRecordedTogether(t *testing.T) {
 			addr := e.srv.Listener.Addr().String()
 			var conns []net.Conn
 			for range 2 {
-				c, br, err := open(t, addr, "tok-s_l", []byte("x"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := br.ReadByte(); err != nil { // the relay is up
-					t.Fatal(err)
-				}
-				conns = append(conns, c)
+				conns = append(conns, relayed(t, addr, "tok-s_l", []byte("x")))
 			}
 			before := time.Now()
 			conns[0].Close()
