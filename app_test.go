@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -251,9 +253,21 @@ func echoServer(t testing.TB) *net.TCPAddr {
 	return ln.Addr().(*net.TCPAddr)
 }
 
-// freeAddr returns a loopback address nobody listens on right now.
+// freeAddr returns a loopback address nobody listens on right now, for a
+// listener the app opens later. Its port is below Linux's ephemeral range
+// (32768 and up), from which the kernel gives ports to outgoing
+// connections and to ":0" listeners: a port from that range, released
+// here, can be taken by one of the many connections the parallel tests
+// open before the app binds it.
 func freeAddr(t testing.TB) string {
 	t.Helper()
+	for range 200 {
+		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
+		if ln, err := net.Listen("tcp", addr); err == nil {
+			ln.Close()
+			return addr
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
