@@ -15,14 +15,16 @@ import (
 
 	"gatehouse/dbtest"
 	"gatehouse/models"
+	"gatehouse/proccpu"
 	"gatehouse/webhook"
 )
 
 // BenchmarkWebhookSessionStarts measures what webhooks cost session starts
 // (issue 16): starts/s with 16 concurrent callers with three endpoints
 // subscribed to everything against the same world with them disabled, in
-// alternating rounds of 1,600 starts and once in bursts of 8,000, and the
-// delivery lag from the event to the receiver:
+// alternating rounds of 1,600 starts and once in bursts of 8,000, the CPU
+// per start until the deliveries are sent, and the delivery lag from the
+// event to the receiver:
 //
 //	go test -run '^$' -bench BenchmarkWebhookSessionStarts -benchtime 1x -timeout 30m .
 func BenchmarkWebhookSessionStarts(b *testing.B) {
@@ -114,9 +116,23 @@ func benchWebhookStarts(b *testing.B, d models.Dialect) {
 			b.Fatalf("start: %d %s", rec.Code, rec.Body.String())
 		}
 	}
+	// The CPU a burst takes per start, until its deliveries are all sent:
+	// this process (the starts, the deliverer and the receivers) plus the
+	// Postgres server's processes. The difference between the cases is
+	// what the deliveries cost.
+	var burstCPU0 time.Duration
+	var burstStarts int
+	cpuNow := func() time.Duration {
+		t := proccpu.Self()
+		if d == models.Postgres {
+			t += proccpu.Named("postgres")
+		}
+		return t
+	}
 	rate := func(each int) float64 {
 		const callers = 16
 		var wg sync.WaitGroup
+		burstCPU0, burstStarts = cpuNow(), callers*each
 		t0 := time.Now()
 		for c := range callers {
 			wg.Add(1)
@@ -135,6 +151,8 @@ func benchWebhookStarts(b *testing.B, d models.Dialect) {
 		start(i)
 	}
 	var without, with, queued []float64
+	var cpuWithout, cpuWith []time.Duration
+	burstCPU := func() time.Duration { return (cpuNow() - burstCPU0) / time.Duration(burstStarts) }
 	var liveLags []time.Duration
 	// The database grows by 1,600 sessions a round and starts slow down as
 	// it does, so each of the three cases takes each place in the order
@@ -143,6 +161,7 @@ func benchWebhookStarts(b *testing.B, d models.Dialect) {
 		func() {
 			setEnabled(false)
 			without = append(without, rate(100))
+			cpuWithout = append(cpuWithout, burstCPU())
 		},
 		func() {
 			setEnabled(true)
@@ -151,6 +170,7 @@ func benchWebhookStarts(b *testing.B, d models.Dialect) {
 			mu.Unlock()
 			with = append(with, rate(100))
 			drained()
+			cpuWith = append(cpuWith, burstCPU())
 			mu.Lock()
 			liveLags = append(liveLags, lags...)
 			mu.Unlock()
@@ -175,7 +195,7 @@ func benchWebhookStarts(b *testing.B, d models.Dialect) {
 	// once most of them run beside the starts (without, with, without
 	// again: the database grows meanwhile).
 	var longLags []time.Duration
-	longRates := make([]float64, 3)
+	longRates, longCPU := make([]float64, 3), make([]time.Duration, 3)
 	for i := range longRates {
 		setEnabled(i == 1)
 		mu.Lock()
@@ -188,6 +208,7 @@ func benchWebhookStarts(b *testing.B, d models.Dialect) {
 			longLags = append(longLags, lags...)
 			mu.Unlock()
 		}
+		longCPU[i] = burstCPU()
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -195,13 +216,28 @@ func benchWebhookStarts(b *testing.B, d models.Dialect) {
 		a, b2, c := v[0], v[1], v[2]
 		return max(min(a, b2), min(max(a, b2), c))
 	}
+	midCPU := func(v []time.Duration) time.Duration {
+		f := make([]float64, len(v))
+		for i, x := range v {
+			f[i] = float64(x)
+		}
+		return time.Duration(mid(f))
+	}
 	w0, w1, wq := mid(without), mid(with), mid(queued)
 	fmt.Printf("%s: session starts/s, 16 callers: without webhooks %.0f %v, with 3 endpoints %.0f %v (%.1f%%), queued only (deliverer paused) %.0f %v (%.1f%%); lag of the live rounds' %d deliveries p50 %.1f ms p99 %.1f ms\n",
 		d, w0, round(without), w1, round(with), 100*(w1-w0)/w0, wq, round(queued), 100*(wq-w0)/w0, len(liveLags), ms(pct(liveLags, 50)), ms(pct(liveLags, 99)))
+	c0, c1 := midCPU(cpuWithout), midCPU(cpuWith)
+	fmt.Printf("%s: CPU per start (this process%s), median: without webhooks %.0f µs, with 3 endpoints %.0f µs until all are delivered (+%.0f µs, %.0f µs per delivery)\n",
+		d, map[bool]string{true: " and Postgres"}[d == models.Postgres], us(c0), us(c1), us(c1-c0), us(c1-c0)/3)
 	l0 := (longRates[0] + longRates[2]) / 2
 	fmt.Printf("%s: long bursts (8,000 starts): without webhooks %.0f (%.0f, %.0f), with 3 endpoints %.0f (%.1f%%); lag of its %d deliveries p50 %.1f ms p99 %.1f ms\n",
 		d, l0, longRates[0], longRates[2], longRates[1], 100*(longRates[1]-l0)/l0, len(longLags), ms(pct(longLags, 50)), ms(pct(longLags, 99)))
+	lc0 := (longCPU[0] + longCPU[2]) / 2
+	fmt.Printf("%s: long bursts, CPU per start: without webhooks %.0f µs, with 3 endpoints %.0f µs (+%.0f µs, %.0f µs per delivery)\n",
+		d, us(lc0), us(longCPU[1]), us(longCPU[1]-lc0), us(longCPU[1]-lc0)/3)
 }
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
 func round(v []float64) []int {
 	out := make([]int, len(v))

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"gatehouse/proccpu"
 	"gatehouse/worker"
 )
 
@@ -246,7 +247,7 @@ func (e *env) sessionStarts() error {
 	var conc []time.Duration
 	var firstErr error
 	wait := e.profile("session_start", 3)
-	cpu0 := cpuTime(e.srv.Pid())
+	cpu0 := proccpu.Of(e.srv.Pid())
 	t0 := time.Now()
 	var wg sync.WaitGroup
 	for c := 0; c < e.cfg.callers; c++ {
@@ -266,7 +267,7 @@ func (e *env) sessionStarts() error {
 	}
 	wg.Wait()
 	el := time.Since(t0)
-	cpu := cpuTime(e.srv.Pid()) - cpu0
+	cpu := proccpu.Of(e.srv.Pid()) - cpu0
 	wait()
 	if firstErr != nil {
 		return firstErr
@@ -423,12 +424,12 @@ func (e *env) admission() error {
 	wait := e.profile("admission", 5)
 	time.Sleep(1500 * time.Millisecond)
 	commits := e.commits()
-	srvCPU, conCPU := cpuTime(e.srv.Pid()), cpuTime(e.conn.Pid())
+	srvCPU, conCPU := proccpu.Of(e.srv.Pid()), proccpu.Of(e.conn.Pid())
 	gd, gel, _, err := openMany(e.conn.Listen, e.cfg.admissions, e.cfg.inFlight, false)
 	if err != nil {
 		return err
 	}
-	srvCPU, conCPU = cpuTime(e.srv.Pid())-srvCPU, cpuTime(e.conn.Pid())-conCPU
+	srvCPU, conCPU = proccpu.Of(e.srv.Pid())-srvCPU, proccpu.Of(e.conn.Pid())-conCPU
 	wait()
 	time.Sleep(3 * time.Second) // the closes are recorded, the statistics flushed
 	commits = e.commits() - commits
@@ -522,7 +523,7 @@ func (e *env) bulk(tlsOn bool) error {
 			p := paths[(i+r)%len(paths)]
 			var n0, f0 time.Duration
 			if p.near != nil {
-				n0, f0 = cpuTime(p.near.Pid()), cpuTime(p.far.Pid())
+				n0, f0 = proccpu.Of(p.near.Pid()), proccpu.Of(p.far.Pid())
 			}
 			d, err := bulkSend(p.addr, e.cfg.bulk)
 			if err != nil {
@@ -530,8 +531,8 @@ func (e *env) bulk(tlsOn bool) error {
 			}
 			p.rates = append(p.rates, float64(e.cfg.bulk)/d.Seconds()/1e6)
 			if p.near != nil {
-				p.nearCPU = append(p.nearCPU, float64((cpuTime(p.near.Pid())-n0).Milliseconds())/gib)
-				p.farCPU = append(p.farCPU, float64((cpuTime(p.far.Pid())-f0).Milliseconds())/gib)
+				p.nearCPU = append(p.nearCPU, float64((proccpu.Of(p.near.Pid())-n0).Milliseconds())/gib)
+				p.farCPU = append(p.farCPU, float64((proccpu.Of(p.far.Pid())-f0).Milliseconds())/gib)
 			}
 		}
 	}

@@ -1,0 +1,165 @@
+package models_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gatehouse/dbtest"
+	"gatehouse/models"
+	"gatehouse/proccpu"
+)
+
+// BenchmarkWebhookDeliveryWrites measures the deliverer's database work
+// per delivery (issue 16): a claim of 15 queued events, each sent to three
+// endpoints subscribed to everything, and the recording of the 45
+// successful attempts, as the deliverer does them during a burst of
+// session starts. On SQLite this work holds the single writer, which the
+// starts wait for; ns/delivery is the figure.
+//
+//	go test ./models/ -run '^$' -bench WebhookDeliveryWrites -benchtime 300x
+func BenchmarkWebhookDeliveryWrites(b *testing.B) {
+	for _, d := range dbtest.Dialects {
+		b.Run(string(d), func(b *testing.B) {
+			f := newSessionFixture(b, d, models.SessionOptions{})
+			ctx := context.Background()
+			for i := range 3 {
+				if _, _, err := f.store.CreateWebhook(ctx, f.admin, models.WebhookInput{Name: fmt.Sprint("receiver ", i),
+					URL: fmt.Sprintf("http://127.0.0.1:9/%d", i), EventTypes: []string{"*"}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			const events = 15
+			// About the size of a session.started payload.
+			reason := strings.Repeat("r", 900)
+			queue := func() {
+				err := f.store.Transact(ctx, func(tx *models.Store) error {
+					for range events {
+						if err := tx.EmitAccessEvent(ctx, models.EventAccessRequested, models.AccessEventData{
+							RequestID: models.NewID("req"), State: "pending", Reason: reason,
+							Requester: models.Party{ID: "u_alice", Name: "Alice", Email: "alice@example.com"}}); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			// The endpoints' own change events go first.
+			delivered := func(n int) []models.WebhookAttempt {
+				attempts := make([]models.WebhookAttempt, n)
+				for i := range attempts {
+					attempts[i] = models.WebhookAttempt{OK: true, Status: 204, Latency: time.Millisecond}
+				}
+				return attempts
+			}
+			if jobs, err := f.store.ClaimWebhookDeliveries(ctx, 64, time.Minute); err != nil {
+				b.Fatal(err)
+			} else if err := f.store.FinishWebhookDeliveries(ctx, jobs, delivered(len(jobs))); err != nil {
+				b.Fatal(err)
+			}
+			deliveries := 0
+			for b.Loop() {
+				b.StopTimer()
+				queue()
+				b.StartTimer()
+				jobs, err := f.store.ClaimWebhookDeliveries(ctx, 3*events, time.Minute)
+				if err != nil || len(jobs) != 3*events {
+					b.Fatalf("claimed %d deliveries, want %d: %v", len(jobs), 3*events, err)
+				}
+				if err := f.store.FinishWebhookDeliveries(ctx, jobs, delivered(len(jobs))); err != nil {
+					b.Fatal(err)
+				}
+				deliveries += len(jobs)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(deliveries), "ns/delivery")
+		})
+	}
+}
+
+// BenchmarkWebhookDeliverer measures a delivery's whole cost to the
+// machine (issue 16): the deliverer drains queued events (15 at a time,
+// three endpoints subscribed to everything) through real HTTP requests to
+// a receiver in this process, and cpu-µs/delivery is the CPU this process
+// and (on Postgres) the database server used per delivery, claims,
+// requests, receiver and results included (postgres-cpu-µs/delivery: the
+// server's part).
+//
+//	go test ./models/ -run '^$' -bench WebhookDeliverer -benchtime 300x
+func BenchmarkWebhookDeliverer(b *testing.B) {
+	for _, d := range dbtest.Dialects {
+		b.Run(string(d), func(b *testing.B) {
+			f := newSessionFixture(b, d, models.SessionOptions{})
+			ctx := context.Background()
+			var got atomic.Int64
+			recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				got.Add(1)
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			defer recv.Close()
+			for i := range 3 {
+				if _, _, err := f.store.CreateWebhook(ctx, f.admin, models.WebhookInput{Name: fmt.Sprint("receiver ", i),
+					URL: fmt.Sprintf("%s/%d", recv.URL, i), EventTypes: []string{"*"}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			deliverer := newDeliverer(f.store)
+			deliverer.Batch = 45
+			reason := strings.Repeat("r", 900)
+			var pgPIDs []int // read once the pool's connections are open
+			cpu := func() (self, db time.Duration) {
+				for _, pid := range pgPIDs {
+					db += proccpu.Of(pid)
+				}
+				return proccpu.Self(), db
+			}
+			if _, err := deliverer.RunOnce(ctx); err != nil { // the endpoints' own change events
+				b.Fatal(err)
+			}
+			if d == models.Postgres {
+				pgPIDs = proccpu.PIDs("postgres")
+			}
+			var spent, spentDB time.Duration
+			sent := 0
+			for b.Loop() {
+				b.StopTimer()
+				err := f.store.Transact(ctx, func(tx *models.Store) error {
+					for range 15 {
+						if err := tx.EmitAccessEvent(ctx, models.EventAccessRequested, models.AccessEventData{
+							RequestID: models.NewID("req"), State: "pending", Reason: reason,
+							Requester: models.Party{ID: "u_alice", Name: "Alice", Email: "alice@example.com"}}); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				got.Store(0)
+				b.StartTimer()
+				self0, db0 := cpu()
+				n, err := deliverer.RunOnce(ctx)
+				self1, db1 := cpu()
+				spent, spentDB = spent+self1-self0+db1-db0, spentDB+db1-db0
+				if err != nil || n != 45 || got.Load() != 45 {
+					b.Fatalf("sent %d, received %d, want 45: %v", n, got.Load(), err)
+				}
+				sent += n
+			}
+			b.ReportMetric(float64(spent.Microseconds())/float64(sent), "cpu-µs/delivery")
+			if d == models.Postgres {
+				b.ReportMetric(float64(spentDB.Microseconds())/float64(sent), "postgres-cpu-µs/delivery")
+			}
+		})
+	}
+}
