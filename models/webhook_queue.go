@@ -120,7 +120,7 @@ func (s *Store) enqueueFor(ctx context.Context, endpointID, eventType, orderingK
 	if endpointID != "" {
 		ep, cond = endpointID, " AND w.id = ?"
 	}
-	args := []any{NewID("msg"), eventType, family, orderingKey, dk, ep, string(body), now,
+	args := []any{NewOrderedID("msg"), eventType, family, orderingKey, dk, ep, string(body), now,
 		" " + eventType + " ", " " + family + ".* ", " * "}
 	if endpointID != "" {
 		args = append(args, endpointID)
