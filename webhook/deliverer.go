@@ -1,11 +1,9 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -33,7 +31,7 @@ const MaxResponseBytes = 64 << 10
 // sharing a Postgres database claim disjoint deliveries.
 type Deliverer struct {
 	Store  Store
-	Client *http.Client
+	Client *Client
 	Logger *slog.Logger
 	// Timeout bounds each request (Send enforces it whatever the
 	// Client's own timeout). A claimed batch's lease covers sending the
@@ -103,6 +101,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	d.init()
 	t := time.NewTicker(d.Interval)
 	defer t.Stop()
+	defer d.Client.CloseIdle()
 	lastSweep, lastPurge := time.Time{}, time.Time{}
 	for {
 		if time.Since(lastPurge) >= PurgeEvery {
@@ -201,26 +200,22 @@ func (d *Deliverer) Send(ctx context.Context, job *models.WebhookJob) models.Web
 	if err != nil {
 		return models.WebhookAttempt{Error: err.Error()}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, job.URL, bytes.NewReader(body))
-	if err != nil {
-		return models.WebhookAttempt{Error: err.Error()}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", d.UserAgent)
-	req.Header.Set("webhook-id", job.MessageID)
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
-	req.Header.Set("webhook-signature", sig)
+	header := http.Header{}
+	header.Set("Content-Type", "application/json")
+	header.Set("User-Agent", d.UserAgent)
+	header.Set("webhook-id", job.MessageID)
+	header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
+	header.Set("webhook-signature", sig)
 	start := time.Now()
-	resp, err := d.Client.Do(req)
-	if err != nil {
+	status, excerpt, err := d.Client.Post(ctx, job.URL, header, body, MaxResponseBytes)
+	if err != nil && status == 0 {
 		return models.WebhookAttempt{Latency: time.Since(start), Error: err.Error()}
 	}
-	defer resp.Body.Close()
-	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes))
-	at := models.WebhookAttempt{Status: resp.StatusCode, Latency: time.Since(start), Response: string(excerpt),
-		OK: resp.StatusCode >= 200 && resp.StatusCode < 300}
+	// An answer cut short after its status still counts by its status.
+	at := models.WebhookAttempt{Status: status, Latency: time.Since(start), Response: string(excerpt),
+		OK: status >= 200 && status < 300}
 	if !at.OK {
-		at.Error = fmt.Sprintf("HTTP %d", resp.StatusCode)
+		at.Error = fmt.Sprintf("HTTP %d", status)
 	}
 	return at
 }

@@ -40,9 +40,8 @@ func TestClientRefusesPrivateDestinations(t *testing.T) {
 	_, port, _ := net.SplitHostPort(u.Host)
 	guarded := webhook.NewClient(false, 2*time.Second)
 	for _, target := range []string{srv.URL, "http://localhost:" + port + "/", "http://[::1]:" + port + "/"} {
-		resp, err := guarded.Post(target, "application/json", strings.NewReader("{}"))
+		_, _, err := guarded.Post(context.Background(), target, http.Header{}, []byte("{}"), 1024)
 		if err == nil {
-			resp.Body.Close()
 			t.Errorf("%s: reached a loopback address", target)
 			continue
 		}
@@ -51,24 +50,22 @@ func TestClientRefusesPrivateDestinations(t *testing.T) {
 		}
 	}
 	open := webhook.NewClient(true, 2*time.Second)
-	resp, err := open.Post(srv.URL, "application/json", strings.NewReader("{}"))
+	status, _, err := open.Post(context.Background(), srv.URL, http.Header{}, []byte("{}"), 1024)
 	if err != nil {
 		t.Fatalf("allowed client: %v", err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != 204 {
-		t.Errorf("status %d", resp.StatusCode)
+	if status != 204 {
+		t.Errorf("status %d", status)
 	}
 	// Redirects are not followed (a public URL could point at a private one).
 	redir := httptest.NewServer(http.RedirectHandler(srv.URL, http.StatusFound))
 	defer redir.Close()
-	resp, err = open.Get(redir.URL)
+	status, _, err = open.Post(context.Background(), redir.URL, http.Header{}, []byte("{}"), 1024)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		t.Errorf("redirect followed: %d", resp.StatusCode)
+	if status != http.StatusFound {
+		t.Errorf("redirect followed: %d", status)
 	}
 }
 
@@ -126,9 +123,9 @@ func TestSendTimeout(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	for name, client := range map[string]*http.Client{
+	for name, client := range map[string]*webhook.Client{
 		"client timeout":    webhook.NewClient(true, 300*time.Millisecond),
-		"no client timeout": {},
+		"no client timeout": webhook.NewClient(true, 0),
 	} {
 		d := &webhook.Deliverer{Store: clockStore{}, Client: client, Timeout: 300 * time.Millisecond}
 		at := sendWithin(t, d, job(srv.URL))
