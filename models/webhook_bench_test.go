@@ -27,32 +27,9 @@ import (
 func BenchmarkWebhookDeliveryWrites(b *testing.B) {
 	for _, d := range dbtest.Dialects {
 		b.Run(string(d), func(b *testing.B) {
-			f := newSessionFixture(b, d, models.SessionOptions{})
-			ctx := context.Background()
-			for i := range 3 {
-				if _, _, err := f.store.CreateWebhook(ctx, f.admin, models.WebhookInput{Name: fmt.Sprint("receiver ", i),
-					URL: fmt.Sprintf("http://127.0.0.1:9/%d", i), EventTypes: []string{"*"}}); err != nil {
-					b.Fatal(err)
-				}
-			}
 			const events = 15
-			// About the size of a session.started payload.
-			reason := strings.Repeat("r", 900)
-			queue := func() {
-				err := f.store.Transact(ctx, func(tx *models.Store) error {
-					for range events {
-						if err := tx.EmitAccessEvent(ctx, models.EventAccessRequested, models.AccessEventData{
-							RequestID: models.NewID("req"), State: "pending", Reason: reason,
-							Requester: models.Party{ID: "u_alice", Name: "Alice", Email: "alice@example.com"}}); err != nil {
-							return err
-						}
-					}
-					return nil
-				})
-				if err != nil {
-					b.Fatal(err)
-				}
-			}
+			f, queue := webhookBenchWorld(b, d, "http://127.0.0.1:9", events)
+			ctx := context.Background()
 			// The endpoints' own change events go first.
 			delivered := func(n int) []models.WebhookAttempt {
 				attempts := make([]models.WebhookAttempt, n)
@@ -97,8 +74,6 @@ func BenchmarkWebhookDeliveryWrites(b *testing.B) {
 func BenchmarkWebhookDeliverer(b *testing.B) {
 	for _, d := range dbtest.Dialects {
 		b.Run(string(d), func(b *testing.B) {
-			f := newSessionFixture(b, d, models.SessionOptions{})
-			ctx := context.Background()
 			var got atomic.Int64
 			recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				_, _ = io.Copy(io.Discard, r.Body)
@@ -106,15 +81,10 @@ func BenchmarkWebhookDeliverer(b *testing.B) {
 				w.WriteHeader(http.StatusNoContent)
 			}))
 			defer recv.Close()
-			for i := range 3 {
-				if _, _, err := f.store.CreateWebhook(ctx, f.admin, models.WebhookInput{Name: fmt.Sprint("receiver ", i),
-					URL: fmt.Sprintf("%s/%d", recv.URL, i), EventTypes: []string{"*"}}); err != nil {
-					b.Fatal(err)
-				}
-			}
+			f, queue := webhookBenchWorld(b, d, recv.URL, 15)
+			ctx := context.Background()
 			deliverer := newDeliverer(f.store)
 			deliverer.Batch = 45
-			reason := strings.Repeat("r", 900)
 			var pgPIDs []int // read once the pool's connections are open
 			cpu := func() (self, db time.Duration) {
 				for _, pid := range pgPIDs {
@@ -132,19 +102,7 @@ func BenchmarkWebhookDeliverer(b *testing.B) {
 			sent := 0
 			for b.Loop() {
 				b.StopTimer()
-				err := f.store.Transact(ctx, func(tx *models.Store) error {
-					for range 15 {
-						if err := tx.EmitAccessEvent(ctx, models.EventAccessRequested, models.AccessEventData{
-							RequestID: models.NewID("req"), State: "pending", Reason: reason,
-							Requester: models.Party{ID: "u_alice", Name: "Alice", Email: "alice@example.com"}}); err != nil {
-							return err
-						}
-					}
-					return nil
-				})
-				if err != nil {
-					b.Fatal(err)
-				}
+				queue()
 				got.Store(0)
 				b.StartTimer()
 				self0, db0 := cpu()
@@ -161,5 +119,36 @@ func BenchmarkWebhookDeliverer(b *testing.B) {
 				b.ReportMetric(float64(spentDB.Microseconds())/float64(sent), "postgres-cpu-µs/delivery")
 			}
 		})
+	}
+}
+
+// webhookBenchWorld is a session fixture with three endpoints (base + "/0",
+// "/1", "/2") subscribed to everything, and queue, which queues n access
+// events with about a session.started payload's size in one transaction.
+// The endpoints' own change events are queued already.
+func webhookBenchWorld(b *testing.B, d models.Dialect, base string, n int) (*sessionFixture, func()) {
+	f := newSessionFixture(b, d, models.SessionOptions{})
+	ctx := context.Background()
+	for i := range 3 {
+		if _, _, err := f.store.CreateWebhook(ctx, f.admin, models.WebhookInput{Name: fmt.Sprint("receiver ", i),
+			URL: fmt.Sprintf("%s/%d", base, i), EventTypes: []string{"*"}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reason := strings.Repeat("r", 900)
+	return f, func() {
+		err := f.store.Transact(ctx, func(tx *models.Store) error {
+			for range n {
+				if err := tx.EmitAccessEvent(ctx, models.EventAccessRequested, models.AccessEventData{
+					RequestID: models.NewID("req"), State: "pending", Reason: reason,
+					Requester: models.Party{ID: "u_alice", Name: "Alice", Email: "alice@example.com"}}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
 	}
 }
