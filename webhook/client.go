@@ -132,7 +132,11 @@ func (c *Client) Post(ctx context.Context, rawURL string, header http.Header, bo
 	}
 }
 
-// request is the whole request as written on the connection.
+// request is the whole request as written on the connection. It is built
+// here rather than by http.Request.Write, which cost 11 µs more per request
+// in BenchmarkPost (its buffered writer, sorted headers and body copy). The
+// URL was parsed by url.Parse (no control characters) and the header values
+// are the deliverer's own.
 func request(u *url.URL, header http.Header, body []byte) []byte {
 	var b bytes.Buffer
 	b.Grow(256 + len(body))
@@ -171,18 +175,18 @@ func (c *Client) roundTrip(ctx context.Context, u *url.URL, conn *idleConn, req 
 		if reused && ctx.Err() == nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			return 0, nil, errNoAnswer
 		}
-		return 0, nil, c.failure(ctx, err)
+		return 0, nil, failure(ctx, err)
 	}
 	resp, err := http.ReadResponse(conn.br, nil)
 	for err == nil && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
 		resp, err = http.ReadResponse(conn.br, nil) // 1xx: informational, the answer follows
 	}
 	if err != nil {
-		return 0, nil, c.failure(ctx, err)
+		return 0, nil, failure(ctx, err)
 	}
 	answer, err := io.ReadAll(io.LimitReader(resp.Body, int64(max)))
 	if err != nil {
-		return resp.StatusCode, answer, c.failure(ctx, err)
+		return resp.StatusCode, answer, failure(ctx, err)
 	}
 	// Kept only when the body ended within max (no byte is left unread)
 	// and neither side asked to close.
@@ -196,7 +200,7 @@ func (c *Client) roundTrip(ctx context.Context, u *url.URL, conn *idleConn, req 
 }
 
 // failure says why a request failed: the context's end where it ended it.
-func (c *Client) failure(ctx context.Context, err error) error {
+func failure(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("webhook request: %w", context.Cause(ctx))
 	}
@@ -284,7 +288,7 @@ func (c *Client) dial(ctx context.Context, u *url.URL) (*idleConn, error) {
 	}
 	nc, err := c.dialer.DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
 	if err != nil {
-		return nil, c.failure(ctx, err)
+		return nil, failure(ctx, err)
 	}
 	if u.Scheme == "https" {
 		cfg := &tls.Config{}
@@ -298,7 +302,7 @@ func (c *Client) dial(ctx context.Context, u *url.URL) (*idleConn, error) {
 		tc := tls.Client(nc, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			nc.Close()
-			return nil, c.failure(ctx, err)
+			return nil, failure(ctx, err)
 		}
 		nc = tc
 	}
