@@ -39,32 +39,36 @@ func Self() time.Duration {
 // meanwhile no longer counts.
 func Named(name string) time.Duration {
 	var sum time.Duration
-	for _, pid := range PIDs(name) {
-		sum += Of(pid)
-	}
+	each(name, func(_ int, cpu time.Duration) { sum += cpu })
 	return sum
 }
 
 // PIDs lists the processes whose command name is name. Reading it once and
 // then Of each is far cheaper than Named, which reads every process's stat.
 func PIDs(name string) []int {
+	var pids []int
+	each(name, func(pid int, _ time.Duration) { pids = append(pids, pid) })
+	return pids
+}
+
+// each calls f with every process whose command name is name, and its CPU
+// time so far, reading each process's stat once.
+func each(name string, f func(pid int, cpu time.Duration)) {
 	dirs, err := os.ReadDir("/proc")
 	if err != nil {
-		return nil
+		return
 	}
-	var pids []int
 	for _, d := range dirs {
 		pid, err := strconv.Atoi(d.Name())
 		if err != nil {
 			continue
 		}
 		if b, err := os.ReadFile("/proc/" + d.Name() + "/stat"); err == nil {
-			if comm, _ := parseStat(string(b)); comm == name {
-				pids = append(pids, pid)
+			if comm, cpu := parseStat(string(b)); comm == name {
+				f(pid, cpu)
 			}
 		}
 	}
-	return pids
 }
 
 // parseStat reads a /proc/<pid>/stat line: the command name (in
