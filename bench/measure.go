@@ -89,6 +89,39 @@ func (e *env) commits() int64 {
 	return n
 }
 
+// cpuUse is the CPU time used so far by the server, connect and (on
+// Postgres) every postgres process of the machine: read it around a
+// figure and take the difference (cpuSince). A Postgres backend that
+// exits in between takes its time with it; the server's pool keeps its
+// connections, so the figures' own backends stay.
+type cpuUse struct{ srv, conn, pg time.Duration }
+
+func (e *env) cpuUse() cpuUse {
+	u := cpuUse{srv: proccpu.Of(e.srv.Pid())}
+	if e.conn != nil {
+		u.conn = proccpu.Of(e.conn.Pid())
+	}
+	if e.dbName != "" {
+		u.pg = proccpu.Named("postgres")
+	}
+	return u
+}
+
+// cpuSince is the CPU used from u0 to now, in µs per item, as JSON fields
+// (the Postgres one only on Postgres).
+func (e *env) cpuSince(u0 cpuUse, items float64, per string) map[string]any {
+	u := e.cpuUse()
+	us := func(d time.Duration) float64 { return math.Round(float64(d.Microseconds()) / items) }
+	out := map[string]any{"server_cpu_us_per_" + per: us(u.srv - u0.srv)}
+	if e.conn != nil && per == "conn" {
+		out["connect_cpu_us_per_conn"] = us(u.conn - u0.conn)
+	}
+	if e.dbName != "" {
+		out["pg_cpu_us_per_"+per] = us(u.pg - u0.pg)
+	}
+	return out
+}
+
 // profile starts a CPU profile of the server for secs seconds (when
 // profiling) and returns a function that waits for it.
 func (e *env) profile(name string, secs int) func() {
@@ -247,7 +280,7 @@ func (e *env) sessionStarts() error {
 	var conc []time.Duration
 	var firstErr error
 	wait := e.profile("session_start", 3)
-	cpu0 := proccpu.Of(e.srv.Pid())
+	cpu0 := e.cpuUse()
 	t0 := time.Now()
 	var wg sync.WaitGroup
 	for c := 0; c < e.cfg.callers; c++ {
@@ -267,14 +300,13 @@ func (e *env) sessionStarts() error {
 	}
 	wg.Wait()
 	el := time.Since(t0)
-	cpu := proccpu.Of(e.srv.Pid()) - cpu0
+	cpu := e.cpuSince(cpu0, float64(len(conc)), "start")
 	wait()
 	if firstErr != nil {
 		return firstErr
 	}
-	e.cfg.emit(e.db, "session_start", merge(stats(seq), prefixed("concurrent_", stats(conc)), map[string]any{
-		"callers": e.cfg.callers, "per_s": math.Round(float64(len(conc)) / el.Seconds()),
-		"server_cpu_us_per_start": math.Round(float64(cpu.Microseconds()) / float64(len(conc)))}))
+	e.cfg.emit(e.db, "session_start", merge(stats(seq), prefixed("concurrent_", stats(conc)), cpu, map[string]any{
+		"callers": e.cfg.callers, "per_s": math.Round(float64(len(conc)) / el.Seconds())}))
 	return nil
 }
 
@@ -424,19 +456,18 @@ func (e *env) admission() error {
 	wait := e.profile("admission", 5)
 	time.Sleep(1500 * time.Millisecond)
 	commits := e.commits()
-	srvCPU, conCPU := proccpu.Of(e.srv.Pid()), proccpu.Of(e.conn.Pid())
+	cpu0 := e.cpuUse()
 	gd, gel, _, err := openMany(e.conn.Listen, e.cfg.admissions, e.cfg.inFlight, false)
 	if err != nil {
 		return err
 	}
-	srvCPU, conCPU = proccpu.Of(e.srv.Pid())-srvCPU, proccpu.Of(e.conn.Pid())-conCPU
+	n := float64(e.cfg.admissions)
+	cpu := e.cpuSince(cpu0, n, "conn")
 	wait()
 	time.Sleep(3 * time.Second) // the closes are recorded, the statistics flushed
 	commits = e.commits() - commits
-	n := float64(e.cfg.admissions)
-	e.cfg.emit(e.db, "admission", merge(stats(gd), prefixed("direct_", stats(dd)), map[string]any{
+	e.cfg.emit(e.db, "admission", merge(stats(gd), prefixed("direct_", stats(dd)), cpu, map[string]any{
 		"in_flight": e.cfg.inFlight, "per_s": math.Round(n / gel.Seconds()), "direct_per_s": math.Round(n / del.Seconds()),
-		"server_cpu_us_per_conn": math.Round(float64(srvCPU.Microseconds()) / n), "connect_cpu_us_per_conn": math.Round(float64(conCPU.Microseconds()) / n),
 		"pg_commits_per_conn": round2(float64(commits) / n)}))
 	return nil
 }
@@ -708,6 +739,7 @@ func (e *env) lists() error {
 // one round trip, then held open; memory per connection in each process.
 func (e *env) idle() error {
 	srvRSS, conRSS := rssKiB(e.srv.Pid()), rssKiB(e.conn.Pid())
+	cpu0 := e.cpuUse()
 	ds, el, conns, err := openMany(e.conn.Listen, e.cfg.idle, 64, true)
 	defer func() {
 		for _, c := range conns {
@@ -717,9 +749,9 @@ func (e *env) idle() error {
 	if err != nil {
 		return fmt.Errorf("after %d connections: %w", len(conns), err)
 	}
-	time.Sleep(time.Second)
+	time.Sleep(time.Second) // the last connects are recorded
 	n := float64(len(conns))
-	e.cfg.emit(e.db, "idle", merge(stats(ds), map[string]any{"connections": len(conns), "open_s": round2(el.Seconds()),
+	e.cfg.emit(e.db, "idle", merge(stats(ds), e.cpuSince(cpu0, n, "conn"), map[string]any{"connections": len(conns), "open_s": round2(el.Seconds()),
 		"server_rss_KiB_per_conn":  round2(float64(rssKiB(e.srv.Pid())-srvRSS) / n),
 		"connect_rss_KiB_per_conn": round2(float64(rssKiB(e.conn.Pid())-conRSS) / n)}))
 	return nil

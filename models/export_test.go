@@ -1,6 +1,10 @@
 package models
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
 
 // Hooks for the benchmarks of package models_test, which time the
 // evaluator's parts separately. Compiled into tests only.
@@ -46,4 +50,26 @@ func (s *Store) StartGroupedForTest(ctx context.Context, a Actor, ins []StartSes
 		errs[i] = r.err
 	}
 	return errs
+}
+
+// ConnectionStatementsForTest are the Postgres statements a connection's
+// life runs in batches (admission, connect, close, the sessions' lock),
+// each as its SQL and arguments for the session whose token this is and
+// the given connections, for EXPLAIN.
+func (s *Store) ConnectionStatementsForTest(token string, ids []string, now time.Time) map[string][]any {
+	conns := make([]admitRow, len(ids))
+	connects := make([]*connectRequest, len(ids))
+	ends := make([]connectionEndRow, len(ids))
+	for i, id := range ids {
+		conns[i] = admitRow{ID: id + "x", Client: "192.0.2.1:4000", UserIP: "192.0.2.1"}
+		connects[i] = &connectRequest{ID: id, EP: "10.0.0.1:5432", At: jsonTime(now)}
+		ends[i] = ConnectionEnd{ConnectionID: id, BytesUp: 1, BytesDown: 1, Reason: "closed by end-user", At: now}.row(now)
+	}
+	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
+	return map[string][]any{
+		"admission": {admitActivePostgres, map[string]any{"now": now, "hash": hashSecret(token), "k": len(ids), "conns": js(conns), "inst": ""}},
+		"connect":   {connectedPostgres, map[string]any{"rows": js(connects)}},
+		"close":     {closePostgresSQL, map[string]any{"ends": js(ends), "now": now}},
+		"lock":      {s.forUpdateSQL(s.sessionsOfSQL()), jsonList(ids)},
+	}
 }

@@ -219,32 +219,18 @@ func (s *Store) lockSessionsOf(ctx context.Context, connectionIDs []string) ([]S
 	if len(connectionIDs) == 0 {
 		return nil, nil
 	}
-	var cond string
-	var arg any = connectionIDs
-	if len(connectionIDs) <= 1000 {
-		cond = "id IN (SELECT session_id FROM session_connections WHERE id IN ?)"
-	} else {
-		var sids []string
-		for _, chunk := range chunks(connectionIDs, 1000) {
-			var part []string
-			if err := s.q(ctx).Raw(`SELECT DISTINCT session_id FROM session_connections WHERE id IN ?`, chunk).Scan(&part).Error; err != nil {
-				return nil, fmt.Errorf("find connections: %w", err)
-			}
-			sids = append(sids, part...)
-		}
-		slices.Sort(sids)
-		sids = slices.Compact(sids)
-		if len(sids) == 0 {
-			return nil, nil
-		}
-		cond, arg = "id IN ?", sids
-	}
 	var out []SessionChange
-	sql := s.forUpdateSQL("SELECT id AS session_id, user_id FROM sessions WHERE " + cond + " ORDER BY id")
-	if err := s.q(ctx).Raw(sql, arg).Scan(&out).Error; err != nil {
+	if err := s.q(ctx).Raw(s.forUpdateSQL(s.sessionsOfSQL()), jsonList(connectionIDs)).Scan(&out).Error; err != nil {
 		return nil, fmt.Errorf("lock sessions: %w", err)
 	}
 	return out, nil
+}
+
+// sessionsOfSQL selects the sessions of the connections whose ids are bound
+// as a jsonList, in id order.
+func (s *Store) sessionsOfSQL() string {
+	return "SELECT id AS session_id, user_id FROM sessions WHERE id IN (SELECT session_id FROM session_connections WHERE " +
+		s.inList("id") + ") ORDER BY id"
 }
 
 // connectionRecord is what a connection's next record is measured against.

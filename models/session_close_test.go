@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -195,4 +196,54 @@ func TestConnectionEndKeepsItsTime(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestConnectionBatchesFindRowsByIndex: on Postgres, the statements that
+// admit, connect and close connections in batches, and the lock the close
+// takes, find their rows by index among thousands, never by reading a
+// whole table or every open connection. A join with a JSON row set is
+// estimated at 100 rows, and with it Postgres read session_connections and
+// warehouse_connections whole at every batch of a few thousand rows, and
+// went through every open connection (a partial index) to record a batch
+// of connects: the cost of each batch grew with the tables (issue 17).
+func TestConnectionBatchesFindRowsByIndex(t *testing.T) {
+	f := newSessionFixture(t, models.Postgres, models.SessionOptions{})
+	ctx := context.Background()
+	db := f.store.DB()
+	must(t, db.Exec("UPDATE targets SET session_connection_limit = -1 WHERE id = ?", f.target).Error)
+	st := f.start(t)
+	ids := f.admitN(t, st.Token, 3)
+	for _, id := range ids {
+		must(t, f.store.ConnectionConnected(ctx, id, "10.0.0.1:5432"))
+	}
+	// 2,000 more sessions and 3,000 more connections (every other one
+	// open), copies of these with new ids, in the operational tables and
+	// the warehouse.
+	copyRows := func(table, key, from, set string, n int) {
+		t.Helper()
+		must(t, db.Exec(fmt.Sprintf(`INSERT INTO %[1]s SELECT (jsonb_populate_record(r, jsonb_build_object(%[4]s))).*
+			FROM %[1]s r CROSS JOIN generate_series(1, %[5]d) g WHERE r.%[2]s = ?`, table, key, from, set, n), from).Error)
+	}
+	copyRows("sessions", "id", st.Session.ID, "'id', 'ss_copy' || g, 'token_hash', 'copy' || g", 2000)
+	copyRows("warehouse_sessions", "session_id", st.Session.ID, "'session_id', 'ss_copy' || g", 2000)
+	open := func(reason string) string { // the warehouse keeps '' for no reason
+		return "'closed_at', CASE WHEN g % 2 = 0 THEN NULL ELSE now() END, 'closed_reason', CASE WHEN g % 2 = 0 THEN " + reason + " ELSE 'closed by end-user' END"
+	}
+	copyRows("session_connections", "id", ids[0], "'id', 'sc_copy' || g, 'session_id', 'ss_copy' || (g % 2000 + 1), "+open("NULL"), 3000)
+	copyRows("warehouse_connections", "connection_id", ids[0], "'connection_id', 'sc_copy' || g, 'session_id', 'ss_copy' || (g % 2000 + 1), "+open("''"), 3000)
+	must(t, db.Exec("ANALYZE sessions, warehouse_sessions, session_connections, warehouse_connections").Error)
+
+	for name, stmt := range f.store.ConnectionStatementsForTest(st.Token, ids, f.clock.Now()) {
+		var plan []string
+		must(t, db.Raw("EXPLAIN (COSTS OFF) "+stmt[0].(string), stmt[1:]...).Scan(&plan).Error)
+		text := strings.Join(plan, "\n")
+		for _, table := range []string{"sessions", "warehouse_sessions", "session_connections", "warehouse_connections"} {
+			if strings.Contains(text, "Seq Scan on "+table+" ") {
+				t.Errorf("%s reads %s whole:\n%s", name, table, text)
+			}
+		}
+		if strings.Contains(text, "session_connections_instance_open") || strings.Contains(text, "session_connections_open ") {
+			t.Errorf("%s goes through every open connection:\n%s", name, text)
+		}
+	}
 }
