@@ -116,7 +116,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	// Bind first: a busy or bad address fails before anything is written,
 	// so a first start never creates the administrator (whose generated
 	// password is printed only once we listen) and then exits.
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, err := tunnel.Listen(cfg.Listen) // keep-alive set once for every tunnel and request
 	if err != nil {
 		name := cfg.ListenSetting
 		if name == "" {

@@ -174,7 +174,7 @@ func (p *Proxy) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", p.ListenAddr)
+	ln, err := tunnel.Listen(p.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", p.ListenAddr, err)
 	}

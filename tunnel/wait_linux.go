@@ -16,8 +16,9 @@ func spliceCopy(dst, src *net.TCPConn, count func(int64)) (handled bool, err err
 	if err != nil {
 		return false, nil
 	}
+	peekFirst := true // nothing read yet: likely nothing queued
 	for {
-		n, err := waitQueued(rc)
+		n, err := waitQueued(rc, peekFirst)
 		if err != nil {
 			return true, err
 		}
@@ -28,6 +29,10 @@ func spliceCopy(dst, src *net.TCPConn, count func(int64)) (handled bool, err err
 		if w > 0 {
 			count(w)
 		}
+		// After a message (a request, an answer, keystrokes) nothing more
+		// is queued, most likely; a bulk transfer's chunks are large and
+		// the next one is usually queued already.
+		peekFirst = w < peekFirstBelow
 		if err != nil {
 			if err == io.EOF {
 				return true, nil
@@ -37,18 +42,28 @@ func spliceCopy(dst, src *net.TCPConn, count func(int64)) (handled bool, err err
 	}
 }
 
+// peekFirst is below this many bytes just copied (see spliceCopy).
+const peekFirstBelow = 16 << 10
+
 // waitQueued blocks (in the netpoller, no buffer) until the socket has bytes
-// or is at EOF, and returns how many bytes are queued (0 at EOF).
-func waitQueued(rc syscall.RawConn) (int, error) {
+// or is at EOF, and returns how many bytes are queued (0 at EOF). With
+// peekFirst (nothing is likely queued) it looks first with a 1-byte peek,
+// which parks at once when nothing is there; otherwise, and once woken,
+// first with SIOCINQ, which says how much is queued. Each way costs one
+// system call in the case it expects, instead of two.
+func waitQueued(rc syscall.RawConn, peekFirst bool) (int, error) {
 	var n int
 	var opErr error
 	err := rc.Read(func(fd uintptr) bool {
-		// Fast path while data flows: one ioctl says how much is queued.
-		if q, err := unix.IoctlGetInt(int(fd), unix.SIOCINQ); err == nil && q > 0 {
-			n = q
-			return true
+		if !peekFirst {
+			if q, err := unix.IoctlGetInt(int(fd), unix.SIOCINQ); err == nil && q > 0 {
+				n = q
+				return true
+			}
 		}
-		// Nothing queued: EOF, an error, or wait for readability.
+		asked := !peekFirst // SIOCINQ said nothing is queued
+		peekFirst = false   // after a wake-up, bytes are likely there
+		// EOF, an error, bytes, or wait for readability.
 		var b [1]byte
 		for {
 			m, _, e := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
@@ -61,8 +76,13 @@ func waitQueued(rc syscall.RawConn) (int, error) {
 				opErr = e
 			case m == 0:
 				n = 0 // EOF
-			default:
+			case asked:
 				n = 1 // arrived between the ioctl and the peek
+			default:
+				n = 1
+				if q, err := unix.IoctlGetInt(int(fd), unix.SIOCINQ); err == nil && q > 0 {
+					n = q
+				}
 			}
 			return true
 		}
@@ -88,7 +108,7 @@ func readableWaiter(c net.Conn) func() error {
 		return nil
 	}
 	return func() error {
-		_, err := waitQueued(rc)
+		_, err := waitQueued(rc, true) // called once what was queued is read
 		return err
 	}
 }
