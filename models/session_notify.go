@@ -25,12 +25,23 @@ import (
 // notifySendTimeout bounds sending one notification.
 const notifySendTimeout = 5 * time.Second
 
+// notifyLinger is how long changes wait for others before they are sent:
+// a session's admission, connect and close, and those of the connections
+// opened right after, then go in one notification instead of one each
+// (each costs a transaction on Postgres, and every instance, this one
+// included, reads it). The other instances' live pages hear of a change
+// at most this much later; this instance's own pages at once (the
+// Notifier).
+const notifyLinger = 20 * time.Millisecond
+
 // notifyQueue coalesces session changes waiting to be sent: the first
-// change queued while nothing is being sent starts a sender, which sends
-// everything queued (each session once) until the queue is empty.
+// change queued while nothing is being sent starts a sender, which waits
+// linger, then sends everything queued (each session once), and so on
+// until the queue is empty.
 type notifyQueue struct {
 	db         *gorm.DB
 	instanceID string
+	linger     time.Duration
 
 	mu      sync.Mutex
 	pending []SessionChange
@@ -63,6 +74,7 @@ func (q *notifyQueue) add(changes []SessionChange) {
 // crash, so its commit need not wait for a WAL flush under the lock.
 func (q *notifyQueue) send() {
 	for {
+		time.Sleep(q.linger)
 		q.mu.Lock()
 		batch := q.pending
 		q.pending = nil

@@ -105,7 +105,7 @@ func NewStore(db *gorm.DB, dialect Dialect, opts Options) *Store {
 		opts.PasswordHashes = NewPasswordHashLimiter(DefaultPasswordHashSlots, DefaultPasswordHashWait)
 	}
 	return &Store{db: db, dialect: dialect, opts: opts, scopes: &scopeCache{}, grants: &grantCache{},
-		notes: &notifyQueue{db: db, instanceID: opts.Sessions.InstanceID}, refusals: &refusalLog{}, admits: &groupCommit[admitRequest]{max: maxAdmitBatch},
+		notes: &notifyQueue{db: db, instanceID: opts.Sessions.InstanceID, linger: notifyLinger}, refusals: &refusalLog{}, admits: &groupCommit[admitRequest]{max: maxAdmitBatch},
 		connects: &groupCommit[connectRequest]{max: maxConnectBatch, linger: connectLinger}, grouped: &groupCommit[groupedTx]{max: maxGroupedTx}}
 }
 
