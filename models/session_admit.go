@@ -136,24 +136,25 @@ func (s *Store) admitActive(ctx context.Context, token string, ins []AdmitInput)
 // connectedPostgres records that the worker reached the hosts of a batch
 // of connections (@rows, a JSON array of {id, ep, at}), in the operational
 // and warehouse rows, in one statement.
-// The rows are searched by key as ANY of an array (see closePostgresSQL),
-// and "neither connected nor closed" is spelled with COALESCE so that
-// Postgres cannot take it for the partial indexes on open connections:
-// through them it read every open connection of the instance at each
-// batch, 9,000 of them in the idle benchmark.
+// The rows are found by key as ANY of an array, alone in their scan (k;
+// see closePostgresSQL), and "neither connected nor closed" is spelled
+// with COALESCE so that Postgres cannot take it for the partial indexes on
+// open connections: through them it read every open connection of the
+// instance at each batch, 9,000 of them in the idle benchmark.
 const connectedPostgres = `WITH n AS (
 	SELECT * FROM json_to_recordset(CAST(@rows AS json)) AS n(id text, ep text, at timestamptz)
+), k AS (
+	SELECT sc.id FROM session_connections sc
+	WHERE sc.id = ANY(ARRAY(SELECT id FROM n)) AND COALESCE(sc.connected_at, sc.closed_at) IS NULL
 ), c AS (
 	UPDATE session_connections sc SET connected_at = n.at,
 		endpoint_addr = CASE WHEN n.ep = '' THEN sc.endpoint_addr ELSE n.ep END
-	FROM n WHERE sc.id = ANY(ARRAY(SELECT id FROM n)) AND sc.id = n.id
-		AND COALESCE(sc.connected_at, sc.closed_at) IS NULL
+	FROM k JOIN n ON n.id = k.id WHERE sc.id = k.id AND COALESCE(sc.connected_at, sc.closed_at) IS NULL
 	RETURNING sc.id, sc.session_id, sc.endpoint_addr, sc.connected_at
 ), w AS (
 	UPDATE warehouse_connections wc SET connected_at = c.connected_at,
 		endpoint_addr = CASE WHEN wc.endpoint_addr = '' THEN c.endpoint_addr ELSE wc.endpoint_addr END
-	FROM c WHERE wc.connection_id = ANY(ARRAY(SELECT id FROM c)) AND wc.connection_id = c.id
-		AND wc.connected_at IS NULL
+	FROM c WHERE wc.connection_id = c.id AND wc.connected_at IS NULL
 )
 SELECT DISTINCT c.session_id, s.user_id FROM c JOIN sessions s ON s.id = c.session_id`
 
