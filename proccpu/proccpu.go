@@ -9,7 +9,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -22,16 +21,6 @@ func Of(pid int) time.Duration {
 	}
 	_, cpu := parseStat(string(b))
 	return cpu
-}
-
-// Self is this process's user + system CPU time so far, to the
-// microsecond.
-func Self() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // Named is the CPU time used so far by every process whose command name is
