@@ -73,3 +73,10 @@ func (s *Store) ConnectionStatementsForTest(token string, ids []string, now time
 		"lock":      {s.forUpdateSQL(s.sessionsOfSQL()), jsonList(ids)},
 	}
 }
+
+// NotifyQueueForTest returns the add of a queue of session changes for the
+// other instances, sent on s's database as instance after linger.
+func (s *Store) NotifyQueueForTest(instance string, linger time.Duration) func([]SessionChange) {
+	q := &notifyQueue{db: s.db, instanceID: instance, linger: linger}
+	return q.add
+}
