@@ -140,7 +140,9 @@ func (s *Store) admitActive(ctx context.Context, token string, ins []AdmitInput)
 // see closePostgresSQL), and "neither connected nor closed" is spelled
 // with COALESCE so that Postgres cannot take it for the partial indexes on
 // open connections: through them it read every open connection of the
-// instance at each batch, 9,000 of them in the idle benchmark.
+// instance at each batch, 9,000 of them in the idle benchmark. c tests the
+// condition again on the row it updates: a close may have committed since
+// k read it.
 const connectedPostgres = `WITH n AS (
 	SELECT * FROM json_to_recordset(CAST(@rows AS json)) AS n(id text, ep text, at timestamptz)
 ), k AS (

@@ -283,8 +283,12 @@ func (c *Client) closeIdle(t time.Time) {
 // addresses), with TLS for https.
 func (c *Client) dial(ctx context.Context, u *url.URL) (*idleConn, error) {
 	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	switch {
+	case port != "":
+	case u.Scheme == "https":
+		port = "443"
+	default:
+		port = "80"
 	}
 	nc, err := c.dialer.DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
 	if err != nil {
