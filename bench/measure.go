@@ -699,7 +699,7 @@ func (e *env) expiry() error {
 				mu.Lock()
 				ds = append(ds, at.Sub(deadline))
 				mu.Unlock()
-			case <-time.After(15 * time.Second):
+			case <-time.After(time.Until(deadline) + 15*time.Second):
 				errs <- fmt.Errorf("not cut 15 s after the deadline")
 			}
 		})
