@@ -90,12 +90,14 @@ func roundTrip(addr string, keep bool) (time.Duration, net.Conn, error) {
 		return 0, nil, err
 	}
 	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
-	var b [1]byte
-	b[0] = 'x'
-	if _, err := c.Write(b[:]); err == nil {
+	b := [1]byte{'x'}
+	if _, err = c.Write(b[:]); err == nil {
 		_, err = io.ReadFull(c, b[:])
 	}
 	d := time.Since(t0)
+	if err == nil && b[0] != 'x' {
+		err = fmt.Errorf("the echo answered %q instead of %q", b[0], 'x')
+	}
 	if err != nil {
 		c.Close()
 		return 0, nil, err
