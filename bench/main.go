@@ -92,7 +92,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&c.bulkRuns, "bulk-runs", 2, "bulk transfers per path (direct, relay, gatehouse), interleaved")
 	fs.IntVar(&c.idle, "idle", 9000, "idle connections opened on one session (needs about 2 file descriptors each in every process)")
 	fs.IntVar(&c.cancels, "cancels", 10, "cancel rounds (a session, a connection, a cancel each)")
-	fs.StringVar(&c.pprofDir, "pprof-dir", "", "write CPU profiles of the server during the first-byte (2 s), session-start (3 s) and admission (5 s) figures here (needs a binary with --pprof-listen)")
+	fs.StringVar(&c.pprofDir, "pprof-dir", "", "write CPU profiles of the server during the first-byte (2 s), session-start (3 s), admission (5 s) and idle (3 s) figures here (needs a binary with --pprof-listen)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the data folder and the Postgres database")
 	fs.StringVar(&c.label, "label", "", "added to every JSON line as \"label\" (e.g. before/after)")
 	if err := fs.Parse(args); err != nil {

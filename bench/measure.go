@@ -739,8 +739,10 @@ func (e *env) lists() error {
 // one round trip, then held open; memory per connection in each process.
 func (e *env) idle() error {
 	srvRSS, conRSS := rssKiB(e.srv.Pid()), rssKiB(e.conn.Pid())
+	wait := e.profile("idle", 3)
 	cpu0 := e.cpuUse()
 	ds, el, conns, err := openMany(e.conn.Listen, e.cfg.idle, 64, true)
+	defer wait()
 	defer func() {
 		for _, c := range conns {
 			c.Close()

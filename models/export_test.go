@@ -53,14 +53,16 @@ func (s *Store) StartGroupedForTest(ctx context.Context, a Actor, ins []StartSes
 }
 
 // ConnectionStatementsForTest are the Postgres statements a connection's
-// life runs in batches (admission, connect, close, the sessions' lock),
-// each as its SQL and arguments for the session whose token this is and
-// the given connections, for EXPLAIN.
+// life runs in batches (admission, connect, running byte totals, close,
+// the sessions' lock), each as its SQL and arguments for the session whose
+// token this is and the given connections, for EXPLAIN.
 func (s *Store) ConnectionStatementsForTest(token string, ids []string, now time.Time) map[string][]any {
 	conns := make([]admitRow, len(ids))
 	connects := make([]*connectRequest, len(ids))
 	ends := make([]connectionEndRow, len(ids))
+	flushes := make([]bytesRow, len(ids))
 	for i, id := range ids {
+		flushes[i] = bytesRow{ID: id, Up: 10, Down: 20}
 		conns[i] = admitRow{ID: id + "x", Client: "192.0.2.1:4000", UserIP: "192.0.2.1"}
 		connects[i] = &connectRequest{ID: id, EP: "10.0.0.1:5432", At: jsonTime(now)}
 		ends[i] = ConnectionEnd{ConnectionID: id, BytesUp: 1, BytesDown: 1, Reason: "closed by end-user", At: now}.row(now)
@@ -71,6 +73,7 @@ func (s *Store) ConnectionStatementsForTest(token string, ids []string, now time
 		"connect":   {connectedPostgres, map[string]any{"rows": js(connects)}},
 		"close":     {closePostgresSQL, map[string]any{"ends": js(ends), "now": now}},
 		"lock":      {s.forUpdateSQL(s.sessionsOfSQL()), jsonList(ids)},
+		"flush":     {flushBytesPostgres, map[string]any{"rows": js(flushes)}},
 	}
 }
 

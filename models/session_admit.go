@@ -218,7 +218,7 @@ func (s *Store) recordConnects(ctx context.Context, batch []*connectRequest) err
 	}
 	var moved []SessionChange
 	if s.dialect == Postgres && !s.inTx {
-		if err := s.q(ctx).Raw(connectedPostgres, map[string]any{"rows": string(js)}).Scan(&moved).Error; err != nil {
+		if err := s.qp(ctx).Raw(connectedPostgres, map[string]any{"rows": string(js)}).Scan(&moved).Error; err != nil {
 			return err
 		}
 		return s.publishChanges(ctx, moved)

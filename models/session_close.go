@@ -220,7 +220,7 @@ func (s *Store) lockSessionsOf(ctx context.Context, connectionIDs []string) ([]S
 		return nil, nil
 	}
 	var out []SessionChange
-	if err := s.q(ctx).Raw(s.forUpdateSQL(s.sessionsOfSQL()), jsonList(connectionIDs)).Scan(&out).Error; err != nil {
+	if err := s.qp(ctx).Raw(s.forUpdateSQL(s.sessionsOfSQL()), jsonList(connectionIDs)).Scan(&out).Error; err != nil {
 		return nil, fmt.Errorf("lock sessions: %w", err)
 	}
 	return out, nil
@@ -273,7 +273,7 @@ func (s *Store) warehouseConnectionsByID(ctx context.Context, ids []string) erro
 			Missing bool // no warehouse row, but a warehouse session
 			Closing bool // the warehouse row is open, the connection closed
 		}
-		if err := s.q(ctx).Raw(`SELECT c.id, w.connection_id IS NULL AS missing,
+		if err := s.qp(ctx).Raw(`SELECT c.id, w.connection_id IS NULL AS missing,
 			(w.closed_at IS NULL AND c.closed_at IS NOT NULL) AS closing
 			FROM session_connections c
 			JOIN warehouse_sessions ws ON ws.session_id = c.session_id
@@ -331,7 +331,7 @@ func (s *Store) syncWarehouseConnections(ctx context.Context, ids []string) erro
 	grow := func(col string) string {
 		return "CASE WHEN c." + col + " > w." + col + " THEN c." + col + " - w." + col + " ELSE 0 END"
 	}
-	if err := s.q(ctx).Exec(`UPDATE warehouse_sessions SET bytes_up = bytes_up + d.up, bytes_down = bytes_down + d.down
+	if err := s.qp(ctx).Exec(`UPDATE warehouse_sessions SET bytes_up = bytes_up + d.up, bytes_down = bytes_down + d.down
 		FROM (SELECT w.session_id AS sid, SUM(`+grow("bytes_up")+`) AS up, SUM(`+grow("bytes_down")+`) AS down
 			FROM warehouse_connections w JOIN session_connections c ON c.id = w.connection_id
 			WHERE w.connection_id IN ? GROUP BY w.session_id) AS d
@@ -344,7 +344,7 @@ func (s *Store) syncWarehouseConnections(ctx context.Context, ids []string) erro
 	most := func(col string) string {
 		return col + " = CASE WHEN c." + col + " > warehouse_connections." + col + " THEN c." + col + " ELSE warehouse_connections." + col + " END"
 	}
-	if err := s.q(ctx).Exec(`UPDATE warehouse_connections SET `+most("bytes_up")+`, `+most("bytes_down")+`,
+	if err := s.qp(ctx).Exec(`UPDATE warehouse_connections SET `+most("bytes_up")+`, `+most("bytes_down")+`,
 		connected_at = COALESCE(warehouse_connections.connected_at, c.connected_at),
 		closed_at = COALESCE(warehouse_connections.closed_at, c.closed_at),
 		`+keep("closed_reason")+`, `+keep("endpoint_addr")+`, `+keep("client_addr")+`, `+keep("user_ip")+`
@@ -385,36 +385,4 @@ func (s *Store) connectionClosedEvents(ctx context.Context, ids []string, eps []
 		}
 	}
 	return nil
-}
-
-// FlushConnectionBytes records the bytes a still open connection has moved
-// so far (the worker calls it periodically) and adds what is new to its
-// session's totals. A closed or unknown connection is left as it is.
-func (s *Store) FlushConnectionBytes(ctx context.Context, connectionID string, bytesUp, bytesDown int64) error {
-	return s.Transact(ctx, func(tx *Store) error {
-		changes, err := tx.lockSessionsOf(ctx, []string{connectionID})
-		if err != nil || len(changes) == 0 {
-			return err
-		}
-		old, err := tx.connectionRecords(ctx, []string{connectionID})
-		if err != nil {
-			return err
-		}
-		o, ok := old[connectionID]
-		if !ok || !o.Open {
-			return nil
-		}
-		if err := tx.q(ctx).Exec(`UPDATE session_connections SET bytes_up = ?, bytes_down = ? WHERE id = ?`,
-			bytesUp, bytesDown, connectionID).Error; err != nil {
-			return err
-		}
-		if err := tx.q(ctx).Exec(`UPDATE sessions SET bytes_up = bytes_up + ?, bytes_down = bytes_down + ? WHERE id = ?`,
-			bytesUp-o.BytesUp, bytesDown-o.BytesDown, o.SessionID).Error; err != nil {
-			return err
-		}
-		if err := tx.warehouseConnectionsByID(ctx, []string{connectionID}); err != nil {
-			return err
-		}
-		return tx.publishChanges(ctx, changes)
-	})
 }

@@ -103,7 +103,7 @@ func (s *Store) closePostgres(ctx context.Context, ids []string, byID map[string
 		State    SessionState
 		A, B, C  int
 	}
-	if err := s.q(ctx).Raw(closePostgresSQL, map[string]any{"ends": string(js), "now": now}).Scan(&out).Error; err != nil {
+	if err := s.qp(ctx).Raw(closePostgresSQL, map[string]any{"ends": string(js), "now": now}).Scan(&out).Error; err != nil {
 		return 0, fmt.Errorf("close connections: %w", err)
 	}
 	known := 0

@@ -114,10 +114,14 @@ func (p Sessions) ConnectionConnected(ctx context.Context, connectionID string, 
 	return p.store.ConnectionConnected(ctx, connectionID, addr)
 }
 
-// ConnectionBytes records a live connection's running byte totals.
-func (p Sessions) ConnectionBytes(ctx context.Context, connectionID string, up, down int64) error {
-	p.countBytes(connectionID, up, down, false)
-	return p.store.FlushConnectionBytes(ctx, connectionID, up, down)
+// ConnectionsBytes records live connections' running byte totals.
+func (p Sessions) ConnectionsBytes(ctx context.Context, totals []worker.ConnectionBytes) error {
+	rec := make([]models.ConnectionBytes, len(totals))
+	for i, t := range totals {
+		p.countBytes(t.ConnectionID, t.Up, t.Down, false)
+		rec[i] = models.ConnectionBytes{ConnectionID: t.ConnectionID, BytesUp: t.Up, BytesDown: t.Down}
+	}
+	return p.store.FlushConnectionsBytes(ctx, rec)
 }
 
 // ConnectionsClosed records connection ends and their final byte totals,

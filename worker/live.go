@@ -422,20 +422,44 @@ func (w *Worker) retryCloses(ctx context.Context) {
 
 // flush records the running byte totals of connections that moved bytes.
 func (w *Worker) flush(ctx context.Context) {
-	for _, c := range w.live.all() {
-		up, down := c.up.Load(), c.down.Load()
-		c.recMu.Lock()
-		if !c.recorded && (up != c.flushedUp || down != c.flushedDown) {
-			if err := w.cfg.Sessions.ConnectionBytes(ctx, c.id, up, down); err != nil {
-				if ctx.Err() == nil {
-					w.cfg.Logger.Warn("record connection bytes", slog.String("connection_id", c.id), slog.Any("error", err))
-				}
-			} else {
-				c.flushedUp, c.flushedDown = up, down
-			}
+	var held []*liveConn
+	var rows []ConnectionBytes
+	record := func() {
+		if len(rows) == 0 {
+			return
 		}
-		c.recMu.Unlock()
+		err := w.cfg.Sessions.ConnectionsBytes(ctx, rows)
+		if err != nil && ctx.Err() == nil {
+			w.cfg.Logger.Warn("record connection bytes", slog.Int("connections", len(rows)), slog.Any("error", err))
+		}
+		for i, c := range held {
+			if err == nil {
+				c.flushedUp, c.flushedDown = rows[i].Up, rows[i].Down
+			}
+			c.recMu.Unlock()
+		}
+		held, rows = held[:0], rows[:0]
 	}
+	for _, c := range w.live.all() {
+		// A connection whose connect or close is being recorded is
+		// left for the next flush (or its close, which records its
+		// final bytes): the flush waits for no record but its own.
+		if !c.recMu.TryLock() {
+			continue
+		}
+		up, down := c.up.Load(), c.down.Load()
+		if c.recorded || (up == c.flushedUp && down == c.flushedDown) {
+			c.recMu.Unlock()
+			continue
+		}
+		// Held until the batch is recorded: c's close is recorded after.
+		held = append(held, c)
+		rows = append(rows, ConnectionBytes{ConnectionID: c.id, Up: up, Down: down})
+		if len(rows) >= w.cfg.CloseBatch {
+			record()
+		}
+	}
+	record()
 }
 
 // Run flushes running byte totals (and forgets bad-token budgets that have

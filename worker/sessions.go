@@ -55,7 +55,7 @@ var (
 //
 // For every admitted connection the worker records its end exactly once
 // (in a ConnectionsClosed batch), possibly preceded by ConnectionConnected
-// (once, when the host accepted the TCP connection) and ConnectionBytes
+// (once, when the host accepted the TCP connection) and ConnectionsBytes
 // (zero or more times). A connection whose dial fails is closed with
 // ReasonNetworkError and never connected; it gives its connection-limit
 // slot back (DOMAIN.md).
@@ -68,9 +68,11 @@ type Sessions interface {
 	AdmitConnection(ctx context.Context, token string, client ClientInfo) (*Admission, error)
 	// ConnectionConnected records that the worker connected to endpoint at at.
 	ConnectionConnected(ctx context.Context, connectionID string, endpoint netip.AddrPort, at time.Time) error
-	// ConnectionBytes records the connection's running byte totals (absolute,
-	// never decreasing); called periodically while it is live.
-	ConnectionBytes(ctx context.Context, connectionID string, up, down int64) error
+	// ConnectionsBytes records the running byte totals (absolute, never
+	// decreasing) of live connections, all or none; called periodically,
+	// with the connections whose totals moved since they were last
+	// recorded, in batches of at most Config.CloseBatch.
+	ConnectionsBytes(ctx context.Context, totals []ConnectionBytes) error
 	// ConnectionsClosed records the ends of connections (each with one of
 	// the Reason* constants and its final byte totals), all or none: the
 	// worker gathers the ends that arrive while a batch is being recorded
@@ -97,6 +99,12 @@ type ConnectionEnd struct {
 	Reason   string
 	Up, Down int64
 	At       time.Time
+}
+
+// ConnectionBytes is a live connection's running byte totals.
+type ConnectionBytes struct {
+	ConnectionID string
+	Up, Down     int64
 }
 
 // ClosedSession is a session its end user closed.

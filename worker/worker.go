@@ -47,7 +47,8 @@ type Config struct {
 	// Credentials, when set, serves POST tunnel.CredentialsPath.
 	Credentials CredentialSource
 	// CloseBatch is how many connection ends the recorder stores in one
-	// call (one transaction); default 500. A smaller batch holds the
+	// call (one transaction), and how many running byte totals a flush
+	// stores in one; default 500. A smaller batch holds the
 	// database (SQLite's one connection, a session's row lock) for less
 	// time, which is what priority work waits for (priority.go).
 	CloseBatch int

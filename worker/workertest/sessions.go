@@ -130,16 +130,20 @@ func (f *Sessions) ConnectionConnected(ctx context.Context, id string, endpoint 
 	return nil
 }
 
-// ConnectionBytes implements worker.Sessions.
-func (f *Sessions) ConnectionBytes(ctx context.Context, id string, up, down int64) error {
+// ConnectionsBytes implements worker.Sessions: all or none, like the store.
+func (f *Sessions) ConnectionsBytes(ctx context.Context, totals []worker.ConnectionBytes) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	c := f.conns[id]
-	if c.Closed {
-		return fmt.Errorf("connection %s: bytes after close", id)
+	for _, t := range totals {
+		if f.conns[t.ConnectionID].Closed {
+			return fmt.Errorf("connection %s: bytes after close", t.ConnectionID)
+		}
 	}
-	c.Up, c.Down = up, down
-	c.Flushes++
+	for _, t := range totals {
+		c := f.conns[t.ConnectionID]
+		c.Up, c.Down = t.Up, t.Down
+		c.Flushes++
+	}
 	return nil
 }
 
