@@ -15,11 +15,11 @@ import (
 // fresh database the connection batches were planned so, with
 // session_connections and warehouse_connections read whole, and each later
 // batch read the tables whole again as they grew (Postgres's CPU per
-// connection 320-590 µs in the idle benchmark after the admission figure,
-// against about 200 µs planned at each execution). Planning every statement
-// so cost session starts twice Postgres's CPU, so only the batch statements
-// of a connection's records go this way, where one planning serves many
-// connections.
+// connection 320-620 µs in the idle benchmark after the admission figure,
+// 140-170 µs planned at each execution: docs/benchmarks.md, "Tenth
+// round"). Planning every statement so doubled Postgres's CPU per session
+// start, so only the batch statements of a connection's records go this
+// way, where one planning serves many connections.
 
 // customPlanPool is a connection pool whose statements are unnamed prepared
 // statements (pgx's QueryExecModeCacheDescribe), which Postgres plans for

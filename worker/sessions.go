@@ -69,9 +69,11 @@ type Sessions interface {
 	// ConnectionConnected records that the worker connected to endpoint at at.
 	ConnectionConnected(ctx context.Context, connectionID string, endpoint netip.AddrPort, at time.Time) error
 	// ConnectionsBytes records the running byte totals (absolute, never
-	// decreasing) of live connections, all or none; called periodically,
-	// with the connections whose totals moved since they were last
-	// recorded, in batches of at most Config.CloseBatch.
+	// decreasing) of live connections; called periodically, with the
+	// connections whose totals moved since they were last recorded, in
+	// batches of at most Config.CloseBatch. After an error the worker sends
+	// them all again at its next flush, so recording a total twice must
+	// change nothing (the store records what is new since its last record).
 	ConnectionsBytes(ctx context.Context, totals []ConnectionBytes) error
 	// ConnectionsClosed records the ends of connections (each with one of
 	// the Reason* constants and its final byte totals), all or none: the

@@ -130,7 +130,7 @@ func (f *Sessions) ConnectionConnected(ctx context.Context, id string, endpoint 
 	return nil
 }
 
-// ConnectionsBytes implements worker.Sessions: all or none, like the store.
+// ConnectionsBytes implements worker.Sessions: all or none.
 func (f *Sessions) ConnectionsBytes(ctx context.Context, totals []worker.ConnectionBytes) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
