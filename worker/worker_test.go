@@ -349,6 +349,56 @@ func TestAdmissionIsNotSerialized(t *testing.T) {
 	}
 }
 
+// TestBytesAreFlushedInBatches: the running totals of many live connections
+// go to the store in calls of at most CloseBatch connections, each
+// connection once per flush, not a call per connection.
+func TestBytesAreFlushedInBatches(t *testing.T) {
+	e := newEnvWith(t, func(c *worker.Config) { c.CloseBatch = 3; c.FlushInterval = 300 * time.Millisecond })
+	e.session("s_a", -1, time.Hour)
+	const n = 7
+	for range n {
+		c, br, err := open(t, e.srv.Listener.Addr().String(), "tok-s_a", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Write([]byte("ping")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(br, make([]byte, 4)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		flushed := 0
+		for _, c := range e.fake.Connections("s_a") {
+			if c.Flushes > 0 && c.Up == 4 && c.Down == 4 {
+				flushed++
+			}
+		}
+		if flushed == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d connections flushed", flushed, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	calls, total := e.fake.BytesBatches(), 0
+	for _, size := range calls {
+		if size > 3 {
+			t.Errorf("a flush call of %d connections, more than CloseBatch (3)", size)
+		}
+		total += size
+	}
+	// Each connection moved its bytes once: one record each, and not one
+	// call per connection.
+	if total != n || len(calls) == n {
+		t.Errorf("flush calls %v: want the %d connections once each, in calls of up to 3", calls, n)
+	}
+}
+
 func TestBytesAreFlushedWhileLiveAndReconcileCuts(t *testing.T) {
 	e := newEnv(t)
 	e.session("s_a", -1, time.Hour)

@@ -60,6 +60,7 @@ type Sessions struct {
 	closeErr      error // see SetCloseErr
 	closedCalls   chan string
 	batches       []int // sizes of the ConnectionsClosed calls
+	bytesBatches  []int // sizes of the ConnectionsBytes calls
 }
 
 // New returns an empty fake.
@@ -144,6 +145,7 @@ func (f *Sessions) ConnectionsBytes(ctx context.Context, totals []worker.Connect
 		c.Up, c.Down = t.Up, t.Down
 		c.Flushes++
 	}
+	f.bytesBatches = append(f.bytesBatches, len(totals))
 	return nil
 }
 
@@ -185,6 +187,13 @@ func (f *Sessions) CloseBatches() []int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.batches)
+}
+
+// BytesBatches returns the size of each successful ConnectionsBytes call.
+func (f *Sessions) BytesBatches() []int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.bytesBatches)
 }
 
 // SetCloseErr makes ConnectionsClosed fail with err (nil: record again), as
