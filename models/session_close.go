@@ -43,14 +43,7 @@ type ConnectionEnd struct {
 // last end counts.
 func (s *Store) ConnectionsClosed(ctx context.Context, ends []ConnectionEnd) (int, error) {
 	known := 0
-	byID := make(map[string]ConnectionEnd, len(ends))
-	ids := make([]string, 0, len(ends))
-	for _, e := range ends {
-		if _, dup := byID[e.ConnectionID]; !dup {
-			ids = append(ids, e.ConnectionID)
-		}
-		byID[e.ConnectionID] = e
-	}
+	ids, byID := lastByID(ends, func(e ConnectionEnd) string { return e.ConnectionID })
 	err := s.Transact(ctx, func(tx *Store) error {
 		now := tx.now()
 		if tx.dialect == Postgres && len(ids) <= 500 {
@@ -119,6 +112,21 @@ func (s *Store) ConnectionsClosed(ctx context.Context, ends []ConnectionEnd) (in
 		return 0, fmt.Errorf("record connections closed: %w", err)
 	}
 	return known, nil
+}
+
+// lastByID returns the distinct ids of items, in their first order, and
+// the last item given for each.
+func lastByID[T any](items []T, id func(T) string) ([]string, map[string]T) {
+	byID := make(map[string]T, len(items))
+	ids := make([]string, 0, len(items))
+	for _, it := range items {
+		k := id(it)
+		if _, dup := byID[k]; !dup {
+			ids = append(ids, k)
+		}
+		byID[k] = it
+	}
+	return ids, byID
 }
 
 // sessionDelta is what a batch of connection records changes on one

@@ -44,14 +44,7 @@ func (s *Store) FlushConnectionBytes(ctx context.Context, connectionID string, b
 // of closes locks them). Closed and unknown connections are left as they
 // are; when one connection is given twice, its last totals count.
 func (s *Store) FlushConnectionsBytes(ctx context.Context, totals []ConnectionBytes) error {
-	byID := make(map[string]ConnectionBytes, len(totals))
-	ids := make([]string, 0, len(totals))
-	for _, t := range totals {
-		if _, dup := byID[t.ConnectionID]; !dup {
-			ids = append(ids, t.ConnectionID)
-		}
-		byID[t.ConnectionID] = t
-	}
+	ids, byID := lastByID(totals, func(t ConnectionBytes) string { return t.ConnectionID })
 	for _, chunk := range chunks(ids, maxFlushBatch) {
 		rows := make([]bytesRow, len(chunk))
 		for i, id := range chunk {
