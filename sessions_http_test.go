@@ -172,7 +172,9 @@ func TestSessionPagesOverHTTP(t *testing.T) {
 }
 
 // TestSessionChangeReachesOtherInstance: two instances on one Postgres; a
-// cancel on A shows up on B's live stream (LISTEN/NOTIFY) within 2 s.
+// cancel on A shows up on B's live stream (LISTEN/NOTIFY) within 2 s. An
+// earlier render may come first: the start's own notification reaches B
+// up to its linger later, and on a loaded machine after B subscribed.
 func TestSessionChangeReachesOtherInstance(t *testing.T) {
 	apps := sessionApps(t, models.Postgres, 2)
 	c, id := startOverHTTP(t, apps[0])
@@ -184,7 +186,15 @@ func TestSessionChangeReachesOtherInstance(t *testing.T) {
 	if p := post(t, c, apps[0].URL+"/sessions/"+id+"/cancel", url.Values{}, "HX-Request", "true"); p.Status != http.StatusNoContent {
 		t.Fatalf("cancel on A: %d", p.Status)
 	}
-	if e := next(2 * time.Second); !strings.Contains(e, "terminated / canceled") {
-		t.Fatalf("B's stream after %v: %q", time.Since(start), e)
+	var seen []string
+	for deadline := start.Add(2 * time.Second); ; {
+		e := next(time.Until(deadline))
+		if strings.Contains(e, "terminated / canceled") {
+			break
+		}
+		if e == "" {
+			t.Fatalf("B's stream after %v, no terminated session among %d renders: %q", time.Since(start), len(seen), seen)
+		}
+		seen = append(seen, e)
 	}
 }
