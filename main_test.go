@@ -47,6 +47,10 @@ func TestMain(m *testing.M) {
 		stop()
 		os.Exit(exitStatus(err, os.Stderr))
 	}
+	if os.Getenv(childReceiverEnv) == "1" {
+		fmt.Fprintln(os.Stderr, serveChildReceiver())
+		os.Exit(1)
+	}
 	os.Exit(m.Run())
 }
 
