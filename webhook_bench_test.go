@@ -42,15 +42,15 @@ func BenchmarkWebhookSessionStarts(b *testing.B) {
 	}
 }
 
-// BenchmarkWebhookSessionStartsReceiversApart is BenchmarkWebhookSessionStarts
+// BenchmarkWebhookStartsReceiversApart is BenchmarkWebhookSessionStarts
 // with the receivers in a process of their own (on the same cores: they
 // still take CPU from the starts), so that the CPU per start is
 // Gatehouse's alone (this process and Postgres's): where the receivers run
 // on other machines, a start rate bound by Gatehouse's CPU falls by what
 // the deliveries add to it, which it also prints.
 //
-//	go test -run '^$' -bench BenchmarkWebhookSessionStartsReceiversApart -benchtime 1x -timeout 30m .
-func BenchmarkWebhookSessionStartsReceiversApart(b *testing.B) {
+//	go test -run '^$' -bench BenchmarkWebhookStartsReceiversApart -benchtime 1x -timeout 30m .
+func BenchmarkWebhookStartsReceiversApart(b *testing.B) {
 	for _, d := range dbtest.Dialects {
 		b.Run(string(d), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
@@ -265,7 +265,7 @@ type benchReceiver struct {
 }
 
 // childReceiverEnv makes the test binary a webhook receiver for
-// BenchmarkWebhookSessionStartsReceiversApart (TestMain): it prints
+// BenchmarkWebhookStartsReceiversApart (TestMain): it prints
 // "receiving on URL", takes deliveries and answers GET /lags with the lags
 // since the last GET, in microseconds, one a line.
 const childReceiverEnv = "GATEHOUSE_TEST_CHILD_RECEIVER"
