@@ -85,6 +85,7 @@ type Store struct {
 
 // NewStore wraps a migrated database.
 func NewStore(db *gorm.DB, dialect Dialect, opts Options) *Store {
+	go dummyHash() // ready before the first login with an unknown name (password.go)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
