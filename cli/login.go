@@ -132,7 +132,14 @@ func browserLogin(ctx context.Context, cl *client, env Env, name string, out *to
 		}
 	})}
 	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
+	// Shutdown, not Close: the handler hands over the answer before its
+	// page has gone out, and closing its connection then left the browser
+	// with no page at all.
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
 
 	fmt.Fprintf(env.Stderr, "Opening your browser to log in:\n  %s\nIf it does not open, visit that address yourself.\n", loginURL)
 	openBrowser(env, loginURL)
