@@ -42,7 +42,7 @@ func TestDeadInstanceConnections(t *testing.T) {
 			admit(f.store, limited.Token)
 			admit(f.store, limited.Token) // the target's limit is 2
 			openConn := admit(f.store, open.Token)
-			mustNil(t, f.store.FlushConnectionBytes(ctx, openConn, 10, 20))
+			mustNil(t, f.store.FlushConnectionsBytes(ctx, []models.ConnectionBytes{{ConnectionID: openConn, BytesUp: 10, BytesDown: 20}}))
 			admit(other, elsewhere.Token)
 
 			f.clock.Add(20 * time.Second) // within the grace period: nothing happens

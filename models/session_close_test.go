@@ -37,8 +37,8 @@ func TestConnectionsClosedBatchTotals(t *testing.T) {
 			cb = append(cb, admit(b.Token))
 		}
 		// Flushed, then closed in the batch with more bytes.
-		must(t, f.store.FlushConnectionBytes(ctx, ca[0], 100, 1000))
-		must(t, f.store.FlushConnectionBytes(ctx, ca[0], 150, 1500))
+		must(t, f.store.FlushConnectionsBytes(ctx, []models.ConnectionBytes{{ConnectionID: ca[0], BytesUp: 100, BytesDown: 1000}}))
+		must(t, f.store.FlushConnectionsBytes(ctx, []models.ConnectionBytes{{ConnectionID: ca[0], BytesUp: 150, BytesDown: 1500}}))
 		// Closed before the batch.
 		must(t, f.store.ConnectionClosed(ctx, cb[0], 7, 70, "closed by end-user"))
 		n, err := f.store.ConnectionsClosed(ctx, []models.ConnectionEnd{

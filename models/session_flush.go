@@ -29,13 +29,6 @@ type ConnectionBytes struct {
 // batch of 500 held them 10-20 ms, one of 100 holds them a few.
 const maxFlushBatch = 100
 
-// FlushConnectionBytes records the bytes a still open connection has moved
-// so far and adds what is new to its session's totals. A closed or unknown
-// connection is left as it is.
-func (s *Store) FlushConnectionBytes(ctx context.Context, connectionID string, bytesUp, bytesDown int64) error {
-	return s.FlushConnectionsBytes(ctx, []ConnectionBytes{{ConnectionID: connectionID, BytesUp: bytesUp, BytesDown: bytesDown}})
-}
-
 // FlushConnectionsBytes records the bytes still open connections have
 // moved so far (the worker calls it periodically), in their operational
 // and warehouse rows, and adds what is new to their sessions' totals, in
@@ -95,65 +88,74 @@ func (s *Store) flushBytes(ctx context.Context, ids []string, rows []bytesRow) e
 	if err != nil || len(changes) == 0 {
 		return err
 	}
-	js, err := json.Marshal(rows)
-	if err != nil {
-		return err
-	}
 	var open []string
 	if s.dialect == Postgres {
-		if err := s.qp(ctx).Raw(flushBytesPostgres, map[string]any{"rows": string(js)}).Scan(&open).Error; err != nil {
-			return err
-		}
-	} else {
-		old, err := s.connectionRecords(ctx, ids)
+		js, err := json.Marshal(rows)
 		if err != nil {
 			return err
 		}
-		deltas := map[string]*bytesRow{}
-		var list []*bytesRow
-		kept := make([]bytesRow, 0, len(rows))
-		for _, r := range rows {
-			o, ok := old[r.ID]
-			if !ok || !o.Open {
-				continue
-			}
-			kept = append(kept, r)
-			open = append(open, r.ID)
-			d := deltas[o.SessionID]
-			if d == nil {
-				d = &bytesRow{ID: o.SessionID}
-				deltas[o.SessionID] = d
-				list = append(list, d)
-			}
-			d.Up += r.Up - o.BytesUp
-			d.Down += r.Down - o.BytesDown
-		}
-		if len(kept) == 0 {
-			return nil
-		}
-		if js, err = json.Marshal(kept); err != nil {
-			return err
-		}
-		db := s.q(ctx)
-		if err := db.Exec(`UPDATE session_connections SET bytes_up = e.up, bytes_down = e.down
-			FROM `+s.jsonRows("e", "id text", "up bigint", "down bigint")+` WHERE session_connections.id = e.id`,
-			string(js)).Error; err != nil {
-			return err
-		}
-		if js, err = json.Marshal(list); err != nil {
-			return err
-		}
-		if err := db.Exec(`UPDATE sessions SET bytes_up = bytes_up + d.up, bytes_down = bytes_down + d.down
-			FROM `+s.jsonRows("d", "id text", "up bigint", "down bigint")+` WHERE sessions.id = d.id`,
-			string(js)).Error; err != nil {
-			return err
-		}
+		err = s.qp(ctx).Raw(flushBytesPostgres, map[string]any{"rows": string(js)}).Scan(&open).Error
+	} else {
+		open, err = s.flushBytesSQLite(ctx, ids, rows)
 	}
-	if len(open) == 0 {
-		return nil
+	if err != nil || len(open) == 0 {
+		return err
 	}
 	if err := s.warehouseConnectionsByID(ctx, open); err != nil {
 		return err
 	}
 	return s.publishChanges(ctx, changes)
+}
+
+// flushBytesSQLite is flushBytesPostgres in three statements: the
+// connections' current totals, then the open ones' rows and their
+// sessions' totals. It returns the ids of the open connections.
+func (s *Store) flushBytesSQLite(ctx context.Context, ids []string, rows []bytesRow) ([]string, error) {
+	old, err := s.connectionRecords(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	var open []string
+	kept := make([]bytesRow, 0, len(rows))
+	deltas := map[string]*sessionDelta{}
+	var list []*sessionDelta
+	for _, r := range rows {
+		o, ok := old[r.ID]
+		if !ok || !o.Open {
+			continue
+		}
+		kept = append(kept, r)
+		open = append(open, r.ID)
+		d := deltas[o.SessionID]
+		if d == nil {
+			d = &sessionDelta{ID: o.SessionID}
+			deltas[o.SessionID] = d
+			list = append(list, d)
+		}
+		d.Up += r.Up - o.BytesUp
+		d.Down += r.Down - o.BytesDown
+	}
+	if len(kept) == 0 {
+		return nil, nil
+	}
+	conns, err := json.Marshal(kept)
+	if err != nil {
+		return nil, err
+	}
+	sessions, err := json.Marshal(list)
+	if err != nil {
+		return nil, err
+	}
+	db := s.q(ctx)
+	if err := db.Exec(`UPDATE session_connections SET bytes_up = e.up, bytes_down = e.down
+		FROM `+s.jsonRows("e", "id text", "up bigint", "down bigint")+` WHERE session_connections.id = e.id`,
+		string(conns)).Error; err != nil {
+		return nil, err
+	}
+	if err := db.Exec(`UPDATE sessions SET bytes_up = bytes_up + d.up, bytes_down = bytes_down + d.down
+		FROM `+s.jsonRows("d", "id text", "up bigint", "down bigint")+` WHERE sessions.id = d.id`,
+		string(sessions)).Error; err != nil {
+		return nil, err
+	}
+	return open, nil
 }

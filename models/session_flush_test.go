@@ -21,7 +21,7 @@ func TestFlushConnectionsBytesBatch(t *testing.T) {
 		must(t, f.store.DB().Exec("UPDATE targets SET session_connection_limit = -1 WHERE id = ?", f.target).Error)
 		a, b := f.start(t), f.start(t)
 		ca, cb := f.admitN(t, a.Token, 3), f.admitN(t, b.Token, 3)
-		must(t, f.store.FlushConnectionBytes(ctx, ca[0], 100, 1000))
+		must(t, f.store.FlushConnectionsBytes(ctx, []models.ConnectionBytes{{ConnectionID: ca[0], BytesUp: 100, BytesDown: 1000}}))
 		must(t, f.store.ConnectionClosed(ctx, cb[0], 7, 70, "closed by end-user"))
 		must(t, f.store.FlushConnectionsBytes(ctx, []models.ConnectionBytes{
 			{ConnectionID: ca[0], BytesUp: 150, BytesDown: 1500},

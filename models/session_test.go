@@ -294,7 +294,7 @@ func TestConnectionLimit(t *testing.T) {
 		if _, err := f.store.SessionByToken(ctx, "nope"); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("by unknown token: %v", err)
 		}
-		if err := f.store.FlushConnectionBytes(ctx, conns[0], 100, 200); err != nil {
+		if err := f.store.FlushConnectionsBytes(ctx, []models.ConnectionBytes{{ConnectionID: conns[0], BytesUp: 100, BytesDown: 200}}); err != nil {
 			t.Fatal(err)
 		}
 		d := f.get(t, st.Session.ID)
