@@ -1,34 +1,15 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 )
-
-// syncWriter is a writer safe for concurrent use.
-type syncWriter struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.WriteString(string(p))
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
 
 // TestBrowserLoginAnswersTheBrowserBeforeExiting: the page the browser is
 // sent back to (here a canceled login) arrives whole although the command
@@ -37,25 +18,31 @@ func (w *syncWriter) String() string {
 func TestBrowserLoginAnswersTheBrowserBeforeExiting(t *testing.T) {
 	loginURL := regexp.MustCompile(`(http://\S+/cli/login\?\S+)`)
 	for i := range 30 {
-		stderr := &syncWriter{}
+		// The command writes its lines once and waits for the browser: the
+		// test reads them from a pipe.
+		pr, pw := io.Pipe()
 		env := Env{Getenv: func(k string) string {
 			if k == "BROWSER" {
 				return "none"
 			}
 			return ""
-		}, Stdout: io.Discard, Stderr: stderr}
+		}, Stdout: io.Discard, Stderr: pw}
 		done := make(chan error, 1)
 		go func() {
 			done <- browserLogin(context.Background(), newClient("http://127.0.0.1:1", "", nil), env, "test", &tokenAnswer{})
+			pw.Close()
 		}()
 		var u *url.URL
-		for deadline := time.Now().Add(5 * time.Second); u == nil; time.Sleep(time.Millisecond) {
-			if m := loginURL.FindStringSubmatch(stderr.String()); m != nil {
+		sc := bufio.NewScanner(pr)
+		for u == nil && sc.Scan() {
+			if m := loginURL.FindStringSubmatch(sc.Text()); m != nil {
 				u, _ = url.Parse(m[1])
-			} else if time.Now().After(deadline) {
-				t.Fatalf("no login URL printed: %q", stderr.String())
 			}
 		}
+		if u == nil {
+			t.Fatalf("round %d: no login URL printed", i)
+		}
+		go func() { _, _ = io.Copy(io.Discard, pr) }()
 		q := u.Query()
 		resp, err := http.Get(q.Get("redirect_uri") + "?" + url.Values{"state": {q.Get("state")}, "error": {"access_denied"}}.Encode())
 		if err != nil {
