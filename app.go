@@ -177,7 +177,7 @@ func startApp(ctx context.Context, cfg appConfig) error {
 	deliverer := newDeliverer(cfg.Webhooks, log)
 	store := models.NewStore(db, dialect, models.Options{
 		Crypter: crypter, LoginLifetime: cfg.LoginLifetime, LoginIdleTimeout: cfg.LoginIdle, Reads: reads,
-		Webhooks:          models.WebhookOptions{Wake: deliverer.Wake, KeepFor: cfg.Webhooks.Retention},
+		Webhooks:          models.WebhookOptions{Wake: deliverer.Wake, Handoff: deliverer, KeepFor: cfg.Webhooks.Retention},
 		CheckOIDCProvider: oidcauth.Checker(oidcClient), LoginsEnded: broker.LoginsEnded,
 		PasswordHashes:    models.NewPasswordHashLimiter(cmp.Or(cfg.PasswordHashes, models.DefaultPasswordHashSlots), models.DefaultPasswordHashWait),
 		CredentialBackend: libraries, Revocations: models.RevocationOptions{Kick: revoke.kick, RetryBase: cfg.RevocationRetry},

@@ -64,7 +64,7 @@ func benchWebhookStarts(b *testing.B, d models.Dialect, apart bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	deliverer := &webhook.Deliverer{Client: webhook.NewClient(true, 10*time.Second), Timeout: 10 * time.Second}
-	w := newBenchWorld(b, d, func(o *models.Options) { o.Webhooks.Wake = deliverer.Wake })
+	w := newBenchWorld(b, d, func(o *models.Options) { o.Webhooks.Wake, o.Webhooks.Handoff = deliverer.Wake, deliverer })
 	deliverer.Store = w.store
 	var running context.CancelFunc
 	runDeliverer := func(on bool) {

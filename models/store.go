@@ -81,6 +81,10 @@ type Store struct {
 	// search holds, on SQLite, the sessions whose warehouse search rows
 	// the outermost transaction writes just before it commits (audit.go).
 	search *[]string
+	// enqueueText is enqueueFor's statement in the dialect: for every
+	// subscribed endpoint, for one endpoint, and claiming the event for
+	// this instance's deliverer (webhook_queue.go, webhook_handoff.go).
+	enqueueText [3]string
 }
 
 // NewStore wraps a migrated database.
@@ -105,9 +109,11 @@ func NewStore(db *gorm.DB, dialect Dialect, opts Options) *Store {
 	if opts.PasswordHashes == nil {
 		opts.PasswordHashes = NewPasswordHashLimiter(DefaultPasswordHashSlots, DefaultPasswordHashWait)
 	}
-	return &Store{db: db, dialect: dialect, opts: opts, scopes: &scopeCache{}, grants: &grantCache{},
+	s := &Store{db: db, dialect: dialect, opts: opts, scopes: &scopeCache{}, grants: &grantCache{},
 		notes: &notifyQueue{db: db, instanceID: opts.Sessions.InstanceID, linger: notifyLinger}, refusals: &refusalLog{}, admits: &groupCommit[admitRequest]{max: maxAdmitBatch},
 		connects: &groupCommit[connectRequest]{max: maxConnectBatch, linger: connectLinger}, grouped: &groupCommit[groupedTx]{max: maxGroupedTx}}
+	s.enqueueText = [3]string{s.buildEnqueueSQL(false), s.buildEnqueueSQL(true), s.buildHandoffSQL()}
+	return s
 }
 
 // Dialect tells which database the Store uses.
@@ -171,7 +177,7 @@ func (s *Store) Transact(ctx context.Context, fn func(tx *Store) error) error {
 // search rows it writes before the commit in search.
 func (s *Store) txStore(gtx *gorm.DB, after, undo *[]func(), search *[]string) *Store {
 	return &Store{db: gtx, dialect: s.dialect, opts: s.opts, inTx: true, scopes: s.scopes, grants: s.grants, notes: s.notes,
-		refusals: s.refusals, after: after, undo: undo, search: search}
+		refusals: s.refusals, after: after, undo: undo, search: search, enqueueText: s.enqueueText}
 }
 
 // afterCommit runs f once the current transaction has committed (at once

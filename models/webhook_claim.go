@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
@@ -35,6 +36,19 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, limit int, lease tim
 		AND (d.ordering_key = '' OR NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id
 			AND p.ordering_key = d.ordering_key AND p.state = 'pending' AND p.seq < d.seq))
 		ORDER BY d.seq LIMIT ?`, "d")
+	// Most wake-ups find nothing for the claim (events handed over are
+	// claimed already): a read says so without a write transaction (on
+	// SQLite, a turn of the single writer).
+	var anything bool
+	if err := s.rq(ctx).Raw(`SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= ?
+			AND (locked_until IS NULL OR locked_until <= ?))
+		OR EXISTS (SELECT 1 FROM webhook_events WHERE NOT queued AND (locked_until IS NULL OR locked_until <= ?))`,
+		now, now, now).Row().Scan(&anything); err != nil {
+		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
+	}
+	if !anything {
+		return nil, nil
+	}
 	var claimed []WebhookDelivery
 	var fresh []WebhookJob
 	err := s.Transact(ctx, func(tx *Store) error {
@@ -62,6 +76,12 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, limit int, lease tim
 		jobs = append(jobs, WebhookJob{WebhookDelivery: d})
 	}
 	jobs = append(jobs, fresh...)
+	return s.webhookTargets(ctx, jobs)
+}
+
+// webhookTargets fills in each job's URL, format and signing secret, and
+// drops the jobs whose endpoint is gone or whose event was purged.
+func (s *Store) webhookTargets(ctx context.Context, jobs []WebhookJob) ([]WebhookJob, error) {
 	if s.opts.Crypter == nil {
 		return nil, nil // no secret to sign with: the leases free them
 	}
@@ -73,7 +93,7 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, limit int, lease tim
 	}
 	var eps []Webhook
 	if err := s.rq(ctx).Where("id IN ?", ids).Find(&eps).Error; err != nil {
-		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
+		return nil, fmt.Errorf("webhook endpoints of the deliveries: %w", err)
 	}
 	type target struct{ url, format, secret string }
 	byID := map[string]target{}
@@ -149,6 +169,21 @@ func (s *Store) claimEvents(ctx context.Context, room int, lease time.Duration, 
 	if len(evs) == 0 {
 		return nil, nil
 	}
+	jobs, wait, idle, err := s.eventJobs(s.q(ctx), evs)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.settleEvents(ctx, wait, idle, false); err != nil {
+		return nil, err
+	}
+	return jobs, nil
+}
+
+// eventJobs pairs claimed events with their endpoints, reading through db:
+// the jobs to send, the deliveries that must wait behind a pending one of
+// their endpoint and ordering key (settleEvents writes them pending), and
+// the events left with nothing to send (settleEvents marks them queued).
+func (s *Store) eventJobs(db *gorm.DB, evs []claimedEvent) (jobs []WebhookJob, wait []WebhookDelivery, idle []int64, err error) {
 	seqs := make([]int64, len(evs))
 	bySeq := make(map[int64]*claimedEvent, len(evs))
 	for i := range evs {
@@ -164,7 +199,7 @@ func (s *Store) claimEvents(ctx context.Context, room int, lease time.Duration, 
 		EndpointID   string
 		Behind, Made bool
 	}
-	if err := s.q(ctx).Raw(`SELECT e.seq, w.id AS endpoint_id,
+	if err := db.Raw(`SELECT e.seq, w.id AS endpoint_id,
 		(e.ordering_key <> '' AND EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = w.id
 			AND p.ordering_key = e.ordering_key AND p.state = 'pending')) AS behind,
 		((e.claims > 1 AND EXISTS (SELECT 1 FROM webhook_deliveries m WHERE m.id = e.message_id || '_' || w.id))
@@ -174,10 +209,8 @@ func (s *Store) claimEvents(ctx context.Context, room int, lease time.Duration, 
 			AND (e.endpoint_id = w.id OR e.endpoint_id IS NULL AND (`+s.subscribedSQL("' ' || e.event_type || ' '",
 		"' ' || e.family || '.* '", "' * '")+`))
 		WHERE e.seq IN ? ORDER BY e.seq, w.id`, seqs).Scan(&pairs).Error; err != nil {
-		return nil, fmt.Errorf("webhook deliveries of the claimed events: %w", err)
+		return nil, nil, nil, fmt.Errorf("webhook deliveries of the claimed events: %w", err)
 	}
-	var jobs []WebhookJob
-	var wait []WebhookDelivery
 	sending := map[int64]bool{}
 	for _, p := range pairs {
 		if p.Made {
@@ -195,21 +228,34 @@ func (s *Store) claimEvents(ctx context.Context, room int, lease time.Duration, 
 		jobs = append(jobs, WebhookJob{WebhookDelivery: d, eventClaims: e.Claims})
 		sending[e.Seq] = true
 	}
-	if err := s.insertDeliveries(ctx, wait); err != nil {
-		return nil, err
-	}
-	var idle []int64
 	for _, seq := range seqs {
 		if !sending[seq] {
 			idle = append(idle, seq)
 		}
 	}
-	if len(idle) > 0 {
-		if err := s.q(ctx).Exec("UPDATE webhook_events SET queued = ?, locked_until = NULL WHERE seq IN ?", true, idle).Error; err != nil {
-			return nil, fmt.Errorf("webhook events queued: %w", err)
-		}
+	return jobs, wait, idle, nil
+}
+
+// settleEvents writes the deliveries that wait behind a pending one
+// (pending, sent in turn by the claim of delivery rows) and marks the
+// events with nothing to send queued; handed events (claimed in the
+// transaction that queued them: their first claim) only while that claim
+// is still theirs.
+func (s *Store) settleEvents(ctx context.Context, wait []WebhookDelivery, idle []int64, handed bool) error {
+	if err := s.insertDeliveries(ctx, wait); err != nil {
+		return err
 	}
-	return jobs, nil
+	if len(idle) == 0 {
+		return nil
+	}
+	fence := ""
+	if handed {
+		fence = " AND claims = 1 AND NOT queued"
+	}
+	if err := s.q(ctx).Exec("UPDATE webhook_events SET queued = ?, locked_until = NULL WHERE seq IN ?"+fence, true, idle).Error; err != nil {
+		return fmt.Errorf("webhook events queued: %w", err)
+	}
+	return nil
 }
 
 // insertDeliveries writes delivery rows, many per statement (seq is the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -13,6 +14,10 @@ type WebhookOptions struct {
 	// Wake is told, after a commit that queued deliveries, that there is
 	// work (the local deliverer's doorbell). It must not block.
 	Wake func()
+	// Handoff, when set, is this instance's deliverer, to which the Store
+	// hands the events it queues, claimed for it in the same INSERT
+	// (webhook_handoff.go).
+	Handoff WebhookHandoff
 	// RetryFor is how long a delivery is retried (default 24 h).
 	RetryFor time.Duration
 	// BackoffBase is the first retry's delay, doubled at each attempt up
@@ -101,40 +106,154 @@ func (s *Store) enqueueEvent(ctx context.Context, eventType, orderingKey, dedupe
 }
 
 // enqueueFor is enqueueEvent for one endpoint only ("": every subscriber).
+// On SQLite it runs while the caller holds the single writer (a session
+// start's transaction), so it costs as little as it can: the payload's
+// envelope is written around the marshaled data, not marshaled again, and
+// the INSERT goes straight to the transaction's connection, not through
+// GORM's statement building (issue 16's benchmark, docs/benchmarks.md).
 func (s *Store) enqueueFor(ctx context.Context, endpointID, eventType, orderingKey, dedupeKey string, data any) error {
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return fmt.Errorf("webhook payload %s: %w", eventType, err)
 	}
 	now := s.now()
-	body, err := json.Marshal(WebhookPayload{Type: eventType, Version: WebhookPayloadVersion, Timestamp: now, Data: raw})
+	body, err := payloadEnvelope(eventType, now, raw)
 	if err != nil {
 		return fmt.Errorf("webhook payload %s: %w", eventType, err)
+	}
+	msgID := NewOrderedID("msg")
+	family, _, _ := strings.Cut(eventType, ".")
+	if h := s.opts.Webhooks.Handoff; h != nil && endpointID == "" && dedupeKey == "" && h.Room() {
+		return s.enqueueHanded(ctx, h, msgID, eventType, family, orderingKey, body, now)
 	}
 	var dk, ep any
 	if dedupeKey != "" {
 		dk = dedupeKey
 	}
-	family, _, _ := strings.Cut(eventType, ".")
-	cond := ""
-	if endpointID != "" {
-		ep, cond = endpointID, " AND w.id = ?"
-	}
-	args := []any{NewOrderedID("msg"), eventType, family, orderingKey, dk, ep, string(body), now,
+	args := []any{msgID, eventType, family, orderingKey, dk, ep, body, now,
 		" " + eventType + " ", " " + family + ".* ", " * "}
+	query := s.enqueueText[0]
 	if endpointID != "" {
+		args[5] = endpointID
 		args = append(args, endpointID)
+		query = s.enqueueText[1]
 	}
-	res := s.q(ctx).Exec(`INSERT INTO webhook_events (message_id, event_type, family, ordering_key, dedupe_key, endpoint_id, payload, created_at)
-		SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM webhook_endpoints w
-		WHERE w.enabled AND (`+s.subscribedSQL("?", "?", "?")+`)`+cond+`)`, args...)
-	if res.Error != nil {
-		return fmt.Errorf("queue webhook %s: %w", eventType, res.Error)
+	res, err := s.db.Statement.ConnPool.ExecContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("queue webhook %s: %w", eventType, err)
 	}
-	if wake := s.opts.Webhooks.Wake; wake != nil && res.RowsAffected > 0 {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("queue webhook %s: %w", eventType, err)
+	}
+	if wake := s.opts.Webhooks.Wake; wake != nil && n > 0 {
 		s.afterCommit(wake)
 	}
 	return nil
+}
+
+// enqueueHanded is enqueueFor when this instance's deliverer has room:
+// the INSERT also claims the event for it (its first claim), unless an
+// earlier event with its ordering key is still unqueued, and the event is
+// handed over once the transaction commits (webhook_handoff.go).
+func (s *Store) enqueueHanded(ctx context.Context, h WebhookHandoff, msgID, eventType, family, orderingKey, body string, now time.Time) error {
+	until := now.Add(h.HandoffLease())
+	rows, err := s.db.Statement.ConnPool.QueryContext(ctx, s.enqueueText[2], msgID, eventType, family, orderingKey, body, now,
+		until, orderingKey, orderingKey, " "+eventType+" ", " "+family+".* ", " * ")
+	if err != nil {
+		return fmt.Errorf("queue webhook %s: %w", eventType, err)
+	}
+	defer rows.Close()
+	queued, claims := false, 0
+	var seq int64
+	if rows.Next() {
+		queued = true
+		if err := rows.Scan(&seq, &claims); err != nil {
+			return fmt.Errorf("queue webhook %s: %w", eventType, err)
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("queue webhook %s: %w", eventType, err)
+	}
+	switch {
+	case claims == 1:
+		s.handOver(h, claimedEvent{Seq: seq, MessageID: msgID, EventType: eventType, OrderingKey: orderingKey,
+			Payload: body, CreatedAt: now, Claims: 1}, until)
+	case queued:
+		if wake := s.opts.Webhooks.Wake; wake != nil {
+			s.afterCommit(wake)
+		}
+	}
+	return nil
+}
+
+// buildEnqueueSQL is enqueueFor's statement in the store's dialect (for
+// one endpoint: its id is the last argument); NewStore builds both.
+func (s *Store) buildEnqueueSQL(oneEndpoint bool) string {
+	cond := ""
+	if oneEndpoint {
+		cond = " AND w.id = ?"
+	}
+	return s.placeholders(`INSERT INTO webhook_events (message_id, event_type, family, ordering_key, dedupe_key,
+		endpoint_id, payload, created_at) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM webhook_endpoints w
+		WHERE w.enabled AND (` + s.subscribedSQL("?", "?", "?") + `)` + cond + `)`)
+}
+
+// buildHandoffSQL is enqueueHanded's statement in the store's dialect.
+func (s *Store) buildHandoffSQL() string {
+	return s.placeholders(`INSERT INTO webhook_events (message_id, event_type, family, ordering_key, payload, created_at,
+		locked_until, claims) SELECT ?, ?, ?, ?, ?, ?, CASE WHEN f.free THEN ` + s.timeParam() + ` END, CASE WHEN f.free THEN 1 ELSE 0 END
+		FROM (SELECT (? = '' OR NOT EXISTS (SELECT 1 FROM webhook_events p WHERE NOT p.queued AND p.ordering_key = ?)) AS free) f
+		WHERE EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.enabled AND (` + s.subscribedSQL("?", "?", "?") + `))
+		RETURNING seq, claims`)
+}
+
+// placeholders turns the ? of a statement sent to the connection itself
+// (not through GORM, which does it) into Postgres's $1, $2, …; SQLite takes
+// them as they are. The statement must have no ? in its literals.
+func (s *Store) placeholders(query string) string {
+	if s.dialect != Postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// payloadEnvelope is the JSON of WebhookPayload{eventType,
+// WebhookPayloadVersion, at, data} for data marshaled already, written
+// around it: byte for byte what json.Marshal makes of the struct
+// (TestPayloadEnvelopeMatchesMarshal), without validating and copying the
+// data a second time.
+func payloadEnvelope(eventType string, at time.Time, data []byte) (string, error) {
+	typ, err := json.Marshal(eventType)
+	if err != nil {
+		return "", err
+	}
+	ts, err := at.MarshalJSON()
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.Grow(len(typ) + len(ts) + len(data) + 48)
+	b.WriteString(`{"type":`)
+	b.Write(typ)
+	b.WriteString(`,"version":`)
+	b.WriteString(strconv.Itoa(WebhookPayloadVersion))
+	b.WriteString(`,"timestamp":`)
+	b.Write(ts)
+	b.WriteString(`,"data":`)
+	b.Write(data)
+	b.WriteByte('}')
+	return b.String(), nil
 }
 
 // EmitAccessEvent queues an access-request event (EventAccessRequested,

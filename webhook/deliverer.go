@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gatehouse/models"
@@ -17,6 +18,8 @@ import (
 // Store is what the deliverer needs from the domain: the durable queue.
 type Store interface {
 	ClaimWebhookDeliveries(ctx context.Context, limit int, lease time.Duration) ([]models.WebhookJob, error)
+	HandedWebhookJobs(ctx context.Context, handed []models.HandedWebhookEvent) ([]models.WebhookJob, error)
+	ReleaseHandedWebhookEvents(ctx context.Context, handed []models.HandedWebhookEvent) error
 	FinishWebhookDeliveries(ctx context.Context, jobs []models.WebhookJob, attempts []models.WebhookAttempt) error
 	QueueExpiringSessions(ctx context.Context) (int, error)
 	PurgeWebhookHistory(ctx context.Context) (int, error)
@@ -51,6 +54,15 @@ type Deliverer struct {
 
 	once sync.Once
 	wake chan struct{}
+
+	// The events the Store handed over (Hand), claimed for this deliverer
+	// in the transaction that queued them; running counts Run calls.
+	mu      sync.Mutex
+	handed  []models.HandedWebhookEvent
+	running atomic.Int32
+	// fanout is how many deliveries the last handed batch made per event
+	// (its endpoints), which sizes the next one.
+	fanout atomic.Int32
 }
 
 func (d *Deliverer) init() {
@@ -90,6 +102,83 @@ func (d *Deliverer) Wake() {
 	}
 }
 
+// Room reports whether the deliverer takes handed events
+// (models.WebhookHandoff): it runs, and fewer than four batches' worth wait.
+func (d *Deliverer) Room() bool {
+	d.init()
+	if d.running.Load() == 0 {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.handed) < 4*d.Batch
+}
+
+// HandoffLease is the lease of an event claimed for this deliverer when it
+// is queued: a batch's Lease, plus LeaseMargin to wait its turn. A handed
+// event is sent only while a whole Lease of it is left (takeHanded).
+func (d *Deliverer) HandoffLease() time.Duration { return d.Lease() + LeaseMargin }
+
+// Hand takes an event claimed for this deliverer (models.WebhookHandoff)
+// and wakes it. It never blocks.
+func (d *Deliverer) Hand(ev models.HandedWebhookEvent) {
+	d.init()
+	d.mu.Lock()
+	d.handed = append(d.handed, ev)
+	d.mu.Unlock()
+	d.Wake()
+}
+
+// takeHanded takes the handed events of the next batch, about Batch
+// deliveries' worth, oldest first. Those with less than a Lease left are
+// released instead (their claim freed at once for the next claim), so
+// that no handed delivery is sent after its lease could run out.
+func (d *Deliverer) takeHanded(ctx context.Context) []models.HandedWebhookEvent {
+	n := max(1, d.Batch/max(1, int(d.fanout.Load())))
+	d.mu.Lock()
+	take := d.handed[:min(n, len(d.handed))]
+	d.handed = d.handed[len(take):]
+	if len(d.handed) == 0 {
+		d.handed = nil // let the backing array go
+	}
+	d.mu.Unlock()
+	now := d.Store.Now()
+	var send, late []models.HandedWebhookEvent
+	for _, ev := range take {
+		if ev.Until.Sub(now) < d.Lease() {
+			late = append(late, ev)
+		} else {
+			send = append(send, ev)
+		}
+	}
+	if len(late) > 0 {
+		if err := d.Store.ReleaseHandedWebhookEvents(ctx, late); err != nil && ctx.Err() == nil {
+			d.Logger.Error("webhooks: release late handed events", "error", err)
+		}
+	}
+	return send
+}
+
+// releaseHanded frees the claims of the handed events left when Run stops,
+// so another instance, or this one's next Run, sends them at once.
+func (d *Deliverer) releaseHanded() {
+	if d.running.Load() > 0 {
+		return // another Run still takes them
+	}
+	d.mu.Lock()
+	left := d.handed
+	d.handed = nil
+	d.mu.Unlock()
+	if len(left) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := d.Store.ReleaseHandedWebhookEvents(ctx, left); err != nil {
+		d.Logger.Error("webhooks: release handed events", "error", err)
+	}
+}
+
 // PurgeEvery is how often Run deletes the events and deliveries older than
 // their retention (models' PurgeWebhookHistory).
 const PurgeEvery = time.Hour
@@ -99,6 +188,11 @@ const PurgeEvery = time.Hour
 // starts) it purges the history older than its retention.
 func (d *Deliverer) Run(ctx context.Context) error {
 	d.init()
+	d.running.Add(1)
+	defer func() {
+		d.running.Add(-1)
+		d.releaseHanded()
+	}()
 	t := time.NewTicker(d.Interval)
 	defer t.Stop()
 	defer d.Client.CloseIdle()
@@ -142,9 +236,23 @@ func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
 	d.init()
 	n := 0
 	for ctx.Err() == nil {
-		jobs, err := d.Store.ClaimWebhookDeliveries(ctx, d.Batch, d.Lease())
-		if err != nil || len(jobs) == 0 {
-			return n, err
+		// Handed events first: they need no claim.
+		var jobs []models.WebhookJob
+		if handed := d.takeHanded(ctx); len(handed) > 0 {
+			var err error
+			if jobs, err = d.Store.HandedWebhookJobs(ctx, handed); err != nil {
+				return n, err
+			}
+			d.fanout.Store(int32(max(1, (len(jobs)+len(handed)-1)/len(handed))))
+			if len(jobs) == 0 {
+				continue
+			}
+		} else {
+			var err error
+			jobs, err = d.Store.ClaimWebhookDeliveries(ctx, d.Batch, d.Lease())
+			if err != nil || len(jobs) == 0 {
+				return n, err
+			}
 		}
 		sem := make(chan struct{}, d.Parallel)
 		var wg sync.WaitGroup
