@@ -238,6 +238,16 @@ func newBenchWorld(b *testing.B, d models.Dialect, tune ...func(*models.Options)
 	for _, f := range tune {
 		f(&opts)
 	}
+	// SQLite: a read pool beside the single writer, as serve opens it.
+	reads, err := models.OpenReadPool(ctx, dbURL, sqliteReaders())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if reads != nil {
+		rdb, _ := reads.DB()
+		b.Cleanup(func() { rdb.Close() })
+		opts.Reads = reads
+	}
 	store := models.NewStore(db, dialect, opts)
 	boot, err := store.Bootstrap(ctx, models.BootstrapOptions{AdminLoginName: "admin", AdminPassword: "password"})
 	if err != nil {

@@ -111,8 +111,11 @@ func (s *Store) FinishWebhookDelivery(ctx context.Context, job *WebhookJob, at W
 // late result never overwrites a delivery's state or its newer attempt.
 // A delivery sent straight from its event gets its row here, written once
 // with its outcome, as its event is marked queued.
+//
+// On SQLite it joins the session starts waiting for the single writer
+// (transactGrouped): one commit for them and the batch's results.
 func (s *Store) FinishWebhookDeliveries(ctx context.Context, jobs []WebhookJob, attempts []WebhookAttempt) error {
-	return s.Transact(ctx, func(tx *Store) error {
+	return s.transactGrouped(ctx, func(ctx context.Context, tx *Store) error {
 		ours, err := tx.finishDeliveries(ctx, jobs, attempts)
 		if err != nil {
 			return err
@@ -129,9 +132,20 @@ func (s *Store) FinishWebhookDeliveries(ctx context.Context, jobs []WebhookJob, 
 				last[jobs[i].EndpointID] = i // a success in the batch wins
 			}
 		}
+		var succeeded []string // one statement clears them all
 		for ep, i := range last {
-			if err := tx.endpointOutcome(ctx, ep, attempts[i]); err != nil {
+			if attempts[i].OK {
+				succeeded = append(succeeded, ep)
+				continue
+			}
+			if err := tx.endpointFailed(ctx, ep, attempts[i]); err != nil {
 				return err
+			}
+		}
+		if len(succeeded) > 0 {
+			if err := tx.q(ctx).Model(&Webhook{}).Where("id IN ? AND failing_since IS NOT NULL", succeeded).
+				Update("failing_since", nil).Error; err != nil {
+				return fmt.Errorf("webhooks succeeding: %w", err)
 			}
 		}
 		return nil
@@ -261,15 +275,13 @@ func (s *Store) finishEventDeliveries(ctx context.Context, jobs []WebhookJob, at
 	return s.insertDeliveries(ctx, rows)
 }
 
-// endpointOutcome records on an endpoint whether its latest attempt
-// succeeded: a success clears its failing time; a failure starts it, and
-// disables an endpoint failing for DisableAfter.
-func (s *Store) endpointOutcome(ctx context.Context, endpointID string, at WebhookAttempt) error {
+// endpointFailed records on an endpoint that its latest attempt failed:
+// it starts its failing time, and disables an endpoint failing for
+// DisableAfter. (FinishWebhookDeliveries clears the failing time of the
+// endpoints whose latest attempt succeeded, all in one statement.)
+func (s *Store) endpointFailed(ctx context.Context, endpointID string, at WebhookAttempt) error {
 	o, tx, now := s.opts.Webhooks.withDefaults(), s, s.now()
 	ep := tx.q(ctx).Model(&Webhook{}).Where("id = ?", endpointID)
-	if at.OK {
-		return ep.Where("failing_since IS NOT NULL").Update("failing_since", nil).Error
-	}
 	if err := ep.Where("failing_since IS NULL").Update("failing_since", now).Error; err != nil {
 		return fmt.Errorf("webhook %s failing: %w", endpointID, err)
 	}
