@@ -225,7 +225,7 @@ func (s *Store) warehouseSessionCreated(ctx context.Context, snap *SessionSnapsh
 	if err := db.Create(&st).Error; err != nil {
 		return fmt.Errorf("warehouse session %s state: %w", snap.SessionID, err)
 	}
-	return s.enqueueEvent(ctx, EventSessionStarted, snap.SessionID, "", snapshotEventData(snap))
+	return s.enqueueFirst(ctx, EventSessionStarted, snap.SessionID, snapshotEventData(snap))
 }
 
 // warehouseSessionsState records that the sessions moved to state at the

@@ -172,3 +172,41 @@ func BenchmarkWebhookEnqueue(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkWebhookEnqueueHanded is BenchmarkWebhookEnqueue with a deliverer
+// that has room (models.WebhookHandoff): each INSERT also claims its event
+// and hands it over at the commit.
+//
+//	go test ./models/ -run '^$' -bench WebhookEnqueueHanded -benchtime 2000x
+func BenchmarkWebhookEnqueueHanded(b *testing.B) {
+	for _, d := range dbtest.Dialects {
+		b.Run(string(d), func(b *testing.B) {
+			const events = 16
+			f, _ := webhookBenchWorld(b, d, "http://127.0.0.1:9", events)
+			h := &handoffRecorder{room: true}
+			hs := models.NewStore(f.store.DB(), d, models.Options{Now: f.clock.Now, Crypter: f.crypter,
+				Webhooks: models.WebhookOptions{Handoff: h}})
+			ctx := context.Background()
+			reason := strings.Repeat("r", 900)
+			for b.Loop() {
+				err := hs.Transact(ctx, func(tx *models.Store) error {
+					for range events {
+						if err := tx.EmitAccessEvent(ctx, models.EventAccessRequested, models.AccessEventData{
+							RequestID: models.NewID("req"), State: "pending", Reason: reason,
+							Requester: models.Party{ID: "u_alice", Name: "Alice", Email: "alice@example.com"}}); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n := len(h.take()); n != events {
+					b.Fatalf("handed %d events, want %d", n, events)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*events), "ns/event")
+		})
+	}
+}

@@ -105,6 +105,14 @@ func (s *Store) enqueueEvent(ctx context.Context, eventType, orderingKey, dedupe
 	return s.enqueueFor(ctx, "", eventType, orderingKey, dedupeKey, data)
 }
 
+// enqueueFirst is enqueueEvent for the first event of a new ordering key
+// (session.started: the session was created in the same transaction), which
+// no earlier event can hold back: handed to the deliverer, its INSERT need
+// not look for one.
+func (s *Store) enqueueFirst(ctx context.Context, eventType, orderingKey string, data any) error {
+	return s.enqueue(ctx, "", eventType, orderingKey, "", true, data)
+}
+
 // enqueueFor is enqueueEvent for one endpoint only ("": every subscriber).
 // On SQLite it runs while the caller holds the single writer (a session
 // start's transaction), so it costs as little as it can: the payload's
@@ -112,6 +120,12 @@ func (s *Store) enqueueEvent(ctx context.Context, eventType, orderingKey, dedupe
 // the INSERT goes straight to the transaction's connection, not through
 // GORM's statement building (issue 16's benchmark, docs/benchmarks.md).
 func (s *Store) enqueueFor(ctx context.Context, endpointID, eventType, orderingKey, dedupeKey string, data any) error {
+	return s.enqueue(ctx, endpointID, eventType, orderingKey, dedupeKey, false, data)
+}
+
+// enqueue is enqueueFor; first says no earlier event holds orderingKey
+// (enqueueFirst).
+func (s *Store) enqueue(ctx context.Context, endpointID, eventType, orderingKey, dedupeKey string, first bool, data any) error {
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return fmt.Errorf("webhook payload %s: %w", eventType, err)
@@ -124,7 +138,7 @@ func (s *Store) enqueueFor(ctx context.Context, endpointID, eventType, orderingK
 	msgID := NewOrderedID("msg")
 	family, _, _ := strings.Cut(eventType, ".")
 	if h := s.opts.Webhooks.Handoff; h != nil && endpointID == "" && dedupeKey == "" && h.Room() {
-		return s.enqueueHanded(ctx, h, msgID, eventType, family, orderingKey, body, now)
+		return s.enqueueHanded(ctx, h, msgID, eventType, family, orderingKey, body, now, first)
 	}
 	var dk, ep any
 	if dedupeKey != "" {
@@ -154,26 +168,49 @@ func (s *Store) enqueueFor(ctx context.Context, endpointID, eventType, orderingK
 
 // enqueueHanded is enqueueFor when this instance's deliverer has room:
 // the INSERT also claims the event for it (its first claim), unless an
-// earlier event with its ordering key is still unqueued, and the event is
-// handed over once the transaction commits (webhook_handoff.go).
-func (s *Store) enqueueHanded(ctx context.Context, h WebhookHandoff, msgID, eventType, family, orderingKey, body string, now time.Time) error {
+// earlier event with its ordering key is still unqueued (first: there is
+// none), and the event is handed over once the transaction commits
+// (webhook_handoff.go).
+func (s *Store) enqueueHanded(ctx context.Context, h WebhookHandoff, msgID, eventType, family, orderingKey, body string,
+	now time.Time, first bool) error {
 	until := now.Add(h.HandoffLease())
-	rows, err := s.db.Statement.ConnPool.QueryContext(ctx, s.enqueueText[2], msgID, eventType, family, orderingKey, body, now,
-		until, orderingKey, orderingKey, " "+eventType+" ", " "+family+".* ", " * ")
-	if err != nil {
-		return fmt.Errorf("queue webhook %s: %w", eventType, err)
-	}
-	defer rows.Close()
-	queued, claims := false, 0
+	subscribed := []any{" " + eventType + " ", " " + family + ".* ", " * "}
 	var seq int64
-	if rows.Next() {
-		queued = true
-		if err := rows.Scan(&seq, &claims); err != nil {
+	queued, claims := false, 0
+	if first && s.dialect == SQLite {
+		// SQLite tells the row's seq without RETURNING's result rows.
+		res, err := s.db.Statement.ConnPool.ExecContext(ctx, s.enqueueText[3],
+			append([]any{msgID, eventType, family, orderingKey, body, now, until}, subscribed...)...)
+		if err != nil {
 			return fmt.Errorf("queue webhook %s: %w", eventType, err)
 		}
-	}
-	if err := rows.Close(); err != nil {
-		return fmt.Errorf("queue webhook %s: %w", eventType, err)
+		n, err := res.RowsAffected()
+		if err == nil && n > 0 {
+			seq, err = res.LastInsertId()
+			queued, claims = true, 1
+		}
+		if err != nil {
+			return fmt.Errorf("queue webhook %s: %w", eventType, err)
+		}
+	} else {
+		query, args := s.enqueueText[2], append([]any{msgID, eventType, family, orderingKey, body, now, until, orderingKey, orderingKey}, subscribed...)
+		if first {
+			query, args = s.enqueueText[3]+" RETURNING seq, claims", append([]any{msgID, eventType, family, orderingKey, body, now, until}, subscribed...)
+		}
+		rows, err := s.db.Statement.ConnPool.QueryContext(ctx, query, args...)
+		if err != nil {
+			return fmt.Errorf("queue webhook %s: %w", eventType, err)
+		}
+		defer rows.Close()
+		if rows.Next() {
+			queued = true
+			if err := rows.Scan(&seq, &claims); err != nil {
+				return fmt.Errorf("queue webhook %s: %w", eventType, err)
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("queue webhook %s: %w", eventType, err)
+		}
 	}
 	switch {
 	case claims == 1:
@@ -206,6 +243,15 @@ func (s *Store) buildHandoffSQL() string {
 		FROM (SELECT (? = '' OR NOT EXISTS (SELECT 1 FROM webhook_events p WHERE NOT p.queued AND p.ordering_key = ?)) AS free) f
 		WHERE EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.enabled AND (` + s.subscribedSQL("?", "?", "?") + `))
 		RETURNING seq, claims`)
+}
+
+// buildFirstSQL is enqueueHanded's statement for the first event of its
+// ordering key: claimed without looking for an earlier one (Postgres adds
+// RETURNING).
+func (s *Store) buildFirstSQL() string {
+	return s.placeholders(`INSERT INTO webhook_events (message_id, event_type, family, ordering_key, payload, created_at,
+		locked_until, claims) SELECT ?, ?, ?, ?, ?, ?, ` + s.timeParam() + `, 1
+		WHERE EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.enabled AND (` + s.subscribedSQL("?", "?", "?") + `))`)
 }
 
 // placeholders turns the ? of a statement sent to the connection itself
