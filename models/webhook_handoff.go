@@ -44,8 +44,8 @@ type HandedWebhookEvent struct {
 	Until time.Time
 }
 
-// handOver claims the event just inserted for the deliverer, when it is
-// its first claim, and hands it over after the commit.
+// handOver hands the deliverer an event its INSERT claimed for it, once
+// the transaction commits (a rolled-back one drops it).
 func (s *Store) handOver(h WebhookHandoff, ev claimedEvent, until time.Time) {
 	s.afterCommit(func() { h.Hand(HandedWebhookEvent{ev: ev, Until: until}) })
 }

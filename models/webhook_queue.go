@@ -195,7 +195,7 @@ func (s *Store) enqueueHanded(ctx context.Context, h WebhookHandoff, msgID, even
 	} else {
 		query, args := s.enqueueText[2], append([]any{msgID, eventType, family, orderingKey, body, now, until, orderingKey, orderingKey}, subscribed...)
 		if first {
-			query, args = s.enqueueText[3]+" RETURNING seq, claims", append([]any{msgID, eventType, family, orderingKey, body, now, until}, subscribed...)
+			query, args = s.enqueueText[3], append([]any{msgID, eventType, family, orderingKey, body, now, until}, subscribed...)
 		}
 		rows, err := s.db.Statement.ConnPool.QueryContext(ctx, query, args...)
 		if err != nil {
@@ -246,12 +246,16 @@ func (s *Store) buildHandoffSQL() string {
 }
 
 // buildFirstSQL is enqueueHanded's statement for the first event of its
-// ordering key: claimed without looking for an earlier one (Postgres adds
-// RETURNING).
+// ordering key: claimed without looking for an earlier one (on Postgres
+// returning the row's seq; SQLite's result tells it).
 func (s *Store) buildFirstSQL() string {
+	returning := ""
+	if s.dialect == Postgres {
+		returning = " RETURNING seq, claims"
+	}
 	return s.placeholders(`INSERT INTO webhook_events (message_id, event_type, family, ordering_key, payload, created_at,
 		locked_until, claims) SELECT ?, ?, ?, ?, ?, ?, ` + s.timeParam() + `, 1
-		WHERE EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.enabled AND (` + s.subscribedSQL("?", "?", "?") + `))`)
+		WHERE EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.enabled AND (` + s.subscribedSQL("?", "?", "?") + `))` + returning)
 }
 
 // placeholders turns the ? of a statement sent to the connection itself

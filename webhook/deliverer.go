@@ -103,7 +103,8 @@ func (d *Deliverer) Wake() {
 }
 
 // Room reports whether the deliverer takes handed events
-// (models.WebhookHandoff): it runs, and fewer than four batches' worth wait.
+// (models.WebhookHandoff): it runs, and fewer than four batches' worth of
+// deliveries wait.
 func (d *Deliverer) Room() bool {
 	d.init()
 	if d.running.Load() == 0 {
@@ -111,7 +112,7 @@ func (d *Deliverer) Room() bool {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return len(d.handed) < 4*d.Batch
+	return len(d.handed)*max(1, int(d.fanout.Load())) < 4*d.Batch
 }
 
 // HandoffLease is the lease of an event claimed for this deliverer when it
@@ -135,28 +136,35 @@ func (d *Deliverer) Hand(ev models.HandedWebhookEvent) {
 // that no handed delivery is sent after its lease could run out.
 func (d *Deliverer) takeHanded(ctx context.Context) []models.HandedWebhookEvent {
 	n := max(1, d.Batch/max(1, int(d.fanout.Load())))
-	d.mu.Lock()
-	take := d.handed[:min(n, len(d.handed))]
-	d.handed = d.handed[len(take):]
-	if len(d.handed) == 0 {
-		d.handed = nil // let the backing array go
-	}
-	d.mu.Unlock()
-	now := d.Store.Now()
-	var send, late []models.HandedWebhookEvent
-	for _, ev := range take {
-		if ev.Until.Sub(now) < d.Lease() {
-			late = append(late, ev)
-		} else {
-			send = append(send, ev)
+	for {
+		d.mu.Lock()
+		take := d.handed[:min(n, len(d.handed))]
+		d.handed = d.handed[len(take):]
+		if len(d.handed) == 0 {
+			d.handed = nil // let the backing array go
+		}
+		d.mu.Unlock()
+		if len(take) == 0 {
+			return nil
+		}
+		now := d.Store.Now()
+		var send, late []models.HandedWebhookEvent
+		for _, ev := range take {
+			if ev.Until.Sub(now) < d.Lease() {
+				late = append(late, ev)
+			} else {
+				send = append(send, ev)
+			}
+		}
+		if len(late) > 0 {
+			if err := d.Store.ReleaseHandedWebhookEvents(ctx, late); err != nil && ctx.Err() == nil {
+				d.Logger.Error("webhooks: release late handed events", "error", err)
+			}
+		}
+		if len(send) > 0 {
+			return send
 		}
 	}
-	if len(late) > 0 {
-		if err := d.Store.ReleaseHandedWebhookEvents(ctx, late); err != nil && ctx.Err() == nil {
-			d.Logger.Error("webhooks: release late handed events", "error", err)
-		}
-	}
-	return send
 }
 
 // releaseHanded frees the claims of the handed events left when Run stops,
