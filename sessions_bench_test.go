@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -189,22 +188,7 @@ func benchSessions(b *testing.B, d models.Dialect) {
 }
 
 // placeholders turns ? into $n on Postgres (database/sql, no GORM).
-func (w *benchWorld) placeholders(q string) string {
-	if w.store.Dialect() != models.Postgres {
-		return q
-	}
-	var sb strings.Builder
-	n := 0
-	for _, c := range q {
-		if c == '?' {
-			n++
-			sb.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		sb.WriteRune(c)
-	}
-	return sb.String()
-}
+func (w *benchWorld) placeholders(q string) string { return models.Placeholders(w.store.Dialect(), q) }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 

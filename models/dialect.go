@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 
@@ -205,3 +206,23 @@ const jsonTimeLayout = "2006-01-02 15:04:05.999999999-07:00"
 
 // jsonTime formats t (UTC, as the Store keeps times) for a jsonRows column.
 func jsonTime(t time.Time) string { return t.UTC().Format(jsonTimeLayout) }
+
+// Placeholders turns the ? of a statement sent through database/sql (not
+// through GORM, which does it) into Postgres's $1, $2, …; SQLite takes them
+// as they are. The statement must have no ? in its literals.
+func Placeholders(d Dialect, query string) string {
+	if d != Postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

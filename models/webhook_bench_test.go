@@ -135,21 +135,26 @@ func webhookBenchWorld(b *testing.B, d models.Dialect, base string, n int) (*ses
 			b.Fatal(err)
 		}
 	}
+	return f, func() { queueAccessEvents(b, f.store, n) }
+}
+
+// queueAccessEvents queues n access events with about a session.started
+// payload's size in one transaction of store.
+func queueAccessEvents(b *testing.B, store *models.Store, n int) {
+	ctx := context.Background()
 	reason := strings.Repeat("r", 900)
-	return f, func() {
-		err := f.store.Transact(ctx, func(tx *models.Store) error {
-			for range n {
-				if err := tx.EmitAccessEvent(ctx, models.EventAccessRequested, models.AccessEventData{
-					RequestID: models.NewID("req"), State: "pending", Reason: reason,
-					Requester: models.Party{ID: "u_alice", Name: "Alice", Email: "alice@example.com"}}); err != nil {
-					return err
-				}
+	err := store.Transact(ctx, func(tx *models.Store) error {
+		for range n {
+			if err := tx.EmitAccessEvent(ctx, models.EventAccessRequested, models.AccessEventData{
+				RequestID: models.NewID("req"), State: "pending", Reason: reason,
+				Requester: models.Party{ID: "u_alice", Name: "Alice", Email: "alice@example.com"}}); err != nil {
+				return err
 			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
 		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
 	}
 }
 
@@ -186,22 +191,8 @@ func BenchmarkWebhookEnqueueHanded(b *testing.B) {
 			h := &handoffRecorder{room: true}
 			hs := models.NewStore(f.store.DB(), d, models.Options{Now: f.clock.Now, Crypter: f.crypter,
 				Webhooks: models.WebhookOptions{Handoff: h}})
-			ctx := context.Background()
-			reason := strings.Repeat("r", 900)
 			for b.Loop() {
-				err := hs.Transact(ctx, func(tx *models.Store) error {
-					for range events {
-						if err := tx.EmitAccessEvent(ctx, models.EventAccessRequested, models.AccessEventData{
-							RequestID: models.NewID("req"), State: "pending", Reason: reason,
-							Requester: models.Party{ID: "u_alice", Name: "Alice", Email: "alice@example.com"}}); err != nil {
-							return err
-						}
-					}
-					return nil
-				})
-				if err != nil {
-					b.Fatal(err)
-				}
+				queueAccessEvents(b, hs, events)
 				if n := len(h.take()); n != events {
 					b.Fatalf("handed %d events, want %d", n, events)
 				}

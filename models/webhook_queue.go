@@ -258,25 +258,8 @@ func (s *Store) buildFirstSQL() string {
 		WHERE EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.enabled AND (` + s.subscribedSQL("?", "?", "?") + `))` + returning)
 }
 
-// placeholders turns the ? of a statement sent to the connection itself
-// (not through GORM, which does it) into Postgres's $1, $2, …; SQLite takes
-// them as they are. The statement must have no ? in its literals.
-func (s *Store) placeholders(query string) string {
-	if s.dialect != Postgres {
-		return query
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range query {
-		if r == '?' {
-			n++
-			fmt.Fprintf(&b, "$%d", n)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
+// placeholders is Placeholders in the store's dialect.
+func (s *Store) placeholders(query string) string { return Placeholders(s.dialect, query) }
 
 // payloadEnvelope is the JSON of WebhookPayload{eventType,
 // WebhookPayloadVersion, at, data} for data marshaled already, written
