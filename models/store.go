@@ -81,11 +81,9 @@ type Store struct {
 	// search holds, on SQLite, the sessions whose warehouse search rows
 	// the outermost transaction writes just before it commits (audit.go).
 	search *[]string
-	// enqueueText is enqueueFor's statement in the dialect: for every
-	// subscribed endpoint, for one endpoint, and claiming the event for
-	// this instance's deliverer, also for the first event of its ordering
-	// key (webhook_queue.go, webhook_handoff.go).
-	enqueueText [4]string
+	// enqueueText is enqueueFor's statements in the dialect
+	// (enqueueStatements, webhook_queue.go).
+	enqueueText [5]string
 }
 
 // NewStore wraps a migrated database.
@@ -113,7 +111,7 @@ func NewStore(db *gorm.DB, dialect Dialect, opts Options) *Store {
 	s := &Store{db: db, dialect: dialect, opts: opts, scopes: &scopeCache{}, grants: &grantCache{},
 		notes: &notifyQueue{db: db, instanceID: opts.Sessions.InstanceID, linger: notifyLinger}, refusals: &refusalLog{}, admits: &groupCommit[admitRequest]{max: maxAdmitBatch},
 		connects: &groupCommit[connectRequest]{max: maxConnectBatch, linger: connectLinger}, grouped: &groupCommit[groupedTx]{max: maxGroupedTx}}
-	s.enqueueText = [4]string{s.buildEnqueueSQL(false), s.buildEnqueueSQL(true), s.buildHandoffSQL(), s.buildFirstSQL()}
+	s.enqueueText = s.enqueueStatements()
 	return s
 }
 

@@ -267,3 +267,49 @@ func TestDelivererHandoffLifecycle(t *testing.T) {
 		}
 	})
 }
+
+// TestDelivererServesClaimedBesideHanded: a steady stream of handed events
+// does not hold back the events the claim must take (queued while the
+// deliverer had no room): each round of a pass sends a batch of each.
+func TestDelivererServesClaimedBesideHanded(t *testing.T) {
+	eachSessionDB(t, func(t *testing.T, f *sessionFixture) {
+		ctx := context.Background()
+		rec := newReceiver(t)
+		rec.hook(t, f, "Sessions", "session.started")
+		h := &handoffRecorder{room: true}
+		hs := models.NewStore(f.store.DB(), f.store.Dialect(), models.Options{Now: f.clock.Now, Crypter: f.crypter,
+			Webhooks: models.WebhookOptions{Handoff: h}})
+		start := func() string {
+			t.Helper()
+			st, err := hs.StartSession(ctx, f.alice, models.StartSessionInput{TargetID: f.target, ClientIP: "192.0.2.1", UserAgent: "test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st.Session.ID
+		}
+		var handedIDs []string
+		for range 3 {
+			handedIDs = append(handedIDs, start())
+		}
+		h.mu.Lock()
+		h.room = false
+		h.mu.Unlock()
+		claimedID := start()
+		d := newDeliverer(hs)
+		d.Batch = 1 // one event a batch: three rounds of handed events
+		for _, ev := range h.take() {
+			d.Hand(ev)
+		}
+		drain(t, d)
+		var got []string
+		for _, g := range rec.deliveries() {
+			got = append(got, g.SessionID)
+		}
+		if len(got) != 4 {
+			t.Fatalf("%d deliveries, want 4", len(got))
+		}
+		if i := slices.Index(got, claimedID); i < 0 || i > 1 {
+			t.Errorf("the claimed event was delivered %d of %v (handed %v): want right after the first handed batch", i, got, handedIDs)
+		}
+	})
+}

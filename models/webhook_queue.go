@@ -108,9 +108,11 @@ func (s *Store) enqueueEvent(ctx context.Context, eventType, orderingKey, dedupe
 // enqueueFirst is enqueueEvent for the first event of a new ordering key
 // (session.started: the session was created in the same transaction), which
 // no earlier event can hold back: handed to the deliverer, its INSERT need
-// not look for one.
-func (s *Store) enqueueFirst(ctx context.Context, eventType, orderingKey string, data any) error {
-	return s.enqueue(ctx, "", eventType, orderingKey, "", true, data)
+// not look for one. On Postgres, the same statement also writes the new
+// session's first warehouse state, st (one round trip for both; on SQLite
+// the caller writes it).
+func (s *Store) enqueueFirst(ctx context.Context, eventType, orderingKey string, st *HistoryState, data any) error {
+	return s.enqueue(ctx, "", eventType, orderingKey, "", st, data)
 }
 
 // enqueueFor is enqueueEvent for one endpoint only ("": every subscriber).
@@ -120,12 +122,13 @@ func (s *Store) enqueueFirst(ctx context.Context, eventType, orderingKey string,
 // the INSERT goes straight to the transaction's connection, not through
 // GORM's statement building (issue 16's benchmark, docs/benchmarks.md).
 func (s *Store) enqueueFor(ctx context.Context, endpointID, eventType, orderingKey, dedupeKey string, data any) error {
-	return s.enqueue(ctx, endpointID, eventType, orderingKey, dedupeKey, false, data)
+	return s.enqueue(ctx, endpointID, eventType, orderingKey, dedupeKey, nil, data)
 }
 
-// enqueue is enqueueFor; first says no earlier event holds orderingKey
-// (enqueueFirst).
-func (s *Store) enqueue(ctx context.Context, endpointID, eventType, orderingKey, dedupeKey string, first bool, data any) error {
+// enqueue is enqueueFor; first, when set, says no earlier event holds
+// orderingKey and is, on Postgres, the warehouse state its statement also
+// writes (enqueueFirst).
+func (s *Store) enqueue(ctx context.Context, endpointID, eventType, orderingKey, dedupeKey string, first *HistoryState, data any) error {
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return fmt.Errorf("webhook payload %s: %w", eventType, err)
@@ -152,6 +155,9 @@ func (s *Store) enqueue(ctx context.Context, endpointID, eventType, orderingKey,
 		args = append(args, endpointID)
 		query = s.enqueueText[1]
 	}
+	if first != nil && s.dialect == Postgres {
+		query, args = s.enqueueText[4], append([]any{first.SessionID, first.State, first.Reason, first.At}, args...)
+	}
 	res, err := s.db.Statement.ConnPool.ExecContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("queue webhook %s: %w", eventType, err)
@@ -172,12 +178,12 @@ func (s *Store) enqueue(ctx context.Context, endpointID, eventType, orderingKey,
 // none), and the event is handed over once the transaction commits
 // (webhook_handoff.go).
 func (s *Store) enqueueHanded(ctx context.Context, h WebhookHandoff, msgID, eventType, family, orderingKey, body string,
-	now time.Time, first bool) error {
+	now time.Time, first *HistoryState) error {
 	until := now.Add(h.HandoffLease())
 	subscribed := []any{" " + eventType + " ", " " + family + ".* ", " * "}
 	var seq int64
 	queued, claims := false, 0
-	if first && s.dialect == SQLite {
+	if first != nil && s.dialect == SQLite {
 		// SQLite tells the row's seq without RETURNING's result rows.
 		res, err := s.db.Statement.ConnPool.ExecContext(ctx, s.enqueueText[3],
 			append([]any{msgID, eventType, family, orderingKey, body, now, until}, subscribed...)...)
@@ -194,8 +200,9 @@ func (s *Store) enqueueHanded(ctx context.Context, h WebhookHandoff, msgID, even
 		}
 	} else {
 		query, args := s.enqueueText[2], append([]any{msgID, eventType, family, orderingKey, body, now, until, orderingKey, orderingKey}, subscribed...)
-		if first {
-			query, args = s.enqueueText[3], append([]any{msgID, eventType, family, orderingKey, body, now, until}, subscribed...)
+		if first != nil { // Postgres: with the session's first state
+			query, args = s.enqueueText[3], append([]any{first.SessionID, first.State, first.Reason, first.At,
+				msgID, eventType, family, orderingKey, body, now, until}, subscribed...)
 		}
 		rows, err := s.db.Statement.ConnPool.QueryContext(ctx, query, args...)
 		if err != nil {
@@ -224,38 +231,31 @@ func (s *Store) enqueueHanded(ctx context.Context, h WebhookHandoff, msgID, even
 	return nil
 }
 
-// buildEnqueueSQL is enqueueFor's statement in the store's dialect (for
-// one endpoint: its id is the last argument); NewStore builds both.
-func (s *Store) buildEnqueueSQL(oneEndpoint bool) string {
-	cond := ""
-	if oneEndpoint {
-		cond = " AND w.id = ?"
-	}
-	return s.placeholders(`INSERT INTO webhook_events (message_id, event_type, family, ordering_key, dedupe_key,
-		endpoint_id, payload, created_at) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM webhook_endpoints w
-		WHERE w.enabled AND (` + s.subscribedSQL("?", "?", "?") + `)` + cond + `)`)
-}
-
-// buildHandoffSQL is enqueueHanded's statement in the store's dialect.
-func (s *Store) buildHandoffSQL() string {
-	return s.placeholders(`INSERT INTO webhook_events (message_id, event_type, family, ordering_key, payload, created_at,
+// enqueueStatements are enqueueFor's statements in the store's dialect
+// (Store.enqueueText): for every subscribed endpoint; for one endpoint (its
+// id the last argument); handed to the deliverer (enqueueHanded); handed,
+// for the first event of its ordering key; and on Postgres the first and
+// the last of them again after a new session's first warehouse state
+// (enqueueFirst), which they write in the same round trip.
+func (s *Store) enqueueStatements() [5]string {
+	subscribed := `EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.enabled AND (` + s.subscribedSQL("?", "?", "?") + `)`
+	every := `INSERT INTO webhook_events (message_id, event_type, family, ordering_key, dedupe_key,
+		endpoint_id, payload, created_at) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE ` + subscribed + `)`
+	one := `INSERT INTO webhook_events (message_id, event_type, family, ordering_key, dedupe_key,
+		endpoint_id, payload, created_at) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE ` + subscribed + ` AND w.id = ?)`
+	handed := `INSERT INTO webhook_events (message_id, event_type, family, ordering_key, payload, created_at,
 		locked_until, claims) SELECT ?, ?, ?, ?, ?, ?, CASE WHEN f.free THEN ` + s.timeParam() + ` END, CASE WHEN f.free THEN 1 ELSE 0 END
 		FROM (SELECT (? = '' OR NOT EXISTS (SELECT 1 FROM webhook_events p WHERE NOT p.queued AND p.ordering_key = ?)) AS free) f
-		WHERE EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.enabled AND (` + s.subscribedSQL("?", "?", "?") + `))
-		RETURNING seq, claims`)
-}
-
-// buildFirstSQL is enqueueHanded's statement for the first event of its
-// ordering key: claimed without looking for an earlier one (on Postgres
-// returning the row's seq; SQLite's result tells it).
-func (s *Store) buildFirstSQL() string {
-	returning := ""
-	if s.dialect == Postgres {
-		returning = " RETURNING seq, claims"
+		WHERE ` + subscribed + `) RETURNING seq, claims`
+	first := `INSERT INTO webhook_events (message_id, event_type, family, ordering_key, payload, created_at,
+		locked_until, claims) SELECT ?, ?, ?, ?, ?, ?, ` + s.timeParam() + `, 1 WHERE ` + subscribed + `)`
+	if s.dialect != Postgres {
+		// SQLite's result tells the new row's seq (no RETURNING rows to read).
+		return [5]string{every, one, handed, first, ""}
 	}
-	return s.placeholders(`INSERT INTO webhook_events (message_id, event_type, family, ordering_key, payload, created_at,
-		locked_until, claims) SELECT ?, ?, ?, ?, ?, ?, ` + s.timeParam() + `, 1
-		WHERE EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.enabled AND (` + s.subscribedSQL("?", "?", "?") + `))` + returning)
+	const state = `WITH st AS (INSERT INTO warehouse_session_states (session_id, state, reason, at) VALUES (?, ?, ?, ?)) `
+	return [5]string{Placeholders(Postgres, every), Placeholders(Postgres, one), Placeholders(Postgres, handed),
+		Placeholders(Postgres, state+first+" RETURNING seq, claims"), Placeholders(Postgres, state+every)}
 }
 
 // placeholders is Placeholders in the store's dialect.

@@ -244,46 +244,63 @@ func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
 	d.init()
 	n := 0
 	for ctx.Err() == nil {
-		// Handed events first: they need no claim.
-		var jobs []models.WebhookJob
-		if handed := d.takeHanded(ctx); len(handed) > 0 {
-			var err error
-			if jobs, err = d.Store.HandedWebhookJobs(ctx, handed); err != nil {
+		// Each round sends a batch of handed events (they need no claim),
+		// then what the claim finds due: retries, and events queued while
+		// the deliverer had no room or that waited behind an earlier one.
+		// Neither waits for the other to run dry, so a steady stream of
+		// handed events never holds the claimed ones back.
+		sent := 0
+		handed := d.takeHanded(ctx)
+		if len(handed) > 0 {
+			jobs, err := d.Store.HandedWebhookJobs(ctx, handed)
+			if err != nil {
 				return n, err
 			}
 			d.fanout.Store(int32(max(1, (len(jobs)+len(handed)-1)/len(handed))))
-			if len(jobs) == 0 {
-				continue
+			if sent, err = d.sendBatch(ctx, jobs); err != nil || ctx.Err() != nil {
+				return n + sent, err
 			}
-		} else {
-			var err error
-			jobs, err = d.Store.ClaimWebhookDeliveries(ctx, d.Batch, d.Lease())
-			if err != nil || len(jobs) == 0 {
-				return n, err
-			}
+			n += sent
 		}
-		sem := make(chan struct{}, d.Parallel)
-		var wg sync.WaitGroup
-		attempts := make([]models.WebhookAttempt, len(jobs))
-		for i := range jobs {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				attempts[i] = d.Send(ctx, &jobs[i])
-			}()
-		}
-		wg.Wait()
-		if ctx.Err() != nil {
-			return n, nil // shutting down: the leases free the deliveries
-		}
-		// One transaction records the whole batch.
-		if err := d.Store.FinishWebhookDeliveries(ctx, jobs, attempts); err != nil {
+		jobs, err := d.Store.ClaimWebhookDeliveries(ctx, d.Batch, d.Lease())
+		if err != nil {
 			return n, err
 		}
-		n += len(jobs)
+		claimed, err := d.sendBatch(ctx, jobs)
+		n += claimed
+		if err != nil || (len(handed) == 0 && claimed == 0) {
+			return n, err
+		}
 	}
 	return n, nil
+}
+
+// sendBatch sends jobs, Parallel at a time, and records the whole batch in
+// one transaction; it returns how many it sent. When ctx ends first,
+// nothing is recorded: the leases free the deliveries.
+func (d *Deliverer) sendBatch(ctx context.Context, jobs []models.WebhookJob) (int, error) {
+	if len(jobs) == 0 {
+		return 0, nil
+	}
+	sem := make(chan struct{}, d.Parallel)
+	var wg sync.WaitGroup
+	attempts := make([]models.WebhookAttempt, len(jobs))
+	for i := range jobs {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			attempts[i] = d.Send(ctx, &jobs[i])
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return 0, nil // shutting down: the leases free the deliveries
+	}
+	if err := d.Store.FinishWebhookDeliveries(ctx, jobs, attempts); err != nil {
+		return 0, err
+	}
+	return len(jobs), nil
 }
 
 // LeaseMargin is what a claim's lease adds to the time its batch may take
