@@ -49,6 +49,22 @@ func eventClaim(t *testing.T, s *models.Store, typ, key string) (claims int, loc
 	return row.Claims, row.Locked
 }
 
+// handoffStore is f's store with h as this instance's deliverer.
+func handoffStore(f *sessionFixture, h models.WebhookHandoff, wake func()) *models.Store {
+	return models.NewStore(f.store.DB(), f.store.Dialect(), models.Options{Now: f.clock.Now, Crypter: f.crypter,
+		Webhooks: models.WebhookOptions{Wake: wake, Handoff: h}})
+}
+
+// startOn starts a session as alice through s and returns its id.
+func startOn(t *testing.T, f *sessionFixture, s *models.Store) string {
+	t.Helper()
+	st, err := s.StartSession(context.Background(), f.alice, models.StartSessionInput{TargetID: f.target, ClientIP: "192.0.2.1", UserAgent: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Session.ID
+}
+
 // TestWebhookEventsHandedToDeliverer: with this instance's deliverer as the
 // Store's handoff, a session start's INSERT claims its event for the
 // deliverer, which gets it only once the start has committed and sends it
@@ -63,8 +79,7 @@ func TestWebhookEventsHandedToDeliverer(t *testing.T) {
 		rec := newReceiver(t)
 		rec.hook(t, f, "Sessions", "session.started", "session.canceled", "session.terminated")
 		h := &handoffRecorder{room: true}
-		hs := models.NewStore(f.store.DB(), f.store.Dialect(), models.Options{Now: f.clock.Now, Crypter: f.crypter,
-			Webhooks: models.WebhookOptions{Handoff: h}})
+		hs := handoffStore(f, h, nil)
 		d := newDeliverer(hs)
 
 		// Handed only after the commit.
@@ -130,11 +145,8 @@ func TestWebhookEventsHandedToDeliverer(t *testing.T) {
 		h.room = false
 		h.mu.Unlock()
 		second := f.start(t).Session.ID // through f.store: no handoff at all
-		third, err := hs.StartSession(ctx, f.alice, models.StartSessionInput{TargetID: f.target, ClientIP: "192.0.2.1", UserAgent: "test"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, id := range []string{second, third.Session.ID} {
+		third := startOn(t, f, hs)
+		for _, id := range []string{second, third} {
 			if claims, locked := eventClaim(t, hs, models.EventSessionStarted, id); claims != 0 || locked {
 				t.Errorf("%s: claims %d, locked %v: want unclaimed", id, claims, locked)
 			}
@@ -174,16 +186,13 @@ func TestWebhookEventsHandedToDeliverer(t *testing.T) {
 		h.mu.Lock()
 		h.room = true
 		h.mu.Unlock()
-		late, err := hs.StartSession(ctx, f.alice, models.StartSessionInput{TargetID: f.target, ClientIP: "192.0.2.1", UserAgent: "test"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		late := startOn(t, f, hs)
 		for _, ev := range h.take() {
 			d.Hand(ev)
 		}
 		f.clock.Add(50 * time.Second) // 10 s of the minute left: less than a batch's lease
 		drain(t, d)
-		if claims, _ := eventClaim(t, hs, models.EventSessionStarted, late.Session.ID); claims != 2 {
+		if claims, _ := eventClaim(t, hs, models.EventSessionStarted, late); claims != 2 {
 			t.Errorf("late handed event: %d claims, want 2 (released, then claimed)", claims)
 		}
 		if n := len(rec.deliveries()); n != 6 {
@@ -201,17 +210,9 @@ func TestDelivererHandoffLifecycle(t *testing.T) {
 		rec := newReceiver(t)
 		rec.hook(t, f, "Sessions", "session.started")
 		d := newDeliverer(nil)
-		hs := models.NewStore(f.store.DB(), f.store.Dialect(), models.Options{Now: f.clock.Now, Crypter: f.crypter,
-			Webhooks: models.WebhookOptions{Wake: d.Wake, Handoff: d}})
+		hs := handoffStore(f, d, d.Wake)
 		d.Store = hs
-		start := func() string {
-			t.Helper()
-			st, err := hs.StartSession(ctx, f.alice, models.StartSessionInput{TargetID: f.target, ClientIP: "192.0.2.1", UserAgent: "test"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return st.Session.ID
-		}
+		start := func() string { t.Helper(); return startOn(t, f, hs) }
 		if d.Room() {
 			t.Fatal("room before Run")
 		}
@@ -246,19 +247,14 @@ func TestDelivererHandoffLifecycle(t *testing.T) {
 		// An event still held when Run stops is released: the next claim
 		// takes it at once.
 		h := &handoffRecorder{room: true}
-		rs := models.NewStore(f.store.DB(), f.store.Dialect(), models.Options{Now: f.clock.Now, Crypter: f.crypter,
-			Webhooks: models.WebhookOptions{Handoff: h}})
-		held, err := rs.StartSession(ctx, f.alice, models.StartSessionInput{TargetID: f.target, ClientIP: "192.0.2.1", UserAgent: "test"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		held := startOn(t, f, handoffStore(f, h, nil))
 		for _, ev := range h.take() {
 			d.Hand(ev)
 		}
 		canceled, cancel := context.WithCancel(ctx)
 		cancel()
 		_ = d.Run(canceled)
-		if claims, locked := eventClaim(t, hs, models.EventSessionStarted, held.Session.ID); claims != 1 || locked {
+		if claims, locked := eventClaim(t, hs, models.EventSessionStarted, held); claims != 1 || locked {
 			t.Fatalf("held at the stop: claims %d, locked %v, want released", claims, locked)
 		}
 		drain(t, d)
@@ -270,23 +266,14 @@ func TestDelivererHandoffLifecycle(t *testing.T) {
 
 // TestDelivererServesClaimedBesideHanded: a steady stream of handed events
 // does not hold back the events the claim must take (queued while the
-// deliverer had no room): each round of a pass sends a batch of each.
+// deliverer had no room): a pass claims beside the handed batches.
 func TestDelivererServesClaimedBesideHanded(t *testing.T) {
 	eachSessionDB(t, func(t *testing.T, f *sessionFixture) {
-		ctx := context.Background()
 		rec := newReceiver(t)
 		rec.hook(t, f, "Sessions", "session.started")
 		h := &handoffRecorder{room: true}
-		hs := models.NewStore(f.store.DB(), f.store.Dialect(), models.Options{Now: f.clock.Now, Crypter: f.crypter,
-			Webhooks: models.WebhookOptions{Handoff: h}})
-		start := func() string {
-			t.Helper()
-			st, err := hs.StartSession(ctx, f.alice, models.StartSessionInput{TargetID: f.target, ClientIP: "192.0.2.1", UserAgent: "test"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return st.Session.ID
-		}
+		hs := handoffStore(f, h, nil)
+		start := func() string { t.Helper(); return startOn(t, f, hs) }
 		var handedIDs []string
 		for range 3 {
 			handedIDs = append(handedIDs, start())
