@@ -81,9 +81,6 @@ type Store struct {
 	// search holds, on SQLite, the sessions whose warehouse search rows
 	// the outermost transaction writes just before it commits (audit.go).
 	search *[]string
-	// enqueueText is enqueueFor's statements in the dialect
-	// (enqueueStatements, webhook_queue.go).
-	enqueueText [5]string
 }
 
 // NewStore wraps a migrated database.
@@ -108,11 +105,9 @@ func NewStore(db *gorm.DB, dialect Dialect, opts Options) *Store {
 	if opts.PasswordHashes == nil {
 		opts.PasswordHashes = NewPasswordHashLimiter(DefaultPasswordHashSlots, DefaultPasswordHashWait)
 	}
-	s := &Store{db: db, dialect: dialect, opts: opts, scopes: &scopeCache{}, grants: &grantCache{},
+	return &Store{db: db, dialect: dialect, opts: opts, scopes: &scopeCache{}, grants: &grantCache{},
 		notes: &notifyQueue{db: db, instanceID: opts.Sessions.InstanceID, linger: notifyLinger}, refusals: &refusalLog{}, admits: &groupCommit[admitRequest]{max: maxAdmitBatch},
 		connects: &groupCommit[connectRequest]{max: maxConnectBatch, linger: connectLinger}, grouped: &groupCommit[groupedTx]{max: maxGroupedTx}}
-	s.enqueueText = s.enqueueStatements()
-	return s
 }
 
 // Dialect tells which database the Store uses.
@@ -176,7 +171,7 @@ func (s *Store) Transact(ctx context.Context, fn func(tx *Store) error) error {
 // search rows it writes before the commit in search.
 func (s *Store) txStore(gtx *gorm.DB, after, undo *[]func(), search *[]string) *Store {
 	return &Store{db: gtx, dialect: s.dialect, opts: s.opts, inTx: true, scopes: s.scopes, grants: s.grants, notes: s.notes,
-		refusals: s.refusals, after: after, undo: undo, search: search, enqueueText: s.enqueueText}
+		refusals: s.refusals, after: after, undo: undo, search: search}
 }
 
 // afterCommit runs f once the current transaction has committed (at once

@@ -149,14 +149,14 @@ func (s *Store) enqueue(ctx context.Context, endpointID, eventType, orderingKey,
 	}
 	args := []any{msgID, eventType, family, orderingKey, dk, ep, body, now,
 		" " + eventType + " ", " " + family + ".* ", " * "}
-	query := s.enqueueText[0]
+	query := enqueueSQL[s.dialect][0]
 	if endpointID != "" {
 		args[5] = endpointID
 		args = append(args, endpointID)
-		query = s.enqueueText[1]
+		query = enqueueSQL[s.dialect][1]
 	}
 	if first != nil && s.dialect == Postgres {
-		query, args = s.enqueueText[4], append([]any{first.SessionID, first.State, first.Reason, first.At}, args...)
+		query, args = enqueueSQL[s.dialect][4], append([]any{first.SessionID, first.State, first.Reason, first.At}, args...)
 	}
 	res, err := s.db.Statement.ConnPool.ExecContext(ctx, query, args...)
 	if err != nil {
@@ -185,7 +185,7 @@ func (s *Store) enqueueHanded(ctx context.Context, h WebhookHandoff, msgID, even
 	queued, claims := false, 0
 	if first != nil && s.dialect == SQLite {
 		// SQLite tells the row's seq without RETURNING's result rows.
-		res, err := s.db.Statement.ConnPool.ExecContext(ctx, s.enqueueText[3],
+		res, err := s.db.Statement.ConnPool.ExecContext(ctx, enqueueSQL[s.dialect][3],
 			append([]any{msgID, eventType, family, orderingKey, body, now, until}, subscribed...)...)
 		if err != nil {
 			return fmt.Errorf("queue webhook %s: %w", eventType, err)
@@ -199,9 +199,9 @@ func (s *Store) enqueueHanded(ctx context.Context, h WebhookHandoff, msgID, even
 			return fmt.Errorf("queue webhook %s: %w", eventType, err)
 		}
 	} else {
-		query, args := s.enqueueText[2], append([]any{msgID, eventType, family, orderingKey, body, now, until, orderingKey, orderingKey}, subscribed...)
+		query, args := enqueueSQL[s.dialect][2], append([]any{msgID, eventType, family, orderingKey, body, now, until, orderingKey, orderingKey}, subscribed...)
 		if first != nil { // Postgres: with the session's first state
-			query, args = s.enqueueText[3], append([]any{first.SessionID, first.State, first.Reason, first.At,
+			query, args = enqueueSQL[s.dialect][3], append([]any{first.SessionID, first.State, first.Reason, first.At,
 				msgID, eventType, family, orderingKey, body, now, until}, subscribed...)
 		}
 		rows, err := s.db.Statement.ConnPool.QueryContext(ctx, query, args...)
@@ -231,8 +231,14 @@ func (s *Store) enqueueHanded(ctx context.Context, h WebhookHandoff, msgID, even
 	return nil
 }
 
+// enqueueSQL holds enqueueFor's statements for each dialect, built once.
+var enqueueSQL = map[Dialect][5]string{
+	SQLite:   (&Store{dialect: SQLite}).enqueueStatements(),
+	Postgres: (&Store{dialect: Postgres}).enqueueStatements(),
+}
+
 // enqueueStatements are enqueueFor's statements in the store's dialect
-// (Store.enqueueText): for every subscribed endpoint; for one endpoint (its
+// (enqueueSQL): for every subscribed endpoint; for one endpoint (its
 // id the last argument); handed to the deliverer (enqueueHanded); handed,
 // for the first event of its ordering key; and on Postgres the first and
 // the last of them again after a new session's first warehouse state
