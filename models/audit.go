@@ -222,12 +222,11 @@ func (s *Store) warehouseSessionCreated(ctx context.Context, snap *SessionSnapsh
 		return err
 	}
 	st := HistoryState{SessionID: h.SessionID, State: "pending", At: h.CreatedAt}
-	if s.dialect == Postgres {
-		// The state goes with the session.started event's statement.
-		return s.enqueueFirst(ctx, EventSessionStarted, snap.SessionID, &st, snapshotEventData(snap))
-	}
-	if err := db.Create(&st).Error; err != nil {
-		return fmt.Errorf("warehouse session %s state: %w", snap.SessionID, err)
+	// On Postgres the state goes with the session.started event's statement.
+	if s.dialect != Postgres {
+		if err := db.Create(&st).Error; err != nil {
+			return fmt.Errorf("warehouse session %s state: %w", snap.SessionID, err)
+		}
 	}
 	return s.enqueueFirst(ctx, EventSessionStarted, snap.SessionID, &st, snapshotEventData(snap))
 }
