@@ -386,7 +386,11 @@ func TestChangeLogEveryUseCase(t *testing.T) {
 					if err := s.FinishWebhookDelivery(ctx, &jobs[0], models.WebhookAttempt{OK: true, Status: 204}); err != nil {
 						return "", err
 					}
-					return hookID, s.RedeliverWebhook(ctx, admin, hookID, jobs[0].ID)
+					page, err := s.ListWebhookDeliveries(ctx, admin, hookID, 0)
+					if err != nil || len(page.Items) == 0 {
+						return "", fmt.Errorf("delivery log: %v, %v", page, err)
+					}
+					return hookID, s.RedeliverWebhook(ctx, admin, hookID, page.Items[0].ID)
 				}},
 			// An endpoint failing for three days is disabled by Gatehouse.
 			{name: "disable failing webhook", method: "", action: "disable", typ: "webhook", system: true,

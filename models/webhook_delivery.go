@@ -1,8 +1,13 @@
 package models
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -30,6 +35,10 @@ type WebhookDelivery struct {
 	LastResponse  string
 	LastError     string
 	DeliveredAt   *time.Time
+	// Entries is, on a batch row (batchRows), its deliveries as a JSON
+	// array of deliveryEntry; nil on every other row. The delivery log
+	// lists each entry as a delivery of its own (entryDeliveries).
+	Entries *string
 }
 
 // TableName is the delivery queue's table.
@@ -228,9 +237,11 @@ func (s *Store) finishDeliveries(ctx context.Context, jobs []WebhookJob, attempt
 // finishEventDeliveries records the attempts of deliveries sent straight
 // from their claimed event: it marks the events queued where the claim is
 // still ours (nobody claimed the event since: its claim count is
-// unchanged), then writes those events' delivery rows, each once, with its
-// outcome (a failure stays pending, retried like any delivery), and adds
-// their ids to ours.
+// unchanged), then records those events' deliveries, each once, with its
+// outcome, and adds their ids to ours: the first-attempt successes in one
+// batch row per endpoint (batchRows), the others in a row each (a failure
+// stays pending, retried like any delivery; a delivery of an event with a
+// dedupe key keeps the row the dedupe index sees).
 func (s *Store) finishEventDeliveries(ctx context.Context, jobs []WebhookJob, attempts []WebhookAttempt, ours map[string]bool) error {
 	byClaims := map[int][]int64{} // claim count -> events
 	seen := map[int64]bool{}
@@ -255,6 +266,8 @@ func (s *Store) finishEventDeliveries(ctx context.Context, jobs []WebhookJob, at
 	}
 	now := s.now()
 	var rows []WebhookDelivery
+	batches := map[string][]deliveryEntry{} // endpoint -> its first-attempt successes
+	var endpoints []string
 	for i := range jobs {
 		if jobs[i].eventClaims == 0 || !won[*jobs[i].EventSeq] {
 			continue
@@ -269,10 +282,91 @@ func (s *Store) finishEventDeliveries(ctx context.Context, jobs []WebhookJob, at
 		if !k.next.IsZero() {
 			d.NextAttemptAt = k.next
 		}
-		rows = append(rows, d)
 		ours[d.ID] = true
+		if k.state == "delivered" && d.DedupeKey == nil {
+			if _, seen := batches[d.EndpointID]; !seen {
+				endpoints = append(endpoints, d.EndpointID)
+			}
+			batches[d.EndpointID] = append(batches[d.EndpointID], deliveryEntry{EventSeq: *d.EventSeq, MessageID: d.MessageID,
+				EventType: d.EventType, At: d.CreatedAt, Status: k.status, LatencyMs: k.latencyMs, Response: k.response})
+			continue
+		}
+		rows = append(rows, d)
+	}
+	for _, ep := range endpoints {
+		b, err := batchRows(ep, batches[ep], now)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, b...)
 	}
 	return s.insertDeliveries(ctx, rows)
+}
+
+// deliveryEntry is one delivery of a batch row, as its entries hold it
+// (migration 00024).
+type deliveryEntry struct {
+	EventSeq  int64     `json:"seq"`
+	MessageID string    `json:"id"`
+	EventType string    `json:"type"`
+	At        time.Time `json:"at"` // the event's time
+	Status    int       `json:"status"`
+	LatencyMs int       `json:"ms"`
+	Response  string    `json:"response,omitempty"`
+}
+
+// batchEntries is the most deliveries one batch row holds.
+const batchEntries = 100
+
+// batchRows records an endpoint's deliveries sent from their events and
+// delivered at the first attempt, at now, in rows of up to batchEntries,
+// oldest event first: one row per endpoint for a batch of results, where a
+// row per delivery (each with its index entries) was most of the cost of a
+// delivery to the single writer. A batch row is delivered (the claim never
+// reads it); its created_at is its newest event's time, so the purge keeps
+// it as long as that event, and its next_attempt_at its oldest event's.
+// The log lists each entry as a delivery (entryDeliveries).
+func batchRows(endpointID string, entries []deliveryEntry, now time.Time) ([]WebhookDelivery, error) {
+	slices.SortFunc(entries, func(a, b deliveryEntry) int { return cmp.Compare(a.EventSeq, b.EventSeq) })
+	var rows []WebhookDelivery
+	for _, chunk := range chunks(entries, batchEntries) {
+		js, err := json.Marshal(chunk)
+		if err != nil {
+			return nil, fmt.Errorf("webhook delivery batch: %w", err)
+		}
+		oldest, newest := chunk[0].At, chunk[0].At
+		for _, e := range chunk[1:] {
+			if e.At.Before(oldest) {
+				oldest = e.At
+			}
+			if e.At.After(newest) {
+				newest = e.At
+			}
+		}
+		text := string(js)
+		rows = append(rows, WebhookDelivery{ID: NewID("whb"), EndpointID: endpointID, State: "delivered", Attempts: 1,
+			CreatedAt: newest, NextAttemptAt: oldest, LastAttemptAt: &now, DeliveredAt: &now, Entries: &text})
+	}
+	return rows, nil
+}
+
+// entryDeliveries lists a batch row's entries as deliveries, newest event
+// first, each with the id "<row id>.<event seq>" (RedeliverWebhook finds
+// it by that id).
+func entryDeliveries(row *WebhookDelivery) ([]WebhookDelivery, error) {
+	var entries []deliveryEntry
+	if err := json.Unmarshal([]byte(*row.Entries), &entries); err != nil {
+		return nil, fmt.Errorf("webhook delivery batch %s: %w", row.ID, err)
+	}
+	out := make([]WebhookDelivery, len(entries))
+	for i, e := range entries {
+		seq := e.EventSeq
+		out[len(entries)-1-i] = WebhookDelivery{Seq: row.Seq, ID: row.ID + "." + strconv.FormatInt(seq, 10), MessageID: e.MessageID,
+			EndpointID: row.EndpointID, EventType: e.EventType, EventSeq: &seq, State: "delivered", Attempts: 1, CreatedAt: e.At,
+			NextAttemptAt: e.At, LastAttemptAt: row.LastAttemptAt, LastStatus: e.Status, LastLatencyMs: e.LatencyMs,
+			LastResponse: e.Response, DeliveredAt: row.DeliveredAt}
+	}
+	return out, nil
 }
 
 // endpointFailed records on an endpoint that its latest attempt failed:
@@ -320,8 +414,14 @@ type WebhookDeliveryPage struct {
 	Next  int64
 }
 
+// deliveryPageSize is how many deliveries a page of the log shows at least
+// (when there are that many): a page ends with a whole row, so one ending
+// with a batch row shows up to batchEntries-1 more.
+const deliveryPageSize = 50
+
 // ListWebhookDeliveries returns an endpoint's delivery log below the cursor
-// before (0: newest). ErrNotFound for an unknown or invisible endpoint.
+// before (0: newest): each row, and each entry of a batch row, is a
+// delivery. ErrNotFound for an unknown or invisible endpoint.
 func (s *Store) ListWebhookDeliveries(ctx context.Context, a Actor, endpointID string, before int64) (*WebhookDeliveryPage, error) {
 	if _, err := s.GetWebhook(ctx, a, endpointID); err != nil {
 		return nil, err
@@ -330,13 +430,27 @@ func (s *Store) ListWebhookDeliveries(ctx context.Context, a Actor, endpointID s
 	if before > 0 {
 		q = q.Where("seq < ?", before)
 	}
-	page := &WebhookDeliveryPage{}
-	if err := q.Order("seq DESC").Limit(51).Find(&page.Items).Error; err != nil {
+	// Every row holds at least one delivery: a page's rows are among the
+	// next deliveryPageSize, and one more says whether a page follows.
+	var rows []WebhookDelivery
+	if err := q.Order("seq DESC").Limit(deliveryPageSize + 1).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("list webhook deliveries: %w", err)
 	}
-	if len(page.Items) > 50 {
-		page.Items = page.Items[:50]
-		page.Next = page.Items[49].Seq
+	page := &WebhookDeliveryPage{}
+	for i := range rows {
+		if len(page.Items) >= deliveryPageSize {
+			page.Next = rows[i-1].Seq
+			break
+		}
+		if rows[i].Entries == nil {
+			page.Items = append(page.Items, rows[i])
+			continue
+		}
+		entries, err := entryDeliveries(&rows[i])
+		if err != nil {
+			return nil, err
+		}
+		page.Items = append(page.Items, entries...)
 	}
 	return page, nil
 }
@@ -354,9 +468,9 @@ func (s *Store) RedeliverWebhook(ctx context.Context, a Actor, endpointID, deliv
 		if err := tx.authorize(ctx, a, ActionUpdate, webhookResource(endpointID)); err != nil {
 			return err
 		}
-		var d WebhookDelivery
-		if err := tx.q(ctx).Where("id = ? AND endpoint_id = ?", deliveryID, endpointID).Take(&d).Error; err != nil {
-			return fmt.Errorf("webhook delivery %s: %w", deliveryID, ErrNotFound)
+		d, err := tx.webhookDelivery(ctx, endpointID, deliveryID)
+		if err != nil {
+			return err
 		}
 		if d.State == "pending" {
 			return fmt.Errorf("webhook delivery %s is still being delivered: %w", deliveryID, ErrConflict)
@@ -364,7 +478,7 @@ func (s *Store) RedeliverWebhook(ctx context.Context, a Actor, endpointID, deliv
 		// The redelivery carries its own copy of the payload: its event is
 		// purged with the deliveries made from it (PurgeWebhookHistory),
 		// while the redelivery, made now, is kept as long from now.
-		one := []WebhookDelivery{d}
+		one := []WebhookDelivery{*d}
 		if err := tx.eventPayloads(ctx, one); err != nil {
 			return err
 		}
@@ -386,11 +500,37 @@ func (s *Store) RedeliverWebhook(ctx context.Context, a Actor, endpointID, deliv
 	})
 }
 
+// webhookDelivery reads one delivery of an endpoint's log by its id: a
+// row's, or an entry's of a batch row ("<row id>.<event seq>").
+func (s *Store) webhookDelivery(ctx context.Context, endpointID, deliveryID string) (*WebhookDelivery, error) {
+	rowID, entry, inBatch := strings.Cut(deliveryID, ".")
+	var row WebhookDelivery
+	if err := s.q(ctx).Where("id = ? AND endpoint_id = ?", rowID, endpointID).Take(&row).Error; err != nil {
+		return nil, fmt.Errorf("webhook delivery %s: %w", deliveryID, ErrNotFound)
+	}
+	if !inBatch && row.Entries == nil {
+		return &row, nil
+	}
+	if inBatch && row.Entries != nil {
+		entries, err := entryDeliveries(&row)
+		if err != nil {
+			return nil, err
+		}
+		for i := range entries {
+			if strconv.FormatInt(*entries[i].EventSeq, 10) == entry {
+				return &entries[i], nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("webhook delivery %s: %w", deliveryID, ErrNotFound)
+}
+
 // PurgeWebhookHistory deletes the events and deliveries older than KeepFor
 // (default 30 days), oldest first, in batches, and returns how many rows it
 // deleted. Every delivery made from an event has the event's time, so an
-// event goes with all of them; a redelivery is as old as the Redeliver
-// and carries its own payload. A delivery that old is finished (it was
+// event goes with all of them (a batch row has its newest event's time: it
+// goes with that event, after the older ones); a redelivery is as old as
+// the Redeliver and carries its own payload. A delivery that old is finished (it was
 // given up after RetryFor) or was never attempted because its endpoint was
 // disabled, and would be given up at its next attempt. Safe on every
 // instance at once; each batch looks at the oldest 1,000 rows only, so a

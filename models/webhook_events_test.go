@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"gatehouse/models"
 )
 
 // TestWebhookEventStoredOnce: a session start queues one event row holding
@@ -29,8 +31,8 @@ func TestWebhookEventStoredOnce(t *testing.T) {
 		}
 		recAccess, recStarted, recAll := newReceiver(t), newReceiver(t), newReceiver(t)
 		recAccess.hook(t, f, "Access", "access.*")
-		recStarted.hook(t, f, "Starts", "session.started")
-		recAll.hook(t, f, "Everything", "*")
+		wStarted := recStarted.hook(t, f, "Starts", "session.started")
+		wAll := recAll.hook(t, f, "Everything", "*")
 
 		st := f.start(t)
 		if n := events("session.started"); n != 1 {
@@ -59,20 +61,42 @@ func TestWebhookEventStoredOnce(t *testing.T) {
 		recLate.hook(t, f, "Late", "*")
 
 		drain(t, newDeliverer(f.store))
+		// Each endpoint's log lists the delivery, made from the event (its
+		// payload left in the event), delivered; both first-attempt
+		// successes are in batch rows, one per endpoint.
+		for _, w := range []*models.Webhook{wStarted, wAll} {
+			page, err := f.store.ListWebhookDeliveries(context.Background(), f.admin, w.ID, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var made []models.WebhookDelivery
+			for _, it := range page.Items {
+				if it.EventSeq != nil && *it.EventSeq == ev.Seq {
+					made = append(made, it)
+				}
+			}
+			if len(made) != 1 || made[0].State != "delivered" || made[0].Payload != "" || made[0].Attempts != 1 ||
+				made[0].EventType != "session.started" || made[0].LastStatus != 204 {
+				t.Errorf("%s's deliveries of the event: %+v, want one, delivered at the first attempt", w.Name, made)
+			}
+		}
 		var rows []struct {
 			EndpointID, Payload, State string
+			Batch                      bool
 		}
-		if err := db.Raw("SELECT endpoint_id, payload, state FROM webhook_deliveries WHERE event_seq = ? ORDER BY endpoint_id",
-			ev.Seq).Scan(&rows).Error; err != nil {
+		if err := db.Raw("SELECT endpoint_id, payload, state, entries IS NOT NULL AS batch FROM webhook_deliveries WHERE endpoint_id IN ? ORDER BY endpoint_id",
+			[]string{wStarted.ID, wAll.ID}).Scan(&rows).Error; err != nil {
 			t.Fatal(err)
 		}
-		if len(rows) != 2 {
-			t.Fatalf("deliveries of the event: %+v, want two (Starts, Everything)", rows)
-		}
+		batched := map[string]bool{}
 		for _, r := range rows {
-			if r.Payload != "" || r.State != "delivered" {
-				t.Errorf("delivery %+v: want the payload left in the event, delivered", r)
+			if !r.Batch || r.State != "delivered" || r.Payload != "" {
+				t.Errorf("delivery row %+v: want only delivered batch rows, without payload", r)
 			}
+			batched[r.EndpointID] = true
+		}
+		if len(batched) != 2 {
+			t.Errorf("delivery rows %+v: want batch rows for both endpoints", rows)
 		}
 		db.Raw("SELECT queued FROM webhook_events WHERE seq = ?", ev.Seq).Scan(&ev.Queued)
 		if !ev.Queued {
