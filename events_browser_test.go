@@ -119,6 +119,36 @@ func TestBrowserChangeLogAndWebhooks(t *testing.T) {
 	if n == 0 {
 		t.Error("the receiver got nothing")
 	}
+	// Redeliver the session's start: delivered at its first attempt, it is
+	// an entry of a batch row (its id the row's and the event's).
+	row := browsertest.Eval[string](t, b, `(() => {
+		const row = [...document.querySelectorAll('[data-testid="delivery-list"] tbody tr')]
+			.find(r => r.querySelector('[data-testid="event"]').textContent.trim() === "session.started");
+		row.querySelector('[data-testid="redeliver"]').click();
+		return row.dataset.testid;
+	})()`)
+	if !strings.HasPrefix(row, "delivery-whb_") || !strings.Contains(row, ".") {
+		t.Errorf("the session's start is listed as %q, want an entry of a batch row", row)
+	}
+	browsertest.WaitVisible(t, b, `[data-testid="flash"]`)
+	if loc := browsertest.Location(t, b); !strings.Contains(loc, "done=queued") {
+		t.Errorf("after Redeliver: %s", loc)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		mu.Lock()
+		seen, twice := map[string]bool{}, false
+		for _, id := range received {
+			twice = twice || seen[id]
+			seen[id] = true
+		}
+		mu.Unlock()
+		if twice {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no webhook-id received twice after Redeliver")
+		}
+	}
 	browsertest.Navigate(t, b, app.URL+"/webhooks")
 	browsertest.WaitVisible(t, b, `[data-testid="webhook-list"]`)
 	checkPage(t, b, "webhooks")
