@@ -530,9 +530,9 @@ func (s *Store) webhookDelivery(ctx context.Context, endpointID, deliveryID stri
 // deleted. Every delivery made from an event has the event's time, so an
 // event goes with all of them (a batch row has its newest event's time: it
 // goes with that event, after the older ones); a redelivery is as old as
-// the Redeliver and carries its own payload. A delivery that old is finished (it was
-// given up after RetryFor) or was never attempted because its endpoint was
-// disabled, and would be given up at its next attempt. Safe on every
+// the Redeliver and carries its own payload. A delivery that old is
+// finished (it was given up after RetryFor) or was never attempted because
+// its endpoint was disabled, and would be given up at its next attempt. Safe on every
 // instance at once; each batch looks at the oldest 1,000 rows only, so a
 // pass over a table with nothing to delete reads no more than that.
 func (s *Store) PurgeWebhookHistory(ctx context.Context) (int, error) {
