@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pressly/goose/v3"
+	"gorm.io/gorm"
+
 	"gatehouse/dbtest"
 	"gatehouse/migrations"
 	"gatehouse/models"
@@ -22,20 +25,7 @@ func TestRolesMigrationKeepsAdmins(t *testing.T) {
 	for _, d := range dbtest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			ctx := context.Background()
-			dbURL := emptyDatabase(t, d)
-			gdb, dialect, err := models.OpenDB(ctx, dbURL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			db, _ := gdb.DB()
-			defer db.Close()
-			p, err := migrations.Provider(db, string(dialect))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := p.UpTo(ctx, 2); err != nil {
-				t.Fatal(err)
-			}
+			gdb, dialect, p := migratedTo(t, d, 2)
 			now := time.Now().UTC()
 			for _, q := range []struct {
 				sql  string
@@ -99,6 +89,27 @@ func TestRolesMigrationKeepsAdmins(t *testing.T) {
 			}
 		})
 	}
+}
+
+// migratedTo opens an empty database of dialect d, migrated up to version,
+// and its migration provider.
+func migratedTo(t *testing.T, d models.Dialect, version int64) (*gorm.DB, models.Dialect, *goose.Provider) {
+	t.Helper()
+	ctx := context.Background()
+	gdb, dialect, err := models.OpenDB(ctx, emptyDatabase(t, d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, _ := gdb.DB()
+	t.Cleanup(func() { db.Close() })
+	p, err := migrations.Provider(db, string(dialect))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, version); err != nil {
+		t.Fatal(err)
+	}
+	return gdb, dialect, p
 }
 
 func emptyDatabase(t *testing.T, d models.Dialect) string {

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"gatehouse/dbtest"
-	"gatehouse/migrations"
-	"gatehouse/models"
 )
 
 // TestWebhookBatchRowsDown: undoing migration 00024 makes every entry of a
@@ -18,19 +16,7 @@ func TestWebhookBatchRowsDown(t *testing.T) {
 	for _, d := range dbtest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			ctx := context.Background()
-			gdb, dialect, err := models.OpenDB(ctx, emptyDatabase(t, d))
-			if err != nil {
-				t.Fatal(err)
-			}
-			db, _ := gdb.DB()
-			defer db.Close()
-			p, err := migrations.Provider(db, string(dialect))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := p.UpTo(ctx, 24); err != nil {
-				t.Fatal(err)
-			}
+			gdb, _, p := migratedTo(t, d, 24)
 			eventAt := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 			rowAt := eventAt.Add(time.Minute)
 			exec := func(q string, args ...any) {

@@ -82,14 +82,8 @@ func TestWebhookLogOfBatchRows(t *testing.T) {
 			t.Fatalf("redeliver %s: %v", entry.ID, err)
 		}
 		drainAll(t, d)
-		got := 0
-		for _, g := range rec.deliveries() {
-			if g.ID == entry.MessageID && g.OK {
-				got++
-			}
-		}
-		if got != 2 {
-			t.Errorf("message %s received %d times after Redeliver, want 2", entry.MessageID, got)
+		if n := rec.received(entry.MessageID); n != 2 {
+			t.Errorf("message %s received %d times after Redeliver, want 2", entry.MessageID, n)
 		}
 
 		all = walkLog(t, f, w.ID)

@@ -159,6 +159,17 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// received counts the successful deliveries of a message (its webhook-id).
+func (r *receiver) received(messageID string) int {
+	n := 0
+	for _, g := range r.deliveries() {
+		if g.ID == messageID && g.OK {
+			n++
+		}
+	}
+	return n
+}
+
 func (r *receiver) deliveries() []delivery {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -388,14 +399,8 @@ func TestWebhookEndpointDisabledAfterDays(t *testing.T) {
 			t.Fatal(err)
 		}
 		drain(t, d)
-		count := 0
-		for _, g := range rec.deliveries() {
-			if g.ID == done.MessageID && g.OK {
-				count++
-			}
-		}
-		if count != 2 {
-			t.Errorf("message %s received %d times after Redeliver, want 2", done.MessageID, count)
+		if n := rec.received(done.MessageID); n != 2 {
+			t.Errorf("message %s received %d times after Redeliver, want 2", done.MessageID, n)
 		}
 		if err := f.store.RedeliverWebhook(ctx, f.bob, w.ID, done.ID); err == nil {
 			t.Error("bob redelivered")
