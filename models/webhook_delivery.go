@@ -118,8 +118,9 @@ func (s *Store) FinishWebhookDelivery(ctx context.Context, job *WebhookJob, at W
 // that is no longer ours (its lease ran out and another caller claimed the
 // delivery or its event again, or it was recorded already) is dropped: a
 // late result never overwrites a delivery's state or its newer attempt.
-// A delivery sent straight from its event gets its row here, written once
-// with its outcome, as its event is marked queued.
+// A delivery sent straight from its event is recorded here, once, with its
+// outcome, as its event is marked queued (a first-attempt success in its
+// endpoint's batch row: finishEventDeliveries).
 //
 // On SQLite it joins the session starts waiting for the single writer
 // (transactGrouped): one commit for them and the batch's results.

@@ -147,16 +147,18 @@ func (s *Store) enqueue(ctx context.Context, endpointID, eventType, orderingKey,
 	if dedupeKey != "" {
 		dk = dedupeKey
 	}
+	if endpointID != "" {
+		ep = endpointID
+	}
 	args := []any{msgID, eventType, family, orderingKey, dk, ep, body, now,
 		" " + eventType + " ", " " + family + ".* ", " * "}
-	query := enqueueSQL[s.dialect][0]
+	stmts := enqueueSQL[s.dialect]
+	query := stmts.every
 	if endpointID != "" {
-		args[5] = endpointID
-		args = append(args, endpointID)
-		query = enqueueSQL[s.dialect][1]
+		query, args = stmts.one, append(args, endpointID)
 	}
 	if first != nil && s.dialect == Postgres {
-		query, args = enqueueSQL[s.dialect][4], append([]any{first.SessionID, first.State, first.Reason, first.At}, args...)
+		query, args = stmts.stateEvery, append([]any{first.SessionID, first.State, first.Reason, first.At}, args...)
 	}
 	res, err := s.db.Statement.ConnPool.ExecContext(ctx, query, args...)
 	if err != nil {
@@ -185,7 +187,7 @@ func (s *Store) enqueueHanded(ctx context.Context, h WebhookHandoff, msgID, even
 	queued, claims := false, 0
 	if first != nil && s.dialect == SQLite {
 		// SQLite tells the row's seq without RETURNING's result rows.
-		res, err := s.db.Statement.ConnPool.ExecContext(ctx, enqueueSQL[s.dialect][3],
+		res, err := s.db.Statement.ConnPool.ExecContext(ctx, enqueueSQL[s.dialect].first,
 			append([]any{msgID, eventType, family, orderingKey, body, now, until}, subscribed...)...)
 		if err != nil {
 			return fmt.Errorf("queue webhook %s: %w", eventType, err)
@@ -199,9 +201,9 @@ func (s *Store) enqueueHanded(ctx context.Context, h WebhookHandoff, msgID, even
 			return fmt.Errorf("queue webhook %s: %w", eventType, err)
 		}
 	} else {
-		query, args := enqueueSQL[s.dialect][2], append([]any{msgID, eventType, family, orderingKey, body, now, until, orderingKey, orderingKey}, subscribed...)
+		query, args := enqueueSQL[s.dialect].handed, append([]any{msgID, eventType, family, orderingKey, body, now, until, orderingKey, orderingKey}, subscribed...)
 		if first != nil { // Postgres: with the session's first state
-			query, args = enqueueSQL[s.dialect][3], append([]any{first.SessionID, first.State, first.Reason, first.At,
+			query, args = enqueueSQL[s.dialect].first, append([]any{first.SessionID, first.State, first.Reason, first.At,
 				msgID, eventType, family, orderingKey, body, now, until}, subscribed...)
 		}
 		rows, err := s.db.Statement.ConnPool.QueryContext(ctx, query, args...)
@@ -231,19 +233,28 @@ func (s *Store) enqueueHanded(ctx context.Context, h WebhookHandoff, msgID, even
 	return nil
 }
 
-// enqueueSQL holds enqueueFor's statements for each dialect, built once.
-var enqueueSQL = map[Dialect][5]string{
-	SQLite:   (&Store{dialect: SQLite}).enqueueStatements(),
-	Postgres: (&Store{dialect: Postgres}).enqueueStatements(),
+// enqueueStatements are enqueueFor's statements in one dialect.
+type enqueueStatements struct {
+	every  string // for every subscribed endpoint
+	one    string // for one endpoint (its id the last argument)
+	handed string // claimed for the deliverer (enqueueHanded), unless an earlier event holds its key
+	// first is handed for the first event of its ordering key; on
+	// Postgres, after the new session's first warehouse state
+	// (enqueueFirst), which it writes in the same round trip, and
+	// returning the row's seq (SQLite's result tells it).
+	first string
+	// stateEvery is every after that warehouse state (Postgres only).
+	stateEvery string
 }
 
-// enqueueStatements are enqueueFor's statements in the store's dialect
-// (enqueueSQL): for every subscribed endpoint; for one endpoint (its
-// id the last argument); handed to the deliverer (enqueueHanded); handed,
-// for the first event of its ordering key; and on Postgres the first and
-// the last of them again after a new session's first warehouse state
-// (enqueueFirst), which they write in the same round trip.
-func (s *Store) enqueueStatements() [5]string {
+// enqueueSQL holds enqueueFor's statements for each dialect, built once.
+var enqueueSQL = map[Dialect]enqueueStatements{
+	SQLite:   newEnqueueStatements(SQLite),
+	Postgres: newEnqueueStatements(Postgres),
+}
+
+func newEnqueueStatements(d Dialect) enqueueStatements {
+	s := &Store{dialect: d}
 	subscribed := `EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.enabled AND (` + s.subscribedSQL("?", "?", "?") + `)`
 	every := `INSERT INTO webhook_events (message_id, event_type, family, ordering_key, dedupe_key,
 		endpoint_id, payload, created_at) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE ` + subscribed + `)`
@@ -255,17 +266,14 @@ func (s *Store) enqueueStatements() [5]string {
 		WHERE ` + subscribed + `) RETURNING seq, claims`
 	first := `INSERT INTO webhook_events (message_id, event_type, family, ordering_key, payload, created_at,
 		locked_until, claims) SELECT ?, ?, ?, ?, ?, ?, ` + s.timeParam() + `, 1 WHERE ` + subscribed + `)`
-	if s.dialect != Postgres {
-		// SQLite's result tells the new row's seq (no RETURNING rows to read).
-		return [5]string{every, one, handed, first, ""}
+	if d != Postgres {
+		return enqueueStatements{every: every, one: one, handed: handed, first: first}
 	}
 	const state = `WITH st AS (INSERT INTO warehouse_session_states (session_id, state, reason, at) VALUES (?, ?, ?, ?)) `
-	return [5]string{Placeholders(Postgres, every), Placeholders(Postgres, one), Placeholders(Postgres, handed),
-		Placeholders(Postgres, state+first+" RETURNING seq, claims"), Placeholders(Postgres, state+every)}
+	pg := func(q string) string { return Placeholders(Postgres, q) }
+	return enqueueStatements{every: pg(every), one: pg(one), handed: pg(handed),
+		first: pg(state + first + " RETURNING seq, claims"), stateEvery: pg(state + every)}
 }
-
-// placeholders is Placeholders in the store's dialect.
-func (s *Store) placeholders(query string) string { return Placeholders(s.dialect, query) }
 
 // payloadEnvelope is the JSON of WebhookPayload{eventType,
 // WebhookPayloadVersion, at, data} for data marshaled already, written
